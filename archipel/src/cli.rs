@@ -1,0 +1,172 @@
+//! Command-line definitions.
+
+use std::path::PathBuf;
+
+use clap::{Args, Parser, Subcommand};
+
+#[derive(Parser)]
+#[command(name = "archipel", version, about = "Archipel: a shared electronic archive spread over partner sites")]
+pub struct Cli {
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+#[derive(Args, Clone)]
+pub struct ClusterArgs {
+    /// Addresses of cluster nodes (host:port, comma-separated); any one that answers will do.
+    #[arg(long, env = "ARCHIPEL_CLUSTER", global = true)]
+    pub cluster: Option<String>,
+}
+
+#[derive(Subcommand)]
+pub enum Command {
+    /// Run a storage node.
+    Server {
+        /// Path to the node's TOML configuration.
+        #[arg(long, short)]
+        config: PathBuf,
+    },
+    /// Start a local multi-site cluster, one process per node, for trying Archipel and for tests.
+    Dev(DevArgs),
+    /// Show the nodes, the Raft leader and a health verdict. Exit code: 0 ok, 3 degraded, 4 unavailable.
+    Status {
+        #[command(flatten)]
+        cluster: ClusterArgs,
+        #[arg(long)]
+        json: bool,
+        /// How long to wait for each node, in milliseconds.
+        #[arg(long, default_value_t = 1500)]
+        probe_timeout_ms: u32,
+    },
+    /// Cluster-wide operations.
+    Cluster {
+        #[command(subcommand)]
+        command: ClusterCommand,
+    },
+    /// Node membership.
+    Node {
+        #[command(subcommand)]
+        command: NodeCommand,
+    },
+    /// The replicated metadata keyspace (for operators and scripts).
+    Meta {
+        #[command(subcommand)]
+        command: MetaCommand,
+    },
+}
+
+#[derive(Args)]
+pub struct DevArgs {
+    /// Directory holding every node's data; reused on later starts.
+    #[arg(long)]
+    pub data: PathBuf,
+    #[arg(long, default_value_t = 3)]
+    pub sites: usize,
+    #[arg(long, default_value_t = 2)]
+    pub nodes_per_site: usize,
+    /// Node i listens on base-port + i.
+    #[arg(long, default_value_t = 7400)]
+    pub base_port: u16,
+}
+
+#[derive(Subcommand)]
+pub enum ClusterCommand {
+    /// Bootstrap a new cluster on one node (the first of --cluster unless --node is given).
+    Init {
+        #[command(flatten)]
+        cluster: ClusterArgs,
+        #[arg(long)]
+        node: Option<String>,
+        #[arg(long)]
+        json: bool,
+    },
+}
+
+#[derive(Subcommand)]
+pub enum NodeCommand {
+    /// Add the node listening at ADDR; it joins as a learner and then votes if the site rule wants it.
+    Add {
+        addr: String,
+        /// The site the node must be configured for.
+        #[arg(long)]
+        site: String,
+        #[command(flatten)]
+        cluster: ClusterArgs,
+        #[arg(long)]
+        json: bool,
+    },
+    /// Take a node out of the cluster for good (its id is never reused).
+    Remove {
+        id: u64,
+        #[command(flatten)]
+        cluster: ClusterArgs,
+        #[arg(long)]
+        json: bool,
+    },
+    /// Identity and Raft view of one node.
+    Info {
+        addr: String,
+        #[arg(long)]
+        json: bool,
+    },
+}
+
+#[derive(Subcommand)]
+pub enum MetaCommand {
+    Put {
+        namespace: String,
+        key: String,
+        value: String,
+        #[command(flatten)]
+        cluster: ClusterArgs,
+    },
+    Get {
+        namespace: String,
+        key: String,
+        /// Read the contacted node's state, which may lag.
+        #[arg(long)]
+        stale: bool,
+        #[command(flatten)]
+        cluster: ClusterArgs,
+        #[arg(long)]
+        json: bool,
+    },
+    Delete {
+        namespace: String,
+        key: String,
+        #[command(flatten)]
+        cluster: ClusterArgs,
+    },
+    /// Compare-and-swap: write --new (or delete) only if the condition holds. Exit code 1 if it did not.
+    Cas {
+        namespace: String,
+        key: String,
+        #[arg(long, conflicts_with_all = ["expect_value", "expect_revision"])]
+        expect_absent: bool,
+        #[arg(long)]
+        expect_value: Option<String>,
+        #[arg(long)]
+        expect_revision: Option<u64>,
+        #[arg(long, required_unless_present = "delete")]
+        new: Option<String>,
+        #[arg(long)]
+        delete: bool,
+        #[command(flatten)]
+        cluster: ClusterArgs,
+        #[arg(long)]
+        json: bool,
+    },
+    Scan {
+        namespace: String,
+        #[arg(default_value = "")]
+        prefix: String,
+        #[arg(long, default_value_t = 100)]
+        limit: u32,
+        #[arg(long)]
+        stale: bool,
+        #[command(flatten)]
+        cluster: ClusterArgs,
+        #[arg(long)]
+        json: bool,
+    },
+}

@@ -1,0 +1,266 @@
+//! `archipel dev`: a local multi-site cluster, one OS process per node, in the foreground.
+
+use std::fs::OpenOptions;
+use std::path::{Path, PathBuf};
+use std::process::{Child, ExitCode, Stdio};
+use std::time::{Duration, Instant};
+
+use anyhow::{bail, Context};
+use archipel_client::Client;
+use serde::{Deserialize, Serialize};
+
+use crate::cli::DevArgs;
+
+/// Partner sites of the pilot, then generic names.
+const SITE_NAMES: [&str; 4] = ["region", "departement", "metropole", "ville"];
+const NODE_START_TIMEOUT: Duration = Duration::from_secs(60);
+const STOP_GRACE: Duration = Duration::from_secs(15);
+
+#[derive(Serialize, Deserialize, PartialEq, Debug)]
+struct Layout {
+    sites: usize,
+    nodes_per_site: usize,
+    base_port: u16,
+}
+
+struct DevNode {
+    id: u64,
+    site: String,
+    addr: String,
+    dir: PathBuf,
+}
+
+pub fn site_name(index: usize) -> String {
+    SITE_NAMES
+        .get(index)
+        .map(|s| s.to_string())
+        .unwrap_or_else(|| format!("site{}", index + 1))
+}
+
+pub async fn run(args: DevArgs) -> anyhow::Result<ExitCode> {
+    if args.sites == 0 || args.nodes_per_site == 0 {
+        bail!("--sites and --nodes-per-site must be at least 1");
+    }
+    let total = args.sites * args.nodes_per_site;
+    if total > 64 || args.base_port as usize + total > 65535 {
+        bail!("{total} nodes from port {} do not fit: use fewer nodes or a lower --base-port", args.base_port);
+    }
+    std::fs::create_dir_all(&args.data).with_context(|| format!("cannot create {}", args.data.display()))?;
+    let data = args.data.canonicalize()?;
+    check_layout(&data, &args)?;
+
+    let nodes: Vec<DevNode> = (0..total)
+        .map(|i| DevNode {
+            id: i as u64 + 1,
+            site: site_name(i / args.nodes_per_site),
+            addr: format!("127.0.0.1:{}", args.base_port as usize + i),
+            dir: data.join((i + 1).to_string()),
+        })
+        .collect();
+    let exe = std::env::current_exe().context("cannot find the archipel executable")?;
+    let mut children: Vec<(u64, Child)> = Vec::new();
+    let started = start_all(&exe, &nodes, &mut children).await;
+    let outcome = match started {
+        Ok(()) => serve(&nodes, &mut children).await,
+        Err(e) => Err(e),
+    };
+    stop_all(&mut children);
+    outcome.map(|()| ExitCode::SUCCESS)
+}
+
+fn check_layout(data: &Path, args: &DevArgs) -> anyhow::Result<()> {
+    let path = data.join("dev.json");
+    let wanted = Layout {
+        sites: args.sites,
+        nodes_per_site: args.nodes_per_site,
+        base_port: args.base_port,
+    };
+    if let Ok(text) = std::fs::read_to_string(&path) {
+        let existing: Layout =
+            serde_json::from_str(&text).with_context(|| format!("{} is damaged; remove the directory", path.display()))?;
+        if existing != wanted {
+            bail!(
+                "{} was created with --sites {} --nodes-per-site {} --base-port {}; pass the same flags or use another --data",
+                data.display(),
+                existing.sites,
+                existing.nodes_per_site,
+                existing.base_port
+            );
+        }
+        return Ok(());
+    }
+    std::fs::write(&path, serde_json::to_vec_pretty(&wanted)?)?;
+    Ok(())
+}
+
+fn write_node_config(node: &DevNode) -> anyhow::Result<PathBuf> {
+    std::fs::create_dir_all(&node.dir)?;
+    let path = node.dir.join("node.toml");
+    // Short timeouts: loopback latency, and newcomers should see failover within seconds.
+    let text = format!(
+        "node_id = {}\nsite = \"{}\"\nlisten = \"{}\"\ndata_dir = \"{}\"\ncapacity = \"100GiB\"\n\n[raft]\nheartbeat_ms = 100\nelection_timeout_min_ms = 800\nelection_timeout_max_ms = 1600\n",
+        node.id,
+        node.site,
+        node.addr,
+        node.dir.display()
+    );
+    std::fs::write(&path, text)?;
+    Ok(path)
+}
+
+fn check_not_running(node: &DevNode) -> anyhow::Result<()> {
+    let pid_file = node.dir.join("archipel.pid");
+    if let Ok(text) = std::fs::read_to_string(&pid_file) {
+        if let Ok(pid) = text.trim().parse::<i32>() {
+            // Signal 0 only checks that the process exists.
+            if unsafe { libc::kill(pid, 0) } == 0 {
+                bail!(
+                    "node {} is already running (pid {pid}, {}); is another `archipel dev` using this directory?",
+                    node.id,
+                    pid_file.display()
+                );
+            }
+        }
+    }
+    Ok(())
+}
+
+async fn start_all(exe: &Path, nodes: &[DevNode], children: &mut Vec<(u64, Child)>) -> anyhow::Result<()> {
+    for node in nodes {
+        check_not_running(node)?;
+        let config = write_node_config(node)?;
+        let log = OpenOptions::new()
+            .create(true)
+            .append(true)
+            .open(node.dir.join("archipel.log"))?;
+        let child = std::process::Command::new(exe)
+            .arg("server")
+            .arg("--config")
+            .arg(&config)
+            .stdin(Stdio::null())
+            .stdout(log.try_clone()?)
+            .stderr(log)
+            .spawn()
+            .with_context(|| format!("cannot start node {}", node.id))?;
+        children.push((node.id, child));
+    }
+    let client = Client::from_list(&nodes.iter().map(|n| n.addr.clone()).collect::<Vec<_>>().join(","))?;
+    for node in nodes {
+        wait_until_answering(&client, node, children).await?;
+    }
+    let first = &nodes[0];
+    let info = client.node_info(&first.addr).await?;
+    if info.cluster_id.is_empty() {
+        eprintln!("initialising a new cluster on node {} ({})", first.id, first.addr);
+        client.init_cluster(&first.addr).await?;
+    }
+    for node in &nodes[1..] {
+        if client.node_info(&node.addr).await?.cluster_id.is_empty() {
+            eprintln!("adding node {} (site {}, {})", node.id, node.site, node.addr);
+            client
+                .add_node(&node.addr, &node.site)
+                .await
+                .with_context(|| format!("adding node {} failed; see {}", node.id, node.dir.join("archipel.log").display()))?;
+        }
+    }
+    wait_for_leader(&client).await
+}
+
+async fn wait_until_answering(client: &Client, node: &DevNode, children: &mut [(u64, Child)]) -> anyhow::Result<()> {
+    let deadline = Instant::now() + NODE_START_TIMEOUT;
+    loop {
+        if client.node_info(&node.addr).await.is_ok() {
+            return Ok(());
+        }
+        if let Some((_, child)) = children.iter_mut().find(|(id, _)| *id == node.id) {
+            if let Some(status) = child.try_wait()? {
+                bail!(
+                    "node {} exited ({status}) during start-up:\n{}",
+                    node.id,
+                    log_tail(&node.dir.join("archipel.log"))
+                );
+            }
+        }
+        if Instant::now() > deadline {
+            bail!("node {} did not answer within {NODE_START_TIMEOUT:?}; see {}", node.id, node.dir.join("archipel.log").display());
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+}
+
+async fn wait_for_leader(client: &Client) -> anyhow::Result<()> {
+    let deadline = Instant::now() + NODE_START_TIMEOUT;
+    loop {
+        if let Ok(status) = client.status(1000).await {
+            if status.leader_id.is_some() && status.nodes.iter().all(|n| n.reachable) {
+                return Ok(());
+            }
+        }
+        if Instant::now() > deadline {
+            bail!("the cluster elected no leader within {NODE_START_TIMEOUT:?}; see the nodes' archipel.log files");
+        }
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    }
+}
+
+fn log_tail(path: &Path) -> String {
+    let text = std::fs::read_to_string(path).unwrap_or_default();
+    let lines: Vec<&str> = text.lines().collect();
+    lines[lines.len().saturating_sub(15)..].join("\n")
+}
+
+async fn serve(nodes: &[DevNode], children: &mut [(u64, Child)]) -> anyhow::Result<()> {
+    let list: Vec<&str> = nodes.iter().map(|n| n.addr.as_str()).collect();
+    println!("ARCHIPEL_CLUSTER={}", list.join(","));
+    let sites = nodes.iter().map(|n| n.site.as_str()).collect::<std::collections::BTreeSet<_>>();
+    eprintln!(
+        "archipel dev: {} nodes across {} sites ({}) are up; logs in {}/<node-id>/archipel.log",
+        nodes.len(),
+        sites.len(),
+        sites.into_iter().collect::<Vec<_>>().join(", "),
+        nodes[0].dir.parent().map(|p| p.display().to_string()).unwrap_or_default()
+    );
+    eprintln!("try: ARCHIPEL_CLUSTER={} archipel status   (Ctrl-C stops every node)", list.join(","));
+    let stop = super::server::shutdown_signal();
+    tokio::pin!(stop);
+    let mut reported = std::collections::BTreeSet::new();
+    loop {
+        tokio::select! {
+            _ = &mut stop => break,
+            _ = tokio::time::sleep(Duration::from_millis(500)) => {
+                for (id, child) in children.iter_mut() {
+                    if reported.contains(id) { continue; }
+                    if let Ok(Some(status)) = child.try_wait() {
+                        eprintln!("archipel dev: node {id} exited ({status}); the others carry on");
+                        reported.insert(*id);
+                    }
+                }
+            }
+        }
+    }
+    eprintln!("archipel dev: stopping every node");
+    Ok(())
+}
+
+fn stop_all(children: &mut [(u64, Child)]) {
+    for (_, child) in children.iter_mut() {
+        if let Ok(None) = child.try_wait() {
+            unsafe { libc::kill(child.id() as i32, libc::SIGTERM) };
+        }
+    }
+    let deadline = Instant::now() + STOP_GRACE;
+    for (id, child) in children.iter_mut() {
+        loop {
+            match child.try_wait() {
+                Ok(Some(_)) | Err(_) => break,
+                Ok(None) if Instant::now() > deadline => {
+                    eprintln!("archipel dev: node {id} did not stop in {STOP_GRACE:?}; killing it");
+                    let _ = child.kill();
+                    let _ = child.wait();
+                    break;
+                }
+                Ok(None) => std::thread::sleep(Duration::from_millis(50)),
+            }
+        }
+    }
+}

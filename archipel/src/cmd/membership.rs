@@ -1,0 +1,110 @@
+//! `archipel cluster init`, `archipel node add|remove|info`
+
+use std::process::ExitCode;
+
+use anyhow::Context;
+use archipel_client::Client;
+use serde_json::json;
+
+use super::connect;
+use crate::cli::{ClusterCommand, NodeCommand};
+use crate::output::print_json;
+
+pub async fn cluster(command: ClusterCommand) -> anyhow::Result<ExitCode> {
+    match command {
+        ClusterCommand::Init { cluster, node, json } => {
+            let client = connect(&cluster)?;
+            let target = node.unwrap_or_else(|| client.endpoints()[0].clone());
+            let reply = client
+                .init_cluster(&target)
+                .await
+                .with_context(|| format!("cluster init on {target} failed"))?;
+            if json {
+                print_json(&json!({"cluster_id": reply.cluster_id, "node_id": reply.node_id, "addr": target}))?;
+            } else {
+                println!("cluster {} initialised on node {} ({target})", reply.cluster_id, reply.node_id);
+            }
+            Ok(ExitCode::SUCCESS)
+        }
+    }
+}
+
+pub async fn node(command: NodeCommand) -> anyhow::Result<ExitCode> {
+    match command {
+        NodeCommand::Add {
+            addr,
+            site,
+            cluster,
+            json,
+        } => {
+            let client = connect(&cluster)?;
+            let reply = client
+                .add_node(&addr, &site)
+                .await
+                .with_context(|| format!("adding the node at {addr} failed"))?;
+            let id = reply.node.as_ref().map(|n| n.node_id).unwrap_or_default();
+            if json {
+                print_json(&json!({"node_id": id, "addr": addr, "site": site, "voters": reply.voters, "learners": reply.learners}))?;
+            } else {
+                println!("node {id} ({addr}, site {site}) added; voters now {:?}", reply.voters);
+            }
+            Ok(ExitCode::SUCCESS)
+        }
+        NodeCommand::Remove { id, cluster, json } => {
+            let client = connect(&cluster)?;
+            let reply = remove_with_retry(&client, id).await?;
+            if json {
+                print_json(&json!({"removed": id, "voters": reply.voters, "learners": reply.learners}))?;
+            } else {
+                println!("node {id} removed; voters now {:?}", reply.voters);
+            }
+            Ok(ExitCode::SUCCESS)
+        }
+        NodeCommand::Info { addr, json } => {
+            let client = Client::from_list(&addr)?;
+            let info = client.node_info(&addr).await?;
+            let raft = info.raft.clone().unwrap_or_default();
+            if json {
+                print_json(&json!({
+                    "node_id": info.node_id, "site": info.site, "addr": info.addr,
+                    "capacity_bytes": info.capacity_bytes, "cluster_id": info.cluster_id,
+                    "version": info.version, "role": raft.role, "term": raft.term,
+                    "leader": raft.leader_id, "last_log_index": raft.last_log_index,
+                    "committed": raft.committed, "last_applied": raft.last_applied,
+                    "snapshot_index": raft.snapshot_index, "voters": raft.voters, "learners": raft.learners,
+                }))?;
+            } else {
+                println!("node {} at {} (site {}), version {}", info.node_id, info.addr, info.site, info.version);
+                println!(
+                    "cluster {}",
+                    if info.cluster_id.is_empty() { "(none: not yet added)" } else { &info.cluster_id }
+                );
+                println!(
+                    "raft: {} in term {}, leader {:?}, log {} / committed {} / applied {}",
+                    raft.role, raft.term, raft.leader_id, raft.last_log_index, raft.committed, raft.last_applied
+                );
+            }
+            Ok(ExitCode::SUCCESS)
+        }
+    }
+}
+
+/// Removing the leader itself makes it step down half-way; the next leader finishes the job.
+async fn remove_with_retry(
+    client: &Client,
+    id: u64,
+) -> anyhow::Result<archipel_client::proto::cluster::RemoveNodeReply> {
+    let mut last = None;
+    for _ in 0..5 {
+        match client.remove_node(id).await {
+            Ok(r) => return Ok(r),
+            Err(e) if e.is_transient() => {
+                last = Some(e);
+                tokio::time::sleep(std::time::Duration::from_secs(1)).await;
+            }
+            Err(e) => return Err(e).with_context(|| format!("removing node {id} failed")),
+        }
+    }
+    Err(last.map(anyhow::Error::from).unwrap_or_else(|| anyhow::anyhow!("no attempt made")))
+        .with_context(|| format!("removing node {id} failed"))
+}

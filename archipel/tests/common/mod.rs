@@ -1,0 +1,269 @@
+//! A cluster of real `archipel server` processes on loopback, for integration tests.
+#![allow(dead_code)]
+
+use std::net::TcpListener;
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Output, Stdio};
+use std::sync::{Mutex, MutexGuard};
+use std::time::{Duration, Instant};
+
+use archipel_client::Client;
+
+/// Clusters share two cores: run one test cluster at a time so elections stay timely.
+static SERIAL: Mutex<()> = Mutex::new(());
+
+pub fn serial() -> MutexGuard<'static, ()> {
+    SERIAL.lock().unwrap_or_else(|p| p.into_inner())
+}
+
+pub fn bin() -> PathBuf {
+    PathBuf::from(env!("CARGO_BIN_EXE_archipel"))
+}
+
+pub fn free_port() -> u16 {
+    TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port()
+}
+
+#[derive(Clone)]
+pub struct Tuning {
+    pub snapshot_after_logs: u64,
+    pub keep_logs_after_snapshot: u64,
+}
+
+impl Default for Tuning {
+    fn default() -> Self {
+        Self {
+            snapshot_after_logs: 10_000,
+            keep_logs_after_snapshot: 1_000,
+        }
+    }
+}
+
+pub struct TestNode {
+    pub id: u64,
+    pub site: String,
+    pub addr: String,
+    pub dir: PathBuf,
+    pub config: PathBuf,
+    child: Option<Child>,
+}
+
+impl TestNode {
+    pub fn is_running(&mut self) -> bool {
+        match &mut self.child {
+            Some(c) => matches!(c.try_wait(), Ok(None)),
+            None => false,
+        }
+    }
+
+    pub fn pid(&self) -> Option<u32> {
+        self.child.as_ref().map(Child::id)
+    }
+}
+
+pub struct TestCluster {
+    pub root: tempfile::TempDir,
+    pub nodes: Vec<TestNode>,
+    pub tuning: Tuning,
+}
+
+pub fn write_config(dir: &Path, id: u64, site: &str, addr: &str, tuning: &Tuning) -> PathBuf {
+    std::fs::create_dir_all(dir).unwrap();
+    let path = dir.join("node.toml");
+    let text = format!(
+        "node_id = {id}\nsite = \"{site}\"\nlisten = \"{addr}\"\ndata_dir = \"{}\"\ncapacity = \"10GiB\"\n\n[raft]\nheartbeat_ms = 100\nelection_timeout_min_ms = 800\nelection_timeout_max_ms = 1600\nsnapshot_after_logs = {}\nkeep_logs_after_snapshot = {}\n",
+        dir.display(),
+        tuning.snapshot_after_logs,
+        tuning.keep_logs_after_snapshot
+    );
+    std::fs::write(&path, text).unwrap();
+    path
+}
+
+impl TestCluster {
+    /// Starts `per_site` nodes at each site, initialises the cluster on the first and adds the rest.
+    pub fn start(sites: &[&str], per_site: usize, tuning: Tuning) -> Self {
+        let mut cluster = Self::spawn_only(sites, per_site, tuning);
+        let first = cluster.nodes[0].addr.clone();
+        cluster.cli_ok(&["cluster", "init", "--node", &first]);
+        for i in 1..cluster.nodes.len() {
+            let (addr, site) = (cluster.nodes[i].addr.clone(), cluster.nodes[i].site.clone());
+            cluster.cli_ok(&["node", "add", &addr, "--site", &site]);
+        }
+        cluster.wait_healthy(Duration::from_secs(30));
+        cluster
+    }
+
+    /// Starts the processes without forming a cluster.
+    pub fn spawn_only(sites: &[&str], per_site: usize, tuning: Tuning) -> Self {
+        let root = tempfile::tempdir().unwrap();
+        let mut cluster = Self {
+            root,
+            nodes: vec![],
+            tuning,
+        };
+        for site in sites {
+            for _ in 0..per_site {
+                cluster.spawn_node(site);
+            }
+        }
+        cluster
+    }
+
+    /// Starts one more node process (not yet in the cluster) and returns its index.
+    pub fn spawn_node(&mut self, site: &str) -> usize {
+        let id = self.nodes.len() as u64 + 1;
+        let addr = format!("127.0.0.1:{}", free_port());
+        let dir = self.root.path().join(id.to_string());
+        let config = write_config(&dir, id, site, &addr, &self.tuning);
+        self.nodes.push(TestNode {
+            id,
+            site: site.into(),
+            addr,
+            dir,
+            config,
+            child: None,
+        });
+        let idx = self.nodes.len() - 1;
+        self.restart(idx);
+        idx
+    }
+
+    pub fn restart(&mut self, idx: usize) {
+        let node = &mut self.nodes[idx];
+        let log = std::fs::OpenOptions::new()
+            .create(true)
+            .append(true)
+            .open(node.dir.join("archipel.log"))
+            .unwrap();
+        let child = Command::new(bin())
+            .args(["server", "--config"])
+            .arg(&node.config)
+            .stdin(Stdio::null())
+            .stdout(log.try_clone().unwrap())
+            .stderr(log)
+            .spawn()
+            .unwrap();
+        node.child = Some(child);
+        let addr = node.addr.clone();
+        wait_answering(&addr, Duration::from_secs(30));
+    }
+
+    pub fn kill(&mut self, idx: usize) {
+        if let Some(mut c) = self.nodes[idx].child.take() {
+            let _ = c.kill();
+            let _ = c.wait();
+        }
+    }
+
+    /// Graceful stop (SIGTERM), as an operator or `archipel dev` does.
+    pub fn stop(&mut self, idx: usize) {
+        if let Some(mut c) = self.nodes[idx].child.take() {
+            unsafe { libc::kill(c.id() as i32, libc::SIGTERM) };
+            let _ = c.wait();
+        }
+    }
+
+    pub fn addrs(&self) -> String {
+        self.nodes.iter().map(|n| n.addr.clone()).collect::<Vec<_>>().join(",")
+    }
+
+    pub fn live_addrs(&mut self) -> String {
+        let mut out = vec![];
+        for n in self.nodes.iter_mut() {
+            if n.is_running() {
+                out.push(n.addr.clone());
+            }
+        }
+        out.join(",")
+    }
+
+    pub fn client(&self) -> Client {
+        Client::from_list(&self.addrs()).unwrap()
+    }
+
+    pub fn cli(&self, args: &[&str]) -> Output {
+        Command::new(bin())
+            .args(args)
+            .env("ARCHIPEL_CLUSTER", self.addrs())
+            .output()
+            .unwrap()
+    }
+
+    pub fn cli_ok(&self, args: &[&str]) -> String {
+        let out = self.cli(args);
+        assert!(
+            out.status.success(),
+            "archipel {args:?} failed: {}\n{}",
+            String::from_utf8_lossy(&out.stderr),
+            String::from_utf8_lossy(&out.stdout)
+        );
+        String::from_utf8_lossy(&out.stdout).into_owned()
+    }
+
+    pub fn status_json(&self) -> serde_json::Value {
+        let out = self.cli(&["status", "--json"]);
+        serde_json::from_slice(&out.stdout).unwrap_or_else(|e| {
+            panic!("status --json is not JSON ({e}): {}", String::from_utf8_lossy(&out.stderr))
+        })
+    }
+
+    pub fn wait_healthy(&self, limit: Duration) {
+        let deadline = Instant::now() + limit;
+        loop {
+            let s = self.status_json();
+            if s["health"] == "ok" {
+                return;
+            }
+            assert!(Instant::now() < deadline, "cluster not healthy within {limit:?}: {s:#}");
+            std::thread::sleep(Duration::from_millis(300));
+        }
+    }
+
+    pub fn leader_idx(&self) -> Option<usize> {
+        let s = self.status_json();
+        let leader = s["leader"].as_u64()?;
+        self.nodes.iter().position(|n| n.id == leader)
+    }
+
+    pub fn wait_leader_change(&self, old: u64, limit: Duration) -> usize {
+        let deadline = Instant::now() + limit;
+        loop {
+            if let Some(i) = self.leader_idx() {
+                if self.nodes[i].id != old {
+                    return i;
+                }
+            }
+            assert!(Instant::now() < deadline, "no new leader within {limit:?}");
+            std::thread::sleep(Duration::from_millis(200));
+        }
+    }
+
+    pub fn log_of(&self, idx: usize) -> String {
+        std::fs::read_to_string(self.nodes[idx].dir.join("archipel.log")).unwrap_or_default()
+    }
+}
+
+impl Drop for TestCluster {
+    fn drop(&mut self) {
+        for i in 0..self.nodes.len() {
+            self.kill(i);
+        }
+    }
+}
+
+pub fn wait_answering(addr: &str, limit: Duration) {
+    let deadline = Instant::now() + limit;
+    while std::net::TcpStream::connect(addr).is_err() {
+        assert!(Instant::now() < deadline, "{addr} did not listen within {limit:?}");
+        std::thread::sleep(Duration::from_millis(50));
+    }
+}
+
+pub fn runtime() -> tokio::runtime::Runtime {
+    tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .enable_all()
+        .build()
+        .unwrap()
+}

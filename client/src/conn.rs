@@ -1,0 +1,183 @@
+//! Connections to the cluster's nodes and the failover rule.
+
+use std::collections::HashMap;
+use std::future::Future;
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::Mutex;
+use std::time::Duration;
+
+use tonic::transport::{Channel, Endpoint};
+use tonic::{Response, Status};
+
+use crate::ClientError;
+
+/// Header by which a node says a failed request was not applied and may go elsewhere.
+const RETRY_HEADER: &str = "x-archipel-retry";
+
+#[derive(Debug, Clone)]
+pub struct ClientOptions {
+    pub connect_timeout: Duration,
+    /// Limit for one RPC.
+    pub request_timeout: Duration,
+    /// How long to keep trying other nodes (e.g. through a leader election).
+    pub retry_for: Duration,
+}
+
+impl Default for ClientOptions {
+    fn default() -> Self {
+        Self {
+            connect_timeout: Duration::from_secs(2),
+            request_timeout: Duration::from_secs(30),
+            // Longer than an election (a few seconds with the default timeouts).
+            retry_for: Duration::from_secs(20),
+        }
+    }
+}
+
+/// Whether an operation may be sent again after an unclear failure.
+#[derive(Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Idempotence {
+    /// Reads, puts of a fixed value, deletes.
+    Safe,
+    /// Compare-and-swap and membership changes: only on the server's word.
+    ServerSaysSafe,
+}
+
+pub struct Client {
+    endpoints: Vec<String>,
+    channels: Mutex<HashMap<String, Channel>>,
+    preferred: AtomicUsize,
+    pub(crate) options: ClientOptions,
+}
+
+impl Client {
+    /// A client for the cluster reachable at any of `endpoints` (host:port).
+    pub fn new(endpoints: &[String], options: ClientOptions) -> Result<Self, ClientError> {
+        let endpoints: Vec<String> = endpoints
+            .iter()
+            .map(|e| e.trim().trim_start_matches("http://").to_owned())
+            .filter(|e| !e.is_empty())
+            .collect();
+        if endpoints.is_empty() {
+            return Err(ClientError::NoEndpoints);
+        }
+        for e in &endpoints {
+            Endpoint::from_shared(format!("http://{e}")).map_err(|err| ClientError::BadAddress {
+                addr: e.clone(),
+                reason: err.to_string(),
+            })?;
+        }
+        Ok(Self {
+            endpoints,
+            channels: Mutex::new(HashMap::new()),
+            preferred: AtomicUsize::new(0),
+            options,
+        })
+    }
+
+    /// Parses `a,b,c` as given in `--cluster` or `ARCHIPEL_CLUSTER`.
+    pub fn from_list(list: &str) -> Result<Self, ClientError> {
+        let endpoints: Vec<String> = list.split(',').map(str::to_owned).collect();
+        Self::new(&endpoints, ClientOptions::default())
+    }
+
+    pub fn endpoints(&self) -> &[String] {
+        &self.endpoints
+    }
+
+    pub(crate) async fn channel(&self, addr: &str) -> Result<Channel, String> {
+        if let Some(c) = self.channels.lock().unwrap_or_else(|p| p.into_inner()).get(addr) {
+            return Ok(c.clone());
+        }
+        let endpoint = Endpoint::from_shared(format!("http://{addr}"))
+            .map_err(|e| e.to_string())?
+            .connect_timeout(self.options.connect_timeout)
+            .timeout(self.options.request_timeout)
+            .tcp_nodelay(true);
+        let channel = endpoint.connect().await.map_err(|e| {
+            let detail = std::error::Error::source(&e).map(|s| s.to_string()).unwrap_or_default();
+            format!("{e} {detail}").trim().to_owned()
+        })?;
+        self.channels
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .insert(addr.to_owned(), channel.clone());
+        Ok(channel)
+    }
+
+    fn forget(&self, addr: &str) {
+        self.channels.lock().unwrap_or_else(|p| p.into_inner()).remove(addr);
+    }
+
+    /// Calls one specific node, without failover.
+    pub(crate) async fn call_node<T, F, Fut>(&self, addr: &str, f: F) -> Result<T, ClientError>
+    where
+        F: FnOnce(Channel) -> Fut,
+        Fut: Future<Output = Result<Response<T>, Status>>,
+    {
+        let channel = self
+            .channel(addr)
+            .await
+            .map_err(|e| ClientError::Unavailable(format!("cannot connect to {addr}: {e}")))?;
+        f(channel).await.map(Response::into_inner).map_err(|s| {
+            if s.code() == tonic::Code::Unavailable {
+                self.forget(addr);
+            }
+            ClientError::from_status(&s)
+        })
+    }
+
+    /// Calls the cluster, moving to another node when that is safe for `idempotence`.
+    pub(crate) async fn call<T, F, Fut>(&self, idempotence: Idempotence, f: F) -> Result<T, ClientError>
+    where
+        F: Fn(Channel) -> Fut,
+        Fut: Future<Output = Result<Response<T>, Status>>,
+    {
+        let deadline = tokio::time::Instant::now() + self.options.retry_for;
+        let n = self.endpoints.len();
+        let mut failures: Vec<String> = Vec::new();
+        let mut round = 0u32;
+        loop {
+            let start = self.preferred.load(Ordering::Relaxed);
+            for i in 0..n {
+                let idx = (start + i) % n;
+                let addr = &self.endpoints[idx];
+                let channel = match self.channel(addr).await {
+                    Ok(c) => c,
+                    Err(e) => {
+                        failures.push(format!("{addr}: {e}"));
+                        continue;
+                    }
+                };
+                match f(channel).await {
+                    Ok(r) => {
+                        self.preferred.store(idx, Ordering::Relaxed);
+                        return Ok(r.into_inner());
+                    }
+                    Err(s) if s.metadata().get(RETRY_HEADER).is_some() => {
+                        failures.push(format!("{addr}: {}", s.message()));
+                    }
+                    Err(s) if s.code() == tonic::Code::Unavailable => {
+                        // The connection broke: we cannot know whether the node got the request.
+                        self.forget(addr);
+                        if idempotence == Idempotence::ServerSaysSafe {
+                            return Err(ClientError::Indeterminate(format!("{addr}: {}", s.message())));
+                        }
+                        failures.push(format!("{addr}: {}", s.message()));
+                    }
+                    Err(s) => return Err(ClientError::from_status(&s)),
+                }
+            }
+            round += 1;
+            if tokio::time::Instant::now() >= deadline {
+                let last: Vec<String> = failures.iter().rev().take(n).rev().cloned().collect();
+                return Err(ClientError::Unavailable(format!(
+                    "no node could serve the request within {:?} ({})",
+                    self.options.retry_for,
+                    last.join("; ")
+                )));
+            }
+            tokio::time::sleep(Duration::from_millis((100 * round as u64).min(1000))).await;
+        }
+    }
+}

@@ -1,0 +1,47 @@
+use tonic::{Code, Status};
+
+#[derive(Debug, thiserror::Error)]
+pub enum ClientError {
+    #[error("no cluster address given: pass --cluster ADDR[,ADDR…] or set ARCHIPEL_CLUSTER")]
+    NoEndpoints,
+    #[error("`{addr}` is not a valid node address: {reason}")]
+    BadAddress { addr: String, reason: String },
+    #[error("the cluster is unavailable: {0}")]
+    Unavailable(String),
+    #[error("invalid request: {0}")]
+    InvalidArgument(String),
+    #[error("not found: {0}")]
+    NotFound(String),
+    #[error("conflict: {0}")]
+    Conflict(String),
+    #[error("refused: {0}")]
+    FailedPrecondition(String),
+    #[error("permission denied: {0}")]
+    PermissionDenied(String),
+    /// The write may or may not have been applied.
+    #[error("the outcome is unknown ({0}); read the value back before retrying")]
+    Indeterminate(String),
+    #[error("server error: {0}")]
+    Server(String),
+}
+
+impl ClientError {
+    pub(crate) fn from_status(s: &Status) -> Self {
+        let m = s.message().to_owned();
+        match s.code() {
+            Code::InvalidArgument | Code::OutOfRange => Self::InvalidArgument(m),
+            Code::NotFound => Self::NotFound(m),
+            Code::AlreadyExists | Code::Aborted => Self::Conflict(m),
+            Code::FailedPrecondition => Self::FailedPrecondition(m),
+            Code::PermissionDenied | Code::Unauthenticated => Self::PermissionDenied(m),
+            Code::Unavailable => Self::Unavailable(m),
+            Code::Unknown | Code::DeadlineExceeded | Code::Cancelled => Self::Indeterminate(m),
+            _ => Self::Server(format!("{:?}: {m}", s.code())),
+        }
+    }
+
+    /// True when retrying later may succeed.
+    pub fn is_transient(&self) -> bool {
+        matches!(self, Self::Unavailable(_) | Self::Indeterminate(_))
+    }
+}

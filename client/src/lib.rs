@@ -1,0 +1,17 @@
+//! Async client for an Archipel cluster: the only way upper layers talk to the nodes.
+//!
+//! Invariants this crate keeps:
+//! - It depends on the wire protocol (`archipel-proto`) only, never on node internals.
+//! - A request is sent to another node only when that cannot apply it twice: the server said the
+//!   retry is safe, or the operation is idempotent. Otherwise the caller gets `Indeterminate`.
+//! - Every error says what happened and what to do.
+
+mod conn;
+mod error;
+mod meta;
+mod admin;
+
+pub use archipel_proto as proto;
+pub use conn::{Client, ClientOptions};
+pub use error::ClientError;
+pub use meta::{CasExpect, CasOutcome, Consistency, MetaEntry};

@@ -1,0 +1,162 @@
+//! The replicated metadata keyspace.
+
+use archipel_proto::meta::meta_client::MetaClient;
+use archipel_proto::meta::{
+    cas_request, CasRequest, Consistency as PbConsistency, DeleteRequest, Entry, GetRequest, PutRequest, ScanRequest,
+};
+
+use crate::conn::Idempotence;
+use crate::{Client, ClientError};
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Consistency {
+    /// Sees every write acknowledged before the read started.
+    Linearizable,
+    /// The contacted node's state: cheaper, possibly behind.
+    Stale,
+}
+
+impl Consistency {
+    fn pb(self) -> i32 {
+        match self {
+            Self::Linearizable => PbConsistency::Linearizable as i32,
+            Self::Stale => PbConsistency::Stale as i32,
+        }
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct MetaEntry {
+    pub namespace: String,
+    pub key: Vec<u8>,
+    pub value: Vec<u8>,
+    pub revision: u64,
+}
+
+impl From<Entry> for MetaEntry {
+    fn from(e: Entry) -> Self {
+        Self {
+            namespace: e.namespace,
+            key: e.key,
+            value: e.value,
+            revision: e.revision,
+        }
+    }
+}
+
+#[derive(Debug, Clone)]
+pub enum CasExpect {
+    Absent,
+    Value(Vec<u8>),
+    Revision(u64),
+}
+
+/// Outcome of a compare-and-swap.
+#[derive(Debug, Clone)]
+pub struct CasOutcome {
+    pub succeeded: bool,
+    /// After success, the new entry; after failure, what was there instead.
+    pub current: Option<MetaEntry>,
+}
+
+impl Client {
+    pub async fn meta_put(&self, ns: &str, key: &[u8], value: &[u8]) -> Result<u64, ClientError> {
+        let req = PutRequest {
+            namespace: ns.into(),
+            key: key.into(),
+            value: value.into(),
+        };
+        let reply = self
+            .call(Idempotence::Safe, |ch| {
+                let req = req.clone();
+                async move { MetaClient::new(ch).put(req).await }
+            })
+            .await?;
+        Ok(reply.revision)
+    }
+
+    /// Returns whether the key existed.
+    pub async fn meta_delete(&self, ns: &str, key: &[u8]) -> Result<bool, ClientError> {
+        let req = DeleteRequest {
+            namespace: ns.into(),
+            key: key.into(),
+        };
+        let reply = self
+            .call(Idempotence::Safe, |ch| {
+                let req = req.clone();
+                async move { MetaClient::new(ch).delete(req).await }
+            })
+            .await?;
+        Ok(reply.existed)
+    }
+
+    /// Sets `key` to `new_value` (None deletes it) only if `expect` holds.
+    pub async fn meta_cas(
+        &self,
+        ns: &str,
+        key: &[u8],
+        expect: CasExpect,
+        new_value: Option<&[u8]>,
+    ) -> Result<CasOutcome, ClientError> {
+        let req = CasRequest {
+            namespace: ns.into(),
+            key: key.into(),
+            expect: Some(match expect {
+                CasExpect::Absent => cas_request::Expect::Absent(true),
+                CasExpect::Value(v) => cas_request::Expect::Value(v),
+                CasExpect::Revision(r) => cas_request::Expect::Revision(r),
+            }),
+            new_value: new_value.map(<[u8]>::to_vec),
+        };
+        let reply = self
+            .call(Idempotence::ServerSaysSafe, |ch| {
+                let req = req.clone();
+                async move { MetaClient::new(ch).cas(req).await }
+            })
+            .await?;
+        Ok(CasOutcome {
+            succeeded: reply.succeeded,
+            current: reply.current.map(MetaEntry::from),
+        })
+    }
+
+    pub async fn meta_get(&self, ns: &str, key: &[u8], consistency: Consistency) -> Result<Option<MetaEntry>, ClientError> {
+        let req = GetRequest {
+            namespace: ns.into(),
+            key: key.into(),
+            consistency: consistency.pb(),
+        };
+        let reply = self
+            .call(Idempotence::Safe, |ch| {
+                let req = req.clone();
+                async move { MetaClient::new(ch).get(req).await }
+            })
+            .await?;
+        Ok(reply.entry.map(MetaEntry::from))
+    }
+
+    /// One page of keys under `prefix`, after `start_after`. The flag says whether more remain.
+    pub async fn meta_scan(
+        &self,
+        ns: &str,
+        prefix: &[u8],
+        start_after: &[u8],
+        limit: u32,
+        consistency: Consistency,
+    ) -> Result<(Vec<MetaEntry>, bool), ClientError> {
+        let req = ScanRequest {
+            namespace: ns.into(),
+            prefix: prefix.into(),
+            start_after: start_after.into(),
+            limit,
+            consistency: consistency.pb(),
+        };
+        let reply = self
+            .call(Idempotence::Safe, |ch| {
+                let req = req.clone();
+                async move { MetaClient::new(ch).scan(req).await }
+            })
+            .await?;
+        Ok((reply.entries.into_iter().map(MetaEntry::from).collect(), reply.more))
+    }
+}

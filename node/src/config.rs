@@ -1,0 +1,271 @@
+//! Node configuration (`node.toml`): parsed strictly, checked key by key.
+
+use std::net::SocketAddr;
+use std::path::{Path, PathBuf};
+
+use serde::Deserialize;
+
+use crate::size::parse_size;
+
+/// Site names become directory names, metric labels and placement failure domains.
+const MAX_SITE_NAME_LEN: usize = 63;
+
+#[derive(Debug, thiserror::Error)]
+pub enum ConfigError {
+    #[error("cannot read config file {path}: {source}")]
+    Read {
+        path: PathBuf,
+        source: std::io::Error,
+    },
+    #[error("config file {path} is not valid: {message}")]
+    Parse { path: PathBuf, message: String },
+    #[error("config key `{key}` is invalid: {reason}")]
+    Invalid { key: &'static str, reason: String },
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawConfig {
+    node_id: u64,
+    site: String,
+    listen: String,
+    advertise: Option<String>,
+    data_dir: PathBuf,
+    capacity: toml::Value,
+    #[serde(default)]
+    raft: RaftTuning,
+    #[serde(default)]
+    log: LogConfig,
+}
+
+/// Raft timing and log compaction. The defaults suit sites linked by a WAN.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct RaftTuning {
+    pub heartbeat_ms: u64,
+    pub election_timeout_min_ms: u64,
+    pub election_timeout_max_ms: u64,
+    /// Build a snapshot after this many applied entries.
+    pub snapshot_after_logs: u64,
+    /// Entries kept after a snapshot, so that slightly lagging peers catch up from the log.
+    pub keep_logs_after_snapshot: u64,
+}
+
+impl Default for RaftTuning {
+    fn default() -> Self {
+        // Election timeouts well above inter-site round trips (tens of ms), so a slow link
+        // does not cause spurious elections.
+        Self {
+            heartbeat_ms: 250,
+            election_timeout_min_ms: 1500,
+            election_timeout_max_ms: 3000,
+            snapshot_after_logs: 10_000,
+            keep_logs_after_snapshot: 1_000,
+        }
+    }
+}
+
+#[derive(Debug, Clone, Copy, Default, Deserialize, PartialEq, Eq)]
+#[serde(rename_all = "lowercase")]
+pub enum LogFormat {
+    #[default]
+    Human,
+    Json,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct LogConfig {
+    pub format: LogFormat,
+    /// A tracing filter, e.g. `info` or `archipel_node=debug,info`. RUST_LOG overrides it.
+    pub level: String,
+}
+
+impl Default for LogConfig {
+    fn default() -> Self {
+        Self {
+            format: LogFormat::Human,
+            level: "info".into(),
+        }
+    }
+}
+
+/// A validated node configuration.
+#[derive(Debug, Clone)]
+pub struct NodeConfig {
+    pub node_id: u64,
+    pub site: String,
+    pub listen: SocketAddr,
+    /// The address other nodes and clients use to reach this node.
+    pub advertise: String,
+    pub data_dir: PathBuf,
+    pub capacity_bytes: u64,
+    pub raft: RaftTuning,
+    pub log: LogConfig,
+}
+
+impl NodeConfig {
+    pub fn load(path: &Path) -> Result<Self, ConfigError> {
+        let text = std::fs::read_to_string(path).map_err(|source| ConfigError::Read {
+            path: path.to_owned(),
+            source,
+        })?;
+        Self::parse(&text).map_err(|e| match e {
+            ConfigError::Parse { message, .. } => ConfigError::Parse {
+                path: path.to_owned(),
+                message,
+            },
+            other => other,
+        })
+    }
+
+    pub fn parse(text: &str) -> Result<Self, ConfigError> {
+        let raw: RawConfig = toml::from_str(text).map_err(|e| ConfigError::Parse {
+            path: PathBuf::from("<inline>"),
+            message: e.to_string(),
+        })?;
+        raw.validate()
+    }
+}
+
+impl RawConfig {
+    fn validate(self) -> Result<NodeConfig, ConfigError> {
+        if self.node_id == 0 {
+            return Err(invalid("node_id", "must be 1 or more (0 is reserved)"));
+        }
+        validate_site_name(&self.site).map_err(|reason| invalid("site", reason))?;
+        let listen: SocketAddr = self.listen.parse().map_err(|_| {
+            invalid(
+                "listen",
+                format!("`{}` is not an IP:port address, e.g. 0.0.0.0:7400", self.listen),
+            )
+        })?;
+        let advertise = match self.advertise {
+            Some(a) => {
+                validate_host_port(&a).map_err(|r| invalid("advertise", r))?;
+                a
+            }
+            None if listen.ip().is_unspecified() => {
+                return Err(invalid(
+                    "advertise",
+                    "required when `listen` is a wildcard address: give the host:port peers should dial",
+                ))
+            }
+            None => listen.to_string(),
+        };
+        if self.data_dir.as_os_str().is_empty() {
+            return Err(invalid("data_dir", "must not be empty"));
+        }
+        let capacity_bytes = match &self.capacity {
+            toml::Value::Integer(n) if *n > 0 => *n as u64,
+            toml::Value::String(s) => parse_size(s).map_err(|r| invalid("capacity", r))?,
+            other => {
+                return Err(invalid(
+                    "capacity",
+                    format!("expected a size such as \"500GiB\" or a byte count, got {other}"),
+                ))
+            }
+        };
+        if capacity_bytes == 0 {
+            return Err(invalid("capacity", "must be more than zero"));
+        }
+        let r = &self.raft;
+        if r.heartbeat_ms == 0 || r.election_timeout_min_ms <= r.heartbeat_ms {
+            return Err(invalid(
+                "raft.election_timeout_min_ms",
+                "must be larger than raft.heartbeat_ms (which must be > 0)",
+            ));
+        }
+        if r.election_timeout_max_ms <= r.election_timeout_min_ms {
+            return Err(invalid(
+                "raft.election_timeout_max_ms",
+                "must be larger than raft.election_timeout_min_ms",
+            ));
+        }
+        if r.snapshot_after_logs == 0 {
+            return Err(invalid("raft.snapshot_after_logs", "must be 1 or more"));
+        }
+        Ok(NodeConfig {
+            node_id: self.node_id,
+            site: self.site,
+            listen,
+            advertise,
+            data_dir: self.data_dir,
+            capacity_bytes,
+            raft: self.raft,
+            log: self.log,
+        })
+    }
+}
+
+fn invalid(key: &'static str, reason: impl Into<String>) -> ConfigError {
+    ConfigError::Invalid {
+        key,
+        reason: reason.into(),
+    }
+}
+
+/// Lowercase letters, digits and `-`, starting with a letter: safe as a label and a path.
+pub fn validate_site_name(site: &str) -> Result<(), String> {
+    let ok = !site.is_empty()
+        && site.len() <= MAX_SITE_NAME_LEN
+        && site.starts_with(|c: char| c.is_ascii_lowercase())
+        && site
+            .chars()
+            .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '-');
+    if ok {
+        Ok(())
+    } else {
+        Err(format!(
+            "`{site}` is not a site name: use 1-{MAX_SITE_NAME_LEN} lowercase letters, digits or '-', starting with a letter (e.g. `region`)"
+        ))
+    }
+}
+
+fn validate_host_port(addr: &str) -> Result<(), String> {
+    match addr.rsplit_once(':') {
+        Some((host, port)) if !host.is_empty() && port.parse::<u16>().is_ok() => Ok(()),
+        _ => Err(format!("`{addr}` is not a host:port address")),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const GOOD: &str = r#"
+node_id = 3
+site = "metropole"
+listen = "127.0.0.1:7403"
+data_dir = "/tmp/n3"
+capacity = "2TiB"
+"#;
+
+    #[test]
+    fn parses_a_minimal_config() {
+        let c = NodeConfig::parse(GOOD).unwrap();
+        assert_eq!(c.node_id, 3);
+        assert_eq!(c.advertise, "127.0.0.1:7403");
+        assert_eq!(c.capacity_bytes, 2 << 40);
+        assert_eq!(c.raft.heartbeat_ms, 250);
+    }
+
+    fn error_of(text: &str) -> String {
+        NodeConfig::parse(text).unwrap_err().to_string()
+    }
+
+    #[test]
+    fn errors_name_the_key() {
+        assert!(error_of(&GOOD.replace("node_id = 3", "node_id = 0")).contains("`node_id`"));
+        assert!(error_of(&GOOD.replace("metropole", "Métropole")).contains("`site`"));
+        assert!(error_of(&GOOD.replace("127.0.0.1:7403", "localhost")).contains("`listen`"));
+        assert!(error_of(&GOOD.replace("\"2TiB\"", "\"lots\"")).contains("`capacity`"));
+        assert!(error_of(&GOOD.replace("127.0.0.1:7403", "0.0.0.0:7403")).contains("`advertise`"));
+        let unknown = error_of(&format!("{GOOD}\nnod_id = 4\n"));
+        assert!(unknown.contains("nod_id"), "{unknown}");
+        let missing = error_of(&GOOD.replace("site = \"metropole\"", ""));
+        assert!(missing.contains("site"), "{missing}");
+        let bad_raft = error_of(&format!("{GOOD}\n[raft]\nheartbeat_ms = 5000\n"));
+        assert!(bad_raft.contains("raft.election_timeout_min_ms"), "{bad_raft}");
+    }
+}

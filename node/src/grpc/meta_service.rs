@@ -1,0 +1,212 @@
+//! The metadata keyspace over gRPC. Writes and linearizable reads go through the leader;
+//! a follower forwards them once.
+
+use std::sync::Arc;
+
+use archipel_proto::meta::meta_client::MetaClient;
+use archipel_proto::meta::meta_server::Meta;
+use archipel_proto::meta::{
+    cas_request, CasReply, CasRequest, Consistency, DeleteReply, DeleteRequest, Entry, GetReply, GetRequest,
+    PutReply, PutRequest, ScanReply, ScanRequest,
+};
+use tonic::{Request, Response, Status};
+
+use super::{forward, forward_target, is_forwarded, status_of_raft};
+use crate::kv::{self, KvEntry};
+use crate::node::Node;
+use crate::raft::{Command, CommandResult, Expect};
+
+pub struct MetaService {
+    pub node: Arc<Node>,
+}
+
+fn invalid(reason: String) -> Status {
+    Status::invalid_argument(reason)
+}
+
+fn check_key(ns: &str, key: &[u8]) -> Result<(), Status> {
+    kv::validate_namespace(ns).map_err(invalid)?;
+    kv::validate_key(key).map_err(invalid)
+}
+
+fn to_pb(e: KvEntry) -> Entry {
+    Entry {
+        namespace: e.ns,
+        key: e.key,
+        value: e.value,
+        revision: e.revision,
+    }
+}
+
+fn unexpected(result: CommandResult) -> Status {
+    Status::internal(format!("unexpected state-machine result {result:?}"))
+}
+
+fn store_error(e: rocksdb::Error) -> Status {
+    Status::internal(format!("metadata store read failed: {e}"))
+}
+
+impl MetaService {
+    /// Proposes `cmd`; if this node is not the leader, forwards `req` with `call` instead.
+    async fn propose<Req, Resp, Fut>(
+        &self,
+        cmd: Command,
+        req: Req,
+        forwarded: bool,
+        call: impl FnOnce(MetaClient<tonic::transport::Channel>, Request<Req>) -> Fut,
+    ) -> Result<Result<CommandResult, Response<Resp>>, Status>
+    where
+        Fut: std::future::Future<Output = Result<Response<Resp>, Status>>,
+    {
+        match self.node.write(cmd).await {
+            Ok(result) => Ok(Ok(result)),
+            Err(e) => match forward_target(&e, forwarded) {
+                Some(addr) => Ok(Err(forward(&self.node, &addr, req, MetaClient::new, call).await?)),
+                None => Err(status_of_raft(e)),
+            },
+        }
+    }
+
+    /// Ensures a linearizable read can be served here; otherwise forwards it.
+    async fn read_barrier<Req, Resp, Fut>(
+        &self,
+        consistency: i32,
+        req: &Req,
+        forwarded: bool,
+        call: impl FnOnce(MetaClient<tonic::transport::Channel>, Request<Req>) -> Fut,
+    ) -> Result<Option<Response<Resp>>, Status>
+    where
+        Req: Clone,
+        Fut: std::future::Future<Output = Result<Response<Resp>, Status>>,
+    {
+        if consistency == Consistency::Stale as i32 {
+            return Ok(None);
+        }
+        match self.node.linearizable_barrier().await {
+            Ok(()) => Ok(None),
+            Err(e) => match forward_target(&e, forwarded) {
+                Some(addr) => Ok(Some(forward(&self.node, &addr, req.clone(), MetaClient::new, call).await?)),
+                None => Err(status_of_raft(e)),
+            },
+        }
+    }
+}
+
+#[tonic::async_trait]
+impl Meta for MetaService {
+    async fn put(&self, request: Request<PutRequest>) -> Result<Response<PutReply>, Status> {
+        let forwarded = is_forwarded(&request);
+        let r = request.into_inner();
+        check_key(&r.namespace, &r.key)?;
+        kv::validate_value(&r.value).map_err(invalid)?;
+        let cmd = Command::Put {
+            ns: r.namespace.clone(),
+            key: r.key.clone(),
+            value: r.value.clone(),
+        };
+        match self
+            .propose(cmd, r, forwarded, |mut c, q| async move { c.put(q).await })
+            .await?
+        {
+            Ok(CommandResult::Put { revision }) => Ok(Response::new(PutReply { revision })),
+            Ok(other) => Err(unexpected(other)),
+            Err(forwarded) => Ok(forwarded),
+        }
+    }
+
+    async fn delete(&self, request: Request<DeleteRequest>) -> Result<Response<DeleteReply>, Status> {
+        let forwarded = is_forwarded(&request);
+        let r = request.into_inner();
+        check_key(&r.namespace, &r.key)?;
+        let cmd = Command::Delete {
+            ns: r.namespace.clone(),
+            key: r.key.clone(),
+        };
+        match self
+            .propose(cmd, r, forwarded, |mut c, q| async move { c.delete(q).await })
+            .await?
+        {
+            Ok(CommandResult::Delete { existed, revision }) => Ok(Response::new(DeleteReply { existed, revision })),
+            Ok(other) => Err(unexpected(other)),
+            Err(forwarded) => Ok(forwarded),
+        }
+    }
+
+    async fn cas(&self, request: Request<CasRequest>) -> Result<Response<CasReply>, Status> {
+        let forwarded = is_forwarded(&request);
+        let r = request.into_inner();
+        check_key(&r.namespace, &r.key)?;
+        if let Some(v) = &r.new_value {
+            kv::validate_value(v).map_err(invalid)?;
+        }
+        let expect = match &r.expect {
+            Some(cas_request::Expect::Absent(_)) => Expect::Absent,
+            Some(cas_request::Expect::Value(v)) => Expect::Value(v.clone()),
+            Some(cas_request::Expect::Revision(rev)) => Expect::Revision(*rev),
+            None => return Err(invalid("compare-and-swap needs a condition: absent, value or revision".into())),
+        };
+        let cmd = Command::Cas {
+            ns: r.namespace.clone(),
+            key: r.key.clone(),
+            expect,
+            new_value: r.new_value.clone(),
+        };
+        match self
+            .propose(cmd, r, forwarded, |mut c, q| async move { c.cas(q).await })
+            .await?
+        {
+            Ok(CommandResult::Cas {
+                succeeded,
+                current,
+                revision,
+            }) => Ok(Response::new(CasReply {
+                succeeded,
+                current: current.map(to_pb),
+                revision,
+            })),
+            Ok(other) => Err(unexpected(other)),
+            Err(forwarded) => Ok(forwarded),
+        }
+    }
+
+    async fn get(&self, request: Request<GetRequest>) -> Result<Response<GetReply>, Status> {
+        let forwarded = is_forwarded(&request);
+        let r = request.into_inner();
+        check_key(&r.namespace, &r.key)?;
+        if let Some(answer) = self
+            .read_barrier(r.consistency, &r, forwarded, |mut c, q| async move { c.get(q).await })
+            .await?
+        {
+            return Ok(answer);
+        }
+        let entry = self.node.state.get(&r.namespace, &r.key).map_err(store_error)?;
+        Ok(Response::new(GetReply {
+            entry: entry.map(to_pb),
+        }))
+    }
+
+    async fn scan(&self, request: Request<ScanRequest>) -> Result<Response<ScanReply>, Status> {
+        let forwarded = is_forwarded(&request);
+        let r = request.into_inner();
+        kv::validate_namespace(&r.namespace).map_err(invalid)?;
+        let limit = match r.limit as usize {
+            0 => kv::DEFAULT_SCAN_LIMIT,
+            n => n.min(kv::MAX_SCAN_LIMIT),
+        };
+        if let Some(answer) = self
+            .read_barrier(r.consistency, &r, forwarded, |mut c, q| async move { c.scan(q).await })
+            .await?
+        {
+            return Ok(answer);
+        }
+        let (entries, more) = self
+            .node
+            .state
+            .scan(&r.namespace, &r.prefix, &r.start_after, limit)
+            .map_err(store_error)?;
+        Ok(Response::new(ScanReply {
+            entries: entries.into_iter().map(to_pb).collect(),
+            more,
+        }))
+    }
+}

@@ -1,0 +1,61 @@
+//! Receives Raft RPCs from peers, after checking that they come from the same cluster.
+
+use std::sync::Arc;
+
+use archipel_proto::raft::raft_server::Raft as RaftRpc;
+use archipel_proto::raft::{RaftReply, RaftRequest};
+use serde::{de::DeserializeOwned, Serialize};
+use tonic::{Request, Response, Status};
+
+use crate::node::Node;
+use crate::raft::codec;
+
+pub struct RaftService {
+    pub node: Arc<Node>,
+}
+
+impl RaftService {
+    fn check_cluster(&self, req: &RaftRequest) -> Result<(), Status> {
+        match self.node.identity.cluster_id() {
+            Some(ours) if ours == req.cluster_id => Ok(()),
+            Some(ours) => Err(Status::permission_denied(format!(
+                "node {} belongs to cluster {ours}; refusing Raft traffic from node {} of cluster {}",
+                self.node.id(),
+                req.from_node,
+                req.cluster_id
+            ))),
+            None => Err(Status::failed_precondition(format!(
+                "node {} has not joined a cluster; add it with `archipel node add`",
+                self.node.id()
+            ))),
+        }
+    }
+
+    fn decode<T: DeserializeOwned>(&self, req: &RaftRequest) -> Result<T, Status> {
+        self.check_cluster(req)?;
+        codec::decode(&req.payload).map_err(|e| Status::invalid_argument(format!("undecodable Raft message: {e}")))
+    }
+
+    fn reply<T: Serialize>(result: &T) -> Result<Response<RaftReply>, Status> {
+        let payload = codec::encode(result).map_err(|e| Status::internal(format!("cannot encode Raft reply: {e}")))?;
+        Ok(Response::new(RaftReply { payload }))
+    }
+}
+
+#[tonic::async_trait]
+impl RaftRpc for RaftService {
+    async fn append_entries(&self, request: Request<RaftRequest>) -> Result<Response<RaftReply>, Status> {
+        let rpc = self.decode(request.get_ref())?;
+        Self::reply(&self.node.raft.append_entries(rpc).await)
+    }
+
+    async fn vote(&self, request: Request<RaftRequest>) -> Result<Response<RaftReply>, Status> {
+        let rpc = self.decode(request.get_ref())?;
+        Self::reply(&self.node.raft.vote(rpc).await)
+    }
+
+    async fn install_snapshot(&self, request: Request<RaftRequest>) -> Result<Response<RaftReply>, Status> {
+        let rpc = self.decode(request.get_ref())?;
+        Self::reply(&self.node.raft.install_snapshot(rpc).await)
+    }
+}

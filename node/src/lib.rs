@@ -1,0 +1,26 @@
+//! The Archipel storage daemon.
+//!
+//! Invariants this crate keeps:
+//! - Cluster metadata changes only through Raft: a write is acknowledged once committed on a
+//!   quorum of voters, and applying the log is deterministic on every node.
+//! - Votes and log entries are fsync'd before they count; a synced write covers every earlier one.
+//! - Raft voters are spread across sites so that, with three sites or more, losing one whole site
+//!   keeps a quorum (`voters`).
+//! - A data dir belongs to one node id and one cluster; it refuses any other.
+//! - A node never exchanges Raft messages with a node of another cluster.
+//! - Errors returned to clients say whether a retry elsewhere is safe (`grpc`).
+
+pub mod admin;
+pub mod cluster_map;
+pub mod config;
+pub mod grpc;
+pub mod kv;
+pub mod metrics;
+pub mod node;
+pub mod peers;
+pub mod raft;
+pub mod server;
+pub mod size;
+pub mod status;
+pub mod store;
+pub mod voters;

@@ -1,0 +1,92 @@
+//! Prometheus metrics of a node: Raft progress and RPC latencies, served at `/metrics`.
+
+use std::sync::atomic::{AtomicI64, AtomicU64};
+use std::time::Duration;
+
+use prometheus_client::encoding::EncodeLabelSet;
+use prometheus_client::metrics::family::Family;
+use prometheus_client::metrics::gauge::Gauge;
+use prometheus_client::metrics::histogram::{exponential_buckets, Histogram};
+use prometheus_client::registry::Registry;
+
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+pub struct RpcLabels {
+    pub method: String,
+    pub status: u16,
+}
+
+pub struct Metrics {
+    registry: Registry,
+    pub rpc_seconds: Family<RpcLabels, Histogram>,
+    pub raft_term: Gauge<i64, AtomicI64>,
+    pub raft_is_leader: Gauge<i64, AtomicI64>,
+    pub raft_last_log_index: Gauge<i64, AtomicI64>,
+    pub raft_commit_index: Gauge<i64, AtomicI64>,
+    pub raft_last_applied: Gauge<i64, AtomicI64>,
+    pub raft_apply_lag: Gauge<i64, AtomicI64>,
+    pub raft_voters: Gauge<i64, AtomicI64>,
+    pub cluster_layout_version: Gauge<i64, AtomicI64>,
+    pub cluster_nodes: Gauge<f64, AtomicU64>,
+}
+
+impl Metrics {
+    pub fn new(node_id: u64, site: &str) -> Self {
+        let mut registry = Registry::with_prefix_and_labels(
+            "archipel",
+            [
+                ("node".into(), node_id.to_string().into()),
+                ("site".into(), site.to_owned().into()),
+            ]
+            .into_iter(),
+        );
+        // 100 µs .. ~100 s: loopback RPCs up to a slow snapshot transfer.
+        let rpc_seconds = Family::<RpcLabels, Histogram>::new_with_constructor(|| {
+            Histogram::new(exponential_buckets(0.0001, 2.0, 20))
+        });
+        registry.register("rpc_duration_seconds", "RPC handling time by method and HTTP status", rpc_seconds.clone());
+        let gauge = |registry: &mut Registry, name: &str, help: &str| {
+            let g = Gauge::<i64, AtomicI64>::default();
+            registry.register(name, help, g.clone());
+            g
+        };
+        let raft_term = gauge(&mut registry, "raft_term", "Current Raft term");
+        let raft_is_leader = gauge(&mut registry, "raft_is_leader", "1 if this node is the Raft leader");
+        let raft_last_log_index = gauge(&mut registry, "raft_last_log_index", "Index of the last entry in the local log");
+        let raft_commit_index = gauge(&mut registry, "raft_commit_index", "Highest index known committed");
+        let raft_last_applied = gauge(&mut registry, "raft_last_applied", "Highest index applied to the state machine");
+        let raft_apply_lag = gauge(&mut registry, "raft_apply_lag", "Committed entries not yet applied");
+        let raft_voters = gauge(&mut registry, "raft_voters", "Number of Raft voters in the current membership");
+        let cluster_layout_version = gauge(&mut registry, "cluster_layout_version", "Version of the placement layout");
+        let cluster_nodes = Gauge::<f64, AtomicU64>::default();
+        registry.register("cluster_nodes", "Nodes in the cluster map that are not gone", cluster_nodes.clone());
+        Self {
+            registry,
+            rpc_seconds,
+            raft_term,
+            raft_is_leader,
+            raft_last_log_index,
+            raft_commit_index,
+            raft_last_applied,
+            raft_apply_lag,
+            raft_voters,
+            cluster_layout_version,
+            cluster_nodes,
+        }
+    }
+
+    pub fn observe_rpc(&self, method: &str, status: u16, elapsed: Duration) {
+        self.rpc_seconds
+            .get_or_create(&RpcLabels {
+                method: method.to_owned(),
+                status,
+            })
+            .observe(elapsed.as_secs_f64());
+    }
+
+    pub fn encode(&self) -> String {
+        let mut out = String::new();
+        // Writing into a String cannot fail.
+        let _ = prometheus_client::encoding::text::encode(&mut out, &self.registry);
+        out
+    }
+}

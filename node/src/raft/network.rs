@@ -1,0 +1,111 @@
+//! openraft's network over tonic: each Raft RPC is a bincode payload in a protobuf envelope
+//! that carries the cluster id.
+
+use std::future::Future;
+
+use archipel_proto::raft::raft_client::RaftClient;
+use archipel_proto::raft::{RaftReply, RaftRequest};
+use openraft::error::{InstallSnapshotError, NetworkError, RPCError, RaftError, RemoteError, Unreachable};
+use openraft::network::{RPCOption, RaftNetwork, RaftNetworkFactory};
+use openraft::raft::{
+    AppendEntriesRequest, AppendEntriesResponse, InstallSnapshotRequest, InstallSnapshotResponse, VoteRequest,
+    VoteResponse,
+};
+use openraft::BasicNode;
+use serde::{de::DeserializeOwned, Serialize};
+use tonic::transport::Channel;
+
+use super::{codec, NodeId, TypeConfig};
+use crate::peers::Peers;
+use crate::store::LocalIdentity;
+
+pub struct NetworkFactory {
+    pub self_id: NodeId,
+    pub peers: Peers,
+    pub identity: LocalIdentity,
+}
+
+pub struct PeerConnection {
+    self_id: NodeId,
+    target: NodeId,
+    addr: String,
+    peers: Peers,
+    identity: LocalIdentity,
+}
+
+impl RaftNetworkFactory<TypeConfig> for NetworkFactory {
+    type Network = PeerConnection;
+
+    async fn new_client(&mut self, target: NodeId, node: &BasicNode) -> PeerConnection {
+        PeerConnection {
+            self_id: self.self_id,
+            target,
+            addr: node.addr.clone(),
+            peers: self.peers.clone(),
+            identity: self.identity.clone(),
+        }
+    }
+}
+
+type RpcResult<T, E> = Result<T, RPCError<NodeId, BasicNode, RaftError<NodeId, E>>>;
+
+impl PeerConnection {
+    async fn call<Req, Resp, E, F, Fut>(&self, rpc: &Req, option: &RPCOption, send: F) -> RpcResult<Resp, E>
+    where
+        Req: Serialize,
+        Resp: DeserializeOwned,
+        E: std::error::Error + DeserializeOwned,
+        F: FnOnce(RaftClient<Channel>, tonic::Request<RaftRequest>) -> Fut,
+        Fut: Future<Output = Result<tonic::Response<RaftReply>, tonic::Status>>,
+    {
+        let payload = codec::encode(rpc).map_err(|e| RPCError::Network(NetworkError::new(&e)))?;
+        let channel = self
+            .peers
+            .channel(&self.addr)
+            .map_err(|e| RPCError::Unreachable(Unreachable::new(&e)))?;
+        let client = RaftClient::new(channel)
+            .max_decoding_message_size(codec::MAX_RAFT_MESSAGE_BYTES as usize)
+            .max_encoding_message_size(codec::MAX_RAFT_MESSAGE_BYTES as usize);
+        let mut request = tonic::Request::new(RaftRequest {
+            cluster_id: self.identity.cluster_id().unwrap_or_default(),
+            from_node: self.self_id,
+            payload,
+        });
+        request.set_timeout(option.hard_ttl());
+        let reply = send(client, request)
+            .await
+            .map_err(|status| RPCError::Unreachable(Unreachable::new(&status)))?;
+        let result: Result<Resp, RaftError<NodeId, E>> =
+            codec::decode(&reply.into_inner().payload).map_err(|e| RPCError::Network(NetworkError::new(&e)))?;
+        result.map_err(|e| RPCError::RemoteError(RemoteError::new(self.target, e)))
+    }
+}
+
+impl RaftNetwork<TypeConfig> for PeerConnection {
+    async fn append_entries(
+        &mut self,
+        rpc: AppendEntriesRequest<TypeConfig>,
+        option: RPCOption,
+    ) -> RpcResult<AppendEntriesResponse<NodeId>, openraft::error::Infallible> {
+        self.call(&rpc, &option, |mut c, r| async move { c.append_entries(r).await })
+            .await
+    }
+
+    async fn install_snapshot(
+        &mut self,
+        rpc: InstallSnapshotRequest<TypeConfig>,
+        option: RPCOption,
+    ) -> RpcResult<InstallSnapshotResponse<NodeId>, InstallSnapshotError> {
+        self.call(&rpc, &option, |mut c, r| async move { c.install_snapshot(r).await })
+            .await
+    }
+
+    async fn vote(
+        &mut self,
+        rpc: VoteRequest<NodeId>,
+        option: RPCOption,
+    ) -> RpcResult<VoteResponse<NodeId>, openraft::error::Infallible> {
+        self.call(&rpc, &option, |mut c, r| async move { c.vote(r).await })
+            .await
+    }
+}

@@ -1,0 +1,182 @@
+//! Starting and stopping a node: storage, Raft, the gRPC and metrics endpoint, the pid file.
+
+use std::future::Future;
+use std::path::PathBuf;
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use archipel_proto::cluster::cluster_server::ClusterServer;
+use archipel_proto::meta::meta_server::MetaServer;
+use archipel_proto::raft::raft_server::RaftServer;
+use axum::extract::{Request, State};
+use axum::middleware::Next;
+use axum::response::IntoResponse;
+use tokio::net::TcpListener;
+use tokio_stream::wrappers::TcpListenerStream;
+
+use crate::config::NodeConfig;
+use crate::grpc::cluster_service::ClusterService;
+use crate::grpc::meta_service::MetaService;
+use crate::grpc::raft_service::RaftService;
+use crate::metrics::Metrics;
+use crate::node::Node;
+use crate::peers::Peers;
+use crate::raft::codec::MAX_RAFT_MESSAGE_BYTES;
+use crate::raft::network::NetworkFactory;
+use crate::store::{open_db, LocalIdentity, LogStore, StateMachineStore, StoreError};
+
+/// Largest client request a node decodes: a metadata value plus its envelope.
+const MAX_CLIENT_MESSAGE_BYTES: usize = 8 << 20;
+
+#[derive(Debug, thiserror::Error)]
+pub enum ServerError {
+    #[error(transparent)]
+    Store(#[from] StoreError),
+    #[error("cannot listen on {addr}: {source}; is another process using the port?")]
+    Bind { addr: String, source: std::io::Error },
+    #[error("cannot write the pid file {path}: {source}")]
+    PidFile { path: PathBuf, source: std::io::Error },
+    #[error("Raft failed to start: {0}")]
+    Raft(String),
+    #[error("the RPC server failed: {0}")]
+    Serve(String),
+}
+
+/// Runs a node until `shutdown` resolves, then stops Raft and removes the pid file.
+pub async fn run(config: NodeConfig, shutdown: impl Future<Output = ()> + Send + 'static) -> Result<(), ServerError> {
+    let meta_dir = config.data_dir.join("meta");
+    let db = open_db(&meta_dir)?;
+    let identity = LocalIdentity::bind(db.clone(), &meta_dir, config.node_id)?;
+    let pid_path = config.data_dir.join("archipel.pid");
+    write_pid_file(&pid_path)?;
+
+    let log_store = LogStore::new(db.clone());
+    let committed_index = log_store.committed_index();
+    let sm = StateMachineStore::open(db.clone()).map_err(|e| ServerError::Raft(e.to_string()))?;
+    let state = sm.view();
+    let peers = Peers::default();
+    let network = NetworkFactory {
+        self_id: config.node_id,
+        peers: peers.clone(),
+        identity: identity.clone(),
+    };
+    let raft_config = openraft::Config {
+        cluster_name: "archipel".into(),
+        heartbeat_interval: config.raft.heartbeat_ms,
+        election_timeout_min: config.raft.election_timeout_min_ms,
+        election_timeout_max: config.raft.election_timeout_max_ms,
+        install_snapshot_timeout: 30_000,
+        snapshot_policy: openraft::SnapshotPolicy::LogsSinceLast(config.raft.snapshot_after_logs),
+        max_in_snapshot_log_to_keep: config.raft.keep_logs_after_snapshot,
+        snapshot_max_chunk_size: 4 << 20,
+        ..Default::default()
+    }
+    .validate()
+    .map_err(|e| ServerError::Raft(e.to_string()))?;
+    let raft = openraft::Raft::new(config.node_id, Arc::new(raft_config), network, log_store, sm)
+        .await
+        .map_err(|e| ServerError::Raft(e.to_string()))?;
+
+    let metrics = Arc::new(Metrics::new(config.node_id, &config.site));
+    let node = Arc::new(Node {
+        config: config.clone(),
+        raft,
+        state,
+        identity,
+        peers,
+        metrics: metrics.clone(),
+        committed_index,
+        admin_lock: tokio::sync::Mutex::new(()),
+    });
+    let gauges = tokio::spawn(update_raft_gauges(node.clone()));
+
+    let listener = TcpListener::bind(config.listen).await.map_err(|source| ServerError::Bind {
+        addr: config.listen.to_string(),
+        source,
+    })?;
+    tracing::info!(node = config.node_id, site = %config.site, listen = %config.listen, advertise = %config.advertise, "node started");
+
+    let served = serve(node.clone(), listener, shutdown).await;
+    gauges.abort();
+    tracing::info!("shutting down Raft");
+    if let Err(e) = node.raft.shutdown().await {
+        tracing::warn!("Raft shutdown: {e}");
+    }
+    let _ = std::fs::remove_file(&pid_path);
+    served
+}
+
+async fn serve(
+    node: Arc<Node>,
+    listener: TcpListener,
+    shutdown: impl Future<Output = ()> + Send + 'static,
+) -> Result<(), ServerError> {
+    let raft_svc = RaftServer::new(RaftService { node: node.clone() })
+        .max_decoding_message_size(MAX_RAFT_MESSAGE_BYTES as usize)
+        .max_encoding_message_size(MAX_RAFT_MESSAGE_BYTES as usize);
+    let cluster_svc = ClusterServer::new(ClusterService { node: node.clone() });
+    let meta_svc = MetaServer::new(MetaService { node: node.clone() })
+        .max_decoding_message_size(MAX_CLIENT_MESSAGE_BYTES)
+        .max_encoding_message_size(MAX_CLIENT_MESSAGE_BYTES);
+    let routes = tonic::service::Routes::new(raft_svc)
+        .add_service(cluster_svc)
+        .add_service(meta_svc)
+        .into_axum_router()
+        .route("/metrics", axum::routing::get(metrics_page).with_state(node.metrics.clone()))
+        .route("/health", axum::routing::get(|| async { "ok\n" }))
+        .layer(axum::middleware::from_fn_with_state(node.metrics.clone(), time_rpc));
+    tonic::transport::Server::builder()
+        .accept_http1(true)
+        .tcp_nodelay(true)
+        .http2_keepalive_interval(Some(Duration::from_secs(10)))
+        .add_routes(tonic::service::Routes::from(routes))
+        .serve_with_incoming_shutdown(TcpListenerStream::new(listener), shutdown)
+        .await
+        .map_err(|e| ServerError::Serve(e.to_string()))
+}
+
+async fn metrics_page(State(metrics): State<Arc<Metrics>>) -> impl IntoResponse {
+    (
+        [("content-type", "application/openmetrics-text; version=1.0.0; charset=utf-8")],
+        metrics.encode(),
+    )
+}
+
+async fn time_rpc(State(metrics): State<Arc<Metrics>>, request: Request, next: Next) -> axum::response::Response {
+    let method = request.uri().path().to_owned();
+    let start = Instant::now();
+    let response = next.run(request).await;
+    metrics.observe_rpc(&method, response.status().as_u16(), start.elapsed());
+    response
+}
+
+async fn update_raft_gauges(node: Arc<Node>) {
+    let mut rx = node.raft.metrics();
+    loop {
+        let view = node.raft_view();
+        let m = &node.metrics;
+        m.raft_term.set(view.term as i64);
+        m.raft_is_leader.set((view.role == "leader") as i64);
+        m.raft_last_log_index.set(view.last_log_index as i64);
+        m.raft_commit_index.set(view.committed as i64);
+        m.raft_last_applied.set(view.last_applied as i64);
+        m.raft_apply_lag
+            .set(view.committed.saturating_sub(view.last_applied) as i64);
+        m.raft_voters.set(view.voters.len() as i64);
+        let map = node.state.cluster_map();
+        m.cluster_layout_version.set(map.layout_version as i64);
+        m.cluster_nodes.set(map.live_nodes().count() as f64);
+        // Wake on Raft changes, and at least every second for the commit index.
+        let _ = tokio::time::timeout(Duration::from_secs(1), rx.changed()).await;
+    }
+}
+
+fn write_pid_file(path: &PathBuf) -> Result<(), ServerError> {
+    let tmp = path.with_extension("pid.tmp");
+    std::fs::write(&tmp, format!("{}\n", std::process::id()))
+        .and_then(|()| std::fs::rename(&tmp, path))
+        .map_err(|source| ServerError::PidFile {
+            path: path.clone(),
+            source,
+        })
+}

@@ -1,0 +1,142 @@
+//! The cluster's health as one node sees it, after probing every other node.
+
+use std::time::Duration;
+
+use archipel_proto::cluster::{ClusterStatus, Health, NodeState as PbNodeState, NodeStatus, RaftView};
+use futures::future::join_all;
+
+use crate::cluster_map::NodeState;
+use crate::node::Node;
+use crate::voters::{plan_voters, Candidate};
+
+impl Node {
+    pub async fn cluster_status(&self, probe_timeout: Duration) -> ClusterStatus {
+        let map = self.state.cluster_map();
+        let me = self.raft_view();
+        let voters: Vec<u64> = me.voters.clone();
+        let learners: Vec<u64> = me.learners.clone();
+
+        let probes = map.nodes.values().map(|n| async move {
+            if n.state == NodeState::Gone {
+                return (n, Err("removed".to_owned()));
+            }
+            if n.id == self.id() {
+                return (n, Ok(self.raft_view()));
+            }
+            let answer = self.probe(&n.addr, probe_timeout).await;
+            (n, answer.map(|info| info.raft.unwrap_or_default()).map_err(|e| e.to_string()))
+        });
+        let probed = join_all(probes).await;
+
+        // The leader is the one that says so with the highest term among the answers.
+        let leader = probed
+            .iter()
+            .filter_map(|(n, v)| v.as_ref().ok().map(|v| (n.id, v)))
+            .filter(|(_, v)| v.role == "leader")
+            .max_by_key(|(_, v)| v.term)
+            .map(|(id, v)| (id, v.clone()));
+        let term = leader.as_ref().map(|(_, v)| v.term).unwrap_or(me.term);
+
+        let mut nodes = Vec::new();
+        for (n, answer) in &probed {
+            let membership = if voters.contains(&n.id) {
+                "voter"
+            } else if learners.contains(&n.id) {
+                "learner"
+            } else {
+                "none"
+            };
+            let (reachable, error, raft) = match answer {
+                Ok(v) => (true, String::new(), Some(v.clone())),
+                Err(e) => (false, e.clone(), None),
+            };
+            nodes.push(NodeStatus {
+                node_id: n.id,
+                site: n.site.clone(),
+                addr: n.addr.clone(),
+                capacity_bytes: n.capacity_bytes,
+                state: match n.state {
+                    NodeState::Up => PbNodeState::Up,
+                    NodeState::Draining => PbNodeState::Draining,
+                    NodeState::Gone => PbNodeState::Gone,
+                } as i32,
+                raft_membership: membership.into(),
+                reachable,
+                error,
+                raft,
+            });
+        }
+
+        let (health, reasons) = self.verdict(&map, &nodes, leader.as_ref().map(|(_, v)| v));
+        ClusterStatus {
+            cluster_id: map.cluster_id.clone(),
+            leader_id: leader.as_ref().map(|(id, _)| *id),
+            term,
+            committed: leader.as_ref().map(|(_, v)| v.committed).unwrap_or(me.committed),
+            last_applied: leader.as_ref().map(|(_, v)| v.last_applied).unwrap_or(me.last_applied),
+            layout_version: map.layout_version,
+            nodes,
+            health: health as i32,
+            reasons,
+            answered_by: self.id(),
+        }
+    }
+
+    fn verdict(
+        &self,
+        map: &crate::cluster_map::ClusterMap,
+        nodes: &[NodeStatus],
+        leader: Option<&RaftView>,
+    ) -> (Health, Vec<String>) {
+        if map.cluster_id.is_empty() {
+            return (
+                Health::Unavailable,
+                vec!["the cluster is not initialised: run `archipel cluster init` on the first node".into()],
+            );
+        }
+        let voters: Vec<&NodeStatus> = nodes.iter().filter(|n| n.raft_membership == "voter").collect();
+        let reachable_voters = voters.iter().filter(|n| n.reachable).count();
+        let mut reasons = Vec::new();
+        if leader.is_none() || reachable_voters * 2 <= voters.len() {
+            reasons.push(format!(
+                "no Raft leader: {reachable_voters} of {} voters reachable, a majority is needed; writes are refused",
+                voters.len()
+            ));
+            return (Health::Unavailable, reasons);
+        }
+        for n in nodes.iter().filter(|n| n.state != PbNodeState::Gone as i32) {
+            if !n.reachable {
+                reasons.push(format!("node {} (site {}, {}) is unreachable: {}", n.node_id, n.site, n.addr, n.error));
+            } else if n.raft_membership == "none" {
+                reasons.push(format!("node {} is in the cluster map but not a Raft member yet", n.node_id));
+            }
+        }
+        let candidates: Vec<Candidate> = map
+            .nodes
+            .values()
+            .filter(|n| n.state == NodeState::Up)
+            .map(|n| Candidate { id: n.id, site: &n.site })
+            .collect();
+        if map.sites().len() >= 3 {
+            let ideal = plan_voters(&candidates, &Default::default());
+            let mut per_site = std::collections::BTreeMap::<&str, usize>::new();
+            for v in &voters {
+                *per_site.entry(v.site.as_str()).or_default() += 1;
+            }
+            let total = voters.len();
+            if ideal.survives_site_loss && per_site.values().any(|c| 2 * c >= total) {
+                reasons.push("Raft voters are not spread across sites: losing one site could lose the quorum".into());
+            }
+        } else {
+            reasons.push(format!(
+                "only {} site(s): the cluster cannot survive the loss of a whole site (3 or more are needed)",
+                map.sites().len()
+            ));
+        }
+        if reasons.is_empty() {
+            (Health::Ok, reasons)
+        } else {
+            (Health::Degraded, reasons)
+        }
+    }
+}

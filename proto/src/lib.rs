@@ -1,0 +1,15 @@
+//! Archipel's wire protocol: the tonic/prost definitions of every RPC.
+//!
+//! Invariants this crate keeps:
+//! - It holds definitions only, no behaviour: every other crate may depend on it.
+//! - Field numbers are never reused; a removed field is reserved.
+
+pub mod raft {
+    tonic::include_proto!("archipel.raft.v1");
+}
+pub mod cluster {
+    tonic::include_proto!("archipel.cluster.v1");
+}
+pub mod meta {
+    tonic::include_proto!("archipel.meta.v1");
+}
