@@ -5,7 +5,11 @@ use std::path::PathBuf;
 use clap::{Args, Parser, Subcommand};
 
 #[derive(Parser)]
-#[command(name = "archipel", version, about = "Archipel: a shared electronic archive spread over partner sites")]
+#[command(
+    name = "archipel",
+    version,
+    about = "Archipel: a shared electronic archive spread over partner sites"
+)]
 pub struct Cli {
     #[command(subcommand)]
     pub command: Command,

@@ -12,14 +12,19 @@ use crate::{Client, ClientError};
 impl Client {
     /// Identity and Raft view of the node at `addr`.
     pub async fn node_info(&self, addr: &str) -> Result<NodeInfo, ClientError> {
-        self.call_node(addr, |ch| async move { ClusterClient::new(ch).get_node_info(NodeInfoRequest {}).await })
-            .await
+        self.call_node(addr, |ch| async move {
+            ClusterClient::new(ch).get_node_info(NodeInfoRequest {}).await
+        })
+        .await
     }
 
     /// Bootstraps a new cluster on the node at `addr`.
     pub async fn init_cluster(&self, addr: &str) -> Result<InitReply, ClientError> {
-        self.call_node(addr, |ch| async move { ClusterClient::new(ch).init(InitRequest {}).await })
-            .await
+        self.call_node(
+            addr,
+            |ch| async move { ClusterClient::new(ch).init(InitRequest {}).await },
+        )
+        .await
     }
 
     /// Adds the node listening at `addr` (which must run with `site`, if given).
@@ -38,16 +43,16 @@ impl Client {
 
     pub async fn remove_node(&self, node_id: u64) -> Result<RemoveNodeReply, ClientError> {
         let req = RemoveNodeRequest { node_id };
-        self.call(Idempotence::Safe, |ch| async move { ClusterClient::new(ch).remove_node(req).await })
-            .await
+        self.call(Idempotence::Safe, |ch| async move {
+            ClusterClient::new(ch).remove_node(req).await
+        })
+        .await
     }
 
     /// The cluster's status as seen by the first node that answers.
     pub async fn status(&self, probe_timeout_ms: u32) -> Result<ClusterStatus, ClientError> {
         self.call(Idempotence::Safe, |ch| async move {
-            ClusterClient::new(ch)
-                .status(StatusRequest { probe_timeout_ms })
-                .await
+            ClusterClient::new(ch).status(StatusRequest { probe_timeout_ms }).await
         })
         .await
     }

@@ -6,10 +6,10 @@
 //!   retry is safe, or the operation is idempotent. Otherwise the caller gets `Indeterminate`.
 //! - Every error says what happened and what to do.
 
+mod admin;
 mod conn;
 mod error;
 mod meta;
-mod admin;
 
 pub use archipel_proto as proto;
 pub use conn::{Client, ClientOptions};

@@ -120,7 +120,12 @@ impl Client {
         })
     }
 
-    pub async fn meta_get(&self, ns: &str, key: &[u8], consistency: Consistency) -> Result<Option<MetaEntry>, ClientError> {
+    pub async fn meta_get(
+        &self,
+        ns: &str,
+        key: &[u8],
+        consistency: Consistency,
+    ) -> Result<Option<MetaEntry>, ClientError> {
         let req = GetRequest {
             namespace: ns.into(),
             key: key.into(),

@@ -175,6 +175,13 @@ impl Node {
                 info.addr
             )));
         }
+        if !info.cluster_id.is_empty() && info.cluster_id != cluster_id {
+            return Err(AdminError::Invalid(format!(
+                "the node at {addr} already belongs to cluster {}; a data dir serves one cluster only, \
+                 so start that node on a fresh data dir to add it here",
+                info.cluster_id
+            )));
+        }
         let map = self.state.cluster_map();
         if let Some(existing) = map.nodes.get(&info.node_id) {
             let same = existing.addr == info.addr && existing.state != NodeState::Gone && info.cluster_id == cluster_id;
@@ -187,12 +194,6 @@ impl Node {
                     existing.state.as_str()
                 )));
             }
-        }
-        if !info.cluster_id.is_empty() && info.cluster_id != cluster_id {
-            return Err(AdminError::OtherCluster {
-                ours: info.cluster_id,
-                theirs: cluster_id,
-            });
         }
         let mut join = tonic::Request::new(JoinRequest {
             cluster_id: cluster_id.clone(),
@@ -216,7 +217,12 @@ impl Node {
         let learner = self.raft.add_learner(info.node_id, BasicNode::new(&info.addr), true);
         match tokio::time::timeout(CATCH_UP_TIMEOUT, learner).await {
             Ok(Ok(_)) => {}
-            Ok(Err(e)) => return Err(AdminError::Conflict(format!("adding node {} as learner failed: {e}", info.node_id))),
+            Ok(Err(e)) => {
+                return Err(AdminError::Conflict(format!(
+                    "adding node {} as learner failed: {e}",
+                    info.node_id
+                )))
+            }
             Err(_) => {
                 return Err(AdminError::Unreachable {
                     addr: addr.into(),
@@ -224,8 +230,30 @@ impl Node {
                 })
             }
         }
+        let caught_up = self.wait_caught_up(addr, self.raft_view().last_applied).await?;
         let plan = self.reconcile_voters().await?;
-        Ok((self.probe(addr, PEER_CALL_TIMEOUT).await.unwrap_or(info), plan))
+        Ok((caught_up, plan))
+    }
+
+    /// Polls the node at `addr` until it has applied `index`: only then may it vote.
+    async fn wait_caught_up(&self, addr: &str, index: u64) -> Result<NodeInfo, AdminError> {
+        let deadline = tokio::time::Instant::now() + CATCH_UP_TIMEOUT;
+        loop {
+            if let Ok(info) = self.probe(addr, PEER_CALL_TIMEOUT).await {
+                if info.raft.as_ref().is_some_and(|r| r.last_applied >= index) {
+                    return Ok(info);
+                }
+            }
+            if tokio::time::Instant::now() > deadline {
+                return Err(AdminError::Unreachable {
+                    addr: addr.into(),
+                    reason: format!(
+                        "it did not apply the log up to {index} within {CATCH_UP_TIMEOUT:?}; `node add` can be re-run"
+                    ),
+                });
+            }
+            tokio::time::sleep(Duration::from_millis(100)).await;
+        }
     }
 
     /// Marks a node gone and takes it out of Raft. Its id is never reused.
@@ -239,7 +267,9 @@ impl Node {
             .ok_or_else(|| AdminError::NotFound(format!("node {node_id} is not in the cluster")))?;
         if node.state != NodeState::Gone {
             if map.live_nodes().count() <= 1 {
-                return Err(AdminError::Invalid(format!("node {node_id} is the last node of the cluster")));
+                return Err(AdminError::Invalid(format!(
+                    "node {node_id} is the last node of the cluster"
+                )));
             }
             if let CommandResult::Rejected(reason) = self
                 .write(Command::SetNodeState {
@@ -281,7 +311,10 @@ impl Node {
             .nodes
             .values()
             .filter(|n| n.state == NodeState::Up && members.contains(&n.id))
-            .map(|n| Candidate { id: n.id, site: &n.site })
+            .map(|n| Candidate {
+                id: n.id,
+                site: &n.site,
+            })
             .collect();
         let plan = plan_voters(&candidates, &current);
         if plan.voters != current && !plan.voters.is_empty() {
@@ -321,7 +354,9 @@ fn map_membership_error(
             leader_addr: f.leader_node.map(|n| n.addr),
         }
         .into(),
-        RaftError::APIError(ClientWriteError::ChangeMembershipError(c)) => RaftOpError::Membership(c.to_string()).into(),
+        RaftError::APIError(ClientWriteError::ChangeMembershipError(c)) => {
+            RaftOpError::Membership(c.to_string()).into()
+        }
         RaftError::Fatal(f) => RaftOpError::Indeterminate(f.to_string()).into(),
     }
 }

@@ -43,7 +43,11 @@ impl Metrics {
         let rpc_seconds = Family::<RpcLabels, Histogram>::new_with_constructor(|| {
             Histogram::new(exponential_buckets(0.0001, 2.0, 20))
         });
-        registry.register("rpc_duration_seconds", "RPC handling time by method and HTTP status", rpc_seconds.clone());
+        registry.register(
+            "rpc_duration_seconds",
+            "RPC handling time by method and HTTP status",
+            rpc_seconds.clone(),
+        );
         let gauge = |registry: &mut Registry, name: &str, help: &str| {
             let g = Gauge::<i64, AtomicI64>::default();
             registry.register(name, help, g.clone());
@@ -51,14 +55,34 @@ impl Metrics {
         };
         let raft_term = gauge(&mut registry, "raft_term", "Current Raft term");
         let raft_is_leader = gauge(&mut registry, "raft_is_leader", "1 if this node is the Raft leader");
-        let raft_last_log_index = gauge(&mut registry, "raft_last_log_index", "Index of the last entry in the local log");
+        let raft_last_log_index = gauge(
+            &mut registry,
+            "raft_last_log_index",
+            "Index of the last entry in the local log",
+        );
         let raft_commit_index = gauge(&mut registry, "raft_commit_index", "Highest index known committed");
-        let raft_last_applied = gauge(&mut registry, "raft_last_applied", "Highest index applied to the state machine");
+        let raft_last_applied = gauge(
+            &mut registry,
+            "raft_last_applied",
+            "Highest index applied to the state machine",
+        );
         let raft_apply_lag = gauge(&mut registry, "raft_apply_lag", "Committed entries not yet applied");
-        let raft_voters = gauge(&mut registry, "raft_voters", "Number of Raft voters in the current membership");
-        let cluster_layout_version = gauge(&mut registry, "cluster_layout_version", "Version of the placement layout");
+        let raft_voters = gauge(
+            &mut registry,
+            "raft_voters",
+            "Number of Raft voters in the current membership",
+        );
+        let cluster_layout_version = gauge(
+            &mut registry,
+            "cluster_layout_version",
+            "Version of the placement layout",
+        );
         let cluster_nodes = Gauge::<f64, AtomicU64>::default();
-        registry.register("cluster_nodes", "Nodes in the cluster map that are not gone", cluster_nodes.clone());
+        registry.register(
+            "cluster_nodes",
+            "Nodes in the cluster map that are not gone",
+            cluster_nodes.clone(),
+        );
         Self {
             registry,
             rpc_seconds,

@@ -90,10 +90,12 @@ pub async fn run(config: NodeConfig, shutdown: impl Future<Output = ()> + Send +
     });
     let gauges = tokio::spawn(update_raft_gauges(node.clone()));
 
-    let listener = TcpListener::bind(config.listen).await.map_err(|source| ServerError::Bind {
-        addr: config.listen.to_string(),
-        source,
-    })?;
+    let listener = TcpListener::bind(config.listen)
+        .await
+        .map_err(|source| ServerError::Bind {
+            addr: config.listen.to_string(),
+            source,
+        })?;
     tracing::info!(node = config.node_id, site = %config.site, listen = %config.listen, advertise = %config.advertise, "node started");
 
     let served = serve(node.clone(), listener, shutdown).await;
@@ -122,7 +124,10 @@ async fn serve(
         .add_service(cluster_svc)
         .add_service(meta_svc)
         .into_axum_router()
-        .route("/metrics", axum::routing::get(metrics_page).with_state(node.metrics.clone()))
+        .route(
+            "/metrics",
+            axum::routing::get(metrics_page).with_state(node.metrics.clone()),
+        )
         .route("/health", axum::routing::get(|| async { "ok\n" }))
         .layer(axum::middleware::from_fn_with_state(node.metrics.clone(), time_rpc));
     tonic::transport::Server::builder()
@@ -137,7 +142,10 @@ async fn serve(
 
 async fn metrics_page(State(metrics): State<Arc<Metrics>>) -> impl IntoResponse {
     (
-        [("content-type", "application/openmetrics-text; version=1.0.0; charset=utf-8")],
+        [(
+            "content-type",
+            "application/openmetrics-text; version=1.0.0; charset=utf-8",
+        )],
         metrics.encode(),
     )
 }

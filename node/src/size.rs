@@ -31,8 +31,7 @@ pub fn parse_size(text: &str) -> Result<u64, String> {
             .map(|(_, m)| *m)
             .ok_or_else(|| format!("`{unit}` is not a size unit: use B, KB, MB, GB, TB, KiB, MiB, GiB or TiB"))?
     };
-    n.checked_mul(mult)
-        .ok_or_else(|| format!("`{text}` is too large"))
+    n.checked_mul(mult).ok_or_else(|| format!("`{text}` is too large"))
 }
 
 pub fn format_size(bytes: u64) -> String {

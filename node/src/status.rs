@@ -24,7 +24,12 @@ impl Node {
                 return (n, Ok(self.raft_view()));
             }
             let answer = self.probe(&n.addr, probe_timeout).await;
-            (n, answer.map(|info| info.raft.unwrap_or_default()).map_err(|e| e.to_string()))
+            (
+                n,
+                answer
+                    .map(|info| info.raft.unwrap_or_default())
+                    .map_err(|e| e.to_string()),
+            )
         });
         let probed = join_all(probes).await;
 
@@ -106,16 +111,25 @@ impl Node {
         }
         for n in nodes.iter().filter(|n| n.state != PbNodeState::Gone as i32) {
             if !n.reachable {
-                reasons.push(format!("node {} (site {}, {}) is unreachable: {}", n.node_id, n.site, n.addr, n.error));
+                reasons.push(format!(
+                    "node {} (site {}, {}) is unreachable: {}",
+                    n.node_id, n.site, n.addr, n.error
+                ));
             } else if n.raft_membership == "none" {
-                reasons.push(format!("node {} is in the cluster map but not a Raft member yet", n.node_id));
+                reasons.push(format!(
+                    "node {} is in the cluster map but not a Raft member yet",
+                    n.node_id
+                ));
             }
         }
         let candidates: Vec<Candidate> = map
             .nodes
             .values()
             .filter(|n| n.state == NodeState::Up)
-            .map(|n| Candidate { id: n.id, site: &n.site })
+            .map(|n| Candidate {
+                id: n.id,
+                site: &n.site,
+            })
             .collect();
         if map.sites().len() >= 3 {
             let ideal = plan_voters(&candidates, &Default::default());

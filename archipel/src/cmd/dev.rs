@@ -43,7 +43,10 @@ pub async fn run(args: DevArgs) -> anyhow::Result<ExitCode> {
     }
     let total = args.sites * args.nodes_per_site;
     if total > 64 || args.base_port as usize + total > 65535 {
-        bail!("{total} nodes from port {} do not fit: use fewer nodes or a lower --base-port", args.base_port);
+        bail!(
+            "{total} nodes from port {} do not fit: use fewer nodes or a lower --base-port",
+            args.base_port
+        );
     }
     std::fs::create_dir_all(&args.data).with_context(|| format!("cannot create {}", args.data.display()))?;
     let data = args.data.canonicalize()?;
@@ -76,8 +79,8 @@ fn check_layout(data: &Path, args: &DevArgs) -> anyhow::Result<()> {
         base_port: args.base_port,
     };
     if let Ok(text) = std::fs::read_to_string(&path) {
-        let existing: Layout =
-            serde_json::from_str(&text).with_context(|| format!("{} is damaged; remove the directory", path.display()))?;
+        let existing: Layout = serde_json::from_str(&text)
+            .with_context(|| format!("{} is damaged; remove the directory", path.display()))?;
         if existing != wanted {
             bail!(
                 "{} was created with --sites {} --nodes-per-site {} --base-port {}; pass the same flags or use another --data",
@@ -157,10 +160,13 @@ async fn start_all(exe: &Path, nodes: &[DevNode], children: &mut Vec<(u64, Child
     for node in &nodes[1..] {
         if client.node_info(&node.addr).await?.cluster_id.is_empty() {
             eprintln!("adding node {} (site {}, {})", node.id, node.site, node.addr);
-            client
-                .add_node(&node.addr, &node.site)
-                .await
-                .with_context(|| format!("adding node {} failed; see {}", node.id, node.dir.join("archipel.log").display()))?;
+            client.add_node(&node.addr, &node.site).await.with_context(|| {
+                format!(
+                    "adding node {} failed; see {}",
+                    node.id,
+                    node.dir.join("archipel.log").display()
+                )
+            })?;
         }
     }
     wait_for_leader(&client).await
@@ -182,7 +188,11 @@ async fn wait_until_answering(client: &Client, node: &DevNode, children: &mut [(
             }
         }
         if Instant::now() > deadline {
-            bail!("node {} did not answer within {NODE_START_TIMEOUT:?}; see {}", node.id, node.dir.join("archipel.log").display());
+            bail!(
+                "node {} did not answer within {NODE_START_TIMEOUT:?}; see {}",
+                node.id,
+                node.dir.join("archipel.log").display()
+            );
         }
         tokio::time::sleep(Duration::from_millis(100)).await;
     }
@@ -212,15 +222,25 @@ fn log_tail(path: &Path) -> String {
 async fn serve(nodes: &[DevNode], children: &mut [(u64, Child)]) -> anyhow::Result<()> {
     let list: Vec<&str> = nodes.iter().map(|n| n.addr.as_str()).collect();
     println!("ARCHIPEL_CLUSTER={}", list.join(","));
-    let sites = nodes.iter().map(|n| n.site.as_str()).collect::<std::collections::BTreeSet<_>>();
+    let sites = nodes
+        .iter()
+        .map(|n| n.site.as_str())
+        .collect::<std::collections::BTreeSet<_>>();
     eprintln!(
         "archipel dev: {} nodes across {} sites ({}) are up; logs in {}/<node-id>/archipel.log",
         nodes.len(),
         sites.len(),
         sites.into_iter().collect::<Vec<_>>().join(", "),
-        nodes[0].dir.parent().map(|p| p.display().to_string()).unwrap_or_default()
+        nodes[0]
+            .dir
+            .parent()
+            .map(|p| p.display().to_string())
+            .unwrap_or_default()
     );
-    eprintln!("try: ARCHIPEL_CLUSTER={} archipel status   (Ctrl-C stops every node)", list.join(","));
+    eprintln!(
+        "try: ARCHIPEL_CLUSTER={} archipel status   (Ctrl-C stops every node)",
+        list.join(",")
+    );
     let stop = super::server::shutdown_signal();
     tokio::pin!(stop);
     let mut reported = std::collections::BTreeSet::new();

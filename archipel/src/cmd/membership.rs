@@ -22,7 +22,10 @@ pub async fn cluster(command: ClusterCommand) -> anyhow::Result<ExitCode> {
             if json {
                 print_json(&json!({"cluster_id": reply.cluster_id, "node_id": reply.node_id, "addr": target}))?;
             } else {
-                println!("cluster {} initialised on node {} ({target})", reply.cluster_id, reply.node_id);
+                println!(
+                    "cluster {} initialised on node {} ({target})",
+                    reply.cluster_id, reply.node_id
+                );
             }
             Ok(ExitCode::SUCCESS)
         }
@@ -44,7 +47,9 @@ pub async fn node(command: NodeCommand) -> anyhow::Result<ExitCode> {
                 .with_context(|| format!("adding the node at {addr} failed"))?;
             let id = reply.node.as_ref().map(|n| n.node_id).unwrap_or_default();
             if json {
-                print_json(&json!({"node_id": id, "addr": addr, "site": site, "voters": reply.voters, "learners": reply.learners}))?;
+                print_json(
+                    &json!({"node_id": id, "addr": addr, "site": site, "voters": reply.voters, "learners": reply.learners}),
+                )?;
             } else {
                 println!("node {id} ({addr}, site {site}) added; voters now {:?}", reply.voters);
             }
@@ -74,10 +79,17 @@ pub async fn node(command: NodeCommand) -> anyhow::Result<ExitCode> {
                     "snapshot_index": raft.snapshot_index, "voters": raft.voters, "learners": raft.learners,
                 }))?;
             } else {
-                println!("node {} at {} (site {}), version {}", info.node_id, info.addr, info.site, info.version);
+                println!(
+                    "node {} at {} (site {}), version {}",
+                    info.node_id, info.addr, info.site, info.version
+                );
                 println!(
                     "cluster {}",
-                    if info.cluster_id.is_empty() { "(none: not yet added)" } else { &info.cluster_id }
+                    if info.cluster_id.is_empty() {
+                        "(none: not yet added)"
+                    } else {
+                        &info.cluster_id
+                    }
                 );
                 println!(
                     "raft: {} in term {}, leader {:?}, log {} / committed {} / applied {}",
@@ -105,6 +117,8 @@ async fn remove_with_retry(
             Err(e) => return Err(e).with_context(|| format!("removing node {id} failed")),
         }
     }
-    Err(last.map(anyhow::Error::from).unwrap_or_else(|| anyhow::anyhow!("no attempt made")))
-        .with_context(|| format!("removing node {id} failed"))
+    Err(last
+        .map(anyhow::Error::from)
+        .unwrap_or_else(|| anyhow::anyhow!("no attempt made")))
+    .with_context(|| format!("removing node {id} failed"))
 }

@@ -34,7 +34,9 @@ pub async fn run(command: MetaCommand) -> anyhow::Result<ExitCode> {
             value,
             cluster,
         } => {
-            let rev = connect(&cluster)?.meta_put(&namespace, key.as_bytes(), value.as_bytes()).await?;
+            let rev = connect(&cluster)?
+                .meta_put(&namespace, key.as_bytes(), value.as_bytes())
+                .await?;
             println!("revision {rev}");
         }
         MetaCommand::Get {
@@ -94,7 +96,11 @@ pub async fn run(command: MetaCommand) -> anyhow::Result<ExitCode> {
             } else if outcome.succeeded {
                 println!("swapped");
             } else {
-                let now = outcome.current.as_ref().map(|e| show_bytes(&e.value)).unwrap_or_else(|| "(absent)".into());
+                let now = outcome
+                    .current
+                    .as_ref()
+                    .map(|e| show_bytes(&e.value))
+                    .unwrap_or_else(|| "(absent)".into());
                 println!("condition failed; current value: {now}");
             }
             if !outcome.succeeded {

@@ -76,7 +76,14 @@ fn to_json(s: &ClusterStatus, health: Health) -> serde_json::Value {
 }
 
 fn print_table(s: &ClusterStatus, health: Health) {
-    println!("cluster   {}", if s.cluster_id.is_empty() { "(not initialised)" } else { &s.cluster_id });
+    println!(
+        "cluster   {}",
+        if s.cluster_id.is_empty() {
+            "(not initialised)"
+        } else {
+            &s.cluster_id
+        }
+    );
     println!("health    {}", health_word(health).to_uppercase());
     for r in &s.reasons {
         println!("          - {r}");
@@ -85,12 +92,22 @@ fn print_table(s: &ClusterStatus, health: Health) {
         Some(l) => println!("leader    node {l}, term {}", s.term),
         None => println!("leader    none (term {})", s.term),
     }
-    println!("applied   {} (committed {}), layout v{}", s.last_applied, s.committed, s.layout_version);
+    println!(
+        "applied   {} (committed {}), layout v{}",
+        s.last_applied, s.committed, s.layout_version
+    );
     println!();
-    println!("{:<5} {:<14} {:<22} {:<9} {:<8} {:<10} {:<10} {:>10}", "NODE", "SITE", "ADDRESS", "STATE", "RAFT", "ROLE", "REACHABLE", "APPLIED");
+    println!(
+        "{:<5} {:<14} {:<22} {:<9} {:<8} {:<10} {:<10} {:>10}",
+        "NODE", "SITE", "ADDRESS", "STATE", "RAFT", "ROLE", "REACHABLE", "APPLIED"
+    );
     for n in &s.nodes {
         let role = n.raft.as_ref().map(|r| r.role.as_str()).unwrap_or("-");
-        let applied = n.raft.as_ref().map(|r| r.last_applied.to_string()).unwrap_or_else(|| "-".into());
+        let applied = n
+            .raft
+            .as_ref()
+            .map(|r| r.last_applied.to_string())
+            .unwrap_or_else(|| "-".into());
         println!(
             "{:<5} {:<14} {:<22} {:<9} {:<8} {:<10} {:<10} {:>10}",
             n.node_id,
@@ -104,6 +121,16 @@ fn print_table(s: &ClusterStatus, health: Health) {
         );
     }
     let sites: std::collections::BTreeSet<&str> = s.nodes.iter().map(|n| n.site.as_str()).collect();
-    let capacity: u64 = s.nodes.iter().filter(|n| n.state != NodeState::Gone as i32).map(|n| n.capacity_bytes).sum();
-    println!("\n{} nodes across {} sites, {} declared capacity", s.nodes.len(), sites.len(), format_size(capacity));
+    let capacity: u64 = s
+        .nodes
+        .iter()
+        .filter(|n| n.state != NodeState::Gone as i32)
+        .map(|n| n.capacity_bytes)
+        .sum();
+    println!(
+        "\n{} nodes across {} sites, {} declared capacity",
+        s.nodes.len(),
+        sites.len(),
+        format_size(capacity)
+    );
 }

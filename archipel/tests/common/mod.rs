@@ -20,8 +20,27 @@ pub fn bin() -> PathBuf {
     PathBuf::from(env!("CARGO_BIN_EXE_archipel"))
 }
 
+/// A free port below Linux's ephemeral range (32768+): a port taken from that range could be
+/// grabbed by an outgoing connection before the node binds it.
 pub fn free_port() -> u16 {
-    TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port()
+    use std::sync::atomic::{AtomicU16, Ordering};
+    static NEXT: AtomicU16 = AtomicU16::new(0);
+    let _ = NEXT.compare_exchange(
+        0,
+        rand::random::<u16>() % 8_000 + 20_000,
+        Ordering::SeqCst,
+        Ordering::SeqCst,
+    );
+    loop {
+        let port = NEXT.fetch_add(1, Ordering::SeqCst);
+        if port >= 32_000 {
+            NEXT.store(20_000, Ordering::SeqCst);
+            continue;
+        }
+        if TcpListener::bind(("127.0.0.1", port)).is_ok() {
+            return port;
+        }
+    }
 }
 
 #[derive(Clone)]
@@ -83,14 +102,14 @@ pub fn write_config(dir: &Path, id: u64, site: &str, addr: &str, tuning: &Tuning
 impl TestCluster {
     /// Starts `per_site` nodes at each site, initialises the cluster on the first and adds the rest.
     pub fn start(sites: &[&str], per_site: usize, tuning: Tuning) -> Self {
-        let mut cluster = Self::spawn_only(sites, per_site, tuning);
+        let cluster = Self::spawn_only(sites, per_site, tuning);
         let first = cluster.nodes[0].addr.clone();
         cluster.cli_ok(&["cluster", "init", "--node", &first]);
         for i in 1..cluster.nodes.len() {
             let (addr, site) = (cluster.nodes[i].addr.clone(), cluster.nodes[i].site.clone());
             cluster.cli_ok(&["node", "add", &addr, "--site", &site]);
         }
-        cluster.wait_healthy(Duration::from_secs(30));
+        cluster.wait_ready(Duration::from_secs(30));
         cluster
     }
 
@@ -204,7 +223,10 @@ impl TestCluster {
     pub fn status_json(&self) -> serde_json::Value {
         let out = self.cli(&["status", "--json"]);
         serde_json::from_slice(&out.stdout).unwrap_or_else(|e| {
-            panic!("status --json is not JSON ({e}): {}", String::from_utf8_lossy(&out.stderr))
+            panic!(
+                "status --json is not JSON ({e}): {}",
+                String::from_utf8_lossy(&out.stderr)
+            )
         })
     }
 
@@ -216,6 +238,22 @@ impl TestCluster {
                 return;
             }
             assert!(Instant::now() < deadline, "cluster not healthy within {limit:?}: {s:#}");
+            std::thread::sleep(Duration::from_millis(300));
+        }
+    }
+
+    /// A leader is elected and every node answers (health may be degraded by design, e.g. one site).
+    pub fn wait_ready(&self, limit: Duration) {
+        let deadline = Instant::now() + limit;
+        loop {
+            let s = self.status_json();
+            let all_reachable = s["nodes"]
+                .as_array()
+                .is_some_and(|n| n.iter().all(|n| n["reachable"] == true));
+            if s["leader"].is_u64() && all_reachable {
+                return;
+            }
+            assert!(Instant::now() < deadline, "cluster not ready within {limit:?}: {s:#}");
             std::thread::sleep(Duration::from_millis(300));
         }
     }

@@ -69,8 +69,10 @@ impl Cluster for ClusterService {
             }
             Err(e) => match leader_to_forward(&e, forwarded) {
                 Some(addr) => {
-                    forward(&self.node, &addr, r, ClusterClient::new, |mut c, q| async move { c.add_node(q).await })
-                        .await
+                    forward(&self.node, &addr, r, ClusterClient::new, |mut c, q| async move {
+                        c.add_node(q).await
+                    })
+                    .await
                 }
                 None => Err(status_of_admin(e)),
             },
@@ -90,8 +92,10 @@ impl Cluster for ClusterService {
             }
             Err(e) => match leader_to_forward(&e, forwarded) {
                 Some(addr) => {
-                    forward(&self.node, &addr, r, ClusterClient::new, |mut c, q| async move { c.remove_node(q).await })
-                        .await
+                    forward(&self.node, &addr, r, ClusterClient::new, |mut c, q| async move {
+                        c.remove_node(q).await
+                    })
+                    .await
                 }
                 None => Err(status_of_admin(e)),
             },

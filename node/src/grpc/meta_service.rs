@@ -6,8 +6,8 @@ use std::sync::Arc;
 use archipel_proto::meta::meta_client::MetaClient;
 use archipel_proto::meta::meta_server::Meta;
 use archipel_proto::meta::{
-    cas_request, CasReply, CasRequest, Consistency, DeleteReply, DeleteRequest, Entry, GetReply, GetRequest,
-    PutReply, PutRequest, ScanReply, ScanRequest,
+    cas_request, CasReply, CasRequest, Consistency, DeleteReply, DeleteRequest, Entry, GetReply, GetRequest, PutReply,
+    PutRequest, ScanReply, ScanRequest,
 };
 use tonic::{Request, Response, Status};
 
@@ -85,7 +85,9 @@ impl MetaService {
         match self.node.linearizable_barrier().await {
             Ok(()) => Ok(None),
             Err(e) => match forward_target(&e, forwarded) {
-                Some(addr) => Ok(Some(forward(&self.node, &addr, req.clone(), MetaClient::new, call).await?)),
+                Some(addr) => Ok(Some(
+                    forward(&self.node, &addr, req.clone(), MetaClient::new, call).await?,
+                )),
                 None => Err(status_of_raft(e)),
             },
         }
@@ -143,7 +145,11 @@ impl Meta for MetaService {
             Some(cas_request::Expect::Absent(_)) => Expect::Absent,
             Some(cas_request::Expect::Value(v)) => Expect::Value(v.clone()),
             Some(cas_request::Expect::Revision(rev)) => Expect::Revision(*rev),
-            None => return Err(invalid("compare-and-swap needs a condition: absent, value or revision".into())),
+            None => {
+                return Err(invalid(
+                    "compare-and-swap needs a condition: absent, value or revision".into(),
+                ))
+            }
         };
         let cmd = Command::Cas {
             ns: r.namespace.clone(),

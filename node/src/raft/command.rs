@@ -9,12 +9,25 @@ use crate::kv::KvEntry;
 #[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
 pub enum Command {
     /// First command of a cluster: its identity and its first node.
-    InitCluster { cluster_id: String, node: NodeEntry },
+    InitCluster {
+        cluster_id: String,
+        node: NodeEntry,
+    },
     /// A node joins the cluster map (it becomes a Raft learner right after).
     AddNode(NodeEntry),
-    SetNodeState { node_id: u64, state: NodeState },
-    Put { ns: String, key: Vec<u8>, value: Vec<u8> },
-    Delete { ns: String, key: Vec<u8> },
+    SetNodeState {
+        node_id: u64,
+        state: NodeState,
+    },
+    Put {
+        ns: String,
+        key: Vec<u8>,
+        value: Vec<u8>,
+    },
+    Delete {
+        ns: String,
+        key: Vec<u8>,
+    },
     Cas {
         ns: String,
         key: Vec<u8>,
@@ -33,11 +46,17 @@ pub enum Expect {
     Revision(u64),
 }
 
-#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+#[derive(Debug, Clone, Default, Serialize, Deserialize, PartialEq)]
 pub enum CommandResult {
+    #[default]
     Done,
-    Put { revision: u64 },
-    Delete { existed: bool, revision: u64 },
+    Put {
+        revision: u64,
+    },
+    Delete {
+        existed: bool,
+        revision: u64,
+    },
     Cas {
         succeeded: bool,
         current: Option<KvEntry>,
@@ -47,10 +66,4 @@ pub enum CommandResult {
     /// The command was valid when proposed but could not apply to the current state
     /// (e.g. adding a node id that was taken meanwhile). Nothing changed.
     Rejected(String),
-}
-
-impl Default for CommandResult {
-    fn default() -> Self {
-        Self::Done
-    }
 }

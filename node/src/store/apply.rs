@@ -48,9 +48,7 @@ impl<'a> Applier<'a> {
 
     fn current(&self, ns: &str, key: &[u8]) -> Result<Option<KvEntry>, rocksdb::Error> {
         let raw_key = kv::encode_key(ns, key);
-        Ok(self
-            .read(&raw_key)?
-            .and_then(|raw| kv::decode_entry(&raw_key, &raw)))
+        Ok(self.read(&raw_key)?.and_then(|raw| kv::decode_entry(&raw_key, &raw)))
     }
 
     /// Applies `cmd` written at log index `revision`.

@@ -29,11 +29,7 @@ pub enum StoreError {
         "the data dir {dir} belongs to node {stored}, but the config says node_id = {configured}; \
          point data_dir at this node's own directory"
     )]
-    WrongNode {
-        dir: PathBuf,
-        stored: u64,
-        configured: u64,
-    },
+    WrongNode { dir: PathBuf, stored: u64, configured: u64 },
     #[error("the metadata store holds a corrupt value under `{0}`")]
     Corrupt(String),
 }
@@ -48,20 +44,20 @@ pub fn open_db(dir: &Path) -> Result<Db, StoreError> {
     opts.create_missing_column_families(true);
     // The WAL is the durability mechanism: keep it, and recover to the last consistent point.
     opts.set_wal_recovery_mode(rocksdb::DBRecoveryMode::PointInTime);
-    let cfs = ALL_CFS.iter().map(|n| ColumnFamilyDescriptor::new(*n, Options::default()));
-    DB::open_cf_descriptors(&opts, dir, cfs)
-        .map(Arc::new)
-        .map_err(|e| {
-            let message = e.to_string();
-            if message.contains("lock") || message.contains("Resource temporarily unavailable") {
-                StoreError::Locked { dir: dir.to_owned() }
-            } else {
-                StoreError::Open {
-                    dir: dir.to_owned(),
-                    message,
-                }
+    let cfs = ALL_CFS
+        .iter()
+        .map(|n| ColumnFamilyDescriptor::new(*n, Options::default()));
+    DB::open_cf_descriptors(&opts, dir, cfs).map(Arc::new).map_err(|e| {
+        let message = e.to_string();
+        if message.contains("lock") || message.contains("Resource temporarily unavailable") {
+            StoreError::Locked { dir: dir.to_owned() }
+        } else {
+            StoreError::Open {
+                dir: dir.to_owned(),
+                message,
             }
-        })
+        }
+    })
 }
 
 pub(crate) fn cf<'a>(db: &'a DB, name: &str) -> &'a rocksdb::ColumnFamily {

@@ -72,16 +72,16 @@ impl RaftLogReader<TypeConfig> for LogStore {
             Bound::Unbounded => 0,
         };
         let from = index_key(start);
-        let iter = self.db.iterator_cf(
-            cf(&self.db, CF_LOGS),
-            IteratorMode::From(&from, Direction::Forward),
-        );
+        let iter = self
+            .db
+            .iterator_cf(cf(&self.db, CF_LOGS), IteratorMode::From(&from, Direction::Forward));
         let mut out = Vec::new();
         for item in iter {
             let (key, value) = item.map_err(read_err)?;
-            let index = u64::from_be_bytes(key.as_ref().try_into().map_err(|_| {
-                StorageError::from(StorageIOError::read_logs(&std::io::Error::other("bad log key")))
-            })?);
+            let index =
+                u64::from_be_bytes(key.as_ref().try_into().map_err(|_| {
+                    StorageError::from(StorageIOError::read_logs(&std::io::Error::other("bad log key")))
+                })?);
             if !range.contains(&index) {
                 break;
             }

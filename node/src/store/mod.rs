@@ -2,6 +2,9 @@
 //! (cluster map + metadata keyspace) and its snapshots. One DB means one WAL: a synced write
 //! also makes every earlier write durable.
 
+// openraft's traits fix the error type (`StorageError`, ~224 bytes); helpers return it as is.
+#![allow(clippy::result_large_err)]
+
 mod apply;
 mod db;
 mod log_store;

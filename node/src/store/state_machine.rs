@@ -297,8 +297,7 @@ impl RaftStateMachine<TypeConfig> for StateMachineStore {
             .get_cf(cf(self.db(), CF_SM), KEY_SNAPSHOT)
             .map_err(|e| StorageIOError::read_snapshot(None, &e))?;
         let Some(raw) = raw else { return Ok(None) };
-        let stored: StoredSnapshot =
-            bincode::deserialize(&raw).map_err(|e| StorageIOError::read_snapshot(None, &e))?;
+        let stored: StoredSnapshot = bincode::deserialize(&raw).map_err(|e| StorageIOError::read_snapshot(None, &e))?;
         Ok(Some(Snapshot {
             meta: stored.meta,
             snapshot: Box::new(Cursor::new(stored.data)),
