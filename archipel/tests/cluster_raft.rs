@@ -58,6 +58,31 @@ fn writes_are_readable_from_every_node() {
         );
     }
     assert_eq!(s["health"], "ok");
+
+    // Prometheus metrics on each node's port.
+    let metrics = http_get(&cluster.nodes[1].addr, "/metrics");
+    for name in [
+        "archipel_raft_term",
+        "archipel_raft_commit_index",
+        "archipel_raft_apply_lag",
+        "archipel_rpc_duration_seconds_bucket",
+    ] {
+        assert!(metrics.contains(name), "{name} missing from /metrics:\n{metrics}");
+    }
+}
+
+fn http_get(addr: &str, path: &str) -> String {
+    use std::io::{Read, Write};
+    let mut stream = std::net::TcpStream::connect(addr).unwrap();
+    write!(
+        stream,
+        "GET {path} HTTP/1.1\r\nHost: {addr}\r\nConnection: close\r\n\r\n"
+    )
+    .unwrap();
+    let mut body = String::new();
+    stream.read_to_string(&mut body).unwrap();
+    assert!(body.starts_with("HTTP/1.1 200"), "{body}");
+    body
 }
 
 #[test]

@@ -13,3 +13,6 @@ mod state_machine;
 pub use db::{open_db, Db, LocalIdentity, StoreError};
 pub use log_store::LogStore;
 pub use state_machine::{StateMachineStore, StateView};
+
+#[cfg(test)]
+mod tests;
