@@ -13,11 +13,14 @@
 pub mod admin;
 pub mod cluster_map;
 pub mod config;
+pub mod ec_profile;
+pub mod erasure;
 pub mod grpc;
 pub mod kv;
 pub mod metrics;
 pub mod node;
 pub mod peers;
+pub mod placement;
 pub mod raft;
 pub mod server;
 pub mod size;

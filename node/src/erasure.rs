@@ -1,0 +1,1 @@
+//! Reed-Solomon encoding of stripes (filled in by the erasure-coding work).

@@ -1,0 +1,1 @@
+//! Site-aware placement of shards (filled in by the placement work).
