@@ -2,7 +2,13 @@
 fn main() -> Result<(), Box<dyn std::error::Error>> {
     let protoc = protoc_bin_vendored::protoc_bin_path()?;
     std::env::set_var("PROTOC", protoc);
-    let files = ["proto/raft.proto", "proto/cluster.proto", "proto/meta.proto"];
+    let files = [
+        "proto/raft.proto",
+        "proto/cluster.proto",
+        "proto/meta.proto",
+        "proto/shard.proto",
+        "proto/object.proto",
+    ];
     for f in files {
         println!("cargo:rerun-if-changed={f}");
     }

@@ -52,6 +52,62 @@ pub enum Command {
         #[command(subcommand)]
         command: NodeCommand,
     },
+    /// Store a file (or stdin with `-`) as NS/KEY.
+    Put {
+        /// namespace/key
+        target: String,
+        /// A file, or - for standard input.
+        input: String,
+        #[command(flatten)]
+        cluster: ClusterArgs,
+        #[arg(long)]
+        json: bool,
+    },
+    /// Fetch NS/KEY into a file (or stdout with `-` or nothing).
+    Get {
+        target: String,
+        output: Option<String>,
+        /// Start at this byte.
+        #[arg(long, default_value_t = 0)]
+        offset: u64,
+        /// Read at most this many bytes.
+        #[arg(long)]
+        length: Option<u64>,
+        #[command(flatten)]
+        cluster: ClusterArgs,
+    },
+    /// Size, BLAKE3, EC profile and shard locations of NS/KEY.
+    Stat {
+        target: String,
+        #[command(flatten)]
+        cluster: ClusterArgs,
+        #[arg(long)]
+        json: bool,
+    },
+    /// List objects in NS, optionally under a key prefix: `archipel ls NS[/PREFIX]`.
+    Ls {
+        target: String,
+        /// Stop after this many objects.
+        #[arg(long, default_value_t = 1000)]
+        limit: usize,
+        #[command(flatten)]
+        cluster: ClusterArgs,
+        #[arg(long)]
+        json: bool,
+    },
+    /// Delete NS/KEY (refused in a WORM namespace before the retention date).
+    Rm {
+        target: String,
+        #[command(flatten)]
+        cluster: ClusterArgs,
+        #[arg(long)]
+        json: bool,
+    },
+    /// Object namespaces.
+    Ns {
+        #[command(subcommand)]
+        command: NsCommand,
+    },
     /// The replicated metadata keyspace (for operators and scripts).
     Meta {
         #[command(subcommand)]
@@ -168,6 +224,32 @@ pub enum MetaCommand {
         limit: u32,
         #[arg(long)]
         stale: bool,
+        #[command(flatten)]
+        cluster: ClusterArgs,
+        #[arg(long)]
+        json: bool,
+    },
+}
+
+#[derive(Subcommand)]
+pub enum NsCommand {
+    /// Create a namespace.
+    Create {
+        name: String,
+        /// Erasure-coding profile k+m (default: derived from the cluster layout).
+        #[arg(long)]
+        ec: Option<String>,
+        /// Make the namespace WORM: objects cannot be overwritten or deleted for this long,
+        /// e.g. 30d, 10y, 3600s.
+        #[arg(long)]
+        worm_retention: Option<String>,
+        #[command(flatten)]
+        cluster: ClusterArgs,
+        #[arg(long)]
+        json: bool,
+    },
+    /// List namespaces.
+    List {
         #[command(flatten)]
         cluster: ClusterArgs,
         #[arg(long)]

@@ -109,6 +109,25 @@ impl Client {
         self.channels.lock().unwrap_or_else(|p| p.into_inner()).remove(addr);
     }
 
+    /// A connected channel to the first node that accepts a connection.
+    pub(crate) async fn any_channel(&self) -> Result<(String, Channel), ClientError> {
+        let n = self.endpoints.len();
+        let start = self.preferred.load(Ordering::Relaxed);
+        let mut failures = Vec::new();
+        for i in 0..n {
+            let idx = (start + i) % n;
+            let addr = &self.endpoints[idx];
+            match self.channel(addr).await {
+                Ok(c) => return Ok((addr.clone(), c)),
+                Err(e) => failures.push(format!("{addr}: {e}")),
+            }
+        }
+        Err(ClientError::Unavailable(format!(
+            "no node accepts connections ({})",
+            failures.join("; ")
+        )))
+    }
+
     /// Calls one specific node, without failover.
     pub(crate) async fn call_node<T, F, Fut>(&self, addr: &str, f: F) -> Result<T, ClientError>
     where

@@ -21,6 +21,9 @@ pub enum ClientError {
     /// The write may or may not have been applied.
     #[error("the outcome is unknown ({0}); read the value back before retrying")]
     Indeterminate(String),
+    /// Too few intact shards: the data cannot be returned correctly.
+    #[error("data loss: {0}")]
+    DataLoss(String),
     #[error("server error: {0}")]
     Server(String),
 }
@@ -36,6 +39,8 @@ impl ClientError {
             Code::PermissionDenied | Code::Unauthenticated => Self::PermissionDenied(m),
             Code::Unavailable => Self::Unavailable(m),
             Code::Unknown | Code::DeadlineExceeded | Code::Cancelled => Self::Indeterminate(m),
+            Code::DataLoss => Self::DataLoss(m),
+            Code::ResourceExhausted => Self::Unavailable(m),
             _ => Self::Server(format!("{:?}: {m}", s.code())),
         }
     }

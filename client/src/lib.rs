@@ -10,8 +10,10 @@ mod admin;
 mod conn;
 mod error;
 mod meta;
+mod objects;
 
 pub use archipel_proto as proto;
 pub use conn::{Client, ClientOptions};
 pub use error::ClientError;
 pub use meta::{CasExpect, CasOutcome, Consistency, MetaEntry};
+pub use objects::Progress;

@@ -33,6 +33,42 @@ struct RawConfig {
     raft: RaftTuning,
     #[serde(default)]
     log: LogConfig,
+    #[serde(default)]
+    objects: RawObjects,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+struct RawObjects {
+    stripe_size: String,
+    inline_max: String,
+    gc_interval_secs: u64,
+    orphan_grace_secs: u64,
+}
+
+impl Default for RawObjects {
+    fn default() -> Self {
+        Self {
+            stripe_size: "4MiB".into(),
+            inline_max: "16KiB".into(),
+            gc_interval_secs: 600,
+            orphan_grace_secs: 3600,
+        }
+    }
+}
+
+/// Object store tuning.
+#[derive(Debug, Clone)]
+pub struct ObjectTuning {
+    /// Object bytes per erasure-coded stripe.
+    pub stripe_size: u64,
+    /// Objects up to this size are kept inline in their manifest (replicated by Raft).
+    pub inline_max: u64,
+    /// How often the orphan-shard collector runs.
+    pub gc_interval: std::time::Duration,
+    /// An unreferenced shard or temp file younger than this is left alone: it may belong to a
+    /// write still in flight.
+    pub orphan_grace: std::time::Duration,
 }
 
 /// Raft timing and log compaction. The defaults suit sites linked by a WAN.
@@ -99,7 +135,13 @@ pub struct NodeConfig {
     pub capacity_bytes: u64,
     pub raft: RaftTuning,
     pub log: LogConfig,
+    pub objects: ObjectTuning,
 }
+
+/// Stripes above this make shard messages and decode buffers unwieldy.
+const MAX_STRIPE_SIZE: u64 = 64 << 20;
+/// Inline objects travel in Raft entries, which are capped at a few MiB.
+const MAX_INLINE: u64 = 1 << 20;
 
 impl NodeConfig {
     pub fn load(path: &Path) -> Result<Self, ConfigError> {
@@ -182,7 +224,26 @@ impl RawConfig {
         if r.snapshot_after_logs == 0 {
             return Err(invalid("raft.snapshot_after_logs", "must be 1 or more"));
         }
+        let o = &self.objects;
+        let stripe_size = parse_size(&o.stripe_size).map_err(|r| invalid("objects.stripe_size", r))?;
+        if !(64 << 10..=MAX_STRIPE_SIZE).contains(&stripe_size) {
+            return Err(invalid("objects.stripe_size", "must be between 64KiB and 64MiB"));
+        }
+        let inline_max = parse_size(&o.inline_max).map_err(|r| invalid("objects.inline_max", r))?;
+        if inline_max > MAX_INLINE {
+            return Err(invalid("objects.inline_max", "must be at most 1MiB"));
+        }
+        if o.gc_interval_secs == 0 {
+            return Err(invalid("objects.gc_interval_secs", "must be 1 or more"));
+        }
+        let objects = ObjectTuning {
+            stripe_size,
+            inline_max,
+            gc_interval: std::time::Duration::from_secs(o.gc_interval_secs),
+            orphan_grace: std::time::Duration::from_secs(o.orphan_grace_secs),
+        };
         Ok(NodeConfig {
+            objects,
             node_id: self.node_id,
             site: self.site,
             listen,

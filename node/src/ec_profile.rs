@@ -28,7 +28,10 @@ impl EcProfile {
             return Err("an EC profile needs at least one data shard".into());
         }
         if self.total() > MAX_TOTAL_SHARDS {
-            return Err(format!("{self} has {} shards; at most {MAX_TOTAL_SHARDS}", self.total()));
+            return Err(format!(
+                "{self} has {} shards; at most {MAX_TOTAL_SHARDS}",
+                self.total()
+            ));
         }
         Ok(())
     }

@@ -11,10 +11,11 @@ use crate::config::NodeConfig;
 use crate::metrics::Metrics;
 use crate::peers::Peers;
 use crate::raft::{Command, CommandResult, NodeId, Raft};
+use crate::shards::ShardStore;
 use crate::store::{LocalIdentity, StateView};
 
 /// Why a write or a linearizable read did not complete here.
-#[derive(Debug, thiserror::Error)]
+#[derive(Debug, thiserror::Error, serde::Serialize, serde::Deserialize)]
 pub enum RaftOpError {
     /// Safe to retry: nothing was proposed.
     #[error("node {node} is not the leader (leader: {})", leader_addr.as_deref().unwrap_or("unknown, election in progress"))]
@@ -38,6 +39,7 @@ pub struct Node {
     pub committed_index: Arc<AtomicU64>,
     /// One membership change at a time on this node.
     pub admin_lock: tokio::sync::Mutex<()>,
+    pub shards: ShardStore,
 }
 
 impl Node {

@@ -7,7 +7,9 @@ use std::time::{Duration, Instant};
 
 use archipel_proto::cluster::cluster_server::ClusterServer;
 use archipel_proto::meta::meta_server::MetaServer;
+use archipel_proto::object::objects_server::ObjectsServer;
 use archipel_proto::raft::raft_server::RaftServer;
+use archipel_proto::shard::shard_server::ShardServer;
 use axum::extract::{Request, State};
 use axum::middleware::Next;
 use axum::response::IntoResponse;
@@ -17,21 +19,28 @@ use tokio_stream::wrappers::TcpListenerStream;
 use crate::config::NodeConfig;
 use crate::grpc::cluster_service::ClusterService;
 use crate::grpc::meta_service::MetaService;
+use crate::grpc::object_service::ObjectService;
 use crate::grpc::raft_service::RaftService;
+use crate::grpc::shard_service::ShardService;
 use crate::metrics::Metrics;
 use crate::node::Node;
 use crate::peers::Peers;
 use crate::raft::codec::MAX_RAFT_MESSAGE_BYTES;
 use crate::raft::network::NetworkFactory;
+use crate::shards::{ShardError, ShardStore};
 use crate::store::{open_db, LocalIdentity, LogStore, StateMachineStore, StoreError};
 
 /// Largest client request a node decodes: a metadata value plus its envelope.
 const MAX_CLIENT_MESSAGE_BYTES: usize = 8 << 20;
+/// A stripe's shard (up to 64 MiB stripes over one data shard) plus its envelope.
+const MAX_SHARD_MESSAGE_BYTES: usize = 65 << 20;
 
 #[derive(Debug, thiserror::Error)]
 pub enum ServerError {
     #[error(transparent)]
     Store(#[from] StoreError),
+    #[error(transparent)]
+    Shards(#[from] ShardError),
     #[error("cannot listen on {addr}: {source}; is another process using the port?")]
     Bind { addr: String, source: std::io::Error },
     #[error("cannot write the pid file {path}: {source}")]
@@ -77,6 +86,7 @@ pub async fn run(config: NodeConfig, shutdown: impl Future<Output = ()> + Send +
         .await
         .map_err(|e| ServerError::Raft(e.to_string()))?;
 
+    let shards = ShardStore::open(&config.data_dir, config.capacity_bytes)?;
     let metrics = Arc::new(Metrics::new(config.node_id, &config.site));
     let node = Arc::new(Node {
         config: config.clone(),
@@ -87,8 +97,10 @@ pub async fn run(config: NodeConfig, shutdown: impl Future<Output = ()> + Send +
         metrics: metrics.clone(),
         committed_index,
         admin_lock: tokio::sync::Mutex::new(()),
+        shards,
     });
     let gauges = tokio::spawn(update_raft_gauges(node.clone()));
+    let collector = tokio::spawn(crate::objects::run_orphan_collector(node.clone()));
 
     let listener = TcpListener::bind(config.listen)
         .await
@@ -100,6 +112,7 @@ pub async fn run(config: NodeConfig, shutdown: impl Future<Output = ()> + Send +
 
     let served = serve(node.clone(), listener, shutdown).await;
     gauges.abort();
+    collector.abort();
     tracing::info!("shutting down Raft");
     if let Err(e) = node.raft.shutdown().await {
         tracing::warn!("Raft shutdown: {e}");
@@ -120,9 +133,17 @@ async fn serve(
     let meta_svc = MetaServer::new(MetaService { node: node.clone() })
         .max_decoding_message_size(MAX_CLIENT_MESSAGE_BYTES)
         .max_encoding_message_size(MAX_CLIENT_MESSAGE_BYTES);
+    let shard_svc = ShardServer::new(ShardService { node: node.clone() })
+        .max_decoding_message_size(MAX_SHARD_MESSAGE_BYTES)
+        .max_encoding_message_size(MAX_SHARD_MESSAGE_BYTES);
+    let object_svc = ObjectsServer::new(ObjectService { node: node.clone() })
+        .max_decoding_message_size(MAX_CLIENT_MESSAGE_BYTES)
+        .max_encoding_message_size(MAX_SHARD_MESSAGE_BYTES);
     let routes = tonic::service::Routes::new(raft_svc)
         .add_service(cluster_svc)
         .add_service(meta_svc)
+        .add_service(shard_svc)
+        .add_service(object_svc)
         .into_axum_router()
         .route(
             "/metrics",

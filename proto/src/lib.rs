@@ -13,3 +13,9 @@ pub mod cluster {
 pub mod meta {
     tonic::include_proto!("archipel.meta.v1");
 }
+pub mod shard {
+    tonic::include_proto!("archipel.shard.v1");
+}
+pub mod object {
+    tonic::include_proto!("archipel.object.v1");
+}

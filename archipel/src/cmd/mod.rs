@@ -3,6 +3,8 @@
 mod dev;
 mod membership;
 mod meta;
+mod namespaces;
+mod objects;
 mod server;
 mod status;
 
@@ -25,6 +27,28 @@ pub async fn run(cli: crate::cli::Cli) -> anyhow::Result<ExitCode> {
         Command::Cluster { command } => membership::cluster(command).await,
         Command::Node { command } => membership::node(command).await,
         Command::Meta { command } => meta::run(command).await,
+        Command::Ns { command } => namespaces::run(command).await,
+        Command::Put {
+            target,
+            input,
+            cluster,
+            json,
+        } => objects::put(&connect(&cluster)?, &target, &input, json).await,
+        Command::Get {
+            target,
+            output,
+            offset,
+            length,
+            cluster,
+        } => objects::get(&connect(&cluster)?, &target, output.as_deref(), offset, length).await,
+        Command::Stat { target, cluster, json } => objects::stat(&connect(&cluster)?, &target, json).await,
+        Command::Ls {
+            target,
+            limit,
+            cluster,
+            json,
+        } => objects::ls(&connect(&cluster)?, &target, limit, json).await,
+        Command::Rm { target, cluster, json } => objects::rm(&connect(&cluster)?, &target, json).await,
     }
 }
 

@@ -29,6 +29,16 @@ fn check_key(ns: &str, key: &[u8]) -> Result<(), Status> {
     kv::validate_key(key).map_err(invalid)
 }
 
+/// `sys.*` holds the object store's own records (manifests, namespaces): written only by nodes.
+fn check_writable(ns: &str) -> Result<(), Status> {
+    if ns.starts_with("sys.") {
+        return Err(Status::permission_denied(format!(
+            "namespace `{ns}` is reserved for Archipel's own records; use the object API"
+        )));
+    }
+    Ok(())
+}
+
 fn to_pb(e: KvEntry) -> Entry {
     Entry {
         namespace: e.ns,
@@ -100,6 +110,7 @@ impl Meta for MetaService {
         let forwarded = is_forwarded(&request);
         let r = request.into_inner();
         check_key(&r.namespace, &r.key)?;
+        check_writable(&r.namespace)?;
         kv::validate_value(&r.value).map_err(invalid)?;
         let cmd = Command::Put {
             ns: r.namespace.clone(),
@@ -120,6 +131,7 @@ impl Meta for MetaService {
         let forwarded = is_forwarded(&request);
         let r = request.into_inner();
         check_key(&r.namespace, &r.key)?;
+        check_writable(&r.namespace)?;
         let cmd = Command::Delete {
             ns: r.namespace.clone(),
             key: r.key.clone(),
@@ -138,6 +150,7 @@ impl Meta for MetaService {
         let forwarded = is_forwarded(&request);
         let r = request.into_inner();
         check_key(&r.namespace, &r.key)?;
+        check_writable(&r.namespace)?;
         if let Some(v) = &r.new_value {
             kv::validate_value(v).map_err(invalid)?;
         }

@@ -6,7 +6,9 @@
 
 pub mod cluster_service;
 pub mod meta_service;
+pub mod object_service;
 pub mod raft_service;
+pub mod shard_service;
 
 use std::future::Future;
 

@@ -54,6 +54,16 @@ impl RaftRpc for RaftService {
         Self::reply(&self.node.raft.vote(rpc).await)
     }
 
+    async fn propose(&self, request: Request<RaftRequest>) -> Result<Response<RaftReply>, Status> {
+        let cmd = self.decode(request.get_ref())?;
+        Self::reply(&crate::forward::serve_propose(&self.node, cmd).await)
+    }
+
+    async fn read_index(&self, request: Request<RaftRequest>) -> Result<Response<RaftReply>, Status> {
+        self.check_cluster(request.get_ref())?;
+        Self::reply(&self.node.leader_read_index().await)
+    }
+
     async fn install_snapshot(&self, request: Request<RaftRequest>) -> Result<Response<RaftReply>, Status> {
         let rpc = self.decode(request.get_ref())?;
         Self::reply(&self.node.raft.install_snapshot(rpc).await)

@@ -34,8 +34,21 @@ pub enum Command {
         expect: Expect,
         new_value: Option<Vec<u8>>,
     },
-    /// Commands applied in order as one atomic unit.
+    /// Commands applied in order as one atomic unit. Each CAS inside is evaluated on its own.
     Batch(Vec<Command>),
+    /// All of `then` if every condition holds, else nothing.
+    Txn {
+        conditions: Vec<Condition>,
+        then: Vec<Command>,
+    },
+}
+
+/// A condition of a transaction: `key` in `ns` matches `expect`.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+pub struct Condition {
+    pub ns: String,
+    pub key: Vec<u8>,
+    pub expect: Expect,
 }
 
 /// The condition of a compare-and-swap.
@@ -63,6 +76,12 @@ pub enum CommandResult {
         revision: u64,
     },
     Batch(Vec<CommandResult>),
+    Txn {
+        succeeded: bool,
+        /// On failure, the first condition that did not hold.
+        failed_condition: Option<usize>,
+        results: Vec<CommandResult>,
+    },
     /// The command was valid when proposed but could not apply to the current state
     /// (e.g. adding a node id that was taken meanwhile). Nothing changed.
     Rejected(String),

@@ -6,7 +6,7 @@ pub mod network;
 
 use std::io::Cursor;
 
-pub use command::{Command, CommandResult, Expect};
+pub use command::{Command, CommandResult, Condition, Expect};
 
 pub type NodeId = u64;
 

@@ -75,12 +75,7 @@ impl<'a> Applier<'a> {
                 new_value,
             } => {
                 let current = self.current(&ns, &key)?;
-                let holds = match (&expect, &current) {
-                    (Expect::Absent, None) => true,
-                    (Expect::Value(v), Some(c)) => &c.value == v,
-                    (Expect::Revision(r), Some(c)) => c.revision == *r,
-                    _ => false,
-                };
+                let holds = holds(&expect, &current);
                 if !holds {
                     return Ok(CommandResult::Cas {
                         succeeded: false,
@@ -102,6 +97,26 @@ impl<'a> Applier<'a> {
                     revision,
                 }
             }
+            Command::Txn { conditions, then } => {
+                for (i, c) in conditions.iter().enumerate() {
+                    if !holds(&c.expect, &self.current(&c.ns, &c.key)?) {
+                        return Ok(CommandResult::Txn {
+                            succeeded: false,
+                            failed_condition: Some(i),
+                            results: vec![],
+                        });
+                    }
+                }
+                let mut results = Vec::with_capacity(then.len());
+                for c in then {
+                    results.push(self.apply(c, revision)?);
+                }
+                CommandResult::Txn {
+                    succeeded: true,
+                    failed_condition: None,
+                    results,
+                }
+            }
             Command::Batch(cmds) => {
                 let mut results = Vec::with_capacity(cmds.len());
                 for c in cmds {
@@ -120,5 +135,14 @@ impl<'a> Applier<'a> {
             }
             Err(reason) => CommandResult::Rejected(reason),
         }
+    }
+}
+
+fn holds(expect: &Expect, current: &Option<KvEntry>) -> bool {
+    match (expect, current) {
+        (Expect::Absent, None) => true,
+        (Expect::Value(v), Some(c)) => &c.value == v,
+        (Expect::Revision(r), Some(c)) => c.revision == *r,
+        _ => false,
     }
 }

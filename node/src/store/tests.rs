@@ -213,3 +213,55 @@ async fn the_log_survives_reopen_and_truncates_and_purges() {
         (4..=8).collect::<Vec<_>>()
     );
 }
+
+#[tokio::test]
+async fn a_transaction_applies_all_or_nothing() {
+    let (_d, mut sm) = open();
+    let cond = |expect| crate::raft::Condition {
+        ns: "ns".into(),
+        key: b"k".to_vec(),
+        expect,
+    };
+    let results = sm
+        .apply(vec![
+            entry(1, put("ns", "k", "a")),
+            entry(
+                2,
+                Command::Txn {
+                    conditions: vec![cond(Expect::Value(b"zzz".to_vec()))],
+                    then: vec![put("ns", "x", "1"), put("ns", "k", "b")],
+                },
+            ),
+            entry(
+                3,
+                Command::Txn {
+                    conditions: vec![cond(Expect::Revision(1))],
+                    then: vec![
+                        put("ns", "y", "1"),
+                        Command::Delete {
+                            ns: "ns".into(),
+                            key: b"k".to_vec(),
+                        },
+                    ],
+                },
+            ),
+        ])
+        .await
+        .unwrap();
+    assert!(matches!(
+        results[1],
+        CommandResult::Txn {
+            succeeded: false,
+            failed_condition: Some(0),
+            ..
+        }
+    ));
+    assert!(matches!(results[2], CommandResult::Txn { succeeded: true, .. }));
+    let view = sm.view();
+    assert!(
+        view.get("ns", b"x").unwrap().is_none(),
+        "the failed transaction wrote nothing"
+    );
+    assert!(view.get("ns", b"y").unwrap().is_some());
+    assert!(view.get("ns", b"k").unwrap().is_none());
+}

@@ -1,0 +1,224 @@
+//! `archipel put|get|stat|ls|rm`
+
+use std::io::IsTerminal;
+use std::path::Path;
+use std::process::ExitCode;
+
+use anyhow::{bail, Context};
+use archipel_client::proto::object::ObjectInfo;
+use archipel_client::Client;
+use archipel_node::size::format_size;
+use indicatif::{ProgressBar, ProgressStyle};
+use serde_json::json;
+
+use crate::output::print_json;
+
+/// `ns/key` → (ns, key); `ls` also accepts a bare `ns`.
+fn split_target(target: &str, key_required: bool) -> anyhow::Result<(String, String)> {
+    match target.split_once('/') {
+        Some((ns, key)) if !ns.is_empty() && (!key.is_empty() || !key_required) => Ok((ns.into(), key.into())),
+        None if !key_required && !target.is_empty() => Ok((target.into(), String::new())),
+        _ => bail!("`{target}` is not NAMESPACE/KEY"),
+    }
+}
+
+fn progress_bar(total: Option<u64>) -> Option<ProgressBar> {
+    if !std::io::stderr().is_terminal() {
+        return None;
+    }
+    let bar = match total {
+        Some(t) => ProgressBar::new(t),
+        None => ProgressBar::new_spinner(),
+    };
+    let style = ProgressStyle::with_template("{spinner} {bytes}/{total_bytes} {bar:30} {bytes_per_sec} eta {eta}")
+        .unwrap_or_else(|_| ProgressStyle::default_bar());
+    bar.set_style(style);
+    Some(bar)
+}
+
+pub fn info_json(i: &ObjectInfo) -> serde_json::Value {
+    json!({
+        "namespace": i.namespace,
+        "key": i.key,
+        "size": i.size,
+        "blake3": hex::encode(&i.blake3),
+        "storage": i.storage,
+        "stripe_size": i.stripe_size,
+        "created_at_ms": i.created_at_ms,
+        "retain_until_ms": if i.retain_until_ms > 0 { Some(i.retain_until_ms) } else { None },
+        "object_id": hex::encode(&i.object_id),
+        "revision": i.revision,
+        "shards": i.shards.iter().map(|s| json!({
+            "index": s.index, "node_id": s.node_id, "site": s.site, "addr": s.addr,
+            "table_hash": hex::encode(&s.table_hash),
+        })).collect::<Vec<_>>(),
+    })
+}
+
+pub async fn put(client: &Client, target: &str, input: &str, json: bool) -> anyhow::Result<ExitCode> {
+    let (ns, key) = split_target(target, true)?;
+    let info = if input == "-" {
+        let bar = progress_bar(None);
+        let progress = |n: u64| {
+            if let Some(b) = &bar {
+                b.set_position(n)
+            }
+        };
+        let r = client
+            .put_object(&ns, &key, tokio::io::stdin(), None, Some(&progress))
+            .await;
+        if let Some(b) = &bar {
+            b.finish_and_clear();
+        }
+        r?
+    } else {
+        let path = Path::new(input);
+        let size = std::fs::metadata(path)
+            .with_context(|| format!("cannot read {input}"))?
+            .len();
+        let bar = progress_bar(Some(size));
+        let progress = |n: u64| {
+            if let Some(b) = &bar {
+                b.set_position(n)
+            }
+        };
+        let r = client.put_object_file(&ns, &key, path, Some(&progress)).await;
+        if let Some(b) = &bar {
+            b.finish_and_clear();
+        }
+        r?
+    };
+    if json {
+        print_json(&info_json(&info))?;
+    } else {
+        println!(
+            "stored {ns}/{key}: {} ({}), blake3 {}",
+            format_size(info.size),
+            info.storage,
+            hex::encode(&info.blake3)
+        );
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
+pub async fn get(
+    client: &Client,
+    target: &str,
+    output: Option<&str>,
+    offset: u64,
+    length: Option<u64>,
+) -> anyhow::Result<ExitCode> {
+    let (ns, key) = split_target(target, true)?;
+    match output {
+        None | Some("-") => {
+            let mut out = tokio::io::stdout();
+            client.get_object(&ns, &key, offset, length, &mut out, None).await?;
+        }
+        Some(path) => {
+            // Write beside the destination and rename once verified: never a half-written file.
+            let final_path = Path::new(path);
+            let tmp = final_path.with_file_name(format!(
+                ".{}.archipel-partial",
+                final_path.file_name().and_then(|n| n.to_str()).unwrap_or("download")
+            ));
+            let mut file = tokio::fs::File::create(&tmp)
+                .await
+                .with_context(|| format!("cannot create {}", tmp.display()))?;
+            let size = client.stat_object(&ns, &key).await.map(|i| i.size).ok();
+            let bar = progress_bar(size);
+            let progress = |n: u64| {
+                if let Some(b) = &bar {
+                    b.set_position(n)
+                }
+            };
+            let result = client
+                .get_object(&ns, &key, offset, length, &mut file, Some(&progress))
+                .await;
+            if let Some(b) = &bar {
+                b.finish_and_clear();
+            }
+            if let Err(e) = result {
+                let _ = std::fs::remove_file(&tmp);
+                return Err(e.into());
+            }
+            file.sync_all().await?;
+            std::fs::rename(&tmp, final_path).with_context(|| format!("cannot write {path}"))?;
+        }
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
+pub async fn stat(client: &Client, target: &str, json: bool) -> anyhow::Result<ExitCode> {
+    let (ns, key) = split_target(target, true)?;
+    let i = client.stat_object(&ns, &key).await?;
+    if json {
+        print_json(&info_json(&i))?;
+        return Ok(ExitCode::SUCCESS);
+    }
+    println!("object    {}/{}", i.namespace, i.key);
+    println!("size      {} ({} bytes)", format_size(i.size), i.size);
+    println!("blake3    {}", hex::encode(&i.blake3));
+    println!(
+        "storage   {}",
+        if i.storage == "inline" {
+            "inline in the metadata (replicated by Raft)".to_owned()
+        } else {
+            format!("erasure-coded {}, stripes of {}", i.storage, format_size(i.stripe_size))
+        }
+    );
+    if i.retain_until_ms > 0 {
+        println!("worm      retained until {} ms since epoch", i.retain_until_ms);
+    }
+    if !i.shards.is_empty() {
+        let mut sites: std::collections::BTreeMap<&str, Vec<String>> = Default::default();
+        for s in &i.shards {
+            sites
+                .entry(s.site.as_str())
+                .or_default()
+                .push(format!("#{}@node{}", s.index, s.node_id));
+        }
+        println!("shards");
+        for (site, shards) in sites {
+            println!("  {site:<14} {}", shards.join(" "));
+        }
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
+pub async fn ls(client: &Client, target: &str, limit: usize, json: bool) -> anyhow::Result<ExitCode> {
+    let (ns, prefix) = split_target(target, false)?;
+    let mut all = Vec::new();
+    let mut after = String::new();
+    loop {
+        let page = (limit - all.len()).min(1000) as u32;
+        let (objects, more) = client.list_objects(&ns, &prefix, &after, page).await?;
+        if let Some(last) = objects.last() {
+            after = last.key.clone();
+        }
+        all.extend(objects);
+        if !more || all.len() >= limit {
+            break;
+        }
+    }
+    if json {
+        print_json(&all.iter().map(info_json).collect::<Vec<_>>())?;
+    } else {
+        for i in &all {
+            println!("{:>12}  {:<8}  {}", i.size, i.storage, i.key);
+        }
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
+pub async fn rm(client: &Client, target: &str, json: bool) -> anyhow::Result<ExitCode> {
+    let (ns, key) = split_target(target, true)?;
+    let existed = client.delete_object(&ns, &key).await?;
+    if json {
+        print_json(&json!({"namespace": ns, "key": key, "deleted": existed}))?;
+    } else if existed {
+        println!("deleted {ns}/{key}");
+    } else {
+        println!("{ns}/{key} did not exist");
+    }
+    Ok(if existed { ExitCode::SUCCESS } else { ExitCode::from(1) })
+}

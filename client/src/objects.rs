@@ -1,0 +1,313 @@
+//! Objects: streaming put from any `AsyncRead`, streaming get into any `AsyncWrite`, with
+//! failover and end-to-end BLAKE3 verification of whole-object reads.
+
+use std::path::Path;
+
+use archipel_proto::object::objects_client::ObjectsClient;
+use archipel_proto::object::{
+    get_object_chunk, put_object_chunk, CreateNamespaceRequest, DeleteObjectRequest, GetNamespaceRequest,
+    GetObjectRequest, ListNamespacesRequest, ListObjectsRequest, Namespace, NamespaceSpec, ObjectInfo, PutHeader,
+    PutObjectChunk, StatObjectRequest,
+};
+use tokio::io::{AsyncRead, AsyncReadExt, AsyncWrite, AsyncWriteExt};
+use tokio::sync::mpsc;
+use tokio_stream::wrappers::ReceiverStream;
+
+use crate::conn::Idempotence;
+use crate::{Client, ClientError};
+
+/// Upload chunk size: large enough to amortise RPC framing, small enough for the 8 MiB limit.
+const UPLOAD_CHUNK: usize = 1 << 20;
+/// Attempts to resume a download on another node after a broken stream.
+const READ_RESUMES: usize = 3;
+
+/// Called with the number of bytes transferred so far.
+pub type Progress<'a> = &'a (dyn Fn(u64) + Send + Sync);
+
+impl Client {
+    pub async fn create_namespace(
+        &self,
+        name: &str,
+        ec_profile: Option<&str>,
+        worm_retention_secs: u64,
+    ) -> Result<Namespace, ClientError> {
+        let req = CreateNamespaceRequest {
+            spec: Some(NamespaceSpec {
+                name: name.into(),
+                ec_profile: ec_profile.unwrap_or_default().into(),
+                worm_retention_secs,
+            }),
+        };
+        self.call(Idempotence::Safe, |ch| {
+            let req = req.clone();
+            async move { ObjectsClient::new(ch).create_namespace(req).await }
+        })
+        .await
+    }
+
+    pub async fn namespace(&self, name: &str) -> Result<Namespace, ClientError> {
+        let req = GetNamespaceRequest { name: name.into() };
+        self.call(Idempotence::Safe, |ch| {
+            let req = req.clone();
+            async move { ObjectsClient::new(ch).get_namespace(req).await }
+        })
+        .await
+    }
+
+    pub async fn list_namespaces(&self) -> Result<Vec<Namespace>, ClientError> {
+        let reply = self
+            .call(Idempotence::Safe, |ch| async move {
+                ObjectsClient::new(ch).list_namespaces(ListNamespacesRequest {}).await
+            })
+            .await?;
+        Ok(reply.namespaces)
+    }
+
+    /// Stores `reader`'s bytes as `namespace/key`. With `size`, the upload must have exactly that
+    /// many bytes. The object is visible only once fully stored; on error nothing is. The reader
+    /// cannot be rewound, so a failure after data was sent is returned, not retried: see
+    /// [`Client::put_object_file`] for retries.
+    pub async fn put_object<R>(
+        &self,
+        namespace: &str,
+        key: &str,
+        mut reader: R,
+        size: Option<u64>,
+        progress: Option<Progress<'_>>,
+    ) -> Result<ObjectInfo, ClientError>
+    where
+        R: AsyncRead + Unpin,
+    {
+        let (addr, channel) = self.any_channel().await?;
+        let (tx, rx) = mpsc::channel::<PutObjectChunk>(4);
+        let header = PutObjectChunk {
+            part: Some(put_object_chunk::Part::Header(PutHeader {
+                namespace: namespace.into(),
+                key: key.into(),
+                size,
+            })),
+        };
+        let _ = tx.send(header).await;
+        let mut client = ObjectsClient::new(channel)
+            .max_encoding_message_size(8 << 20)
+            .max_decoding_message_size(8 << 20);
+        let call = tokio::spawn(async move { client.put_object(ReceiverStream::new(rx)).await });
+        let mut sent = 0u64;
+        let mut buf = vec![0u8; UPLOAD_CHUNK];
+        let read_error = loop {
+            let n = match reader.read(&mut buf).await {
+                Ok(0) => break None,
+                Ok(n) => n,
+                Err(e) => break Some(e),
+            };
+            let chunk = PutObjectChunk {
+                part: Some(put_object_chunk::Part::Data(buf[..n].to_vec())),
+            };
+            if tx.send(chunk).await.is_err() {
+                break None; // the call ended early; its result says why
+            }
+            sent += n as u64;
+            if let Some(p) = progress {
+                p(sent);
+            }
+        };
+        if let Some(e) = read_error {
+            // Abort the upload: dropping the call's task resets the stream without finishing it.
+            call.abort();
+            return Err(ClientError::InvalidArgument(format!(
+                "reading the input failed after {sent} bytes: {e}"
+            )));
+        }
+        drop(tx);
+        match call.await {
+            Ok(Ok(reply)) => Ok(reply.into_inner()),
+            Ok(Err(status)) => Err(ClientError::from_status(&status)).map_err(|e| match e {
+                ClientError::Unavailable(m) => ClientError::Unavailable(format!("{addr}: {m}")),
+                other => other,
+            }),
+            Err(e) => Err(ClientError::Indeterminate(format!("upload task failed: {e}"))),
+        }
+    }
+
+    /// Stores a file, retrying on another node when the failure left nothing stored.
+    pub async fn put_object_file(
+        &self,
+        namespace: &str,
+        key: &str,
+        path: &Path,
+        progress: Option<Progress<'_>>,
+    ) -> Result<ObjectInfo, ClientError> {
+        let deadline = tokio::time::Instant::now() + self.options.retry_for;
+        loop {
+            let file = tokio::fs::File::open(path)
+                .await
+                .map_err(|e| ClientError::InvalidArgument(format!("cannot open {}: {e}", path.display())))?;
+            let size = file
+                .metadata()
+                .await
+                .map_err(|e| ClientError::InvalidArgument(format!("cannot stat {}: {e}", path.display())))?
+                .len();
+            let reader = tokio::io::BufReader::with_capacity(UPLOAD_CHUNK, file);
+            match self.put_object(namespace, key, reader, Some(size), progress).await {
+                // A put of the same bytes is idempotent: retrying an unknown outcome is safe.
+                Err(e) if e.is_transient() && tokio::time::Instant::now() < deadline => {
+                    tracing::warn!("upload of {namespace}/{key} failed ({e}); retrying");
+                    tokio::time::sleep(std::time::Duration::from_millis(500)).await;
+                }
+                other => return other,
+            }
+        }
+    }
+
+    /// Writes `namespace/key` (or `length` bytes from `offset`) into `writer` and returns its
+    /// info. A broken stream resumes on another node; a whole-object read is checked against
+    /// the object's BLAKE3 before returning Ok.
+    pub async fn get_object<W>(
+        &self,
+        namespace: &str,
+        key: &str,
+        offset: u64,
+        length: Option<u64>,
+        writer: &mut W,
+        progress: Option<Progress<'_>>,
+    ) -> Result<ObjectInfo, ClientError>
+    where
+        W: AsyncWrite + Unpin,
+    {
+        let mut written = 0u64;
+        let mut info: Option<ObjectInfo> = None;
+        let mut hasher = blake3::Hasher::new();
+        let mut last_error = None;
+        for _ in 0..=READ_RESUMES {
+            let req = GetObjectRequest {
+                namespace: namespace.into(),
+                key: key.into(),
+                offset: offset + written,
+                length: length.map(|l| l - written),
+            };
+            let stream = self
+                .call(Idempotence::Safe, |ch| {
+                    let req = req.clone();
+                    async move {
+                        ObjectsClient::new(ch)
+                            .max_decoding_message_size(80 << 20)
+                            .get_object(req)
+                            .await
+                    }
+                })
+                .await;
+            let mut stream = match stream {
+                Ok(s) => s,
+                Err(e) => return Err(e),
+            };
+            let outcome: Result<(), ClientError> = async {
+                while let Some(msg) = stream.message().await.map_err(|s| ClientError::from_status(&s))? {
+                    match msg.part {
+                        Some(get_object_chunk::Part::Info(i)) => {
+                            if let Some(first) = &info {
+                                if first.object_id != i.object_id {
+                                    return Err(ClientError::Conflict(format!(
+                                        "{namespace}/{key} was replaced during the download; start again"
+                                    )));
+                                }
+                            } else {
+                                info = Some(i);
+                            }
+                        }
+                        Some(get_object_chunk::Part::Data(d)) => {
+                            writer
+                                .write_all(&d)
+                                .await
+                                .map_err(|e| ClientError::InvalidArgument(format!("writing the output failed: {e}")))?;
+                            hasher.update(&d);
+                            written += d.len() as u64;
+                            if let Some(p) = progress {
+                                p(written);
+                            }
+                        }
+                        None => {}
+                    }
+                }
+                Ok(())
+            }
+            .await;
+            match outcome {
+                Ok(()) => {
+                    let info = info.ok_or_else(|| ClientError::Server("the node sent no object info".into()))?;
+                    writer
+                        .flush()
+                        .await
+                        .map_err(|e| ClientError::InvalidArgument(format!("writing the output failed: {e}")))?;
+                    let expected_len = match length {
+                        Some(l) => l.min(info.size.saturating_sub(offset)),
+                        None => info.size.saturating_sub(offset),
+                    };
+                    if written != expected_len {
+                        return Err(ClientError::Server(format!(
+                            "received {written} bytes, expected {expected_len}"
+                        )));
+                    }
+                    if offset == 0 && written == info.size && hasher.finalize().as_bytes().as_slice() != info.blake3 {
+                        return Err(ClientError::DataLoss(format!(
+                            "{namespace}/{key}: the bytes received do not match the object's BLAKE3"
+                        )));
+                    }
+                    return Ok(info);
+                }
+                Err(e) if e.is_transient() => last_error = Some(e),
+                Err(e) => return Err(e),
+            }
+        }
+        Err(last_error.unwrap_or_else(|| ClientError::Unavailable("download kept failing".into())))
+    }
+
+    pub async fn stat_object(&self, namespace: &str, key: &str) -> Result<ObjectInfo, ClientError> {
+        let req = StatObjectRequest {
+            namespace: namespace.into(),
+            key: key.into(),
+        };
+        self.call(Idempotence::Safe, |ch| {
+            let req = req.clone();
+            async move { ObjectsClient::new(ch).stat_object(req).await }
+        })
+        .await
+    }
+
+    /// One page of objects under `prefix`, after `start_after`; the flag says whether more remain.
+    pub async fn list_objects(
+        &self,
+        namespace: &str,
+        prefix: &str,
+        start_after: &str,
+        limit: u32,
+    ) -> Result<(Vec<ObjectInfo>, bool), ClientError> {
+        let req = ListObjectsRequest {
+            namespace: namespace.into(),
+            prefix: prefix.into(),
+            start_after: start_after.into(),
+            limit,
+        };
+        let reply = self
+            .call(Idempotence::Safe, |ch| {
+                let req = req.clone();
+                async move { ObjectsClient::new(ch).list_objects(req).await }
+            })
+            .await?;
+        Ok((reply.objects, reply.more))
+    }
+
+    /// Deletes the object; returns whether it existed.
+    pub async fn delete_object(&self, namespace: &str, key: &str) -> Result<bool, ClientError> {
+        let req = DeleteObjectRequest {
+            namespace: namespace.into(),
+            key: key.into(),
+        };
+        let reply = self
+            .call(Idempotence::Safe, |ch| {
+                let req = req.clone();
+                async move { ObjectsClient::new(ch).delete_object(req).await }
+            })
+            .await?;
+        Ok(reply.existed)
+    }
+}

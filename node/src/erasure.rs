@@ -1,1 +1,0 @@
-//! Reed-Solomon encoding of stripes (filled in by the erasure-coding work).

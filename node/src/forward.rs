@@ -1,0 +1,118 @@
+//! Writes and linearizable reads from any node: a follower forwards a proposal to the leader,
+//! and serves a linearizable read itself once it has applied up to the leader's read index.
+
+use std::time::Duration;
+
+use archipel_proto::raft::raft_client::RaftClient;
+use archipel_proto::raft::RaftRequest;
+use openraft::error::{CheckIsLeaderError, RaftError};
+use openraft::BasicNode;
+
+use crate::node::{Node, RaftOpError};
+use crate::raft::{codec, Command, CommandResult, LogId};
+
+/// How long a follower waits to apply up to the leader's read index.
+const APPLY_WAIT: Duration = Duration::from_secs(10);
+
+impl Node {
+    /// Proposes `cmd` here if this node leads, else through the leader.
+    pub async fn propose(&self, cmd: Command) -> Result<CommandResult, RaftOpError> {
+        match self.write(cmd.clone()).await {
+            Err(RaftOpError::NotLeader {
+                leader_addr: Some(addr),
+                ..
+            }) => {
+                let payload = codec::encode(&cmd).map_err(|e| RaftOpError::Indeterminate(e.to_string()))?;
+                // Once sent, a lost answer leaves the outcome unknown.
+                self.call_leader(&addr, payload, Rpc::Propose).await
+            }
+            other => other,
+        }
+    }
+
+    /// Returns once this node's state includes every write committed before the call.
+    pub async fn read_barrier(&self) -> Result<(), RaftOpError> {
+        let index = match self.raft.get_read_log_id().await {
+            Ok((read_log_id, _applied)) => read_log_id.map(|l: LogId| l.index),
+            Err(RaftError::APIError(CheckIsLeaderError::ForwardToLeader(f))) => {
+                let addr = f.leader_node.map(|n: BasicNode| n.addr).ok_or(RaftOpError::NotLeader {
+                    node: self.id(),
+                    leader_addr: None,
+                })?;
+                let index: Option<u64> = self.call_leader(&addr, Vec::new(), Rpc::ReadIndex).await?;
+                index
+            }
+            Err(RaftError::APIError(CheckIsLeaderError::QuorumNotEnough(q))) => {
+                return Err(RaftOpError::NoQuorum(q.to_string()))
+            }
+            Err(RaftError::Fatal(f)) => return Err(RaftOpError::NoQuorum(f.to_string())),
+        };
+        if let Some(index) = index {
+            self.raft
+                .wait(Some(APPLY_WAIT))
+                .applied_index_at_least(Some(index), "linearizable read")
+                .await
+                .map_err(|e| RaftOpError::NoQuorum(format!("this node did not catch up in time: {e}")))?;
+        }
+        Ok(())
+    }
+
+    /// Serves a follower's ReadIndex on the leader: the index it must apply before reading.
+    pub async fn leader_read_index(&self) -> Result<Option<u64>, RaftOpError> {
+        // ensure_linearizable confirms leadership with a quorum round.
+        match self.raft.ensure_linearizable().await {
+            Ok(log_id) => Ok(log_id.map(|l| l.index)),
+            Err(RaftError::APIError(CheckIsLeaderError::ForwardToLeader(f))) => Err(RaftOpError::NotLeader {
+                node: self.id(),
+                leader_addr: f.leader_node.map(|n| n.addr),
+            }),
+            Err(RaftError::APIError(CheckIsLeaderError::QuorumNotEnough(q))) => {
+                Err(RaftOpError::NoQuorum(q.to_string()))
+            }
+            Err(RaftError::Fatal(f)) => Err(RaftOpError::NoQuorum(f.to_string())),
+        }
+    }
+
+    async fn call_leader<T: serde::de::DeserializeOwned>(
+        &self,
+        addr: &str,
+        payload: Vec<u8>,
+        rpc: Rpc,
+    ) -> Result<T, RaftOpError> {
+        let channel = self.peers.channel(addr).map_err(|e| RaftOpError::NotLeader {
+            node: self.id(),
+            leader_addr: Some(format!("{addr} (unreachable: {e})")),
+        })?;
+        let mut client = RaftClient::new(channel)
+            .max_decoding_message_size(codec::MAX_RAFT_MESSAGE_BYTES as usize)
+            .max_encoding_message_size(codec::MAX_RAFT_MESSAGE_BYTES as usize);
+        let request = RaftRequest {
+            cluster_id: self.identity.cluster_id().unwrap_or_default(),
+            from_node: self.id(),
+            payload,
+        };
+        let reply = match rpc {
+            Rpc::Propose => client.propose(request).await,
+            Rpc::ReadIndex => client.read_index(request).await,
+        };
+        let reply = reply.map_err(|status| match rpc {
+            // A read that failed changed nothing: safe to retry.
+            Rpc::ReadIndex => RaftOpError::NoQuorum(format!("leader {addr}: {}", status.message())),
+            Rpc::Propose => RaftOpError::Indeterminate(format!("leader {addr}: {}", status.message())),
+        })?;
+        let result: Result<T, RaftOpError> = codec::decode(&reply.into_inner().payload)
+            .map_err(|e| RaftOpError::Indeterminate(format!("undecodable answer from leader {addr}: {e}")))?;
+        result
+    }
+}
+
+enum Rpc {
+    Propose,
+    ReadIndex,
+}
+
+/// The leader side of a forwarded proposal.
+pub async fn serve_propose(node: &Node, cmd: Command) -> Result<CommandResult, RaftOpError> {
+    // One hop only: a node that is not the leader any more says so, and the caller retries.
+    node.write(cmd).await
+}

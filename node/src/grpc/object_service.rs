@@ -1,0 +1,223 @@
+//! Objects and namespaces for clients; this node coordinates each call.
+
+use std::sync::Arc;
+
+use archipel_proto::object::objects_server::Objects;
+use archipel_proto::object::{
+    get_object_chunk, put_object_chunk, CreateNamespaceRequest, DeleteObjectReply, DeleteObjectRequest,
+    GetNamespaceRequest, GetObjectChunk, GetObjectRequest, ListNamespacesReply, ListNamespacesRequest,
+    ListObjectsReply, ListObjectsRequest, Namespace, NamespaceSpec, ObjectInfo, PutObjectChunk, ShardLocation,
+    StatObjectRequest,
+};
+use bytes::Bytes;
+use futures::StreamExt;
+use tokio::sync::mpsc;
+use tokio_stream::wrappers::ReceiverStream;
+use tonic::{Request, Response, Status, Streaming};
+
+use crate::kv::{DEFAULT_SCAN_LIMIT, MAX_SCAN_LIMIT};
+use crate::node::Node;
+use crate::objects::{Manifest, NamespaceConfig, ObjectError, ReadRange, Storage};
+
+pub struct ObjectService {
+    pub node: Arc<Node>,
+}
+
+impl ObjectService {
+    fn info(&self, m: &Manifest, revision: u64) -> ObjectInfo {
+        let map = self.node.state.cluster_map();
+        let (storage, stripe_size, shards) = match &m.storage {
+            Storage::Inline(_) => ("inline".to_owned(), 0, vec![]),
+            Storage::Sharded {
+                profile,
+                stripe_size,
+                shards,
+            } => (
+                profile.to_string(),
+                *stripe_size,
+                shards
+                    .iter()
+                    .map(|s| {
+                        let node = map.nodes.get(&s.node_id);
+                        ShardLocation {
+                            index: s.index,
+                            node_id: s.node_id,
+                            site: node.map(|n| n.site.clone()).unwrap_or_default(),
+                            addr: node.map(|n| n.addr.clone()).unwrap_or_default(),
+                            table_hash: s.table_hash.to_vec(),
+                        }
+                    })
+                    .collect(),
+            ),
+        };
+        ObjectInfo {
+            namespace: m.namespace.clone(),
+            key: m.key.clone(),
+            size: m.size,
+            blake3: m.blake3.to_vec(),
+            storage,
+            stripe_size,
+            created_at_ms: m.created_at_ms,
+            retain_until_ms: m.retain_until_ms,
+            object_id: m.object_id.to_vec(),
+            shards,
+            revision,
+        }
+    }
+
+    fn namespace_pb(&self, ns: &NamespaceConfig) -> Namespace {
+        Namespace {
+            spec: Some(NamespaceSpec {
+                name: ns.name.clone(),
+                ec_profile: ns.profile.map(|p| p.to_string()).unwrap_or_default(),
+                worm_retention_secs: ns.worm_retention_secs,
+            }),
+            created_at_ms: ns.created_at_ms,
+            effective_profile: self
+                .node
+                .effective_profile(ns)
+                .map(|p| p.to_string())
+                .unwrap_or_else(|e| format!("none ({e})")),
+        }
+    }
+}
+
+#[tonic::async_trait]
+impl Objects for ObjectService {
+    async fn create_namespace(&self, request: Request<CreateNamespaceRequest>) -> Result<Response<Namespace>, Status> {
+        let spec = request
+            .into_inner()
+            .spec
+            .ok_or_else(|| Status::invalid_argument("missing namespace spec"))?;
+        let ns = self
+            .node
+            .create_namespace(&spec.name, Some(&spec.ec_profile), spec.worm_retention_secs)
+            .await?;
+        Ok(Response::new(self.namespace_pb(&ns)))
+    }
+
+    async fn get_namespace(&self, request: Request<GetNamespaceRequest>) -> Result<Response<Namespace>, Status> {
+        self.node.read_barrier().await.map_err(ObjectError::from)?;
+        let ns = self.node.namespace(&request.into_inner().name)?;
+        Ok(Response::new(self.namespace_pb(&ns)))
+    }
+
+    async fn list_namespaces(
+        &self,
+        _: Request<ListNamespacesRequest>,
+    ) -> Result<Response<ListNamespacesReply>, Status> {
+        let list = self.node.list_namespaces().await?;
+        Ok(Response::new(ListNamespacesReply {
+            namespaces: list.iter().map(|n| self.namespace_pb(n)).collect(),
+        }))
+    }
+
+    async fn put_object(&self, request: Request<Streaming<PutObjectChunk>>) -> Result<Response<ObjectInfo>, Status> {
+        let mut stream = request.into_inner();
+        let header = match stream.message().await? {
+            Some(PutObjectChunk {
+                part: Some(put_object_chunk::Part::Header(h)),
+            }) => h,
+            _ => {
+                return Err(Status::invalid_argument(
+                    "an upload starts with its header (namespace, key)",
+                ))
+            }
+        };
+        let data = stream.map(|item| match item {
+            Ok(PutObjectChunk {
+                part: Some(put_object_chunk::Part::Data(d)),
+            }) => Ok(Bytes::from(d)),
+            Ok(_) => Err(ObjectError::Invalid("only data may follow the upload header".into())),
+            // The client went away or the connection broke mid-upload.
+            Err(_) => Err(ObjectError::Abandoned),
+        });
+        let outcome = self
+            .node
+            .put_object(&header.namespace, &header.key, header.size, Box::pin(data))
+            .await?;
+        Ok(Response::new(self.info(&outcome.manifest, outcome.revision)))
+    }
+
+    type GetObjectStream = ReceiverStream<Result<GetObjectChunk, Status>>;
+
+    async fn get_object(&self, request: Request<GetObjectRequest>) -> Result<Response<Self::GetObjectStream>, Status> {
+        let r = request.into_inner();
+        let (manifest, revision) = self.node.stat_object(&r.namespace, &r.key).await?;
+        let range = ReadRange {
+            offset: r.offset,
+            length: r.length,
+        };
+        if range.offset > manifest.size {
+            return Err(ObjectError::Invalid(format!(
+                "offset {} is past the end of the object ({} bytes)",
+                range.offset, manifest.size
+            ))
+            .into());
+        }
+        let info = self.info(&manifest, revision);
+        let (tx, rx) = mpsc::channel::<Result<GetObjectChunk, Status>>(4);
+        let node = self.node.clone();
+        tokio::spawn(async move {
+            let first = GetObjectChunk {
+                part: Some(get_object_chunk::Part::Info(info)),
+            };
+            if tx.send(Ok(first)).await.is_err() {
+                return;
+            }
+            let (data_tx, mut data_rx) = mpsc::channel::<Result<Bytes, Status>>(2);
+            let forward = {
+                let tx = tx.clone();
+                tokio::spawn(async move {
+                    while let Some(item) = data_rx.recv().await {
+                        let msg = item.map(|d| GetObjectChunk {
+                            part: Some(get_object_chunk::Part::Data(d.to_vec())),
+                        });
+                        if tx.send(msg).await.is_err() {
+                            return;
+                        }
+                    }
+                })
+            };
+            let result = node.read_object(&manifest, range, &data_tx).await;
+            drop(data_tx);
+            let _ = forward.await;
+            if let Err(e) = result {
+                tracing::error!("read of {}/{} failed: {e}", manifest.namespace, manifest.key);
+                let _ = tx.send(Err(e.into())).await;
+            }
+        });
+        Ok(Response::new(ReceiverStream::new(rx)))
+    }
+
+    async fn stat_object(&self, request: Request<StatObjectRequest>) -> Result<Response<ObjectInfo>, Status> {
+        let r = request.into_inner();
+        let (m, revision) = self.node.stat_object(&r.namespace, &r.key).await?;
+        Ok(Response::new(self.info(&m, revision)))
+    }
+
+    async fn list_objects(&self, request: Request<ListObjectsRequest>) -> Result<Response<ListObjectsReply>, Status> {
+        let r = request.into_inner();
+        let limit = match r.limit as usize {
+            0 => DEFAULT_SCAN_LIMIT,
+            n => n.min(MAX_SCAN_LIMIT),
+        };
+        let (objects, more) = self
+            .node
+            .list_objects(&r.namespace, &r.prefix, &r.start_after, limit)
+            .await?;
+        Ok(Response::new(ListObjectsReply {
+            objects: objects.iter().map(|(m, rev)| self.info(m, *rev)).collect(),
+            more,
+        }))
+    }
+
+    async fn delete_object(
+        &self,
+        request: Request<DeleteObjectRequest>,
+    ) -> Result<Response<DeleteObjectReply>, Status> {
+        let r = request.into_inner();
+        let existed = self.node.delete_object(&r.namespace, &r.key).await?;
+        Ok(Response::new(DeleteObjectReply { existed }))
+    }
+}

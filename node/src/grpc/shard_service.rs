@@ -1,0 +1,193 @@
+//! Receives and serves shards for coordinators on other nodes (and this one).
+
+use std::sync::Arc;
+
+use archipel_proto::shard::shard_server::Shard;
+use archipel_proto::shard::{
+    read_shard_reply, write_shard_chunk, ReadShardReply, ReadShardRequest, ReserveReply, ReserveRequest, StripeData,
+    WriteShardChunk, WriteShardReply,
+};
+use tokio::sync::mpsc;
+use tokio_stream::wrappers::ReceiverStream;
+use tonic::{Request, Response, Status, Streaming};
+
+use crate::ec_profile::{EcProfile, MAX_TOTAL_SHARDS};
+use crate::node::Node;
+use crate::objects::model::validate_object_key;
+use crate::shards::{ObjectId, ShardError, ShardFileHeader};
+
+/// Largest shard bytes per stripe a node accepts (64 MiB stripes over 1 data shard).
+const MAX_SHARD_LEN: u64 = 64 << 20;
+
+pub struct ShardService {
+    pub node: Arc<Node>,
+}
+
+pub fn shard_status(e: ShardError) -> Status {
+    let msg = e.to_string();
+    match e {
+        ShardError::DiskFull { .. } => Status::resource_exhausted(msg),
+        ShardError::NotFound(_) => Status::not_found(msg),
+        ShardError::Corrupt { .. } => Status::data_loss(msg),
+        ShardError::Io { .. } => Status::internal(msg),
+    }
+}
+
+impl ShardService {
+    fn check_cluster(&self, cluster_id: &str) -> Result<(), Status> {
+        match self.node.identity.cluster_id() {
+            Some(ours) if ours == cluster_id => Ok(()),
+            _ => Err(Status::permission_denied(format!(
+                "node {} does not serve shards for cluster `{cluster_id}`",
+                self.node.id()
+            ))),
+        }
+    }
+}
+
+fn object_id(raw: &[u8]) -> Result<ObjectId, Status> {
+    raw.try_into()
+        .map_err(|_| Status::invalid_argument("object id must be 16 bytes"))
+}
+
+#[tonic::async_trait]
+impl Shard for ShardService {
+    async fn reserve(&self, request: Request<ReserveRequest>) -> Result<Response<ReserveReply>, Status> {
+        let r = request.into_inner();
+        self.check_cluster(&r.cluster_id)?;
+        if self
+            .node
+            .state
+            .cluster_map()
+            .nodes
+            .get(&self.node.id())
+            .map(|n| n.state)
+            != Some(crate::cluster_map::NodeState::Up)
+        {
+            return Err(Status::failed_precondition(format!(
+                "node {} does not take new shards (not up in the cluster map)",
+                self.node.id()
+            )));
+        }
+        let free_bytes = self.node.shards.reserve(r.bytes).map_err(shard_status)?;
+        Ok(Response::new(ReserveReply { free_bytes }))
+    }
+
+    async fn write_shard(
+        &self,
+        request: Request<Streaming<WriteShardChunk>>,
+    ) -> Result<Response<WriteShardReply>, Status> {
+        let mut stream = request.into_inner();
+        let header = match stream.message().await? {
+            Some(WriteShardChunk {
+                part: Some(write_shard_chunk::Part::Header(h)),
+            }) => h,
+            _ => return Err(Status::invalid_argument("a shard stream starts with its header")),
+        };
+        self.check_cluster(&header.cluster_id)?;
+        let id = object_id(&header.object_id)?;
+        let profile = EcProfile::new(
+            u8::try_from(header.data_shards).map_err(|_| Status::invalid_argument("too many data shards"))?,
+            u8::try_from(header.parity_shards).map_err(|_| Status::invalid_argument("too many parity shards"))?,
+        )
+        .map_err(Status::invalid_argument)?;
+        if header.index as usize >= profile.total().min(MAX_TOTAL_SHARDS) {
+            return Err(Status::invalid_argument(format!(
+                "shard index {} out of range for {profile}",
+                header.index
+            )));
+        }
+        if header.shard_len == 0 || header.shard_len > MAX_SHARD_LEN {
+            return Err(Status::invalid_argument("shard length out of range"));
+        }
+        validate_object_key(&header.key).map_err(Status::invalid_argument)?;
+        let file_header = ShardFileHeader {
+            format: 1,
+            object_id: hex::encode(id),
+            namespace: header.namespace.clone(),
+            key: header.key.clone(),
+            index: header.index,
+            profile: profile.to_string(),
+            stripe_size: header.stripe_size,
+            shard_len: header.shard_len,
+            created_at_ms: crate::objects::model::now_ms(),
+        };
+        let mut writer = self.node.shards.create(&id, &file_header).await.map_err(shard_status)?;
+        loop {
+            let chunk = match stream.message().await? {
+                Some(c) => c,
+                // The writer is dropped here: its temp file goes with it.
+                None => {
+                    return Err(Status::aborted(
+                        "the shard stream ended without finishing; nothing kept",
+                    ))
+                }
+            };
+            match chunk.part {
+                Some(write_shard_chunk::Part::Stripe(data)) => {
+                    if data.is_empty() || data.len() as u64 > header.shard_len {
+                        return Err(Status::invalid_argument("stripe length out of range"));
+                    }
+                    if self.node.shards.free_bytes() < data.len() as u64 {
+                        return Err(shard_status(ShardError::DiskFull {
+                            needed: data.len() as u64,
+                            free: self.node.shards.free_bytes(),
+                        }));
+                    }
+                    writer.write_stripe(&data).await.map_err(shard_status)?;
+                }
+                Some(write_shard_chunk::Part::Finish(f)) => {
+                    if f.stripe_count != writer.stripes() {
+                        return Err(Status::invalid_argument(format!(
+                            "finish says {} stripes, {} were sent",
+                            f.stripe_count,
+                            writer.stripes()
+                        )));
+                    }
+                    let (table_hash, size) = writer.finish(f.object_size).await.map_err(shard_status)?;
+                    return Ok(Response::new(WriteShardReply {
+                        table_hash: table_hash.to_vec(),
+                        bytes_written: size,
+                    }));
+                }
+                _ => return Err(Status::invalid_argument("unexpected message in a shard stream")),
+            }
+        }
+    }
+
+    type ReadShardStream = ReceiverStream<Result<ReadShardReply, Status>>;
+
+    async fn read_shard(&self, request: Request<ReadShardRequest>) -> Result<Response<Self::ReadShardStream>, Status> {
+        let r = request.into_inner();
+        self.check_cluster(&r.cluster_id)?;
+        let id = object_id(&r.object_id)?;
+        let mut reader = self.node.shards.open_reader(&id, r.index).await.map_err(shard_status)?;
+        let end = match r.stripe_count {
+            0 => reader.stripe_count,
+            n => r.first_stripe.saturating_add(n).min(reader.stripe_count),
+        };
+        let (tx, rx) = mpsc::channel(2);
+        let table = reader.table.clone();
+        tokio::spawn(async move {
+            let first = ReadShardReply {
+                part: Some(read_shard_reply::Part::Table(table)),
+            };
+            if tx.send(Ok(first)).await.is_err() {
+                return;
+            }
+            for stripe in r.first_stripe..end {
+                let msg = match reader.read_stripe(stripe).await {
+                    Ok(data) => Ok(ReadShardReply {
+                        part: Some(read_shard_reply::Part::Stripe(StripeData { stripe, data })),
+                    }),
+                    Err(e) => Err(shard_status(e)),
+                };
+                let failed = msg.is_err();
+                if tx.send(msg).await.is_err() || failed {
+                    return;
+                }
+            }
+        });
+        Ok(Response::new(ReceiverStream::new(rx)))
+    }
+}

@@ -1,0 +1,97 @@
+//! Looking objects up, listing and deleting them.
+
+use crate::node::Node;
+use crate::raft::{Command, CommandResult, Condition, Expect};
+use crate::shards::object_id_hex;
+
+use super::model::{manifest_ns, validate_object_key, Manifest, NS_OBJECT_IDS};
+use super::put::check_retention;
+use super::ObjectError;
+
+impl Node {
+    /// The manifest of `namespace/key` in this node's applied state, with its revision.
+    pub fn current_manifest(&self, namespace: &str, key: &str) -> Result<Option<(Manifest, u64)>, ObjectError> {
+        let entry = self
+            .state
+            .get(&manifest_ns(namespace), key.as_bytes())
+            .map_err(|e| ObjectError::Internal(e.to_string()))?;
+        entry
+            .map(|e| Manifest::decode(&e.value).map(|m| (m, e.revision)))
+            .transpose()
+            .map_err(ObjectError::Internal)
+    }
+
+    /// The latest manifest (linearizable).
+    pub async fn stat_object(&self, namespace: &str, key: &str) -> Result<(Manifest, u64), ObjectError> {
+        validate_object_key(key).map_err(ObjectError::Invalid)?;
+        self.read_barrier().await?;
+        self.namespace(namespace)?;
+        self.current_manifest(namespace, key)?
+            .ok_or_else(|| ObjectError::NotFound {
+                namespace: namespace.into(),
+                key: key.into(),
+            })
+    }
+
+    pub async fn list_objects(
+        &self,
+        namespace: &str,
+        prefix: &str,
+        start_after: &str,
+        limit: usize,
+    ) -> Result<(Vec<(Manifest, u64)>, bool), ObjectError> {
+        self.read_barrier().await?;
+        self.namespace(namespace)?;
+        let (entries, more) = self
+            .state
+            .scan(
+                &manifest_ns(namespace),
+                prefix.as_bytes(),
+                start_after.as_bytes(),
+                limit,
+            )
+            .map_err(|e| ObjectError::Internal(e.to_string()))?;
+        let objects = entries
+            .into_iter()
+            .map(|e| Manifest::decode(&e.value).map(|m| (m, e.revision)))
+            .collect::<Result<Vec<_>, _>>()
+            .map_err(ObjectError::Internal)?;
+        Ok((objects, more))
+    }
+
+    /// Removes the object; its shards are reclaimed by the orphan collector. Returns whether it existed.
+    pub async fn delete_object(&self, namespace: &str, key: &str) -> Result<bool, ObjectError> {
+        validate_object_key(key).map_err(ObjectError::Invalid)?;
+        self.read_barrier().await?;
+        self.namespace(namespace)?;
+        let Some((manifest, revision)) = self.current_manifest(namespace, key)? else {
+            return Ok(false);
+        };
+        check_retention(&manifest)?;
+        let mns = manifest_ns(namespace);
+        let result = self
+            .propose(Command::Txn {
+                conditions: vec![Condition {
+                    ns: mns.clone(),
+                    key: key.as_bytes().to_vec(),
+                    expect: Expect::Revision(revision),
+                }],
+                then: vec![
+                    Command::Delete {
+                        ns: mns,
+                        key: key.as_bytes().to_vec(),
+                    },
+                    Command::Delete {
+                        ns: NS_OBJECT_IDS.into(),
+                        key: object_id_hex(&manifest.object_id).into_bytes(),
+                    },
+                ],
+            })
+            .await?;
+        match result {
+            CommandResult::Txn { succeeded: true, .. } => Ok(true),
+            CommandResult::Txn { succeeded: false, .. } => Err(ObjectError::Conflict),
+            other => Err(ObjectError::Internal(format!("unexpected result {other:?}"))),
+        }
+    }
+}

@@ -1,0 +1,60 @@
+use tonic::Status;
+
+use crate::grpc::retry_safe;
+use crate::node::RaftOpError;
+
+#[derive(Debug, thiserror::Error)]
+pub enum ObjectError {
+    #[error("{0}")]
+    Invalid(String),
+    #[error("namespace `{0}` does not exist; create it with `archipel ns create {0}`")]
+    NoNamespace(String),
+    #[error("namespace `{0}` already exists with other settings")]
+    NamespaceExists(String),
+    #[error("no object `{key}` in namespace `{namespace}`")]
+    NotFound { namespace: String, key: String },
+    #[error("`{namespace}/{key}` is retention-locked until {until} (WORM namespace): it cannot be overwritten or deleted before")]
+    RetentionLocked {
+        namespace: String,
+        key: String,
+        until: String,
+    },
+    #[error("the upload declared {declared} bytes but sent {sent}; nothing was stored")]
+    SizeMismatch { declared: u64, sent: u64 },
+    /// Nothing was stored; the client may retry, here or elsewhere.
+    #[error("cannot store the object now: {0}; nothing was stored")]
+    Unavailable(String),
+    #[error("the object changed while this request ran; retry")]
+    Conflict,
+    /// Too few healthy shards: the object cannot be returned correctly.
+    #[error("cannot read `{namespace}/{key}`: {reason}")]
+    DataLoss {
+        namespace: String,
+        key: String,
+        reason: String,
+    },
+    #[error("the upload was abandoned by the client; nothing was stored")]
+    Abandoned,
+    #[error(transparent)]
+    Raft(#[from] RaftOpError),
+    #[error("internal error: {0}")]
+    Internal(String),
+}
+
+impl From<ObjectError> for Status {
+    fn from(e: ObjectError) -> Self {
+        let msg = e.to_string();
+        match e {
+            ObjectError::Invalid(_) | ObjectError::SizeMismatch { .. } => Status::invalid_argument(msg),
+            ObjectError::NoNamespace(_) | ObjectError::NotFound { .. } => Status::not_found(msg),
+            ObjectError::NamespaceExists(_) => Status::already_exists(msg),
+            ObjectError::RetentionLocked { .. } => Status::failed_precondition(msg),
+            ObjectError::Unavailable(_) => retry_safe(Status::unavailable(msg)),
+            ObjectError::Conflict => Status::aborted(msg),
+            ObjectError::DataLoss { .. } => Status::data_loss(msg),
+            ObjectError::Abandoned => Status::cancelled(msg),
+            ObjectError::Raft(r) => crate::grpc::status_of_raft(r),
+            ObjectError::Internal(_) => Status::internal(msg),
+        }
+    }
+}

@@ -1,0 +1,75 @@
+//! The orphan-shard collector: deletes shard files that no committed manifest assigns to this
+//! node (failed or abandoned uploads, overwritten and deleted objects), after a grace period
+//! that protects uploads still in flight.
+
+use std::sync::Arc;
+use std::time::SystemTime;
+
+use crate::node::Node;
+use crate::shards::{object_id_hex, StoredShard};
+
+use super::model::{Storage, NS_OBJECT_IDS};
+use super::put::parse_owner;
+
+pub async fn run_orphan_collector(node: Arc<Node>) {
+    let mut tick = tokio::time::interval(node.config.objects.gc_interval);
+    tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+    loop {
+        tick.tick().await;
+        match collect_once(&node).await {
+            Ok(0) => {}
+            Ok(n) => tracing::info!(removed = n, "orphan shards collected"),
+            Err(e) => tracing::warn!("orphan collection failed: {e}"),
+        }
+    }
+}
+
+/// One pass; returns how many files were removed.
+pub async fn collect_once(node: &Node) -> Result<usize, String> {
+    let store = node.shards.clone();
+    let shards = tokio::task::spawn_blocking(move || store.list())
+        .await
+        .map_err(|e| e.to_string())?
+        .map_err(|e| e.to_string())?;
+    let grace = node.config.objects.orphan_grace;
+    let now = SystemTime::now();
+    let mut removed = 0;
+    for shard in shards {
+        let age = now.duration_since(shard.modified).unwrap_or_default();
+        if age < grace {
+            continue;
+        }
+        if crate::shards::is_temp(&shard.path) || !referenced_here(node, &shard)? {
+            node.shards.remove(&shard).map_err(|e| e.to_string())?;
+            tracing::debug!(path = %shard.path.display(), "removed orphan shard");
+            removed += 1;
+        }
+    }
+    Ok(removed)
+}
+
+/// Whether a committed manifest assigns this shard to this node. Stale reads are fine: the
+/// grace period is far longer than any replication lag.
+fn referenced_here(node: &Node, shard: &StoredShard) -> Result<bool, String> {
+    let id_hex = object_id_hex(&shard.object_id);
+    let Some(owner) = node
+        .state
+        .get(NS_OBJECT_IDS, id_hex.as_bytes())
+        .map_err(|e| e.to_string())?
+    else {
+        return Ok(false);
+    };
+    let Some((namespace, key)) = parse_owner(&owner.value) else {
+        return Ok(false);
+    };
+    let Some((manifest, _)) = node.current_manifest(&namespace, &key).map_err(|e| e.to_string())? else {
+        return Ok(false);
+    };
+    if manifest.object_id != shard.object_id {
+        return Ok(false);
+    }
+    Ok(match manifest.storage {
+        Storage::Sharded { shards, .. } => shards.iter().any(|s| s.index == shard.index && s.node_id == node.id()),
+        Storage::Inline(_) => false,
+    })
+}

@@ -1,0 +1,517 @@
+//! Storing an object: stream in, cut into stripes, erasure-code, fan the shards out to the
+//! placed nodes in parallel, and only once every shard is fsync'd commit the manifest in Raft.
+
+use std::time::Duration;
+
+use archipel_proto::shard::shard_client::ShardClient;
+use archipel_proto::shard::{
+    write_shard_chunk, FinishShard, ReserveRequest, ShardHeader, WriteShardChunk, WriteShardReply,
+};
+use bytes::Bytes;
+use futures::future::join_all;
+use futures::{Stream, StreamExt};
+use tokio::sync::mpsc;
+use tokio::task::JoinHandle;
+use tokio_stream::wrappers::ReceiverStream;
+
+use crate::ec_profile::EcProfile;
+use crate::erasure::Codec;
+use crate::node::Node;
+use crate::placement::place;
+use crate::raft::{Command, CommandResult, Condition, Expect};
+use crate::shards::{object_id_hex, ObjectId};
+
+use super::model::{
+    manifest_ns, now_ms, validate_object_key, Manifest, NamespaceConfig, ShardRef, Storage, NS_OBJECT_IDS,
+};
+use super::ObjectError;
+
+const RESERVE_TIMEOUT: Duration = Duration::from_secs(3);
+/// Placement attempts when chosen nodes refuse (full, down): each retry excludes them.
+const PLACEMENT_ATTEMPTS: usize = 3;
+/// Stripes in flight per shard stream: enough to keep links busy, bounded memory.
+const SHARD_QUEUE: usize = 2;
+
+pub struct PutOutcome {
+    pub manifest: Manifest,
+    pub revision: u64,
+}
+
+impl Node {
+    pub async fn put_object<S>(
+        &self,
+        namespace: &str,
+        key: &str,
+        declared_size: Option<u64>,
+        data: S,
+    ) -> Result<PutOutcome, ObjectError>
+    where
+        S: Stream<Item = Result<Bytes, ObjectError>> + Unpin + Send,
+    {
+        validate_object_key(key).map_err(ObjectError::Invalid)?;
+        self.read_barrier().await?;
+        let ns = self.namespace(namespace)?;
+        let existing = self.current_manifest(namespace, key)?;
+        if let Some((old, _)) = &existing {
+            check_retention(old)?;
+        }
+        let mut input = StripeInput {
+            stream: data,
+            pending: Bytes::new(),
+            stripe_size: self.config.objects.stripe_size as usize,
+            ended: false,
+            received: 0,
+            declared: declared_size,
+        };
+        let first = input.next_stripe().await?;
+        let object_id: ObjectId = rand::random();
+        let created_at_ms = now_ms();
+        let (storage, size, blake3) = if input.done() && first.len() as u64 <= self.config.objects.inline_max {
+            let hash = *blake3::hash(&first).as_bytes();
+            (Storage::Inline(first.clone()), first.len() as u64, hash)
+        } else {
+            self.store_sharded(&ns, key, &object_id, first, &mut input).await?
+        };
+        if let Some(declared) = declared_size {
+            if declared != size {
+                return Err(ObjectError::SizeMismatch { declared, sent: size });
+            }
+        }
+        let manifest = Manifest {
+            namespace: namespace.to_owned(),
+            key: key.to_owned(),
+            object_id,
+            size,
+            blake3,
+            created_at_ms,
+            retain_until_ms: match ns.worm_retention_secs {
+                0 => 0,
+                secs => created_at_ms + secs * 1000,
+            },
+            storage,
+        };
+        let revision = self.commit_manifest(&manifest, existing.as_ref()).await?;
+        Ok(PutOutcome { manifest, revision })
+    }
+
+    async fn commit_manifest(
+        &self,
+        manifest: &Manifest,
+        existing: Option<&(Manifest, u64)>,
+    ) -> Result<u64, ObjectError> {
+        let mns = manifest_ns(&manifest.namespace);
+        let key = manifest.key.as_bytes().to_vec();
+        let mut then = vec![
+            Command::Put {
+                ns: mns.clone(),
+                key: key.clone(),
+                value: manifest.encode(),
+            },
+            Command::Put {
+                ns: NS_OBJECT_IDS.into(),
+                key: object_id_hex(&manifest.object_id).into_bytes(),
+                value: owner_value(&manifest.namespace, &manifest.key),
+            },
+        ];
+        let expect = match existing {
+            Some((old, revision)) => {
+                then.push(Command::Delete {
+                    ns: NS_OBJECT_IDS.into(),
+                    key: object_id_hex(&old.object_id).into_bytes(),
+                });
+                Expect::Revision(*revision)
+            }
+            None => Expect::Absent,
+        };
+        let result = self
+            .propose(Command::Txn {
+                conditions: vec![Condition { ns: mns, key, expect }],
+                then,
+            })
+            .await?;
+        match result {
+            CommandResult::Txn {
+                succeeded: true,
+                results,
+                ..
+            } => match results.first() {
+                Some(CommandResult::Put { revision }) => Ok(*revision),
+                other => Err(ObjectError::Internal(format!("unexpected commit result {other:?}"))),
+            },
+            // Another writer got there first; our shards become orphans and are collected.
+            CommandResult::Txn { succeeded: false, .. } => Err(ObjectError::Conflict),
+            other => Err(ObjectError::Internal(format!("unexpected commit result {other:?}"))),
+        }
+    }
+
+    async fn store_sharded<S>(
+        &self,
+        ns: &NamespaceConfig,
+        key: &str,
+        object_id: &ObjectId,
+        first: Vec<u8>,
+        input: &mut StripeInput<S>,
+    ) -> Result<(Storage, u64, [u8; 32]), ObjectError>
+    where
+        S: Stream<Item = Result<Bytes, ObjectError>> + Unpin + Send,
+    {
+        let profile = self.effective_profile(ns)?;
+        let codec = Codec::new(profile).map_err(|e| ObjectError::Internal(e.to_string()))?;
+        let stripe_size = self.config.objects.stripe_size;
+        let shard_len = codec.shard_len(stripe_size as usize) as u64;
+        let estimate = match input.declared {
+            Some(size) => size.div_ceil(profile.data as u64) + shard_len,
+            None => shard_len,
+        };
+        let targets = self.choose_targets(object_id, profile, estimate).await?;
+        let header = ShardHeader {
+            cluster_id: self.identity.cluster_id().unwrap_or_default(),
+            object_id: object_id.to_vec(),
+            namespace: ns.name.clone(),
+            key: key.to_owned(),
+            index: 0,
+            data_shards: profile.data as u32,
+            parity_shards: profile.parity as u32,
+            stripe_size,
+            shard_len,
+        };
+        let mut fanout = Fanout::open(self, &targets, header).await?;
+        let mut hasher = blake3::Hasher::new();
+        let mut size = 0u64;
+        let mut stripe = first;
+        while !stripe.is_empty() {
+            hasher.update(&stripe);
+            size += stripe.len() as u64;
+            let codec = codec.clone();
+            let shards = tokio::task::spawn_blocking(move || codec.encode(&stripe))
+                .await
+                .map_err(|e| ObjectError::Internal(e.to_string()))?
+                .map_err(|e| ObjectError::Internal(e.to_string()))?;
+            fanout.send_stripe(shards).await?;
+            stripe = input.next_stripe().await?;
+        }
+        if let Some(declared) = input.declared {
+            if declared != size {
+                return Err(ObjectError::SizeMismatch { declared, sent: size });
+            }
+        }
+        let shards = fanout.finish(size).await?;
+        Ok((
+            Storage::Sharded {
+                profile,
+                stripe_size,
+                shards,
+            },
+            size,
+            *hasher.finalize().as_bytes(),
+        ))
+    }
+
+    /// Places the shards and checks every chosen node can take its shard; nodes that refuse or
+    /// do not answer are excluded and placement runs again.
+    async fn choose_targets(
+        &self,
+        object_id: &ObjectId,
+        profile: EcProfile,
+        shard_bytes: u64,
+    ) -> Result<Vec<(u64, String)>, ObjectError> {
+        let map = self.state.cluster_map();
+        let nodes = self.placement_nodes();
+        let mut exclude: Vec<u64> = Vec::new();
+        let mut refusals: Vec<String> = Vec::new();
+        for _ in 0..PLACEMENT_ATTEMPTS {
+            let placed = place(object_id, profile, &nodes, &exclude).map_err(|e| {
+                let why = if refusals.is_empty() {
+                    String::new()
+                } else {
+                    format!(" ({})", refusals.join("; "))
+                };
+                ObjectError::Unavailable(format!("{e}{why}"))
+            })?;
+            let targets: Vec<(u64, String)> = placed
+                .iter()
+                .map(|id| (*id, map.nodes.get(id).map(|n| n.addr.clone()).unwrap_or_default()))
+                .collect();
+            let checks = join_all(targets.iter().map(|(_, addr)| self.reserve_on(addr, shard_bytes))).await;
+            let mut refused = false;
+            for ((id, _), check) in targets.iter().zip(checks) {
+                if let Err(reason) = check {
+                    refused = true;
+                    exclude.push(*id);
+                    refusals.push(format!("node {id}: {reason}"));
+                }
+            }
+            if !refused {
+                return Ok(targets);
+            }
+        }
+        Err(ObjectError::Unavailable(format!(
+            "not enough nodes can take shards ({})",
+            refusals.join("; ")
+        )))
+    }
+
+    async fn reserve_on(&self, addr: &str, bytes: u64) -> Result<u64, String> {
+        let channel = self.peers.channel(addr).map_err(|e| e.to_string())?;
+        let mut req = tonic::Request::new(ReserveRequest {
+            cluster_id: self.identity.cluster_id().unwrap_or_default(),
+            bytes,
+        });
+        req.set_timeout(RESERVE_TIMEOUT);
+        match tokio::time::timeout(RESERVE_TIMEOUT, ShardClient::new(channel).reserve(req)).await {
+            Ok(Ok(reply)) => Ok(reply.into_inner().free_bytes),
+            Ok(Err(status)) => Err(status.message().to_owned()),
+            Err(_) => Err(format!("no answer within {RESERVE_TIMEOUT:?}")),
+        }
+    }
+}
+
+pub(super) fn check_retention(m: &Manifest) -> Result<(), ObjectError> {
+    if m.retain_until_ms > now_ms() {
+        return Err(ObjectError::RetentionLocked {
+            namespace: m.namespace.clone(),
+            key: m.key.clone(),
+            until: format_ms(m.retain_until_ms),
+        });
+    }
+    Ok(())
+}
+
+fn format_ms(ms: u64) -> String {
+    let secs = ms / 1000;
+    let days = secs / 86_400;
+    // Civil date from days since the epoch (Howard Hinnant's algorithm).
+    let z = days as i64 + 719_468;
+    let era = z.div_euclid(146_097);
+    let doe = z - era * 146_097;
+    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
+    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
+    let mp = (5 * doy + 2) / 153;
+    let d = doy - (153 * mp + 2) / 5 + 1;
+    let m = if mp < 10 { mp + 3 } else { mp - 9 };
+    let y = yoe + era * 400 + i64::from(m <= 2);
+    let rem = secs % 86_400;
+    format!(
+        "{y:04}-{m:02}-{d:02}T{:02}:{:02}:{:02}Z",
+        rem / 3600,
+        rem % 3600 / 60,
+        rem % 60
+    )
+}
+
+/// What `sys.objid/<id>` holds: the object's namespace and key, NUL-separated.
+pub(super) fn owner_value(namespace: &str, key: &str) -> Vec<u8> {
+    let mut v = namespace.as_bytes().to_vec();
+    v.push(0);
+    v.extend_from_slice(key.as_bytes());
+    v
+}
+
+pub(super) fn parse_owner(value: &[u8]) -> Option<(String, String)> {
+    let sep = value.iter().position(|b| *b == 0)?;
+    Some((
+        String::from_utf8(value[..sep].to_vec()).ok()?,
+        String::from_utf8(value[sep + 1..].to_vec()).ok()?,
+    ))
+}
+
+/// Cuts the incoming byte stream into stripes of exactly `stripe_size` (the last shorter).
+struct StripeInput<S> {
+    stream: S,
+    pending: Bytes,
+    stripe_size: usize,
+    ended: bool,
+    received: u64,
+    declared: Option<u64>,
+}
+
+impl<S> StripeInput<S>
+where
+    S: Stream<Item = Result<Bytes, ObjectError>> + Unpin,
+{
+    fn done(&self) -> bool {
+        self.ended && self.pending.is_empty()
+    }
+
+    /// The next stripe; empty once the stream is exhausted.
+    async fn next_stripe(&mut self) -> Result<Vec<u8>, ObjectError> {
+        let mut buf = Vec::with_capacity(self.stripe_size.min(1 << 20));
+        loop {
+            if !self.pending.is_empty() {
+                let take = (self.stripe_size - buf.len()).min(self.pending.len());
+                buf.extend_from_slice(&self.pending.split_to(take));
+            }
+            if buf.len() == self.stripe_size || self.ended {
+                return Ok(buf);
+            }
+            match self.stream.next().await {
+                Some(Ok(chunk)) => {
+                    self.received += chunk.len() as u64;
+                    if let Some(declared) = self.declared {
+                        if self.received > declared {
+                            return Err(ObjectError::SizeMismatch {
+                                declared,
+                                sent: self.received,
+                            });
+                        }
+                    }
+                    self.pending = chunk;
+                }
+                Some(Err(e)) => return Err(e),
+                None => self.ended = true,
+            }
+        }
+    }
+}
+
+/// One client-streaming WriteShard RPC per shard index, fed stripe by stripe. Dropping it
+/// before `finish` ends every stream without a finish message: the nodes discard their temp files.
+struct Fanout {
+    targets: Vec<(u64, String)>,
+    senders: Vec<mpsc::Sender<WriteShardChunk>>,
+    tasks: Vec<JoinHandle<Result<WriteShardReply, tonic::Status>>>,
+    stripes: u64,
+}
+
+impl Fanout {
+    async fn open(node: &Node, targets: &[(u64, String)], header: ShardHeader) -> Result<Self, ObjectError> {
+        let mut senders = Vec::new();
+        let mut tasks = Vec::new();
+        for (index, (id, addr)) in targets.iter().enumerate() {
+            let channel = node
+                .peers
+                .channel(addr)
+                .map_err(|e| ObjectError::Unavailable(format!("node {id} at {addr}: {e}")))?;
+            let (tx, rx) = mpsc::channel(SHARD_QUEUE);
+            let mut h = header.clone();
+            h.index = index as u32;
+            tx.send(WriteShardChunk {
+                part: Some(write_shard_chunk::Part::Header(h)),
+            })
+            .await
+            .map_err(|_| ObjectError::Internal("shard stream closed before start".into()))?;
+            let mut client = ShardClient::new(channel)
+                .max_encoding_message_size(usize::MAX)
+                .max_decoding_message_size(1 << 20);
+            tasks.push(tokio::spawn(async move {
+                client
+                    .write_shard(ReceiverStream::new(rx))
+                    .await
+                    .map(|r| r.into_inner())
+            }));
+            senders.push(tx);
+        }
+        Ok(Self {
+            targets: targets.to_vec(),
+            senders,
+            tasks,
+            stripes: 0,
+        })
+    }
+
+    async fn send_stripe(&mut self, shards: Vec<Bytes>) -> Result<(), ObjectError> {
+        let sends = self.senders.iter().zip(shards).map(|(tx, data)| {
+            tx.send(WriteShardChunk {
+                part: Some(write_shard_chunk::Part::Stripe(data.to_vec())),
+            })
+        });
+        let results = join_all(sends).await;
+        if let Some(index) = results.iter().position(Result::is_err) {
+            return Err(self.failure(index).await);
+        }
+        self.stripes += 1;
+        Ok(())
+    }
+
+    /// Why shard `index`'s stream stopped early.
+    async fn failure(&mut self, index: usize) -> ObjectError {
+        let (id, addr) = &self.targets[index];
+        let task = &mut self.tasks[index];
+        let reason = match task.await {
+            Ok(Err(status)) => status.message().to_owned(),
+            Ok(Ok(_)) => "the node ended the stream early".into(),
+            Err(e) => e.to_string(),
+        };
+        ObjectError::Unavailable(format!("writing shard {index} to node {id} ({addr}) failed: {reason}"))
+    }
+
+    async fn finish(mut self, object_size: u64) -> Result<Vec<ShardRef>, ObjectError> {
+        let finish = WriteShardChunk {
+            part: Some(write_shard_chunk::Part::Finish(FinishShard {
+                stripe_count: self.stripes,
+                object_size,
+            })),
+        };
+        let sends = join_all(self.senders.iter().map(|tx| tx.send(finish.clone()))).await;
+        if let Some(index) = sends.iter().position(Result::is_err) {
+            return Err(self.failure(index).await);
+        }
+        self.senders.clear();
+        let replies = join_all(self.tasks.iter_mut()).await;
+        let mut refs = Vec::with_capacity(replies.len());
+        for (index, reply) in replies.into_iter().enumerate() {
+            let (id, addr) = &self.targets[index];
+            let reply = match reply {
+                Ok(Ok(r)) => r,
+                Ok(Err(status)) => {
+                    return Err(ObjectError::Unavailable(format!(
+                        "shard {index} on node {id} ({addr}): {}",
+                        status.message()
+                    )))
+                }
+                Err(e) => return Err(ObjectError::Internal(e.to_string())),
+            };
+            let table_hash: [u8; 32] = reply
+                .table_hash
+                .as_slice()
+                .try_into()
+                .map_err(|_| ObjectError::Unavailable(format!("node {id} returned a malformed shard hash")))?;
+            refs.push(ShardRef {
+                index: index as u32,
+                node_id: *id,
+                table_hash,
+            });
+        }
+        Ok(refs)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn formats_dates() {
+        assert_eq!(format_ms(0), "1970-01-01T00:00:00Z");
+        assert_eq!(format_ms(1_700_000_000_000), "2023-11-14T22:13:20Z");
+        assert_eq!(
+            parse_owner(&owner_value("ns", "a/b")),
+            Some(("ns".into(), "a/b".into()))
+        );
+    }
+
+    #[tokio::test]
+    async fn stripes_are_exact_whatever_the_chunking() {
+        let chunks: Vec<Result<Bytes, ObjectError>> = [3usize, 5, 1, 7, 4]
+            .iter()
+            .map(|n| Ok(Bytes::from(vec![1u8; *n])))
+            .collect();
+        let mut input = StripeInput {
+            stream: futures::stream::iter(chunks),
+            pending: Bytes::new(),
+            stripe_size: 6,
+            ended: false,
+            received: 0,
+            declared: Some(20),
+        };
+        let mut sizes = vec![];
+        loop {
+            let s = input.next_stripe().await.unwrap();
+            if s.is_empty() {
+                break;
+            }
+            sizes.push(s.len());
+        }
+        assert_eq!(sizes, vec![6, 6, 6, 2]);
+    }
+}

@@ -1,1 +1,0 @@
-//! Site-aware placement of shards (filled in by the placement work).

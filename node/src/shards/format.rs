@@ -1,0 +1,71 @@
+//! The shard file layout. Self-describing so that an operator can tell what a file is, and
+//! each stripe verifiable on its own:
+//!
+//! ```text
+//! "ARCHSHD1" | header_len: u32 LE | header (JSON)
+//! stripe 0 | stripe 1 | …          each `shard_len` bytes, the last possibly shorter
+//! table: BLAKE3 of each stripe, 32 bytes each
+//! footer: BLAKE3(table) 32 | stripe_count u64 LE | object_size u64 LE | "ARCHEND1"
+//! ```
+//! The manifest in Raft records BLAKE3(table) per shard, so a stripe is checked against the
+//! table and the table against the manifest.
+
+use serde::{Deserialize, Serialize};
+
+pub const HEADER_MAGIC: &[u8; 8] = b"ARCHSHD1";
+pub const FOOTER_MAGIC: &[u8; 8] = b"ARCHEND1";
+pub const FOOTER_LEN: usize = 32 + 8 + 8 + 8;
+/// A header is a few hundred bytes; anything larger is not one of ours.
+pub const MAX_HEADER_LEN: u32 = 64 << 10;
+
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+pub struct ShardFileHeader {
+    pub format: u32,
+    pub object_id: String,
+    pub namespace: String,
+    pub key: String,
+    pub index: u32,
+    /// "k+m"
+    pub profile: String,
+    pub stripe_size: u64,
+    pub shard_len: u64,
+    pub created_at_ms: u64,
+}
+
+pub struct Footer {
+    pub table_hash: [u8; 32],
+    pub stripe_count: u64,
+    pub object_size: u64,
+}
+
+impl Footer {
+    pub fn encode(&self) -> [u8; FOOTER_LEN] {
+        let mut out = [0u8; FOOTER_LEN];
+        out[..32].copy_from_slice(&self.table_hash);
+        out[32..40].copy_from_slice(&self.stripe_count.to_le_bytes());
+        out[40..48].copy_from_slice(&self.object_size.to_le_bytes());
+        out[48..].copy_from_slice(FOOTER_MAGIC);
+        out
+    }
+
+    pub fn decode(raw: &[u8]) -> Option<Self> {
+        if raw.len() != FOOTER_LEN || &raw[48..] != FOOTER_MAGIC {
+            return None;
+        }
+        Some(Self {
+            table_hash: raw[..32].try_into().ok()?,
+            stripe_count: u64::from_le_bytes(raw[32..40].try_into().ok()?),
+            object_size: u64::from_le_bytes(raw[40..48].try_into().ok()?),
+        })
+    }
+}
+
+pub fn encode_header(header: &ShardFileHeader) -> Vec<u8> {
+    // Serializing a struct of strings and integers cannot fail.
+    let json = serde_json::to_vec(header).unwrap_or_default();
+    let mut out = Vec::with_capacity(12 + json.len());
+    out.extend_from_slice(HEADER_MAGIC);
+    out.extend_from_slice(&(json.len() as u32).to_le_bytes());
+    out.extend_from_slice(&json);
+    out
+}
