@@ -180,6 +180,7 @@ fn a_node_added_later_catches_up_from_a_snapshot() {
     let tuning = Tuning {
         snapshot_after_logs: 50,
         keep_logs_after_snapshot: 0,
+        ..Tuning::default()
     };
     let mut cluster = TestCluster::start(&SITES, 1, tuning);
     let rt = runtime();

@@ -36,8 +36,20 @@ fn progress_bar(total: Option<u64>) -> Option<ProgressBar> {
     Some(bar)
 }
 
+/// Shard indices the profile has but the object lacks (stored degraded, awaiting repair).
+fn missing_shards(i: &ObjectInfo) -> Vec<u32> {
+    let total: u32 = match i.storage.split_once('+') {
+        Some((k, m)) => k.parse::<u32>().unwrap_or(0) + m.parse::<u32>().unwrap_or(0),
+        None => return vec![],
+    };
+    (0..total)
+        .filter(|idx| !i.shards.iter().any(|s| s.index == *idx))
+        .collect()
+}
+
 pub fn info_json(i: &ObjectInfo) -> serde_json::Value {
     json!({
+        "missing_shards": missing_shards(i),
         "namespace": i.namespace,
         "key": i.key,
         "size": i.size,
@@ -180,6 +192,14 @@ pub async fn stat(client: &Client, target: &str, json: bool) -> anyhow::Result<E
         println!("shards");
         for (site, shards) in sites {
             println!("  {site:<14} {}", shards.join(" "));
+        }
+        let missing = missing_shards(&i);
+        if !missing.is_empty() {
+            let list: Vec<String> = missing.iter().map(|m| format!("#{m}")).collect();
+            println!(
+                "  missing        {} (not stored: degraded until repaired)",
+                list.join(" ")
+            );
         }
     }
     Ok(ExitCode::SUCCESS)

@@ -47,6 +47,10 @@ pub fn free_port() -> u16 {
 pub struct Tuning {
     pub snapshot_after_logs: u64,
     pub keep_logs_after_snapshot: u64,
+    pub capacity: String,
+    pub stripe_size: String,
+    pub gc_interval_secs: u64,
+    pub orphan_grace_secs: u64,
 }
 
 impl Default for Tuning {
@@ -54,6 +58,10 @@ impl Default for Tuning {
         Self {
             snapshot_after_logs: 10_000,
             keep_logs_after_snapshot: 1_000,
+            capacity: "10GiB".into(),
+            stripe_size: "1MiB".into(),
+            gc_interval_secs: 600,
+            orphan_grace_secs: 3600,
         }
     }
 }
@@ -90,10 +98,14 @@ pub fn write_config(dir: &Path, id: u64, site: &str, addr: &str, tuning: &Tuning
     std::fs::create_dir_all(dir).unwrap();
     let path = dir.join("node.toml");
     let text = format!(
-        "node_id = {id}\nsite = \"{site}\"\nlisten = \"{addr}\"\ndata_dir = \"{}\"\ncapacity = \"10GiB\"\n\n[raft]\nheartbeat_ms = 100\nelection_timeout_min_ms = 800\nelection_timeout_max_ms = 1600\nsnapshot_after_logs = {}\nkeep_logs_after_snapshot = {}\n",
+        "node_id = {id}\nsite = \"{site}\"\nlisten = \"{addr}\"\ndata_dir = \"{}\"\ncapacity = \"{}\"\n\n[raft]\nheartbeat_ms = 100\nelection_timeout_min_ms = 800\nelection_timeout_max_ms = 1600\nsnapshot_after_logs = {}\nkeep_logs_after_snapshot = {}\n\n[objects]\nstripe_size = \"{}\"\ngc_interval_secs = {}\norphan_grace_secs = {}\n",
         dir.display(),
+        tuning.capacity,
         tuning.snapshot_after_logs,
-        tuning.keep_logs_after_snapshot
+        tuning.keep_logs_after_snapshot,
+        tuning.stripe_size,
+        tuning.gc_interval_secs,
+        tuning.orphan_grace_secs,
     );
     std::fs::write(&path, text).unwrap();
     path
@@ -166,6 +178,12 @@ impl TestCluster {
         node.child = Some(child);
         let addr = node.addr.clone();
         wait_answering(&addr, Duration::from_secs(30));
+    }
+
+    /// Rewrites one node's config (takes effect at its next restart).
+    pub fn reconfigure(&mut self, idx: usize, tuning: &Tuning) {
+        let n = &self.nodes[idx];
+        write_config(&n.dir, n.id, &n.site, &n.addr, tuning);
     }
 
     pub fn kill(&mut self, idx: usize) {

@@ -85,7 +85,13 @@ impl Node {
         while start <= last {
             let count = (last - start + 1).min(WINDOW);
             let window = self
-                .fetch_window(m, &order, &mut failed, start, count, profile.data as usize)
+                .fetch_window(
+                    m,
+                    &order,
+                    &mut failed,
+                    (start, count),
+                    (profile.data as usize, profile.total()),
+                )
                 .await?;
             for (j, shard_set) in window.iter().enumerate() {
                 let stripe = start + j as u64;
@@ -138,11 +144,9 @@ impl Node {
         m: &Manifest,
         order: &[&ShardRef],
         failed: &mut BTreeSet<u32>,
-        start: u64,
-        count: u64,
-        k: usize,
+        (start, count): (u64, u64),
+        (k, total): (usize, usize),
     ) -> Result<Vec<Vec<Option<Bytes>>>, ObjectError> {
-        let total = order.len();
         let mut window: Vec<Vec<Option<Bytes>>> = vec![vec![None; total]; count as usize];
         let mut have = 0usize;
         let mut tried: BTreeSet<u32> = BTreeSet::new();
@@ -179,7 +183,8 @@ impl Node {
                         reasons.push(format!("shard {} on node {}: {}", s.index, s.node_id, f.reason));
                         tracing::warn!(object = %object_id_hex(&m.object_id), shard = s.index, node = s.node_id, reason = %f.reason, "shard unreadable");
                         if f.damaged {
-                            self.record_damage(m, s, f.stripe, &f.reason).await;
+                            self.record_damage(m, s.index, Some(s.node_id), f.stripe, &f.reason)
+                                .await;
                         }
                     }
                 }
@@ -266,12 +271,19 @@ impl Node {
     }
 
     /// Records a bad shard under `sys.damaged` for the healing work; best effort.
-    async fn record_damage(&self, m: &Manifest, shard: &ShardRef, stripe: Option<u64>, reason: &str) {
-        let key = format!("{}.{}", object_id_hex(&m.object_id), shard.index);
+    pub(super) async fn record_damage(
+        &self,
+        m: &Manifest,
+        index: u32,
+        node_id: Option<u64>,
+        stripe: Option<u64>,
+        reason: &str,
+    ) {
+        let key = format!("{}.{}", object_id_hex(&m.object_id), index);
         let value = serde_json::json!({
             "namespace": m.namespace,
             "key": m.key,
-            "node_id": shard.node_id,
+            "node_id": node_id,
             "stripe": stripe,
             "reason": reason,
             "detected_by": self.id(),

@@ -31,6 +31,9 @@ const RESERVE_TIMEOUT: Duration = Duration::from_secs(3);
 const PLACEMENT_ATTEMPTS: usize = 3;
 /// Stripes in flight per shard stream: enough to keep links busy, bounded memory.
 const SHARD_QUEUE: usize = 2;
+/// A degraded write (some shard nodes down) still stores k + this many shards, so the object
+/// survives one more failure before repair restores full redundancy.
+pub const DEGRADED_SPARE: usize = 1;
 
 pub struct PutOutcome {
     pub manifest: Manifest,
@@ -91,6 +94,14 @@ impl Node {
             storage,
         };
         let revision = self.commit_manifest(&manifest, existing.as_ref()).await?;
+        if let Storage::Sharded { profile, shards, .. } = &manifest.storage {
+            for index in 0..profile.total() as u32 {
+                if !shards.iter().any(|s| s.index == index) {
+                    let reason = "not written: its node was unavailable when the object was stored";
+                    self.record_damage(&manifest, index, None, None, reason).await;
+                }
+            }
+        }
         Ok(PutOutcome { manifest, revision })
     }
 
@@ -208,47 +219,84 @@ impl Node {
     }
 
     /// Places the shards and checks every chosen node can take its shard; nodes that refuse or
-    /// do not answer are excluded and placement runs again.
+    /// do not answer are excluded and placement runs again. When no full placement exists (a
+    /// site is down), the object is stored degraded: the shards whose nodes answer, if at least
+    /// k + [`DEGRADED_SPARE`] of them, the others left `None` and recorded for repair.
     async fn choose_targets(
         &self,
         object_id: &ObjectId,
         profile: EcProfile,
         shard_bytes: u64,
-    ) -> Result<Vec<(u64, String)>, ObjectError> {
+    ) -> Result<Vec<Option<(u64, String)>>, ObjectError> {
         let map = self.state.cluster_map();
         let nodes = self.placement_nodes();
+        let addr_of = |id: &u64| map.nodes.get(id).map(|n| n.addr.clone()).unwrap_or_default();
         let mut exclude: Vec<u64> = Vec::new();
         let mut refusals: Vec<String> = Vec::new();
+        let mut placement_error = None;
         for _ in 0..PLACEMENT_ATTEMPTS {
-            let placed = place(object_id, profile, &nodes, &exclude).map_err(|e| {
-                let why = if refusals.is_empty() {
-                    String::new()
-                } else {
-                    format!(" ({})", refusals.join("; "))
-                };
-                ObjectError::Unavailable(format!("{e}{why}"))
-            })?;
-            let targets: Vec<(u64, String)> = placed
-                .iter()
-                .map(|id| (*id, map.nodes.get(id).map(|n| n.addr.clone()).unwrap_or_default()))
-                .collect();
-            let checks = join_all(targets.iter().map(|(_, addr)| self.reserve_on(addr, shard_bytes))).await;
-            let mut refused = false;
-            for ((id, _), check) in targets.iter().zip(checks) {
-                if let Err(reason) = check {
-                    refused = true;
-                    exclude.push(*id);
-                    refusals.push(format!("node {id}: {reason}"));
+            let placed = match place(object_id, profile, &nodes, &exclude) {
+                Ok(p) => p,
+                Err(e) => {
+                    placement_error = Some(e.to_string());
+                    break;
                 }
+            };
+            let refused = self.reserve_all(&placed, &addr_of, shard_bytes, &mut refusals).await;
+            if refused.is_empty() {
+                return Ok(placed.iter().map(|id| Some((*id, addr_of(id)))).collect());
             }
-            if !refused {
-                return Ok(targets);
+            exclude.extend(refused);
+        }
+        // Degraded: the full placement, minus the nodes that cannot take their shard.
+        let placed = place(object_id, profile, &nodes, &[]).map_err(|e| ObjectError::Unavailable(e.to_string()))?;
+        let unchecked: Vec<u64> = placed.iter().filter(|id| !exclude.contains(id)).copied().collect();
+        exclude.extend(self.reserve_all(&unchecked, &addr_of, shard_bytes, &mut refusals).await);
+        let targets: Vec<Option<(u64, String)>> = placed
+            .iter()
+            .map(|id| (!exclude.contains(id)).then(|| (*id, addr_of(id))))
+            .collect();
+        let writable = targets.iter().flatten().count();
+        let needed = profile.data as usize + DEGRADED_SPARE;
+        if writable < needed.min(profile.total()) {
+            return Err(ObjectError::Unavailable(format!(
+                "{profile} needs at least {needed} of its {} shards stored, only {writable} nodes can take one ({}{})",
+                profile.total(),
+                refusals.join("; "),
+                placement_error.map(|e| format!("; {e}")).unwrap_or_default()
+            )));
+        }
+        tracing::warn!(
+            object = %object_id_hex(object_id),
+            stored = writable,
+            of = profile.total(),
+            "storing degraded: {}",
+            refusals.join("; ")
+        );
+        Ok(targets)
+    }
+
+    /// Reserves space on each node; returns those that refused, with reasons appended to `refusals`.
+    async fn reserve_all(
+        &self,
+        ids: &[u64],
+        addr_of: &impl Fn(&u64) -> String,
+        bytes: u64,
+        refusals: &mut Vec<String>,
+    ) -> Vec<u64> {
+        let checks = join_all(ids.iter().map(|id| {
+            let addr = addr_of(id);
+            async move { self.reserve_on(&addr, bytes).await }
+        }))
+        .await;
+        let mut refused = Vec::new();
+        for (id, check) in ids.iter().zip(checks) {
+            if let Err(reason) = check {
+                refused.push(*id);
+                refusals.push(format!("node {id}: {reason}"));
             }
         }
-        Err(ObjectError::Unavailable(format!(
-            "not enough nodes can take shards ({})",
-            refusals.join("; ")
-        )))
+        refused
     }
 
     async fn reserve_on(&self, addr: &str, bytes: u64) -> Result<u64, String> {
@@ -367,17 +415,26 @@ where
 /// One client-streaming WriteShard RPC per shard index, fed stripe by stripe. Dropping it
 /// before `finish` ends every stream without a finish message: the nodes discard their temp files.
 struct Fanout {
-    targets: Vec<(u64, String)>,
-    senders: Vec<mpsc::Sender<WriteShardChunk>>,
-    tasks: Vec<JoinHandle<Result<WriteShardReply, tonic::Status>>>,
+    /// Shard index -> (node, addr, stream); None for a shard not written (degraded write).
+    streams: Vec<Option<ShardStream>>,
     stripes: u64,
 }
 
+struct ShardStream {
+    node: u64,
+    addr: String,
+    tx: Option<mpsc::Sender<WriteShardChunk>>,
+    task: JoinHandle<Result<WriteShardReply, tonic::Status>>,
+}
+
 impl Fanout {
-    async fn open(node: &Node, targets: &[(u64, String)], header: ShardHeader) -> Result<Self, ObjectError> {
-        let mut senders = Vec::new();
-        let mut tasks = Vec::new();
-        for (index, (id, addr)) in targets.iter().enumerate() {
+    async fn open(node: &Node, targets: &[Option<(u64, String)>], header: ShardHeader) -> Result<Self, ObjectError> {
+        let mut streams = Vec::new();
+        for (index, target) in targets.iter().enumerate() {
+            let Some((id, addr)) = target else {
+                streams.push(None);
+                continue;
+            };
             let channel = node
                 .peers
                 .channel(addr)
@@ -393,48 +450,71 @@ impl Fanout {
             let mut client = ShardClient::new(channel)
                 .max_encoding_message_size(usize::MAX)
                 .max_decoding_message_size(1 << 20);
-            tasks.push(tokio::spawn(async move {
+            let task = tokio::spawn(async move {
                 client
                     .write_shard(ReceiverStream::new(rx))
                     .await
                     .map(|r| r.into_inner())
+            });
+            streams.push(Some(ShardStream {
+                node: *id,
+                addr: addr.clone(),
+                tx: Some(tx),
+                task,
             }));
-            senders.push(tx);
         }
-        Ok(Self {
-            targets: targets.to_vec(),
-            senders,
-            tasks,
-            stripes: 0,
-        })
+        Ok(Self { streams, stripes: 0 })
+    }
+
+    async fn send_all(&mut self, mut chunks: Vec<Option<WriteShardChunk>>) -> Result<(), ObjectError> {
+        let sends = self.streams.iter().zip(chunks.iter_mut()).map(|(s, chunk)| {
+            let tx = s.as_ref().and_then(|s| s.tx.clone());
+            let chunk = chunk.take();
+            async move {
+                match (tx, chunk) {
+                    (Some(tx), Some(chunk)) => tx.send(chunk).await.is_ok(),
+                    _ => true,
+                }
+            }
+        });
+        let results = join_all(sends).await;
+        if let Some(index) = results.iter().position(|ok| !ok) {
+            return Err(self.failure(index).await);
+        }
+        Ok(())
     }
 
     async fn send_stripe(&mut self, shards: Vec<Bytes>) -> Result<(), ObjectError> {
-        let sends = self.senders.iter().zip(shards).map(|(tx, data)| {
-            tx.send(WriteShardChunk {
-                part: Some(write_shard_chunk::Part::Stripe(data.to_vec())),
+        let chunks = shards
+            .into_iter()
+            .map(|data| {
+                Some(WriteShardChunk {
+                    part: Some(write_shard_chunk::Part::Stripe(data.to_vec())),
+                })
             })
-        });
-        let results = join_all(sends).await;
-        if let Some(index) = results.iter().position(Result::is_err) {
-            return Err(self.failure(index).await);
-        }
+            .collect();
+        self.send_all(chunks).await?;
         self.stripes += 1;
         Ok(())
     }
 
     /// Why shard `index`'s stream stopped early.
     async fn failure(&mut self, index: usize) -> ObjectError {
-        let (id, addr) = &self.targets[index];
-        let task = &mut self.tasks[index];
-        let reason = match task.await {
+        let Some(stream) = self.streams[index].as_mut() else {
+            return ObjectError::Internal(format!("shard {index} has no stream"));
+        };
+        let reason = match (&mut stream.task).await {
             Ok(Err(status)) => status.message().to_owned(),
             Ok(Ok(_)) => "the node ended the stream early".into(),
             Err(e) => e.to_string(),
         };
-        ObjectError::Unavailable(format!("writing shard {index} to node {id} ({addr}) failed: {reason}"))
+        ObjectError::Unavailable(format!(
+            "writing shard {index} to node {} ({}) failed: {reason}",
+            stream.node, stream.addr
+        ))
     }
 
+    /// Sends the finish message, waits for every node's fsync, and returns the written shards.
     async fn finish(mut self, object_size: u64) -> Result<Vec<ShardRef>, ObjectError> {
         let finish = WriteShardChunk {
             part: Some(write_shard_chunk::Part::Finish(FinishShard {
@@ -442,33 +522,29 @@ impl Fanout {
                 object_size,
             })),
         };
-        let sends = join_all(self.senders.iter().map(|tx| tx.send(finish.clone()))).await;
-        if let Some(index) = sends.iter().position(Result::is_err) {
-            return Err(self.failure(index).await);
-        }
-        self.senders.clear();
-        let replies = join_all(self.tasks.iter_mut()).await;
-        let mut refs = Vec::with_capacity(replies.len());
-        for (index, reply) in replies.into_iter().enumerate() {
-            let (id, addr) = &self.targets[index];
-            let reply = match reply {
+        self.send_all(vec![Some(finish); self.streams.len()]).await?;
+        let mut refs = Vec::new();
+        for (index, stream) in self.streams.iter_mut().enumerate() {
+            let Some(stream) = stream else { continue };
+            stream.tx = None;
+            let reply = match (&mut stream.task).await {
                 Ok(Ok(r)) => r,
                 Ok(Err(status)) => {
                     return Err(ObjectError::Unavailable(format!(
-                        "shard {index} on node {id} ({addr}): {}",
+                        "shard {index} on node {} ({}): {}",
+                        stream.node,
+                        stream.addr,
                         status.message()
                     )))
                 }
                 Err(e) => return Err(ObjectError::Internal(e.to_string())),
             };
-            let table_hash: [u8; 32] = reply
-                .table_hash
-                .as_slice()
-                .try_into()
-                .map_err(|_| ObjectError::Unavailable(format!("node {id} returned a malformed shard hash")))?;
+            let table_hash: [u8; 32] = reply.table_hash.as_slice().try_into().map_err(|_| {
+                ObjectError::Unavailable(format!("node {} returned a malformed shard hash", stream.node))
+            })?;
             refs.push(ShardRef {
                 index: index as u32,
-                node_id: *id,
+                node_id: stream.node,
                 table_hash,
             });
         }
