@@ -50,7 +50,7 @@ impl Default for RawObjects {
     fn default() -> Self {
         Self {
             stripe_size: "4MiB".into(),
-            inline_max: "16KiB".into(),
+            inline_max: "4KiB".into(),
             gc_interval_secs: 600,
             orphan_grace_secs: 3600,
         }

@@ -156,9 +156,24 @@ async fn serve(
         .tcp_nodelay(true)
         .http2_keepalive_interval(Some(Duration::from_secs(10)))
         .add_routes(tonic::service::Routes::from(routes))
-        .serve_with_incoming_shutdown(TcpListenerStream::new(listener), shutdown)
+        .serve_with_incoming_shutdown(incoming(listener), shutdown)
         .await
         .map_err(|e| ServerError::Serve(e.to_string()))
+}
+
+/// Accepted connections with Nagle off: the builder's `tcp_nodelay` applies only to sockets
+/// tonic binds itself, and small RPCs would otherwise wait for delayed ACKs (~40 ms).
+fn incoming(
+    listener: TcpListener,
+) -> impl futures::Stream<Item = std::io::Result<tokio::net::TcpStream>> {
+    use futures::StreamExt;
+    TcpListenerStream::new(listener).map(|conn| {
+        conn.inspect(|stream| {
+            if let Err(e) = stream.set_nodelay(true) {
+                tracing::debug!("cannot disable Nagle on an accepted socket: {e}");
+            }
+        })
+    })
 }
 
 async fn metrics_page(State(metrics): State<Arc<Metrics>>) -> impl IntoResponse {
