@@ -8,6 +8,7 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
         "proto/meta.proto",
         "proto/shard.proto",
         "proto/object.proto",
+        "proto/worker.proto",
     ];
     for f in files {
         println!("cargo:rerun-if-changed={f}");

@@ -108,6 +108,16 @@ pub enum Command {
         #[command(subcommand)]
         command: NsCommand,
     },
+    /// Fixity scrubbing on every node.
+    Scrub {
+        #[command(subcommand)]
+        command: ScrubCommand,
+    },
+    /// Shard repair (runs on the Raft leader).
+    Repair {
+        #[command(subcommand)]
+        command: RepairCommand,
+    },
     /// The replicated metadata keyspace (for operators and scripts).
     Meta {
         #[command(subcommand)]
@@ -254,5 +264,53 @@ pub enum NsCommand {
         cluster: ClusterArgs,
         #[arg(long)]
         json: bool,
+    },
+}
+
+#[derive(Subcommand)]
+pub enum ScrubCommand {
+    /// Per node: share of shards verified this cycle, errors found, repairs, ETA.
+    Status {
+        #[command(flatten)]
+        cluster: ClusterArgs,
+        #[arg(long)]
+        json: bool,
+    },
+    /// Begin a scrub cycle now (on every node, or --node ID).
+    Start {
+        #[arg(long)]
+        node: Option<u64>,
+        #[command(flatten)]
+        cluster: ClusterArgs,
+    },
+    /// Pause scrubbing.
+    Pause {
+        #[arg(long)]
+        node: Option<u64>,
+        #[command(flatten)]
+        cluster: ClusterArgs,
+    },
+    /// Resume paused scrubbing.
+    Resume {
+        #[arg(long)]
+        node: Option<u64>,
+        #[command(flatten)]
+        cluster: ClusterArgs,
+    },
+}
+
+#[derive(Subcommand)]
+pub enum RepairCommand {
+    /// Shards awaiting repair and what the repairer is doing.
+    Status {
+        #[command(flatten)]
+        cluster: ClusterArgs,
+        #[arg(long)]
+        json: bool,
+    },
+    /// Look for repair work now instead of at the next poll.
+    Start {
+        #[command(flatten)]
+        cluster: ClusterArgs,
     },
 }

@@ -11,6 +11,7 @@ mod conn;
 mod error;
 mod meta;
 mod objects;
+mod workers;
 
 pub use archipel_proto as proto;
 pub use conn::{Client, ClientOptions};

@@ -35,6 +35,56 @@ struct RawConfig {
     log: LogConfig,
     #[serde(default)]
     objects: RawObjects,
+    #[serde(default)]
+    scrub: ScrubTuning,
+    #[serde(default)]
+    repair: RepairTuning,
+}
+
+/// Fixity scrubbing: every local shard is re-read and verified at least once per interval.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct ScrubTuning {
+    /// Every shard is verified at least once per this many seconds (default 7 days).
+    pub interval_secs: u64,
+    /// Read rate while foreground requests are in flight; full speed when the node is idle.
+    /// 0 = never slow down.
+    pub busy_bytes_per_sec: u64,
+    /// Shards verified between two writes of fixity evidence.
+    pub evidence_batch: usize,
+}
+
+impl Default for ScrubTuning {
+    fn default() -> Self {
+        Self {
+            interval_secs: 7 * 24 * 3600,
+            busy_bytes_per_sec: 20 << 20,
+            evidence_batch: 64,
+        }
+    }
+}
+
+/// Repair of damaged or lost shards.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct RepairTuning {
+    /// A node unreachable this long is treated as lost and its shards rebuilt elsewhere.
+    pub node_down_timeout_secs: u64,
+    /// How often the repairer looks for work.
+    pub poll_secs: u64,
+    /// Rebuild traffic limit (bytes of rebuilt shards per second); 0 = unlimited.
+    pub max_bytes_per_sec: u64,
+}
+
+impl Default for RepairTuning {
+    fn default() -> Self {
+        Self {
+            // Long enough to ride out a reboot or a short outage without moving data.
+            node_down_timeout_secs: 3600,
+            poll_secs: 10,
+            max_bytes_per_sec: 100 << 20,
+        }
+    }
 }
 
 #[derive(Debug, Clone, Deserialize)]
@@ -136,6 +186,8 @@ pub struct NodeConfig {
     pub raft: RaftTuning,
     pub log: LogConfig,
     pub objects: ObjectTuning,
+    pub scrub: ScrubTuning,
+    pub repair: RepairTuning,
 }
 
 /// Stripes above this make shard messages and decode buffers unwieldy.
@@ -242,8 +294,22 @@ impl RawConfig {
             gc_interval: std::time::Duration::from_secs(o.gc_interval_secs),
             orphan_grace: std::time::Duration::from_secs(o.orphan_grace_secs),
         };
+        if self.scrub.interval_secs == 0 {
+            return Err(invalid("scrub.interval_secs", "must be 1 or more"));
+        }
+        if self.scrub.evidence_batch == 0 {
+            return Err(invalid("scrub.evidence_batch", "must be 1 or more"));
+        }
+        if self.repair.poll_secs == 0 || self.repair.node_down_timeout_secs == 0 {
+            return Err(invalid(
+                "repair.node_down_timeout_secs",
+                "repair timings must be 1 or more",
+            ));
+        }
         Ok(NodeConfig {
             objects,
+            scrub: self.scrub,
+            repair: self.repair,
             node_id: self.node_id,
             site: self.site,
             listen,

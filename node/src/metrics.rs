@@ -27,6 +27,14 @@ pub struct Metrics {
     pub raft_voters: Gauge<i64, AtomicI64>,
     pub cluster_layout_version: Gauge<i64, AtomicI64>,
     pub cluster_nodes: Gauge<f64, AtomicU64>,
+    /// Object and shard requests being served: background work yields while this is non-zero.
+    pub foreground_inflight: Gauge<i64, AtomicI64>,
+    pub scrub_shards_verified: prometheus_client::metrics::counter::Counter,
+    pub scrub_bytes_verified: prometheus_client::metrics::counter::Counter,
+    pub scrub_errors: prometheus_client::metrics::counter::Counter,
+    pub repairs_done: prometheus_client::metrics::counter::Counter,
+    pub repair_failures: prometheus_client::metrics::counter::Counter,
+    pub objects_degraded: Gauge<i64, AtomicI64>,
 }
 
 impl Metrics {
@@ -83,7 +91,50 @@ impl Metrics {
             "Nodes in the cluster map that are not gone",
             cluster_nodes.clone(),
         );
+        let foreground_inflight = gauge(
+            &mut registry,
+            "foreground_inflight",
+            "Object and shard requests in flight",
+        );
+        let counter = |registry: &mut Registry, name: &str, help: &str| {
+            let c = prometheus_client::metrics::counter::Counter::default();
+            registry.register(name, help, c.clone());
+            c
+        };
+        let scrub_shards_verified = counter(
+            &mut registry,
+            "scrub_shards_verified",
+            "Shards verified by the scrubber",
+        );
+        let scrub_bytes_verified = counter(
+            &mut registry,
+            "scrub_bytes_verified",
+            "Shard bytes verified by the scrubber",
+        );
+        let scrub_errors = counter(
+            &mut registry,
+            "scrub_errors",
+            "Corrupt or missing shards found by the scrubber",
+        );
+        let repairs_done = counter(&mut registry, "repairs_done", "Shards rebuilt by the repairer");
+        let repair_failures = counter(
+            &mut registry,
+            "repair_failures",
+            "Repair attempts that failed (retried later)",
+        );
+        let objects_degraded = gauge(
+            &mut registry,
+            "shards_awaiting_repair",
+            "Shards awaiting repair (sys.damaged entries), as seen by the repairer",
+        );
         Self {
+            foreground_inflight,
+            scrub_shards_verified,
+            scrub_bytes_verified,
+            scrub_errors,
+            repairs_done,
+            repair_failures,
+            objects_degraded,
             registry,
             rpc_seconds,
             raft_term,

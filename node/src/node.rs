@@ -40,6 +40,7 @@ pub struct Node {
     /// One membership change at a time on this node.
     pub admin_lock: tokio::sync::Mutex<()>,
     pub shards: ShardStore,
+    pub workers: crate::workers::Workers,
 }
 
 impl Node {

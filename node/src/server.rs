@@ -10,6 +10,7 @@ use archipel_proto::meta::meta_server::MetaServer;
 use archipel_proto::object::objects_server::ObjectsServer;
 use archipel_proto::raft::raft_server::RaftServer;
 use archipel_proto::shard::shard_server::ShardServer;
+use archipel_proto::worker::workers_server::WorkersServer;
 use axum::extract::{Request, State};
 use axum::middleware::Next;
 use axum::response::IntoResponse;
@@ -22,6 +23,7 @@ use crate::grpc::meta_service::MetaService;
 use crate::grpc::object_service::ObjectService;
 use crate::grpc::raft_service::RaftService;
 use crate::grpc::shard_service::ShardService;
+use crate::grpc::worker_service::WorkerService;
 use crate::metrics::Metrics;
 use crate::node::Node;
 use crate::peers::Peers;
@@ -98,9 +100,16 @@ pub async fn run(config: NodeConfig, shutdown: impl Future<Output = ()> + Send +
         committed_index,
         admin_lock: tokio::sync::Mutex::new(()),
         shards,
+        workers: Default::default(),
     });
     let gauges = tokio::spawn(update_raft_gauges(node.clone()));
     let collector = tokio::spawn(crate::objects::run_orphan_collector(node.clone()));
+    let scrub_handle = crate::workers::WorkerHandle::new(crate::scrub::WORKER_NAME);
+    node.workers.register(scrub_handle.clone());
+    let scrubber = tokio::spawn(crate::scrub::run_scrubber(node.clone(), scrub_handle));
+    let repair_handle = crate::workers::WorkerHandle::new(crate::repair::WORKER_NAME);
+    node.workers.register(repair_handle.clone());
+    let repairer = tokio::spawn(crate::repair::run_repairer(node.clone(), repair_handle));
 
     let listener = TcpListener::bind(config.listen)
         .await
@@ -113,6 +122,8 @@ pub async fn run(config: NodeConfig, shutdown: impl Future<Output = ()> + Send +
     let served = serve(node.clone(), listener, shutdown).await;
     gauges.abort();
     collector.abort();
+    scrubber.abort();
+    repairer.abort();
     tracing::info!("shutting down Raft");
     if let Err(e) = node.raft.shutdown().await {
         tracing::warn!("Raft shutdown: {e}");
@@ -144,6 +155,7 @@ async fn serve(
         .add_service(meta_svc)
         .add_service(shard_svc)
         .add_service(object_svc)
+        .add_service(WorkersServer::new(WorkerService { node: node.clone() }))
         .into_axum_router()
         .route(
             "/metrics",
@@ -163,9 +175,7 @@ async fn serve(
 
 /// Accepted connections with Nagle off: the builder's `tcp_nodelay` applies only to sockets
 /// tonic binds itself, and small RPCs would otherwise wait for delayed ACKs (~40 ms).
-fn incoming(
-    listener: TcpListener,
-) -> impl futures::Stream<Item = std::io::Result<tokio::net::TcpStream>> {
+fn incoming(listener: TcpListener) -> impl futures::Stream<Item = std::io::Result<tokio::net::TcpStream>> {
     use futures::StreamExt;
     TcpListenerStream::new(listener).map(|conn| {
         conn.inspect(|stream| {
@@ -188,8 +198,15 @@ async fn metrics_page(State(metrics): State<Arc<Metrics>>) -> impl IntoResponse 
 
 async fn time_rpc(State(metrics): State<Arc<Metrics>>, request: Request, next: Next) -> axum::response::Response {
     let method = request.uri().path().to_owned();
+    let foreground = method.starts_with("/archipel.object.") || method.starts_with("/archipel.shard.");
+    if foreground {
+        metrics.foreground_inflight.inc();
+    }
     let start = Instant::now();
     let response = next.run(request).await;
+    if foreground {
+        metrics.foreground_inflight.dec();
+    }
     metrics.observe_rpc(&method, response.status().as_u16(), start.elapsed());
     response
 }

@@ -19,3 +19,6 @@ pub mod shard {
 pub mod object {
     tonic::include_proto!("archipel.object.v1");
 }
+pub mod worker {
+    tonic::include_proto!("archipel.worker.v1");
+}

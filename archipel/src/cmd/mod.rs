@@ -7,6 +7,7 @@ mod namespaces;
 mod objects;
 mod server;
 mod status;
+mod workers;
 
 use std::process::ExitCode;
 
@@ -28,6 +29,8 @@ pub async fn run(cli: crate::cli::Cli) -> anyhow::Result<ExitCode> {
         Command::Node { command } => membership::node(command).await,
         Command::Meta { command } => meta::run(command).await,
         Command::Ns { command } => namespaces::run(command).await,
+        Command::Scrub { command } => workers::scrub(command).await,
+        Command::Repair { command } => workers::repair(command).await,
         Command::Put {
             target,
             input,

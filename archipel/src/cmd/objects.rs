@@ -8,6 +8,7 @@ use anyhow::{bail, Context};
 use archipel_client::proto::object::ObjectInfo;
 use archipel_client::Client;
 use archipel_node::size::format_size;
+use archipel_node::time::format_ms;
 use indicatif::{ProgressBar, ProgressStyle};
 use serde_json::json;
 
@@ -60,9 +61,13 @@ pub fn info_json(i: &ObjectInfo) -> serde_json::Value {
         "retain_until_ms": if i.retain_until_ms > 0 { Some(i.retain_until_ms) } else { None },
         "object_id": hex::encode(&i.object_id),
         "revision": i.revision,
+        "last_full_verification_ms": if i.last_full_verification_ms > 0 { Some(i.last_full_verification_ms) } else { None },
         "shards": i.shards.iter().map(|s| json!({
             "index": s.index, "node_id": s.node_id, "site": s.site, "addr": s.addr,
             "table_hash": hex::encode(&s.table_hash),
+            "verified_at_ms": if s.verified_at_ms > 0 { Some(s.verified_at_ms) } else { None },
+            "verified_by": if s.verified_by > 0 { Some(s.verified_by) } else { None },
+            "verify_result": if s.verify_result.is_empty() { None } else { Some(&s.verify_result) },
         })).collect::<Vec<_>>(),
     })
 }
@@ -179,7 +184,7 @@ pub async fn stat(client: &Client, target: &str, json: bool) -> anyhow::Result<E
         }
     );
     if i.retain_until_ms > 0 {
-        println!("worm      retained until {} ms since epoch", i.retain_until_ms);
+        println!("worm      retained until {}", format_ms(i.retain_until_ms));
     }
     if !i.shards.is_empty() {
         let mut sites: std::collections::BTreeMap<&str, Vec<String>> = Default::default();
@@ -192,6 +197,26 @@ pub async fn stat(client: &Client, target: &str, json: bool) -> anyhow::Result<E
         println!("shards");
         for (site, shards) in sites {
             println!("  {site:<14} {}", shards.join(" "));
+        }
+        println!("fixity");
+        for s in &i.shards {
+            let when = if s.verified_at_ms > 0 {
+                format!(
+                    "{} by node {} at {}",
+                    s.verify_result,
+                    s.verified_by,
+                    format_ms(s.verified_at_ms)
+                )
+            } else {
+                "not verified since written".into()
+            };
+            println!("  #{:<3} {when}", s.index);
+        }
+        if i.last_full_verification_ms > 0 {
+            println!(
+                "  whole object last verified intact at {}",
+                format_ms(i.last_full_verification_ms)
+            );
         }
         let missing = missing_shards(&i);
         if !missing.is_empty() {

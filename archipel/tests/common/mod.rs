@@ -51,6 +51,9 @@ pub struct Tuning {
     pub stripe_size: String,
     pub gc_interval_secs: u64,
     pub orphan_grace_secs: u64,
+    pub scrub_interval_secs: u64,
+    pub repair_poll_secs: u64,
+    pub node_down_timeout_secs: u64,
 }
 
 impl Default for Tuning {
@@ -62,6 +65,9 @@ impl Default for Tuning {
             stripe_size: "1MiB".into(),
             gc_interval_secs: 600,
             orphan_grace_secs: 3600,
+            scrub_interval_secs: 7 * 86_400,
+            repair_poll_secs: 1,
+            node_down_timeout_secs: 3600,
         }
     }
 }
@@ -98,7 +104,7 @@ pub fn write_config(dir: &Path, id: u64, site: &str, addr: &str, tuning: &Tuning
     std::fs::create_dir_all(dir).unwrap();
     let path = dir.join("node.toml");
     let text = format!(
-        "node_id = {id}\nsite = \"{site}\"\nlisten = \"{addr}\"\ndata_dir = \"{}\"\ncapacity = \"{}\"\n\n[raft]\nheartbeat_ms = 100\nelection_timeout_min_ms = 800\nelection_timeout_max_ms = 1600\nsnapshot_after_logs = {}\nkeep_logs_after_snapshot = {}\n\n[objects]\nstripe_size = \"{}\"\ngc_interval_secs = {}\norphan_grace_secs = {}\n",
+        "node_id = {id}\nsite = \"{site}\"\nlisten = \"{addr}\"\ndata_dir = \"{}\"\ncapacity = \"{}\"\n\n[raft]\nheartbeat_ms = 100\nelection_timeout_min_ms = 800\nelection_timeout_max_ms = 1600\nsnapshot_after_logs = {}\nkeep_logs_after_snapshot = {}\n\n[objects]\nstripe_size = \"{}\"\ngc_interval_secs = {}\norphan_grace_secs = {}\n\n[scrub]\ninterval_secs = {}\n\n[repair]\npoll_secs = {}\nnode_down_timeout_secs = {}\n",
         dir.display(),
         tuning.capacity,
         tuning.snapshot_after_logs,
@@ -106,6 +112,9 @@ pub fn write_config(dir: &Path, id: u64, site: &str, addr: &str, tuning: &Tuning
         tuning.stripe_size,
         tuning.gc_interval_secs,
         tuning.orphan_grace_secs,
+        tuning.scrub_interval_secs,
+        tuning.repair_poll_secs,
+        tuning.node_down_timeout_secs,
     );
     std::fs::write(&path, text).unwrap();
     path

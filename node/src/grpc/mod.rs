@@ -9,6 +9,7 @@ pub mod meta_service;
 pub mod object_service;
 pub mod raft_service;
 pub mod shard_service;
+pub mod worker_service;
 
 use std::future::Future;
 

@@ -26,6 +26,12 @@ pub struct ObjectService {
 impl ObjectService {
     fn info(&self, m: &Manifest, revision: u64) -> ObjectInfo {
         let map = self.node.state.cluster_map();
+        let fixity: std::collections::HashMap<u32, crate::objects::fixity::Evidence> = self
+            .node
+            .fixity(m)
+            .into_iter()
+            .filter_map(|(i, e)| e.map(|e| (i, e)))
+            .collect();
         let (storage, stripe_size, shards) = match &m.storage {
             Storage::Inline(_) => ("inline".to_owned(), 0, vec![]),
             Storage::Sharded {
@@ -39,7 +45,11 @@ impl ObjectService {
                     .iter()
                     .map(|s| {
                         let node = map.nodes.get(&s.node_id);
+                        let evidence = fixity.get(&s.index);
                         ShardLocation {
+                            verified_at_ms: evidence.map(|e| e.at_ms).unwrap_or(0),
+                            verified_by: evidence.map(|e| e.node).unwrap_or(0),
+                            verify_result: evidence.map(|e| e.result.clone()).unwrap_or_default(),
                             index: s.index,
                             node_id: s.node_id,
                             site: node.map(|n| n.site.clone()).unwrap_or_default(),
@@ -62,6 +72,7 @@ impl ObjectService {
             object_id: m.object_id.to_vec(),
             shards,
             revision,
+            last_full_verification_ms: self.node.last_full_verification(m).unwrap_or(0),
         }
     }
 

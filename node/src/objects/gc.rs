@@ -48,6 +48,17 @@ pub async fn collect_once(node: &Node) -> Result<usize, String> {
     Ok(removed)
 }
 
+/// The manifest of the object whose id is `object_id`, from this node's state.
+pub fn lookup_owner_manifest(node: &Node, object_id: &crate::shards::ObjectId) -> Option<super::Manifest> {
+    let owner = node
+        .state
+        .get(NS_OBJECT_IDS, object_id_hex(object_id).as_bytes())
+        .ok()??;
+    let (namespace, key) = parse_owner(&owner.value)?;
+    let (manifest, _) = node.current_manifest(&namespace, &key).ok()??;
+    (manifest.object_id == *object_id).then_some(manifest)
+}
+
 /// Whether a committed manifest assigns this shard to this node. Stale reads are fine: the
 /// grace period is far longer than any replication lag.
 fn referenced_here(node: &Node, shard: &StoredShard) -> Result<bool, String> {

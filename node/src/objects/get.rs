@@ -126,7 +126,7 @@ impl Node {
     }
 
     /// Data shards first (no decoding needed), then this node, then its site, then the rest.
-    fn read_preference<'a>(&self, shards: &'a [ShardRef], k: u32) -> Vec<&'a ShardRef> {
+    pub(crate) fn read_preference<'a>(&self, shards: &'a [ShardRef], k: u32) -> Vec<&'a ShardRef> {
         let map = self.state.cluster_map();
         let my_site = &self.config.site;
         let mut order: Vec<&ShardRef> = shards.iter().collect();
@@ -139,7 +139,7 @@ impl Node {
     }
 
     /// Stripes `start..start+count`, each with at least k verified shards.
-    async fn fetch_window(
+    pub(crate) async fn fetch_window(
         &self,
         m: &Manifest,
         order: &[&ShardRef],
@@ -271,7 +271,7 @@ impl Node {
     }
 
     /// Records a bad shard under `sys.damaged` for the healing work; best effort.
-    pub(super) async fn record_damage(
+    pub(crate) async fn record_damage(
         &self,
         m: &Manifest,
         index: u32,
@@ -279,23 +279,34 @@ impl Node {
         stripe: Option<u64>,
         reason: &str,
     ) {
-        let key = format!("{}.{}", object_id_hex(&m.object_id), index);
-        let value = serde_json::json!({
-            "namespace": m.namespace,
-            "key": m.key,
-            "node_id": node_id,
-            "stripe": stripe,
-            "reason": reason,
-            "detected_by": self.id(),
-            "detected_at_ms": now_ms(),
-        });
-        let cmd = Command::Put {
-            ns: NS_DAMAGED.into(),
-            key: key.into_bytes(),
-            value: value.to_string().into_bytes(),
-        };
+        let cmd = damage_command(m, index, node_id, stripe, reason, self.id());
         if let Err(e) = self.propose(cmd).await {
             tracing::warn!("could not record shard damage ({e}); the scrubber will find it again");
         }
+    }
+}
+
+/// The `sys.damaged` record of one bad or missing shard.
+pub(crate) fn damage_command(
+    m: &Manifest,
+    index: u32,
+    node_id: Option<u64>,
+    stripe: Option<u64>,
+    reason: &str,
+    detected_by: u64,
+) -> Command {
+    let value = serde_json::json!({
+        "namespace": m.namespace,
+        "key": m.key,
+        "node_id": node_id,
+        "stripe": stripe,
+        "reason": reason,
+        "detected_by": detected_by,
+        "detected_at_ms": now_ms(),
+    });
+    Command::Put {
+        ns: NS_DAMAGED.into(),
+        key: format!("{}.{}", object_id_hex(&m.object_id), index).into_bytes(),
+        value: value.to_string().into_bytes(),
     }
 }

@@ -3,13 +3,17 @@
 
 mod catalog;
 mod error;
+pub mod fixity;
 mod gc;
 mod get;
 pub mod model;
 mod namespaces;
 mod put;
 
+pub(crate) use get::damage_command;
+pub(crate) use put::Fanout;
+
 pub use error::ObjectError;
-pub use gc::{collect_once, run_orphan_collector};
+pub use gc::{collect_once, lookup_owner_manifest, run_orphan_collector};
 pub use get::ReadRange;
 pub use model::{Manifest, NamespaceConfig, ShardRef, Storage};

@@ -299,7 +299,7 @@ impl Node {
         refused
     }
 
-    async fn reserve_on(&self, addr: &str, bytes: u64) -> Result<u64, String> {
+    pub(crate) async fn reserve_on(&self, addr: &str, bytes: u64) -> Result<u64, String> {
         let channel = self.peers.channel(addr).map_err(|e| e.to_string())?;
         let mut req = tonic::Request::new(ReserveRequest {
             cluster_id: self.identity.cluster_id().unwrap_or_default(),
@@ -319,32 +319,10 @@ pub(super) fn check_retention(m: &Manifest) -> Result<(), ObjectError> {
         return Err(ObjectError::RetentionLocked {
             namespace: m.namespace.clone(),
             key: m.key.clone(),
-            until: format_ms(m.retain_until_ms),
+            until: crate::time::format_ms(m.retain_until_ms),
         });
     }
     Ok(())
-}
-
-fn format_ms(ms: u64) -> String {
-    let secs = ms / 1000;
-    let days = secs / 86_400;
-    // Civil date from days since the epoch (Howard Hinnant's algorithm).
-    let z = days as i64 + 719_468;
-    let era = z.div_euclid(146_097);
-    let doe = z - era * 146_097;
-    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
-    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
-    let mp = (5 * doy + 2) / 153;
-    let d = doy - (153 * mp + 2) / 5 + 1;
-    let m = if mp < 10 { mp + 3 } else { mp - 9 };
-    let y = yoe + era * 400 + i64::from(m <= 2);
-    let rem = secs % 86_400;
-    format!(
-        "{y:04}-{m:02}-{d:02}T{:02}:{:02}:{:02}Z",
-        rem / 3600,
-        rem % 3600 / 60,
-        rem % 60
-    )
 }
 
 /// What `sys.objid/<id>` holds: the object's namespace and key, NUL-separated.
@@ -414,7 +392,7 @@ where
 
 /// One client-streaming WriteShard RPC per shard index, fed stripe by stripe. Dropping it
 /// before `finish` ends every stream without a finish message: the nodes discard their temp files.
-struct Fanout {
+pub(crate) struct Fanout {
     /// Shard index -> (node, addr, stream); None for a shard not written (degraded write).
     streams: Vec<Option<ShardStream>>,
     stripes: u64,
@@ -428,7 +406,11 @@ struct ShardStream {
 }
 
 impl Fanout {
-    async fn open(node: &Node, targets: &[Option<(u64, String)>], header: ShardHeader) -> Result<Self, ObjectError> {
+    pub(crate) async fn open(
+        node: &Node,
+        targets: &[Option<(u64, String)>],
+        header: ShardHeader,
+    ) -> Result<Self, ObjectError> {
         let mut streams = Vec::new();
         for (index, target) in targets.iter().enumerate() {
             let Some((id, addr)) = target else {
@@ -484,7 +466,7 @@ impl Fanout {
         Ok(())
     }
 
-    async fn send_stripe(&mut self, shards: Vec<Bytes>) -> Result<(), ObjectError> {
+    pub(crate) async fn send_stripe(&mut self, shards: Vec<Bytes>) -> Result<(), ObjectError> {
         let chunks = shards
             .into_iter()
             .map(|data| {
@@ -515,7 +497,7 @@ impl Fanout {
     }
 
     /// Sends the finish message, waits for every node's fsync, and returns the written shards.
-    async fn finish(mut self, object_size: u64) -> Result<Vec<ShardRef>, ObjectError> {
+    pub(crate) async fn finish(mut self, object_size: u64) -> Result<Vec<ShardRef>, ObjectError> {
         let finish = WriteShardChunk {
             part: Some(write_shard_chunk::Part::Finish(FinishShard {
                 stripe_count: self.stripes,
@@ -558,8 +540,6 @@ mod tests {
 
     #[test]
     fn formats_dates() {
-        assert_eq!(format_ms(0), "1970-01-01T00:00:00Z");
-        assert_eq!(format_ms(1_700_000_000_000), "2023-11-14T22:13:20Z");
         assert_eq!(
             parse_owner(&owner_value("ns", "a/b")),
             Some(("ns".into(), "a/b".into()))

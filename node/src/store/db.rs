@@ -117,6 +117,16 @@ impl LocalIdentity {
         self.cluster_id.read().unwrap_or_else(|p| p.into_inner()).clone()
     }
 
+    /// Node-local state that is not replicated (e.g. a worker's progress), under `key`.
+    pub fn get_local(&self, key: &str) -> Result<Option<Vec<u8>>, StoreError> {
+        Ok(self.db.get_cf(cf(&self.db, CF_LOCAL), format!("state/{key}"))?)
+    }
+
+    pub fn put_local(&self, key: &str, value: &[u8]) -> Result<(), StoreError> {
+        self.db.put_cf(cf(&self.db, CF_LOCAL), format!("state/{key}"), value)?;
+        Ok(())
+    }
+
     pub fn set_cluster_id(&self, id: &str) -> Result<(), StoreError> {
         self.db
             .put_cf_opt(cf(&self.db, CF_LOCAL), KEY_CLUSTER_ID, id.as_bytes(), &sync_write())?;

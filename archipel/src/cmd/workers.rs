@@ -1,0 +1,208 @@
+//! `archipel scrub …` and `archipel repair …`: the background workers of every node.
+
+use std::process::ExitCode;
+
+use anyhow::bail;
+use archipel_client::proto::worker::WorkerInfo;
+use archipel_client::{Client, Consistency};
+use serde_json::json;
+
+use super::connect;
+use crate::cli::{RepairCommand, ScrubCommand};
+use crate::output::print_json;
+
+struct NodeWorker {
+    node_id: u64,
+    site: String,
+    addr: String,
+    worker: Result<WorkerInfo, String>,
+}
+
+async fn collect(client: &Client, name: &str, only: Option<u64>) -> anyhow::Result<Vec<NodeWorker>> {
+    let status = client.status(1500).await?;
+    let mut out = Vec::new();
+    for n in status
+        .nodes
+        .iter()
+        .filter(|n| n.state != 3 && only.is_none_or(|id| id == n.node_id))
+    {
+        let worker = if !n.reachable {
+            Err(format!("unreachable: {}", n.error))
+        } else {
+            match client.workers(&n.addr).await {
+                Ok(list) => list
+                    .workers
+                    .into_iter()
+                    .find(|w| w.name == name)
+                    .ok_or_else(|| format!("no `{name}` worker")),
+                Err(e) => Err(e.to_string()),
+            }
+        };
+        out.push(NodeWorker {
+            node_id: n.node_id,
+            site: n.site.clone(),
+            addr: n.addr.clone(),
+            worker,
+        });
+    }
+    if let Some(id) = only {
+        if out.is_empty() {
+            bail!("node {id} is not in the cluster");
+        }
+    }
+    Ok(out)
+}
+
+fn worker_json(w: &NodeWorker) -> serde_json::Value {
+    match &w.worker {
+        Ok(i) => json!({
+            "node": w.node_id, "site": w.site, "state": i.state, "progress": i.progress,
+            "items_done": i.items_done, "items_total": i.items_total, "bytes_done": i.bytes_done,
+            "errors_found": i.errors_found, "repairs_done": i.repairs_done, "eta_secs": i.eta_secs,
+            "cycle_started_ms": i.cycle_started_ms, "last_cycle_completed_ms": i.last_cycle_completed_ms,
+            "cycles_completed": i.cycles_completed, "last_error": i.last_error, "detail": i.detail,
+        }),
+        Err(e) => json!({"node": w.node_id, "site": w.site, "error": e}),
+    }
+}
+
+fn ago(ms: u64) -> String {
+    if ms == 0 {
+        return "never".into();
+    }
+    let now = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map(|d| d.as_millis() as u64)
+        .unwrap_or(ms);
+    let secs = now.saturating_sub(ms) / 1000;
+    match secs {
+        0..=119 => format!("{secs}s ago"),
+        120..=7199 => format!("{}m ago", secs / 60),
+        7200..=172_799 => format!("{}h ago", secs / 3600),
+        _ => format!("{}d ago", secs / 86_400),
+    }
+}
+
+fn print_table(rows: &[NodeWorker]) {
+    println!(
+        "{:<5} {:<12} {:<8} {:>8} {:>13} {:>7} {:>8} {:>9} {:<14}",
+        "NODE", "SITE", "STATE", "DONE", "SHARDS", "ERRORS", "REPAIRS", "ETA", "LAST CYCLE"
+    );
+    for r in rows {
+        match &r.worker {
+            Ok(i) => println!(
+                "{:<5} {:<12} {:<8} {:>7.1}% {:>13} {:>7} {:>8} {:>9} {:<14}",
+                r.node_id,
+                r.site,
+                i.state,
+                i.progress * 100.0,
+                format!("{}/{}", i.items_done, i.items_total),
+                i.errors_found,
+                i.repairs_done,
+                i.eta_secs.map(|s| format!("{s}s")).unwrap_or_else(|| "-".into()),
+                ago(i.last_cycle_completed_ms),
+            ),
+            Err(e) => println!("{:<5} {:<12} {e}", r.node_id, r.site),
+        }
+    }
+    for r in rows {
+        if let Ok(i) = &r.worker {
+            if !i.last_error.is_empty() {
+                println!("node {}: last error: {}", r.node_id, i.last_error);
+            }
+        }
+    }
+}
+
+async fn control(client: &Client, name: &str, action: &str, node: Option<u64>) -> anyhow::Result<ExitCode> {
+    let rows = collect(client, name, node).await?;
+    let mut failed = false;
+    for r in &rows {
+        match client.control_worker(&r.addr, name, action).await {
+            Ok(i) => println!("node {}: {name} {}", r.node_id, i.state),
+            Err(e) => {
+                failed = true;
+                eprintln!("node {}: {e}", r.node_id);
+            }
+        }
+    }
+    Ok(if failed { ExitCode::FAILURE } else { ExitCode::SUCCESS })
+}
+
+pub async fn scrub(command: ScrubCommand) -> anyhow::Result<ExitCode> {
+    match command {
+        ScrubCommand::Status { cluster, json } => {
+            let rows = collect(&connect(&cluster)?, "scrub", None).await?;
+            if json {
+                print_json(&rows.iter().map(worker_json).collect::<Vec<_>>())?;
+            } else {
+                print_table(&rows);
+            }
+            Ok(ExitCode::SUCCESS)
+        }
+        ScrubCommand::Start { node, cluster } => control(&connect(&cluster)?, "scrub", "start", node).await,
+        ScrubCommand::Pause { node, cluster } => control(&connect(&cluster)?, "scrub", "pause", node).await,
+        ScrubCommand::Resume { node, cluster } => control(&connect(&cluster)?, "scrub", "resume", node).await,
+    }
+}
+
+pub async fn repair(command: RepairCommand) -> anyhow::Result<ExitCode> {
+    match command {
+        RepairCommand::Status { cluster, json } => {
+            let client = connect(&cluster)?;
+            let (pending, more) = client
+                .meta_scan("sys.damaged", b"", b"", 1000, Consistency::Linearizable)
+                .await?;
+            let rows = collect(&client, "repair", None).await?;
+            let active: Vec<&NodeWorker> = rows
+                .iter()
+                .filter(|r| {
+                    r.worker
+                        .as_ref()
+                        .is_ok_and(|w| w.detail != "only the Raft leader repairs")
+                })
+                .collect();
+            let entries: Vec<serde_json::Value> = pending
+                .iter()
+                .map(|e| {
+                    let mut v: serde_json::Value = serde_json::from_slice(&e.value).unwrap_or(json!({}));
+                    v["shard"] = json!(String::from_utf8_lossy(&e.key));
+                    v
+                })
+                .collect();
+            if json {
+                print_json(&json!({
+                    "pending": entries,
+                    "more": more,
+                    "repairer": active.iter().map(|r| worker_json(r)).collect::<Vec<_>>(),
+                }))?;
+            } else {
+                println!(
+                    "{} shard(s) awaiting repair{}",
+                    entries.len(),
+                    if more { " (first 1000)" } else { "" }
+                );
+                for e in entries.iter().take(50) {
+                    println!(
+                        "  {}  {}/{}  {}",
+                        e["shard"].as_str().unwrap_or(""),
+                        e["namespace"].as_str().unwrap_or(""),
+                        e["key"].as_str().unwrap_or(""),
+                        e["reason"].as_str().unwrap_or("")
+                    );
+                }
+                let active: Vec<NodeWorker> = rows
+                    .into_iter()
+                    .filter(|r| {
+                        r.worker
+                            .as_ref()
+                            .is_ok_and(|w| w.detail != "only the Raft leader repairs")
+                    })
+                    .collect();
+                print_table(&active);
+            }
+            Ok(ExitCode::SUCCESS)
+        }
+        RepairCommand::Start { cluster } => control(&connect(&cluster)?, "repair", "start", None).await,
+    }
+}

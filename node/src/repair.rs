@@ -1,0 +1,410 @@
+//! The repairer: rebuilds damaged, missing and lost shards from k verified shards, on the same
+//! node or, when that node is gone, on another that keeps the site constraint. It runs on the
+//! Raft leader only; every repair commits through a conditional transaction, so two repairers
+//! racing cannot both win, and a rebuilt shard must hash exactly as the manifest recorded.
+
+use std::collections::{BTreeMap, BTreeSet, HashMap};
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use archipel_proto::shard::ShardHeader;
+use bytes::Bytes;
+
+use crate::cluster_map::NodeState;
+use crate::erasure::Codec;
+use crate::node::Node;
+use crate::objects::fixity::{fixity_key, Evidence, NS_FIXITY};
+use crate::objects::model::{manifest_ns, now_ms, Manifest, ShardRef, Storage, NS_DAMAGED, NS_NAMESPACES};
+use crate::objects::{damage_command, lookup_owner_manifest, Fanout};
+use crate::raft::{Command, CommandResult, Condition, Expect};
+use crate::shards::{parse_object_id, ObjectId};
+use crate::workers::WorkerHandle;
+
+pub const WORKER_NAME: &str = "repair";
+/// Damaged entries handled per pass.
+const PASS_LIMIT: usize = 1000;
+const PROBE_TIMEOUT: Duration = Duration::from_secs(2);
+/// Stripes rebuilt per round.
+const WINDOW: u64 = 4;
+
+enum Outcome {
+    Repaired {
+        node: u64,
+    },
+    /// The object is gone or changed: nothing to repair.
+    Dropped,
+}
+
+pub async fn run_repairer(node: Arc<Node>, handle: Arc<WorkerHandle>) {
+    let poll = Duration::from_secs(node.config.repair.poll_secs);
+    let mut liveness = Liveness::default();
+    let mut repairs_done = 0u64;
+    loop {
+        handle.idle(poll).await;
+        handle.wait_if_paused().await;
+        if !node.is_leader() {
+            liveness = Liveness::default();
+            handle.update(|s| {
+                s.state = "idle".into();
+                s.detail = "only the Raft leader repairs".into();
+            });
+            continue;
+        }
+        liveness.check(&node, &handle).await;
+        let entries = match node.state.scan(NS_DAMAGED, b"", b"", PASS_LIMIT) {
+            Ok((entries, _)) => entries,
+            Err(e) => {
+                handle.update(|s| s.last_error = e.to_string());
+                continue;
+            }
+        };
+        node.metrics.objects_degraded.set(entries.len() as i64);
+        let total = entries.len() as u64;
+        handle.update(|s| {
+            s.state = if total > 0 { "running".into() } else { "idle".into() };
+            s.items_total = total;
+            s.items_done = 0;
+            s.detail = format!("{total} shard(s) awaiting repair");
+        });
+        let mut done = 0;
+        for entry in entries {
+            handle.wait_if_paused().await;
+            let key = String::from_utf8_lossy(&entry.key).into_owned();
+            match repair_entry(&node, &key).await {
+                Ok(Outcome::Repaired { node: target }) => {
+                    repairs_done += 1;
+                    node.metrics.repairs_done.inc();
+                    tracing::info!(shard = %key, node = target, "shard repaired");
+                }
+                Ok(Outcome::Dropped) => {}
+                Err(e) => {
+                    node.metrics.repair_failures.inc();
+                    tracing::warn!(shard = %key, "repair failed, will retry: {e}");
+                    handle.update(|s| s.last_error = format!("{key}: {e}"));
+                }
+            }
+            done += 1;
+            handle.update(|s| {
+                s.items_done = done;
+                s.repairs_done = repairs_done;
+                s.progress = done as f64 / total.max(1) as f64;
+            });
+        }
+        handle.update(|s| {
+            s.last_cycle_completed_ms = now_ms();
+            s.state = "idle".into();
+            s.detail = format!(
+                "pass done: {done} of {total} handled; next pass within {} s",
+                poll.as_secs()
+            );
+        });
+    }
+}
+
+/// Tracks when each node last answered; a node silent for `node_down_timeout` is lost, and
+/// every shard it held is queued for repair (once).
+#[derive(Default)]
+struct Liveness {
+    last_seen: HashMap<u64, Instant>,
+    lost: BTreeSet<u64>,
+}
+
+impl Liveness {
+    async fn check(&mut self, node: &Node, handle: &WorkerHandle) {
+        let timeout = Duration::from_secs(node.config.repair.node_down_timeout_secs);
+        let map = node.state.cluster_map();
+        let now = Instant::now();
+        for n in map
+            .nodes
+            .values()
+            .filter(|n| n.state != NodeState::Gone && n.id != node.id())
+        {
+            let seen = self.last_seen.entry(n.id).or_insert(now);
+            if node.probe(&n.addr, PROBE_TIMEOUT).await.is_ok() {
+                *seen = Instant::now();
+                self.lost.remove(&n.id);
+                continue;
+            }
+            if seen.elapsed() < timeout || self.lost.contains(&n.id) {
+                continue;
+            }
+            let reason = format!("node {} lost: unreachable for more than {} s", n.id, timeout.as_secs());
+            tracing::warn!("{reason}; rebuilding its shards elsewhere");
+            handle.update(|s| s.detail = reason.clone());
+            match queue_node_shards(node, n.id, &reason).await {
+                Ok(count) => {
+                    tracing::info!(node = n.id, shards = count, "queued for repair");
+                    self.lost.insert(n.id);
+                }
+                Err(e) => handle.update(|s| s.last_error = e),
+            }
+        }
+    }
+}
+
+/// Records every shard held by `lost` as damaged, in batches.
+async fn queue_node_shards(node: &Node, lost: u64, reason: &str) -> Result<usize, String> {
+    let mut batch = Vec::new();
+    let mut count = 0;
+    for m in all_manifests(node)? {
+        if let Storage::Sharded { shards, .. } = &m.storage {
+            for s in shards.iter().filter(|s| s.node_id == lost) {
+                batch.push(damage_command(&m, s.index, Some(lost), None, reason, node.id()));
+                count += 1;
+            }
+        }
+        if batch.len() >= 256 {
+            node.propose(Command::Batch(std::mem::take(&mut batch)))
+                .await
+                .map_err(|e| e.to_string())?;
+        }
+    }
+    if !batch.is_empty() {
+        node.propose(Command::Batch(batch)).await.map_err(|e| e.to_string())?;
+    }
+    Ok(count)
+}
+
+pub(crate) fn all_manifests(node: &Node) -> Result<Vec<Manifest>, String> {
+    let mut out = Vec::new();
+    let (namespaces, _) = node
+        .state
+        .scan(NS_NAMESPACES, b"", b"", crate::kv::MAX_SCAN_LIMIT)
+        .map_err(|e| e.to_string())?;
+    for ns in namespaces {
+        let name = String::from_utf8_lossy(&ns.key).into_owned();
+        let mut after = Vec::new();
+        loop {
+            let (page, more) = node
+                .state
+                .scan(&manifest_ns(&name), b"", &after, 1000)
+                .map_err(|e| e.to_string())?;
+            out.extend(page.iter().filter_map(|e| Manifest::decode(&e.value).ok()));
+            match page.last() {
+                Some(last) if more => after = last.key.clone(),
+                _ => break,
+            }
+        }
+    }
+    Ok(out)
+}
+
+async fn drop_entry(node: &Node, key: &str) -> Result<Outcome, String> {
+    node.propose(Command::Delete {
+        ns: NS_DAMAGED.into(),
+        key: key.as_bytes().to_vec(),
+    })
+    .await
+    .map_err(|e| e.to_string())?;
+    Ok(Outcome::Dropped)
+}
+
+async fn repair_entry(node: &Node, key: &str) -> Result<Outcome, String> {
+    let (id_hex, index) = key.rsplit_once('.').ok_or("malformed damage key")?;
+    let (Some(object_id), Ok(index)) = (parse_object_id(id_hex), index.parse::<u32>()) else {
+        return drop_entry(node, key).await;
+    };
+    node.read_barrier().await.map_err(|e| e.to_string())?;
+    let Some(m) = lookup_owner_manifest(node, &object_id) else {
+        return drop_entry(node, key).await; // deleted or replaced since
+    };
+    let Some((_, revision)) = node.current_manifest(&m.namespace, &m.key).map_err(|e| e.to_string())? else {
+        return drop_entry(node, key).await;
+    };
+    let Storage::Sharded {
+        profile,
+        stripe_size,
+        shards,
+    } = &m.storage
+    else {
+        return drop_entry(node, key).await;
+    };
+    if index as usize >= profile.total() {
+        return drop_entry(node, key).await;
+    }
+    let holder = shards.iter().find(|s| s.index == index).cloned();
+    let codec = Codec::new(*profile).map_err(|e| e.to_string())?;
+    let shard_len = codec.shard_len(*stripe_size as usize) as u64;
+    let estimate = m.size.div_ceil(profile.data as u64) + shard_len;
+    let (target, addr) = choose_target(node, &m, &object_id, shards, index, holder.as_ref(), estimate).await?;
+    let table_hash = rebuild(node, &m, &codec, index, (target, addr)).await?;
+    if let Some(h) = &holder {
+        if h.table_hash != table_hash {
+            return Err("the rebuilt shard does not hash as the manifest recorded; not committing".into());
+        }
+    }
+    let mut repaired = m.clone();
+    if let Storage::Sharded { shards, .. } = &mut repaired.storage {
+        shards.retain(|s| s.index != index);
+        shards.push(ShardRef {
+            index,
+            node_id: target,
+            table_hash,
+        });
+        shards.sort_by_key(|s| s.index);
+    }
+    let evidence = Evidence {
+        node: target,
+        at_ms: now_ms(),
+        result: "ok".into(),
+        detail: "rebuilt by repair".into(),
+    };
+    let mns = manifest_ns(&m.namespace);
+    let result = node
+        .propose(Command::Txn {
+            conditions: vec![Condition {
+                ns: mns.clone(),
+                key: m.key.as_bytes().to_vec(),
+                expect: Expect::Revision(revision),
+            }],
+            then: vec![
+                Command::Put {
+                    ns: mns,
+                    key: m.key.as_bytes().to_vec(),
+                    value: repaired.encode(),
+                },
+                Command::Delete {
+                    ns: NS_DAMAGED.into(),
+                    key: key.as_bytes().to_vec(),
+                },
+                Command::Put {
+                    ns: NS_FIXITY.into(),
+                    key: fixity_key(&object_id, index),
+                    value: serde_json::to_vec(&evidence).unwrap_or_default(),
+                },
+            ],
+        })
+        .await
+        .map_err(|e| e.to_string())?;
+    match result {
+        CommandResult::Txn { succeeded: true, .. } => Ok(Outcome::Repaired { node: target }),
+        // The object changed meanwhile; the next pass looks again. The shard just written is an
+        // orphan if it is not the manifest's, and is collected.
+        _ => Err("the object changed during repair; will look again".into()),
+    }
+}
+
+/// The same node when it is up and has room; otherwise the node that keeps the object's shards
+/// most spread: fewest of them at its site, then on itself, then a stable per-object order.
+async fn choose_target(
+    node: &Node,
+    m: &Manifest,
+    object_id: &ObjectId,
+    shards: &[ShardRef],
+    index: u32,
+    holder: Option<&ShardRef>,
+    bytes: u64,
+) -> Result<(u64, String), String> {
+    let map = node.state.cluster_map();
+    if let Some(h) = holder {
+        if let Some(n) = map.nodes.get(&h.node_id).filter(|n| n.state == NodeState::Up) {
+            if node.reserve_on(&n.addr, bytes).await.is_ok() {
+                return Ok((n.id, n.addr.clone()));
+            }
+        }
+    }
+    let mut per_site: BTreeMap<&str, usize> = BTreeMap::new();
+    let mut per_node: BTreeMap<u64, usize> = BTreeMap::new();
+    for s in shards.iter().filter(|s| s.index != index) {
+        *per_node.entry(s.node_id).or_default() += 1;
+        if let Some(n) = map.nodes.get(&s.node_id) {
+            *per_site.entry(n.site.as_str()).or_default() += 1;
+        }
+    }
+    let mut candidates: Vec<_> = map
+        .nodes
+        .values()
+        .filter(|n| n.state == NodeState::Up && Some(n.id) != holder.map(|h| h.node_id))
+        .map(|n| {
+            let tie = blake3::hash(&[object_id.as_slice(), &n.id.to_be_bytes()].concat());
+            let rank = (
+                per_site.get(n.site.as_str()).copied().unwrap_or(0),
+                per_node.get(&n.id).copied().unwrap_or(0),
+                *tie.as_bytes(),
+            );
+            (rank, n)
+        })
+        .collect();
+    candidates.sort_by_key(|c| c.0);
+    let mut refusals = Vec::new();
+    for (_, n) in candidates {
+        match node.reserve_on(&n.addr, bytes).await {
+            Ok(_) => return Ok((n.id, n.addr.clone())),
+            Err(e) => refusals.push(format!("node {}: {e}", n.id)),
+        }
+    }
+    Err(format!(
+        "no node can take shard {index} of {}/{} ({})",
+        m.namespace,
+        m.key,
+        refusals.join("; ")
+    ))
+}
+
+/// Reconstructs shard `index` stripe by stripe from verified shards and streams it to `target`.
+async fn rebuild(
+    node: &Node,
+    m: &Manifest,
+    codec: &Codec,
+    index: u32,
+    target: (u64, String),
+) -> Result<[u8; 32], String> {
+    let Storage::Sharded {
+        profile,
+        stripe_size,
+        shards,
+    } = &m.storage
+    else {
+        return Err("not an erasure-coded object".into());
+    };
+    let (k, total) = (profile.data as usize, profile.total());
+    let sources: Vec<&ShardRef> = node.read_preference(shards, profile.data as u32);
+    let mut failed: BTreeSet<u32> = BTreeSet::from([index]);
+    let header = ShardHeader {
+        cluster_id: node.identity.cluster_id().unwrap_or_default(),
+        object_id: m.object_id.to_vec(),
+        namespace: m.namespace.clone(),
+        key: m.key.clone(),
+        index,
+        data_shards: profile.data as u32,
+        parity_shards: profile.parity as u32,
+        stripe_size: *stripe_size,
+        shard_len: codec.shard_len(*stripe_size as usize) as u64,
+    };
+    let mut targets = vec![None; total];
+    targets[index as usize] = Some(target);
+    let mut fanout = Fanout::open(node, &targets, header).await.map_err(|e| e.to_string())?;
+    let stripes = m.stripe_count();
+    let limit = node.config.repair.max_bytes_per_sec;
+    let started = Instant::now();
+    let mut sent = 0u64;
+    let mut start = 0;
+    while start < stripes {
+        let count = (stripes - start).min(WINDOW);
+        let window = node
+            .fetch_window(m, &sources, &mut failed, (start, count), (k, total))
+            .await
+            .map_err(|e| e.to_string())?;
+        for (j, mut set) in window.into_iter().enumerate() {
+            let stripe = start + j as u64;
+            let stripe_len = (*stripe_size).min(m.size - stripe * stripe_size) as usize;
+            codec.reconstruct(&mut set, stripe_len).map_err(|e| e.to_string())?;
+            let shard = set[index as usize].take().ok_or("reconstruction produced no shard")?;
+            sent += shard.len() as u64;
+            let mut out = vec![Bytes::new(); total];
+            out[index as usize] = shard;
+            fanout.send_stripe(out).await.map_err(|e| e.to_string())?;
+        }
+        start += count;
+        if limit > 0 {
+            let due = Duration::from_secs_f64(sent as f64 / limit as f64);
+            if let Some(wait) = due.checked_sub(started.elapsed()) {
+                tokio::time::sleep(wait).await;
+            }
+        }
+    }
+    let refs = fanout.finish(m.size).await.map_err(|e| e.to_string())?;
+    refs.first()
+        .map(|r| r.table_hash)
+        .ok_or_else(|| "the target node returned no shard".to_owned())
+}
