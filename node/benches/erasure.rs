@@ -129,7 +129,8 @@ fn bench_profile(k: u8, m: u8, stripe_len: usize, sample: Duration) {
         ("decode", simd_dec, erasure_dec, codec_dec),
     ] {
         println!(
-            "{profile:<7} {:>6} {op:<7} {simd:>10.0} {erasure:>12.0} {:>13.2} {codec:>10.0}",
+            "{:<7} {:>6} {op:<7} {simd:>10.0} {erasure:>12.0} {:>13.2} {codec:>10.0}",
+            profile.to_string(),
             format!("{mib} MiB"),
             simd / erasure,
         );

@@ -4,28 +4,22 @@
 //! Invariants:
 //! - Shard `i` of a stripe is always at index `i`: data shards `0..k` (the stripe cut in order, the
 //!   last zero-padded), then parity shards `k..k+m`.
-//! - Every shard of a stripe is `shard_len(stripe_len)` bytes long, a function of the profile and the
-//!   stripe length only; that length is stored nowhere else, so it must never change.
-//! - Parity bytes are those of `reed-solomon-simd` (Leopard-style RS over GF(2^16)). They are an
-//!   on-disk format: another library (or a future major version of this one) computes different
-//!   parity, so a change of library is a data migration. `tests::parity_is_stable` guards this.
+//! - Every shard of a stripe is `shard_len(stripe_len)` = ceil(stripe_len / k) bytes long, a function
+//!   of the profile and the stripe length only; that length is stored nowhere else.
+//! - Parity bytes are those of `reed-solomon-erasure` (`galois_8`: systematic Vandermonde-derived RS
+//!   over GF(2^8), the Backblaze / klauspost construction). They are an on-disk format: another
+//!   library computes different parity, so a change of library is a data migration.
+//!   `tests::parity_is_stable` guards this.
 //! - Decoding with all k data shards present does no Reed-Solomon work: it concatenates.
 //!
-//! The choice of library was measured: see `docs/ec-library.md` and `benches/erasure.rs`.
+//! The library was chosen by measurement: see `docs/ec-library.md` and `benches/erasure.rs`.
 
-use std::sync::Mutex;
+use std::sync::Arc;
 
 use bytes::Bytes;
-use reed_solomon_simd::{ReedSolomonDecoder, ReedSolomonEncoder};
+use reed_solomon_erasure::galois_8::ReedSolomon;
 
 use crate::ec_profile::EcProfile;
-
-/// Encoders and decoders kept for reuse, process-wide (any one serves every profile and shard size
-/// after a reset). Each keeps the largest work area it needed: about one stripe for an encoder, two
-/// to three for a decoder (k+m rounded up to powers of two), so at most ~16 stripes in all.
-const POOL_CAP: usize = 4;
-static ENCODERS: Pool<ReedSolomonEncoder> = Pool::new();
-static DECODERS: Pool<ReedSolomonDecoder> = Pool::new();
 
 #[derive(Debug, thiserror::Error)]
 pub enum EcError {
@@ -53,17 +47,27 @@ pub enum EcError {
         present: usize,
         needed: usize,
     },
-    #[error("Reed-Solomon {op} failed: {detail}")]
-    Backend { op: &'static str, detail: String },
+    #[error("Reed-Solomon {op} failed: {source}")]
+    Backend {
+        op: &'static str,
+        source: reed_solomon_erasure::Error,
+    },
 }
 
-/// Encodes and decodes stripes for one profile. Creating and cloning one is cheap: the library's
-/// encoders and decoders, with their work areas, are pooled process-wide.
-#[derive(Debug, Clone)]
+/// Encodes and decodes stripes for one profile. Cheap to create (a k×(k+m) matrix) and to clone.
+#[derive(Clone)]
 pub struct Codec {
     profile: EcProfile,
     k: usize,
     m: usize,
+    /// `None` for k+0 (plain striping: the library wants at least one parity shard).
+    rs: Option<Arc<ReedSolomon>>,
+}
+
+impl std::fmt::Debug for Codec {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Codec").field("profile", &self.profile).finish()
+    }
 }
 
 impl Codec {
@@ -72,101 +76,110 @@ impl Codec {
             .validate()
             .map_err(|reason| EcError::InvalidProfile { profile, reason })?;
         let (k, m) = (profile.data as usize, profile.parity as usize);
-        if m > 0 && !ReedSolomonEncoder::supports(k, m) {
-            let reason = "not supported by the Reed-Solomon library".to_string();
-            return Err(EcError::InvalidProfile { profile, reason });
-        }
-        Ok(Self { profile, k, m })
+        let rs = match m {
+            0 => None,
+            _ => Some(Arc::new(ReedSolomon::new(k, m).map_err(|e| {
+                let reason = format!("the Reed-Solomon library refuses it: {e}");
+                EcError::InvalidProfile { profile, reason }
+            })?)),
+        };
+        Ok(Self { profile, k, m, rs })
     }
 
     pub fn profile(&self) -> EcProfile {
         self.profile
     }
 
-    /// Size of each shard for a stripe of `stripe_len` bytes: `ceil(stripe_len / k)` rounded up to
-    /// even (the library works on 16-bit symbols). Never 0 for `stripe_len > 0`.
+    /// Size of each shard for a stripe of `stripe_len` bytes: `ceil(stripe_len / k)` (the library
+    /// takes any length). Never 0 for `stripe_len > 0`.
     pub fn shard_len(&self, stripe_len: usize) -> usize {
-        let len = stripe_len.div_ceil(self.k);
-        len.saturating_add(len & 1)
+        stripe_len.div_ceil(self.k)
     }
 
     /// Splits one stripe into k data shards (the last zero-padded) followed by m parity shards, all
-    /// `shard_len(stripe.len())` long. Index i of the result is shard index i.
+    /// `shard_len(stripe.len())` long. Index i of the result is shard index i. Each shard is its own
+    /// allocation, so one can be dropped as soon as it is sent.
     pub fn encode(&self, stripe: &[u8]) -> Result<Vec<Bytes>, EcError> {
         if stripe.is_empty() {
             return Err(EcError::EmptyStripe);
         }
-        let (k, m) = (self.k, self.m);
         let shard_len = self.shard_len(stripe.len());
-        let mut shards = Vec::with_capacity(k + m);
-        for i in 0..k {
-            let start = (i * shard_len).min(stripe.len());
-            let end = (start + shard_len).min(stripe.len());
-            let mut shard = Vec::with_capacity(shard_len);
-            shard.extend_from_slice(&stripe[start..end]);
-            shard.resize(shard_len, 0);
-            shards.push(Bytes::from(shard));
+        let data: Vec<Vec<u8>> = (0..self.k)
+            .map(|i| {
+                let start = (i * shard_len).min(stripe.len());
+                let end = (start + shard_len).min(stripe.len());
+                let mut shard = Vec::with_capacity(shard_len);
+                shard.extend_from_slice(&stripe[start..end]);
+                shard.resize(shard_len, 0);
+                shard
+            })
+            .collect();
+        let mut parity: Vec<Vec<u8>> = (0..self.m).map(|_| vec![0; shard_len]).collect();
+        if let Some(rs) = &self.rs {
+            rs.encode_sep(&data, &mut parity).map_err(backend("encode"))?;
         }
-        if m > 0 {
-            let parity = self.parity(&shards, shard_len)?;
-            shards.extend(parity);
-        }
-        Ok(shards)
+        Ok(data.into_iter().chain(parity).map(Bytes::from).collect())
     }
 
     /// Rebuilds the original stripe of `stripe_len` bytes from shards where `None` = missing; needs
     /// at least k present. Returns exactly the original bytes.
     pub fn decode(&self, shards: &[Option<Bytes>], stripe_len: usize) -> Result<Vec<u8>, EcError> {
         let shard_len = self.check(shards, stripe_len)?;
-        let k = self.k;
-        if shards[..k].iter().all(Option::is_some) {
-            let mut stripe = Vec::with_capacity(stripe_len);
-            for shard in shards[..k].iter().flatten() {
-                let take = shard.len().min(stripe_len - stripe.len());
-                stripe.extend_from_slice(&shard[..take]);
-            }
-            return Ok(stripe);
-        }
-        let mut stripe = vec![0u8; stripe_len];
-        for (i, shard) in shards[..k].iter().enumerate() {
-            if let Some(shard) = shard {
-                place(&mut stripe, i, shard_len, shard);
+        let (data, parity) = shards.split_at(self.k);
+        // The data shards end to end, zeros where one is missing; the padding is cut at the end.
+        let mut stripe = Vec::with_capacity(self.k * shard_len);
+        for shard in data {
+            match shard {
+                Some(shard) => stripe.extend_from_slice(shard),
+                None => stripe.resize(stripe.len() + shard_len, 0),
             }
         }
-        let mut missing: Vec<usize> = (0..k).filter(|&i| shards[i].is_none()).collect();
-        self.restore_data(shards, shard_len, |i, shard| {
-            place(&mut stripe, i, shard_len, shard);
-            missing.retain(|&j| j != i);
-        })?;
-        match missing.first() {
-            Some(&i) => Err(missing_output("decode", i)),
-            None => Ok(stripe),
+        let missing = data.iter().filter(|s| s.is_none()).count();
+        if missing > 0 {
+            // Some(rs): with no parity, `check` let through only complete stripes.
+            if let Some(rs) = &self.rs {
+                // The library wants every input mutable: copy the `missing` parity shards it needs.
+                let mut inputs: Vec<Vec<u8>> = parity.iter().flatten().take(missing).map(|s| s.to_vec()).collect();
+                let mut inputs = inputs.iter_mut();
+                let mut slots: Vec<(&mut [u8], bool)> = stripe
+                    .chunks_mut(shard_len)
+                    .zip(data)
+                    .map(|(slot, shard)| (slot, shard.is_some()))
+                    .collect();
+                for shard in parity {
+                    match shard.as_ref().and(inputs.next()) {
+                        Some(input) => slots.push((input.as_mut_slice(), true)),
+                        None => slots.push((&mut [], false)),
+                    }
+                }
+                rs.reconstruct_data(&mut slots).map_err(backend("decode"))?;
+            }
         }
+        stripe.truncate(stripe_len);
+        Ok(stripe)
     }
 
     /// Recomputes the missing shards (data or parity) in place, for repair. Needs at least k present.
     pub fn reconstruct(&self, shards: &mut [Option<Bytes>], stripe_len: usize) -> Result<(), EcError> {
         let shard_len = self.check(shards, stripe_len)?;
-        let k = self.k;
-        if shards[..k].iter().any(Option::is_none) {
-            let mut restored = Vec::new();
-            self.restore_data(shards, shard_len, |i, shard| {
-                restored.push((i, Bytes::copy_from_slice(shard)));
-            })?;
-            for (i, shard) in restored {
-                shards[i] = Some(shard);
-            }
-            if let Some(i) = shards[..k].iter().position(Option::is_none) {
-                return Err(missing_output("decode", i));
-            }
+        let Some(rs) = &self.rs else {
+            return Ok(()); // with no parity, `check` let through only complete stripes
+        };
+        if shards.iter().all(Option::is_some) {
+            return Ok(());
         }
-        if shards[k..].iter().any(Option::is_none) {
-            let data: Vec<Bytes> = shards[..k].iter().flatten().cloned().collect();
-            let parity = self.parity(&data, shard_len)?;
-            for (slot, shard) in shards[k..].iter_mut().zip(parity) {
-                if slot.is_none() {
-                    *slot = Some(shard);
-                }
+        // The library wants every shard mutable: copy the present ones (repair is not a hot path).
+        let mut slots: Vec<(Vec<u8>, bool)> = shards
+            .iter()
+            .map(|shard| match shard {
+                Some(shard) => (shard.to_vec(), true),
+                None => (vec![0; shard_len], false),
+            })
+            .collect();
+        rs.reconstruct(&mut slots).map_err(backend("reconstruct"))?;
+        for (shard, (rebuilt, _)) in shards.iter_mut().zip(slots) {
+            if shard.is_none() {
+                *shard = Some(Bytes::from(rebuilt));
             }
         }
         Ok(())
@@ -211,114 +224,10 @@ impl Codec {
         }
         Ok(expected)
     }
-
-    /// The m parity shards of k full data shards.
-    fn parity(&self, data: &[Bytes], shard_len: usize) -> Result<Vec<Bytes>, EcError> {
-        let (k, m) = (self.k, self.m);
-        let pool = &ENCODERS;
-        let mut encoder = match pool.take() {
-            Some(mut encoder) => {
-                encoder.reset(k, m, shard_len).map_err(backend("encode"))?;
-                encoder
-            }
-            None => ReedSolomonEncoder::new(k, m, shard_len).map_err(backend("encode"))?,
-        };
-        let result = (|| {
-            for shard in data {
-                encoder.add_original_shard(shard).map_err(backend("encode"))?;
-            }
-            let out = encoder.encode().map_err(backend("encode"))?;
-            Ok(out.recovery_iter().map(Bytes::copy_from_slice).collect())
-        })();
-        pool.give(encoder);
-        result
-    }
-
-    /// Runs the decoder on the present shards (k of them at most) and hands each restored data
-    /// shard to `found`. Callers have checked that a data shard is missing and that k are present.
-    fn restore_data(
-        &self,
-        shards: &[Option<Bytes>],
-        shard_len: usize,
-        mut found: impl FnMut(usize, &[u8]),
-    ) -> Result<(), EcError> {
-        let (k, m) = (self.k, self.m);
-        let pool = &DECODERS;
-        let mut decoder = match pool.take() {
-            Some(mut decoder) => {
-                decoder.reset(k, m, shard_len).map_err(backend("decode"))?;
-                decoder
-            }
-            None => ReedSolomonDecoder::new(k, m, shard_len).map_err(backend("decode"))?,
-        };
-        let result = (|| {
-            let mut given = 0;
-            for (i, shard) in shards[..k].iter().enumerate() {
-                if let Some(shard) = shard {
-                    decoder.add_original_shard(i, shard).map_err(backend("decode"))?;
-                    given += 1;
-                }
-            }
-            for (i, shard) in shards[k..].iter().enumerate() {
-                if given == k {
-                    break;
-                }
-                if let Some(shard) = shard {
-                    decoder.add_recovery_shard(i, shard).map_err(backend("decode"))?;
-                    given += 1;
-                }
-            }
-            let out = decoder.decode().map_err(backend("decode"))?;
-            for (i, shard) in out.restored_original_iter() {
-                found(i, shard);
-            }
-            Ok(())
-        })();
-        pool.give(decoder);
-        result
-    }
 }
 
-/// Copies data shard `i` to its place in the stripe, without the padding.
-fn place(stripe: &mut [u8], i: usize, shard_len: usize, shard: &[u8]) {
-    let start = (i * shard_len).min(stripe.len());
-    let end = (start + shard_len).min(stripe.len());
-    stripe[start..end].copy_from_slice(&shard[..end - start]);
-}
-
-fn backend(op: &'static str) -> impl Fn(reed_solomon_simd::Error) -> EcError {
-    move |e| EcError::Backend {
-        op,
-        detail: e.to_string(),
-    }
-}
-
-fn missing_output(op: &'static str, index: usize) -> EcError {
-    EcError::Backend {
-        op,
-        detail: format!("the library did not restore data shard {index}"),
-    }
-}
-
-/// A few reusable encoders or decoders: their work areas are several MiB, too costly to allocate
-/// and fault in for every stripe.
-struct Pool<T>(Mutex<Vec<T>>);
-
-impl<T> Pool<T> {
-    const fn new() -> Self {
-        Self(Mutex::new(Vec::new()))
-    }
-
-    fn take(&self) -> Option<T> {
-        self.0.lock().unwrap_or_else(|poisoned| poisoned.into_inner()).pop()
-    }
-
-    fn give(&self, item: T) {
-        let mut items = self.0.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
-        if items.len() < POOL_CAP {
-            items.push(item);
-        }
-    }
+fn backend(op: &'static str) -> impl Fn(reed_solomon_erasure::Error) -> EcError {
+    move |source| EcError::Backend { op, source }
 }
 
 #[cfg(test)]

@@ -5,16 +5,17 @@
 //! "ARCHSHD1" | header_len: u32 LE | header (JSON)
 //! stripe 0 | stripe 1 | …          each `shard_len` bytes, the last possibly shorter
 //! table: BLAKE3 of each stripe, 32 bytes each
-//! footer: BLAKE3(table) 32 | stripe_count u64 LE | object_size u64 LE | "ARCHEND1"
+//! footer: BLAKE3(table) 32 | seal 32 | stripe_count u64 LE | object_size u64 LE | "ARCHEND1"
 //! ```
 //! The manifest in Raft records BLAKE3(table) per shard, so a stripe is checked against the
-//! table and the table against the manifest.
+//! table and the table against the manifest. The seal, BLAKE3 of the header and the footer's
+//! other fields, catches damage to the parts no stripe hash covers.
 
 use serde::{Deserialize, Serialize};
 
 pub const HEADER_MAGIC: &[u8; 8] = b"ARCHSHD1";
 pub const FOOTER_MAGIC: &[u8; 8] = b"ARCHEND1";
-pub const FOOTER_LEN: usize = 32 + 8 + 8 + 8;
+pub const FOOTER_LEN: usize = 32 + 32 + 8 + 8 + 8;
 /// A header is a few hundred bytes; anything larger is not one of ours.
 pub const MAX_HEADER_LEN: u32 = 64 << 10;
 
@@ -34,28 +35,41 @@ pub struct ShardFileHeader {
 
 pub struct Footer {
     pub table_hash: [u8; 32],
+    pub seal: [u8; 32],
     pub stripe_count: u64,
     pub object_size: u64,
 }
 
 impl Footer {
+    /// BLAKE3 over the encoded header and the footer's fields.
+    pub fn compute_seal(encoded_header: &[u8], table_hash: &[u8; 32], stripe_count: u64, object_size: u64) -> [u8; 32] {
+        let mut h = blake3::Hasher::new();
+        h.update(encoded_header);
+        h.update(table_hash);
+        h.update(&stripe_count.to_le_bytes());
+        h.update(&object_size.to_le_bytes());
+        *h.finalize().as_bytes()
+    }
+
     pub fn encode(&self) -> [u8; FOOTER_LEN] {
         let mut out = [0u8; FOOTER_LEN];
         out[..32].copy_from_slice(&self.table_hash);
-        out[32..40].copy_from_slice(&self.stripe_count.to_le_bytes());
-        out[40..48].copy_from_slice(&self.object_size.to_le_bytes());
-        out[48..].copy_from_slice(FOOTER_MAGIC);
+        out[32..64].copy_from_slice(&self.seal);
+        out[64..72].copy_from_slice(&self.stripe_count.to_le_bytes());
+        out[72..80].copy_from_slice(&self.object_size.to_le_bytes());
+        out[80..].copy_from_slice(FOOTER_MAGIC);
         out
     }
 
     pub fn decode(raw: &[u8]) -> Option<Self> {
-        if raw.len() != FOOTER_LEN || &raw[48..] != FOOTER_MAGIC {
+        if raw.len() != FOOTER_LEN || &raw[80..] != FOOTER_MAGIC {
             return None;
         }
         Some(Self {
             table_hash: raw[..32].try_into().ok()?,
-            stripe_count: u64::from_le_bytes(raw[32..40].try_into().ok()?),
-            object_size: u64::from_le_bytes(raw[40..48].try_into().ok()?),
+            seal: raw[32..64].try_into().ok()?,
+            stripe_count: u64::from_le_bytes(raw[64..72].try_into().ok()?),
+            object_size: u64::from_le_bytes(raw[72..80].try_into().ok()?),
         })
     }
 }

@@ -112,6 +112,7 @@ impl ShardStore {
         let head = encode_header(header);
         file.write_all(&head).await.map_err(io_err(&tmp_path))?;
         Ok(ShardWriter {
+            encoded_header: head.clone(),
             file: Some(file),
             tmp_path,
             final_path,
@@ -201,6 +202,7 @@ fn filesystem_free(path: &Path) -> Option<u64> {
 /// A shard being written. Dropped before `finish`, it deletes its temp file: nothing half-written
 /// ever carries a shard's final name.
 pub struct ShardWriter {
+    encoded_header: Vec<u8>,
     file: Option<tokio::fs::File>,
     tmp_path: PathBuf,
     final_path: PathBuf,
@@ -234,9 +236,12 @@ impl ShardWriter {
             reason: "finished twice".into(),
         })?;
         let table: Vec<u8> = self.hashes.iter().flatten().copied().collect();
+        let table_hash = *blake3::hash(&table).as_bytes();
+        let stripe_count = self.hashes.len() as u64;
         let footer = Footer {
-            table_hash: *blake3::hash(&table).as_bytes(),
-            stripe_count: self.hashes.len() as u64,
+            table_hash,
+            seal: Footer::compute_seal(&self.encoded_header, &table_hash, stripe_count, object_size),
+            stripe_count,
             object_size,
         };
         let path = self.tmp_path.clone();
@@ -312,6 +317,8 @@ impl ShardReader {
             .await
             .map_err(|_| corrupt("truncated header"))?;
         let header: ShardFileHeader = serde_json::from_slice(&raw_header).map_err(|_| corrupt("unreadable header"))?;
+        let mut encoded_header = prefix.to_vec();
+        encoded_header.extend_from_slice(&raw_header);
         let data_start = 12 + header_len as u64;
         if len < data_start + FOOTER_LEN as u64 {
             return Err(corrupt("truncated: no footer"));
@@ -333,6 +340,15 @@ impl ShardReader {
         file.read_exact(&mut table).await.map_err(io_err(&path))?;
         if *blake3::hash(&table).as_bytes() != footer.table_hash {
             return Err(corrupt("stripe table does not match its hash"));
+        }
+        let seal = Footer::compute_seal(
+            &encoded_header,
+            &footer.table_hash,
+            footer.stripe_count,
+            footer.object_size,
+        );
+        if seal != footer.seal {
+            return Err(corrupt("header or footer damaged (seal mismatch)"));
         }
         Ok(Self {
             file,
@@ -470,6 +486,51 @@ mod tests {
         let store = ShardStore::open(dir.path(), 100).unwrap();
         assert!(store.reserve(50).is_ok());
         assert!(matches!(store.reserve(500), Err(ShardError::DiskFull { .. })));
+    }
+
+    proptest::proptest! {
+        #![proptest_config(proptest::prelude::ProptestConfig::with_cases(64))]
+        /// Any single flipped bit, anywhere in a shard file, is caught: by the header or footer
+        /// checks when opening, by the table hash, or by the stripe's BLAKE3 when reading.
+        #[test]
+        fn a_flipped_bit_anywhere_is_detected(
+            stripes in proptest::collection::vec(proptest::collection::vec(proptest::prelude::any::<u8>(), 1..64), 1..5),
+            bit in proptest::prelude::any::<u64>(),
+        ) {
+            let rt = tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap();
+            rt.block_on(async {
+                let dir = tempfile::tempdir().unwrap();
+                let store = ShardStore::open(dir.path(), 1 << 30).unwrap();
+                let id = [9u8; 16];
+                let mut h = header(0);
+                h.shard_len = 64;
+                let mut w = store.create(&id, &h).await.unwrap();
+                for s in &stripes {
+                    w.write_stripe(s).await.unwrap();
+                }
+                let (table_hash, _) = w.finish(0).await.unwrap();
+                let path = store.path(&id, 0);
+                let mut bytes = std::fs::read(&path).unwrap();
+                let bit = bit % (bytes.len() as u64 * 8);
+                bytes[(bit / 8) as usize] ^= 1 << (bit % 8);
+                std::fs::write(&path, &bytes).unwrap();
+                let detected = match store.open_reader(&id, 0).await {
+                    Err(_) => true,
+                    Ok(r) if r.table_hash != table_hash => true,
+                    Ok(mut r) => {
+                        let mut bad = false;
+                        for i in 0..r.stripe_count {
+                            match r.read_stripe(i).await {
+                                Ok(d) => bad |= !r.verify(i, &d),
+                                Err(_) => bad = true,
+                            }
+                        }
+                        bad
+                    }
+                };
+                assert!(detected, "flip of bit {bit} went unnoticed");
+            });
+        }
     }
 
     #[test]
