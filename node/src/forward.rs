@@ -95,15 +95,28 @@ impl Node {
             Rpc::Propose => client.propose(request).await,
             Rpc::ReadIndex => client.read_index(request).await,
         };
-        let reply = reply.map_err(|status| match rpc {
-            // A read that failed changed nothing: safe to retry.
-            Rpc::ReadIndex => RaftOpError::NoQuorum(format!("leader {addr}: {}", status.message())),
-            Rpc::Propose => RaftOpError::Indeterminate(format!("leader {addr}: {}", status.message())),
+        let reply = reply.map_err(|status| {
+            let msg = format!("leader {addr}: {}", status.message());
+            match rpc {
+                // A read that failed, or a proposal that never left, changed nothing: safe to retry.
+                Rpc::ReadIndex => RaftOpError::NoQuorum(msg),
+                Rpc::Propose if never_sent(&status) => RaftOpError::NoQuorum(msg),
+                Rpc::Propose => RaftOpError::Indeterminate(msg),
+            }
         })?;
         let result: Result<T, RaftOpError> = codec::decode(&reply.into_inner().payload)
             .map_err(|e| RaftOpError::Indeterminate(format!("undecodable answer from leader {addr}: {e}")))?;
         result
     }
+}
+
+/// The connection to the leader could not be opened, so the request never left this node.
+fn never_sent(status: &tonic::Status) -> bool {
+    let msg = status.message();
+    status.code() == tonic::Code::Unavailable
+        && ["tcp connect error", "error trying to connect", "Connection refused"]
+            .iter()
+            .any(|m| msg.contains(m))
 }
 
 enum Rpc {

@@ -4,7 +4,7 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
 
 use archipel_proto::cluster::RaftView;
-use openraft::error::{CheckIsLeaderError, ClientWriteError, RaftError};
+use openraft::error::{ClientWriteError, RaftError};
 use openraft::ServerState;
 
 use crate::config::NodeConfig;
@@ -59,22 +59,6 @@ impl Node {
                 Err(RaftOpError::Membership(e.to_string()))
             }
             Err(RaftError::Fatal(f)) => Err(RaftOpError::Indeterminate(f.to_string())),
-        }
-    }
-
-    /// Waits until this node's state reflects every write committed before the call
-    /// (read-index through the leader).
-    pub async fn linearizable_barrier(&self) -> Result<(), RaftOpError> {
-        match self.raft.ensure_linearizable().await {
-            Ok(_) => Ok(()),
-            Err(RaftError::APIError(CheckIsLeaderError::ForwardToLeader(f))) => Err(RaftOpError::NotLeader {
-                node: self.id(),
-                leader_addr: f.leader_node.map(|n| n.addr),
-            }),
-            Err(RaftError::APIError(CheckIsLeaderError::QuorumNotEnough(q))) => {
-                Err(RaftOpError::NoQuorum(q.to_string()))
-            }
-            Err(RaftError::Fatal(f)) => Err(RaftOpError::NoQuorum(f.to_string())),
         }
     }
 

@@ -3,7 +3,6 @@
 
 use std::sync::Arc;
 
-use archipel_proto::meta::meta_client::MetaClient;
 use archipel_proto::meta::meta_server::Meta;
 use archipel_proto::meta::{
     cas_request, CasReply, CasRequest, Consistency, DeleteReply, DeleteRequest, Entry, GetReply, GetRequest, PutReply,
@@ -11,7 +10,7 @@ use archipel_proto::meta::{
 };
 use tonic::{Request, Response, Status};
 
-use super::{forward, forward_target, is_forwarded, status_of_raft};
+use super::status_of_raft;
 use crate::kv::{self, KvEntry};
 use crate::node::Node;
 use crate::raft::{Command, CommandResult, Expect};
@@ -57,57 +56,23 @@ fn store_error(e: rocksdb::Error) -> Status {
 }
 
 impl MetaService {
-    /// Proposes `cmd`; if this node is not the leader, forwards `req` with `call` instead.
-    async fn propose<Req, Resp, Fut>(
-        &self,
-        cmd: Command,
-        req: Req,
-        forwarded: bool,
-        call: impl FnOnce(MetaClient<tonic::transport::Channel>, Request<Req>) -> Fut,
-    ) -> Result<Result<CommandResult, Response<Resp>>, Status>
-    where
-        Fut: std::future::Future<Output = Result<Response<Resp>, Status>>,
-    {
-        match self.node.write(cmd).await {
-            Ok(result) => Ok(Ok(result)),
-            Err(e) => match forward_target(&e, forwarded) {
-                Some(addr) => Ok(Err(forward(&self.node, &addr, req, MetaClient::new, call).await?)),
-                None => Err(status_of_raft(e)),
-            },
-        }
+    /// Proposes `cmd` here, or through the leader when this node is a follower.
+    async fn propose(&self, cmd: Command) -> Result<CommandResult, Status> {
+        self.node.propose(cmd).await.map_err(status_of_raft)
     }
 
-    /// Ensures a linearizable read can be served here; otherwise forwards it.
-    async fn read_barrier<Req, Resp, Fut>(
-        &self,
-        consistency: i32,
-        req: &Req,
-        forwarded: bool,
-        call: impl FnOnce(MetaClient<tonic::transport::Channel>, Request<Req>) -> Fut,
-    ) -> Result<Option<Response<Resp>>, Status>
-    where
-        Req: Clone,
-        Fut: std::future::Future<Output = Result<Response<Resp>, Status>>,
-    {
+    /// Linearizable reads are served here once this node has applied the leader's read index.
+    async fn read_barrier(&self, consistency: i32) -> Result<(), Status> {
         if consistency == Consistency::Stale as i32 {
-            return Ok(None);
+            return Ok(());
         }
-        match self.node.linearizable_barrier().await {
-            Ok(()) => Ok(None),
-            Err(e) => match forward_target(&e, forwarded) {
-                Some(addr) => Ok(Some(
-                    forward(&self.node, &addr, req.clone(), MetaClient::new, call).await?,
-                )),
-                None => Err(status_of_raft(e)),
-            },
-        }
+        self.node.read_barrier().await.map_err(status_of_raft)
     }
 }
 
 #[tonic::async_trait]
 impl Meta for MetaService {
     async fn put(&self, request: Request<PutRequest>) -> Result<Response<PutReply>, Status> {
-        let forwarded = is_forwarded(&request);
         let r = request.into_inner();
         check_key(&r.namespace, &r.key)?;
         check_writable(&r.namespace)?;
@@ -117,18 +82,13 @@ impl Meta for MetaService {
             key: r.key.clone(),
             value: r.value.clone(),
         };
-        match self
-            .propose(cmd, r, forwarded, |mut c, q| async move { c.put(q).await })
-            .await?
-        {
-            Ok(CommandResult::Put { revision }) => Ok(Response::new(PutReply { revision })),
-            Ok(other) => Err(unexpected(other)),
-            Err(forwarded) => Ok(forwarded),
+        match self.propose(cmd).await? {
+            CommandResult::Put { revision } => Ok(Response::new(PutReply { revision })),
+            other => Err(unexpected(other)),
         }
     }
 
     async fn delete(&self, request: Request<DeleteRequest>) -> Result<Response<DeleteReply>, Status> {
-        let forwarded = is_forwarded(&request);
         let r = request.into_inner();
         check_key(&r.namespace, &r.key)?;
         check_writable(&r.namespace)?;
@@ -136,18 +96,13 @@ impl Meta for MetaService {
             ns: r.namespace.clone(),
             key: r.key.clone(),
         };
-        match self
-            .propose(cmd, r, forwarded, |mut c, q| async move { c.delete(q).await })
-            .await?
-        {
-            Ok(CommandResult::Delete { existed, revision }) => Ok(Response::new(DeleteReply { existed, revision })),
-            Ok(other) => Err(unexpected(other)),
-            Err(forwarded) => Ok(forwarded),
+        match self.propose(cmd).await? {
+            CommandResult::Delete { existed, revision } => Ok(Response::new(DeleteReply { existed, revision })),
+            other => Err(unexpected(other)),
         }
     }
 
     async fn cas(&self, request: Request<CasRequest>) -> Result<Response<CasReply>, Status> {
-        let forwarded = is_forwarded(&request);
         let r = request.into_inner();
         check_key(&r.namespace, &r.key)?;
         check_writable(&r.namespace)?;
@@ -170,34 +125,24 @@ impl Meta for MetaService {
             expect,
             new_value: r.new_value.clone(),
         };
-        match self
-            .propose(cmd, r, forwarded, |mut c, q| async move { c.cas(q).await })
-            .await?
-        {
-            Ok(CommandResult::Cas {
+        match self.propose(cmd).await? {
+            CommandResult::Cas {
                 succeeded,
                 current,
                 revision,
-            }) => Ok(Response::new(CasReply {
+            } => Ok(Response::new(CasReply {
                 succeeded,
                 current: current.map(to_pb),
                 revision,
             })),
-            Ok(other) => Err(unexpected(other)),
-            Err(forwarded) => Ok(forwarded),
+            other => Err(unexpected(other)),
         }
     }
 
     async fn get(&self, request: Request<GetRequest>) -> Result<Response<GetReply>, Status> {
-        let forwarded = is_forwarded(&request);
         let r = request.into_inner();
         check_key(&r.namespace, &r.key)?;
-        if let Some(answer) = self
-            .read_barrier(r.consistency, &r, forwarded, |mut c, q| async move { c.get(q).await })
-            .await?
-        {
-            return Ok(answer);
-        }
+        self.read_barrier(r.consistency).await?;
         let entry = self.node.state.get(&r.namespace, &r.key).map_err(store_error)?;
         Ok(Response::new(GetReply {
             entry: entry.map(to_pb),
@@ -205,19 +150,13 @@ impl Meta for MetaService {
     }
 
     async fn scan(&self, request: Request<ScanRequest>) -> Result<Response<ScanReply>, Status> {
-        let forwarded = is_forwarded(&request);
         let r = request.into_inner();
         kv::validate_namespace(&r.namespace).map_err(invalid)?;
         let limit = match r.limit as usize {
             0 => kv::DEFAULT_SCAN_LIMIT,
             n => n.min(kv::MAX_SCAN_LIMIT),
         };
-        if let Some(answer) = self
-            .read_barrier(r.consistency, &r, forwarded, |mut c, q| async move { c.scan(q).await })
-            .await?
-        {
-            return Ok(answer);
-        }
+        self.read_barrier(r.consistency).await?;
         let (entries, more) = self
             .node
             .state
