@@ -135,25 +135,23 @@ impl Codec {
             }
         }
         let missing = data.iter().filter(|s| s.is_none()).count();
-        if missing > 0 {
-            // Some(rs): with no parity, `check` let through only complete stripes.
-            if let Some(rs) = &self.rs {
-                // The library wants every input mutable: copy the `missing` parity shards it needs.
-                let mut inputs: Vec<Vec<u8>> = parity.iter().flatten().take(missing).map(|s| s.to_vec()).collect();
-                let mut inputs = inputs.iter_mut();
-                let mut slots: Vec<(&mut [u8], bool)> = stripe
-                    .chunks_mut(shard_len)
-                    .zip(data)
-                    .map(|(slot, shard)| (slot, shard.is_some()))
-                    .collect();
-                for shard in parity {
-                    match shard.as_ref().and(inputs.next()) {
-                        Some(input) => slots.push((input.as_mut_slice(), true)),
-                        None => slots.push((&mut [], false)),
-                    }
+        // With no parity (`rs` is None), `check` let through only complete stripes.
+        if let Some(rs) = self.rs.as_ref().filter(|_| missing > 0) {
+            // The library wants every input mutable: copy the `missing` parity shards it needs.
+            let mut inputs: Vec<Vec<u8>> = parity.iter().flatten().take(missing).map(|s| s.to_vec()).collect();
+            let mut inputs = inputs.iter_mut();
+            let mut slots: Vec<(&mut [u8], bool)> = stripe
+                .chunks_mut(shard_len)
+                .zip(data)
+                .map(|(slot, shard)| (slot, shard.is_some()))
+                .collect();
+            for shard in parity {
+                match shard.as_ref().and_then(|_| inputs.next()) {
+                    Some(input) => slots.push((input.as_mut_slice(), true)),
+                    None => slots.push((&mut [], false)),
                 }
-                rs.reconstruct_data(&mut slots).map_err(backend("decode"))?;
             }
+            rs.reconstruct_data(&mut slots).map_err(backend("decode"))?;
         }
         stripe.truncate(stripe_len);
         Ok(stripe)

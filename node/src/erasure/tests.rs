@@ -43,7 +43,7 @@ fn stripe_len() -> impl Strategy<Value = usize> {
 }
 
 proptest! {
-    #![proptest_config(ProptestConfig { cases: 64, ..ProptestConfig::default() })]
+    #![proptest_config(ProptestConfig { cases: 128, ..ProptestConfig::default() })]
 
     #[test]
     fn any_m_missing_decode_and_reconstruct(
@@ -119,15 +119,12 @@ fn every_loss_pattern() {
 }
 
 #[test]
-fn shard_len_is_even_and_covers_the_stripe() {
+fn shard_len_covers_the_stripe() {
     for (k, m) in PROFILES {
         let codec = codec(k, m);
         assert_eq!(codec.shard_len(0), 0);
         for len in [1, 2, 3, 63, 64, 65, 1000, 1 << 20, 4 << 20, (4 << 20) + 1] {
-            let shard_len = codec.shard_len(len);
-            assert!(shard_len > 0 && shard_len.is_multiple_of(2));
-            assert!(shard_len * k as usize >= len);
-            assert!(shard_len - len.div_ceil(k as usize) < 2);
+            assert_eq!(codec.shard_len(len), len.div_ceil(k as usize));
         }
         assert!(codec.shard_len(usize::MAX) > 0);
     }
@@ -143,8 +140,8 @@ fn data_shards_are_the_stripe_in_order_zero_padded() {
     assert_eq!(&shards[3][..], &[data[12], 0, 0, 0]);
     // A stripe shorter than k leaves whole data shards of zeros.
     let shards = codec.encode(&[9]).unwrap();
-    assert_eq!(&shards[0][..], &[9, 0]);
-    assert!(shards[1..4].iter().all(|s| s[..] == [0, 0]));
+    assert_eq!(&shards[0][..], &[9]);
+    assert!(shards[1..4].iter().all(|s| s[..] == [0]));
     let partial = with_missing(&shards, &[0, 1]);
     assert_eq!(codec.decode(&partial, 1).unwrap(), [9]);
 }
@@ -186,7 +183,7 @@ fn bad_inputs_are_errors_with_clear_messages() {
     // The right shards read as a stripe of another size have the wrong length.
     assert_eq!(
         codec.decode(&all, 300).unwrap_err().to_string(),
-        "shard 0 is 26 bytes, but a 300-byte stripe in 4+2 has 76-byte shards"
+        "shard 0 is 25 bytes, but a 300-byte stripe in 4+2 has 75-byte shards"
     );
     assert!(matches!(
         Codec::new(EcProfile { data: 0, parity: 2 }),
@@ -199,15 +196,14 @@ fn bad_inputs_are_errors_with_clear_messages() {
 }
 
 #[test]
-fn codec_is_send_sync_and_pooled_coders_stay_correct() {
+fn codec_is_send_sync_and_matches_the_library() {
     fn send_sync<T: Send + Sync + Clone>() {}
     send_sync::<Codec>();
     let codec = codec(5, 3);
-    let clone = codec.clone();
     let data = stripe(10_000, 4);
     let threads: Vec<_> = (0..4)
         .map(|_| {
-            let codec = clone.clone();
+            let codec = codec.clone();
             let data = data.clone();
             std::thread::spawn(move || {
                 let shards = codec.encode(&data).unwrap();
@@ -218,24 +214,16 @@ fn codec_is_send_sync_and_pooled_coders_stay_correct() {
     for t in threads {
         assert_eq!(t.join().unwrap(), data);
     }
-    // Pooled encoders and decoders, last used for another profile or shard size, give the same
-    // parity as a fresh encoder.
-    let other = Codec::new(EcProfile { data: 8, parity: 4 }).unwrap();
-    for len in [10_000, 17, 4 << 20, 17] {
+    // Same parity as the library called directly.
+    for len in [10_000, 17] {
         let data = stripe(len, len as u64);
         let shards = codec.encode(&data).unwrap();
-        let mut fresh = ReedSolomonEncoder::new(5, 3, codec.shard_len(len)).unwrap();
-        for shard in &shards[..5] {
-            fresh.add_original_shard(shard).unwrap();
-        }
-        let fresh = fresh.encode().unwrap();
-        assert!(shards[5..].iter().zip(fresh.recovery_iter()).all(|(a, b)| a[..] == *b));
-        assert_eq!(codec.decode(&with_missing(&shards, &[0, 1, 2]), len).unwrap(), data);
-        let other_shards = other.encode(&data).unwrap();
-        assert_eq!(
-            other.decode(&with_missing(&other_shards, &[0, 3, 5, 7]), len).unwrap(),
-            data
-        );
+        let mut parity = vec![vec![0u8; codec.shard_len(len)]; 3];
+        ReedSolomon::new(5, 3)
+            .unwrap()
+            .encode_sep(&shards[..5], &mut parity)
+            .unwrap();
+        assert!(shards[5..].iter().zip(&parity).all(|(a, b)| a[..] == b[..]));
     }
 }
 
@@ -254,6 +242,6 @@ fn parity_is_stable() {
     }
     assert_eq!(
         hasher.finalize().to_hex().as_str(),
-        "356d13b89c2e74190ddfcee48fb28d4658e6502798c9ef10983b07a5e45f8c6a"
+        "78fe26b47378c8ffce165b259fc4e0ab468523569018f1a239414e445c6097b3"
     );
 }
