@@ -9,6 +9,12 @@ use clap::Parser;
 
 fn main() -> std::process::ExitCode {
     let cli = cli::Cli::parse();
+    if !matches!(cli.command, cli::Command::Server { .. } | cli::Command::Dev(_)) {
+        // A CLI piped into `head` should end quietly, not panic on a closed stdout. Servers keep
+        // Rust's default (ignore SIGPIPE) so a dropped connection never kills them.
+        // SAFETY: setting a signal disposition before any thread starts.
+        unsafe { libc::signal(libc::SIGPIPE, libc::SIG_DFL) };
+    }
     let runtime = match tokio::runtime::Builder::new_multi_thread().enable_all().build() {
         Ok(rt) => rt,
         Err(e) => {
