@@ -118,6 +118,8 @@ pub enum Command {
         #[command(subcommand)]
         command: RepairCommand,
     },
+    /// Identify file formats (PRONOM PUIDs) natively, in parallel over directories.
+    Identify(crate::cmd::identify::IdentifyArgs),
     /// The replicated metadata keyspace (for operators and scripts).
     Meta {
         #[command(subcommand)]
@@ -160,6 +162,20 @@ pub enum NodeCommand {
         /// The site the node must be configured for.
         #[arg(long)]
         site: String,
+        #[command(flatten)]
+        cluster: ClusterArgs,
+        #[arg(long)]
+        json: bool,
+    },
+    /// Move every shard off a node (it takes no new ones), before removing it.
+    Drain {
+        id: u64,
+        /// Wait until the node holds no shard, showing progress.
+        #[arg(long)]
+        wait: bool,
+        /// Give up waiting after this many seconds.
+        #[arg(long, default_value_t = 3600)]
+        timeout_secs: u64,
         #[command(flatten)]
         cluster: ClusterArgs,
         #[arg(long)]

@@ -237,3 +237,103 @@ fn damage_beyond_parity_is_reported_as_data_loss_with_the_object_and_stripe() {
         other => panic!("expected data loss: {other:?}"),
     }
 }
+
+#[test]
+fn a_drained_node_holds_nothing_and_can_be_removed_without_loss() {
+    let _g = serial();
+    let mut cluster = TestCluster::start(&SITES, 2, Tuning::default());
+    let rt = runtime();
+    let client = cluster.client();
+    rt.block_on(client.create_namespace("archive", None, 0)).unwrap();
+    let bodies: Vec<Vec<u8>> = (0..6).map(|i| data(200 + i, 1 << 20)).collect();
+    for (i, b) in bodies.iter().enumerate() {
+        rt.block_on(client.put_object("archive", &format!("o{i}"), b.as_slice(), None, None))
+            .unwrap();
+    }
+    let leader = cluster.leader_idx().unwrap();
+    let victim = (0..cluster.nodes.len()).rev().find(|i| *i != leader).unwrap();
+    let id = cluster.nodes[victim].id.to_string();
+    let out = cluster.cli_ok(&["node", "drain", &id, "--wait", "--timeout-secs", "120", "--json"]);
+    let v: serde_json::Value = serde_json::from_str(&out).unwrap();
+    assert_eq!(v["shards_left"], 0, "{v:#}");
+    for i in 0..6 {
+        let info = rt.block_on(client.stat_object("archive", &format!("o{i}"))).unwrap();
+        assert_eq!(info.shards.len(), 6);
+        assert!(
+            info.shards.iter().all(|s| s.node_id.to_string() != id),
+            "o{i} still on node {id}"
+        );
+    }
+    // New writes avoid the draining node.
+    rt.block_on(client.put_object("archive", "after-drain", &data(300, 1 << 20)[..], None, None))
+        .unwrap();
+    let after = rt.block_on(client.stat_object("archive", "after-drain")).unwrap();
+    assert!(after.shards.iter().all(|s| s.node_id.to_string() != id));
+    cluster.cli_ok(&["node", "remove", &id]);
+    cluster.kill(victim);
+    let client = Client::from_list(&cluster.live_addrs()).unwrap();
+    for (i, b) in bodies.iter().enumerate() {
+        assert_eq!(&get_all(&rt, &client, &format!("o{i}")).unwrap(), b, "o{i}");
+    }
+}
+
+#[test]
+fn adding_a_node_rebalances_to_the_new_layout() {
+    use archipel_node::ec_profile::EcProfile;
+    use archipel_node::placement::{place, PlacementNode};
+    let _g = serial();
+    let mut cluster = TestCluster::start(&SITES, 2, Tuning::default());
+    let rt = runtime();
+    let client = cluster.client();
+    rt.block_on(client.create_namespace("archive", Some("3+3"), 0)).unwrap();
+    let n = 12;
+    let bodies: Vec<Vec<u8>> = (0..n).map(|i| data(400 + i, 256 << 10)).collect();
+    for (i, b) in bodies.iter().enumerate() {
+        rt.block_on(client.put_object("archive", &format!("o{i}"), b.as_slice(), None, None))
+            .unwrap();
+    }
+    let idx = cluster.spawn_node("region");
+    let (addr, new_id) = (cluster.nodes[idx].addr.clone(), cluster.nodes[idx].id);
+    cluster.cli_ok(&["node", "add", &addr, "--site", "region"]);
+    let client = cluster.client();
+    let status = cluster.status_json();
+    let layout: Vec<PlacementNode> = status["nodes"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|n| n["state"] == "up")
+        .map(|n| PlacementNode {
+            id: n["id"].as_u64().unwrap(),
+            site: n["site"].as_str().unwrap().into(),
+            capacity_bytes: n["capacity_bytes"].as_u64().unwrap(),
+            writable: true,
+        })
+        .collect();
+    let profile = EcProfile::new(3, 3).unwrap();
+    let moved = wait_for("placement to match the new layout", Duration::from_secs(120), || {
+        let mut moved = 0;
+        for i in 0..n {
+            let info = rt.block_on(client.stat_object("archive", &format!("o{i}"))).ok()?;
+            let id: [u8; 16] = info.object_id.as_slice().try_into().ok()?;
+            let mut want = place(&id, profile, &layout, &[]).ok()?;
+            let mut have: Vec<u64> = info.shards.iter().map(|s| s.node_id).collect();
+            want.sort();
+            have.sort();
+            if want != have {
+                return None;
+            }
+            moved += usize::from(have.contains(&new_id));
+        }
+        Some(moved)
+    });
+    assert!(moved > 0, "some objects moved onto the new node");
+    for (i, b) in bodies.iter().enumerate() {
+        assert_eq!(&get_all(&rt, &client, &format!("o{i}")).unwrap(), b, "o{i}");
+    }
+    // Nothing left to move.
+    let moves = rt
+        .block_on(client.meta_scan("sys.moves", b"", b"", 100, archipel_client::Consistency::Linearizable))
+        .unwrap()
+        .0;
+    assert!(moves.is_empty(), "{moves:?}");
+}

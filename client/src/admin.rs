@@ -2,8 +2,8 @@
 
 use archipel_proto::cluster::cluster_client::ClusterClient;
 use archipel_proto::cluster::{
-    AddNodeReply, AddNodeRequest, ClusterStatus, InitReply, InitRequest, NodeInfo, NodeInfoRequest, RemoveNodeReply,
-    RemoveNodeRequest, StatusRequest,
+    AddNodeReply, AddNodeRequest, ClusterStatus, DrainNodeRequest, InitReply, InitRequest, NodeInfo, NodeInfoRequest,
+    RemoveNodeReply, RemoveNodeRequest, StatusRequest,
 };
 
 use crate::conn::Idempotence;
@@ -39,6 +39,17 @@ impl Client {
             async move { ClusterClient::new(ch).add_node(req).await }
         })
         .await
+    }
+
+    /// Starts moving every shard off `node_id`; returns its previous state.
+    pub async fn drain_node(&self, node_id: u64) -> Result<String, ClientError> {
+        let req = DrainNodeRequest { node_id };
+        let reply = self
+            .call(Idempotence::Safe, |ch| async move {
+                ClusterClient::new(ch).drain_node(req).await
+            })
+            .await?;
+        Ok(reply.previous_state)
     }
 
     pub async fn remove_node(&self, node_id: u64) -> Result<RemoveNodeReply, ClientError> {

@@ -256,6 +256,37 @@ impl Node {
         }
     }
 
+    /// Marks a node draining: it takes no new shards, and the repairer moves its shards away.
+    pub async fn drain_node(&self, node_id: NodeId) -> Result<NodeState, AdminError> {
+        let _guard = self.admin_lock.lock().await;
+        self.require_leader()?;
+        let map = self.state.cluster_map();
+        let node = map
+            .nodes
+            .get(&node_id)
+            .ok_or_else(|| AdminError::NotFound(format!("node {node_id} is not in the cluster")))?;
+        let previous = node.state;
+        match previous {
+            NodeState::Gone => {
+                return Err(AdminError::Invalid(format!(
+                    "node {node_id} was removed; there is nothing to drain"
+                )))
+            }
+            NodeState::Draining => return Ok(previous),
+            NodeState::Up => {}
+        }
+        if let CommandResult::Rejected(reason) = self
+            .write(Command::SetNodeState {
+                node_id,
+                state: NodeState::Draining,
+            })
+            .await?
+        {
+            return Err(AdminError::Conflict(reason));
+        }
+        Ok(previous)
+    }
+
     /// Marks a node gone and takes it out of Raft. Its id is never reused.
     pub async fn remove_node(&self, node_id: NodeId) -> Result<VoterPlan, AdminError> {
         let _guard = self.admin_lock.lock().await;

@@ -21,6 +21,10 @@ use crate::shards::{parse_object_id, ObjectId};
 use crate::workers::WorkerHandle;
 
 pub const WORKER_NAME: &str = "repair";
+/// `sys.drain/<node id>`: set once a draining or removed node's shards are all queued for repair.
+pub const NS_DRAIN: &str = "sys.drain";
+/// `sys.moves/<object id>.<index>`: shards to move to the placement of the current layout.
+pub const NS_MOVES: &str = "sys.moves";
 /// Damaged entries handled per pass.
 const PASS_LIMIT: usize = 1000;
 const PROBE_TIMEOUT: Duration = Duration::from_secs(2);
@@ -39,11 +43,13 @@ pub async fn run_repairer(node: Arc<Node>, handle: Arc<WorkerHandle>) {
     let poll = Duration::from_secs(node.config.repair.poll_secs);
     let mut liveness = Liveness::default();
     let mut repairs_done = 0u64;
+    let mut planned_layout = 0u64;
     loop {
         handle.idle(poll).await;
         handle.wait_if_paused().await;
         if !node.is_leader() {
             liveness = Liveness::default();
+            planned_layout = 0;
             handle.update(|s| {
                 s.state = "idle".into();
                 s.detail = "only the Raft leader repairs".into();
@@ -51,26 +57,47 @@ pub async fn run_repairer(node: Arc<Node>, handle: Arc<WorkerHandle>) {
             continue;
         }
         liveness.check(&node, &handle).await;
-        let entries = match node.state.scan(NS_DAMAGED, b"", b"", PASS_LIMIT) {
-            Ok((entries, _)) => entries,
-            Err(e) => {
+        let layout = node.state.cluster_map().layout_version;
+        if layout != planned_layout {
+            match plan_rebalance(&node, layout).await {
+                Ok(moves) => {
+                    if moves > 0 {
+                        tracing::info!(layout, moves, "rebalance planned");
+                    }
+                    planned_layout = layout;
+                }
+                Err(e) => handle.update(|s| s.last_error = format!("rebalance planning: {e}")),
+            }
+        }
+        let damaged = node.state.scan(NS_DAMAGED, b"", b"", PASS_LIMIT);
+        let moves = node.state.scan(NS_MOVES, b"", b"", PASS_LIMIT);
+        let (damaged, moves) = match (damaged, moves) {
+            (Ok((d, _)), Ok((m, _))) => (d, m),
+            (Err(e), _) | (_, Err(e)) => {
                 handle.update(|s| s.last_error = e.to_string());
                 continue;
             }
         };
-        node.metrics.objects_degraded.set(entries.len() as i64);
+        node.metrics.objects_degraded.set(damaged.len() as i64);
+        // Damage first: redundancy matters more than balance.
+        let entries: Vec<(&str, crate::kv::KvEntry)> = damaged
+            .into_iter()
+            .map(|e| (NS_DAMAGED, e))
+            .chain(moves.into_iter().map(|e| (NS_MOVES, e)))
+            .collect();
         let total = entries.len() as u64;
         handle.update(|s| {
             s.state = if total > 0 { "running".into() } else { "idle".into() };
             s.items_total = total;
             s.items_done = 0;
-            s.detail = format!("{total} shard(s) awaiting repair");
+            s.detail = format!("{total} shard(s) to repair or move");
         });
         let mut done = 0;
-        for entry in entries {
+        for (queue, entry) in entries {
             handle.wait_if_paused().await;
             let key = String::from_utf8_lossy(&entry.key).into_owned();
-            match repair_entry(&node, &key).await {
+            let request: serde_json::Value = serde_json::from_slice(&entry.value).unwrap_or_default();
+            match repair_entry(&node, queue, &key, &request).await {
                 Ok(Outcome::Repaired { node: target }) => {
                     repairs_done += 1;
                     node.metrics.repairs_done.inc();
@@ -107,6 +134,8 @@ pub async fn run_repairer(node: Arc<Node>, handle: Arc<WorkerHandle>) {
 struct Liveness {
     last_seen: HashMap<u64, Instant>,
     lost: BTreeSet<u64>,
+    /// Draining or removed nodes whose shards are queued (once per leadership).
+    emptied: BTreeSet<u64>,
 }
 
 impl Liveness {
@@ -114,10 +143,44 @@ impl Liveness {
         let timeout = Duration::from_secs(node.config.repair.node_down_timeout_secs);
         let map = node.state.cluster_map();
         let now = Instant::now();
+        // A draining or removed node's shards are rebuilt elsewhere right away.
+        let to_empty: Vec<_> = map
+            .nodes
+            .values()
+            .filter(|n| n.state != NodeState::Up && !self.emptied.contains(&n.id))
+            .collect();
+        for n in to_empty {
+            let reason = match n.state {
+                NodeState::Draining => format!("node {} is draining", n.id),
+                _ => format!("node {} was removed from the cluster", n.id),
+            };
+            match queue_node_shards(node, n.id, &reason).await {
+                Ok(count) => {
+                    if count > 0 {
+                        tracing::info!(node = n.id, shards = count, "{reason}: shards queued for repair");
+                    }
+                    let marker = serde_json::json!({"node": n.id, "queued": count, "at_ms": now_ms()});
+                    let recorded = node
+                        .propose(Command::Put {
+                            ns: NS_DRAIN.into(),
+                            key: n.id.to_string().into_bytes(),
+                            value: marker.to_string().into_bytes(),
+                        })
+                        .await;
+                    match recorded {
+                        Ok(_) => {
+                            self.emptied.insert(n.id);
+                        }
+                        Err(e) => handle.update(|s| s.last_error = format!("recording drain of node {}: {e}", n.id)),
+                    }
+                }
+                Err(e) => handle.update(|s| s.last_error = e),
+            }
+        }
         for n in map
             .nodes
             .values()
-            .filter(|n| n.state != NodeState::Gone && n.id != node.id())
+            .filter(|n| n.state == NodeState::Up && n.id != node.id())
         {
             let seen = self.last_seen.entry(n.id).or_insert(now);
             if node.probe(&n.addr, PROBE_TIMEOUT).await.is_ok() {
@@ -165,6 +228,55 @@ async fn queue_node_shards(node: &Node, lost: u64, reason: &str) -> Result<usize
     Ok(count)
 }
 
+/// Queues a move for every shard whose node differs from the placement of layout `version`.
+async fn plan_rebalance(node: &Node, version: u64) -> Result<usize, String> {
+    let nodes = node.placement_nodes();
+    let mut batch = Vec::new();
+    let mut count = 0;
+    for m in all_manifests(node)? {
+        let Storage::Sharded { profile, shards, .. } = &m.storage else {
+            continue;
+        };
+        if shards.len() != profile.total() {
+            continue; // degraded: repair comes first
+        }
+        let mut current = vec![0u64; profile.total()];
+        for s in shards {
+            if let Some(slot) = current.get_mut(s.index as usize) {
+                *slot = s.node_id;
+            }
+        }
+        let Ok(ideal) = crate::placement::place(&m.object_id, *profile, &nodes, &[]) else {
+            continue;
+        };
+        let target = crate::placement::reconcile(&current, &ideal);
+        for (index, (&from, &to)) in current.iter().zip(&target).enumerate() {
+            if from == to || current.contains(&to) {
+                continue;
+            }
+            let value = serde_json::json!({
+                "namespace": m.namespace, "key": m.key, "node_id": from, "move_to": to,
+                "reason": format!("rebalance to layout v{version}"), "detected_at_ms": now_ms(),
+            });
+            batch.push(Command::Put {
+                ns: NS_MOVES.into(),
+                key: format!("{}.{index}", crate::shards::object_id_hex(&m.object_id)).into_bytes(),
+                value: value.to_string().into_bytes(),
+            });
+            count += 1;
+        }
+        if batch.len() >= 256 {
+            node.propose(Command::Batch(std::mem::take(&mut batch)))
+                .await
+                .map_err(|e| e.to_string())?;
+        }
+    }
+    if !batch.is_empty() {
+        node.propose(Command::Batch(batch)).await.map_err(|e| e.to_string())?;
+    }
+    Ok(count)
+}
+
 pub(crate) fn all_manifests(node: &Node) -> Result<Vec<Manifest>, String> {
     let mut out = Vec::new();
     let (namespaces, _) = node
@@ -189,9 +301,9 @@ pub(crate) fn all_manifests(node: &Node) -> Result<Vec<Manifest>, String> {
     Ok(out)
 }
 
-async fn drop_entry(node: &Node, key: &str) -> Result<Outcome, String> {
+async fn drop_entry(node: &Node, queue: &str, key: &str) -> Result<Outcome, String> {
     node.propose(Command::Delete {
-        ns: NS_DAMAGED.into(),
+        ns: queue.into(),
         key: key.as_bytes().to_vec(),
     })
     .await
@@ -199,17 +311,18 @@ async fn drop_entry(node: &Node, key: &str) -> Result<Outcome, String> {
     Ok(Outcome::Dropped)
 }
 
-async fn repair_entry(node: &Node, key: &str) -> Result<Outcome, String> {
+/// Handles one entry of `queue` (`sys.damaged` or `sys.moves`); `request` is its JSON value.
+async fn repair_entry(node: &Node, queue: &str, key: &str, request: &serde_json::Value) -> Result<Outcome, String> {
     let (id_hex, index) = key.rsplit_once('.').ok_or("malformed damage key")?;
     let (Some(object_id), Ok(index)) = (parse_object_id(id_hex), index.parse::<u32>()) else {
-        return drop_entry(node, key).await;
+        return drop_entry(node, queue, key).await;
     };
     node.read_barrier().await.map_err(|e| e.to_string())?;
     let Some(m) = lookup_owner_manifest(node, &object_id) else {
-        return drop_entry(node, key).await; // deleted or replaced since
+        return drop_entry(node, queue, key).await; // deleted or replaced since
     };
     let Some((_, revision)) = node.current_manifest(&m.namespace, &m.key).map_err(|e| e.to_string())? else {
-        return drop_entry(node, key).await;
+        return drop_entry(node, queue, key).await;
     };
     let Storage::Sharded {
         profile,
@@ -217,16 +330,37 @@ async fn repair_entry(node: &Node, key: &str) -> Result<Outcome, String> {
         shards,
     } = &m.storage
     else {
-        return drop_entry(node, key).await;
+        return drop_entry(node, queue, key).await;
     };
     if index as usize >= profile.total() {
-        return drop_entry(node, key).await;
+        return drop_entry(node, queue, key).await;
     }
     let holder = shards.iter().find(|s| s.index == index).cloned();
+    // The entry concerns the node that held the shard then; if the shard moved since, it is stale.
+    if let (Some(h), Some(then)) = (&holder, request["node_id"].as_u64()) {
+        if h.node_id != then {
+            return drop_entry(node, queue, key).await;
+        }
+    }
     let codec = Codec::new(*profile).map_err(|e| e.to_string())?;
     let shard_len = codec.shard_len(*stripe_size as usize) as u64;
     let estimate = m.size.div_ceil(profile.data as u64) + shard_len;
-    let (target, addr) = choose_target(node, &m, &object_id, shards, index, holder.as_ref(), estimate).await?;
+    let (target, addr) = match request["move_to"].as_u64() {
+        Some(to) => {
+            if shards.iter().any(|s| s.node_id == to) {
+                return drop_entry(node, queue, key).await; // already there
+            }
+            let map = node.state.cluster_map();
+            let n = map
+                .nodes
+                .get(&to)
+                .filter(|n| n.state == NodeState::Up)
+                .ok_or_else(|| format!("move target node {to} is not up"))?;
+            node.reserve_on(&n.addr, estimate).await?;
+            (to, n.addr.clone())
+        }
+        None => choose_target(node, &m, &object_id, shards, index, holder.as_ref(), estimate).await?,
+    };
     let table_hash = rebuild(node, &m, &codec, index, (target, addr)).await?;
     if let Some(h) = &holder {
         if h.table_hash != table_hash {
@@ -264,7 +398,7 @@ async fn repair_entry(node: &Node, key: &str) -> Result<Outcome, String> {
                     value: repaired.encode(),
                 },
                 Command::Delete {
-                    ns: NS_DAMAGED.into(),
+                    ns: queue.into(),
                     key: key.as_bytes().to_vec(),
                 },
                 Command::Put {

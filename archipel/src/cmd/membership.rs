@@ -55,6 +55,33 @@ pub async fn node(command: NodeCommand) -> anyhow::Result<ExitCode> {
             }
             Ok(ExitCode::SUCCESS)
         }
+        NodeCommand::Drain {
+            id,
+            wait,
+            timeout_secs,
+            cluster,
+            json,
+        } => {
+            let client = connect(&cluster)?;
+            let previous = client
+                .drain_node(id)
+                .await
+                .with_context(|| format!("draining node {id} failed"))?;
+            if !json {
+                println!("node {id} is draining (was {previous}); its shards are being moved");
+            }
+            let left = if wait {
+                wait_drained(&client, id, timeout_secs, json).await?
+            } else {
+                None
+            };
+            if json {
+                print_json(&json!({"node": id, "previous_state": previous, "draining": true, "shards_left": left}))?;
+            } else if wait {
+                println!("node {id} holds no shard any more; take it out with `archipel node remove {id}`");
+            }
+            Ok(ExitCode::SUCCESS)
+        }
         NodeCommand::Remove { id, cluster, json } => {
             let client = connect(&cluster)?;
             let reply = remove_with_retry(&client, id).await?;
@@ -121,4 +148,36 @@ async fn remove_with_retry(
         .map(anyhow::Error::from)
         .unwrap_or_else(|| anyhow::anyhow!("no attempt made")))
     .with_context(|| format!("removing node {id} failed"))
+}
+
+/// Waits until the repairer has queued the node's shards and moved them all.
+async fn wait_drained(client: &Client, id: u64, timeout_secs: u64, quiet: bool) -> anyhow::Result<Option<u64>> {
+    use archipel_client::Consistency;
+    let deadline = tokio::time::Instant::now() + std::time::Duration::from_secs(timeout_secs);
+    let mut last_report = u64::MAX;
+    loop {
+        let marker = client
+            .meta_get("sys.drain", id.to_string().as_bytes(), Consistency::Linearizable)
+            .await?;
+        let (pending, _) = client
+            .meta_scan("sys.damaged", b"", b"", 10_000, Consistency::Linearizable)
+            .await?;
+        let left = pending
+            .iter()
+            .filter(|e| {
+                serde_json::from_slice::<serde_json::Value>(&e.value).is_ok_and(|v| v["node_id"].as_u64() == Some(id))
+            })
+            .count() as u64;
+        if marker.is_some() && left == 0 {
+            return Ok(Some(0));
+        }
+        if !quiet && left != last_report && marker.is_some() {
+            eprintln!("node {id}: {left} shard(s) left to move");
+            last_report = left;
+        }
+        if tokio::time::Instant::now() > deadline {
+            anyhow::bail!("node {id} still holds {left} shard(s) after {timeout_secs} s; see `archipel repair status`");
+        }
+        tokio::time::sleep(std::time::Duration::from_secs(1)).await;
+    }
 }

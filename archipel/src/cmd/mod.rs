@@ -1,6 +1,7 @@
 //! One module per command family.
 
 mod dev;
+pub mod identify;
 mod membership;
 mod meta;
 mod namespaces;
@@ -28,6 +29,7 @@ pub async fn run(cli: crate::cli::Cli) -> anyhow::Result<ExitCode> {
         Command::Cluster { command } => membership::cluster(command).await,
         Command::Node { command } => membership::node(command).await,
         Command::Meta { command } => meta::run(command).await,
+        Command::Identify(args) => identify::run(args).await,
         Command::Ns { command } => namespaces::run(command).await,
         Command::Scrub { command } => workers::scrub(command).await,
         Command::Repair { command } => workers::repair(command).await,

@@ -6,8 +6,8 @@ use std::time::Duration;
 use archipel_proto::cluster::cluster_client::ClusterClient;
 use archipel_proto::cluster::cluster_server::Cluster;
 use archipel_proto::cluster::{
-    AddNodeReply, AddNodeRequest, ClusterStatus, InitReply, InitRequest, JoinReply, JoinRequest, NodeInfo,
-    NodeInfoRequest, RemoveNodeReply, RemoveNodeRequest, StatusRequest,
+    AddNodeReply, AddNodeRequest, ClusterStatus, DrainNodeReply, DrainNodeRequest, InitReply, InitRequest, JoinReply,
+    JoinRequest, NodeInfo, NodeInfoRequest, RemoveNodeReply, RemoveNodeRequest, StatusRequest,
 };
 use tonic::{Request, Response, Status};
 
@@ -94,6 +94,25 @@ impl Cluster for ClusterService {
                 Some(addr) => {
                     forward(&self.node, &addr, r, ClusterClient::new, |mut c, q| async move {
                         c.remove_node(q).await
+                    })
+                    .await
+                }
+                None => Err(status_of_admin(e)),
+            },
+        }
+    }
+
+    async fn drain_node(&self, request: Request<DrainNodeRequest>) -> Result<Response<DrainNodeReply>, Status> {
+        let forwarded = is_forwarded(&request);
+        let r = request.into_inner();
+        match self.node.drain_node(r.node_id).await {
+            Ok(previous) => Ok(Response::new(DrainNodeReply {
+                previous_state: previous.as_str().into(),
+            })),
+            Err(e) => match leader_to_forward(&e, forwarded) {
+                Some(addr) => {
+                    forward(&self.node, &addr, r, ClusterClient::new, |mut c, q| async move {
+                        c.drain_node(q).await
                     })
                     .await
                 }
