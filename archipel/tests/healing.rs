@@ -115,6 +115,12 @@ fn flipped_bytes_and_deleted_shards_are_found_reported_and_repaired() {
     );
     let pending: serde_json::Value = serde_json::from_str(&cluster.cli_ok(&["repair", "status", "--json"])).unwrap();
     assert_eq!(pending["pending"].as_array().unwrap().len(), 0, "{pending:#}");
+    let s = cluster.status_json();
+    assert_eq!(
+        (s["objects_degraded"].as_u64(), s["health"].as_str()),
+        (Some(0), Some("ok")),
+        "{s:#}"
+    );
 }
 
 #[test]
@@ -236,6 +242,10 @@ fn damage_beyond_parity_is_reported_as_data_loss_with_the_object_and_stripe() {
         Err(ClientError::DataLoss(m)) => assert!(m.contains("archive/lost"), "{m}"),
         other => panic!("expected data loss: {other:?}"),
     }
+    let s = cluster.status_json();
+    assert_eq!(s["objects_lost"], 1, "{s:#}");
+    assert_eq!(s["health"], "degraded");
+    assert!(s["reasons"].to_string().contains("data loss"), "{s:#}");
 }
 
 #[test]

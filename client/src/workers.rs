@@ -1,7 +1,11 @@
 //! Background workers of each node (scrubber, repairer).
 
 use archipel_proto::worker::workers_client::WorkersClient;
-use archipel_proto::worker::{ControlWorkerRequest, ListWorkersReply, ListWorkersRequest, WorkerInfo};
+use archipel_proto::worker::{
+    ClusterWorkersRequest, ControlWorkerRequest, ListWorkersReply, ListWorkersRequest, NodeWorkers, WorkerInfo,
+};
+
+use crate::conn::Idempotence;
 
 use crate::{Client, ClientError};
 
@@ -12,6 +16,28 @@ impl Client {
             WorkersClient::new(ch).list(ListWorkersRequest {}).await
         })
         .await
+    }
+
+    /// Every node's workers (or node `node_id`'s), gathered by whichever node answers; with an
+    /// `action` (start, pause, resume) applied to worker `name` first.
+    pub async fn cluster_workers(
+        &self,
+        name: &str,
+        action: &str,
+        node_id: u64,
+    ) -> Result<Vec<NodeWorkers>, ClientError> {
+        let req = ClusterWorkersRequest {
+            name: name.into(),
+            action: action.into(),
+            node_id,
+        };
+        let reply = self
+            .call(Idempotence::Safe, |ch| {
+                let req = req.clone();
+                async move { WorkersClient::new(ch).cluster(req).await }
+            })
+            .await?;
+        Ok(reply.nodes)
     }
 
     /// `action` is start, pause or resume.

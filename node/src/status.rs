@@ -72,8 +72,36 @@ impl Node {
             });
         }
 
-        let (health, reasons) = self.verdict(&map, &nodes, leader.as_ref().map(|(_, v)| v));
+        let (mut health, mut reasons) = self.verdict(&map, &nodes, leader.as_ref().map(|(_, v)| v));
+        let redundancy = self.redundancy();
+        if health == Health::Ok && (redundancy.degraded > 0 || redundancy.lost > 0) {
+            health = Health::Degraded;
+        }
+        if redundancy.lost > 0 {
+            reasons.push(format!(
+                "{} object(s) lost more shards than parity allows: data loss (see `archipel repair status`)",
+                redundancy.lost
+            ));
+        }
+        if redundancy.at_risk > 0 {
+            reasons.push(format!(
+                "{} object(s) at risk: one more shard loss would lose them; repair is under way",
+                redundancy.at_risk
+            ));
+        }
+        if redundancy.degraded > redundancy.at_risk + redundancy.lost {
+            reasons.push(format!(
+                "{} object(s) below full redundancy ({} shard(s) awaiting repair)",
+                redundancy.degraded - redundancy.at_risk - redundancy.lost,
+                redundancy.shards
+            ));
+        }
         ClusterStatus {
+            objects_degraded: redundancy.degraded,
+            objects_at_risk: redundancy.at_risk,
+            objects_lost: redundancy.lost,
+            shards_awaiting_repair: redundancy.shards,
+            shards_to_move: redundancy.moves,
             cluster_id: map.cluster_id.clone(),
             leader_id: leader.as_ref().map(|(id, _)| *id),
             term,
@@ -85,6 +113,50 @@ impl Node {
             reasons,
             answered_by: self.id(),
         }
+    }
+
+    /// Counts from the repair queue: how many objects are below full redundancy, at risk, lost.
+    fn redundancy(&self) -> Redundancy {
+        use crate::objects::model::{Storage, NS_DAMAGED};
+        const LIMIT: usize = crate::kv::MAX_SCAN_LIMIT;
+        let mut r = Redundancy::default();
+        let damaged = self
+            .state
+            .scan(NS_DAMAGED, b"", b"", LIMIT)
+            .map(|(e, _)| e)
+            .unwrap_or_default();
+        r.shards = damaged.len() as u64;
+        r.moves = self
+            .state
+            .scan(crate::repair::NS_MOVES, b"", b"", LIMIT)
+            .map(|(e, _)| e.len() as u64)
+            .unwrap_or(0);
+        let mut per_object: std::collections::BTreeMap<String, u64> = Default::default();
+        for e in &damaged {
+            let key = String::from_utf8_lossy(&e.key);
+            if let Some((id, _)) = key.rsplit_once('.') {
+                *per_object.entry(id.to_owned()).or_default() += 1;
+            }
+        }
+        for (id, bad) in per_object {
+            let Some(object_id) = crate::shards::parse_object_id(&id) else {
+                continue;
+            };
+            let Some(m) = crate::objects::lookup_owner_manifest(self, &object_id) else {
+                continue;
+            };
+            let Storage::Sharded { profile, .. } = m.storage else {
+                continue;
+            };
+            r.degraded += 1;
+            let parity = profile.parity as u64;
+            if bad > parity {
+                r.lost += 1;
+            } else if bad == parity {
+                r.at_risk += 1;
+            }
+        }
+        r
     }
 
     fn verdict(
@@ -153,4 +225,13 @@ impl Node {
             (Health::Degraded, reasons)
         }
     }
+}
+
+#[derive(Default)]
+struct Redundancy {
+    degraded: u64,
+    at_risk: u64,
+    lost: u64,
+    shards: u64,
+    moves: u64,
 }

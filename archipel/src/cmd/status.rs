@@ -71,6 +71,11 @@ fn to_json(s: &ClusterStatus, health: Health) -> serde_json::Value {
         "last_applied": s.last_applied,
         "layout_version": s.layout_version,
         "answered_by": s.answered_by,
+        "objects_degraded": s.objects_degraded,
+        "objects_at_risk": s.objects_at_risk,
+        "objects_lost": s.objects_lost,
+        "shards_awaiting_repair": s.shards_awaiting_repair,
+        "shards_to_move": s.shards_to_move,
         "nodes": nodes,
     })
 }
@@ -89,7 +94,11 @@ fn print_table(s: &ClusterStatus, health: Health) {
         println!("          - {r}");
     }
     match s.leader_id {
-        Some(l) => println!("leader    node {l}, term {}", s.term),
+        Some(l) if health != Health::Unavailable => println!("leader    node {l}, term {}", s.term),
+        Some(l) => println!(
+            "leader    none with a quorum (node {l} claims term {}, cut off)",
+            s.term
+        ),
         None => println!("leader    none (term {})", s.term),
     }
     println!(

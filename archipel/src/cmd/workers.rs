@@ -2,7 +2,6 @@
 
 use std::process::ExitCode;
 
-use anyhow::bail;
 use archipel_client::proto::worker::WorkerInfo;
 use archipel_client::{Client, Consistency};
 use serde_json::json;
@@ -14,43 +13,36 @@ use crate::output::print_json;
 struct NodeWorker {
     node_id: u64,
     site: String,
-    addr: String,
     worker: Result<WorkerInfo, String>,
 }
 
-async fn collect(client: &Client, name: &str, only: Option<u64>) -> anyhow::Result<Vec<NodeWorker>> {
-    let status = client.status(1500).await?;
-    let mut out = Vec::new();
-    for n in status
-        .nodes
-        .iter()
-        .filter(|n| n.state != 3 && only.is_none_or(|id| id == n.node_id))
-    {
-        let worker = if !n.reachable {
-            Err(format!("unreachable: {}", n.error))
-        } else {
-            match client.workers(&n.addr).await {
-                Ok(list) => list
-                    .workers
+/// Worker `name` of every node (or one), after applying `action` if given, gathered by the
+/// node that answers: this machine needs to reach only one node.
+async fn collect(client: &Client, name: &str, action: &str, only: Option<u64>) -> anyhow::Result<Vec<NodeWorker>> {
+    let nodes = client.cluster_workers(name, action, only.unwrap_or(0)).await?;
+    Ok(nodes
+        .into_iter()
+        .map(|n| NodeWorker {
+            node_id: n.node_id,
+            site: n.site,
+            worker: if n.error.is_empty() {
+                n.workers
                     .into_iter()
                     .find(|w| w.name == name)
-                    .ok_or_else(|| format!("no `{name}` worker")),
-                Err(e) => Err(e.to_string()),
-            }
-        };
-        out.push(NodeWorker {
-            node_id: n.node_id,
-            site: n.site.clone(),
-            addr: n.addr.clone(),
-            worker,
-        });
+                    .ok_or_else(|| format!("no `{name}` worker"))
+            } else {
+                Err(format!("unreachable: {}", n.error))
+            },
+        })
+        .collect())
+}
+
+fn exit_for(rows: &[NodeWorker]) -> ExitCode {
+    if rows.iter().any(|r| r.worker.is_err()) {
+        ExitCode::from(3)
+    } else {
+        ExitCode::SUCCESS
     }
-    if let Some(id) = only {
-        if out.is_empty() {
-            bail!("node {id} is not in the cluster");
-        }
-    }
-    Ok(out)
 }
 
 fn worker_json(w: &NodeWorker) -> serde_json::Value {
@@ -115,30 +107,30 @@ fn print_table(rows: &[NodeWorker]) {
 }
 
 async fn control(client: &Client, name: &str, action: &str, node: Option<u64>) -> anyhow::Result<ExitCode> {
-    let rows = collect(client, name, node).await?;
-    let mut failed = false;
+    let rows = collect(client, name, action, node).await?;
     for r in &rows {
-        match client.control_worker(&r.addr, name, action).await {
+        match &r.worker {
             Ok(i) => println!("node {}: {name} {}", r.node_id, i.state),
-            Err(e) => {
-                failed = true;
-                eprintln!("node {}: {e}", r.node_id);
-            }
+            Err(e) => eprintln!("node {}: {e}", r.node_id),
         }
     }
-    Ok(if failed { ExitCode::FAILURE } else { ExitCode::SUCCESS })
+    Ok(if rows.iter().any(|r| r.worker.is_err()) {
+        ExitCode::FAILURE
+    } else {
+        ExitCode::SUCCESS
+    })
 }
 
 pub async fn scrub(command: ScrubCommand) -> anyhow::Result<ExitCode> {
     match command {
         ScrubCommand::Status { cluster, json } => {
-            let rows = collect(&connect(&cluster)?, "scrub", None).await?;
+            let rows = collect(&connect(&cluster)?, "scrub", "", None).await?;
             if json {
                 print_json(&rows.iter().map(worker_json).collect::<Vec<_>>())?;
             } else {
                 print_table(&rows);
             }
-            Ok(ExitCode::SUCCESS)
+            Ok(exit_for(&rows))
         }
         ScrubCommand::Start { node, cluster } => control(&connect(&cluster)?, "scrub", "start", node).await,
         ScrubCommand::Pause { node, cluster } => control(&connect(&cluster)?, "scrub", "pause", node).await,
@@ -153,7 +145,7 @@ pub async fn repair(command: RepairCommand) -> anyhow::Result<ExitCode> {
             let (pending, more) = client
                 .meta_scan("sys.damaged", b"", b"", 1000, Consistency::Linearizable)
                 .await?;
-            let rows = collect(&client, "repair", None).await?;
+            let rows = collect(&client, "repair", "", None).await?;
             let active: Vec<&NodeWorker> = rows
                 .iter()
                 .filter(|r| {
