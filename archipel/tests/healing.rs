@@ -347,3 +347,91 @@ fn adding_a_node_rebalances_to_the_new_layout() {
         .0;
     assert!(moves.is_empty(), "{moves:?}");
 }
+
+#[test]
+fn a_full_disk_during_repair_moves_the_shard_elsewhere_within_the_site_bound() {
+    let _g = serial();
+    let mut cluster = TestCluster::start(&SITES, 2, Tuning::default());
+    let rt = runtime();
+    let client = cluster.client();
+    rt.block_on(client.create_namespace("archive", None, 0)).unwrap();
+    let body = data(500, 2 << 20);
+    rt.block_on(client.put_object("archive", "doc", body.as_slice(), None, None))
+        .unwrap();
+    let info = rt.block_on(client.stat_object("archive", "doc")).unwrap();
+    // Shard 0's node loses the file and has no room left to take it back.
+    let (idx, path) = shard_path(&cluster, &info, 0);
+    let full_node = cluster.nodes[idx].id;
+    std::fs::remove_file(&path).unwrap();
+    let full = Tuning {
+        capacity: "64KiB".into(),
+        ..Tuning::default()
+    };
+    cluster.reconfigure(idx, &full);
+    cluster.kill(idx);
+    cluster.restart(idx);
+    cluster.wait_ready(Duration::from_secs(30));
+    cluster.cli_ok(&["scrub", "start", "--node", &full_node.to_string()]);
+    let repaired = wait_for("shard 0 rebuilt on another node", Duration::from_secs(60), || {
+        let i = rt.block_on(client.stat_object("archive", "doc")).ok()?;
+        let s0 = i.shards.iter().find(|s| s.index == 0)?;
+        (s0.node_id != full_node && i.shards.len() == 6).then_some(i)
+    });
+    let mut per_site = std::collections::BTreeMap::<String, usize>::new();
+    for s in &repaired.shards {
+        *per_site.entry(s.site.clone()).or_default() += 1;
+    }
+    assert!(per_site.values().all(|c| *c <= 2), "site bound kept: {per_site:?}");
+    assert_eq!(get_all(&rt, &client, "doc").unwrap(), body);
+}
+
+#[test]
+fn a_repair_interrupted_by_the_leader_s_death_is_finished_by_the_next_leader() {
+    let _g = serial();
+    // Slow repairs (a 32 MiB shard takes ~4 s), so the leader dies in the middle of one.
+    let tuning = Tuning {
+        repair_max_bytes_per_sec: 8 << 20,
+        ..Tuning::default()
+    };
+    let mut cluster = TestCluster::start(&SITES, 2, tuning);
+    let rt = runtime();
+    let client = cluster.client();
+    rt.block_on(client.create_namespace("archive", None, 0)).unwrap();
+    let body = data(600, 96 << 20);
+    let path = cluster.root.path().join("big");
+    std::fs::write(&path, &body).unwrap();
+    rt.block_on(client.put_object_file("archive", "big", &path, None))
+        .unwrap();
+    let info = rt.block_on(client.stat_object("archive", "big")).unwrap();
+    let leader = cluster.leader_idx().unwrap();
+    // Damage a shard that is not on the leader, then kill the leader while it rebuilds it.
+    let victim_index = info
+        .shards
+        .iter()
+        .find(|s| s.node_id != cluster.nodes[leader].id)
+        .map(|s| s.index)
+        .unwrap();
+    let (victim_node, victim_path) = shard_path(&cluster, &info, victim_index);
+    std::fs::remove_file(&victim_path).unwrap();
+    cluster.cli_ok(&["scrub", "start", "--node", &cluster.nodes[victim_node].id.to_string()]);
+    wait_for("the repair to start", Duration::from_secs(30), || {
+        let v: serde_json::Value = serde_json::from_str(&cluster.cli_ok(&["repair", "status", "--json"])).ok()?;
+        (!v["pending"].as_array()?.is_empty()).then_some(())
+    });
+    std::thread::sleep(Duration::from_millis(1500));
+    assert!(
+        !victim_path.exists(),
+        "the kill must land before the rebuilt shard is in place"
+    );
+    cluster.kill(leader);
+    let client = Client::from_list(&cluster.live_addrs()).unwrap();
+    wait_for("the next leader to finish the repair", Duration::from_secs(120), || {
+        let i = rt.block_on(client.stat_object("archive", "big")).ok()?;
+        let s = i.shards.iter().find(|s| s.index == victim_index)?;
+        (s.verify_result == "ok" && victim_path.exists()).then_some(())
+    });
+    let mut out = Vec::new();
+    rt.block_on(client.get_object("archive", "big", 0, None, &mut out, None))
+        .unwrap();
+    assert!(out == body, "the object is intact after the interrupted repair");
+}
