@@ -113,6 +113,7 @@ async fn run_cycle(node: &Arc<Node>, handle: &WorkerHandle, cycle: &mut Cycle) -
     let total = shards.len() as u64;
     let total_bytes: u64 = shards.iter().map(|s| s.size).sum();
     let mut evidence: Vec<Command> = Vec::new();
+    let mut orphans = 0u64;
     let mut last_flush = Instant::now();
     let throttle_start = Instant::now();
     let mut throttled_bytes = 0u64;
@@ -147,7 +148,7 @@ async fn run_cycle(node: &Arc<Node>, handle: &WorkerHandle, cycle: &mut Cycle) -
                             .await;
                     }
                 }
-                Verdict::NotOurs => {}
+                Verdict::NotOurs => orphans += 1,
             }
             cycle.done += 1;
             cycle.bytes += shard.size;
@@ -158,7 +159,18 @@ async fn run_cycle(node: &Arc<Node>, handle: &WorkerHandle, cycle: &mut Cycle) -
                 last_flush = Instant::now();
             }
             report(handle, cycle, total, total_bytes, interval);
-            pace(node, shard.size, &mut throttled_bytes, throttle_start).await;
+            if orphans > 0 {
+                handle.update(|s| {
+                    s.detail = format!(
+                        "{} ({orphans} unexpected shard file(s) left to the orphan collector)",
+                        s.detail
+                    )
+                });
+            }
+            let remaining = total_bytes.saturating_sub(cycle.bytes);
+            let due_ms = (cycle.started_ms + interval.as_millis() as u64).saturating_sub(now_ms());
+            let needed = remaining as f64 * 1000.0 / due_ms.max(1) as f64;
+            pace(node, shard.size, needed, &mut throttled_bytes, throttle_start).await;
         }
         flush(node, &mut evidence).await;
         cycle.files_done = true;
@@ -216,10 +228,13 @@ fn report(handle: &WorkerHandle, cycle: &Cycle, total: u64, total_bytes: u64, in
     });
 }
 
-/// Full speed while the node is idle; at most `busy_bytes_per_sec` while it serves objects.
-async fn pace(node: &Node, bytes: u64, throttled: &mut u64, since: Instant) {
-    let limit = node.config.scrub.busy_bytes_per_sec;
-    if limit == 0 || node.metrics.foreground_inflight.get() <= 0 {
+/// Full speed while the node is idle; while it serves objects, `busy_bytes_per_sec`, but never
+/// less than `needed` (bytes/s), the rate that still finishes the cycle within the interval.
+async fn pace(node: &Node, bytes: u64, needed: f64, throttled: &mut u64, since: Instant) {
+    let busy = node.config.scrub.busy_bytes_per_sec;
+    // A margin over the bare minimum, so a busy week still ends on time.
+    let limit = (busy as f64).max(needed * 1.25) as u64;
+    if busy == 0 || node.metrics.foreground_inflight.get() <= 0 {
         tokio::task::yield_now().await;
         return;
     }
