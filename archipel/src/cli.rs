@@ -118,6 +118,8 @@ pub enum Command {
         #[command(subcommand)]
         command: RepairCommand,
     },
+    /// Benchmark against this machine's own limit (starts a local cluster unless --cluster).
+    Bench(crate::cmd::bench::BenchArgs),
     /// Identify file formats (PRONOM PUIDs) natively, in parallel over directories.
     Identify(crate::cmd::identify::IdentifyArgs),
     /// The replicated metadata keyspace (for operators and scripts).

@@ -1,5 +1,6 @@
 //! One module per command family.
 
+pub mod bench;
 mod dev;
 pub mod identify;
 mod membership;
@@ -30,6 +31,7 @@ pub async fn run(cli: crate::cli::Cli) -> anyhow::Result<ExitCode> {
         Command::Node { command } => membership::node(command).await,
         Command::Meta { command } => meta::run(command).await,
         Command::Identify(args) => identify::run(args).await,
+        Command::Bench(args) => bench::run(args).await,
         Command::Ns { command } => namespaces::run(command).await,
         Command::Scrub { command } => workers::scrub(command).await,
         Command::Repair { command } => workers::repair(command).await,

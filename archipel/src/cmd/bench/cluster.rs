@@ -1,0 +1,52 @@
+//! A local cluster for the benchmark: `archipel dev` as a child process.
+
+use std::io::{BufRead, BufReader};
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+
+use anyhow::{bail, Context};
+
+pub struct LocalCluster {
+    child: Child,
+    pub addrs: String,
+    pub data: PathBuf,
+}
+
+impl LocalCluster {
+    pub async fn start(data: &Path) -> anyhow::Result<Self> {
+        let exe = std::env::current_exe().context("cannot find the archipel executable")?;
+        let base_port = 27_400 + (std::process::id() % 500) as u16 * 10;
+        let mut child = Command::new(exe)
+            .args(["dev", "--data"])
+            .arg(data)
+            .args(["--base-port", &base_port.to_string()])
+            .stdout(Stdio::piped())
+            .stderr(Stdio::null())
+            .spawn()
+            .context("cannot start `archipel dev`")?;
+        let stdout = child.stdout.take().context("no stdout from archipel dev")?;
+        let line = tokio::task::spawn_blocking(move || {
+            let mut line = String::new();
+            BufReader::new(stdout).read_line(&mut line).map(|_| line)
+        })
+        .await??;
+        let Some(addrs) = line.trim().strip_prefix("ARCHIPEL_CLUSTER=") else {
+            let _ = child.kill();
+            bail!(
+                "`archipel dev` did not start a cluster (see {}/*/archipel.log)",
+                data.display()
+            );
+        };
+        Ok(Self {
+            addrs: addrs.to_owned(),
+            child,
+            data: data.to_owned(),
+        })
+    }
+
+    pub fn stop(mut self) {
+        // SAFETY: sending a signal to our own child.
+        unsafe { libc::kill(self.child.id() as i32, libc::SIGTERM) };
+        let _ = self.child.wait();
+    }
+}

@@ -1,0 +1,105 @@
+//! Background work: scrub speed and its cost on foreground latency; repair speed (a drain).
+
+use std::time::{Duration, Instant};
+
+use anyhow::bail;
+use archipel_client::{Client, Consistency};
+
+use super::cluster::LocalCluster;
+use super::workload::percentile;
+
+pub struct Healing {
+    pub scrub_mbps: f64,
+    pub p99_idle_ms: f64,
+    pub p99_scrubbing_ms: f64,
+    pub repair_bytes: u64,
+    pub repair_mbps: f64,
+}
+
+/// p99 of 64 KiB GETs over the objects the small-object run stored.
+async fn get_p99(client: &Client, n: usize) -> anyhow::Result<f64> {
+    let mut lat = Vec::new();
+    for i in 0..n {
+        let t = Instant::now();
+        let mut sink = tokio::io::sink();
+        client
+            .get_object("bench", &format!("small/{}/{i}", 64 << 10), 0, None, &mut sink, None)
+            .await?;
+        lat.push(t.elapsed().as_secs_f64() * 1000.0);
+    }
+    lat.sort_by(|a, b| a.total_cmp(b));
+    Ok(percentile(&lat, 0.99))
+}
+
+fn scrub_bytes(nodes: &[archipel_client::proto::worker::NodeWorkers]) -> (u64, u64) {
+    let mut bytes = 0;
+    let mut cycles = 0;
+    for n in nodes {
+        for w in n.workers.iter().filter(|w| w.name == "scrub") {
+            bytes += w.bytes_done;
+            cycles += w.cycles_completed;
+        }
+    }
+    (bytes, cycles)
+}
+
+/// `stored` is how many 64 KiB objects the small-object run left to read.
+pub async fn measure(client: &Client, cluster: &LocalCluster, stored: usize) -> anyhow::Result<Healing> {
+    let samples = stored.min(300);
+    let p99_idle_ms = get_p99(client, samples).await?;
+    let (_, cycles_before) = scrub_bytes(&client.cluster_workers("scrub", "", 0).await?);
+    let start = Instant::now();
+    client.cluster_workers("scrub", "start", 0).await?;
+    let p99_scrubbing_ms = get_p99(client, samples).await?;
+    let deadline = Instant::now() + Duration::from_secs(600);
+    let bytes = loop {
+        let (bytes, cycles) = scrub_bytes(&client.cluster_workers("scrub", "", 0).await?);
+        if cycles >= cycles_before + 6 {
+            break bytes;
+        }
+        if Instant::now() > deadline {
+            bail!("the scrub cycle did not finish within 10 minutes");
+        }
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    };
+    let scrub_mbps = bytes as f64 / start.elapsed().as_secs_f64() / 1e6;
+
+    // Repair speed: drain the last node, which rebuilds all its shards on the others.
+    let victim = 6u64;
+    let shards_dir = cluster.data.join(victim.to_string()).join("shards");
+    let repair_bytes = dir_size(&shards_dir);
+    let start = Instant::now();
+    client.drain_node(victim).await?;
+    let deadline = Instant::now() + Duration::from_secs(3600);
+    loop {
+        let marker = client.meta_get("sys.drain", b"6", Consistency::Linearizable).await?;
+        let (pending, _) = client
+            .meta_scan("sys.damaged", b"", b"", 10_000, Consistency::Linearizable)
+            .await?;
+        if marker.is_some() && pending.is_empty() {
+            break;
+        }
+        if Instant::now() > deadline {
+            bail!("the drain did not finish within an hour");
+        }
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    }
+    let repair_mbps = repair_bytes as f64 / start.elapsed().as_secs_f64() / 1e6;
+    Ok(Healing {
+        scrub_mbps,
+        p99_idle_ms,
+        p99_scrubbing_ms,
+        repair_bytes,
+        repair_mbps,
+    })
+}
+
+fn dir_size(dir: &std::path::Path) -> u64 {
+    let mut total = 0;
+    for sub in std::fs::read_dir(dir).into_iter().flatten().flatten() {
+        for f in std::fs::read_dir(sub.path()).into_iter().flatten().flatten() {
+            total += f.metadata().map(|m| m.len()).unwrap_or(0);
+        }
+    }
+    total
+}

@@ -1,0 +1,98 @@
+//! The machine's limit: BLAKE3 + Reed-Solomon + fsync'd shard writes on the same disk, with no
+//! network and no Raft; and the raw fsync'd write and uncached read speed of that disk.
+
+use std::io::{Read, Write};
+use std::path::Path;
+use std::time::Instant;
+
+use archipel_node::ec_profile::EcProfile;
+use archipel_node::erasure::Codec;
+
+/// Stripe size of the default configuration.
+const STRIPE: usize = 4 << 20;
+
+pub struct Limit {
+    pub profile: EcProfile,
+    /// Object bytes per second through hash + encode + fsync'd shard files.
+    pub pipeline_mbps: f64,
+    pub disk_write_mbps: f64,
+    pub disk_read_mbps: f64,
+}
+
+fn mbps(bytes: u64, secs: f64) -> f64 {
+    bytes as f64 / secs.max(1e-9) / 1e6
+}
+
+pub async fn measure(dir: &Path, bytes: u64) -> anyhow::Result<Limit> {
+    let dir = dir.to_owned();
+    tokio::task::spawn_blocking(move || measure_blocking(&dir, bytes)).await?
+}
+
+fn measure_blocking(dir: &Path, bytes: u64) -> anyhow::Result<Limit> {
+    let profile = EcProfile::new(3, 3).map_err(anyhow::Error::msg)?;
+    let codec = Codec::new(profile)?;
+    let mut stripe = vec![0u8; STRIPE];
+    let mut state = 0x9e37_79b9_7f4a_7c15u64;
+    for chunk in stripe.chunks_mut(8) {
+        state ^= state << 13;
+        state ^= state >> 7;
+        state ^= state << 17;
+        chunk.copy_from_slice(&state.to_le_bytes()[..chunk.len()]);
+    }
+    let stripes = (bytes as usize).div_ceil(STRIPE);
+
+    // The pipeline: what one node would do for a whole object, minus network and Raft.
+    let mut files: Vec<std::fs::File> = (0..profile.total())
+        .map(|i| std::fs::File::create(dir.join(format!("limit.{i}"))))
+        .collect::<Result<_, _>>()?;
+    let start = Instant::now();
+    let mut hasher = blake3::Hasher::new();
+    for _ in 0..stripes {
+        hasher.update(&stripe);
+        let shards = codec.encode(&stripe)?;
+        for (f, s) in files.iter_mut().zip(&shards) {
+            f.write_all(s)?;
+        }
+    }
+    for f in &files {
+        f.sync_all()?;
+    }
+    let pipeline_mbps = mbps((stripes * STRIPE) as u64, start.elapsed().as_secs_f64());
+    drop(files);
+
+    // Raw disk: sequential fsync'd write, then a read with the page cache dropped.
+    let path = dir.join("limit.raw");
+    let mut f = std::fs::File::create(&path)?;
+    let start = Instant::now();
+    for _ in 0..stripes {
+        f.write_all(&stripe)?;
+    }
+    f.sync_all()?;
+    let disk_write_mbps = mbps((stripes * STRIPE) as u64, start.elapsed().as_secs_f64());
+    drop(f);
+    let mut f = std::fs::File::open(&path)?;
+    // SAFETY: fd is open; advice only.
+    unsafe { libc::posix_fadvise(std::os::fd::AsRawFd::as_raw_fd(&f), 0, 0, libc::POSIX_FADV_DONTNEED) };
+    let start = Instant::now();
+    let mut buf = vec![0u8; STRIPE];
+    let mut read = 0u64;
+    loop {
+        let n = f.read(&mut buf)?;
+        if n == 0 {
+            break;
+        }
+        read += n as u64;
+    }
+    let disk_read_mbps = mbps(read, start.elapsed().as_secs_f64());
+    for entry in std::fs::read_dir(dir)?.flatten() {
+        if entry.file_name().to_string_lossy().starts_with("limit.") {
+            let _ = std::fs::remove_file(entry.path());
+        }
+    }
+    Ok(Limit {
+        profile,
+        pipeline_mbps,
+        disk_write_mbps,
+        disk_read_mbps,
+    })
+}
