@@ -1,0 +1,1 @@
+//! Native PRONOM format identification (to be built).
