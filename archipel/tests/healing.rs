@@ -435,3 +435,58 @@ fn a_repair_interrupted_by_the_leader_s_death_is_finished_by_the_next_leader() {
         .unwrap();
     assert!(out == body, "the object is intact after the interrupted repair");
 }
+
+#[test]
+fn a_restarted_node_resumes_its_scrub_cycle_where_it_stopped() {
+    let _g = serial();
+    // ~3 KiB shards at 6 KiB/s: a cycle over 40 shards takes ~20 s.
+    let tuning = Tuning {
+        scrub_max_bytes_per_sec: 6 << 10,
+        ..Tuning::default()
+    };
+    let mut cluster = TestCluster::start(&SITES, 2, tuning);
+    let rt = runtime();
+    let client = cluster.client();
+    rt.block_on(client.create_namespace("archive", None, 0)).unwrap();
+    for i in 0..40u64 {
+        rt.block_on(client.put_object("archive", &format!("o{i}"), &data(700 + i, 8 << 10)[..], None, None))
+            .unwrap();
+    }
+    let victim = 5;
+    let id = cluster.nodes[victim].id;
+    let row = |cluster: &TestCluster| -> Option<serde_json::Value> {
+        scrub_status(cluster)
+            .as_array()?
+            .iter()
+            .find(|n| n["node"] == id)
+            .cloned()
+    };
+    cluster.cli_ok(&["scrub", "start", "--node", &id.to_string()]);
+    let before = wait_for("part of a cycle", Duration::from_secs(60), || {
+        let r = row(&cluster)?;
+        (r["items_done"].as_u64()? >= 10 && r["state"] == "running").then_some(r)
+    });
+    cluster.kill(victim);
+    cluster.restart(victim);
+    let after = wait_for("the node to report its scrub again", Duration::from_secs(30), || {
+        let r = row(&cluster)?;
+        (r["state"] == "running" || r["state"] == "idle").then_some(r)
+    });
+    assert_eq!(
+        after["cycle_started_ms"], before["cycle_started_ms"],
+        "the same cycle goes on: {before:#} {after:#}"
+    );
+    assert!(
+        after["items_done"].as_u64().unwrap() >= before["items_done"].as_u64().unwrap() - 4,
+        "progress kept (saved every 4 shards): {before:#} {after:#}"
+    );
+    let done = wait_for("the cycle to complete", Duration::from_secs(120), || {
+        let r = row(&cluster)?;
+        (r["state"] == "idle" && r["items_done"].as_u64()? == 40).then_some(r)
+    });
+    assert_eq!(
+        done["cycles_completed"].as_u64(),
+        before["cycles_completed"].as_u64().map(|c| c + 1),
+        "one cycle, not restarted"
+    );
+}

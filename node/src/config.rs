@@ -52,6 +52,9 @@ pub struct ScrubTuning {
     pub busy_bytes_per_sec: u64,
     /// Shards verified between two writes of fixity evidence.
     pub evidence_batch: usize,
+    /// Hard cap on the scrub read rate, idle or not; 0 = none. A cap too low to finish within the
+    /// interval is obeyed, and the status says the cycle will be late.
+    pub max_bytes_per_sec: u64,
 }
 
 impl Default for ScrubTuning {
@@ -60,6 +63,7 @@ impl Default for ScrubTuning {
             interval_secs: 7 * 24 * 3600,
             busy_bytes_per_sec: 20 << 20,
             evidence_batch: 64,
+            max_bytes_per_sec: 0,
         }
     }
 }

@@ -232,12 +232,18 @@ fn report(handle: &WorkerHandle, cycle: &Cycle, total: u64, total_bytes: u64, in
 /// less than `needed` (bytes/s), the rate that still finishes the cycle within the interval.
 async fn pace(node: &Node, bytes: u64, needed: f64, throttled: &mut u64, since: Instant) {
     let busy = node.config.scrub.busy_bytes_per_sec;
+    let cap = node.config.scrub.max_bytes_per_sec;
     // A margin over the bare minimum, so a busy week still ends on time.
-    let limit = (busy as f64).max(needed * 1.25) as u64;
-    if busy == 0 || node.metrics.foreground_inflight.get() <= 0 {
-        tokio::task::yield_now().await;
-        return;
-    }
+    let busy_limit = (busy as f64).max(needed * 1.25) as u64;
+    let limit = match (busy > 0 && node.metrics.foreground_inflight.get() > 0, cap) {
+        (false, 0) => {
+            tokio::task::yield_now().await;
+            return;
+        }
+        (false, cap) => cap,
+        (true, 0) => busy_limit,
+        (true, cap) => busy_limit.min(cap),
+    };
     *throttled += bytes;
     let due = Duration::from_secs_f64(*throttled as f64 / limit as f64);
     if let Some(wait) = due.checked_sub(since.elapsed()) {

@@ -55,6 +55,7 @@ pub struct Tuning {
     pub repair_poll_secs: u64,
     pub node_down_timeout_secs: u64,
     pub repair_max_bytes_per_sec: u64,
+    pub scrub_max_bytes_per_sec: u64,
 }
 
 impl Default for Tuning {
@@ -70,6 +71,7 @@ impl Default for Tuning {
             repair_poll_secs: 1,
             node_down_timeout_secs: 3600,
             repair_max_bytes_per_sec: 0,
+            scrub_max_bytes_per_sec: 0,
         }
     }
 }
@@ -106,7 +108,7 @@ pub fn write_config(dir: &Path, id: u64, site: &str, addr: &str, tuning: &Tuning
     std::fs::create_dir_all(dir).unwrap();
     let path = dir.join("node.toml");
     let text = format!(
-        "node_id = {id}\nsite = \"{site}\"\nlisten = \"{addr}\"\ndata_dir = \"{}\"\ncapacity = \"{}\"\n\n[raft]\nheartbeat_ms = 100\nelection_timeout_min_ms = 800\nelection_timeout_max_ms = 1600\nsnapshot_after_logs = {}\nkeep_logs_after_snapshot = {}\n\n[objects]\nstripe_size = \"{}\"\ngc_interval_secs = {}\norphan_grace_secs = {}\n\n[scrub]\ninterval_secs = {}\n\n[repair]\npoll_secs = {}\nnode_down_timeout_secs = {}\nmax_bytes_per_sec = {}\n",
+        "node_id = {id}\nsite = \"{site}\"\nlisten = \"{addr}\"\ndata_dir = \"{}\"\ncapacity = \"{}\"\n\n[raft]\nheartbeat_ms = 100\nelection_timeout_min_ms = 800\nelection_timeout_max_ms = 1600\nsnapshot_after_logs = {}\nkeep_logs_after_snapshot = {}\n\n[objects]\nstripe_size = \"{}\"\ngc_interval_secs = {}\norphan_grace_secs = {}\n\n[scrub]\ninterval_secs = {}\nevidence_batch = 4\nmax_bytes_per_sec = {}\n\n[repair]\npoll_secs = {}\nnode_down_timeout_secs = {}\nmax_bytes_per_sec = {}\n",
         dir.display(),
         tuning.capacity,
         tuning.snapshot_after_logs,
@@ -115,6 +117,7 @@ pub fn write_config(dir: &Path, id: u64, site: &str, addr: &str, tuning: &Tuning
         tuning.gc_interval_secs,
         tuning.orphan_grace_secs,
         tuning.scrub_interval_secs,
+        tuning.scrub_max_bytes_per_sec,
         tuning.repair_poll_secs,
         tuning.node_down_timeout_secs,
         tuning.repair_max_bytes_per_sec,
