@@ -232,6 +232,7 @@ impl Node {
         }
         let caught_up = self.wait_caught_up(addr, self.raft_view().last_applied).await?;
         let plan = self.reconcile_voters().await?;
+        self.wake_repairer(); // the layout changed: rebalance
         Ok((caught_up, plan))
     }
 
@@ -284,6 +285,7 @@ impl Node {
         {
             return Err(AdminError::Conflict(reason));
         }
+        self.wake_repairer();
         Ok(previous)
     }
 
@@ -313,6 +315,7 @@ impl Node {
             }
         }
         let plan = self.reconcile_voters().await?;
+        self.wake_repairer();
         let is_member = self
             .raft
             .metrics()
@@ -328,6 +331,13 @@ impl Node {
                 .map_err(|e| map_membership_error(e, self.id()))?;
         }
         Ok(plan)
+    }
+
+    /// Layout changes are made on the leader, where the repairer runs: start its next pass now.
+    fn wake_repairer(&self) {
+        if let Some(w) = self.workers.get(crate::repair::WORKER_NAME) {
+            w.start_now();
+        }
     }
 
     /// Brings Raft voters in line with the site rule. Only nodes that are up and already Raft
