@@ -33,8 +33,9 @@ impl Client {
             addr: addr.into(),
             site: site.into(),
         };
-        // Adding is idempotent: re-adding the same node is a no-op on the leader.
-        self.call(Idempotence::Safe, |ch| {
+        // Adding is idempotent: re-adding the same node is a no-op on the leader. The leader waits
+        // for the newcomer to catch up (up to minutes, from a snapshot), hence the long deadline.
+        self.call_for(Idempotence::Safe, std::time::Duration::from_secs(300), |ch| {
             let req = req.clone();
             async move { ClusterClient::new(ch).add_node(req).await }
         })

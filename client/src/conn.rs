@@ -92,7 +92,8 @@ impl Client {
         let endpoint = Endpoint::from_shared(format!("http://{addr}"))
             .map_err(|e| e.to_string())?
             .connect_timeout(self.options.connect_timeout)
-            .timeout(self.options.request_timeout)
+            // No per-request deadline on the channel: it would also cut long uploads and downloads.
+            // Unary calls get theirs in `call_for`.
             .tcp_nodelay(true);
         let channel = endpoint.connect().await.map_err(|e| {
             let detail = std::error::Error::source(&e).map(|s| s.to_string()).unwrap_or_default();
@@ -152,6 +153,20 @@ impl Client {
         F: Fn(Channel) -> Fut,
         Fut: Future<Output = Result<Response<T>, Status>>,
     {
+        self.call_for(idempotence, self.options.request_timeout, f).await
+    }
+
+    /// As `call`, with `timeout` for each attempt until the reply (or a stream's first message) arrives.
+    pub(crate) async fn call_for<T, F, Fut>(
+        &self,
+        idempotence: Idempotence,
+        timeout: Duration,
+        f: F,
+    ) -> Result<T, ClientError>
+    where
+        F: Fn(Channel) -> Fut,
+        Fut: Future<Output = Result<Response<T>, Status>>,
+    {
         let deadline = tokio::time::Instant::now() + self.options.retry_for;
         let n = self.endpoints.len();
         let mut failures: Vec<String> = Vec::new();
@@ -168,7 +183,11 @@ impl Client {
                         continue;
                     }
                 };
-                match f(channel).await {
+                let answer = match tokio::time::timeout(timeout, f(channel)).await {
+                    Ok(answer) => answer,
+                    Err(_) => Err(Status::deadline_exceeded(format!("no answer within {timeout:?}"))),
+                };
+                match answer {
                     Ok(r) => {
                         self.preferred.store(idx, Ordering::Relaxed);
                         return Ok(r.into_inner());
@@ -176,8 +195,9 @@ impl Client {
                     Err(s) if s.metadata().get(RETRY_HEADER).is_some() => {
                         failures.push(format!("{addr}: {}", s.message()));
                     }
-                    Err(s) if s.code() == tonic::Code::Unavailable => {
-                        // The connection broke: we cannot know whether the node got the request.
+                    Err(s) if matches!(s.code(), tonic::Code::Unavailable | tonic::Code::DeadlineExceeded) => {
+                        // The connection broke or the node went quiet: we cannot know whether it got
+                        // the request.
                         self.forget(addr);
                         if idempotence == Idempotence::ServerSaysSafe {
                             return Err(ClientError::Indeterminate(format!("{addr}: {}", s.message())));

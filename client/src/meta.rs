@@ -66,8 +66,9 @@ impl Client {
             key: key.into(),
             value: value.into(),
         };
+        // Not retried after an unknown outcome: it could overwrite a newer write.
         let reply = self
-            .call(Idempotence::Safe, |ch| {
+            .call(Idempotence::ServerSaysSafe, |ch| {
                 let req = req.clone();
                 async move { MetaClient::new(ch).put(req).await }
             })
@@ -82,7 +83,7 @@ impl Client {
             key: key.into(),
         };
         let reply = self
-            .call(Idempotence::Safe, |ch| {
+            .call(Idempotence::ServerSaysSafe, |ch| {
                 let req = req.clone();
                 async move { MetaClient::new(ch).delete(req).await }
             })

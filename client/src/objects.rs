@@ -121,10 +121,15 @@ impl Client {
         drop(tx);
         match call.await {
             Ok(Ok(reply)) => Ok(reply.into_inner()),
-            Ok(Err(status)) => Err(ClientError::from_status(&status)).map_err(|e| match e {
-                ClientError::Unavailable(m) => ClientError::Unavailable(format!("{addr}: {m}")),
-                other => other,
-            }),
+            // Only the node's explicit word makes a failed upload safe to repeat: a broken
+            // connection after the last byte may hide a committed object.
+            Ok(Err(status)) if status.metadata().get("x-archipel-retry").is_some() => {
+                Err(ClientError::Unavailable(format!("{addr}: {}", status.message())))
+            }
+            Ok(Err(status)) if status.code() == tonic::Code::Unavailable => {
+                Err(ClientError::Indeterminate(format!("{addr}: {}", status.message())))
+            }
+            Ok(Err(status)) => Err(ClientError::from_status(&status)),
             Err(e) => Err(ClientError::Indeterminate(format!("upload task failed: {e}"))),
         }
     }
@@ -149,8 +154,9 @@ impl Client {
                 .len();
             let reader = tokio::io::BufReader::with_capacity(UPLOAD_CHUNK, file);
             match self.put_object(namespace, key, reader, Some(size), progress).await {
-                // A put of the same bytes is idempotent: retrying an unknown outcome is safe.
-                Err(e) if e.is_transient() && tokio::time::Instant::now() < deadline => {
+                // Retried only when nothing was stored; an unknown outcome is returned (in a WORM
+                // namespace a repeat would be refused although the first attempt may have landed).
+                Err(ClientError::Unavailable(e)) if tokio::time::Instant::now() < deadline => {
                     tracing::warn!("upload of {namespace}/{key} failed ({e}); retrying");
                     tokio::time::sleep(std::time::Duration::from_millis(500)).await;
                 }
@@ -183,7 +189,7 @@ impl Client {
                 namespace: namespace.into(),
                 key: key.into(),
                 offset: offset + written,
-                length: length.map(|l| l - written),
+                length: length.map(|l| l.saturating_sub(written)),
             };
             let stream = self
                 .call(Idempotence::Safe, |ch| {
@@ -302,8 +308,9 @@ impl Client {
             namespace: namespace.into(),
             key: key.into(),
         };
+        // Not retried after an unknown outcome: it could delete a newer object under the same key.
         let reply = self
-            .call(Idempotence::Safe, |ch| {
+            .call(Idempotence::ServerSaysSafe, |ch| {
                 let req = req.clone();
                 async move { ObjectsClient::new(ch).delete_object(req).await }
             })

@@ -196,8 +196,9 @@ pub struct NodeConfig {
 
 /// Stripes above this make shard messages and decode buffers unwieldy.
 const MAX_STRIPE_SIZE: u64 = 64 << 20;
-/// Inline objects travel in Raft entries, which are capped at a few MiB.
-const MAX_INLINE: u64 = 1 << 20;
+/// Inline objects travel in Raft entries beside their manifest; keep them well under the
+/// largest value one entry may carry.
+const MAX_INLINE: u64 = 512 << 10;
 
 impl NodeConfig {
     pub fn load(path: &Path) -> Result<Self, ConfigError> {
@@ -287,10 +288,16 @@ impl RawConfig {
         }
         let inline_max = parse_size(&o.inline_max).map_err(|r| invalid("objects.inline_max", r))?;
         if inline_max > MAX_INLINE {
-            return Err(invalid("objects.inline_max", "must be at most 1MiB"));
+            return Err(invalid("objects.inline_max", "must be at most 512KiB"));
         }
         if o.gc_interval_secs == 0 {
             return Err(invalid("objects.gc_interval_secs", "must be 1 or more"));
+        }
+        if o.orphan_grace_secs == 0 {
+            return Err(invalid(
+                "objects.orphan_grace_secs",
+                "must be 1 or more: it protects uploads in flight (3600 is a sound value)",
+            ));
         }
         let objects = ObjectTuning {
             stripe_size,

@@ -5,8 +5,9 @@ use serde::{Deserialize, Serialize};
 
 pub const MAX_NAMESPACE_LEN: usize = 128;
 pub const MAX_KEY_BYTES: usize = 4096;
-/// Values travel in Raft entries; large payloads belong in the object store.
-pub const MAX_VALUE_BYTES: usize = 4 << 20;
+/// Values travel in Raft entries; large payloads belong in the object store. Bounds how many
+/// entries fit in one AppendEntries (see `server.rs`).
+pub const MAX_VALUE_BYTES: usize = 1 << 20;
 /// Entries returned by one scan call when the caller gives no limit, and the most it may ask.
 pub const DEFAULT_SCAN_LIMIT: usize = 1000;
 pub const MAX_SCAN_LIMIT: usize = 10_000;

@@ -21,7 +21,7 @@ use crate::shards::{parse_object_id, ObjectId};
 use crate::workers::WorkerHandle;
 
 pub const WORKER_NAME: &str = "repair";
-/// `sys.drain/<node id>`: set once a draining or removed node's shards are all queued for repair.
+/// `sys.drain/<node id>`: set once no manifest references a draining or removed node any more.
 pub const NS_DRAIN: &str = "sys.drain";
 /// `sys.moves/<object id>.<index>`: shards to move to the placement of the current layout.
 pub const NS_MOVES: &str = "sys.moves";
@@ -155,11 +155,14 @@ impl Liveness {
                 _ => format!("node {} was removed from the cluster", n.id),
             };
             match queue_node_shards(node, n.id, &reason).await {
-                Ok(count) => {
-                    if count > 0 {
-                        tracing::info!(node = n.id, shards = count, "{reason}: shards queued for repair");
-                    }
-                    let marker = serde_json::json!({"node": n.id, "queued": count, "at_ms": now_ms()});
+                Ok(count) if count > 0 => {
+                    // Not done yet: scan again next pass, which also catches a write that
+                    // committed a shard here after the drain began.
+                    tracing::info!(node = n.id, shards = count, "{reason}: shards queued for repair");
+                }
+                Ok(_) => {
+                    // No manifest references the node any more: record that it is empty.
+                    let marker = serde_json::json!({"node": n.id, "empty_since_ms": now_ms()});
                     let recorded = node
                         .propose(Command::Put {
                             ns: NS_DRAIN.into(),
@@ -361,12 +364,12 @@ async fn repair_entry(node: &Node, queue: &str, key: &str, request: &serde_json:
         }
         None => choose_target(node, &m, &object_id, shards, index, holder.as_ref(), estimate).await?,
     };
-    let table_hash = rebuild(node, &m, &codec, index, (target, addr)).await?;
-    if let Some(h) = &holder {
-        if h.table_hash != table_hash {
-            return Err("the rebuilt shard does not hash as the manifest recorded; not committing".into());
-        }
-    }
+    let intent = crate::objects::UploadIntent::begin(node, key.to_owned())
+        .await
+        .map_err(|e| e.to_string())?;
+    // The node checks the rebuilt shard against the manifest's record before it replaces anything.
+    let expected = holder.as_ref().map(|h| h.table_hash);
+    let table_hash = rebuild(node, &m, &codec, index, (target, addr), expected).await?;
     let mut repaired = m.clone();
     if let Storage::Sharded { shards, .. } = &mut repaired.storage {
         shards.retain(|s| s.index != index);
@@ -386,12 +389,16 @@ async fn repair_entry(node: &Node, queue: &str, key: &str, request: &serde_json:
     let mns = manifest_ns(&m.namespace);
     let result = node
         .propose(Command::Txn {
-            conditions: vec![Condition {
-                ns: mns.clone(),
-                key: m.key.as_bytes().to_vec(),
-                expect: Expect::Revision(revision),
-            }],
+            conditions: vec![
+                Condition {
+                    ns: mns.clone(),
+                    key: m.key.as_bytes().to_vec(),
+                    expect: Expect::Revision(revision),
+                },
+                intent.condition(),
+            ],
             then: vec![
+                intent.end(),
                 Command::Put {
                     ns: mns,
                     key: m.key.as_bytes().to_vec(),
@@ -482,6 +489,7 @@ async fn rebuild(
     codec: &Codec,
     index: u32,
     target: (u64, String),
+    expected: Option<[u8; 32]>,
 ) -> Result<[u8; 32], String> {
     let Storage::Sharded {
         profile,
@@ -537,7 +545,7 @@ async fn rebuild(
             }
         }
     }
-    let refs = fanout.finish(m.size).await.map_err(|e| e.to_string())?;
+    let refs = fanout.finish(m.size, expected).await.map_err(|e| e.to_string())?;
     refs.first()
         .map(|r| r.table_hash)
         .ok_or_else(|| "the target node returned no shard".to_owned())

@@ -150,7 +150,7 @@ async fn remove_with_retry(
     .with_context(|| format!("removing node {id} failed"))
 }
 
-/// Waits until the repairer has queued the node's shards and moved them all.
+/// Waits until the leader records that no manifest references the node (`sys.drain/<id>`).
 async fn wait_drained(client: &Client, id: u64, timeout_secs: u64, quiet: bool) -> anyhow::Result<Option<u64>> {
     use archipel_client::Consistency;
     let deadline = tokio::time::Instant::now() + std::time::Duration::from_secs(timeout_secs);

@@ -144,7 +144,14 @@ impl Shard for ShardService {
                             writer.stripes()
                         )));
                     }
-                    let (table_hash, size) = writer.finish(f.object_size).await.map_err(shard_status)?;
+                    let expected = match &f.expected_table_hash {
+                        Some(h) => Some(
+                            <[u8; 32]>::try_from(h.as_slice())
+                                .map_err(|_| Status::invalid_argument("expected table hash must be 32 bytes"))?,
+                        ),
+                        None => None,
+                    };
+                    let (table_hash, size) = writer.finish(f.object_size, expected).await.map_err(shard_status)?;
                     return Ok(Response::new(WriteShardReply {
                         table_hash: table_hash.to_vec(),
                         bytes_written: size,

@@ -69,6 +69,17 @@ impl Node {
         };
         check_retention(&manifest)?;
         let mns = manifest_ns(namespace);
+        let mut then = vec![
+            Command::Delete {
+                ns: mns.clone(),
+                key: key.as_bytes().to_vec(),
+            },
+            Command::Delete {
+                ns: NS_OBJECT_IDS.into(),
+                key: object_id_hex(&manifest.object_id).into_bytes(),
+            },
+        ];
+        then.extend(super::fixity::forget(&manifest));
         let result = self
             .propose(Command::Txn {
                 conditions: vec![Condition {
@@ -76,16 +87,7 @@ impl Node {
                     key: key.as_bytes().to_vec(),
                     expect: Expect::Revision(revision),
                 }],
-                then: vec![
-                    Command::Delete {
-                        ns: mns,
-                        key: key.as_bytes().to_vec(),
-                    },
-                    Command::Delete {
-                        ns: NS_OBJECT_IDS.into(),
-                        key: object_id_hex(&manifest.object_id).into_bytes(),
-                    },
-                ],
+                then,
             })
             .await?;
         match result {

@@ -24,6 +24,19 @@ pub fn fixity_key(object_id: &ObjectId, index: u32) -> Vec<u8> {
     format!("{}.{index}", object_id_hex(object_id)).into_bytes()
 }
 
+/// Commands that delete the evidence of every shard of `m` (it is being deleted or replaced).
+pub fn forget(m: &Manifest) -> Vec<crate::raft::Command> {
+    let Storage::Sharded { profile, .. } = &m.storage else {
+        return vec![];
+    };
+    (0..profile.total() as u32)
+        .map(|index| crate::raft::Command::Delete {
+            ns: NS_FIXITY.into(),
+            key: fixity_key(&m.object_id, index),
+        })
+        .collect()
+}
+
 impl Node {
     /// The latest evidence of each shard of `m` (None: never verified since written).
     pub fn fixity(&self, m: &Manifest) -> Vec<(u32, Option<Evidence>)> {

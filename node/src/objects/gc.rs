@@ -33,19 +33,57 @@ pub async fn collect_once(node: &Node) -> Result<usize, String> {
         .map_err(|e| e.to_string())?;
     let grace = node.config.objects.orphan_grace;
     let now = SystemTime::now();
+    let aged: Vec<StoredShard> = shards
+        .into_iter()
+        .filter(|s| now.duration_since(s.modified).unwrap_or_default() >= grace)
+        .collect();
+    if aged.is_empty() {
+        return Ok(0);
+    }
+    // Decide only on state that includes every commit made so far: a node cut off from the
+    // leader, or frozen, must not take fresh shards for orphans.
+    if let Err(e) = node.read_barrier().await {
+        return Err(format!(
+            "skipping this pass, the node cannot confirm its state is current: {e}"
+        ));
+    }
     let mut removed = 0;
-    for shard in shards {
-        let age = now.duration_since(shard.modified).unwrap_or_default();
-        if age < grace {
+    let mut failures = Vec::new();
+    for shard in aged {
+        let orphan = crate::shards::is_temp(&shard.path) || !referenced_here(node, &shard)?;
+        if !orphan || !upload_given_up(node, &shard).await? {
             continue;
         }
-        if crate::shards::is_temp(&shard.path) || !referenced_here(node, &shard)? {
-            node.shards.remove(&shard).map_err(|e| e.to_string())?;
-            tracing::debug!(path = %shard.path.display(), "removed orphan shard");
-            removed += 1;
+        // The file may have been replaced since it was listed (a repair renamed a new one in).
+        let unchanged = std::fs::metadata(&shard.path)
+            .is_ok_and(|m| m.len() == shard.size && m.modified().ok() == Some(shard.modified));
+        if !unchanged {
+            continue;
+        }
+        match node.shards.remove(&shard) {
+            Ok(()) => {
+                tracing::debug!(path = %shard.path.display(), "removed orphan shard");
+                removed += 1;
+            }
+            Err(e) => failures.push(e.to_string()),
         }
     }
+    if !failures.is_empty() {
+        return Err(format!(
+            "removed {removed}, {} failed: {}",
+            failures.len(),
+            failures.join("; ")
+        ));
+    }
     Ok(removed)
+}
+
+/// True when no upload (PUT, or repair of this index) may still commit this shard.
+async fn upload_given_up(node: &Node, shard: &StoredShard) -> Result<bool, String> {
+    let grace_ms = node.config.objects.orphan_grace.as_millis() as u64;
+    let id = object_id_hex(&shard.object_id);
+    Ok(super::upload::expire_if_stale(node, &id, grace_ms).await?
+        && super::upload::expire_if_stale(node, &format!("{id}.{}", shard.index), grace_ms).await?)
 }
 
 /// The manifest of the object whose id is `object_id`, from this node's state.

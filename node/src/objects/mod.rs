@@ -9,9 +9,11 @@ mod get;
 pub mod model;
 mod namespaces;
 mod put;
+mod upload;
 
 pub(crate) use get::damage_command;
 pub(crate) use put::Fanout;
+pub(crate) use upload::UploadIntent;
 
 pub use error::ObjectError;
 pub use gc::{collect_once, lookup_owner_manifest, run_orphan_collector};

@@ -11,6 +11,10 @@ pub const NS_NAMESPACES: &str = "sys.ns";
 pub const NS_MANIFEST_PREFIX: &str = "sys.obj/";
 /// Object id (hex) -> namespace and key: what a shard's owner is, for garbage collection.
 pub const NS_OBJECT_IDS: &str = "sys.objid";
+/// Uploads in flight: `<object id hex>` (a PUT) or `<object id hex>.<index>` (a repair or move),
+/// written before any shard is sent. The commit needs it; the orphan collector removes an expired
+/// one before deleting the upload's shards, so a late commit can never name deleted shards.
+pub const NS_UPLOADS: &str = "sys.upload";
 /// Shards found corrupt or missing, for the healing work: `<object id hex>.<index>`.
 pub const NS_DAMAGED: &str = "sys.damaged";
 

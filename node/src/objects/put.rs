@@ -68,12 +68,45 @@ impl Node {
         };
         let first = input.next_stripe().await?;
         let object_id: ObjectId = rand::random();
+        let mut intent = None;
+        let stored = self
+            .store_and_commit(&ns, key, object_id, first, &mut input, existing.as_ref(), &mut intent)
+            .await;
+        if stored.is_err() {
+            if let Some(intent) = &intent {
+                // Nothing will commit this upload: let the collector take its shards at once.
+                let _ = self.propose(intent.end()).await;
+            }
+        }
+        let (manifest, revision) = stored?;
+        Ok(PutOutcome { manifest, revision })
+    }
+
+    /// Stores the data (inline or sharded) and commits the manifest; `intent` is set once a
+    /// sharded upload has recorded its intent.
+    #[allow(clippy::too_many_arguments)]
+    async fn store_and_commit<S>(
+        &self,
+        ns: &NamespaceConfig,
+        key: &str,
+        object_id: ObjectId,
+        first: Vec<u8>,
+        input: &mut StripeInput<S>,
+        existing: Option<&(Manifest, u64)>,
+        intent: &mut Option<super::UploadIntent>,
+    ) -> Result<(Manifest, u64), ObjectError>
+    where
+        S: Stream<Item = Result<Bytes, ObjectError>> + Unpin + Send,
+    {
+        let namespace = ns.name.as_str();
+        let declared_size = input.declared;
         let created_at_ms = now_ms();
         let (storage, size, blake3) = if input.done() && first.len() as u64 <= self.config.objects.inline_max {
             let hash = *blake3::hash(&first).as_bytes();
             (Storage::Inline(first.clone()), first.len() as u64, hash)
         } else {
-            self.store_sharded(&ns, key, &object_id, first, &mut input).await?
+            *intent = Some(super::UploadIntent::begin(self, object_id_hex(&object_id)).await?);
+            self.store_sharded(ns, key, &object_id, first, input).await?
         };
         if let Some(declared) = declared_size {
             if declared != size {
@@ -93,22 +126,31 @@ impl Node {
             },
             storage,
         };
-        let revision = self.commit_manifest(&manifest, existing.as_ref()).await?;
+        // Shards a degraded write left out are recorded in the same transaction as the manifest,
+        // so nothing can commit the object without its repair being queued.
+        let mut missing = Vec::new();
         if let Storage::Sharded { profile, shards, .. } = &manifest.storage {
             for index in 0..profile.total() as u32 {
                 if !shards.iter().any(|s| s.index == index) {
                     let reason = "not written: its node was unavailable when the object was stored";
-                    self.record_damage(&manifest, index, None, None, reason).await;
+                    missing.push(super::damage_command(&manifest, index, None, None, reason, self.id()));
                 }
             }
         }
-        Ok(PutOutcome { manifest, revision })
+        let revision = self
+            .commit_manifest(&manifest, existing, missing, intent.as_ref())
+            .await?;
+        Ok((manifest, revision))
     }
 
+    /// Commits `manifest` if the key still holds `existing`, with `extra` commands in the same
+    /// transaction.
     async fn commit_manifest(
         &self,
         manifest: &Manifest,
         existing: Option<&(Manifest, u64)>,
+        extra: Vec<Command>,
+        intent: Option<&super::UploadIntent>,
     ) -> Result<u64, ObjectError> {
         let mns = manifest_ns(&manifest.namespace);
         let key = manifest.key.as_bytes().to_vec();
@@ -130,16 +172,18 @@ impl Node {
                     ns: NS_OBJECT_IDS.into(),
                     key: object_id_hex(&old.object_id).into_bytes(),
                 });
+                then.extend(super::fixity::forget(old));
                 Expect::Revision(*revision)
             }
             None => Expect::Absent,
         };
-        let result = self
-            .propose(Command::Txn {
-                conditions: vec![Condition { ns: mns, key, expect }],
-                then,
-            })
-            .await?;
+        then.extend(extra);
+        let mut conditions = vec![Condition { ns: mns, key, expect }];
+        if let Some(intent) = intent {
+            conditions.push(intent.condition());
+            then.push(intent.end());
+        }
+        let result = self.propose(Command::Txn { conditions, then }).await?;
         match result {
             CommandResult::Txn {
                 succeeded: true,
@@ -149,6 +193,14 @@ impl Node {
                 Some(CommandResult::Put { revision }) => Ok(*revision),
                 other => Err(ObjectError::Internal(format!("unexpected commit result {other:?}"))),
             },
+            // The upload outlived objects.orphan_grace_secs and its shards were given up.
+            CommandResult::Txn {
+                succeeded: false,
+                failed_condition: Some(1),
+                ..
+            } => Err(ObjectError::Unavailable(
+                "the upload took longer than objects.orphan_grace_secs and was abandoned".into(),
+            )),
             // Another writer got there first; our shards become orphans and are collected.
             CommandResult::Txn { succeeded: false, .. } => Err(ObjectError::Conflict),
             other => Err(ObjectError::Internal(format!("unexpected commit result {other:?}"))),
@@ -206,7 +258,7 @@ impl Node {
                 return Err(ObjectError::SizeMismatch { declared, sent: size });
             }
         }
-        let shards = fanout.finish(size).await?;
+        let shards = fanout.finish(size, None).await?;
         Ok((
             Storage::Sharded {
                 profile,
@@ -497,11 +549,18 @@ impl Fanout {
     }
 
     /// Sends the finish message, waits for every node's fsync, and returns the written shards.
-    pub(crate) async fn finish(mut self, object_size: u64) -> Result<Vec<ShardRef>, ObjectError> {
+    /// `expected`: the table hash every written shard must have (a repair), checked by the node
+    /// before it renames the file into place.
+    pub(crate) async fn finish(
+        mut self,
+        object_size: u64,
+        expected: Option<[u8; 32]>,
+    ) -> Result<Vec<ShardRef>, ObjectError> {
         let finish = WriteShardChunk {
             part: Some(write_shard_chunk::Part::Finish(FinishShard {
                 stripe_count: self.stripes,
                 object_size,
+                expected_table_hash: expected.map(|h| h.to_vec()),
             })),
         };
         self.send_all(vec![Some(finish); self.streams.len()]).await?;

@@ -66,7 +66,7 @@ impl ShardStore {
             capacity_bytes,
             used_bytes: Arc::new(AtomicU64::new(0)),
         };
-        let used: u64 = store.list()?.iter().map(|s| s.size).sum();
+        let used: u64 = store.list()?.iter().filter(|s| !is_temp(&s.path)).map(|s| s.size).sum();
         store.used_bytes.store(used, Ordering::Relaxed);
         Ok(store)
     }
@@ -230,13 +230,20 @@ impl ShardWriter {
 
     /// Writes the table and footer, fsyncs, renames into place and fsyncs the directory.
     /// Returns BLAKE3(table) and the file size.
-    pub async fn finish(mut self, object_size: u64) -> Result<([u8; 32], u64), ShardError> {
+    pub async fn finish(mut self, object_size: u64, expected: Option<[u8; 32]>) -> Result<([u8; 32], u64), ShardError> {
         let mut file = self.file.take().ok_or_else(|| ShardError::Corrupt {
             path: self.tmp_path.clone(),
             reason: "finished twice".into(),
         })?;
         let table: Vec<u8> = self.hashes.iter().flatten().copied().collect();
         let table_hash = *blake3::hash(&table).as_bytes();
+        if expected.is_some_and(|e| e != table_hash) {
+            // Dropping self removes the temp file; the existing shard, if any, stays untouched.
+            return Err(ShardError::Corrupt {
+                path: self.final_path.clone(),
+                reason: "the rebuilt shard does not hash as the manifest recorded; not replacing anything".into(),
+            });
+        }
         let stripe_count = self.hashes.len() as u64;
         let footer = Footer {
             table_hash,
@@ -249,6 +256,10 @@ impl ShardWriter {
         file.write_all(&footer.encode()).await.map_err(io_err(&path))?;
         file.sync_all().await.map_err(io_err(&path))?;
         drop(file);
+        let replaced = tokio::fs::metadata(&self.final_path)
+            .await
+            .map(|m| m.len())
+            .unwrap_or(0);
         tokio::fs::rename(&self.tmp_path, &self.final_path)
             .await
             .map_err(io_err(&path))?;
@@ -262,6 +273,8 @@ impl ShardWriter {
             .map_err(io_err(&self.dir))?;
         let size = self.written + table.len() as u64 + FOOTER_LEN as u64;
         self.used_bytes.fetch_add(size, Ordering::Relaxed);
+        let used = self.used_bytes.load(Ordering::Relaxed);
+        self.used_bytes.fetch_sub(replaced.min(used), Ordering::Relaxed);
         // The temp name no longer exists; make Drop a no-op.
         self.tmp_path = PathBuf::new();
         Ok((footer.table_hash, size))
@@ -367,13 +380,16 @@ impl ShardReader {
         if stripe >= self.stripe_count {
             return None;
         }
-        let start = self.data_start + stripe * self.header.shard_len;
+        // The header is on-disk input: a damaged shard_len must not overflow or over-allocate.
+        let start = stripe
+            .checked_mul(self.header.shard_len)
+            .and_then(|o| o.checked_add(self.data_start))?;
         let end = if stripe + 1 == self.stripe_count {
             self.table_start
         } else {
-            start + self.header.shard_len
+            start.checked_add(self.header.shard_len)?
         };
-        (start <= end && end <= self.table_start).then_some((start, end))
+        (start <= end && end <= self.table_start && end - start <= self.header.shard_len).then_some((start, end))
     }
 
     /// The bytes of one stripe, unverified (see `verify`).
@@ -427,7 +443,7 @@ mod tests {
         let mut w = store.create(&id, &header(1)).await.unwrap();
         w.write_stripe(b"abcd").await.unwrap();
         w.write_stripe(b"ef").await.unwrap();
-        let (table_hash, size) = w.finish(6).await.unwrap();
+        let (table_hash, size) = w.finish(6, None).await.unwrap();
         assert_eq!(store.used_bytes(), size);
         let mut r = store.open_reader(&id, 1).await.unwrap();
         assert_eq!(r.table_hash, table_hash);
@@ -463,7 +479,7 @@ mod tests {
         let id = [2u8; 16];
         let mut w = store.create(&id, &header(0)).await.unwrap();
         w.write_stripe(b"abcd").await.unwrap();
-        w.finish(4).await.unwrap();
+        w.finish(4, None).await.unwrap();
         let path = store.path(&id, 0);
         let mut bytes = std::fs::read(&path).unwrap();
         let n = bytes.len();
@@ -508,7 +524,7 @@ mod tests {
                 for s in &stripes {
                     w.write_stripe(s).await.unwrap();
                 }
-                let (table_hash, _) = w.finish(0).await.unwrap();
+                let (table_hash, _) = w.finish(0, None).await.unwrap();
                 let path = store.path(&id, 0);
                 let mut bytes = std::fs::read(&path).unwrap();
                 let bit = bit % (bytes.len() as u64 * 8);

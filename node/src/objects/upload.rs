@@ -1,0 +1,76 @@
+//! Upload intents: a Raft record that a PUT or a repair is writing shards for an object, so that
+//! the orphan collector and a late commit can never both win.
+
+use crate::node::Node;
+use crate::raft::{Command, CommandResult, Condition, Expect};
+
+use super::model::{now_ms, NS_UPLOADS};
+use super::ObjectError;
+
+pub(crate) struct UploadIntent {
+    key: Vec<u8>,
+    value: Vec<u8>,
+}
+
+impl UploadIntent {
+    /// Records the intent before any shard is sent. `key` is `<object id hex>` or
+    /// `<object id hex>.<index>`.
+    pub async fn begin(node: &Node, key: String) -> Result<Self, ObjectError> {
+        let value = serde_json::json!({"coordinator": node.id(), "started_ms": now_ms()})
+            .to_string()
+            .into_bytes();
+        let intent = Self {
+            key: key.into_bytes(),
+            value,
+        };
+        node.propose(Command::Put {
+            ns: NS_UPLOADS.into(),
+            key: intent.key.clone(),
+            value: intent.value.clone(),
+        })
+        .await?;
+        Ok(intent)
+    }
+
+    /// The commit's condition: the intent is still there (the collector did not expire it).
+    pub fn condition(&self) -> Condition {
+        Condition {
+            ns: NS_UPLOADS.into(),
+            key: self.key.clone(),
+            expect: Expect::Value(self.value.clone()),
+        }
+    }
+
+    /// Removes the intent, in the commit's transaction.
+    pub fn end(&self) -> Command {
+        Command::Delete {
+            ns: NS_UPLOADS.into(),
+            key: self.key.clone(),
+        }
+    }
+}
+
+/// For the collector: may shards of the upload `key` be deleted? True when no intent exists, or
+/// when an intent older than `grace_ms` was removed here (so its commit can no longer succeed).
+pub(crate) async fn expire_if_stale(node: &Node, key: &str, grace_ms: u64) -> Result<bool, String> {
+    let Some(entry) = node.state.get(NS_UPLOADS, key.as_bytes()).map_err(|e| e.to_string())? else {
+        return Ok(true);
+    };
+    let started = serde_json::from_slice::<serde_json::Value>(&entry.value)
+        .ok()
+        .and_then(|v| v["started_ms"].as_u64())
+        .unwrap_or(0);
+    if now_ms().saturating_sub(started) < grace_ms {
+        return Ok(false);
+    }
+    let result = node
+        .propose(Command::Cas {
+            ns: NS_UPLOADS.into(),
+            key: key.as_bytes().to_vec(),
+            expect: Expect::Value(entry.value.clone()),
+            new_value: None,
+        })
+        .await
+        .map_err(|e| e.to_string())?;
+    Ok(matches!(result, CommandResult::Cas { succeeded: true, .. }))
+}
