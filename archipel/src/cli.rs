@@ -207,6 +207,8 @@ pub enum MetaCommand {
         value: String,
         #[command(flatten)]
         cluster: ClusterArgs,
+        #[arg(long)]
+        json: bool,
     },
     Get {
         namespace: String,
@@ -224,6 +226,8 @@ pub enum MetaCommand {
         key: String,
         #[command(flatten)]
         cluster: ClusterArgs,
+        #[arg(long)]
+        json: bool,
     },
     /// Compare-and-swap: write --new (or delete) only if the condition holds. Exit code 1 if it did not.
     Cas {
@@ -300,6 +304,8 @@ pub enum ScrubCommand {
         node: Option<u64>,
         #[command(flatten)]
         cluster: ClusterArgs,
+        #[arg(long)]
+        json: bool,
     },
     /// Pause scrubbing.
     Pause {
@@ -307,6 +313,8 @@ pub enum ScrubCommand {
         node: Option<u64>,
         #[command(flatten)]
         cluster: ClusterArgs,
+        #[arg(long)]
+        json: bool,
     },
     /// Resume paused scrubbing.
     Resume {
@@ -314,6 +322,8 @@ pub enum ScrubCommand {
         node: Option<u64>,
         #[command(flatten)]
         cluster: ClusterArgs,
+        #[arg(long)]
+        json: bool,
     },
 }
 
@@ -330,5 +340,7 @@ pub enum RepairCommand {
     Start {
         #[command(flatten)]
         cluster: ClusterArgs,
+        #[arg(long)]
+        json: bool,
     },
 }

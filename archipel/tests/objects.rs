@@ -292,6 +292,10 @@ fn a_leader_killed_mid_write_leaves_the_object_whole_or_absent() {
     });
     std::thread::sleep(Duration::from_millis(300));
     let leader = cluster.leader_idx().unwrap();
+    assert!(
+        !writer.is_finished(),
+        "the kill must land while the upload is in flight"
+    );
     cluster.kill(leader);
     let result = writer.join().unwrap();
     let client = Client::from_list(&cluster.live_addrs()).unwrap();

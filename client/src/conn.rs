@@ -34,6 +34,23 @@ impl Default for ClientOptions {
     }
 }
 
+/// A failure that says nothing about whether the request was applied.
+fn unclear(status: &Status) -> bool {
+    matches!(
+        status.code(),
+        tonic::Code::Unavailable | tonic::Code::Unknown | tonic::Code::DeadlineExceeded | tonic::Code::Cancelled
+    )
+}
+
+/// The connection could not be opened, so the request never left this client.
+fn never_sent(status: &Status) -> bool {
+    let msg = status.message();
+    status.code() == tonic::Code::Unavailable
+        && ["tcp connect error", "error trying to connect", "Connection refused"]
+            .iter()
+            .any(|m| msg.contains(m))
+}
+
 /// Whether an operation may be sent again after an unclear failure.
 #[derive(Clone, Copy, PartialEq, Eq)]
 pub(crate) enum Idempotence {
@@ -192,12 +209,13 @@ impl Client {
                         self.preferred.store(idx, Ordering::Relaxed);
                         return Ok(r.into_inner());
                     }
-                    Err(s) if s.metadata().get(RETRY_HEADER).is_some() => {
+                    Err(s) if s.metadata().get(RETRY_HEADER).is_some() || never_sent(&s) => {
+                        self.forget(addr);
                         failures.push(format!("{addr}: {}", s.message()));
                     }
-                    Err(s) if matches!(s.code(), tonic::Code::Unavailable | tonic::Code::DeadlineExceeded) => {
+                    Err(s) if unclear(&s) => {
                         // The connection broke or the node went quiet: we cannot know whether it got
-                        // the request.
+                        // the request. Idempotent operations move on; the others report it.
                         self.forget(addr);
                         if idempotence == Idempotence::ServerSaysSafe {
                             return Err(ClientError::Indeterminate(format!("{addr}: {}", s.message())));

@@ -66,9 +66,10 @@ impl Client {
             key: key.into(),
             value: value.into(),
         };
-        // Not retried after an unknown outcome: it could overwrite a newer write.
+        // At-least-once: retried after an unknown outcome, so it may apply twice and overwrite a
+        // concurrent newer write. Use `meta_cas` for exactly-once.
         let reply = self
-            .call(Idempotence::ServerSaysSafe, |ch| {
+            .call(Idempotence::Safe, |ch| {
                 let req = req.clone();
                 async move { MetaClient::new(ch).put(req).await }
             })
@@ -82,8 +83,9 @@ impl Client {
             namespace: ns.into(),
             key: key.into(),
         };
+        // At-least-once, like `meta_put`.
         let reply = self
-            .call(Idempotence::ServerSaysSafe, |ch| {
+            .call(Idempotence::Safe, |ch| {
                 let req = req.clone();
                 async move { MetaClient::new(ch).delete(req).await }
             })

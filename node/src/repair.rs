@@ -51,7 +51,7 @@ pub async fn run_repairer(node: Arc<Node>, handle: Arc<WorkerHandle>) {
             liveness = Liveness::default();
             planned_layout = 0;
             handle.update(|s| {
-                s.state = "idle".into();
+                s.state = "standby".into();
                 s.detail = "only the Raft leader repairs".into();
             });
             continue;

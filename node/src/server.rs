@@ -200,7 +200,13 @@ async fn metrics_page(State(metrics): State<Arc<Metrics>>) -> impl IntoResponse 
 }
 
 async fn time_rpc(State(metrics): State<Arc<Metrics>>, request: Request, next: Next) -> axum::response::Response {
-    let method = request.uri().path().to_owned();
+    // Only our own RPC paths become labels: arbitrary paths must not grow the series set.
+    let path = request.uri().path();
+    let method = if path.starts_with("/archipel.") || path == "/metrics" || path == "/health" {
+        path.to_owned()
+    } else {
+        "other".to_owned()
+    };
     let foreground = method.starts_with("/archipel.object.") || method.starts_with("/archipel.shard.");
     if foreground {
         metrics.foreground_inflight.inc();

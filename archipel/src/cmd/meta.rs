@@ -33,11 +33,16 @@ pub async fn run(command: MetaCommand) -> anyhow::Result<ExitCode> {
             key,
             value,
             cluster,
+            json,
         } => {
             let rev = connect(&cluster)?
                 .meta_put(&namespace, key.as_bytes(), value.as_bytes())
                 .await?;
-            println!("revision {rev}");
+            if json {
+                print_json(&json!({"namespace": namespace, "key": key, "revision": rev}))?;
+            } else {
+                println!("revision {rev}");
+            }
         }
         MetaCommand::Get {
             namespace,
@@ -63,9 +68,14 @@ pub async fn run(command: MetaCommand) -> anyhow::Result<ExitCode> {
             namespace,
             key,
             cluster,
+            json,
         } => {
             let existed = connect(&cluster)?.meta_delete(&namespace, key.as_bytes()).await?;
-            println!("{}", if existed { "deleted" } else { "did not exist" });
+            if json {
+                print_json(&json!({"namespace": namespace, "key": key, "deleted": existed}))?;
+            } else {
+                println!("{}", if existed { "deleted" } else { "did not exist" });
+            }
         }
         MetaCommand::Cas {
             namespace,

@@ -106,12 +106,16 @@ fn print_table(rows: &[NodeWorker]) {
     }
 }
 
-async fn control(client: &Client, name: &str, action: &str, node: Option<u64>) -> anyhow::Result<ExitCode> {
+async fn control(client: &Client, name: &str, action: &str, node: Option<u64>, json: bool) -> anyhow::Result<ExitCode> {
     let rows = collect(client, name, action, node).await?;
-    for r in &rows {
-        match &r.worker {
-            Ok(i) => println!("node {}: {name} {}", r.node_id, i.state),
-            Err(e) => eprintln!("node {}: {e}", r.node_id),
+    if json {
+        print_json(&rows.iter().map(worker_json).collect::<Vec<_>>())?;
+    } else {
+        for r in &rows {
+            match &r.worker {
+                Ok(i) => println!("node {}: {name} {}", r.node_id, i.state),
+                Err(e) => eprintln!("node {}: {e}", r.node_id),
+            }
         }
     }
     Ok(if rows.iter().any(|r| r.worker.is_err()) {
@@ -132,9 +136,11 @@ pub async fn scrub(command: ScrubCommand) -> anyhow::Result<ExitCode> {
             }
             Ok(exit_for(&rows))
         }
-        ScrubCommand::Start { node, cluster } => control(&connect(&cluster)?, "scrub", "start", node).await,
-        ScrubCommand::Pause { node, cluster } => control(&connect(&cluster)?, "scrub", "pause", node).await,
-        ScrubCommand::Resume { node, cluster } => control(&connect(&cluster)?, "scrub", "resume", node).await,
+        ScrubCommand::Start { node, cluster, json } => control(&connect(&cluster)?, "scrub", "start", node, json).await,
+        ScrubCommand::Pause { node, cluster, json } => control(&connect(&cluster)?, "scrub", "pause", node, json).await,
+        ScrubCommand::Resume { node, cluster, json } => {
+            control(&connect(&cluster)?, "scrub", "resume", node, json).await
+        }
     }
 }
 
@@ -195,6 +201,6 @@ pub async fn repair(command: RepairCommand) -> anyhow::Result<ExitCode> {
             }
             Ok(ExitCode::SUCCESS)
         }
-        RepairCommand::Start { cluster } => control(&connect(&cluster)?, "repair", "start", None).await,
+        RepairCommand::Start { cluster, json } => control(&connect(&cluster)?, "repair", "start", None, json).await,
     }
 }

@@ -61,6 +61,17 @@ impl ShardStore {
     pub fn open(data_dir: &Path, capacity_bytes: u64) -> Result<Self, ShardError> {
         let root = data_dir.join("shards");
         std::fs::create_dir_all(&root).map_err(io_err(&root))?;
+        // All 256 prefix directories exist, durably, before any shard: a shard's own directory
+        // fsync then suffices to make it survive a crash.
+        for prefix in 0..=255u8 {
+            let dir = root.join(format!("{prefix:02x}"));
+            if !dir.exists() {
+                std::fs::create_dir(&dir).map_err(io_err(&dir))?;
+            }
+        }
+        std::fs::File::open(&root)
+            .and_then(|d| d.sync_all())
+            .map_err(io_err(&root))?;
         let store = Self {
             root,
             capacity_bytes,
