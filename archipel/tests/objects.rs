@@ -285,10 +285,25 @@ fn a_leader_killed_mid_write_leaves_the_object_whole_or_absent() {
     let data = random_bytes(&mut rand::rngs::StdRng::seed_from_u64(4), 40 << 20);
     let addrs = cluster.addrs();
     let payload = data.clone();
+    // The upload is fed slowly (1 MiB every 50 ms, ~2 s in all), so the kill lands in the middle.
     let writer = std::thread::spawn(move || {
         let rt = runtime();
         let client = Client::from_list(&addrs).unwrap();
-        rt.block_on(client.put_object("archive", "racy", payload.as_slice(), Some(payload.len() as u64), None))
+        rt.block_on(async move {
+            let (mut tx, rx) = tokio::io::duplex(1 << 20);
+            let feeder = tokio::spawn(async move {
+                use tokio::io::AsyncWriteExt;
+                for chunk in payload.chunks(1 << 20) {
+                    if tx.write_all(chunk).await.is_err() {
+                        return;
+                    }
+                    tokio::time::sleep(Duration::from_millis(50)).await;
+                }
+            });
+            let result = client.put_object("archive", "racy", rx, Some(40 << 20), None).await;
+            feeder.abort();
+            result
+        })
     });
     std::thread::sleep(Duration::from_millis(300));
     let leader = cluster.leader_idx().unwrap();
