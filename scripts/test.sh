@@ -8,5 +8,8 @@ echo "== cargo fmt --check"
 cargo fmt --all -- --check
 echo "== cargo clippy -D warnings"
 cargo clippy --workspace --all-targets -- -D warnings
+echo "== chaos: short campaign (local processes, fixed seeds; the long one is scripts/chaos.sh)"
+cargo build -p archipel -p chaos-tests
+"$CARGO_TARGET_DIR/debug/chaos-tests" --backend process --runs 3 --seed 7000 --duration 30 --ops 200
 echo "== cargo test"
 cargo test --workspace
