@@ -208,6 +208,19 @@ impl Liveness {
     }
 }
 
+/// Commands per Raft entry when queueing work in bulk.
+const BATCH: usize = 256;
+
+/// Proposes `batch` as one atomic entry once it holds at least `min` commands.
+async fn propose_full(node: &Node, batch: &mut Vec<Command>, min: usize) -> Result<(), String> {
+    if batch.len() >= min.max(1) {
+        node.propose(Command::Batch(std::mem::take(batch)))
+            .await
+            .map_err(|e| e.to_string())?;
+    }
+    Ok(())
+}
+
 /// Records every shard held by `lost` as damaged, in batches.
 async fn queue_node_shards(node: &Node, lost: u64, reason: &str) -> Result<usize, String> {
     let mut batch = Vec::new();
@@ -219,15 +232,9 @@ async fn queue_node_shards(node: &Node, lost: u64, reason: &str) -> Result<usize
                 count += 1;
             }
         }
-        if batch.len() >= 256 {
-            node.propose(Command::Batch(std::mem::take(&mut batch)))
-                .await
-                .map_err(|e| e.to_string())?;
-        }
+        propose_full(node, &mut batch, BATCH).await?;
     }
-    if !batch.is_empty() {
-        node.propose(Command::Batch(batch)).await.map_err(|e| e.to_string())?;
-    }
+    propose_full(node, &mut batch, 1).await?;
     Ok(count)
 }
 
@@ -268,15 +275,9 @@ async fn plan_rebalance(node: &Node, version: u64) -> Result<usize, String> {
             });
             count += 1;
         }
-        if batch.len() >= 256 {
-            node.propose(Command::Batch(std::mem::take(&mut batch)))
-                .await
-                .map_err(|e| e.to_string())?;
-        }
+        propose_full(node, &mut batch, BATCH).await?;
     }
-    if !batch.is_empty() {
-        node.propose(Command::Batch(batch)).await.map_err(|e| e.to_string())?;
-    }
+    propose_full(node, &mut batch, 1).await?;
     Ok(count)
 }
 
