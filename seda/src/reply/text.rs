@@ -67,21 +67,25 @@ pub(crate) fn cut(s: &str, max: usize) -> String {
     out
 }
 
-/// Cleaned optional text: `None` when nothing but whitespace is left, since SEDA's token
-/// elements must not be empty.
+/// Whether `s` carries nothing: only whitespace and characters XML cannot hold.
+pub fn is_blank(s: &str) -> bool {
+    s.chars().all(|c| c.is_whitespace() || !is_xml_char(c))
+}
+
+/// Cleaned optional text: `None` when blank, since SEDA's token elements must not be empty.
 pub(crate) fn optional_text(s: Option<&str>) -> Option<String> {
     let s = s?;
-    if s.trim().is_empty() {
+    if is_blank(s) {
         return None;
     }
     Some(free_text(s.trim()))
 }
 
-/// A required identifier: cleaned, trimmed, non-empty and at most `MAX_IDENTIFIER_CHARS`.
+/// A required identifier: cleaned, trimmed, not blank and at most `MAX_IDENTIFIER_CHARS`.
 pub(crate) fn identifier(message: &'static str, field: &str, s: &str) -> Result<String, ReplyError> {
     let cleaned = clean(s);
     let trimmed = cleaned.trim();
-    if trimmed.is_empty() {
+    if is_blank(s) {
         return Err(ReplyError::MissingField {
             message,
             field: field.to_owned(),
@@ -107,7 +111,7 @@ pub(crate) fn request_identifier(
     placeholder: &str,
 ) -> Result<String, ReplyError> {
     match s {
-        Some(s) if !clean(s).trim().is_empty() => identifier(message, field, s),
+        Some(s) if !is_blank(s) => identifier(message, field, s),
         _ => Ok(placeholder.to_owned()),
     }
 }
@@ -219,10 +223,12 @@ mod tests {
 
     #[test]
     fn identifiers_must_be_non_empty_and_bounded() {
-        assert!(matches!(
-            identifier("m", "f", " \t "),
-            Err(ReplyError::MissingField { .. })
-        ));
+        for blank in ["", " \t ", "\u{0}\n\u{1B}"] {
+            assert!(matches!(
+                identifier("m", "f", blank),
+                Err(ReplyError::MissingField { .. })
+            ));
+        }
         let long = "x".repeat(MAX_IDENTIFIER_CHARS + 1);
         assert!(matches!(identifier("m", "f", &long), Err(ReplyError::TooLong { .. })));
         assert_eq!(identifier("m", "f", " ID1 ").unwrap(), "ID1");

@@ -269,7 +269,7 @@ fn unique_id(field: &str, s: &str, ids: &mut HashSet<String>) -> Result<String, 
 
 fn optional_identifier(field: &str, s: Option<&str>) -> Result<Option<String>, ReplyError> {
     match s {
-        Some(v) if !text::clean(v).trim().is_empty() => text::identifier(MESSAGE, field, v).map(Some),
+        Some(v) if !text::is_blank(v) => text::identifier(MESSAGE, field, v).map(Some),
         _ => Ok(None),
     }
 }
