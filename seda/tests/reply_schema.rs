@@ -284,7 +284,7 @@ const FRENCH: &str = "Délibération n°12 — été";
 fn hostile_text_is_escaped_cleaned_and_still_valid() {
     for v in VERSIONS {
         let mut r = ko_reply(v);
-        let controls = format!("a\u{0}b\u{7}c\u{1B}d\u{FFFF}e\r\nf");
+        let controls = "a\u{0}b\u{7}c\u{1B}d\u{FFFF}e\r\nf".to_owned();
         let long = "é".repeat(MAX_TEXT_CHARS * 2);
         r.comments = vec![HOSTILE.into(), FRENCH.into(), controls, long];
         r.message_request_identifier = Some(format!("{HOSTILE} {FRENCH}"));
@@ -384,4 +384,35 @@ fn the_validator_rejects_a_reply_in_the_wrong_order() {
         Ok(valid) => assert!(!valid, "Date after MessageIdentifier must be invalid"),
         Err(reason) => println!("SKIP: {reason}"),
     }
+}
+
+/// A large transfer: ids stay unique and the reply valid; prints how long writing took.
+#[test]
+fn a_reply_for_ten_thousand_objects_is_valid() {
+    const N: usize = 10_000;
+    let mut r = ok_reply(SedaVersion::V2_3);
+    let template = r.objects[0].clone();
+    r.objects = (0..N)
+        .map(|i| ReplyObject {
+            data_object_id: format!("ID{i}"),
+            system_id: format!("obj-{i:08x}"),
+            ..template.clone()
+        })
+        .collect();
+    r.units = (0..N)
+        .map(|i| ReplyUnit {
+            unit_id: format!("AU{i}"),
+            system_id: format!("unit-{i:08x}"),
+        })
+        .collect();
+    let started = std::time::Instant::now();
+    let xml = write_transfer_reply(&r).unwrap();
+    println!(
+        "{N} objects + {N} units: {} bytes written in {:?}",
+        xml.len(),
+        started.elapsed()
+    );
+    assert_eq!(texts(&xml, "DataObjectSystemId").len(), N);
+    assert_eq!(texts(&xml, "SystemId").len(), N);
+    assert_valid("large", &xml);
 }

@@ -3,6 +3,7 @@
 
 use std::io;
 
+use quick_xml::escape::partial_escape;
 use quick_xml::events::{BytesDecl, BytesEnd, BytesStart, BytesText, Event};
 use quick_xml::Writer;
 
@@ -46,7 +47,9 @@ impl Xml {
             start.push_attribute(attr);
         }
         self.w.write_event(Event::Start(start))?;
-        self.w.write_event(Event::Text(BytesText::new(text)))?;
+        // Text needs only `<`, `>`, `&` escaped; attributes get quotes escaped too.
+        self.w
+            .write_event(Event::Text(BytesText::from_escaped(partial_escape(text))))?;
         self.w.write_event(Event::End(BytesEnd::new(name)))
     }
 
