@@ -173,6 +173,9 @@ pub(crate) fn parse_text(parser: &QueryParser, q: &str) -> Result<Box<dyn Query>
                 "there is no field `{field}` (searchable: title, description, keywords, text, flow, level, \
                  originating_agency, unit_id, transfer_id, aip_id)"
             ),
+            tantivy::query::QueryParserError::AllButQueryForbidden => {
+                "it only excludes words; add at least one word to search for".to_string()
+            }
             other => other.to_string(),
         };
         SearchError::MalformedQuery {
