@@ -1,0 +1,53 @@
+//! Obtaining a seal token (`Timestamper`) and checking one.
+
+use async_trait::async_trait;
+use ed25519_dalek::Signature;
+
+use super::key::{SealKey, VerifyKeys};
+use super::seal::{Seal, SealStatement, SealToken};
+
+#[derive(Debug, thiserror::Error)]
+#[error("could not time-stamp seal {index} of tenant {tenant}: {reason}")]
+pub struct StampError {
+    pub tenant: String,
+    pub index: u64,
+    pub reason: String,
+}
+
+/// Produces the token of a seal statement.
+#[async_trait]
+pub trait Timestamper: Send + Sync {
+    async fn stamp(&self, statement: &SealStatement) -> Result<SealToken, StampError>;
+}
+
+/// Without a TSA the cluster signs its own seals: proof of origin, not a qualified timestamp.
+#[async_trait]
+impl Timestamper for SealKey {
+    async fn stamp(&self, statement: &SealStatement) -> Result<SealToken, StampError> {
+        let signature = self.sign(&statement.signed_bytes());
+        Ok(SealToken::ClusterSigned {
+            key_id: self.key_id().to_string(),
+            signature: hex::encode(signature.to_bytes()),
+        })
+    }
+}
+
+/// Checks a seal's token against its statement; the error says what is wrong.
+pub fn check_token(seal: &Seal, keys: &VerifyKeys) -> Result<(), String> {
+    match &seal.token {
+        SealToken::ClusterSigned { key_id, signature } => {
+            let key = keys
+                .get(key_id)
+                .ok_or_else(|| format!("seal key {key_id:?} is not among the trusted keys; add its public key"))?;
+            let mut raw = [0u8; 64];
+            hex::decode_to_slice(signature, &mut raw)
+                .map_err(|e| format!("signature is not 64 hex-encoded bytes: {e}"))?;
+            key.verify_strict(&seal.statement().signed_bytes(), &Signature::from_bytes(&raw))
+                .map_err(|_| format!("Ed25519 signature does not verify under key {key_id:?}"))
+        }
+        SealToken::Rfc3161 { token_der, .. } => {
+            let der = hex::decode(token_der).map_err(|e| format!("token_der is not hex: {e}"))?;
+            super::tsp::check_token_imprint(&der, &seal.statement().digest())
+        }
+    }
+}
