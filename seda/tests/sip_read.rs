@@ -214,3 +214,30 @@ fn a_symlink_written_by_the_zip_crate_is_refused() {
         Err(SipError::Symlink { .. })
     ));
 }
+
+#[test]
+fn a_zip64_directory_of_70k_entries_opens_and_the_count_limit_applies() {
+    // Over 65535 entries forces the ZIP64 end record.
+    let mut w = zip::ZipWriter::new(Cursor::new(Vec::new()));
+    let opts = zip::write::SimpleFileOptions::default().compression_method(zip::CompressionMethod::Stored);
+    w.start_file("manifest.xml", opts).unwrap();
+    w.write_all(MANIFEST).unwrap();
+    for i in 0..70_000 {
+        w.start_file(format!("content/{:03}/{i}.txt", i % 500), opts).unwrap();
+        w.write_all(b"x").unwrap();
+    }
+    let (_d, path) = write(&w.finish().unwrap().into_inner());
+    let started = std::time::Instant::now();
+    let mut sip = Sip::open(&path, &SipLimits::default()).unwrap();
+    println!("opened 70001 entries in {:?}", started.elapsed());
+    assert_eq!(sip.entries().len(), 70_000);
+    assert_eq!(read_all(&mut sip, "content/499/69999.txt").unwrap(), b"x");
+    let limits = SipLimits {
+        max_entries: 69_999,
+        ..SipLimits::default()
+    };
+    assert!(matches!(
+        Sip::open(&path, &limits),
+        Err(SipError::TooManyEntries { count: 70_001, .. })
+    ));
+}
