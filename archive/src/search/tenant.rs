@@ -127,7 +127,10 @@ impl TenantIndex {
 
     pub fn search(&self, req: &SearchQuery) -> Result<SearchPage, SearchError> {
         req.check()?;
-        let (query, text_query) = query::build(&self.parser, &self.fields, req)?;
+        let query::Built {
+            query,
+            text: text_query,
+        } = query::build(&self.parser, &self.fields, req)?;
         let searcher = self.reader.searcher();
         if req.limit == 0 {
             let total = searcher
