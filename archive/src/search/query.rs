@@ -171,7 +171,7 @@ pub(crate) fn parse_text(parser: &QueryParser, q: &str) -> Result<Box<dyn Query>
             tantivy::query::QueryParserError::SyntaxError(_) => "the syntax is invalid".to_string(),
             tantivy::query::QueryParserError::FieldDoesNotExist(field) => format!(
                 "there is no field `{field}` (searchable: title, description, keywords, text, flow, level, \
-                 originating_agency, unit_id, transfer_id, aip_id)"
+                 originating_agency, unit_id, sip_unit_id, parent_id, transfer_id, aip_id)"
             ),
             tantivy::query::QueryParserError::AllButQueryForbidden => {
                 "it only excludes words; add at least one word to search for".to_string()
