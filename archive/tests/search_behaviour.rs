@@ -27,7 +27,10 @@ fn a_title_match_ranks_above_a_text_only_match() {
     };
     let unrelated = unit("unrelated", "Budget primitif");
     // Insertion order must not decide the ranking: try both.
-    for units in [vec![in_text.clone(), in_title.clone(), unrelated.clone()], vec![in_title.clone(), in_text.clone()]] {
+    for units in [
+        vec![in_text.clone(), in_title.clone(), unrelated.clone()],
+        vec![in_title.clone(), in_text.clone()],
+    ] {
         let page = index_with(&units).search(&SearchQuery::text("délibération")).unwrap();
         assert_eq!(page.total, 2);
         assert_eq!(page.hits[0].unit_id, "in-title", "{page:?}");
@@ -40,7 +43,10 @@ fn a_title_match_ranks_above_a_text_only_match() {
 fn accents_case_and_plurals_do_not_matter() {
     let index = index_with(&[
         unit("accented", "Délibération du Conseil"),
-        UnitDoc { keywords: vec!["État civil".into()], ..unit("kw", "Registres") },
+        UnitDoc {
+            keywords: vec!["État civil".into()],
+            ..unit("kw", "Registres")
+        },
         unit("plain", "deliberations budgetaires"),
         unit("other", "Permis de construire"),
     ]);
@@ -49,15 +55,27 @@ fn accents_case_and_plurals_do_not_matter() {
     }
     assert_eq!(search(&index, "etat civil"), ["kw"]);
     assert_eq!(search(&index, "permis"), ["other"]);
-    assert!(search(&index, "conseils municipaux").is_empty(), "words are ANDed: `municipal` is nowhere");
+    assert!(
+        search(&index, "conseils municipaux").is_empty(),
+        "words are ANDed: `municipal` is nowhere"
+    );
 }
 
 #[test]
 fn phrases_fields_and_exclusions_follow_the_query_syntax() {
     let index = index_with(&[
-        UnitDoc { description: "Conseil municipal de Lyon".into(), ..unit("a", "Séance") },
-        UnitDoc { description: "municipal, conseil d'école".into(), ..unit("b", "Séance") },
-        UnitDoc { text: "séance extraordinaire".into(), ..unit("c", "Vote") },
+        UnitDoc {
+            description: "Conseil municipal de Lyon".into(),
+            ..unit("a", "Séance")
+        },
+        UnitDoc {
+            description: "municipal, conseil d'école".into(),
+            ..unit("b", "Séance")
+        },
+        UnitDoc {
+            text: "séance extraordinaire".into(),
+            ..unit("c", "Vote")
+        },
     ]);
     assert_eq!(search(&index, "\"conseil municipal\""), ["a"]);
     assert_eq!(search(&index, "conseil municipal"), ["a", "b"]);
@@ -69,10 +87,17 @@ fn phrases_fields_and_exclusions_follow_the_query_syntax() {
 fn flow_and_level_filters_are_exact() {
     let mut units = Vec::new();
     for (i, flow) in ["actes", "actes", "marches", "helios"].iter().enumerate() {
-        units.push(UnitDoc { flow: Some(flow.to_string()), ..unit(&format!("u{i}"), "Dossier") });
+        units.push(UnitDoc {
+            flow: Some(flow.to_string()),
+            ..unit(&format!("u{i}"), "Dossier")
+        });
     }
     units.push(unit("noflow", "Dossier"));
-    units.push(UnitDoc { description_level: "Item".into(), flow: Some("actes".into()), ..unit("item", "Pièce") });
+    units.push(UnitDoc {
+        description_level: "Item".into(),
+        flow: Some("actes".into()),
+        ..unit("item", "Pièce")
+    });
     let index = index_with(&units);
     let flow = |f: &str, level: Option<&str>, q: Option<&str>| {
         let req = SearchQuery {
@@ -88,18 +113,36 @@ fn flow_and_level_filters_are_exact() {
     assert_eq!(flow("actes", None, Some("dossier")), ["u0", "u1"]);
     assert!(flow("act", None, None).is_empty(), "flow is exact, not a prefix");
     assert!(flow("Actes", None, None).is_empty(), "flow is exact, case included");
-    let hit = &index.search(&SearchQuery { flow: Some("helios".into()), ..SearchQuery::default() }).unwrap().hits[0];
+    let hit = &index
+        .search(&SearchQuery {
+            flow: Some("helios".into()),
+            ..SearchQuery::default()
+        })
+        .unwrap()
+        .hits[0];
     assert_eq!(hit.flow.as_deref(), Some("helios"));
 }
 
 #[test]
 fn filters_do_not_change_the_ranking() {
     let index = index_with(&[
-        UnitDoc { flow: Some("f".into()), text: "budget".into(), ..unit("weak", "Divers") },
-        UnitDoc { flow: Some("f".into()), ..unit("strong", "Budget") },
+        UnitDoc {
+            flow: Some("f".into()),
+            text: "budget".into(),
+            ..unit("weak", "Divers")
+        },
+        UnitDoc {
+            flow: Some("f".into()),
+            ..unit("strong", "Budget")
+        },
     ]);
     let plain = index.search(&SearchQuery::text("budget")).unwrap();
-    let filtered = index.search(&SearchQuery { flow: Some("f".into()), ..SearchQuery::text("budget") }).unwrap();
+    let filtered = index
+        .search(&SearchQuery {
+            flow: Some("f".into()),
+            ..SearchQuery::text("budget")
+        })
+        .unwrap();
     let scores = |p: &archipel_archive::search::SearchPage| p.hits.iter().map(|h| h.score).collect::<Vec<_>>();
     assert_eq!(scores(&plain), scores(&filtered));
 }
@@ -118,28 +161,56 @@ fn date_filter_keeps_units_whose_range_overlaps() {
         dated("undated", None, None),
         dated("medieval", Some(day(1250, 1, 1)), Some(day(1300, 12, 31))),
     ]);
-    let range = |from, to| ids(&index.search(&SearchQuery { from, to, ..SearchQuery::default() }).unwrap());
+    let range = |from, to| {
+        ids(&index
+            .search(&SearchQuery {
+                from,
+                to,
+                ..SearchQuery::default()
+            })
+            .unwrap())
+    };
     let y2020 = range(Some(day(2020, 1, 1)), Some(day(2020, 12, 31)));
     assert_eq!(y2020, ["inside", "spans", "start-only", "touches-from", "touches-to"]);
     assert_eq!(range(Some(day(2021, 1, 1)), None), ["after", "spans", "touches-to"]);
-    assert_eq!(range(None, Some(day(2019, 12, 31))), ["before", "end-only", "medieval", "spans", "touches-from"]);
-    assert_eq!(range(Some(day(2020, 6, 1)), Some(day(2020, 6, 1))), ["spans", "start-only"]);
+    assert_eq!(
+        range(None, Some(day(2019, 12, 31))),
+        ["before", "end-only", "medieval", "spans", "touches-from"]
+    );
+    assert_eq!(
+        range(Some(day(2020, 6, 1)), Some(day(2020, 6, 1))),
+        ["spans", "start-only"]
+    );
     assert_eq!(range(Some(day(1299, 1, 1)), Some(day(1299, 1, 1))), ["medieval"]);
     assert_eq!(range(None, None).len(), 10, "no date filter keeps undated units");
-    let hit = index.search(&SearchQuery { from: Some(day(2020, 6, 1)), ..SearchQuery::text("start") }).unwrap();
+    let hit = index
+        .search(&SearchQuery {
+            from: Some(day(2020, 6, 1)),
+            ..SearchQuery::text("start")
+        })
+        .unwrap();
     assert_eq!(hit.hits[0].start_date, Some(day(2020, 6, 1)));
-    assert_eq!(hit.hits[0].end_date, None, "hits echo the catalog's dates, not the inferred range");
+    assert_eq!(
+        hit.hits[0].end_date, None,
+        "hits echo the catalog's dates, not the inferred range"
+    );
 }
 
 #[test]
 fn pages_are_disjoint_and_cover_every_hit() {
-    let units: Vec<UnitDoc> = (0..25).map(|i| unit(&format!("u{i:02}"), "Registre matricule")).collect();
+    let units: Vec<UnitDoc> = (0..25)
+        .map(|i| unit(&format!("u{i:02}"), "Registre matricule"))
+        .collect();
     let mut others: Vec<UnitDoc> = (0..5).map(|i| unit(&format!("x{i}"), "Cadastre")).collect();
     others.extend(units);
     let index = index_with(&others);
     let mut seen = Vec::new();
     for (offset, expected_len) in [(0, 10), (10, 10), (20, 5), (25, 0), (40, 0)] {
-        let req = SearchQuery { limit: 10, offset, ..SearchQuery::text("registre") };
+        let req = SearchQuery {
+            limit: 10,
+            offset,
+            ..SearchQuery::text("registre")
+        };
         let page = index.search(&req).unwrap();
         assert_eq!(page.total, 25, "total counts every match, whatever the page");
         assert_eq!(page.hits.len(), expected_len, "offset {offset}");
@@ -148,9 +219,19 @@ fn pages_are_disjoint_and_cover_every_hit() {
     seen.sort();
     seen.dedup();
     assert_eq!(seen.len(), 25);
-    let count_only = index.search(&SearchQuery { limit: 0, ..SearchQuery::text("registre") }).unwrap();
+    let count_only = index
+        .search(&SearchQuery {
+            limit: 0,
+            ..SearchQuery::text("registre")
+        })
+        .unwrap();
     assert_eq!((count_only.total, count_only.hits.len()), (25, 0));
-    let all = index.search(&SearchQuery { limit: 1000, ..SearchQuery::default() }).unwrap();
+    let all = index
+        .search(&SearchQuery {
+            limit: 1000,
+            ..SearchQuery::default()
+        })
+        .unwrap();
     assert_eq!((all.total, all.hits.len()), (30, 30));
 }
 
@@ -179,7 +260,11 @@ fn delete_and_clear_are_visible_to_the_next_search() {
     assert_eq!(index.count(), 0);
     assert!(search(&index, "alpha").is_empty());
     index.upsert(&[unit("u1", "Alpha")]).unwrap();
-    assert_eq!(search(&index, "alpha"), ["u1"], "an index is usable again after a clear");
+    assert_eq!(
+        search(&index, "alpha"),
+        ["u1"],
+        "an index is usable again after a clear"
+    );
 }
 
 #[test]
@@ -187,7 +272,10 @@ fn a_bad_unit_rejects_its_whole_batch_and_names_itself() {
     let index = TenantIndex::in_ram().unwrap();
     let reversed = dated("reversed", Some(day(2021, 1, 1)), Some(day(2020, 1, 1)));
     let err = index.upsert(&[unit("good", "Alpha"), reversed]).unwrap_err();
-    assert!(matches!(&err, SearchError::InvalidUnit { unit_id, .. } if unit_id == "reversed"), "{err}");
+    assert!(
+        matches!(&err, SearchError::InvalidUnit { unit_id, .. } if unit_id == "reversed"),
+        "{err}"
+    );
     assert!(err.to_string().contains("after its end date"), "{err}");
     assert_eq!(index.count(), 0, "nothing of a refused batch is indexed");
     let err = index.upsert(&[unit("", "Nameless")]).unwrap_err();
@@ -201,11 +289,23 @@ fn malformed_queries_are_explained_not_swallowed() {
     let msg = err.to_string();
     assert!(matches!(err, SearchError::MalformedQuery { .. }), "{msg}");
     assert!(msg.contains("`title:(`") && msg.contains("quote phrases"), "{msg}");
-    let msg = index.search(&SearchQuery::text("nosuchfield:alpha")).unwrap_err().to_string();
+    let msg = index
+        .search(&SearchQuery::text("nosuchfield:alpha"))
+        .unwrap_err()
+        .to_string();
     assert!(msg.contains("nosuchfield"), "{msg}");
     let deep = format!("{}alpha{}", "(".repeat(500), ")".repeat(500));
-    assert!(matches!(index.search(&SearchQuery::text(deep)), Err(SearchError::QueryTooDeep { .. })));
-    let msg = index.search(&SearchQuery { limit: 5000, ..SearchQuery::default() }).unwrap_err().to_string();
+    assert!(matches!(
+        index.search(&SearchQuery::text(deep)),
+        Err(SearchError::QueryTooDeep { .. })
+    ));
+    let msg = index
+        .search(&SearchQuery {
+            limit: 5000,
+            ..SearchQuery::default()
+        })
+        .unwrap_err()
+        .to_string();
     assert!(msg.contains("5000") && msg.contains("1000"), "{msg}");
     assert_eq!(search(&index, "  "), ["u1"], "a blank query matches everything");
 }
@@ -214,9 +314,15 @@ fn malformed_queries_are_explained_not_swallowed() {
 fn hits_carry_a_snippet_around_the_matched_words() {
     let description = "Dossier de la commission d'appel d'offres pour la rénovation de l'école Jules Ferry, \
                        comprenant les offres des entreprises et le rapport d'analyse.";
-    let index = index_with(&[UnitDoc { description: description.into(), ..unit("u1", "Marché public") }]);
+    let index = index_with(&[UnitDoc {
+        description: description.into(),
+        ..unit("u1", "Marché public")
+    }]);
     let page = index.search(&SearchQuery::text("ecole")).unwrap();
-    let snippet = page.hits[0].snippet.as_deref().expect("a snippet for a description match");
+    let snippet = page.hits[0]
+        .snippet
+        .as_deref()
+        .expect("a snippet for a description match");
     assert!(snippet.contains("école"), "{snippet}");
     let page = index.search(&SearchQuery::text("title:marché")).unwrap();
     assert_eq!(page.hits[0].title, "Marché public");
@@ -239,8 +345,15 @@ fn the_disk_cache_survives_reopening_and_is_reset_on_version_change() {
     std::fs::write(path.join("notes.txt"), "not ours").unwrap();
     std::fs::write(path.join("archipel-search-version"), "0").unwrap();
     let index = TenantIndex::open_or_create(&path).unwrap();
-    assert_eq!(index.count(), 0, "a cache from another schema version is emptied for a rebuild");
-    assert!(path.join("notes.txt").exists(), "files tantivy did not write are left alone");
+    assert_eq!(
+        index.count(),
+        0,
+        "a cache from another schema version is emptied for a rebuild"
+    );
+    assert!(
+        path.join("notes.txt").exists(),
+        "files tantivy did not write are left alone"
+    );
     index.upsert(&[unit("u3", "Gamma")]).unwrap();
     assert_eq!(search(&index, "gamma"), ["u3"]);
 }
@@ -260,7 +373,7 @@ fn indexes_hand_out_one_index_per_tenant_and_see_writes_at_once() {
                     for i in 0..20 {
                         let word = format!("mot{t}x{i}");
                         index.upsert(&[unit(&word, &word)]).unwrap();
-                        assert_eq!(search(&index, &word), [word.clone()], "write then search immediately");
+                        assert_eq!(search(&index, &word), vec![word], "write then search immediately");
                     }
                 });
             }

@@ -7,7 +7,16 @@ use archipel_archive::search::{Indexes, SearchPage, SearchQuery, TenantIndex, Un
 use proptest::prelude::*;
 use search_support::{day, unit};
 
-const WORDS: [&str; 8] = ["registre", "délibération", "cadastre", "école", "voirie", "budget", "état", "permis"];
+const WORDS: [&str; 8] = [
+    "registre",
+    "délibération",
+    "cadastre",
+    "école",
+    "voirie",
+    "budget",
+    "état",
+    "permis",
+];
 const FLOWS: [&str; 3] = ["actes", "marches", "helios"];
 
 #[derive(Debug, Clone)]
@@ -41,16 +50,20 @@ fn query() -> impl Strategy<Value = SearchQuery> {
         prop::collection::vec(0..WORDS.len(), 1..3),
         prop::sample::select(vec![" ", " OR ", " -", " title:"]),
     ));
-    (q, prop::option::of(0..FLOWS.len()), prop::option::of(1985..2035i32), prop::option::of(0..15i32)).prop_map(
-        |(q, flow, from, span)| SearchQuery {
+    (
+        q,
+        prop::option::of(0..FLOWS.len()),
+        prop::option::of(1985..2035i32),
+        prop::option::of(0..15i32),
+    )
+        .prop_map(|(q, flow, from, span)| SearchQuery {
             q: q.map(|(words, join)| words.iter().map(|&w| WORDS[w]).collect::<Vec<_>>().join(join)),
             flow: flow.map(|f| FLOWS[f].to_string()),
             from: from.map(|y| day(y, 1, 1)),
             to: from.zip(span).map(|(y, s)| day(y + s, 12, 31)),
             limit: 1000,
             ..SearchQuery::default()
-        },
-    )
+        })
 }
 
 fn to_unit(prefix: &str, n: usize, s: &Spec) -> UnitDoc {

@@ -24,12 +24,19 @@ pub fn unit(id: &str, title: &str) -> UnitDoc {
         originating_agency: "FRAD069".into(),
         keywords: Vec::new(),
         text: String::new(),
-        ingested_at: Utc.with_ymd_and_hms(2025, 1, 2, 3, 4, 5).single().expect("valid test instant"),
+        ingested_at: Utc
+            .with_ymd_and_hms(2025, 1, 2, 3, 4, 5)
+            .single()
+            .expect("valid test instant"),
     }
 }
 
 pub fn dated(id: &str, start: Option<NaiveDate>, end: Option<NaiveDate>) -> UnitDoc {
-    UnitDoc { start_date: start, end_date: end, ..unit(id, &format!("unité {id}")) }
+    UnitDoc {
+        start_date: start,
+        end_date: end,
+        ..unit(id, &format!("unité {id}"))
+    }
 }
 
 pub fn ids(page: &archipel_archive::search::SearchPage) -> Vec<String> {

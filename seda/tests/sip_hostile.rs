@@ -39,7 +39,10 @@ fn traversal_is_refused_and_the_message_says_why() {
     assert_eq!(unsafe_name("content/../../x"), NameProblem::ParentDir);
     let err = open(&sip_with(vec![stored("../../etc/passwd", b"x")])).err().unwrap();
     let msg = err.to_string();
-    assert!(msg.contains("`../../etc/passwd`") && msg.contains("stay inside the SIP"), "{msg}");
+    assert!(
+        msg.contains("`../../etc/passwd`") && msg.contains("stay inside the SIP"),
+        "{msg}"
+    );
 }
 
 #[test]
@@ -56,21 +59,40 @@ fn absolute_backslash_drive_and_control_names_are_refused() {
 
 #[test]
 fn over_long_and_over_deep_names_are_refused() {
-    let limits = SipLimits { max_name_len: 20, max_depth: 3, ..SipLimits::default() };
+    let limits = SipLimits {
+        max_name_len: 20,
+        max_depth: 3,
+        ..SipLimits::default()
+    };
     let long = sip_with(vec![stored("content/aaaaaaaaaaaaaaaaaaaa", b"x")]);
-    assert!(matches!(open_with(&long, &limits),
-        Err(SipError::UnsafeName { problem: NameProblem::TooLong { len: 28, max: 20 }, .. })));
+    assert!(matches!(
+        open_with(&long, &limits),
+        Err(SipError::UnsafeName {
+            problem: NameProblem::TooLong { len: 28, max: 20 },
+            ..
+        })
+    ));
     let deep = sip_with(vec![stored("content/a/b/c", b"x")]);
-    assert!(matches!(open_with(&deep, &limits),
-        Err(SipError::UnsafeName { problem: NameProblem::TooDeep { depth: 4, max: 3 }, .. })));
+    assert!(matches!(
+        open_with(&deep, &limits),
+        Err(SipError::UnsafeName {
+            problem: NameProblem::TooDeep { depth: 4, max: 3 },
+            ..
+        })
+    ));
 }
 
 #[test]
 fn invalid_utf8_under_the_utf8_flag_is_refused() {
     let mut bad = stored("content/x", b"x");
     bad.name = b"content/\xff\xfe.txt".to_vec();
-    assert!(matches!(open(&sip_with(vec![bad])),
-        Err(SipError::UnsafeName { problem: NameProblem::InvalidUtf8, .. })));
+    assert!(matches!(
+        open(&sip_with(vec![bad])),
+        Err(SipError::UnsafeName {
+            problem: NameProblem::InvalidUtf8,
+            ..
+        })
+    ));
 }
 
 #[test]
@@ -91,11 +113,17 @@ fn duplicates_are_refused() {
 
 #[test]
 fn case_unicode_and_file_directory_collisions_are_refused() {
-    let case = sip_with(vec![stored("content/Report.pdf", b"1"), stored("content/report.PDF", b"2")]);
+    let case = sip_with(vec![
+        stored("content/Report.pdf", b"1"),
+        stored("content/report.PDF", b"2"),
+    ]);
     assert!(matches!(open(&case), Err(SipError::Collision { first, second })
         if first == "content/Report.pdf" && second == "content/report.PDF"));
     // "é" precomposed (NFC) and as e + combining acute (NFD, as macOS writes it).
-    let nfc_nfd = sip_with(vec![stored("content/caf\u{e9}", b"1"), stored("content/cafe\u{301}", b"2")]);
+    let nfc_nfd = sip_with(vec![
+        stored("content/caf\u{e9}", b"1"),
+        stored("content/cafe\u{301}", b"2"),
+    ]);
     assert!(matches!(open(&nfc_nfd), Err(SipError::Collision { .. })));
     let file_and_dir = sip_with(vec![stored("content/a", b"1"), stored("content/A/b", b"2")]);
     assert!(matches!(open(&file_and_dir), Err(SipError::Collision { .. })));
@@ -116,15 +144,23 @@ fn unsupported_methods_are_refused() {
     let mut bz = stored("content/a.bz2", b"xxxx");
     bz.method = 12;
     let err = open(&sip_with(vec![bz])).err().unwrap();
-    assert!(matches!(&err, SipError::UnsupportedMethod { name, .. } if name == "content/a.bz2"), "{err}");
+    assert!(
+        matches!(&err, SipError::UnsupportedMethod { name, .. } if name == "content/a.bz2"),
+        "{err}"
+    );
 }
 
 #[test]
 fn too_many_entries_are_refused_before_parsing() {
-    let limits = SipLimits { max_entries: 4, ..SipLimits::default() };
+    let limits = SipLimits {
+        max_entries: 4,
+        ..SipLimits::default()
+    };
     let files = (0..3).map(|i| stored(&format!("content/{i}"), b"x")).collect();
-    assert!(matches!(open_with(&sip_with(files), &limits),
-        Err(SipError::TooManyEntries { count: 5, max: 4 })));
+    assert!(matches!(
+        open_with(&sip_with(files), &limits),
+        Err(SipError::TooManyEntries { count: 5, max: 4 })
+    ));
     let files = (0..2).map(|i| stored(&format!("content/{i}"), b"x")).collect();
     assert!(open_with(&sip_with(files), &limits).is_ok());
 }
@@ -135,31 +171,59 @@ fn an_honest_ratio_bomb_is_refused_at_open() {
     let bomb = deflated_zeros("content/bomb.bin", 64 << 20);
     assert!(bomb.data.len() < 1 << 20);
     let err = open(&sip_with(vec![bomb])).err().unwrap();
-    assert!(matches!(&err, SipError::EntryRatio { name, .. } if name == "content/bomb.bin"), "{err}");
+    assert!(
+        matches!(&err, SipError::EntryRatio { name, .. } if name == "content/bomb.bin"),
+        "{err}"
+    );
 }
 
 #[test]
 fn many_small_bombs_trip_the_package_ratio() {
     // Each 1 MiB entry is under the per-entry exemption; together they expand over 200:1.
-    let files = (0..40).map(|i| deflated_zeros(&format!("content/{i}"), 1 << 20)).collect();
+    let files = (0..40)
+        .map(|i| deflated_zeros(&format!("content/{i}"), 1 << 20))
+        .collect();
     assert!(matches!(open(&sip_with(files)), Err(SipError::PackageRatio { .. })));
 }
 
 #[test]
 fn entry_and_total_size_limits_apply() {
-    let limits = SipLimits { max_entry_bytes: 100, max_total_bytes: 150, ..SipLimits::default() };
+    let limits = SipLimits {
+        max_entry_bytes: 100,
+        max_total_bytes: 150,
+        ..SipLimits::default()
+    };
     let big = sip_with(vec![stored("content/big", &[7u8; 101])]);
-    assert!(matches!(open_with(&big, &limits), Err(SipError::EntryTooLarge { size: 101, max: 100, .. })));
-    let limits = SipLimits { max_total_bytes: 150, ..SipLimits::default() };
+    assert!(matches!(
+        open_with(&big, &limits),
+        Err(SipError::EntryTooLarge {
+            size: 101,
+            max: 100,
+            ..
+        })
+    ));
+    let limits = SipLimits {
+        max_total_bytes: 150,
+        ..SipLimits::default()
+    };
     let two = sip_with(vec![stored("content/a", &[1u8; 100]), stored("content/b", &[2u8; 100])]);
-    assert!(matches!(open_with(&two, &limits), Err(SipError::TotalTooLarge { max: 150, .. })));
+    assert!(matches!(
+        open_with(&two, &limits),
+        Err(SipError::TotalTooLarge { max: 150, .. })
+    ));
 }
 
 #[test]
 fn zip_size_limit_applies() {
-    let limits = SipLimits { max_zip_bytes: 100, ..SipLimits::default() };
+    let limits = SipLimits {
+        max_zip_bytes: 100,
+        ..SipLimits::default()
+    };
     let sip = sip_with(vec![stored("content/a", &[1u8; 100])]);
-    assert!(matches!(open_with(&sip, &limits), Err(SipError::ZipTooLarge { max: 100, .. })));
+    assert!(matches!(
+        open_with(&sip, &limits),
+        Err(SipError::ZipTooLarge { max: 100, .. })
+    ));
 }
 
 #[test]
@@ -174,7 +238,10 @@ fn a_local_header_naming_another_file_is_refused() {
     let mut two_faced = stored("content/a.txt", b"x");
     two_faced.local_name = Some(b"content/b.exe".to_vec());
     let err = open(&sip_with(vec![two_faced])).err().unwrap();
-    assert!(matches!(&err, SipError::Malformed { name, .. } if name == "content/a.txt"), "{err}");
+    assert!(
+        matches!(&err, SipError::Malformed { name, .. } if name == "content/a.txt"),
+        "{err}"
+    );
 }
 
 #[test]
@@ -186,7 +253,10 @@ fn overlapping_entries_are_refused() {
     b.size = b.csize;
     let entries = sip_with(vec![b, a]);
     let err = open(&entries).err().unwrap();
-    assert!(matches!(&err, SipError::Malformed { name, reason } if name == "content/b" && reason.contains("overlaps")), "{err}");
+    assert!(
+        matches!(&err, SipError::Malformed { name, reason } if name == "content/b" && reason.contains("overlaps")),
+        "{err}"
+    );
 }
 
 #[test]
@@ -195,7 +265,10 @@ fn missing_and_ambiguous_manifests_are_reported() {
     assert!(matches!(open(&none), Err(SipError::ManifestMissing { .. })));
     let two = vec![stored("a/manifest.xml", MANIFEST), stored("b/manifest.xml", MANIFEST)];
     let err = open(&two).err().unwrap();
-    assert!(matches!(&err, SipError::ManifestAmbiguous { candidates } if candidates.len() == 2), "{err}");
+    assert!(
+        matches!(&err, SipError::ManifestAmbiguous { candidates } if candidates.len() == 2),
+        "{err}"
+    );
     assert!(err.to_string().contains("a/manifest.xml"));
 }
 
@@ -203,13 +276,20 @@ fn missing_and_ambiguous_manifests_are_reported() {
 fn not_a_zip_and_truncated_zips_are_refused() {
     for bytes in [&b""[..], b"not a zip at all, just some text\n", &[0u8; 4096]] {
         let (_d, path) = write(bytes);
-        assert!(matches!(Sip::open(&path, &SipLimits::default()), Err(SipError::NotZip { .. })));
+        assert!(matches!(
+            Sip::open(&path, &SipLimits::default()),
+            Err(SipError::NotZip { .. })
+        ));
     }
     let full = build(&sip_with(vec![stored("content/a.txt", &[9u8; 500])]));
     for cut in [full.len() - 1, full.len() - 30, full.len() / 2, 10] {
         let (_d, path) = write(&full[..cut]);
         let res = Sip::open(&path, &SipLimits::default());
-        assert!(matches!(res, Err(SipError::NotZip { .. })), "cut at {cut}: {:?}", res.err());
+        assert!(
+            matches!(res, Err(SipError::NotZip { .. })),
+            "cut at {cut}: {:?}",
+            res.err()
+        );
     }
 }
 
@@ -220,12 +300,17 @@ fn a_forged_entry_count_is_refused() {
     // Claim 60000 entries in a directory that holds three.
     bytes[eocd + 8..eocd + 12].copy_from_slice(&[0x60, 0xEA, 0x60, 0xEA]);
     let (_d, path) = write(&bytes);
-    assert!(matches!(Sip::open(&path, &SipLimits::default()), Err(SipError::NotZip { .. })));
+    assert!(matches!(
+        Sip::open(&path, &SipLimits::default()),
+        Err(SipError::NotZip { .. })
+    ));
 }
 
 #[test]
 fn missing_file_is_an_io_error_naming_the_path() {
-    let err = Sip::open(std::path::Path::new("/nonexistent/sip.zip"), &SipLimits::default()).err().unwrap();
+    let err = Sip::open(std::path::Path::new("/nonexistent/sip.zip"), &SipLimits::default())
+        .err()
+        .unwrap();
     assert!(matches!(&err, SipError::Io { .. }));
     assert!(err.to_string().contains("/nonexistent/sip.zip"));
 }

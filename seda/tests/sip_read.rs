@@ -20,7 +20,10 @@ fn open_with(entries: &[Raw], limits: &SipLimits) -> (tempfile::TempDir, Sip) {
 
 /// The `SipError` inside a reader's `io::Error`.
 fn sip_error(e: std::io::Error) -> SipError {
-    *e.into_inner().expect("a wrapped error").downcast::<SipError>().expect("a SipError")
+    *e.into_inner()
+        .expect("a wrapped error")
+        .downcast::<SipError>()
+        .expect("a SipError")
 }
 
 fn read_all(sip: &mut Sip, uri: &str) -> Result<Vec<u8>, SipError> {
@@ -68,7 +71,10 @@ fn bad_uris_are_reported_with_the_uri() {
     assert!(matches!(&err, SipError::NotFound { uri } if uri == "content/missing.pdf"));
     assert!(err.to_string().contains("`content/missing.pdf`"));
     assert!(matches!(sip.entry("../content/a"), Err(SipError::UnsafeUri { .. })));
-    assert!(matches!(sip.entry("content/%2e%2e/%2e%2e/etc/passwd"), Err(SipError::UnsafeUri { .. })));
+    assert!(matches!(
+        sip.entry("content/%2e%2e/%2e%2e/etc/passwd"),
+        Err(SipError::UnsafeUri { .. })
+    ));
     assert!(matches!(sip.entry("content/a%zz"), Err(SipError::BadUri { .. })));
     // Neither the manifest nor a directory is content.
     assert!(matches!(sip.entry("manifest.xml"), Err(SipError::NotFound { .. })));
@@ -77,8 +83,13 @@ fn bad_uris_are_reported_with_the_uri() {
 
 #[test]
 fn a_uri_matching_two_entries_is_ambiguous() {
-    let (_d, sip) = open(&sip_with(vec![stored("content/a%20b", b"1"), stored("content/a b", b"2")]));
-    assert!(matches!(sip.lookup("content/a%20b"), Err(SipError::AmbiguousUri { candidates, .. }) if candidates.len() == 2));
+    let (_d, sip) = open(&sip_with(vec![
+        stored("content/a%20b", b"1"),
+        stored("content/a b", b"2"),
+    ]));
+    assert!(
+        matches!(sip.lookup("content/a%20b"), Err(SipError::AmbiguousUri { candidates, .. }) if candidates.len() == 2)
+    );
     assert_eq!(sip.lookup("content/a b").unwrap().name(), "content/a b");
 }
 
@@ -113,7 +124,10 @@ fn a_lying_size_header_fails_after_the_declared_size_not_after_the_bomb() {
         }
     };
     assert!(produced <= 1000, "produced {produced} bytes past the declared size");
-    assert!(matches!(&err, SipError::Oversized { name, declared: 1000 } if name == "content/bomb.bin"), "{err}");
+    assert!(
+        matches!(&err, SipError::Oversized { name, declared: 1000 } if name == "content/bomb.bin"),
+        "{err}"
+    );
 }
 
 #[test]
@@ -122,7 +136,17 @@ fn a_header_declaring_more_than_the_data_holds_fails() {
     short.size = 5000;
     let (_d, mut sip) = open(&sip_with(vec![short]));
     let err = read_all(&mut sip, "content/short.txt").err().unwrap();
-    assert!(matches!(&err, SipError::Undersized { declared: 5000, actual: 16, .. }), "{err}");
+    assert!(
+        matches!(
+            &err,
+            SipError::Undersized {
+                declared: 5000,
+                actual: 16,
+                ..
+            }
+        ),
+        "{err}"
+    );
     assert!(err.to_string().contains("content/short.txt"));
 }
 
@@ -132,26 +156,37 @@ fn a_corrupt_checksum_fails() {
     bad.crc ^= 1;
     let (_d, mut sip) = open(&sip_with(vec![bad]));
     let err = read_all(&mut sip, "content/a.txt").err().unwrap();
-    assert!(matches!(&err, SipError::Corrupt { name, .. } if name == "content/a.txt"), "{err}");
+    assert!(
+        matches!(&err, SipError::Corrupt { name, .. } if name == "content/a.txt"),
+        "{err}"
+    );
 }
 
 #[test]
 fn manifest_size_is_enforced_on_header_and_on_bytes() {
-    let limits = SipLimits { max_manifest_bytes: 20, ..SipLimits::default() };
+    let limits = SipLimits {
+        max_manifest_bytes: 20,
+        ..SipLimits::default()
+    };
     let (_d, mut sip) = open_with(&sip_with(vec![]), &limits);
-    assert!(matches!(sip.manifest_bytes(), Err(SipError::ManifestTooLarge { max: 20, .. })));
+    assert!(matches!(
+        sip.manifest_bytes(),
+        Err(SipError::ManifestTooLarge { max: 20, .. })
+    ));
     // A manifest whose header claims 10 bytes but inflates to more.
     let mut liar = deflated("manifest.xml", &[b'x'; 5000]);
     liar.size = 10;
     let (_d, mut sip) = open_with(&[liar], &limits);
-    assert!(matches!(sip.manifest_bytes(), Err(SipError::Oversized { declared: 10, .. })));
+    assert!(matches!(
+        sip.manifest_bytes(),
+        Err(SipError::Oversized { declared: 10, .. })
+    ));
 }
 
 #[test]
 fn a_zip_written_by_the_zip_crate_opens() {
     let mut w = zip::ZipWriter::new(Cursor::new(Vec::new()));
-    let deflate = zip::write::SimpleFileOptions::default()
-        .compression_method(zip::CompressionMethod::Deflated);
+    let deflate = zip::write::SimpleFileOptions::default().compression_method(zip::CompressionMethod::Deflated);
     w.start_file("manifest.xml", deflate).unwrap();
     w.write_all(MANIFEST).unwrap();
     w.add_directory("content/", deflate).unwrap();
@@ -160,7 +195,10 @@ fn a_zip_written_by_the_zip_crate_opens() {
     let bytes = w.finish().unwrap().into_inner();
     let (_d, path) = write(&bytes);
     let mut sip = Sip::open(&path, &SipLimits::default()).unwrap();
-    assert_eq!(read_all(&mut sip, "content/Dossier%20%C3%A9t%C3%A9.odt").unwrap(), b"odt ".repeat(300));
+    assert_eq!(
+        read_all(&mut sip, "content/Dossier%20%C3%A9t%C3%A9.odt").unwrap(),
+        b"odt ".repeat(300)
+    );
 }
 
 #[test]
@@ -171,5 +209,35 @@ fn a_symlink_written_by_the_zip_crate_is_refused() {
     w.write_all(MANIFEST).unwrap();
     w.add_symlink("content/passwd", "/etc/passwd", opts).unwrap();
     let (_d, path) = write(&w.finish().unwrap().into_inner());
-    assert!(matches!(Sip::open(&path, &SipLimits::default()), Err(SipError::Symlink { .. })));
+    assert!(matches!(
+        Sip::open(&path, &SipLimits::default()),
+        Err(SipError::Symlink { .. })
+    ));
+}
+
+#[test]
+fn a_zip64_directory_of_70k_entries_opens_and_the_count_limit_applies() {
+    // Over 65535 entries forces the ZIP64 end record.
+    let mut w = zip::ZipWriter::new(Cursor::new(Vec::new()));
+    let opts = zip::write::SimpleFileOptions::default().compression_method(zip::CompressionMethod::Stored);
+    w.start_file("manifest.xml", opts).unwrap();
+    w.write_all(MANIFEST).unwrap();
+    for i in 0..70_000 {
+        w.start_file(format!("content/{:03}/{i}.txt", i % 500), opts).unwrap();
+        w.write_all(b"x").unwrap();
+    }
+    let (_d, path) = write(&w.finish().unwrap().into_inner());
+    let started = std::time::Instant::now();
+    let mut sip = Sip::open(&path, &SipLimits::default()).unwrap();
+    println!("opened 70001 entries in {:?}", started.elapsed());
+    assert_eq!(sip.entries().len(), 70_000);
+    assert_eq!(read_all(&mut sip, "content/499/69999.txt").unwrap(), b"x");
+    let limits = SipLimits {
+        max_entries: 69_999,
+        ..SipLimits::default()
+    };
+    assert!(matches!(
+        Sip::open(&path, &limits),
+        Err(SipError::TooManyEntries { count: 70_001, .. })
+    ));
 }

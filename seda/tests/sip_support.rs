@@ -63,7 +63,12 @@ pub fn deflate(data: &[u8]) -> Vec<u8> {
 
 pub fn deflated(name: &str, data: &[u8]) -> Raw {
     let packed = deflate(data);
-    Raw { method: 8, csize: packed.len() as u32, data: packed, ..stored(name, data) }
+    Raw {
+        method: 8,
+        csize: packed.len() as u32,
+        data: packed,
+        ..stored(name, data)
+    }
 }
 
 /// `len` zero bytes, deflated in chunks so the plain bytes never sit in memory.

@@ -7,9 +7,9 @@
 //!   and no tenant filter to forget. [`Indexes`] hands out a tenant's index, creating it on first use.
 //! - **Write, then search.** [`TenantIndex::upsert`], [`TenantIndex::delete`] and [`TenantIndex::clear`] each commit and
 //!   reload the reader before returning, so the very next search sees the change. A commit costs a segment flush (and
-//!   an fsync on disk), so callers should pass units in batches rather than one at a time.
+//!   an fsync on disk, tens of milliseconds), so callers should pass units in batches rather than one at a time.
 //! - **French text.** Titles, descriptions, keywords and flattened metadata are lowercased, stripped of French stop
-//!   words, stemmed (Snowball French) and folded to ASCII, so `deliberations` finds `Délibération`.
+//!   words, folded to ASCII and stemmed (Snowball French), so `deliberations` finds `Délibération`.
 //! - **Hostile queries.** Query text, limits, offsets and dates are bounded and checked; a malformed query is an error
 //!   that says where and how to fix it, never a silent empty result.
 

@@ -171,7 +171,7 @@ pub(crate) fn parse_text(parser: &QueryParser, q: &str) -> Result<Box<dyn Query>
             tantivy::query::QueryParserError::SyntaxError(_) => "the syntax is invalid".to_string(),
             tantivy::query::QueryParserError::FieldDoesNotExist(field) => format!(
                 "there is no field `{field}` (searchable: title, description, keywords, text, flow, level, \
-                 originating_agency, unit_id, transfer_id, aip_id)"
+                 originating_agency, unit_id, sip_unit_id, parent_id, transfer_id, aip_id)"
             ),
             tantivy::query::QueryParserError::AllButQueryForbidden => {
                 "it only excludes words; add at least one word to search for".to_string()
@@ -186,12 +186,15 @@ pub(crate) fn parse_text(parser: &QueryParser, q: &str) -> Result<Box<dyn Query>
     })
 }
 
-/// The full query: the user's text, scored, and the filters, which must match but do not change the ranking.
-pub(crate) fn build(
-    parser: &QueryParser,
-    f: &Fields,
-    req: &SearchQuery,
-) -> Result<(Box<dyn Query>, Option<Box<dyn Query>>), SearchError> {
+/// A request translated for tantivy.
+pub(crate) struct Built {
+    /// The user's text, scored, and the filters, which must match but do not change the ranking.
+    pub query: Box<dyn Query>,
+    /// The user's text alone, to find the words to show in snippets.
+    pub text: Option<Box<dyn Query>>,
+}
+
+pub(crate) fn build(parser: &QueryParser, f: &Fields, req: &SearchQuery) -> Result<Built, SearchError> {
     let text = req.q_text().map(|q| parse_text(parser, q)).transpose()?;
     let mut clauses: Vec<(Occur, Box<dyn Query>)> = Vec::new();
     let mut filter = |q: Box<dyn Query>| clauses.push((Occur::Must, Box::new(ConstScoreQuery::new(q, 0.0))));
@@ -217,16 +220,18 @@ pub(crate) fn build(
         filter(Box::new(RangeQuery::new(lower, Bound::Unbounded)));
     }
     let snippet_source = text.as_ref().map(|q| q.box_clone());
-    match (text, clauses.is_empty()) {
-        (None, true) => Ok((Box::new(AllQuery), None)),
-        (Some(text), true) => Ok((text, snippet_source)),
+    let query: Box<dyn Query> = match (text, clauses.is_empty()) {
+        (None, true) => Box::new(AllQuery),
+        (Some(text), true) => text,
         (text, false) => {
-            if let Some(text) = text {
-                clauses.push((Occur::Must, text));
-            }
-            Ok((Box::new(BooleanQuery::new(clauses)), snippet_source))
+            clauses.extend(text.map(|text| (Occur::Must, text)));
+            Box::new(BooleanQuery::new(clauses))
         }
-    }
+    };
+    Ok(Built {
+        query,
+        text: snippet_source,
+    })
 }
 
 #[cfg(test)]

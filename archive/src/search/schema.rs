@@ -18,8 +18,9 @@ pub(crate) const SCHEMA_VERSION: u32 = 1;
 /// Longer tokens are base64 blobs or hashes, not words anyone searches for.
 const MAX_TOKEN_CHARS: usize = 48;
 
-/// The French analyzer: stop words go before stemming (the list is accented), folding after (the stemmer knows the
-/// accented suffixes), so `Délibérations` and `deliberation` both end up as `deliber`.
+/// The French analyzer: stop words go before folding (the list is accented); folding goes before stemming so the
+/// stemmer always sees the unaccented form people type (`securites` and `Sécurité` both end up as `securit`; stemming
+/// the accented form first would give `secur` for one and `securit` for the other).
 pub(crate) fn french_analyzer() -> TextAnalyzer {
     let builder = TextAnalyzer::builder(SimpleTokenizer::default())
         .filter(RemoveLongFilter::limit(MAX_TOKEN_CHARS))
@@ -30,8 +31,8 @@ pub(crate) fn french_analyzer() -> TextAnalyzer {
         None => builder,
     };
     builder
-        .filter_dynamic(Stemmer::new(Language::French))
         .filter_dynamic(AsciiFoldingFilter)
+        .filter_dynamic(Stemmer::new(Language::French))
         .build()
 }
 
@@ -169,6 +170,12 @@ mod tests {
             ("Élections municipales", "election municipale"),
             ("marchés publics", "marche public"),
             ("archivé", "archives"),
+            ("Sécurité", "securites"),
+            ("sociétés", "societe"),
+            ("activités", "activite"),
+            ("hôpital", "hopitaux"),
+            ("église", "eglises"),
+            ("propriété", "proprietes"),
         ];
         for (indexed, typed) in pairs {
             assert_eq!(tokens(indexed), tokens(typed), "`{indexed}` vs `{typed}`");

@@ -10,6 +10,7 @@ use super::cdir::RawEntry;
 use super::error::{NameProblem, SipError};
 use super::limits::SipLimits;
 use super::names;
+use super::seekbuf::SeekBuf;
 
 const FLAG_ENCRYPTED: u16 = 1;
 const FLAG_STRONG_ENCRYPTION: u16 = 1 << 6;
@@ -41,7 +42,7 @@ fn malformed(name: &str, reason: impl Into<String>) -> SipError {
     }
 }
 
-pub(crate) fn entry(zf: &ZipFile<'_, File>, raw: &RawEntry, limits: &SipLimits) -> Result<Checked, SipError> {
+pub(crate) fn entry(zf: &ZipFile<'_, SeekBuf<File>>, raw: &RawEntry, limits: &SipLimits) -> Result<Checked, SipError> {
     let name = zf.name().to_owned();
     let unsafe_name = |problem| SipError::UnsafeName {
         name: name.clone(),
@@ -93,7 +94,7 @@ pub(crate) fn entry(zf: &ZipFile<'_, File>, raw: &RawEntry, limits: &SipLimits) 
             max: limits.max_entry_bytes,
         });
     }
-    if size > limits.ratio_exempt_bytes && size / limits.max_ratio.max(1) > compressed {
+    if size > limits.ratio_exempt_bytes && u128::from(size) > u128::from(compressed) * u128::from(limits.max_ratio) {
         let max = limits.max_ratio;
         return Err(SipError::EntryRatio {
             name,
@@ -120,7 +121,7 @@ pub(crate) fn entry(zf: &ZipFile<'_, File>, raw: &RawEntry, limits: &SipLimits) 
 
 /// The local header must name the entry as the central directory does: tools that read one or
 /// the other would otherwise see different packages.
-pub(crate) fn local_header(file: &mut File, at: u64, raw: &RawEntry, name: &str) -> Result<(), SipError> {
+pub(crate) fn local_header(file: &mut SeekBuf<File>, at: u64, raw: &RawEntry, name: &str) -> Result<(), SipError> {
     let mut head = [0u8; LOCAL_LEN];
     let mut local_name = vec![0u8; raw.name.len()];
     file.seek(SeekFrom::Start(at))

@@ -14,6 +14,7 @@ mod layout;
 mod limits;
 mod names;
 mod reader;
+mod seekbuf;
 mod uri;
 
 use std::collections::{HashMap, HashSet};
@@ -22,6 +23,8 @@ use std::io::Read;
 use std::path::Path;
 
 use zip::ZipArchive;
+
+use seekbuf::SeekBuf;
 
 pub use error::{NameProblem, SipError};
 pub use limits::SipLimits;
@@ -54,7 +57,7 @@ impl SipEntry {
 
 /// An opened, checked SIP.
 pub struct Sip {
-    archive: ZipArchive<File>,
+    archive: ZipArchive<SeekBuf<File>>,
     limits: SipLimits,
     root: String,
     manifest: SipEntry,
@@ -91,8 +94,9 @@ impl Sip {
             });
         }
         let cd = cdir::read(&mut file, len, limits)?;
-        let mut archive =
-            ZipArchive::new(File::open(path).map_err(io)?).map_err(|e| SipError::NotZip { reason: e.to_string() })?;
+        let mut file = SeekBuf::new(file);
+        let mut archive = ZipArchive::new(SeekBuf::new(File::open(path).map_err(io)?))
+            .map_err(|e| SipError::NotZip { reason: e.to_string() })?;
         if archive.len() != cd.entries.len() {
             let mut seen = HashSet::new();
             if let Some(dup) = cd.entries.iter().find(|e| !seen.insert(&e.name)) {
@@ -126,7 +130,7 @@ impl Sip {
             checked.push(entry);
         }
         check::no_overlap(&checked, cd.start)?;
-        if total > limits.ratio_exempt_bytes && total / limits.max_ratio.max(1) > len {
+        if total > limits.ratio_exempt_bytes && u128::from(total) > u128::from(len) * u128::from(limits.max_ratio) {
             let max = limits.max_ratio;
             return Err(SipError::PackageRatio {
                 total,

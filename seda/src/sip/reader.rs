@@ -1,6 +1,8 @@
 //! Reading one entry with its limits enforced on the bytes actually produced.
 
 use std::fs::File;
+
+use super::seekbuf::SeekBuf;
 use std::io::{self, Read};
 
 use super::error::SipError;
@@ -13,14 +15,14 @@ use super::error::SipError;
 /// input is bounded by the declared compressed size, so the actual ratio is bounded too.
 /// Errors are `io::Error`s of kind `InvalidData` wrapping a [`SipError`] naming the entry.
 pub struct EntryReader<'a> {
-    inner: zip::read::ZipFile<'a, File>,
+    inner: zip::read::ZipFile<'a, SeekBuf<File>>,
     name: String,
     declared: u64,
     produced: u64,
 }
 
 impl<'a> EntryReader<'a> {
-    pub(crate) fn new(inner: zip::read::ZipFile<'a, File>, name: String, declared: u64) -> Self {
+    pub(crate) fn new(inner: zip::read::ZipFile<'a, SeekBuf<File>>, name: String, declared: u64) -> Self {
         Self {
             inner,
             name,
