@@ -13,7 +13,11 @@ use util::{filled, fixture, step};
 async fn appends_are_dense_and_linked() {
     let f = fixture();
     let a = f.logbook.append("t1", step(0)).await.unwrap();
-    let batch = f.logbook.append_many("t1", vec![step(1), step(2), step(3)]).await.unwrap();
+    let batch = f
+        .logbook
+        .append_many("t1", vec![step(1), step(2), step(3)])
+        .await
+        .unwrap();
     assert_eq!(a.seq, 1);
     assert_eq!(a.prev_hash, Hash32::ZERO);
     assert_eq!(batch.iter().map(|e| e.seq).collect::<Vec<_>>(), vec![2, 3, 4]);
@@ -30,10 +34,16 @@ async fn appends_are_dense_and_linked() {
 async fn refuses_bad_input_before_writing() {
     let f = fixture();
     let err = f.logbook.append("Bad Tenant", step(0)).await.unwrap_err();
-    assert!(matches!(err, LogbookError::Invalid(ref e) if e.field == "tenant"), "{err}");
+    assert!(
+        matches!(err, LogbookError::Invalid(ref e) if e.field == "tenant"),
+        "{err}"
+    );
     let float = step(0).detail(serde_json::json!({"ratio": 0.25}));
     let err = f.logbook.append("t1", float).await.unwrap_err();
-    assert!(err.to_string().contains("detail") && err.to_string().contains("ratio"), "{err}");
+    assert!(
+        err.to_string().contains("detail") && err.to_string().contains("ratio"),
+        "{err}"
+    );
     let err = f.logbook.append_many("t1", vec![]).await.unwrap_err();
     assert!(matches!(err, LogbookError::BatchSize(0)));
     // One bad entry refuses the whole batch.
@@ -52,7 +62,11 @@ async fn concurrent_fronts_leave_no_gap_and_no_fork() {
         handles.push(tokio::spawn(async move {
             let mut seqs = Vec::new();
             for i in 0..per_task {
-                let entries = if i % 5 == 0 { vec![step(t * 1000 + i), step(t * 1000 + i)] } else { vec![step(t * 1000 + i)] };
+                let entries = if i % 5 == 0 {
+                    vec![step(t * 1000 + i), step(t * 1000 + i)]
+                } else {
+                    vec![step(t * 1000 + i)]
+                };
                 for e in f.logbook.append_many("busy", entries).await.unwrap() {
                     seqs.push(e.seq);
                 }
@@ -84,11 +98,17 @@ async fn seal_is_none_when_nothing_changed_and_seals_chain() {
     let f = filled("t1", 10, 0).await;
     assert!(f.logbook.seal("nobody").await.unwrap().is_none());
     let s1 = f.logbook.seal("t1").await.unwrap().unwrap();
-    assert_eq!((s1.index, s1.first_seq, s1.last_seq, s1.prev_seal_hash), (1, 1, 10, Hash32::ZERO));
+    assert_eq!(
+        (s1.index, s1.first_seq, s1.last_seq, s1.prev_seal_hash),
+        (1, 1, 10, Hash32::ZERO)
+    );
     assert!(f.logbook.seal("t1").await.unwrap().is_none());
     f.logbook.append("t1", step(10)).await.unwrap();
     let s2 = f.logbook.seal("t1").await.unwrap().unwrap();
-    assert_eq!((s2.index, s2.first_seq, s2.last_seq, s2.prev_seal_hash), (2, 11, 11, s1.hash));
+    assert_eq!(
+        (s2.index, s2.first_seq, s2.last_seq, s2.prev_seal_hash),
+        (2, 11, 11, s1.hash)
+    );
     assert!(s2.time >= s1.time);
 }
 
