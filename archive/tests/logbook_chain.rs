@@ -62,7 +62,7 @@ async fn concurrent_fronts_leave_no_gap_and_no_fork() {
         handles.push(tokio::spawn(async move {
             let mut seqs = Vec::new();
             for i in 0..per_task {
-                let entries = if i % 5 == 0 {
+                let entries = if i.is_multiple_of(5) {
                     vec![step(t * 1000 + i), step(t * 1000 + i)]
                 } else {
                     vec![step(t * 1000 + i)]
@@ -70,7 +70,7 @@ async fn concurrent_fronts_leave_no_gap_and_no_fork() {
                 for e in f.logbook.append_many("busy", entries).await.unwrap() {
                     seqs.push(e.seq);
                 }
-                if i % 13 == 0 {
+                if i.is_multiple_of(13) {
                     f.logbook.seal("busy").await.unwrap();
                 }
             }
