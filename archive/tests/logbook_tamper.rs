@@ -34,9 +34,11 @@ async fn first_break(f: &Fixture, tamper: impl FnOnce(&mut MemoryTenant)) -> Bre
         .unwrap_or_else(|| panic!("tampering went unnoticed: {report:?}"))
 }
 
+type EntryEdit = dyn Fn(&mut archipel_archive::logbook::Entry);
+
 #[tokio::test]
 async fn altering_any_field_of_an_entry_is_found_at_that_entry() {
-    let edits: Vec<(&str, Box<dyn Fn(&mut archipel_archive::logbook::Entry)>)> = vec![
+    let edits: Vec<(&str, Box<EntryEdit>)> = vec![
         ("time", Box::new(|e| e.time += chrono::Duration::microseconds(1))),
         ("operation_id", Box::new(|e| e.operation_id.push('x'))),
         ("event_type", Box::new(|e| e.event_type = "access.denied".into())),
