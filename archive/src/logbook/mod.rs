@@ -20,7 +20,8 @@ mod sealer;
 mod stamp;
 mod store;
 pub mod time;
-mod tsp;
+mod tsa_client;
+pub mod tsp;
 mod verify;
 
 pub use book::{Logbook, MAX_BATCH};
@@ -35,4 +36,5 @@ pub use seal::{Seal, SealStatement, SealToken, SEAL_STATEMENT_PREFIX};
 pub use sealer::{spawn_sealer, Sealer, SealerStats};
 pub use stamp::{check_token, StampError, Timestamper};
 pub use store::{ChainHead, LogbookStore, StoreError};
+pub use tsa_client::{Rfc3161Client, TsaUrlError};
 pub use verify::{verify, Break, BreakAt, BreakKind, VerifyReport};
