@@ -169,3 +169,121 @@ async fn tsa_client_refuses_bad_urls_and_dead_servers() {
     let err = logbook.seal("t1").await.unwrap_err();
     assert!(err.to_string().contains("cannot connect"), "{err}");
 }
+
+/// Runs `openssl` with `args` in `dir`; `None` when openssl is not installed.
+fn openssl(dir: &std::path::Path, args: &[&str]) -> Option<std::process::Output> {
+    std::process::Command::new("openssl")
+        .current_dir(dir)
+        .args(args)
+        .output()
+        .ok()
+}
+
+/// A real TSA (OpenSSL's `ts -reply`) signs the tokens, and OpenSSL verifies them the way docs/logbook.md tells a
+/// third party to.
+#[tokio::test]
+async fn openssl_tsa_tokens_verify_with_openssl() {
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path().to_path_buf();
+    let Some(made) = openssl(
+        &d,
+        &[
+            "req",
+            "-x509",
+            "-newkey",
+            "ec",
+            "-pkeyopt",
+            "ec_paramgen_curve:P-256",
+            "-nodes",
+            "-keyout",
+            "tsa.key",
+            "-out",
+            "tsa.crt",
+            "-subj",
+            "/CN=archipel-test-tsa",
+            "-days",
+            "2",
+            "-addext",
+            "extendedKeyUsage=critical,timeStamping",
+        ],
+    ) else {
+        println!("SKIP: openssl not installed");
+        return;
+    };
+    assert!(made.status.success(), "{}", String::from_utf8_lossy(&made.stderr));
+    std::fs::write(d.join("serial"), "01\n").unwrap();
+    let config = format!(
+        "[ tsa ]\ndefault_tsa = c\n[ c ]\nserial = {0}/serial\nsigner_cert = {0}/tsa.crt\nsigner_key = {0}/tsa.key\n\
+         signer_digest = sha256\ndefault_policy = 1.2.3.4.1\ndigests = sha256\ness_cert_id_alg = sha256\n",
+        d.display()
+    );
+    std::fs::write(d.join("tsa.cnf"), config).unwrap();
+
+    async fn reply(
+        State(dir): State<std::path::PathBuf>,
+        body: Bytes,
+    ) -> ([(axum::http::HeaderName, &'static str); 1], Vec<u8>) {
+        std::fs::write(dir.join("req.tsq"), &body).unwrap();
+        let out = openssl(
+            &dir,
+            &[
+                "ts",
+                "-reply",
+                "-config",
+                "tsa.cnf",
+                "-queryfile",
+                "req.tsq",
+                "-out",
+                "resp.tsr",
+            ],
+        )
+        .unwrap();
+        assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+        (
+            [(CONTENT_TYPE, "application/timestamp-reply")],
+            std::fs::read(dir.join("resp.tsr")).unwrap(),
+        )
+    }
+    let app = axum::Router::new()
+        .route("/", axum::routing::post(reply))
+        .with_state(d.clone());
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let url = format!("http://{}/", listener.local_addr().unwrap());
+    tokio::spawn(async move { axum::serve(listener, app).await.unwrap() });
+
+    let store = Arc::new(MemoryStore::new());
+    let logbook = Logbook::new(store.clone(), Arc::new(Rfc3161Client::new(&url).unwrap()));
+    logbook
+        .append_many("t1", (0..5).map(util::step).collect())
+        .await
+        .unwrap();
+    let seal = logbook.seal("t1").await.unwrap().unwrap();
+    assert!(verify(store.as_ref(), "t1", &VerifyKeys::new())
+        .await
+        .unwrap()
+        .is_intact());
+
+    let SealToken::Rfc3161 { token_der, .. } = &seal.token else {
+        panic!("expected an RFC 3161 token")
+    };
+    std::fs::write(d.join("token.der"), hex::decode(token_der).unwrap()).unwrap();
+    let check = |digest: String| {
+        let args = [
+            "ts",
+            "-verify",
+            "-digest",
+            &digest,
+            "-in",
+            "token.der",
+            "-token_in",
+            "-CAfile",
+            "tsa.crt",
+        ];
+        let out = openssl(&d, &args).unwrap();
+        (out.status.success(), String::from_utf8_lossy(&out.stdout).to_string())
+    };
+    let (ok, out) = check(seal.statement().digest().to_hex());
+    assert!(ok && out.contains("Verification: OK"), "{out}");
+    let (ok, _) = check(seal.root.to_hex());
+    assert!(!ok, "the token must stamp the seal statement, not the bare root");
+}
