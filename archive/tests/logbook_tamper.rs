@@ -14,7 +14,10 @@ const TENANT: &str = "ville";
 /// 40 entries with seals after roughly every 10; 3 entries left unsealed.
 async fn log() -> Fixture {
     let f = filled(TENANT, 40, 10).await;
-    f.logbook.append_many(TENANT, (40..43).map(util::step).collect()).await.unwrap();
+    f.logbook
+        .append_many(TENANT, (40..43).map(util::step).collect())
+        .await
+        .unwrap();
     let report = verify(f.store.as_ref(), TENANT, &f.keys).await.unwrap();
     assert!(report.is_intact(), "untampered log must verify: {report:?}");
     assert_eq!(report.entries_checked, 43);
@@ -25,12 +28,17 @@ async fn log() -> Fixture {
 async fn first_break(f: &Fixture, tamper: impl FnOnce(&mut MemoryTenant)) -> Break {
     f.store.edit(TENANT, tamper);
     let report = verify(f.store.as_ref(), TENANT, &f.keys).await.unwrap();
-    report.first_break.clone().unwrap_or_else(|| panic!("tampering went unnoticed: {report:?}"))
+    report
+        .first_break
+        .clone()
+        .unwrap_or_else(|| panic!("tampering went unnoticed: {report:?}"))
 }
+
+type EntryEdit = dyn Fn(&mut archipel_archive::logbook::Entry);
 
 #[tokio::test]
 async fn altering_any_field_of_an_entry_is_found_at_that_entry() {
-    let edits: Vec<(&str, Box<dyn Fn(&mut archipel_archive::logbook::Entry)>)> = vec![
+    let edits: Vec<(&str, Box<EntryEdit>)> = vec![
         ("time", Box::new(|e| e.time += chrono::Duration::microseconds(1))),
         ("operation_id", Box::new(|e| e.operation_id.push('x'))),
         ("event_type", Box::new(|e| e.event_type = "access.denied".into())),
@@ -38,7 +46,10 @@ async fn altering_any_field_of_an_entry_is_found_at_that_entry() {
         ("actor", Box::new(|e| e.actor = "someone-else".into())),
         ("subject", Box::new(|e| e.subject = None)),
         ("detail", Box::new(|e| e.detail["i"] = json!(999))),
-        ("detail-key", Box::new(|e| e.detail = json!({"I": e.detail["i"].clone()}))),
+        (
+            "detail-key",
+            Box::new(|e| e.detail = json!({"I": e.detail["i"].clone()})),
+        ),
         ("prev_hash", Box::new(|e| e.prev_hash.0[31] ^= 1)),
         ("hash", Box::new(|e| e.hash.0[0] ^= 0x80)),
         ("tenant", Box::new(|e| e.tenant = "other".into())),
@@ -63,7 +74,11 @@ async fn rewriting_an_entry_with_a_fresh_hash_breaks_the_next_link() {
         e.hash = e.compute_hash().unwrap();
     })
     .await;
-    assert_eq!((b.at, b.kind), (BreakAt::Entry { seq: 6 }, BreakKind::PrevHashLink), "{b}");
+    assert_eq!(
+        (b.at, b.kind),
+        (BreakAt::Entry { seq: 6 }, BreakKind::PrevHashLink),
+        "{b}"
+    );
 }
 
 #[tokio::test]
@@ -96,7 +111,10 @@ async fn deleting_an_entry_is_a_gap_at_its_seq() {
         })
         .await;
         assert_eq!((b.at, b.kind), (BreakAt::Entry { seq }, BreakKind::SeqGap), "{b}");
-        assert_eq!((b.expected.as_str(), b.found.as_str()), (format!("seq {seq}").as_str(), format!("seq {}", seq + 1).as_str()));
+        assert_eq!(
+            (b.expected.as_str(), b.found.as_str()),
+            (format!("seq {seq}").as_str(), format!("seq {}", seq + 1).as_str())
+        );
     }
 }
 
@@ -132,7 +150,11 @@ async fn reordering_entries_is_found_at_the_first_moved_one() {
         t.entries.insert(13, a);
     })
     .await;
-    assert_eq!((b.at, b.kind), (BreakAt::Entry { seq: 12 }, BreakKind::EntryHash), "{b}");
+    assert_eq!(
+        (b.at, b.kind),
+        (BreakAt::Entry { seq: 12 }, BreakKind::EntryHash),
+        "{b}"
+    );
 }
 
 #[tokio::test]
@@ -153,7 +175,10 @@ async fn forging_a_seal_root_is_found_at_that_seal() {
         let s = t.seals.get_mut(&1).unwrap();
         s.root = Hash32::of(b"forged");
         let signature = SealKey::from_seed(&[9; 32]).sign(&s.statement().signed_bytes());
-        s.token = SealToken::ClusterSigned { key_id: f_key_id(), signature: hex::encode(signature.to_bytes()) };
+        s.token = SealToken::ClusterSigned {
+            key_id: f_key_id(),
+            signature: hex::encode(signature.to_bytes()),
+        };
         s.hash = s.compute_hash();
     })
     .await;
@@ -172,7 +197,11 @@ async fn a_wrong_or_missing_key_fails_the_first_seal_token() {
     for keys in [other, VerifyKeys::new()] {
         let report = verify(f.store.as_ref(), TENANT, &keys).await.unwrap();
         let b = report.first_break.unwrap();
-        assert_eq!((b.at, b.kind), (BreakAt::Seal { index: 1 }, BreakKind::SealToken), "{b}");
+        assert_eq!(
+            (b.at, b.kind),
+            (BreakAt::Seal { index: 1 }, BreakKind::SealToken),
+            "{b}"
+        );
         assert!(b.found.contains("not among the trusted keys"), "{b}");
     }
     // A key whose id is claimed by the token but which did not sign it.
@@ -187,7 +216,11 @@ async fn a_wrong_or_missing_key_fails_the_first_seal_token() {
         s.hash = s.compute_hash();
     })
     .await;
-    assert_eq!((b.at, b.kind), (BreakAt::Seal { index: 3 }, BreakKind::SealToken), "{b}");
+    assert_eq!(
+        (b.at, b.kind),
+        (BreakAt::Seal { index: 3 }, BreakKind::SealToken),
+        "{b}"
+    );
 }
 
 #[tokio::test]
@@ -198,10 +231,17 @@ async fn seal_chain_tampering_is_found() {
         t.seals.remove(&2);
     })
     .await;
-    assert_eq!((b.at, b.kind), (BreakAt::Seal { index: 2 }, BreakKind::SealIndex), "{b}");
+    assert_eq!(
+        (b.at, b.kind),
+        (BreakAt::Seal { index: 2 }, BreakKind::SealIndex),
+        "{b}"
+    );
     // Changing a seal field without fixing its hash.
     let f = log().await;
-    let b = first_break(&f, |t| t.seals.get_mut(&1).unwrap().time += chrono::Duration::seconds(1)).await;
+    let b = first_break(&f, |t| {
+        t.seals.get_mut(&1).unwrap().time += chrono::Duration::seconds(1)
+    })
+    .await;
     assert_eq!((b.at, b.kind), (BreakAt::Seal { index: 1 }, BreakKind::SealHash), "{b}");
     // Unlinking a seal from its predecessor.
     let f = log().await;
@@ -211,7 +251,11 @@ async fn seal_chain_tampering_is_found() {
         s.hash = s.compute_hash();
     })
     .await;
-    assert_eq!((b.at, b.kind), (BreakAt::Seal { index: 3 }, BreakKind::SealPrevHash), "{b}");
+    assert_eq!(
+        (b.at, b.kind),
+        (BreakAt::Seal { index: 3 }, BreakKind::SealPrevHash),
+        "{b}"
+    );
     // A seal claiming entries that do not exist.
     let f = log().await;
     let b = first_break(&f, |t| {

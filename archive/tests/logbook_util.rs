@@ -21,7 +21,11 @@ pub fn fixture() -> Fixture {
 }
 
 pub fn step(i: u64) -> NewEntry {
-    let outcome = if i % 7 == 0 { Outcome::Warning } else { Outcome::Ok };
+    let outcome = if i.is_multiple_of(7) {
+        Outcome::Warning
+    } else {
+        Outcome::Ok
+    };
     NewEntry::new(format!("op-{}", i / 3), "transfer.digest-check", outcome, "cred-42")
         .subject(format!("obj-{i}"))
         .detail(json!({"i": i, "algo": "SHA-512", "note": "é \"q\"\n"}))

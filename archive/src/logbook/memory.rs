@@ -65,15 +65,14 @@ impl LogbookStore for MemoryStore {
         if t.head.as_ref().map(|(_, v)| *v) != expected {
             return Ok(false);
         }
-        let mut next = t.head.as_ref().map_or(1, |(h, _)| h.seq + 1);
-        for e in entries {
+        let first = t.head.as_ref().map_or(1, |(h, _)| h.seq + 1);
+        for (next, e) in (first..).zip(entries) {
             if e.seq != next || t.entries.contains_key(&e.seq) {
                 return Err(StoreError::Refused(format!(
                     "entry seq {} does not follow the head (expected {next})",
                     e.seq
                 )));
             }
-            next += 1;
         }
         if entries.last().map(|e| (e.seq, e.hash)) != Some((new_head.seq, new_head.hash)) {
             return Err(StoreError::Refused(
