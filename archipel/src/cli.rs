@@ -122,6 +122,11 @@ pub enum Command {
     Bench(crate::cmd::bench::BenchArgs),
     /// Identify file formats (PRONOM PUIDs) natively, in parallel over directories.
     Identify(crate::cmd::identify::IdentifyArgs),
+    /// The archive layer: SEDA transfers, tenants, agreements, search, logbook.
+    Archive {
+        #[command(subcommand)]
+        command: crate::cmd::archive::ArchiveCommand,
+    },
     /// The replicated metadata keyspace (for operators and scripts).
     Meta {
         #[command(subcommand)]

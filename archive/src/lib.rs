@@ -6,6 +6,21 @@
 //! - The tenant of a call comes from its credential, never from what the caller names.
 //! - A transfer is stored whole or not at all, and every step is in the tenant's logbook.
 
+pub mod api;
+pub mod auth;
+pub mod catalog;
+pub mod error;
 pub mod flows;
+pub mod ingest;
+pub mod journal;
+pub mod keys;
 pub mod logbook;
+pub mod model;
+pub mod referentials;
 pub mod search;
+pub mod searching;
+pub mod server;
+pub mod service;
+pub mod store;
+
+pub use error::{ArchiveError, Result};

@@ -16,5 +16,5 @@ mod workers;
 pub use archipel_proto as proto;
 pub use conn::{Client, ClientOptions};
 pub use error::ClientError;
-pub use meta::{CasExpect, CasOutcome, Consistency, MetaEntry};
+pub use meta::{CasExpect, CasOutcome, Consistency, MetaEntry, TxnOp, TxnOutcome};
 pub use objects::Progress;

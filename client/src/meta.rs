@@ -2,7 +2,8 @@
 
 use archipel_proto::meta::meta_client::MetaClient;
 use archipel_proto::meta::{
-    cas_request, CasRequest, Consistency as PbConsistency, DeleteRequest, Entry, GetRequest, PutRequest, ScanRequest,
+    cas_request, txn_condition, CasRequest, Consistency as PbConsistency, DeleteRequest, Entry, GetRequest, PutRequest,
+    ScanRequest, TxnCondition, TxnRequest, TxnWrite,
 };
 
 use crate::conn::Idempotence;
@@ -49,6 +50,24 @@ pub enum CasExpect {
     Absent,
     Value(Vec<u8>),
     Revision(u64),
+}
+
+/// One write of a transaction: `value` None deletes the key.
+#[derive(Debug, Clone)]
+pub struct TxnOp {
+    pub namespace: String,
+    pub key: Vec<u8>,
+    pub value: Option<Vec<u8>>,
+}
+
+/// Outcome of a transaction.
+#[derive(Debug, Clone)]
+pub struct TxnOutcome {
+    pub succeeded: bool,
+    /// On failure, the index of the first condition that did not hold.
+    pub failed_condition: Option<usize>,
+    /// On success, the revision of every key written.
+    pub revision: u64,
 }
 
 /// Outcome of a compare-and-swap.
@@ -120,6 +139,48 @@ impl Client {
         Ok(CasOutcome {
             succeeded: reply.succeeded,
             current: reply.current.map(MetaEntry::from),
+        })
+    }
+
+    /// Applies every write of `ops` atomically, only if every `(namespace, key, expect)` holds.
+    /// Exactly-once: retried elsewhere only when the server says it did not apply.
+    pub async fn meta_txn(
+        &self,
+        conditions: &[(&str, &[u8], CasExpect)],
+        ops: Vec<TxnOp>,
+    ) -> Result<TxnOutcome, ClientError> {
+        let req = TxnRequest {
+            conditions: conditions
+                .iter()
+                .map(|(ns, key, expect)| TxnCondition {
+                    namespace: (*ns).into(),
+                    key: key.to_vec(),
+                    expect: Some(match expect {
+                        CasExpect::Absent => txn_condition::Expect::Absent(true),
+                        CasExpect::Value(v) => txn_condition::Expect::Value(v.clone()),
+                        CasExpect::Revision(r) => txn_condition::Expect::Revision(*r),
+                    }),
+                })
+                .collect(),
+            writes: ops
+                .into_iter()
+                .map(|op| TxnWrite {
+                    namespace: op.namespace,
+                    key: op.key,
+                    value: op.value,
+                })
+                .collect(),
+        };
+        let reply = self
+            .call(Idempotence::ServerSaysSafe, |ch| {
+                let req = req.clone();
+                async move { MetaClient::new(ch).txn(req).await }
+            })
+            .await?;
+        Ok(TxnOutcome {
+            succeeded: reply.succeeded,
+            failed_condition: reply.failed_condition.map(|i| i as usize),
+            revision: reply.revision,
         })
     }
 

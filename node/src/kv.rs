@@ -11,6 +11,9 @@ pub const MAX_VALUE_BYTES: usize = 1 << 20;
 /// Entries returned by one scan call when the caller gives no limit, and the most it may ask.
 pub const DEFAULT_SCAN_LIMIT: usize = 1000;
 pub const MAX_SCAN_LIMIT: usize = 10_000;
+/// A transaction stays well inside one Raft message.
+pub const MAX_TXN_OPS: usize = 1000;
+pub const MAX_TXN_BYTES: usize = 4 << 20;
 
 #[derive(Debug, Clone, Serialize, Deserialize, PartialEq, Eq)]
 pub struct KvEntry {

@@ -1,5 +1,6 @@
 //! One module per command family.
 
+pub mod archive;
 pub mod bench;
 mod dev;
 pub mod identify;
@@ -31,6 +32,7 @@ pub async fn run(cli: crate::cli::Cli) -> anyhow::Result<ExitCode> {
         Command::Node { command } => membership::node(command).await,
         Command::Meta { command } => meta::run(command).await,
         Command::Identify(args) => identify::run(args).await,
+        Command::Archive { command } => archive::run(command).await,
         Command::Bench(args) => bench::run(args).await,
         Command::Ns { command } => namespaces::run(command).await,
         Command::Scrub { command } => workers::scrub(command).await,

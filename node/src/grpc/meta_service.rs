@@ -5,15 +5,15 @@ use std::sync::Arc;
 
 use archipel_proto::meta::meta_server::Meta;
 use archipel_proto::meta::{
-    cas_request, CasReply, CasRequest, Consistency, DeleteReply, DeleteRequest, Entry, GetReply, GetRequest, PutReply,
-    PutRequest, ScanReply, ScanRequest,
+    cas_request, txn_condition, CasReply, CasRequest, Consistency, DeleteReply, DeleteRequest, Entry, GetReply,
+    GetRequest, PutReply, PutRequest, ScanReply, ScanRequest, TxnReply, TxnRequest,
 };
 use tonic::{Request, Response, Status};
 
 use super::status_of_raft;
 use crate::kv::{self, KvEntry};
 use crate::node::Node;
-use crate::raft::{Command, CommandResult, Expect};
+use crate::raft::{Command, CommandResult, Condition, Expect};
 
 pub struct MetaService {
     pub node: Arc<Node>,
@@ -135,6 +135,84 @@ impl Meta for MetaService {
                 current: current.map(to_pb),
                 revision,
             })),
+            other => Err(unexpected(other)),
+        }
+    }
+
+    async fn txn(&self, request: Request<TxnRequest>) -> Result<Response<TxnReply>, Status> {
+        let r = request.into_inner();
+        let ops = r.conditions.len() + r.writes.len();
+        let bytes: usize = r
+            .writes
+            .iter()
+            .map(|w| w.key.len() + w.value.as_ref().map_or(0, Vec::len))
+            .sum();
+        if r.writes.is_empty() || ops > kv::MAX_TXN_OPS || bytes > kv::MAX_TXN_BYTES {
+            return Err(invalid(format!(
+                "a transaction needs 1 to {} conditions and writes in all and at most {} bytes; this one has {} writes, \
+                 {ops} operations and {bytes} bytes: split it",
+                kv::MAX_TXN_OPS,
+                kv::MAX_TXN_BYTES,
+                r.writes.len()
+            )));
+        }
+        let mut conditions = Vec::with_capacity(r.conditions.len());
+        for c in r.conditions {
+            check_key(&c.namespace, &c.key)?;
+            let expect = match c.expect {
+                Some(txn_condition::Expect::Absent(_)) => Expect::Absent,
+                Some(txn_condition::Expect::Value(v)) => Expect::Value(v),
+                Some(txn_condition::Expect::Revision(rev)) => Expect::Revision(rev),
+                None => {
+                    return Err(invalid(
+                        "every transaction condition needs absent, value or revision".into(),
+                    ))
+                }
+            };
+            conditions.push(Condition {
+                ns: c.namespace,
+                key: c.key,
+                expect,
+            });
+        }
+        let mut then = Vec::with_capacity(r.writes.len());
+        for w in r.writes {
+            check_key(&w.namespace, &w.key)?;
+            check_writable(&w.namespace)?;
+            then.push(match w.value {
+                Some(value) => {
+                    kv::validate_value(&value).map_err(invalid)?;
+                    Command::Put {
+                        ns: w.namespace,
+                        key: w.key,
+                        value,
+                    }
+                }
+                None => Command::Delete {
+                    ns: w.namespace,
+                    key: w.key,
+                },
+            });
+        }
+        match self.propose(Command::Txn { conditions, then }).await? {
+            CommandResult::Txn {
+                succeeded,
+                failed_condition,
+                results,
+            } => {
+                let revision = results
+                    .iter()
+                    .find_map(|r| match r {
+                        CommandResult::Put { revision } | CommandResult::Delete { revision, .. } => Some(*revision),
+                        _ => None,
+                    })
+                    .unwrap_or_default();
+                Ok(Response::new(TxnReply {
+                    succeeded,
+                    failed_condition: failed_condition.map(|i| i as u32),
+                    revision,
+                }))
+            }
             other => Err(unexpected(other)),
         }
     }

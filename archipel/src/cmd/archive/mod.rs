@@ -1,0 +1,621 @@
+//! `archipel archive …`: the archive layer's front and its administration.
+
+mod http;
+mod serve;
+mod transfer;
+
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+use anyhow::Context;
+use clap::Subcommand;
+use reqwest::Method;
+use serde_json::{json, Value};
+
+use http::Front;
+pub use http::FrontArgs;
+pub use serve::ServeArgs;
+
+#[derive(Subcommand)]
+pub enum ArchiveCommand {
+    /// Run an archive front against a cluster; prints ARCHIPEL_ARCHIVE=… once it listens.
+    Serve(ServeArgs),
+    /// Tenants (one per partner body).
+    Tenant {
+        #[command(subcommand)]
+        command: TenantCommand,
+    },
+    /// Archival agreements (contrats d'entrée).
+    Agreement {
+        #[command(subcommand)]
+        command: AgreementCommand,
+    },
+    /// Archival profiles.
+    Profile {
+        #[command(subcommand)]
+        command: ProfileCommand,
+    },
+    /// Management rules.
+    Rules {
+        #[command(subcommand)]
+        command: RulesCommand,
+    },
+    /// Submit a SIP (zip with manifest.xml); with --wait, follow it to its reply.
+    Transfer(transfer::TransferArgs),
+    /// Show a transfer, or list a tenant's transfers.
+    Transfers {
+        #[arg(long)]
+        tenant: String,
+        /// A transfer id; all transfers when omitted.
+        id: Option<String>,
+        #[arg(long)]
+        json: bool,
+        #[command(flatten)]
+        front: FrontArgs,
+    },
+    /// Search archive units.
+    Search {
+        #[arg(long)]
+        tenant: String,
+        /// Full-text query over titles, descriptions, keywords and all descriptive metadata.
+        query: Option<String>,
+        #[arg(long)]
+        flow: Option<String>,
+        /// Units whose dates overlap [from, to] (YYYY-MM-DD).
+        #[arg(long)]
+        from: Option<String>,
+        #[arg(long)]
+        to: Option<String>,
+        #[arg(long, default_value_t = 20)]
+        limit: usize,
+        #[arg(long, default_value_t = 0)]
+        offset: usize,
+        #[arg(long)]
+        json: bool,
+        #[command(flatten)]
+        front: FrontArgs,
+    },
+    /// Show one archive unit (JSON).
+    Unit {
+        #[arg(long)]
+        tenant: String,
+        id: String,
+        #[command(flatten)]
+        front: FrontArgs,
+    },
+    /// Download one object of a unit.
+    Download {
+        #[arg(long)]
+        tenant: String,
+        unit: String,
+        object: String,
+        #[arg(long, short)]
+        output: PathBuf,
+        #[command(flatten)]
+        front: FrontArgs,
+    },
+    /// The tenant's logbook.
+    Logbook {
+        #[command(subcommand)]
+        command: LogbookCommand,
+    },
+    /// Rebuild a tenant's catalog and search index from the AIPs in the cluster.
+    Reindex {
+        #[arg(long)]
+        tenant: String,
+        #[arg(long)]
+        json: bool,
+        #[command(flatten)]
+        front: FrontArgs,
+    },
+    /// API tokens.
+    Token {
+        #[command(subcommand)]
+        command: TokenCommand,
+    },
+}
+
+#[derive(Subcommand)]
+pub enum TenantCommand {
+    Add {
+        id: String,
+        #[arg(long, default_value = "")]
+        name: String,
+        /// The archival agency identifier used in SEDA messages (default: the tenant id).
+        #[arg(long)]
+        archival_agency: Option<String>,
+        #[arg(long)]
+        json: bool,
+        #[command(flatten)]
+        front: FrontArgs,
+    },
+    List {
+        #[arg(long)]
+        json: bool,
+        #[command(flatten)]
+        front: FrontArgs,
+    },
+}
+
+#[derive(Subcommand)]
+pub enum AgreementCommand {
+    /// Create an agreement, or a new version of it.
+    Add {
+        #[arg(long)]
+        tenant: String,
+        #[arg(long)]
+        id: String,
+        #[arg(long, default_value = "")]
+        name: String,
+        /// May be repeated.
+        #[arg(long = "transferring-agency", required = true)]
+        transferring_agencies: Vec<String>,
+        #[arg(long)]
+        profile: Option<String>,
+        /// Allowed PUIDs (repeat); any when none is given.
+        #[arg(long = "allowed-format")]
+        allowed_formats: Vec<String>,
+        /// What a format that differs from the declared one means: warn or reject.
+        #[arg(long, default_value = "warn")]
+        format_mismatch: String,
+        /// What an unidentifiable format means: warn or reject.
+        #[arg(long, default_value = "warn")]
+        unidentified_format: String,
+        #[arg(long)]
+        flow: Option<String>,
+        #[arg(long)]
+        json: bool,
+        #[command(flatten)]
+        front: FrontArgs,
+    },
+    List {
+        #[arg(long)]
+        tenant: String,
+        #[arg(long)]
+        json: bool,
+        #[command(flatten)]
+        front: FrontArgs,
+    },
+}
+
+#[derive(Subcommand)]
+pub enum ProfileCommand {
+    Add {
+        #[arg(long)]
+        tenant: String,
+        #[arg(long)]
+        id: String,
+        #[arg(long, default_value = "")]
+        name: String,
+        /// Content fields every top-level unit must carry (repeat).
+        #[arg(long = "require")]
+        required_fields: Vec<String>,
+        #[arg(long = "allowed-format")]
+        allowed_formats: Vec<String>,
+        #[arg(long)]
+        json: bool,
+        #[command(flatten)]
+        front: FrontArgs,
+    },
+    List {
+        #[arg(long)]
+        tenant: String,
+        #[arg(long)]
+        json: bool,
+        #[command(flatten)]
+        front: FrontArgs,
+    },
+}
+
+#[derive(Subcommand)]
+pub enum RulesCommand {
+    /// Import rules from CSV (RuleId,RuleType,RuleValue,RuleDescription,RuleDuration,RuleMeasurement).
+    Import {
+        #[arg(long)]
+        tenant: String,
+        file: PathBuf,
+        #[arg(long)]
+        json: bool,
+        #[command(flatten)]
+        front: FrontArgs,
+    },
+    List {
+        #[arg(long)]
+        tenant: String,
+        #[arg(long)]
+        json: bool,
+        #[command(flatten)]
+        front: FrontArgs,
+    },
+}
+
+#[derive(Subcommand)]
+pub enum LogbookCommand {
+    /// Print entries.
+    Show {
+        #[arg(long)]
+        tenant: String,
+        #[arg(long, default_value_t = 1)]
+        from: u64,
+        #[arg(long, default_value_t = 100)]
+        limit: usize,
+        #[command(flatten)]
+        front: FrontArgs,
+    },
+    /// Re-check the hash chain and every seal. Exit code 1 when anything is broken.
+    Verify {
+        #[arg(long)]
+        tenant: String,
+        #[arg(long)]
+        json: bool,
+        #[command(flatten)]
+        front: FrontArgs,
+    },
+    /// Seal the entries written since the last seal now.
+    Seal {
+        #[arg(long)]
+        tenant: String,
+        #[command(flatten)]
+        front: FrontArgs,
+    },
+}
+
+#[derive(Subcommand)]
+pub enum TokenCommand {
+    Create {
+        /// The tenant (not for operators).
+        #[arg(long)]
+        tenant: Option<String>,
+        /// transferring-agency, archivist, control-authority or operator.
+        #[arg(long)]
+        role: String,
+        /// For transferring-agency tokens: the agency identifier it transfers as.
+        #[arg(long)]
+        agency: Option<String>,
+        #[arg(long, default_value = "")]
+        label: String,
+        #[arg(long)]
+        json: bool,
+        #[command(flatten)]
+        front: FrontArgs,
+    },
+    List {
+        #[arg(long)]
+        json: bool,
+        #[command(flatten)]
+        front: FrontArgs,
+    },
+    Revoke {
+        id: String,
+        #[arg(long)]
+        json: bool,
+        #[command(flatten)]
+        front: FrontArgs,
+    },
+}
+
+fn severity(s: &str) -> anyhow::Result<&'static str> {
+    match s {
+        "warn" => Ok("warn"),
+        "reject" => Ok("reject"),
+        other => anyhow::bail!("`{other}` is neither warn nor reject"),
+    }
+}
+
+/// Prints `v` as JSON, or one line per record with the given fields.
+fn show(v: &Value, json_out: bool, fields: &[&str]) -> anyhow::Result<()> {
+    if json_out {
+        return crate::output::print_json(v);
+    }
+    let rows = match v {
+        Value::Array(a) => a.clone(),
+        other => vec![other.clone()],
+    };
+    for r in rows {
+        let cells: Vec<String> = fields
+            .iter()
+            .map(|f| match &r[*f] {
+                Value::String(s) => s.clone(),
+                Value::Null => "-".into(),
+                other => other.to_string(),
+            })
+            .collect();
+        println!("{}", cells.join("\t"));
+    }
+    Ok(())
+}
+
+pub async fn run(command: ArchiveCommand) -> anyhow::Result<ExitCode> {
+    use ArchiveCommand as C;
+    match command {
+        C::Serve(args) => serve::run(args).await,
+        C::Transfer(args) => transfer::run(args).await,
+        C::Tenant { command } => match command {
+            TenantCommand::Add {
+                id,
+                name,
+                archival_agency,
+                json,
+                front,
+            } => {
+                let f = Front::new(&front)?;
+                let body = json!({"id": id, "name": name, "archival_agency": archival_agency});
+                let v: Value = f.json(f.request(Method::POST, "/v1/tenants").json(&body)).await?;
+                show(&v, json, &["id", "name", "archival_agency", "namespace"])?;
+                Ok(ExitCode::SUCCESS)
+            }
+            TenantCommand::List { json, front } => {
+                let f = Front::new(&front)?;
+                let v: Value = f.get("/v1/tenants").await?;
+                show(&v, json, &["id", "name", "archival_agency"])?;
+                Ok(ExitCode::SUCCESS)
+            }
+        },
+        C::Agreement { command } => match command {
+            AgreementCommand::Add {
+                tenant,
+                id,
+                name,
+                transferring_agencies,
+                profile,
+                allowed_formats,
+                format_mismatch,
+                unidentified_format,
+                flow,
+                json,
+                front,
+            } => {
+                let f = Front::new(&front)?;
+                let body = json!({
+                    "name": name, "transferring_agencies": transferring_agencies, "profile": profile,
+                    "allowed_formats": allowed_formats, "format_mismatch": severity(&format_mismatch)?,
+                    "unidentified_format": severity(&unidentified_format)?, "flow": flow,
+                });
+                let path = format!("/v1/tenants/{tenant}/agreements/{id}");
+                let v: Value = f.json(f.request(Method::PUT, &path).json(&body)).await?;
+                show(&v, json, &["id", "version", "transferring_agencies", "profile"])?;
+                Ok(ExitCode::SUCCESS)
+            }
+            AgreementCommand::List { tenant, json, front } => {
+                let f = Front::new(&front)?;
+                let v: Value = f.get(&format!("/v1/tenants/{tenant}/agreements")).await?;
+                show(
+                    &v,
+                    json,
+                    &["id", "version", "transferring_agencies", "profile", "active"],
+                )?;
+                Ok(ExitCode::SUCCESS)
+            }
+        },
+        C::Profile { command } => match command {
+            ProfileCommand::Add {
+                tenant,
+                id,
+                name,
+                required_fields,
+                allowed_formats,
+                json,
+                front,
+            } => {
+                let f = Front::new(&front)?;
+                let body =
+                    json!({"name": name, "required_fields": required_fields, "allowed_formats": allowed_formats});
+                let path = format!("/v1/tenants/{tenant}/profiles/{id}");
+                let v: Value = f.json(f.request(Method::PUT, &path).json(&body)).await?;
+                show(&v, json, &["id", "version", "required_fields"])?;
+                Ok(ExitCode::SUCCESS)
+            }
+            ProfileCommand::List { tenant, json, front } => {
+                let f = Front::new(&front)?;
+                let v: Value = f.get(&format!("/v1/tenants/{tenant}/profiles")).await?;
+                show(&v, json, &["id", "version", "required_fields"])?;
+                Ok(ExitCode::SUCCESS)
+            }
+        },
+        C::Rules { command } => match command {
+            RulesCommand::Import {
+                tenant,
+                file,
+                json,
+                front,
+            } => {
+                let f = Front::new(&front)?;
+                let csv = std::fs::read_to_string(&file).with_context(|| format!("cannot read {}", file.display()))?;
+                let path = format!("/v1/tenants/{tenant}/rules");
+                let v: Value = f
+                    .json(
+                        f.request(Method::POST, &path)
+                            .header("content-type", "text/csv")
+                            .body(csv),
+                    )
+                    .await?;
+                if json {
+                    crate::output::print_json(&v)?;
+                } else {
+                    println!("imported {} rules", v.as_array().map_or(0, Vec::len));
+                }
+                Ok(ExitCode::SUCCESS)
+            }
+            RulesCommand::List { tenant, json, front } => {
+                let f = Front::new(&front)?;
+                let v: Value = f.get(&format!("/v1/tenants/{tenant}/rules")).await?;
+                show(&v, json, &["id", "rule_type", "duration", "measurement", "value"])?;
+                Ok(ExitCode::SUCCESS)
+            }
+        },
+        C::Transfers {
+            tenant,
+            id,
+            json,
+            front,
+        } => {
+            let f = Front::new(&front)?;
+            let path = match &id {
+                Some(id) => format!("/v1/tenants/{tenant}/transfers/{id}"),
+                None => format!("/v1/tenants/{tenant}/transfers"),
+            };
+            let v: Value = f.get(&path).await?;
+            show(
+                &v,
+                json,
+                &["id", "status", "step", "message_identifier", "units", "objects"],
+            )?;
+            Ok(ExitCode::SUCCESS)
+        }
+        C::Search {
+            tenant,
+            query,
+            flow,
+            from,
+            to,
+            limit,
+            offset,
+            json,
+            front,
+        } => {
+            let f = Front::new(&front)?;
+            let mut params: Vec<(&str, String)> = vec![("limit", limit.to_string()), ("offset", offset.to_string())];
+            for (k, v) in [("q", query), ("flow", flow), ("from", from), ("to", to)] {
+                if let Some(v) = v {
+                    params.push((k, v));
+                }
+            }
+            let r = f
+                .request(Method::GET, &format!("/v1/tenants/{tenant}/units"))
+                .query(&params);
+            let v: Value = f.json(r).await?;
+            if json {
+                crate::output::print_json(&v)?;
+            } else {
+                println!("{} units match", v["total"]);
+                show(
+                    &v["hits"],
+                    false,
+                    &["unit_id", "title", "flow", "start_date", "end_date"],
+                )?;
+            }
+            Ok(ExitCode::SUCCESS)
+        }
+        C::Unit { tenant, id, front } => {
+            let f = Front::new(&front)?;
+            let v: Value = f.get(&format!("/v1/tenants/{tenant}/units/{id}")).await?;
+            crate::output::print_json(&v)?;
+            Ok(ExitCode::SUCCESS)
+        }
+        C::Download {
+            tenant,
+            unit,
+            object,
+            output,
+            front,
+        } => {
+            let f = Front::new(&front)?;
+            let path = format!("/v1/tenants/{tenant}/units/{unit}/objects/{object}");
+            let resp = f.send(f.request(Method::GET, &path)).await?;
+            let bytes = resp.bytes().await.context("the download broke")?;
+            let dir = output
+                .parent()
+                .filter(|p| !p.as_os_str().is_empty())
+                .unwrap_or(std::path::Path::new("."));
+            let mut tmp = tempfile::NamedTempFile::new_in(dir)?;
+            std::io::Write::write_all(&mut tmp, &bytes)?;
+            tmp.as_file().sync_all()?;
+            tmp.persist(&output)?;
+            eprintln!("wrote {} bytes to {}", bytes.len(), output.display());
+            Ok(ExitCode::SUCCESS)
+        }
+        C::Logbook { command } => match command {
+            LogbookCommand::Show {
+                tenant,
+                from,
+                limit,
+                front,
+            } => {
+                let f = Front::new(&front)?;
+                let r = f
+                    .request(Method::GET, &format!("/v1/tenants/{tenant}/logbook"))
+                    .query(&[("from", from.to_string()), ("limit", limit.to_string())]);
+                let v: Value = f.json(r).await?;
+                crate::output::print_json(&v)?;
+                Ok(ExitCode::SUCCESS)
+            }
+            LogbookCommand::Verify { tenant, json, front } => {
+                let f = Front::new(&front)?;
+                let v: Value = f
+                    .json(f.request(Method::POST, &format!("/v1/tenants/{tenant}/logbook/verify")))
+                    .await?;
+                let ok = v["ok"].as_bool().unwrap_or(false);
+                if json {
+                    crate::output::print_json(&v)?;
+                } else if ok {
+                    println!(
+                        "logbook of {tenant}: intact ({} entries, {} seals checked)",
+                        v["entries"], v["seals"]
+                    );
+                } else {
+                    println!("logbook of {tenant}: BROKEN: {}", v["problem"]);
+                }
+                Ok(if ok { ExitCode::SUCCESS } else { ExitCode::from(1) })
+            }
+            LogbookCommand::Seal { tenant, front } => {
+                let f = Front::new(&front)?;
+                let v: Value = f
+                    .json(f.request(Method::POST, &format!("/v1/tenants/{tenant}/logbook/seal")))
+                    .await?;
+                crate::output::print_json(&v)?;
+                Ok(ExitCode::SUCCESS)
+            }
+        },
+        C::Reindex { tenant, json, front } => {
+            let f = Front::new(&front)?;
+            let v: Value = f
+                .json(f.request(Method::POST, &format!("/v1/tenants/{tenant}/reindex")))
+                .await?;
+            if json {
+                crate::output::print_json(&v)?;
+            } else {
+                println!(
+                    "reindexed {tenant}: {} AIPs, {} units; {} incomplete AIPs skipped, {} stale records removed",
+                    v["aips"],
+                    v["units"],
+                    v["incomplete"].as_array().map_or(0, Vec::len),
+                    v["removed_units"]
+                );
+            }
+            Ok(ExitCode::SUCCESS)
+        }
+        C::Token { command } => match command {
+            TokenCommand::Create {
+                tenant,
+                role,
+                agency,
+                label,
+                json,
+                front,
+            } => {
+                let f = Front::new(&front)?;
+                let body = json!({"tenant": tenant, "role": role, "agency": agency, "label": label});
+                let v: Value = f.json(f.request(Method::POST, "/v1/tokens").json(&body)).await?;
+                if json {
+                    crate::output::print_json(&v)?;
+                } else {
+                    println!("{}", v["token"].as_str().unwrap_or_default());
+                    eprintln!("token {} created; it is shown only once: keep it safe", v["id"]);
+                }
+                Ok(ExitCode::SUCCESS)
+            }
+            TokenCommand::List { json, front } => {
+                let f = Front::new(&front)?;
+                let v: Value = f.get("/v1/tokens").await?;
+                show(&v, json, &["id", "tenant", "role", "label", "created_at", "revoked_at"])?;
+                Ok(ExitCode::SUCCESS)
+            }
+            TokenCommand::Revoke { id, json, front } => {
+                let f = Front::new(&front)?;
+                let v: Value = f.json(f.request(Method::DELETE, &format!("/v1/tokens/{id}"))).await?;
+                show(&v, json, &["id", "revoked_at"])?;
+                Ok(ExitCode::SUCCESS)
+            }
+        },
+    }
+}

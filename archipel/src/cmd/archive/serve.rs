@@ -1,0 +1,80 @@
+//! `archipel archive serve`, and the front `archipel dev` starts in-process.
+
+use std::net::SocketAddr;
+use std::path::PathBuf;
+use std::process::ExitCode;
+use std::sync::Arc;
+
+use anyhow::Context;
+use archipel_archive::server;
+use archipel_archive::service::{Archive, ArchiveConfig};
+use archipel_client::Client;
+
+use crate::cli::ClusterArgs;
+
+#[derive(clap::Args)]
+pub struct ServeArgs {
+    #[command(flatten)]
+    pub cluster: ClusterArgs,
+    /// Address to listen on.
+    #[arg(long, default_value = "127.0.0.1:8480")]
+    pub listen: SocketAddr,
+    /// Scratch directory for SIPs being checked (local; may be wiped when the front is stopped).
+    #[arg(long, default_value = "/var/tmp/archipel-archive")]
+    pub spool: PathBuf,
+    /// Directory holding the PRONOM signature files (DROID_SignatureFile_V*.xml and
+    /// container-signature-*.xml). Without it formats are taken as the SIPs declare them.
+    #[arg(long, env = "ARCHIPEL_PRONOM_DIR")]
+    pub pronom_dir: Option<PathBuf>,
+    /// RFC 3161 time-stamping authority for logbook seals.
+    #[arg(long)]
+    pub tsa_url: Option<String>,
+    /// Largest SIP accepted, in bytes.
+    #[arg(long, default_value_t = 64 << 30)]
+    pub max_sip_bytes: u64,
+}
+
+pub async fn run(args: ServeArgs) -> anyhow::Result<ExitCode> {
+    let list = args
+        .cluster
+        .cluster
+        .clone()
+        .context("no cluster address: pass --cluster ADDR[,ADDR…] or set ARCHIPEL_CLUSTER")?;
+    let client = Client::from_list(&list)?;
+    let mut config = ArchiveConfig::new(args.spool.clone());
+    config.max_sip_bytes = args.max_sip_bytes;
+    config.tsa_url = args.tsa_url.clone();
+    let (addr, handle) = start_front(client, config, args.pronom_dir.as_deref(), args.listen).await?;
+    println!("ARCHIPEL_ARCHIVE=http://{addr}");
+    handle.await.context("the archive front stopped")??;
+    Ok(ExitCode::SUCCESS)
+}
+
+/// Starts a front and returns its address once it listens.
+pub async fn start_front(
+    client: Client,
+    config: ArchiveConfig,
+    pronom_dir: Option<&std::path::Path>,
+    listen: SocketAddr,
+) -> anyhow::Result<(SocketAddr, tokio::task::JoinHandle<std::io::Result<()>>)> {
+    let identifier = match archipel_pronom::SignatureFiles::discover(pronom_dir) {
+        Ok(files) => {
+            let id =
+                tokio::task::spawn_blocking(move || archipel_pronom::Identifier::load(&files.droid, &files.container))
+                    .await??;
+            Some(Arc::new(id))
+        }
+        Err(e) => {
+            tracing::warn!("format identification is off ({e}); formats are taken as declared");
+            eprintln!("archipel archive: format identification is off: {e}");
+            None
+        }
+    };
+    let archive = Archive::new(client, config, identifier).await?;
+    let listener = tokio::net::TcpListener::bind(listen)
+        .await
+        .with_context(|| format!("cannot listen on {listen}"))?;
+    let addr = listener.local_addr()?;
+    let handle = tokio::spawn(server::serve(archive, listener));
+    Ok((addr, handle))
+}

@@ -1,0 +1,130 @@
+//! `archipel archive transfer`: submit a SIP, follow it, fetch its reply.
+
+use std::path::PathBuf;
+use std::process::ExitCode;
+use std::time::Duration;
+
+use anyhow::Context;
+use reqwest::Method;
+use serde_json::{json, Value};
+
+use super::http::{Front, FrontArgs};
+
+#[derive(clap::Args)]
+pub struct TransferArgs {
+    #[arg(long)]
+    pub tenant: String,
+    /// The SIP: a zip holding manifest.xml and the files it references.
+    pub sip: PathBuf,
+    /// Wait for the reply (OK, WARNING or KO) instead of returning once it is received.
+    #[arg(long)]
+    pub wait: bool,
+    /// Write the ArchiveTransferReply here (implies --wait).
+    #[arg(long)]
+    pub atr: Option<PathBuf>,
+    /// Give up waiting after this many seconds.
+    #[arg(long, default_value_t = 3600)]
+    pub timeout_secs: u64,
+    #[arg(long)]
+    pub json: bool,
+    #[command(flatten)]
+    pub front: FrontArgs,
+}
+
+pub async fn run(args: TransferArgs) -> anyhow::Result<ExitCode> {
+    let f = Front::new(&args.front)?;
+    let base = format!("/v1/tenants/{}/transfers", args.tenant);
+    let submitted = f.upload(&base, &args.sip).await?;
+    let id = submitted["id"]
+        .as_str()
+        .context("the front returned no transfer id")?
+        .to_owned();
+    if !args.wait && args.atr.is_none() {
+        if args.json {
+            crate::output::print_json(&submitted)?;
+        } else {
+            println!(
+                "transfer {id} received; follow it with `archipel archive transfers --tenant {} {id}`",
+                args.tenant
+            );
+        }
+        return Ok(ExitCode::SUCCESS);
+    }
+    let bar = (!args.json).then(|| {
+        let b = indicatif::ProgressBar::new_spinner();
+        b.set_message(format!("transfer {id}: received"));
+        b.enable_steady_tick(Duration::from_millis(200));
+        b
+    });
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(args.timeout_secs);
+    let status = loop {
+        let t: Value = f.get(&format!("{base}/{id}")).await?;
+        let s = t["status"].as_str().unwrap_or("").to_owned();
+        if let Some(b) = &bar {
+            b.set_message(format!("transfer {id}: {} ({})", t["step"].as_str().unwrap_or(""), s));
+        }
+        if matches!(s.as_str(), "OK" | "WARNING" | "KO") {
+            break t;
+        }
+        if tokio::time::Instant::now() > deadline {
+            anyhow::bail!(
+                "transfer {id} is still {s} after {}s; check it later with `archipel archive transfers`",
+                args.timeout_secs
+            );
+        }
+        tokio::time::sleep(Duration::from_millis(250)).await;
+    };
+    if let Some(b) = bar {
+        b.finish_and_clear();
+    }
+    if let Some(path) = &args.atr {
+        let resp = f.send(f.request(Method::GET, &format!("{base}/{id}/atr"))).await?;
+        let xml = resp.bytes().await?;
+        std::fs::write(path, &xml).with_context(|| format!("cannot write the ATR to {}", path.display()))?;
+    }
+    let verdict = status["status"].as_str().unwrap_or("KO");
+    if args.json {
+        let reasons: Vec<Value> = status["errors"].as_array().cloned().unwrap_or_default();
+        crate::output::print_json(&json!({
+            "status": verdict,
+            "transfer_id": id,
+            "tenant": args.tenant,
+            "aip_id": status["aip_id"],
+            "units": status["units"],
+            "objects": status["objects"],
+            "reasons": reasons,
+            "warnings": status["warnings"],
+            "atr": args.atr,
+        }))?;
+    } else {
+        println!(
+            "transfer {id}: {verdict} ({} units, {} objects)",
+            status["units"], status["objects"]
+        );
+        for r in status["errors"].as_array().into_iter().flatten() {
+            println!(
+                "  KO  [{}] {}{}",
+                r["step"].as_str().unwrap_or(""),
+                subject(r),
+                r["message"].as_str().unwrap_or("")
+            );
+        }
+        for r in status["warnings"].as_array().into_iter().flatten() {
+            println!(
+                "  warning [{}] {}{}",
+                r["step"].as_str().unwrap_or(""),
+                subject(r),
+                r["message"].as_str().unwrap_or("")
+            );
+        }
+    }
+    Ok(if verdict == "KO" {
+        ExitCode::from(1)
+    } else {
+        ExitCode::SUCCESS
+    })
+}
+
+fn subject(r: &Value) -> String {
+    r["subject"].as_str().map(|s| format!("{s}: ")).unwrap_or_default()
+}

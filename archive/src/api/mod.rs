@@ -1,0 +1,129 @@
+//! The REST API (axum). Every route resolves the caller from its bearer token first; the tenant
+//! in the path is then checked against the credential, never trusted on its own.
+
+mod admin;
+mod openapi;
+mod referentials;
+mod transfers;
+pub(crate) mod units;
+
+use std::net::SocketAddr;
+use std::sync::Arc;
+
+use axum::extract::{ConnectInfo, FromRequestParts};
+use axum::http::request::Parts;
+use axum::http::StatusCode;
+use axum::response::{IntoResponse, Response};
+use axum::routing::{get, post, put};
+use axum::{Json, Router};
+
+use crate::auth::Principal;
+use crate::error::ArchiveError;
+use crate::service::Archive;
+
+/// An error as the API returns it: `{"error": {"code": …, "message": …}}` with its HTTP status.
+pub struct ApiError(pub ArchiveError);
+
+impl From<ArchiveError> for ApiError {
+    fn from(e: ArchiveError) -> Self {
+        Self(e)
+    }
+}
+
+impl IntoResponse for ApiError {
+    fn into_response(self) -> Response {
+        let status = StatusCode::from_u16(self.0.http_status()).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
+        let body = serde_json::json!({"error": {"code": self.0.code(), "message": self.0.to_string()}});
+        (status, Json(body)).into_response()
+    }
+}
+
+impl From<serde_json::Error> for ApiError {
+    fn from(e: serde_json::Error) -> Self {
+        Self(e.into())
+    }
+}
+
+pub type ApiResult<T> = Result<T, ApiError>;
+
+/// The authenticated caller of a request.
+pub struct Caller(pub Principal);
+
+impl FromRequestParts<Arc<Archive>> for Caller {
+    type Rejection = ApiError;
+
+    async fn from_request_parts(parts: &mut Parts, archive: &Arc<Archive>) -> Result<Self, Self::Rejection> {
+        let header = parts
+            .headers
+            .get(axum::http::header::AUTHORIZATION)
+            .map(|v| v.to_str().unwrap_or(""));
+        match header {
+            Some(h) => {
+                let token = h.strip_prefix("Bearer ").ok_or_else(|| {
+                    ApiError(ArchiveError::Unauthenticated(
+                        "the Authorization header must read `Bearer <token>`".into(),
+                    ))
+                })?;
+                Ok(Caller(archive.auth.authenticate(token.trim()).await?))
+            }
+            None => {
+                let peer = parts.extensions.get::<ConnectInfo<SocketAddr>>().map(|c| c.0);
+                if archive.config.dev_trust_loopback && peer.is_some_and(|p| p.ip().is_loopback()) {
+                    return Ok(Caller(Principal::dev_superuser()));
+                }
+                Err(ApiError(ArchiveError::Unauthenticated(
+                    "no credential: send `Authorization: Bearer <token>` (see `archipel archive token create`)".into(),
+                )))
+            }
+        }
+    }
+}
+
+pub fn router(archive: Arc<Archive>) -> Router {
+    Router::new()
+        .route(
+            "/v1/health",
+            get(|| async { Json(serde_json::json!({"status": "ok"})) }),
+        )
+        .route("/v1/openapi.json", get(openapi::document))
+        .route("/v1/tenants", post(admin::add_tenant).get(admin::list_tenants))
+        .route("/v1/tokens", post(admin::create_token).get(admin::list_tokens))
+        .route("/v1/tokens/{id}", axum::routing::delete(admin::revoke_token))
+        .route(
+            "/v1/tenants/{tenant}/agencies",
+            post(referentials::put_agency).get(referentials::list_agencies),
+        )
+        .route("/v1/tenants/{tenant}/agreements", get(referentials::list_agreements))
+        .route(
+            "/v1/tenants/{tenant}/agreements/{id}",
+            put(referentials::put_agreement).get(referentials::get_agreement),
+        )
+        .route("/v1/tenants/{tenant}/profiles", get(referentials::list_profiles))
+        .route(
+            "/v1/tenants/{tenant}/profiles/{id}",
+            put(referentials::put_profile).get(referentials::get_profile),
+        )
+        .route(
+            "/v1/tenants/{tenant}/rules",
+            post(referentials::import_rules).get(referentials::list_rules),
+        )
+        .route(
+            "/v1/tenants/{tenant}/transfers",
+            post(transfers::submit).get(transfers::list),
+        )
+        .route("/v1/tenants/{tenant}/transfers/{id}", get(transfers::status))
+        .route("/v1/tenants/{tenant}/transfers/{id}/atr", get(transfers::atr))
+        .route("/v1/tenants/{tenant}/units", get(units::search))
+        .route("/v1/tenants/{tenant}/units/{id}", get(units::unit))
+        .route("/v1/tenants/{tenant}/units/{id}/objects/{object}", get(units::object))
+        .route("/v1/tenants/{tenant}/logbook", get(units::logbook))
+        .route("/v1/tenants/{tenant}/logbook/verify", post(units::verify_logbook))
+        .route("/v1/tenants/{tenant}/logbook/seal", post(units::seal_logbook))
+        .route("/v1/tenants/{tenant}/reindex", post(units::reindex))
+        .fallback(|| async {
+            ApiError(ArchiveError::NotFound(
+                "no such route; see /v1/openapi.json for the API".into(),
+            ))
+        })
+        .with_state(archive)
+}

@@ -1,0 +1,97 @@
+//! Transfers: a SIP zip in, a transfer id out at once; status and ATR by polling.
+
+use std::sync::Arc;
+
+use axum::body::Body;
+use axum::extract::{Path, State};
+use axum::http::{header, StatusCode};
+use axum::response::{IntoResponse, Response};
+use axum::Json;
+use futures::StreamExt;
+use tokio::io::AsyncWriteExt;
+
+use super::{ApiError, ApiResult, Caller};
+use crate::auth::Role::{Archivist, Operator, TransferringAgency};
+use crate::error::ArchiveError;
+use crate::model::Transfer;
+use crate::service::Archive;
+
+/// Body: the SIP zip. Answers 202 with the transfer record; poll its status.
+pub async fn submit(
+    State(a): State<Arc<Archive>>,
+    Caller(who): Caller,
+    Path(tenant): Path<String>,
+    body: Body,
+) -> ApiResult<(StatusCode, Json<Transfer>)> {
+    a.authorize(&who, &tenant, &[TransferringAgency, Archivist]).await?;
+    let spool = tempfile::Builder::new()
+        .prefix("sip-")
+        .suffix(".zip")
+        .tempfile_in(&a.config.spool_dir)
+        .map_err(|e| ArchiveError::Internal(format!("cannot create a spool file: {e}")))?;
+    let (std_file, path) = spool.into_parts();
+    let mut file = tokio::fs::File::from_std(std_file);
+    let mut size = 0u64;
+    let mut stream = body.into_data_stream();
+    while let Some(chunk) = stream.next().await {
+        let chunk = chunk.map_err(|e| ArchiveError::Invalid(format!("the upload broke after {size} bytes: {e}")))?;
+        size += chunk.len() as u64;
+        if size > a.config.max_sip_bytes {
+            return Err(ApiError(ArchiveError::TooLarge(format!(
+                "the SIP exceeds this front's limit of {} bytes; split the transfer",
+                a.config.max_sip_bytes
+            ))));
+        }
+        file.write_all(&chunk)
+            .await
+            .map_err(|e| ArchiveError::Internal(format!("spooling the SIP failed: {e}")))?;
+    }
+    file.flush()
+        .await
+        .map_err(|e| ArchiveError::Internal(format!("spooling the SIP failed: {e}")))?;
+    drop(file);
+    let transfer = crate::ingest::submit(&a, &who, &tenant, path, size).await?;
+    Ok((StatusCode::ACCEPTED, Json(transfer)))
+}
+
+pub async fn status(
+    State(a): State<Arc<Archive>>,
+    Caller(who): Caller,
+    Path((tenant, id)): Path<(String, String)>,
+) -> ApiResult<Json<Transfer>> {
+    a.authorize(&who, &tenant, &[TransferringAgency, Archivist, Operator])
+        .await?;
+    Ok(Json(crate::ingest::transfer(&a, &tenant, &id).await?))
+}
+
+pub async fn list(
+    State(a): State<Arc<Archive>>,
+    Caller(who): Caller,
+    Path(tenant): Path<String>,
+) -> ApiResult<Json<Vec<Transfer>>> {
+    a.authorize(&who, &tenant, &[TransferringAgency, Archivist, Operator])
+        .await?;
+    Ok(Json(crate::ingest::transfers(&a, &tenant).await?))
+}
+
+/// The ArchiveTransferReply, once the transfer is finished.
+pub async fn atr(
+    State(a): State<Arc<Archive>>,
+    Caller(who): Caller,
+    Path((tenant, id)): Path<(String, String)>,
+) -> ApiResult<Response> {
+    a.authorize(&who, &tenant, &[TransferringAgency, Archivist, Operator])
+        .await?;
+    let t = crate::ingest::transfer(&a, &tenant, &id).await?;
+    let key = t.atr_key.ok_or_else(|| {
+        ArchiveError::Conflict(format!("transfer `{id}` is {:?}: its reply is not ready yet", t.status))
+    })?;
+    let ns = crate::keys::object_namespace(&tenant);
+    let mut xml = Vec::new();
+    a.store
+        .client()
+        .get_object(&ns, &key, 0, None, &mut xml, None)
+        .await
+        .map_err(ArchiveError::from)?;
+    Ok(([(header::CONTENT_TYPE, "application/xml")], xml).into_response())
+}

@@ -1,0 +1,188 @@
+//! Archive units: search, description, content download; the logbook and reindexing.
+
+use std::sync::Arc;
+
+use axum::body::Body;
+use axum::extract::{Path, Query, State};
+use axum::http::header;
+use axum::response::{IntoResponse, Response};
+use axum::Json;
+use serde::Deserialize;
+
+use super::{ApiResult, Caller};
+use crate::auth::Role::{Archivist, ControlAuthority, Operator};
+use crate::error::ArchiveError;
+use crate::model::UnitRecord;
+use crate::service::Archive;
+
+#[derive(Deserialize, Default)]
+#[serde(deny_unknown_fields)]
+pub struct SearchParams {
+    pub q: Option<String>,
+    pub flow: Option<String>,
+    pub from: Option<chrono::NaiveDate>,
+    pub to: Option<chrono::NaiveDate>,
+    pub level: Option<String>,
+    pub limit: Option<usize>,
+    pub offset: Option<usize>,
+}
+
+pub async fn search(
+    State(a): State<Arc<Archive>>,
+    Caller(who): Caller,
+    Path(tenant): Path<String>,
+    Query(p): Query<SearchParams>,
+) -> ApiResult<Json<serde_json::Value>> {
+    a.authorize(&who, &tenant, &[Archivist, ControlAuthority]).await?;
+    let page = crate::searching::search(&a, &tenant, p).await?;
+    a.journal
+        .record(
+            &tenant,
+            "access.search",
+            "OK",
+            &who.id,
+            None,
+            serde_json::json!({"hits": page["total"]}),
+        )
+        .await?;
+    Ok(Json(page))
+}
+
+pub async fn unit(
+    State(a): State<Arc<Archive>>,
+    Caller(who): Caller,
+    Path((tenant, id)): Path<(String, String)>,
+) -> ApiResult<Json<UnitRecord>> {
+    a.authorize(&who, &tenant, &[Archivist, ControlAuthority]).await?;
+    let u = a.catalog.unit(&tenant, &id).await?;
+    a.journal
+        .record(&tenant, "access.unit", "OK", &who.id, Some(&id), serde_json::json!({}))
+        .await?;
+    Ok(Json(u))
+}
+
+/// Streams one binary object of a unit (communication of the original).
+pub async fn object(
+    State(a): State<Arc<Archive>>,
+    Caller(who): Caller,
+    Path((tenant, id, object)): Path<(String, String, String)>,
+) -> ApiResult<Response> {
+    a.authorize(&who, &tenant, &[Archivist]).await?;
+    let u = a.catalog.unit(&tenant, &id).await?;
+    let o = u
+        .objects
+        .iter()
+        .find(|o| o.id == object || o.sip_id == object)
+        .ok_or_else(|| ArchiveError::NotFound(format!("object `{object}` of unit `{id}`")))?
+        .clone();
+    a.journal
+        .record(
+            &tenant,
+            "access.object",
+            "OK",
+            &who.id,
+            Some(&o.id),
+            serde_json::json!({"unit": id, "size": o.size}),
+        )
+        .await?;
+    let (mut w, r) = tokio::io::duplex(256 << 10);
+    let ns = crate::keys::object_namespace(&tenant);
+    let client = a.store.client().clone();
+    let key = o.key.clone();
+    tokio::spawn(async move {
+        if let Err(e) = client.get_object(&ns, &key, 0, None, &mut w, None).await {
+            tracing::warn!("streaming {ns}/{key} failed: {e}");
+        }
+    });
+    let body = Body::from_stream(tokio_util_stream(r));
+    let mime = o.mime.unwrap_or_else(|| "application/octet-stream".into());
+    let name = o.filename.unwrap_or(o.id).replace(['"', '\\', '\r', '\n'], "_");
+    Ok((
+        [
+            (header::CONTENT_TYPE, mime),
+            (header::CONTENT_DISPOSITION, format!("attachment; filename=\"{name}\"")),
+            (header::CONTENT_LENGTH, o.size.to_string()),
+        ],
+        body,
+    )
+        .into_response())
+}
+
+fn tokio_util_stream(r: tokio::io::DuplexStream) -> impl futures::Stream<Item = std::io::Result<bytes::Bytes>> {
+    futures::stream::unfold(r, |mut r| async move {
+        use tokio::io::AsyncReadExt;
+        let mut buf = vec![0u8; 64 << 10];
+        match r.read(&mut buf).await {
+            Ok(0) => None,
+            Ok(n) => {
+                buf.truncate(n);
+                Some((Ok(bytes::Bytes::from(buf)), r))
+            }
+            Err(e) => Some((Err(e), r)),
+        }
+    })
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct LogbookParams {
+    pub from: Option<u64>,
+    pub limit: Option<usize>,
+}
+
+pub async fn logbook(
+    State(a): State<Arc<Archive>>,
+    Caller(who): Caller,
+    Path(tenant): Path<String>,
+    Query(p): Query<LogbookParams>,
+) -> ApiResult<Json<serde_json::Value>> {
+    a.authorize(&who, &tenant, &[Archivist, ControlAuthority, Operator])
+        .await?;
+    let entries = a
+        .journal
+        .entries(&tenant, p.from.unwrap_or(1), p.limit.unwrap_or(100).min(1000))
+        .await?;
+    Ok(Json(serde_json::to_value(entries)?))
+}
+
+pub async fn verify_logbook(
+    State(a): State<Arc<Archive>>,
+    Caller(who): Caller,
+    Path(tenant): Path<String>,
+) -> ApiResult<Json<serde_json::Value>> {
+    a.authorize(&who, &tenant, &[Archivist, ControlAuthority, Operator])
+        .await?;
+    Ok(Json(a.journal.verify(&tenant).await?))
+}
+
+pub async fn seal_logbook(
+    State(a): State<Arc<Archive>>,
+    Caller(who): Caller,
+    Path(tenant): Path<String>,
+) -> ApiResult<Json<serde_json::Value>> {
+    a.authorize(&who, &tenant, &[Archivist, Operator]).await?;
+    Ok(Json(a.journal.seal(&tenant).await?))
+}
+
+/// Rebuilds the tenant's catalog and search index from the AIPs in the cluster.
+pub async fn reindex(
+    State(a): State<Arc<Archive>>,
+    Caller(who): Caller,
+    Path(tenant): Path<String>,
+) -> ApiResult<Json<crate::catalog::ReindexReport>> {
+    a.authorize(&who, &tenant, &[Archivist, Operator]).await?;
+    let t = a.refs.tenant(&tenant).await?;
+    let report = a.catalog.reindex(&tenant, &t.namespace).await?;
+    crate::searching::rebuild(&a, &tenant).await?;
+    a.journal
+        .record(
+            &tenant,
+            "catalog.reindexed",
+            "OK",
+            &who.id,
+            None,
+            serde_json::to_value(&report)?,
+        )
+        .await?;
+    Ok(Json(report))
+}

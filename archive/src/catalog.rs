@@ -1,0 +1,226 @@
+//! The catalog: one record per archive unit, in the cluster, plus one commit record per AIP.
+//! Units become visible only when their AIP's commit record exists, so a transfer that failed
+//! half-way never shows. The catalog is a projection: [`Catalog::reindex`] rebuilds it from
+//! the AIP descriptors in the object store alone.
+
+use std::collections::HashSet;
+
+use chrono::{DateTime, Utc};
+use serde::{Deserialize, Serialize};
+
+use crate::error::{ArchiveError, Result};
+use crate::keys;
+use crate::model::{AipDescriptor, UnitRecord, AIP_FORMAT};
+use crate::store::{Expect, Store, Write};
+
+/// Unit records per transaction: well inside the cluster's transaction limits.
+const UNITS_PER_TXN: usize = 100;
+
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+pub struct AipRecord {
+    pub aip_id: String,
+    pub transfer_id: String,
+    pub units: usize,
+    pub committed_at: DateTime<Utc>,
+}
+
+/// What a rebuild found.
+#[derive(Debug, Clone, Default, Serialize)]
+pub struct ReindexReport {
+    pub aips: usize,
+    pub units: usize,
+    /// AIP directories without a descriptor: interrupted transfers, never visible.
+    pub incomplete: Vec<String>,
+    /// Catalog records with no AIP behind them, removed.
+    pub removed_units: usize,
+}
+
+pub struct Catalog {
+    store: Store,
+}
+
+impl Catalog {
+    pub fn new(store: Store) -> Self {
+        Self { store }
+    }
+
+    /// Writes the units of an AIP, then its commit record. Returns false if the AIP was
+    /// already committed (a retry after an unknown outcome).
+    pub async fn commit(&self, tenant: &str, aip_id: &str, transfer_id: &str, units: &[UnitRecord]) -> Result<bool> {
+        let record_key = keys::aip(tenant, aip_id);
+        for chunk in units.chunks(UNITS_PER_TXN) {
+            let writes = chunk
+                .iter()
+                .map(|u| Write::put(keys::unit(tenant, &u.id), u))
+                .collect::<Result<Vec<_>>>()?;
+            self.store
+                .atomically(&[Expect::Absent(record_key.clone())], writes)
+                .await?;
+        }
+        let record = AipRecord {
+            aip_id: aip_id.into(),
+            transfer_id: transfer_id.into(),
+            units: units.len(),
+            committed_at: Utc::now(),
+        };
+        let committed = self
+            .store
+            .atomically(
+                &[Expect::Absent(record_key.clone())],
+                vec![
+                    Write::put(record_key, &record)?,
+                    Write::put(keys::catalog_generation(tenant), &Utc::now().timestamp_micros())?,
+                ],
+            )
+            .await?;
+        Ok(committed)
+    }
+
+    /// Removes the unit records of an AIP that never committed.
+    pub async fn discard(&self, tenant: &str, units: &[UnitRecord]) -> Result<()> {
+        for chunk in units.chunks(UNITS_PER_TXN) {
+            let writes = chunk.iter().map(|u| Write::Delete(keys::unit(tenant, &u.id))).collect();
+            self.store.atomically(&[], writes).await?;
+        }
+        Ok(())
+    }
+
+    pub async fn committed_aips(&self, tenant: &str) -> Result<HashSet<String>> {
+        Ok(self
+            .store
+            .scan::<AipRecord>(&keys::aips(tenant))
+            .await?
+            .into_iter()
+            .map(|(_, r)| r.aip_id)
+            .collect())
+    }
+
+    /// A visible unit, or NotFound.
+    pub async fn unit(&self, tenant: &str, id: &str) -> Result<UnitRecord> {
+        let not_found = || ArchiveError::NotFound(format!("archive unit `{id}`"));
+        let unit = self
+            .store
+            .get::<UnitRecord>(&keys::unit(tenant, id))
+            .await?
+            .ok_or_else(not_found)?
+            .value;
+        if self
+            .store
+            .get::<AipRecord>(&keys::aip(tenant, &unit.aip_id))
+            .await?
+            .is_none()
+        {
+            return Err(not_found());
+        }
+        Ok(unit)
+    }
+
+    /// Every visible unit of a tenant, streamed to `f`.
+    pub async fn each_unit(&self, tenant: &str, mut f: impl FnMut(UnitRecord) -> Result<()>) -> Result<()> {
+        let committed = self.committed_aips(tenant).await?;
+        self.store
+            .scan_each::<UnitRecord>(&keys::units(tenant), |_, u| {
+                if committed.contains(&u.aip_id) {
+                    f(u)?;
+                }
+                Ok(())
+            })
+            .await
+    }
+
+    pub async fn generation(&self, tenant: &str) -> Result<i64> {
+        Ok(self
+            .store
+            .get::<i64>(&keys::catalog_generation(tenant))
+            .await?
+            .map(|v| v.value)
+            .unwrap_or(0))
+    }
+
+    /// Rebuilds the tenant's catalog from the AIP descriptors in its object namespace: records
+    /// missing from the catalog are written, records without an AIP are removed.
+    pub async fn reindex(&self, tenant: &str, namespace: &str) -> Result<ReindexReport> {
+        let client = self.store.client();
+        let mut report = ReindexReport::default();
+        let mut seen_units = HashSet::new();
+        let mut seen_aips = HashSet::new();
+        let mut after = String::new();
+        loop {
+            let (page, _) = client.list_objects(namespace, "aip/", &after, 1).await?;
+            let Some(info) = page.into_iter().next() else { break };
+            let Some(aip_id) = info.key.strip_prefix("aip/").and_then(|r| r.split('/').next()) else {
+                after = info.key.clone();
+                continue;
+            };
+            let aip_id = aip_id.to_owned();
+            // Skip the rest of this AIP's objects: nothing after its descriptor matters here.
+            after = format!("aip/{aip_id}/~");
+            if info.key != keys::aip_descriptor(&aip_id) {
+                report.incomplete.push(aip_id);
+                continue;
+            }
+            let mut bytes = Vec::new();
+            client
+                .get_object(namespace, &info.key, 0, None, &mut bytes, None)
+                .await?;
+            let d: AipDescriptor = serde_json::from_slice(&bytes)
+                .map_err(|e| ArchiveError::Internal(format!("AIP descriptor `{}` is unreadable: {e}", info.key)))?;
+            if d.format != AIP_FORMAT || d.tenant != tenant || d.aip_id != aip_id {
+                return Err(ArchiveError::Internal(format!(
+                    "AIP descriptor `{}` does not describe AIP `{aip_id}` of tenant `{tenant}` in format {AIP_FORMAT}",
+                    info.key
+                )));
+            }
+            for u in &d.units {
+                seen_units.insert(u.id.clone());
+            }
+            seen_aips.insert(aip_id.clone());
+            report.units += d.units.len();
+            report.aips += 1;
+            let record_key = keys::aip(tenant, &aip_id);
+            if self.store.get::<AipRecord>(&record_key).await?.is_none() {
+                self.commit(tenant, &aip_id, &d.transfer_id, &d.units).await?;
+            } else {
+                // Rewrite the unit records: the descriptor is the truth.
+                for chunk in d.units.chunks(UNITS_PER_TXN) {
+                    let writes = chunk
+                        .iter()
+                        .map(|u| Write::put(keys::unit(tenant, &u.id), u))
+                        .collect::<Result<Vec<_>>>()?;
+                    self.store.atomically(&[], writes).await?;
+                }
+            }
+        }
+        let mut stale = Vec::new();
+        self.store
+            .scan_each::<UnitRecord>(&keys::units(tenant), |k, u| {
+                if !seen_units.contains(&u.id) {
+                    stale.push(k);
+                }
+                Ok(())
+            })
+            .await?;
+        report.removed_units = stale.len();
+        for chunk in stale.chunks(UNITS_PER_TXN) {
+            self.store
+                .atomically(&[], chunk.iter().map(|k| Write::Delete(k.clone())).collect())
+                .await?;
+        }
+        let mut stale_aips = Vec::new();
+        self.store
+            .scan_each::<AipRecord>(&keys::aips(tenant), |k, r| {
+                if !seen_aips.contains(&r.aip_id) {
+                    stale_aips.push(k);
+                }
+                Ok(())
+            })
+            .await?;
+        for k in stale_aips {
+            self.store.atomically(&[], vec![Write::Delete(k)]).await?;
+        }
+        self.store
+            .put(&keys::catalog_generation(tenant), &Utc::now().timestamp_micros())
+            .await?;
+        Ok(report)
+    }
+}

@@ -1,0 +1,112 @@
+//! Storing a checked SIP as a self-describing AIP: the objects, the original manifest, then the
+//! descriptor (last: an AIP without one is incomplete), then the catalog commit. Any failure
+//! removes what was stored.
+
+use std::sync::Arc;
+
+use chrono::Utc;
+
+use super::checks::Checked;
+use super::progress;
+use crate::keys;
+use crate::model::{AipDescriptor, Reason, Transfer, UnitRecord, AIP_FORMAT};
+use crate::service::Archive;
+
+pub async fn store(
+    a: &Arc<Archive>,
+    t: &mut Transfer,
+    c: Checked,
+    _actor: &str,
+) -> Result<Vec<UnitRecord>, Vec<Reason>> {
+    progress(a, t, "store").await;
+    let ns = c.tenant.namespace.clone();
+    let client = a.store.client().clone();
+    let mut stored: Vec<String> = Vec::new();
+    let fail = |step: &str, e: String| {
+        vec![Reason {
+            step: step.into(),
+            subject: None,
+            message: e,
+        }]
+    };
+    let result: Result<(), Vec<Reason>> = async {
+        for (key, path) in &c.files {
+            client
+                .put_object_file(&ns, key, path, None)
+                .await
+                .map_err(|e| fail("store", format!("storing {key} failed: {e}")))?;
+            stored.push(key.clone());
+        }
+        let manifest_key = keys::aip_manifest(&c.aip_id);
+        client
+            .put_object(
+                &ns,
+                &manifest_key,
+                c.manifest_bytes.as_slice(),
+                Some(c.manifest_bytes.len() as u64),
+                None,
+            )
+            .await
+            .map_err(|e| fail("store", format!("storing the manifest failed: {e}")))?;
+        stored.push(manifest_key.clone());
+        let descriptor = AipDescriptor {
+            format: AIP_FORMAT.into(),
+            aip_id: c.aip_id.clone(),
+            tenant: t.tenant.clone(),
+            transfer_id: t.id.clone(),
+            seda_version: c.version.to_string(),
+            message_identifier: c.manifest.message_identifier.clone().unwrap_or_default(),
+            agreement: c.agreement.as_ref().map(|x| x.id.clone()),
+            transferring_agency: c
+                .manifest
+                .transferring_agency
+                .as_ref()
+                .and_then(|x| x.identifier.clone())
+                .unwrap_or_default(),
+            archival_agency: c.tenant.archival_agency.clone(),
+            created_at: Utc::now(),
+            manifest_key,
+            manifest_sha512: {
+                let mut h = archipel_seda::digest::Hasher::new(archipel_seda::digest::DigestAlgorithm::Sha512);
+                h.update(&c.manifest_bytes);
+                h.finish()
+            },
+            units: c.units.clone(),
+        };
+        let bytes = serde_json::to_vec_pretty(&descriptor).map_err(|e| fail("store", e.to_string()))?;
+        let dkey = keys::aip_descriptor(&c.aip_id);
+        client
+            .put_object(&ns, &dkey, bytes.as_slice(), Some(bytes.len() as u64), None)
+            .await
+            .map_err(|e| fail("store", format!("storing the AIP descriptor failed: {e}")))?;
+        stored.push(dkey);
+        progress(a, t, "catalog").await;
+        a.catalog
+            .commit(&t.tenant, &c.aip_id, &t.id, &c.units)
+            .await
+            .map_err(|e| fail("catalog", format!("committing the catalog failed: {e}")))?;
+        Ok(())
+    }
+    .await;
+    match result {
+        Ok(()) => {
+            t.aip_id = Some(c.aip_id.clone());
+            t.units = c.units.len();
+            t.objects = c.files.len();
+            crate::searching::index_units(a, &t.tenant, &c.units).await;
+            Ok(c.units)
+        }
+        Err(reasons) => {
+            // Descriptor first, so a half-removed AIP never looks complete.
+            for key in stored.iter().rev() {
+                if let Err(e) = client.delete_object(&ns, key).await {
+                    tracing::warn!("transfer {}: could not remove {ns}/{key} after a failure: {e}", t.id);
+                }
+            }
+            if let Err(e) = a.catalog.discard(&t.tenant, &c.units).await {
+                tracing::warn!("transfer {}: could not remove its unit records: {e}", t.id);
+            }
+            Err(reasons)
+        }
+    }
+}

@@ -1,0 +1,679 @@
+//! Every check of a SIP before anything is stored. Errors are collected per step, each naming the
+//! element, object or entry at fault; a step whose input is unsound stops the run.
+
+use std::collections::{HashMap, HashSet};
+use std::io::{Read, Write};
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+
+use archipel_pronom::{Agreement as FormatAgreement, Identifier};
+use archipel_seda::digest::{digests_match, DigestAlgorithm, MultiHasher};
+use archipel_seda::manifest::{self, ArchiveTransfer, ParseLimits};
+use archipel_seda::sip::{Sip, SipLimits};
+use archipel_seda::validate;
+use archipel_seda::version::{self, SedaVersion};
+use chrono::{NaiveDate, Utc};
+
+use super::progress;
+use crate::model::{
+    Agreement, AppliedRule, ObjectRecord, Profile, Reason, Rule, Severity, Tenant, Transfer, UnitRecord,
+};
+use crate::referentials::{AGREEMENT, PROFILE, RULE};
+use crate::service::Archive;
+
+/// A SIP that passed every check, ready to store.
+pub struct Checked {
+    pub version: SedaVersion,
+    pub manifest: ArchiveTransfer,
+    pub manifest_bytes: Vec<u8>,
+    pub agreement: Option<Agreement>,
+    pub tenant: Tenant,
+    pub aip_id: String,
+    pub units: Vec<UnitRecord>,
+    /// Object key -> verified file in the work directory.
+    pub files: Vec<(String, PathBuf)>,
+}
+
+type Reasons = Vec<Reason>;
+
+fn reason(step: &str, subject: Option<String>, message: impl Into<String>) -> Reason {
+    Reason {
+        step: step.into(),
+        subject,
+        message: message.into(),
+    }
+}
+
+/// What the blocking part found about each binary object.
+struct VerifiedObject {
+    sip_id: String,
+    path: PathBuf,
+    size: u64,
+    sha512: String,
+    puid: Option<String>,
+    format_name: Option<String>,
+    mime: Option<String>,
+}
+
+pub async fn check(
+    a: &Arc<Archive>,
+    t: &mut Transfer,
+    sip_path: PathBuf,
+    work: &Path,
+    caller_agency: Option<&str>,
+    _actor: &str,
+) -> Result<Checked, Reasons> {
+    progress(a, t, "unzip").await;
+    let work_dir = work.to_path_buf();
+    let (mut sip, manifest_bytes) = tokio::task::spawn_blocking(move || open_sip(&sip_path))
+        .await
+        .map_err(|e| vec![reason("unzip", None, format!("internal error: {e}"))])??;
+
+    progress(a, t, "manifest").await;
+    let detected = version::detect(&manifest_bytes).map_err(|e| vec![reason("version", None, e.to_string())])?;
+    t.seda_version = Some(detected.to_string());
+    let parsed = manifest::parse(&manifest_bytes, &ParseLimits::default())
+        .map_err(|e| vec![reason("manifest", None, e.to_string())])?;
+    t.message_identifier = parsed.message_identifier.clone();
+    t.agreement = parsed.archival_agreement.clone();
+    t.transferring_agency = parsed.transferring_agency.as_ref().and_then(|x| x.identifier.clone());
+    for ext in &parsed.extensions {
+        t.warnings.push(reason(
+            "manifest",
+            Some(format!("{}/{}", ext.path, ext.element)),
+            format!(
+                "element {} (line {}) is not in SEDA {detected}; it is kept in the AIP but not interpreted",
+                ext.element, ext.line
+            ),
+        ));
+    }
+
+    progress(a, t, "structure").await;
+    let problems = validate::check_structure(&parsed);
+    if !problems.is_empty() {
+        return Err(problems
+            .iter()
+            .map(|p| reason("structure", None, p.to_string()))
+            .collect());
+    }
+
+    progress(a, t, "agreement").await;
+    let tenant = a
+        .refs
+        .tenant(&t.tenant)
+        .await
+        .map_err(|e| vec![reason("agreement", None, e.to_string())])?;
+    let (agreement, profile) = check_agreement(a, &tenant, &parsed, caller_agency).await?;
+
+    progress(a, t, "objects").await;
+    let entries: Vec<String> = sip.entries().iter().map(|e| e.name().to_owned()).collect();
+    let identifier = a.identifier.clone();
+    let manifest_for_objects = parsed.clone();
+    let policy = agreement.clone();
+    let profile_formats = profile.as_ref().map(|p| p.allowed_formats.clone()).unwrap_or_default();
+    let (verified, mut warnings) = tokio::task::spawn_blocking(move || {
+        verify_objects(
+            &mut sip,
+            &manifest_for_objects,
+            &entries,
+            &work_dir,
+            identifier.as_deref(),
+            policy.as_ref(),
+            &profile_formats,
+        )
+    })
+    .await
+    .map_err(|e| vec![reason("objects", None, format!("internal error: {e}"))])??;
+    t.warnings.append(&mut warnings);
+
+    progress(a, t, "rules").await;
+    let rules: HashMap<String, Rule> = a
+        .refs
+        .list::<Rule>(&t.tenant, RULE)
+        .await
+        .map_err(|e| vec![reason("rules", None, e.to_string())])?
+        .into_iter()
+        .map(|r| (r.id.clone(), r))
+        .collect();
+    let aip_id = uuid::Uuid::new_v4().simple().to_string();
+    let units = build_units(
+        t,
+        &parsed,
+        &verified,
+        &rules,
+        profile.as_ref(),
+        agreement.as_ref(),
+        &aip_id,
+    )?;
+    let files = units
+        .iter()
+        .flat_map(|u| u.objects.iter())
+        .filter_map(|o| verified.get(&o.sip_id).map(|v| (o.key.clone(), v.path.clone())))
+        .collect::<HashMap<_, _>>()
+        .into_iter()
+        .collect();
+    Ok(Checked {
+        version: detected,
+        manifest: parsed,
+        manifest_bytes,
+        agreement,
+        tenant,
+        aip_id,
+        units,
+        files,
+    })
+}
+
+fn open_sip(path: &Path) -> Result<(Sip, Vec<u8>), Reasons> {
+    let mut sip = Sip::open(path, &SipLimits::default()).map_err(|e| vec![reason("unzip", None, e.to_string())])?;
+    let bytes = sip
+        .manifest_bytes()
+        .map_err(|e| vec![reason("unzip", Some("manifest.xml".into()), e.to_string())])?;
+    Ok((sip, bytes))
+}
+
+async fn check_agreement(
+    a: &Archive,
+    tenant: &Tenant,
+    m: &ArchiveTransfer,
+    caller_agency: Option<&str>,
+) -> Result<(Option<Agreement>, Option<Profile>), Reasons> {
+    let step = "agreement";
+    let mut errors = Vec::new();
+    let archival = m
+        .archival_agency
+        .as_ref()
+        .and_then(|x| x.identifier.as_deref())
+        .unwrap_or("");
+    if archival != tenant.archival_agency {
+        errors.push(reason(
+            step,
+            Some("ArchivalAgency/Identifier".into()),
+            format!(
+                "the SIP is addressed to archival agency `{archival}`, but this tenant's is `{}`",
+                tenant.archival_agency
+            ),
+        ));
+    }
+    let transferring = m
+        .transferring_agency
+        .as_ref()
+        .and_then(|x| x.identifier.as_deref())
+        .unwrap_or("");
+    if let Some(own) = caller_agency {
+        if own != transferring {
+            errors.push(reason(
+                step,
+                Some("TransferringAgency/Identifier".into()),
+                format!("your credential transfers for agency `{own}`, not `{transferring}`"),
+            ));
+        }
+    }
+    let Some(id) = m.archival_agreement.as_deref() else {
+        errors.push(reason(
+            step,
+            Some("ArchivalAgreement".into()),
+            "the SIP names no ArchivalAgreement; every transfer must be made under an agreement",
+        ));
+        return Err(errors);
+    };
+    let agreement: Agreement = match a.refs.get(&tenant.id, AGREEMENT, id).await {
+        Ok(ag) => ag,
+        Err(_) => {
+            errors.push(reason(
+                step,
+                Some("ArchivalAgreement".into()),
+                format!(
+                    "agreement `{id}` is unknown in tenant `{}`; ask the archivist to create it",
+                    tenant.id
+                ),
+            ));
+            return Err(errors);
+        }
+    };
+    if !agreement.active {
+        errors.push(reason(
+            step,
+            Some("ArchivalAgreement".into()),
+            format!("agreement `{id}` is inactive"),
+        ));
+    }
+    if !agreement.transferring_agencies.iter().any(|x| x == transferring) {
+        errors.push(reason(
+            step,
+            Some("TransferringAgency/Identifier".into()),
+            format!("agency `{transferring}` may not transfer under agreement `{id}`"),
+        ));
+    }
+    let mut profile = None;
+    if let Some(pid) = &agreement.profile {
+        let declared = m
+            .package
+            .as_ref()
+            .and_then(|p| p.management.as_ref())
+            .and_then(|mm| mm.archival_profile.as_deref());
+        if let Some(d) = declared.filter(|d| d != pid) {
+            errors.push(reason(
+                step,
+                Some("ManagementMetadata/ArchivalProfile".into()),
+                format!("the SIP declares profile `{d}` but agreement `{id}` requires `{pid}`"),
+            ));
+        }
+        match a.refs.get::<Profile>(&tenant.id, PROFILE, pid).await {
+            Ok(p) => {
+                check_profile(&p, m, &mut errors);
+                profile = Some(p);
+            }
+            Err(e) => errors.push(reason(step, Some(format!("profile {pid}")), e.to_string())),
+        }
+    }
+    if errors.is_empty() {
+        Ok((Some(agreement), profile))
+    } else {
+        Err(errors)
+    }
+}
+
+/// Every top-level unit carries the fields the profile requires.
+fn check_profile(p: &Profile, m: &ArchiveTransfer, errors: &mut Reasons) {
+    let roots = m.package.iter().flat_map(|pk| pk.units.iter());
+    for u in roots.filter(|u| u.archive_unit_ref_id.is_none()) {
+        let raw = u.content.as_ref().map(|c| &c.raw);
+        for field in &p.required_fields {
+            let present = raw
+                .and_then(|r| r.get(field))
+                .is_some_and(|v| !v.is_null() && v != &serde_json::Value::String(String::new()));
+            if !present {
+                errors.push(reason(
+                    "profile",
+                    Some(format!("ArchiveUnit {}", u.id)),
+                    format!("profile `{}` requires Content/{field}, which unit {} lacks", p.id, u.id),
+                ));
+            }
+        }
+    }
+}
+
+fn allowed(puid: Option<&str>, agreement: &[String], profile: &[String]) -> bool {
+    let ok = |list: &[String]| list.is_empty() || puid.is_some_and(|p| list.iter().any(|x| x == p));
+    ok(agreement) && ok(profile)
+}
+
+/// Extracts every binary object to `work`, checking its digest and size, and identifies it.
+fn verify_objects(
+    sip: &mut Sip,
+    m: &ArchiveTransfer,
+    entries: &[String],
+    work: &Path,
+    identifier: Option<&Identifier>,
+    agreement: Option<&Agreement>,
+    profile_formats: &[String],
+) -> Result<(HashMap<String, VerifiedObject>, Reasons), Reasons> {
+    let mut errors = Vec::new();
+    let mut warnings = Vec::new();
+    let mut out = HashMap::new();
+    let mut referenced = HashSet::new();
+    for (n, (o, _group)) in m.binary_objects().into_iter().enumerate() {
+        let subject = Some(format!("BinaryDataObject {}", o.id));
+        let Some(declared) = o.message_digest.as_ref() else {
+            continue;
+        };
+        let algorithm = match declared.algorithm.as_deref().map(DigestAlgorithm::parse) {
+            Some(Ok(alg)) => alg,
+            Some(Err(e)) => {
+                errors.push(reason("digest", subject, e.to_string()));
+                continue;
+            }
+            None => {
+                errors.push(reason("digest", subject, "MessageDigest has no algorithm attribute"));
+                continue;
+            }
+        };
+        let path = work.join(format!("{n:06}"));
+        let written = match (&o.uri, &o.attachment) {
+            (Some(uri), _) => match sip.lookup(uri) {
+                Ok(entry) => {
+                    referenced.insert(entry.name().to_owned());
+                    match sip.entry(uri) {
+                        Ok(mut r) => copy_hashing(&mut r, &path, algorithm),
+                        Err(e) => Err(e.to_string()),
+                    }
+                }
+                Err(e) => Err(e.to_string()),
+            },
+            (None, Some(att)) => match decode_attachment(&att.base64) {
+                Some(bytes) => copy_hashing(&mut bytes.as_slice(), &path, algorithm),
+                None => Err("its Attachment is not valid base64".into()),
+            },
+            (None, None) => Err("it has neither Uri nor Attachment".into()),
+        };
+        let (size, declared_hex, sha512) = match written {
+            Ok(v) => v,
+            Err(e) => {
+                errors.push(reason("objects", subject, e));
+                continue;
+            }
+        };
+        if !digests_match(&declared.value, &declared_hex) {
+            errors.push(reason(
+                "digest",
+                subject.clone(),
+                format!(
+                    "{algorithm} of the content is {declared_hex}, the manifest declares {}: the file was altered or the manifest is wrong",
+                    declared.value.trim()
+                ),
+            ));
+        }
+        if algorithm.is_weak() {
+            warnings.push(reason(
+                "digest",
+                subject.clone(),
+                format!("{algorithm} is weak; prefer SHA-512"),
+            ));
+        }
+        if let Some(expected) = o.size_bytes() {
+            if expected != size {
+                errors.push(reason(
+                    "size",
+                    subject.clone(),
+                    format!("the content has {size} bytes, the manifest declares {expected}"),
+                ));
+            }
+        }
+        let declared_puid = o.format.as_ref().and_then(|f| f.format_id.clone());
+        let name = o
+            .file_info
+            .as_ref()
+            .and_then(|f| f.filename.clone())
+            .or_else(|| o.uri.clone());
+        let (puid, format_name, mime) = match identifier {
+            Some(id) => match id.identify_path(&path) {
+                Ok(ident) => {
+                    let policy = agreement.map(|a| (a.format_mismatch, a.unidentified_format));
+                    let (mismatch, unidentified) = policy.unwrap_or((Severity::Warn, Severity::Warn));
+                    if let Some(d) = &declared_puid {
+                        if ident.compare_declared(d) == FormatAgreement::Different {
+                            let msg = format!(
+                                "declared as {d}, identified as {} ({})",
+                                ident.puid.as_deref().unwrap_or("unknown"),
+                                ident.basis
+                            );
+                            let r = reason("format", subject.clone(), msg);
+                            if mismatch == Severity::Reject {
+                                errors.push(r)
+                            } else {
+                                warnings.push(r)
+                            }
+                        }
+                    }
+                    if ident.puid.is_none() {
+                        let r = reason(
+                            "format",
+                            subject.clone(),
+                            format!(
+                                "the format of {} could not be identified",
+                                name.as_deref().unwrap_or(&o.id)
+                            ),
+                        );
+                        if unidentified == Severity::Reject {
+                            errors.push(r)
+                        } else {
+                            warnings.push(r)
+                        }
+                    }
+                    (ident.puid, ident.format, ident.mime)
+                }
+                Err(e) => {
+                    warnings.push(reason("format", subject.clone(), format!("identification failed: {e}")));
+                    (None, None, None)
+                }
+            },
+            None => (
+                declared_puid.clone(),
+                o.format.as_ref().and_then(|f| f.format_litteral.clone()),
+                o.format.as_ref().and_then(|f| f.mime_type.clone()),
+            ),
+        };
+        let agreement_formats = agreement.map(|a| a.allowed_formats.as_slice()).unwrap_or(&[]);
+        if !allowed(puid.as_deref(), agreement_formats, profile_formats) {
+            errors.push(reason(
+                "format",
+                subject,
+                format!(
+                    "format {} is not allowed by the agreement and profile",
+                    puid.as_deref().unwrap_or("(unidentified)")
+                ),
+            ));
+        }
+        out.insert(
+            o.id.clone(),
+            VerifiedObject {
+                sip_id: o.id.clone(),
+                path,
+                size,
+                sha512,
+                puid,
+                format_name,
+                mime,
+            },
+        );
+    }
+    for e in entries {
+        if !referenced.contains(e) {
+            errors.push(reason(
+                "objects",
+                Some(format!("entry {e}")),
+                format!("the SIP holds `{e}` but no BinaryDataObject references it: reference it or remove it"),
+            ));
+        }
+    }
+    if errors.is_empty() {
+        Ok((out, warnings))
+    } else {
+        Err(errors)
+    }
+}
+
+fn decode_attachment(b64: &str) -> Option<Vec<u8>> {
+    // The digest module decodes base64 for digest values; reuse it for attachments.
+    archipel_seda::digest::decode_value(b64).filter(|_| !b64.trim().bytes().all(|b| b.is_ascii_hexdigit()))
+}
+
+/// Copies `r` to `path`, returning (size, hex digest in `alg`, hex SHA-512).
+fn copy_hashing(r: &mut dyn Read, path: &Path, alg: DigestAlgorithm) -> Result<(u64, String, String), String> {
+    let mut file = std::fs::File::create(path).map_err(|e| format!("cannot write a work file: {e}"))?;
+    let mut hasher = MultiHasher::new(&[alg, DigestAlgorithm::Sha512]);
+    let mut buf = vec![0u8; 256 << 10];
+    let mut size = 0u64;
+    loop {
+        let n = r.read(&mut buf).map_err(|e| e.to_string())?;
+        if n == 0 {
+            break;
+        }
+        hasher.update(&buf[..n]);
+        file.write_all(&buf[..n])
+            .map_err(|e| format!("cannot write a work file: {e}"))?;
+        size += n as u64;
+    }
+    let digests = hasher.finish();
+    let get = |a: DigestAlgorithm| {
+        digests
+            .iter()
+            .find(|(x, _)| *x == a)
+            .map(|(_, h)| h.clone())
+            .unwrap_or_default()
+    };
+    Ok((size, get(alg), get(DigestAlgorithm::Sha512)))
+}
+
+fn parse_date(s: Option<&str>) -> Option<NaiveDate> {
+    let s = s?.trim();
+    NaiveDate::parse_from_str(s.get(..10)?, "%Y-%m-%d").ok()
+}
+
+/// One catalog record per described unit, with its objects and its rules computed.
+fn build_units(
+    t: &Transfer,
+    m: &ArchiveTransfer,
+    verified: &HashMap<String, VerifiedObject>,
+    rules: &HashMap<String, Rule>,
+    profile: Option<&Profile>,
+    agreement: Option<&Agreement>,
+    aip_id: &str,
+) -> Result<Vec<UnitRecord>, Reasons> {
+    let _ = profile;
+    let flat = validate::units_in_order(m).map_err(|e| vec![reason("structure", None, e.to_string())])?;
+    let mut system_ids: HashMap<&str, String> = HashMap::new();
+    for f in &flat {
+        system_ids.insert(f.unit.id.as_str(), uuid::Uuid::new_v4().simple().to_string());
+    }
+    // Objects by id and by group.
+    let mut by_group: HashMap<&str, Vec<&str>> = HashMap::new();
+    let mut group_of: HashMap<&str, Option<&str>> = HashMap::new();
+    for (o, g) in m.binary_objects() {
+        if let Some(g) = g {
+            by_group.entry(g).or_default().push(o.id.as_str());
+        }
+        group_of.insert(o.id.as_str(), g);
+    }
+    let defaults = m
+        .package
+        .as_ref()
+        .and_then(|p| p.management.as_ref())
+        .map(|mm| &mm.rules);
+    let originating = m
+        .package
+        .as_ref()
+        .and_then(|p| p.management.as_ref())
+        .and_then(|mm| mm.originating_agency_identifier.clone());
+    let binaries: HashMap<&str, &archipel_seda::manifest::BinaryDataObject> = m
+        .binary_objects()
+        .into_iter()
+        .map(|(o, _)| (o.id.as_str(), o))
+        .collect();
+    let mut errors = Vec::new();
+    let mut out = Vec::with_capacity(flat.len());
+    let now = Utc::now();
+    for f in &flat {
+        let u = f.unit;
+        let id = system_ids[u.id.as_str()].clone();
+        let mut object_ids: Vec<&str> = Vec::new();
+        for r in &u.data_object_references {
+            if let Some(o) = r.data_object_reference_id.as_deref() {
+                match by_group.get(o) {
+                    Some(members) => object_ids.extend(members.iter().copied()),
+                    None => object_ids.push(o),
+                }
+            }
+            if let Some(g) = r.data_object_group_reference_id.as_deref() {
+                object_ids.extend(by_group.get(g).into_iter().flatten().copied());
+            }
+        }
+        let objects = object_ids
+            .into_iter()
+            .filter_map(|oid| {
+                let v = verified.get(oid)?;
+                let o = binaries.get(oid)?;
+                Some(ObjectRecord {
+                    id: format!("{id}-{}", v.sha512.get(..16).unwrap_or("0")),
+                    sip_id: v.sip_id.clone(),
+                    group_id: group_of.get(oid).copied().flatten().map(str::to_owned),
+                    version: o.data_object_version.clone(),
+                    filename: o.file_info.as_ref().and_then(|fi| fi.filename.clone()),
+                    size: v.size,
+                    sha512: v.sha512.clone(),
+                    declared_algorithm: o
+                        .message_digest
+                        .as_ref()
+                        .and_then(|d| d.algorithm.clone())
+                        .unwrap_or_default(),
+                    declared_digest: o
+                        .message_digest
+                        .as_ref()
+                        .map(|d| d.value.trim().to_owned())
+                        .unwrap_or_default(),
+                    puid: v.puid.clone(),
+                    format_name: v.format_name.clone(),
+                    mime: v.mime.clone(),
+                    declared_puid: o.format.as_ref().and_then(|fi| fi.format_id.clone()),
+                    key: crate::keys::aip_object(aip_id, &v.sha512),
+                })
+            })
+            .collect();
+        let mut applied = Vec::new();
+        let blocks = u.management.iter().flat_map(|mg| mg.rules.iter());
+        let default_blocks = defaults.into_iter().flat_map(|d| d.rules.iter());
+        for block in blocks.chain(default_blocks) {
+            let category = block.category.element();
+            if applied
+                .iter()
+                .any(|r: &AppliedRule| r.category == category && block.rules.is_empty())
+            {
+                continue;
+            }
+            for r in &block.rules {
+                let Some(def) = rules.get(&r.rule_id) else {
+                    errors.push(reason(
+                        "rules",
+                        Some(format!("ArchiveUnit {}", u.id)),
+                        format!(
+                            "rule `{}` ({category}) is not in the tenant's rules referential; import it first",
+                            r.rule_id
+                        ),
+                    ));
+                    continue;
+                };
+                if def.rule_type != category {
+                    errors.push(reason(
+                        "rules",
+                        Some(format!("ArchiveUnit {}", u.id)),
+                        format!("rule `{}` is a {}, not a {category}", r.rule_id, def.rule_type),
+                    ));
+                    continue;
+                }
+                let start = parse_date(r.start_date.as_deref());
+                if applied
+                    .iter()
+                    .any(|x: &AppliedRule| x.category == category && x.rule_id == r.rule_id)
+                {
+                    continue;
+                }
+                applied.push(AppliedRule {
+                    category: category.into(),
+                    rule_id: r.rule_id.clone(),
+                    start_date: start,
+                    end_date: start.and_then(|s| def.end_date(s)),
+                    final_action: block.final_action.clone(),
+                });
+            }
+        }
+        let content = u.content.clone().unwrap_or_default();
+        let parent_id = f.parent_ids.first().and_then(|p| system_ids.get(p)).cloned();
+        out.push(UnitRecord {
+            id,
+            sip_id: u.id.clone(),
+            tenant: t.tenant.clone(),
+            aip_id: aip_id.into(),
+            transfer_id: t.id.clone(),
+            parent_id,
+            flow: agreement.and_then(|a| a.flow.clone()),
+            agreement: agreement.map(|a| a.id.clone()),
+            title: content.title().unwrap_or("(untitled)").to_owned(),
+            description: content.descriptions.first().map(|d| d.text.clone()),
+            level: content.description_level.clone(),
+            start_date: parse_date(content.start_date.as_deref()),
+            end_date: parse_date(content.end_date.as_deref()),
+            originating_agency: originating.clone(),
+            keywords: content.keywords.iter().filter_map(|k| k.content.clone()).collect(),
+            rules: applied,
+            objects,
+            content: content.raw.clone(),
+            ingested_at: now,
+        });
+    }
+    if errors.is_empty() {
+        Ok(out)
+    } else {
+        Err(errors)
+    }
+}

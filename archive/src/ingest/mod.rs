@@ -1,0 +1,191 @@
+//! Ingest: a spooled SIP becomes a stored AIP and an ATR, or a KO ATR with its reasons.
+//!
+//! Steps, each written to the tenant's logbook: receive, unzip safely, detect the SEDA version,
+//! parse, check the structure, check digests and sizes, identify formats, check the agreement and
+//! profile, compute rules, store the AIP, commit the catalog, reply. Nothing is visible in the
+//! catalog before the final commit, and a failure removes what was stored.
+
+mod aip;
+mod checks;
+mod reply;
+
+use std::path::PathBuf;
+use std::sync::Arc;
+
+use chrono::Utc;
+use tempfile::TempPath;
+
+use crate::auth::{Principal, Role};
+use crate::error::{ArchiveError, Result};
+use crate::keys;
+use crate::model::{Reason, Transfer, TransferStatus};
+use crate::service::Archive;
+
+pub use checks::Checked;
+
+/// A transfer whose front stopped beating for this long was interrupted.
+const STALE_AFTER: chrono::Duration = chrono::Duration::minutes(10);
+
+/// Records a received SIP and starts checking it in the background.
+pub async fn submit(a: &Arc<Archive>, who: &Principal, tenant: &str, sip: TempPath, size: u64) -> Result<Transfer> {
+    let now = Utc::now();
+    let id = format!(
+        "{}-{}",
+        now.format("%Y%m%dT%H%M%SZ"),
+        &uuid::Uuid::new_v4().simple().to_string()[..12]
+    );
+    let transfer = Transfer {
+        id: id.clone(),
+        tenant: tenant.into(),
+        status: TransferStatus::Received,
+        step: "received".into(),
+        submitted_by: who.id.clone(),
+        received_at: now,
+        finished_at: None,
+        size,
+        seda_version: None,
+        message_identifier: None,
+        transferring_agency: None,
+        agreement: None,
+        aip_id: None,
+        units: 0,
+        objects: 0,
+        errors: vec![],
+        warnings: vec![],
+        atr_key: None,
+        heartbeat: now,
+    };
+    a.store.put(&keys::transfer(tenant, &id), &transfer).await?;
+    a.journal
+        .record(
+            tenant,
+            "transfer.received",
+            "OK",
+            &who.id,
+            Some(&id),
+            serde_json::json!({"bytes": size}),
+        )
+        .await?;
+    let archive = Arc::clone(a);
+    let agency = if who.role == Role::TransferringAgency {
+        who.agency.clone()
+    } else {
+        None
+    };
+    let actor = who.id.clone();
+    tokio::spawn(async move {
+        let _slot = archive.ingest_slots.acquire().await;
+        run(&archive, transfer, sip, agency, &actor).await;
+    });
+    let mut t = a
+        .store
+        .get::<Transfer>(&keys::transfer(tenant, &id))
+        .await?
+        .map(|v| v.value)
+        .ok_or_else(|| ArchiveError::Internal(format!("transfer `{id}` vanished")))?;
+    t.heartbeat = now;
+    Ok(t)
+}
+
+pub async fn transfer(a: &Archive, tenant: &str, id: &str) -> Result<Transfer> {
+    let mut t = a
+        .store
+        .get::<Transfer>(&keys::transfer(tenant, id))
+        .await?
+        .map(|v| v.value)
+        .ok_or_else(|| ArchiveError::NotFound(format!("transfer `{id}`")))?;
+    if !t.status.is_final() && Utc::now() - t.heartbeat > STALE_AFTER {
+        t.errors.push(Reason {
+            step: t.step.clone(),
+            subject: None,
+            message: "the archive front checking this transfer stopped; nothing was stored: submit the SIP again"
+                .into(),
+        });
+        t.status = TransferStatus::Ko;
+    }
+    Ok(t)
+}
+
+pub async fn transfers(a: &Archive, tenant: &str) -> Result<Vec<Transfer>> {
+    Ok(a.store
+        .scan(&keys::transfers(tenant))
+        .await?
+        .into_iter()
+        .map(|(_, t)| t)
+        .collect())
+}
+
+/// Runs every step; whatever happens, ends with a final record, an ATR and a logbook entry.
+async fn run(a: &Arc<Archive>, mut t: Transfer, sip: TempPath, agency: Option<String>, actor: &str) {
+    t.status = TransferStatus::Running;
+    let work = tempfile::Builder::new()
+        .prefix("ingest-")
+        .tempdir_in(&a.config.spool_dir);
+    let mut units = Vec::new();
+    let outcome = match work {
+        Ok(dir) => {
+            let checked = checks::check(a, &mut t, PathBuf::from(&*sip), dir.path(), agency.as_deref(), actor).await;
+            match checked {
+                Ok(c) => aip::store(a, &mut t, c, actor).await.map(|stored| units = stored),
+                Err(reasons) => Err(reasons),
+            }
+        }
+        Err(e) => Err(vec![Reason {
+            step: "receive".into(),
+            subject: None,
+            message: format!("cannot create a work directory: {e}"),
+        }]),
+    };
+    drop(sip);
+    match outcome {
+        Ok(()) => {
+            t.status = if t.warnings.is_empty() {
+                TransferStatus::Ok
+            } else {
+                TransferStatus::Warning
+            };
+        }
+        Err(reasons) => {
+            t.status = TransferStatus::Ko;
+            t.errors.extend(reasons);
+        }
+    }
+    t.step = "reply".into();
+    t.finished_at = Some(Utc::now());
+    if let Err(e) = reply::send(a, &mut t, &units).await {
+        tracing::error!("transfer {}: the reply could not be stored: {e}", t.id);
+        t.errors.push(Reason {
+            step: "reply".into(),
+            subject: None,
+            message: format!("the ATR could not be stored: {e}"),
+        });
+    }
+    let outcome = match t.status {
+        TransferStatus::Ok => "OK",
+        TransferStatus::Warning => "WARNING",
+        _ => "KO",
+    };
+    let detail = serde_json::json!({
+        "aip": t.aip_id, "units": t.units, "objects": t.objects,
+        "errors": t.errors, "warnings": t.warnings,
+    });
+    if let Err(e) = a
+        .journal
+        .record(&t.tenant, "transfer.finished", outcome, actor, Some(&t.id), detail)
+        .await
+    {
+        tracing::error!("transfer {}: logbook entry failed: {e}", t.id);
+    }
+    if let Err(e) = a.store.put(&keys::transfer(&t.tenant, &t.id), &t).await {
+        tracing::error!("transfer {}: final status could not be saved: {e}", t.id);
+    }
+}
+
+/// Saves progress: the step now running, and a heartbeat.
+async fn progress(a: &Archive, t: &mut Transfer, step: &str) {
+    t.step = step.into();
+    t.heartbeat = Utc::now();
+    if let Err(e) = a.store.put(&keys::transfer(&t.tenant, &t.id), &*t).await {
+        tracing::warn!("transfer {}: progress not saved: {e}", t.id);
+    }
+}

@@ -1,0 +1,109 @@
+//! The ArchiveTransferReply of a finished transfer, stored beside the AIPs of the tenant.
+
+use archipel_seda::reply::SedaVersion;
+use archipel_seda::reply::{
+    write_transfer_reply, EventSubject, FormatIdentified, ReplyCode, ReplyDigest, ReplyEvent, ReplyObject, ReplyUnit,
+    TransferReply,
+};
+use chrono::Utc;
+
+use crate::error::{ArchiveError, Result};
+use crate::keys;
+use crate::model::{Reason, Transfer, TransferStatus, UnitRecord};
+use crate::service::Archive;
+
+fn event(r: &Reason, outcome: ReplyCode) -> ReplyEvent {
+    let subject = r.subject.as_deref().map(|s| {
+        if let Some(id) = s.strip_prefix("BinaryDataObject ") {
+            EventSubject::DataObject(id.into())
+        } else if let Some(id) = s.strip_prefix("ArchiveUnit ") {
+            EventSubject::ArchiveUnit(id.into())
+        } else if let Some(e) = s.strip_prefix("entry ") {
+            EventSubject::SipEntry(e.into())
+        } else {
+            EventSubject::Element(s.into())
+        }
+    });
+    ReplyEvent {
+        event_type: format!("CHECK_{}", r.step.to_uppercase().replace('-', "_")),
+        outcome,
+        detail: r.message.clone(),
+        subject,
+        date: Utc::now(),
+    }
+}
+
+fn version_of(t: &Transfer) -> SedaVersion {
+    match t.seda_version.as_deref() {
+        Some("2.1") => SedaVersion::V2_1,
+        Some("2.3") => SedaVersion::V2_3,
+        _ => SedaVersion::V2_2,
+    }
+}
+
+/// Builds the reply for `t`, with the units just stored (empty on KO).
+pub fn build(t: &Transfer, archival_agency: &str, transferring_agency: &str, units: &[UnitRecord]) -> TransferReply {
+    let code = match t.status {
+        TransferStatus::Ok => ReplyCode::Ok,
+        TransferStatus::Warning => ReplyCode::Warning,
+        _ => ReplyCode::Ko,
+    };
+    let mut events: Vec<ReplyEvent> = t.errors.iter().map(|r| event(r, ReplyCode::Ko)).collect();
+    events.extend(t.warnings.iter().map(|r| event(r, ReplyCode::Warning)));
+    let objects = units
+        .iter()
+        .flat_map(|u| u.objects.iter())
+        .map(|o| ReplyObject {
+            data_object_id: o.sip_id.clone(),
+            system_id: o.id.clone(),
+            format: Some(FormatIdentified {
+                puid: o.puid.clone(),
+                name: o.format_name.clone(),
+                mime: o.mime.clone(),
+            }),
+            digest: Some(ReplyDigest {
+                algorithm: "SHA-512".into(),
+                value: o.sha512.clone(),
+            }),
+            size: Some(o.size),
+        })
+        .collect();
+    TransferReply {
+        version: version_of(t),
+        message_identifier: format!("ATR-{}", t.id),
+        date: Utc::now(),
+        reply_code: code,
+        message_request_identifier: t.message_identifier.clone(),
+        grant_date: (code != ReplyCode::Ko).then(Utc::now),
+        archival_agency: archival_agency.into(),
+        transferring_agency: transferring_agency.into(),
+        archival_agreement: t.agreement.clone(),
+        comments: vec![format!("Archipel transfer {}", t.id)],
+        events,
+        objects,
+        units: units
+            .iter()
+            .map(|u| ReplyUnit {
+                unit_id: u.sip_id.clone(),
+                system_id: u.id.clone(),
+            })
+            .collect(),
+    }
+}
+
+/// Writes the ATR of a finished transfer to `atr/{id}.xml` in the tenant's namespace.
+pub async fn send(a: &Archive, t: &mut Transfer, units: &[UnitRecord]) -> Result<()> {
+    let tenant = a.refs.tenant(&t.tenant).await?;
+    // Unreadable manifest: the reply goes to whoever sent it.
+    let transferring = t.transferring_agency.clone().unwrap_or_else(|| t.submitted_by.clone());
+    let reply = build(t, &tenant.archival_agency, &transferring, units);
+    let xml =
+        write_transfer_reply(&reply).map_err(|e| ArchiveError::Internal(format!("writing the ATR failed: {e}")))?;
+    let key = keys::atr(&t.id);
+    a.store
+        .client()
+        .put_object(&tenant.namespace, &key, xml.as_slice(), Some(xml.len() as u64), None)
+        .await?;
+    t.atr_key = Some(key);
+    Ok(())
+}

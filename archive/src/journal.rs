@@ -1,0 +1,284 @@
+//! The archive's use of the logbook: its store over the cluster's metadata, the cluster's seal
+//! key, and one call per logged event.
+//!
+//! Keys, per tenant: `t/{tenant}/log/head` (the chain head), `t/{tenant}/log/e/{seq}` (entries),
+//! `t/{tenant}/log/s/{index}` (seals) and `t/{tenant}/log/seal-head` (the last seal).
+//! The seal key lives in the cluster (`logbook/seal-key`) so that every front signs with it; a
+//! node operator can read it, which is why an RFC 3161 authority is the stronger choice.
+
+use std::sync::Arc;
+
+use async_trait::async_trait;
+use serde_json::{json, Value};
+
+use crate::auth::Principal;
+use crate::error::{ArchiveError, Result};
+use crate::logbook::{
+    self, ChainHead, Entry, Logbook, LogbookError, LogbookStore, NewEntry, Outcome, Seal, SealKey, StoreError,
+    VerifyKeys,
+};
+use crate::service::Archive;
+use crate::store::{Expect, Store, Write};
+
+/// The logbook of platform operations that belong to no tenant (operator actions, denials
+/// aimed at tenants that do not exist).
+pub const PLATFORM: &str = "_platform";
+const SEAL_KEY: &str = "logbook/seal-key";
+
+fn head_key(t: &str) -> String {
+    format!("t/{t}/log/head")
+}
+fn entry_key(t: &str, seq: u64) -> String {
+    format!("t/{t}/log/e/{seq:020}")
+}
+fn seal_key(t: &str, index: u64) -> String {
+    format!("t/{t}/log/s/{index:020}")
+}
+fn seal_head_key(t: &str) -> String {
+    format!("t/{t}/log/seal-head")
+}
+
+fn unavailable(e: ArchiveError) -> StoreError {
+    StoreError::Unavailable(e.to_string())
+}
+
+/// The logbook's storage in the cluster's metadata keyspace.
+pub struct ClusterLogStore {
+    store: Store,
+}
+
+#[async_trait]
+impl LogbookStore for ClusterLogStore {
+    async fn head(&self, tenant: &str) -> Result<Option<(ChainHead, u64)>, StoreError> {
+        let v = self
+            .store
+            .get::<ChainHead>(&head_key(tenant))
+            .await
+            .map_err(unavailable)?;
+        Ok(v.map(|v| (v.value, v.revision)))
+    }
+
+    async fn append(
+        &self,
+        tenant: &str,
+        expected: Option<u64>,
+        entries: &[Entry],
+        new_head: &ChainHead,
+    ) -> Result<bool, StoreError> {
+        let hk = head_key(tenant);
+        let cond = match expected {
+            Some(rev) => Expect::Revision(hk.clone(), rev),
+            None => Expect::Absent(hk.clone()),
+        };
+        let mut writes = Vec::with_capacity(entries.len() + 1);
+        for e in entries {
+            writes.push(Write::put(entry_key(tenant, e.seq), e).map_err(unavailable)?);
+        }
+        writes.push(Write::put(hk, new_head).map_err(unavailable)?);
+        self.store.atomically(&[cond], writes).await.map_err(unavailable)
+    }
+
+    async fn entries(&self, tenant: &str, from_seq: u64, limit: usize) -> Result<Vec<Entry>, StoreError> {
+        self.range(tenant, "e", from_seq, limit).await
+    }
+
+    async fn put_seal(&self, tenant: &str, seal: &Seal, expected_last_sealed: Option<u64>) -> Result<bool, StoreError> {
+        let hk = seal_head_key(tenant);
+        let current = self.store.get::<Seal>(&hk).await.map_err(unavailable)?;
+        let cond = match (&current, expected_last_sealed) {
+            (None, None) => Expect::Absent(hk.clone()),
+            (Some(c), Some(i)) if c.value.index == i => Expect::Revision(hk.clone(), c.revision),
+            _ => return Ok(false),
+        };
+        let writes = vec![
+            Write::put(seal_key(tenant, seal.index), seal).map_err(unavailable)?,
+            Write::put(hk, seal).map_err(unavailable)?,
+        ];
+        self.store.atomically(&[cond], writes).await.map_err(unavailable)
+    }
+
+    async fn seals(&self, tenant: &str, from_index: u64, limit: usize) -> Result<Vec<Seal>, StoreError> {
+        self.range(tenant, "s", from_index, limit).await
+    }
+
+    async fn last_seal(&self, tenant: &str) -> Result<Option<Seal>, StoreError> {
+        let v = self
+            .store
+            .get::<Seal>(&seal_head_key(tenant))
+            .await
+            .map_err(unavailable)?;
+        Ok(v.map(|v| v.value))
+    }
+}
+
+impl ClusterLogStore {
+    /// Records `t/{tenant}/log/{kind}/{n}` for n >= from, at most `limit`.
+    async fn range<T: serde::de::DeserializeOwned>(
+        &self,
+        tenant: &str,
+        kind: &str,
+        from: u64,
+        limit: usize,
+    ) -> Result<Vec<T>, StoreError> {
+        let prefix = format!("t/{tenant}/log/{kind}/");
+        let start_after = if from <= 1 {
+            Vec::new()
+        } else {
+            format!("{prefix}{:020}", from - 1).into_bytes()
+        };
+        let (page, _) = self
+            .store
+            .client()
+            .meta_scan(
+                crate::store::META_NS,
+                prefix.as_bytes(),
+                &start_after,
+                limit.min(1000) as u32,
+                archipel_client::Consistency::Linearizable,
+            )
+            .await
+            .map_err(|e| StoreError::Unavailable(e.to_string()))?;
+        page.iter()
+            .map(|e| {
+                serde_json::from_slice(&e.value).map_err(|err| StoreError::Corrupt {
+                    key: String::from_utf8_lossy(&e.key).into_owned(),
+                    reason: err.to_string(),
+                })
+            })
+            .collect()
+    }
+}
+
+pub struct Journal {
+    book: Arc<Logbook>,
+    store: Arc<ClusterLogStore>,
+    keys: VerifyKeys,
+}
+
+fn log_error(e: LogbookError) -> ArchiveError {
+    ArchiveError::Unavailable(format!("the logbook could not be written: {e}"))
+}
+
+impl Journal {
+    /// Loads the cluster's seal key, creating it on first use.
+    pub async fn new(store: Store, tsa_url: Option<String>) -> Result<Self> {
+        let seed = match store.get::<String>(SEAL_KEY).await? {
+            Some(v) => v.value,
+            None => {
+                let mut seed = [0u8; 32];
+                rand::RngCore::fill_bytes(&mut rand::thread_rng(), &mut seed);
+                let fresh = hex::encode(seed);
+                if store.create(SEAL_KEY, &fresh).await? {
+                    fresh
+                } else {
+                    store
+                        .get::<String>(SEAL_KEY)
+                        .await?
+                        .ok_or_else(|| ArchiveError::Internal("the seal key vanished".into()))?
+                        .value
+                }
+            }
+        };
+        let bytes: [u8; 32] = hex::decode(&seed)
+            .ok()
+            .and_then(|b| b.try_into().ok())
+            .ok_or_else(|| ArchiveError::Internal(format!("`{SEAL_KEY}` is not a 32-byte hex seed")))?;
+        let key = SealKey::from_seed(&bytes);
+        let keys = VerifyKeys::new()
+            .with(&key.public())
+            .map_err(|e| ArchiveError::Internal(format!("seal key: {e}")))?;
+        let stamper: Arc<dyn logbook::Timestamper> = match tsa_url {
+            Some(url) => Arc::new(logbook::Rfc3161Client::new(&url).map_err(|e| ArchiveError::Invalid(e.to_string()))?),
+            None => Arc::new(key),
+        };
+        let cluster_store = Arc::new(ClusterLogStore { store });
+        let book = Arc::new(Logbook::new(cluster_store.clone(), stamper));
+        Ok(Self {
+            book,
+            store: cluster_store,
+            keys,
+        })
+    }
+
+    /// Appends one entry to `tenant`'s logbook.
+    pub async fn record(
+        &self,
+        tenant: &str,
+        event_type: &str,
+        outcome: &str,
+        actor: &str,
+        subject: Option<&str>,
+        detail: Value,
+    ) -> Result<()> {
+        let outcome = match outcome {
+            "OK" => Outcome::Ok,
+            "WARNING" => Outcome::Warning,
+            _ => Outcome::Ko,
+        };
+        let operation = uuid::Uuid::new_v4().simple().to_string();
+        let mut e = NewEntry::new(operation, event_type, outcome, actor).detail(detail);
+        if let Some(s) = subject {
+            e = e.subject(s);
+        }
+        self.book.append(tenant, e).await.map(|_| ()).map_err(log_error)
+    }
+
+    /// Logs a refused call. Best effort: a refusal is returned to the caller even when the
+    /// logbook cannot be written, and the failure goes to the front's own log.
+    pub async fn denied(&self, tenant: &str, who: &Principal, why: &ArchiveError) {
+        let book = if crate::model::check_tenant_id(tenant).is_ok() {
+            tenant
+        } else {
+            PLATFORM
+        };
+        let detail = json!({"tenant": tenant, "role": who.role.to_string(), "reason": why.to_string()});
+        if let Err(e) = self.record(book, "access.denied", "KO", &who.id, None, detail).await {
+            tracing::error!("a denied call on {tenant} by {} could not be logged: {e}", who.id);
+        }
+    }
+
+    pub async fn entries(&self, tenant: &str, from: u64, limit: usize) -> Result<Vec<Entry>> {
+        self.store
+            .entries(tenant, from, limit)
+            .await
+            .map_err(|e| ArchiveError::Unavailable(e.to_string()))
+    }
+
+    /// Re-checks the chain and every seal.
+    pub async fn verify(&self, tenant: &str) -> Result<Value> {
+        let report = logbook::verify(self.store.as_ref(), tenant, &self.keys)
+            .await
+            .map_err(|e| ArchiveError::Unavailable(e.to_string()))?;
+        Ok(json!({
+            "ok": report.is_intact(),
+            "tenant": tenant,
+            "entries": report.entries_checked,
+            "seals": report.seals_checked,
+            "last_sealed_seq": report.last_sealed_seq,
+            "problem": report.first_break,
+        }))
+    }
+
+    /// Seals what was written since the last seal.
+    pub async fn seal(&self, tenant: &str) -> Result<Value> {
+        let seal = self.book.seal(tenant).await.map_err(log_error)?;
+        Ok(serde_json::to_value(seal)?)
+    }
+
+    /// Seals every tenant's logbook (and the platform's); failures are logged, not returned.
+    pub async fn seal_all(&self, a: &Archive) {
+        let mut tenants: Vec<String> = match a.refs.tenants().await {
+            Ok(t) => t.into_iter().map(|t| t.id).collect(),
+            Err(e) => {
+                tracing::warn!("sealing skipped: cannot list tenants: {e}");
+                return;
+            }
+        };
+        tenants.push(PLATFORM.into());
+        for t in tenants {
+            if let Err(e) = self.book.seal(&t).await {
+                tracing::warn!("sealing the logbook of {t} failed: {e}");
+            }
+        }
+    }
+}

@@ -1,0 +1,80 @@
+//! Where each record lives: meta keys (in [`crate::store::META_NS`]) and object keys (in the
+//! tenant's object namespace). One place, so the layout is documented and never drifts.
+
+pub fn tenant(t: &str) -> String {
+    format!("tenants/{t}")
+}
+pub const TENANTS: &str = "tenants/";
+
+pub fn token(id: &str) -> String {
+    format!("tokens/{id}")
+}
+pub const TOKENS: &str = "tokens/";
+
+/// Everything of one tenant starts here.
+pub fn tenant_prefix(t: &str) -> String {
+    format!("t/{t}/")
+}
+
+/// A referential record (`kind` = agency, agreement, profile, rule) at its current version.
+pub fn referential(t: &str, kind: &str, id: &str) -> String {
+    format!("t/{t}/{kind}/{id}")
+}
+pub fn referentials(t: &str, kind: &str) -> String {
+    format!("t/{t}/{kind}/")
+}
+/// Older versions, kept for the record.
+pub fn referential_version(t: &str, kind: &str, id: &str, version: u32) -> String {
+    format!("t/{t}/{kind}-history/{id}/{version:08}")
+}
+
+pub fn transfer(t: &str, id: &str) -> String {
+    format!("t/{t}/transfer/{id}")
+}
+pub fn transfers(t: &str) -> String {
+    format!("t/{t}/transfer/")
+}
+
+pub fn unit(t: &str, id: &str) -> String {
+    format!("t/{t}/unit/{id}")
+}
+pub fn units(t: &str) -> String {
+    format!("t/{t}/unit/")
+}
+
+/// The commit record of an AIP: its units are visible only once it exists.
+pub fn aip(t: &str, id: &str) -> String {
+    format!("t/{t}/aip/{id}")
+}
+pub fn aips(t: &str) -> String {
+    format!("t/{t}/aip/")
+}
+
+/// Bumped by every catalog change, so fronts know when their search index is behind.
+pub fn catalog_generation(t: &str) -> String {
+    format!("t/{t}/catalog-generation")
+}
+
+/// The object namespace of a tenant's AIPs.
+pub fn object_namespace(t: &str) -> String {
+    format!("archive.{t}")
+}
+
+pub fn aip_prefix(aip: &str) -> String {
+    format!("aip/{aip}/")
+}
+pub fn aip_object(aip: &str, object_id: &str) -> String {
+    format!("aip/{aip}/objects/{object_id}")
+}
+pub fn aip_manifest(aip: &str) -> String {
+    format!("aip/{aip}/manifest.xml")
+}
+/// Written last: an AIP without it is incomplete and never indexed.
+pub fn aip_descriptor(aip: &str) -> String {
+    format!("aip/{aip}/aip.json")
+}
+pub const AIP_DESCRIPTOR_SUFFIX: &str = "/aip.json";
+
+pub fn atr(transfer: &str) -> String {
+    format!("atr/{transfer}.xml")
+}

@@ -1,0 +1,287 @@
+//! The archive's records. Referentials are versioned: every change writes a new version and the
+//! history stays readable.
+
+use chrono::{DateTime, NaiveDate, Utc};
+use serde::{Deserialize, Serialize};
+
+use crate::error::{ArchiveError, Result};
+
+/// Tenant and referential identifiers: short, lowercase, safe in keys, paths and namespaces.
+pub fn check_id(kind: &str, id: &str) -> Result<()> {
+    let ok = !id.is_empty()
+        && id.len() <= 64
+        && id
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'-' | b'_' | b'.'))
+        && !id.starts_with(['.', '-']);
+    if ok {
+        Ok(())
+    } else {
+        Err(ArchiveError::Invalid(format!(
+            "{kind} id `{}` is invalid: use 1-64 ASCII letters, digits, '-', '_' or '.', not starting with '.' or '-'",
+            id.escape_default()
+        )))
+    }
+}
+
+/// Tenant ids are stricter: lowercase, as they name namespaces and logbooks.
+pub fn check_tenant_id(id: &str) -> Result<()> {
+    check_id("tenant", id)?;
+    if id.bytes().any(|b| b.is_ascii_uppercase() || b == b'.') || id.starts_with('_') {
+        return Err(ArchiveError::Invalid(format!(
+            "tenant id `{id}` is invalid: use lowercase letters, digits, '-' or '_', not starting with '_' or '-'"
+        )));
+    }
+    Ok(())
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+pub struct Tenant {
+    pub id: String,
+    pub name: String,
+    /// The archival agency's identifier (service d'archives), as it appears in SEDA messages.
+    pub archival_agency: String,
+    /// The object-store namespace holding this tenant's AIPs.
+    pub namespace: String,
+    pub created_at: DateTime<Utc>,
+}
+
+/// A transferring agency (service versant) registered under a tenant.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+pub struct Agency {
+    pub id: String,
+    pub name: String,
+}
+
+#[derive(Debug, Clone, Copy, Serialize, Deserialize, PartialEq, Eq, Default)]
+#[serde(rename_all = "snake_case")]
+pub enum Severity {
+    #[default]
+    Warn,
+    Reject,
+}
+
+/// An archival agreement (contrat d'entrée).
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+pub struct Agreement {
+    pub id: String,
+    pub version: u32,
+    pub name: String,
+    /// Agencies allowed to transfer under this agreement; empty means none.
+    pub transferring_agencies: Vec<String>,
+    pub profile: Option<String>,
+    /// Allowed PUIDs; empty means any.
+    #[serde(default)]
+    pub allowed_formats: Vec<String>,
+    /// What an identified format that differs from the declared one means.
+    #[serde(default)]
+    pub format_mismatch: Severity,
+    /// What a file whose format cannot be identified means.
+    #[serde(default)]
+    pub unidentified_format: Severity,
+    /// The pilot flow this agreement is for, if any (used by search).
+    #[serde(default)]
+    pub flow: Option<String>,
+    #[serde(default = "yes")]
+    pub active: bool,
+    pub updated_at: DateTime<Utc>,
+}
+
+fn yes() -> bool {
+    true
+}
+
+/// An archival profile: what a transfer under it must describe.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+pub struct Profile {
+    pub id: String,
+    pub version: u32,
+    pub name: String,
+    /// Content fields every top-level unit must carry (e.g. `Title`, `StartDate`).
+    #[serde(default)]
+    pub required_fields: Vec<String>,
+    /// Allowed PUIDs in addition to the agreement's restriction; empty means any.
+    #[serde(default)]
+    pub allowed_formats: Vec<String>,
+    pub updated_at: DateTime<Utc>,
+}
+
+#[derive(Debug, Clone, Copy, Serialize, Deserialize, PartialEq, Eq)]
+pub enum Measurement {
+    #[serde(alias = "year", alias = "YEAR")]
+    Year,
+    #[serde(alias = "month", alias = "MONTH")]
+    Month,
+    #[serde(alias = "day", alias = "DAY")]
+    Day,
+}
+
+/// A management rule of the tenant's referential.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+pub struct Rule {
+    pub id: String,
+    /// SEDA category: AppraisalRule, AccessRule, StorageRule, DisseminationRule, ReuseRule,
+    /// ClassificationRule or HoldRule.
+    pub rule_type: String,
+    pub value: String,
+    #[serde(default)]
+    pub description: String,
+    /// None: unlimited.
+    pub duration: Option<u32>,
+    pub measurement: Measurement,
+}
+
+pub const RULE_TYPES: [&str; 7] = [
+    "AppraisalRule",
+    "AccessRule",
+    "StorageRule",
+    "DisseminationRule",
+    "ReuseRule",
+    "ClassificationRule",
+    "HoldRule",
+];
+
+impl Rule {
+    /// The end of the rule's period starting at `start`; None when unlimited or out of range.
+    pub fn end_date(&self, start: NaiveDate) -> Option<NaiveDate> {
+        let n = self.duration?;
+        match self.measurement {
+            Measurement::Year => start.checked_add_months(chrono::Months::new(n.checked_mul(12)?)),
+            Measurement::Month => start.checked_add_months(chrono::Months::new(n)),
+            Measurement::Day => start.checked_add_days(chrono::Days::new(u64::from(n))),
+        }
+    }
+}
+
+#[derive(Debug, Clone, Copy, Serialize, Deserialize, PartialEq, Eq)]
+#[serde(rename_all = "UPPERCASE")]
+pub enum TransferStatus {
+    Received,
+    Running,
+    Ok,
+    Warning,
+    Ko,
+}
+
+impl TransferStatus {
+    pub fn is_final(self) -> bool {
+        matches!(self, Self::Ok | Self::Warning | Self::Ko)
+    }
+}
+
+/// Why a transfer was rejected or warned about: which step, which element or object.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+pub struct Reason {
+    pub step: String,
+    /// The element, object or entry at fault, when there is one.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub subject: Option<String>,
+    pub message: String,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+pub struct Transfer {
+    pub id: String,
+    pub tenant: String,
+    pub status: TransferStatus,
+    /// The step running now, or the last one run.
+    pub step: String,
+    pub submitted_by: String,
+    pub received_at: DateTime<Utc>,
+    pub finished_at: Option<DateTime<Utc>>,
+    pub size: u64,
+    pub seda_version: Option<String>,
+    pub message_identifier: Option<String>,
+    #[serde(default)]
+    pub transferring_agency: Option<String>,
+    pub agreement: Option<String>,
+    pub aip_id: Option<String>,
+    pub units: usize,
+    pub objects: usize,
+    pub errors: Vec<Reason>,
+    pub warnings: Vec<Reason>,
+    /// Object key of the ArchiveTransferReply in the tenant's namespace.
+    pub atr_key: Option<String>,
+    /// Last sign of life of the front running it: a stale one was interrupted.
+    pub heartbeat: DateTime<Utc>,
+}
+
+/// One stored binary object of a unit.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+pub struct ObjectRecord {
+    /// Archipel's id.
+    pub id: String,
+    /// The id the SIP gave it.
+    pub sip_id: String,
+    pub group_id: Option<String>,
+    pub version: Option<String>,
+    pub filename: Option<String>,
+    pub size: u64,
+    /// SHA-512 computed at ingest (the AIP's own fixity reference).
+    pub sha512: String,
+    pub declared_algorithm: String,
+    pub declared_digest: String,
+    pub puid: Option<String>,
+    pub format_name: Option<String>,
+    pub mime: Option<String>,
+    pub declared_puid: Option<String>,
+    /// Object key in the tenant's namespace.
+    pub key: String,
+}
+
+/// A management rule as applied to a unit, with its computed end.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+pub struct AppliedRule {
+    pub category: String,
+    pub rule_id: String,
+    pub start_date: Option<NaiveDate>,
+    pub end_date: Option<NaiveDate>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub final_action: Option<String>,
+}
+
+/// A catalog record: one archive unit.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+pub struct UnitRecord {
+    pub id: String,
+    pub sip_id: String,
+    pub tenant: String,
+    pub aip_id: String,
+    pub transfer_id: String,
+    pub parent_id: Option<String>,
+    pub flow: Option<String>,
+    pub agreement: Option<String>,
+    pub title: String,
+    pub description: Option<String>,
+    pub level: Option<String>,
+    pub start_date: Option<NaiveDate>,
+    pub end_date: Option<NaiveDate>,
+    pub originating_agency: Option<String>,
+    pub keywords: Vec<String>,
+    pub rules: Vec<AppliedRule>,
+    pub objects: Vec<ObjectRecord>,
+    /// Every descriptive element, losslessly.
+    pub content: serde_json::Value,
+    pub ingested_at: DateTime<Utc>,
+}
+
+/// What makes an AIP self-describing: stored beside its objects, enough to rebuild the catalog.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+pub struct AipDescriptor {
+    pub format: String,
+    pub aip_id: String,
+    pub tenant: String,
+    pub transfer_id: String,
+    pub seda_version: String,
+    pub message_identifier: String,
+    pub agreement: Option<String>,
+    pub transferring_agency: String,
+    pub archival_agency: String,
+    pub created_at: DateTime<Utc>,
+    /// Key and SHA-512 of the original manifest.
+    pub manifest_key: String,
+    pub manifest_sha512: String,
+    pub units: Vec<UnitRecord>,
+}
+
+pub const AIP_FORMAT: &str = "archipel-aip/1";

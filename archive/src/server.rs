@@ -1,0 +1,25 @@
+//! Serving the REST API, with the background work of a front (logbook sealing).
+
+use std::net::SocketAddr;
+use std::sync::Arc;
+
+use crate::service::Archive;
+
+/// Serves until the listener fails. Seals every tenant's logbook on the configured interval.
+pub async fn serve(archive: Arc<Archive>, listener: tokio::net::TcpListener) -> std::io::Result<()> {
+    let sealer = {
+        let a = Arc::clone(&archive);
+        tokio::spawn(async move {
+            let mut tick = tokio::time::interval(a.config.seal_interval);
+            tick.tick().await;
+            loop {
+                tick.tick().await;
+                a.journal.seal_all(&a).await;
+            }
+        })
+    };
+    let app = crate::api::router(archive).into_make_service_with_connect_info::<SocketAddr>();
+    let result = axum::serve(listener, app).await;
+    sealer.abort();
+    result
+}

@@ -1,0 +1,104 @@
+//! One archive front: the referentials, the catalog, ingest, search and the logbook over one
+//! cluster client. Stateless: everything it knows it reads from the cluster or rebuilds.
+
+use std::path::PathBuf;
+use std::sync::Arc;
+use std::time::Duration;
+
+use archipel_client::Client;
+use archipel_pronom::Identifier;
+
+use crate::auth::{Authenticator, Principal, Role};
+use crate::catalog::Catalog;
+use crate::error::{ArchiveError, Result};
+use crate::journal::Journal;
+use crate::referentials::Referentials;
+use crate::search::Indexes;
+use crate::store::Store;
+
+#[derive(Debug, Clone)]
+pub struct ArchiveConfig {
+    /// Where uploaded SIPs wait while they are checked (a local scratch directory).
+    pub spool_dir: PathBuf,
+    /// SIPs larger than this are refused before they are read.
+    pub max_sip_bytes: u64,
+    /// `archipel dev` only: unauthenticated loopback calls act for every tenant.
+    pub dev_trust_loopback: bool,
+    /// How often the logbooks are sealed.
+    pub seal_interval: Duration,
+    /// An RFC 3161 time-stamping authority for seals; without it seals are signed by the cluster key.
+    pub tsa_url: Option<String>,
+    /// Transfers checked at once by this front.
+    pub ingest_workers: usize,
+}
+
+impl ArchiveConfig {
+    pub fn new(spool_dir: PathBuf) -> Self {
+        Self {
+            spool_dir,
+            max_sip_bytes: 64 << 30,
+            dev_trust_loopback: false,
+            seal_interval: Duration::from_secs(600),
+            tsa_url: None,
+            ingest_workers: 2,
+        }
+    }
+}
+
+pub struct Archive {
+    pub config: ArchiveConfig,
+    pub store: Store,
+    pub refs: Referentials,
+    pub catalog: Catalog,
+    pub auth: Authenticator,
+    pub journal: Journal,
+    pub search: Indexes,
+    pub search_sync: crate::searching::SearchSync,
+    /// None when no PRONOM signature files were configured: formats are then taken as declared.
+    pub identifier: Option<Arc<Identifier>>,
+    pub ingest_slots: tokio::sync::Semaphore,
+}
+
+impl Archive {
+    pub async fn new(client: Client, config: ArchiveConfig, identifier: Option<Arc<Identifier>>) -> Result<Arc<Self>> {
+        std::fs::create_dir_all(&config.spool_dir).map_err(|e| {
+            ArchiveError::Internal(format!(
+                "cannot create the spool directory {}: {e}",
+                config.spool_dir.display()
+            ))
+        })?;
+        let store = Store::new(client);
+        let journal = Journal::new(store.clone(), config.tsa_url.clone()).await?;
+        Ok(Arc::new(Self {
+            refs: Referentials::new(store.clone()),
+            catalog: Catalog::new(store.clone()),
+            auth: Authenticator::new(store.clone()),
+            search: Indexes::in_ram(),
+            search_sync: Default::default(),
+            ingest_slots: tokio::sync::Semaphore::new(config.ingest_workers.max(1)),
+            journal,
+            identifier,
+            store,
+            config,
+        }))
+    }
+
+    /// Checks that `who` may act in `tenant` with one of `roles`, and that the tenant exists.
+    /// A refusal is written in the tenant's logbook.
+    pub async fn authorize(&self, who: &Principal, tenant: &str, roles: &[Role]) -> Result<()> {
+        if let Err(e) = who.require(tenant, roles) {
+            self.journal.denied(tenant, who, &e).await;
+            return Err(e);
+        }
+        self.refs.tenant(tenant).await.map(|_| ())
+    }
+
+    /// Platform administration.
+    pub async fn authorize_operator(&self, who: &Principal) -> Result<()> {
+        if let Err(e) = who.require_operator() {
+            self.journal.denied(crate::journal::PLATFORM, who, &e).await;
+            return Err(e);
+        }
+        Ok(())
+    }
+}
