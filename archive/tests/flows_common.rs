@@ -67,7 +67,11 @@ pub fn validate(sip: &Path) -> Option<(bool, String)> {
         }
     }
     let out = Command::new(&script).arg(sip).output().unwrap();
-    let text = format!("{}{}", String::from_utf8_lossy(&out.stdout), String::from_utf8_lossy(&out.stderr));
+    let text = format!(
+        "{}{}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
     Some((out.status.success(), text))
 }
 

@@ -75,7 +75,10 @@ pub fn build_sip(
     ctx: &BuildContext<'_>,
     out: &Path,
 ) -> Result<BuildReport, FlowError> {
-    for (what, v) in [("archival agency", &ctx.archival_agency), ("transferring agency", &ctx.transferring_agency)] {
+    for (what, v) in [
+        ("archival agency", &ctx.archival_agency),
+        ("transferring agency", &ctx.transferring_agency),
+    ] {
         if v.trim().is_empty() || v.chars().any(char::is_whitespace) {
             return Err(FlowError::Package {
                 path: out.to_path_buf(),
@@ -106,11 +109,16 @@ pub fn build_sip(
         let main = &grouping.payloads[g.main];
         let mut unit = group_unit(flow, g, main, gi + 1, &mut warnings)?;
         let mut files = Vec::new();
-        let members = std::iter::once((g.main, "main".to_string(), None))
-            .chain(g.attachments.iter().map(|(i, spec)| (*i, spec.id.clone(), spec.rules.as_ref())));
+        let members = std::iter::once((g.main, "main".to_string(), None)).chain(
+            g.attachments
+                .iter()
+                .map(|(i, spec)| (*i, spec.id.clone(), spec.rules.as_ref())),
+        );
         for (k, (i, role, rules)) in members.enumerate() {
             let p = &grouping.payloads[i];
-            let Some((format, spec)) = formats[i].as_ref() else { continue };
+            let Some((format, spec)) = formats[i].as_ref() else {
+                continue;
+            };
             let n = objects.len() + 1;
             let uri = format!("content/{n}_{}", sanitize(&p.name));
             let written = sip.add_file(&uri, &p.path, p.size)?;
@@ -141,7 +149,11 @@ pub fn build_sip(
                 mime: format.mime.clone(),
                 puid: format.puid.clone(),
                 filename: p.name.clone(),
-                last_modified: p.modified.map(|t| chrono::DateTime::<chrono::Utc>::from(t).format("%Y-%m-%dT%H:%M:%SZ").to_string()),
+                last_modified: p.modified.map(|t| {
+                    chrono::DateTime::<chrono::Utc>::from(t)
+                        .format("%Y-%m-%dT%H:%M:%SZ")
+                        .to_string()
+                }),
             });
             files.push(FileReport {
                 name: p.name.clone(),
@@ -154,7 +166,12 @@ pub fn build_sip(
                 format_source: format.source,
             });
         }
-        let metadata = g.values.iter().filter(|(k, _)| g.doc.fields.contains_key(*k)).map(|(k, v)| (k.clone(), v.clone())).collect();
+        let metadata = g
+            .values
+            .iter()
+            .filter(|(k, _)| g.doc.fields.contains_key(*k))
+            .map(|(k, v)| (k.clone(), v.clone()))
+            .collect();
         reports.push(GroupReport {
             kind: g.doc.kind.clone(),
             main: main.name.clone(),
@@ -168,12 +185,21 @@ pub fn build_sip(
 
     let manifest = Manifest {
         version: flow.seda_version,
-        comment: ctx.comment.clone().or_else(|| Some(format!("{} ({})", flow.name, flow.id))),
+        comment: ctx
+            .comment
+            .clone()
+            .or_else(|| Some(format!("{} ({})", flow.name, flow.id))),
         date: chrono::Utc::now().format("%Y-%m-%dT%H:%M:%SZ").to_string(),
         message_identifier: message_identifier.clone(),
-        archival_agreement: ctx.archival_agreement.clone().unwrap_or_else(|| flow.agreement.id.clone()),
+        archival_agreement: ctx
+            .archival_agreement
+            .clone()
+            .unwrap_or_else(|| flow.agreement.id.clone()),
         archival_profile: flow.profile.id.clone(),
-        originating_agency: ctx.originating_agency.clone().unwrap_or_else(|| ctx.transferring_agency.clone()),
+        originating_agency: ctx
+            .originating_agency
+            .clone()
+            .unwrap_or_else(|| ctx.transferring_agency.clone()),
         submission_agency: ctx.transferring_agency.clone(),
         archival_agency: ctx.archival_agency.clone(),
         transferring_agency: ctx.transferring_agency.clone(),
@@ -202,7 +228,11 @@ fn group_unit(
     warnings: &mut Vec<String>,
 ) -> Result<Unit, FlowError> {
     let doc = g.doc;
-    let render = |t: &Option<Template>| t.as_ref().and_then(|t| t.render_complete(&g.values)).and_then(non_blank);
+    let render = |t: &Option<Template>| {
+        t.as_ref()
+            .and_then(|t| t.render_complete(&g.values))
+            .and_then(non_blank)
+    };
     let date = |key: &str, t: &Option<Template>| -> Result<Option<String>, FlowError> {
         match render(t) {
             Some(v) if !is_date(&v) => Err(FlowError::InvalidField {
@@ -218,7 +248,12 @@ fn group_unit(
     let keywords: Vec<_> = doc
         .keywords
         .iter()
-        .filter_map(|k| k.value.render_complete(&g.values).and_then(non_blank).map(|v| (k.kind, v)))
+        .filter_map(|k| {
+            k.value
+                .render_complete(&g.values)
+                .and_then(non_blank)
+                .map(|v| (k.kind, v))
+        })
         .collect();
     let unit = Unit {
         id: format!("AU{number}"),
@@ -230,7 +265,12 @@ fn group_unit(
         keywords,
         start_date: date("start_date", &doc.start_date)?,
         end_date: date("end_date", &doc.end_date)?,
-        rules: Some(unit_rules(doc.rules.as_ref().unwrap_or(&flow.rules), &g.values, &main.name, warnings)),
+        rules: Some(unit_rules(
+            doc.rules.as_ref().unwrap_or(&flow.rules),
+            &g.values,
+            &main.name,
+            warnings,
+        )),
         object_group: None,
         children: Vec::new(),
     };
@@ -246,7 +286,10 @@ fn group_unit(
             E::EndDate => unit.end_date.is_some(),
         };
         if !present {
-            return Err(FlowError::ProfileViolation { file: main.path.clone(), element: element.as_str().to_string() });
+            return Err(FlowError::ProfileViolation {
+                file: main.path.clone(),
+                element: element.as_str().to_string(),
+            });
         }
     }
     Ok(unit)
@@ -263,17 +306,28 @@ fn unit_rules(
         match t.render_complete(values).and_then(non_blank) {
             Some(v) if is_date(&v) => Some(v),
             Some(v) => {
-                warnings.push(format!("{main}: rule {rule}: start date {v:?} is not YYYY-MM-DD; written without a start date"));
+                warnings.push(format!(
+                    "{main}: rule {rule}: start date {v:?} is not YYYY-MM-DD; written without a start date"
+                ));
                 None
             }
             None => {
-                warnings.push(format!("{main}: rule {rule}: no start date (a field of '{}' is empty)", t.as_str()));
+                warnings.push(format!(
+                    "{main}: rule {rule}: no start date (a field of '{}' is empty)",
+                    t.as_str()
+                ));
                 None
             }
         }
     };
-    let appraisal = rules.appraisal.as_ref().map(|a| (a.rule.clone(), start(&a.rule, &a.start_date), a.final_action));
-    let access = rules.access.as_ref().map(|a| (a.rule.clone(), start(&a.rule, &a.start_date)));
+    let appraisal = rules
+        .appraisal
+        .as_ref()
+        .map(|a| (a.rule.clone(), start(&a.rule, &a.start_date), a.final_action));
+    let access = rules
+        .access
+        .as_ref()
+        .map(|a| (a.rule.clone(), start(&a.rule, &a.start_date)));
     UnitRules { appraisal, access }
 }
 
@@ -293,25 +347,45 @@ fn identify(
     spec: &FileSpec,
     warnings: &mut Vec<String>,
 ) -> Result<Format, FlowError> {
-    let declared = Format { puid: spec.puid.clone(), mime: spec.mime.clone(), name: spec.format_name.clone(), source: "flow" };
+    let declared = Format {
+        puid: spec.puid.clone(),
+        mime: spec.mime.clone(),
+        name: spec.format_name.clone(),
+        source: "flow",
+    };
     let format = match ctx.identifier {
         None => declared,
         Some(id) => {
-            let found = id
-                .identify_path(&p.path)
-                .map_err(|e| FlowError::Identification { file: p.path.clone(), message: e.to_string() })?;
+            let found = id.identify_path(&p.path).map_err(|e| FlowError::Identification {
+                file: p.path.clone(),
+                message: e.to_string(),
+            })?;
             match found.puid.clone() {
                 Some(puid) => {
                     if let Some(d) = &spec.puid {
                         if d != &puid {
-                            warnings.push(format!("{}: the flow declares {d}, PRONOM identifies {puid} ({})", p.name, found.basis));
+                            warnings.push(format!(
+                                "{}: the flow declares {d}, PRONOM identifies {puid} ({})",
+                                p.name, found.basis
+                            ));
                         }
                     }
-                    let mime = found.mime.as_deref().map(|m| m.split(',').next().unwrap_or(m).trim().to_string());
-                    Format { puid: Some(puid), mime: mime.or(declared.mime), name: found.format.clone(), source: "pronom" }
+                    let mime = found
+                        .mime
+                        .as_deref()
+                        .map(|m| m.split(',').next().unwrap_or(m).trim().to_string());
+                    Format {
+                        puid: Some(puid),
+                        mime: mime.or(declared.mime),
+                        name: found.format.clone(),
+                        source: "pronom",
+                    }
                 }
                 None => {
-                    warnings.push(format!("{}: PRONOM does not identify the format; using the flow's declaration", p.name));
+                    warnings.push(format!(
+                        "{}: PRONOM does not identify the format; using the flow's declaration",
+                        p.name
+                    ));
                     declared
                 }
             }
@@ -319,7 +393,10 @@ fn identify(
     };
     for (by, allowed) in [
         (format!("profile {}", flow.profile.id), &flow.profile.allowed_formats),
-        (format!("agreement {}", flow.agreement.id), &flow.agreement.allowed_formats),
+        (
+            format!("agreement {}", flow.agreement.id),
+            &flow.agreement.allowed_formats,
+        ),
     ] {
         if allowed.is_empty() || format.puid.as_ref().is_some_and(|p| allowed.contains(p)) {
             continue;
@@ -327,9 +404,18 @@ fn identify(
         let puid = format.puid.clone().unwrap_or_else(|| "unknown".into());
         match flow.agreement.on_format_mismatch {
             MismatchPolicy::Reject => {
-                return Err(FlowError::FormatRejected { file: p.path.clone(), puid, by, allowed: allowed.join(", ") })
+                return Err(FlowError::FormatRejected {
+                    file: p.path.clone(),
+                    puid,
+                    by,
+                    allowed: allowed.join(", "),
+                })
             }
-            MismatchPolicy::Warn => warnings.push(format!("{}: format {puid} is not allowed by {by} (allowed: {})", p.name, allowed.join(", "))),
+            MismatchPolicy::Warn => warnings.push(format!(
+                "{}: format {puid} is not allowed by {by} (allowed: {})",
+                p.name,
+                allowed.join(", ")
+            )),
         }
     }
     Ok(format)
@@ -345,7 +431,13 @@ fn non_blank(s: String) -> Option<String> {
 fn sanitize(name: &str) -> String {
     let s: String = name
         .chars()
-        .map(|c| if c.is_ascii_alphanumeric() || matches!(c, '.' | '-' | '_') { c } else { '_' })
+        .map(|c| {
+            if c.is_ascii_alphanumeric() || matches!(c, '.' | '-' | '_') {
+                c
+            } else {
+                '_'
+            }
+        })
         .collect();
     s.trim_start_matches('.').to_string()
 }

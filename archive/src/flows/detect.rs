@@ -11,10 +11,18 @@ pub fn detect_flow<'f>(flows: &'f [FlowDefinition], payload: &Path) -> Result<&'
     let root = match xml::sniff_root(payload) {
         Ok(r) => r,
         Err(ScanError::Io(e)) => return Err(FlowError::io(payload, "reading payload", e)),
-        Err(ScanError::Xml(reason)) => return Err(FlowError::NotXml { file: payload.to_path_buf(), reason }),
+        Err(ScanError::Xml(reason)) => {
+            return Err(FlowError::NotXml {
+                file: payload.to_path_buf(),
+                reason,
+            })
+        }
     };
     flows
         .iter()
         .find(|f| f.document_for_root(&root.namespace, &root.local).is_some())
-        .ok_or_else(|| FlowError::NoFlowMatches { file: payload.to_path_buf(), found: root.to_string() })
+        .ok_or_else(|| FlowError::NoFlowMatches {
+            file: payload.to_path_buf(),
+            found: root.to_string(),
+        })
 }

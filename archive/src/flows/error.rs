@@ -37,14 +37,23 @@ pub enum FlowError {
          send it with the XML payload it belongs to, or check its name",
         file.display()
     )]
-    OrphanFile { file: PathBuf, flow: String, reason: String },
+    OrphanFile {
+        file: PathBuf,
+        flow: String,
+        reason: String,
+    },
 
     #[error(
         "payload {}: root element {found} matches no document of flow '{flow}' (expects {expected}) \
          and no main payload names it as an attachment; choose the flow this file belongs to",
         file.display()
     )]
-    Unmatched { file: PathBuf, found: String, flow: String, expected: String },
+    Unmatched {
+        file: PathBuf,
+        found: String,
+        flow: String,
+        expected: String,
+    },
 
     #[error("payload {}: root element {found} matches none of the installed flows; install a flow for it first", file.display())]
     NoFlowMatches { file: PathBuf, found: String },
@@ -57,34 +66,58 @@ pub enum FlowError {
     MissingField { file: PathBuf, field: String, path: String },
 
     #[error("payload {}: field '{field}' has value {value:?}: {reason}", file.display())]
-    InvalidField { file: PathBuf, field: String, value: String, reason: String },
+    InvalidField {
+        file: PathBuf,
+        field: String,
+        value: String,
+        reason: String,
+    },
 
     #[error(
         "payload {}: attachment '{attachment}' is required but no payload is named {expected}; \
          add that file to the payloads",
         main.display()
     )]
-    MissingAttachment { main: PathBuf, attachment: String, expected: String },
+    MissingAttachment {
+        main: PathBuf,
+        attachment: String,
+        expected: String,
+    },
 
     #[error(
         "payload {}: expected as attachment '{attachment}' of {}, but its root element is {found} \
          (expects {expected})",
         file.display(), main.display()
     )]
-    AttachmentMismatch { file: PathBuf, main: PathBuf, attachment: String, found: String, expected: String },
+    AttachmentMismatch {
+        file: PathBuf,
+        main: PathBuf,
+        attachment: String,
+        found: String,
+        expected: String,
+    },
 
     #[error(
         "payload {}: claimed as an attachment by both {} and {}; a file belongs to one group only",
         file.display(), first.display(), second.display()
     )]
-    AmbiguousAttachment { file: PathBuf, first: PathBuf, second: PathBuf },
+    AmbiguousAttachment {
+        file: PathBuf,
+        first: PathBuf,
+        second: PathBuf,
+    },
 
     #[error(
         "payload {}: format {puid} is not allowed by {by} (allowed: {allowed}); convert the file \
          or ask the archivist to extend the agreement",
         file.display()
     )]
-    FormatRejected { file: PathBuf, puid: String, by: String, allowed: String },
+    FormatRejected {
+        file: PathBuf,
+        puid: String,
+        by: String,
+        allowed: String,
+    },
 
     #[error(
         "payload {}: the archival profile requires {element} in its description, but the flow's \
@@ -102,10 +135,17 @@ pub enum FlowError {
 
 impl FlowError {
     pub(crate) fn io(path: impl Into<PathBuf>, action: &'static str, source: std::io::Error) -> Self {
-        FlowError::Io { path: path.into(), action, source }
+        FlowError::Io {
+            path: path.into(),
+            action,
+            source,
+        }
     }
 
     pub(crate) fn definition(source_name: &str, message: impl Into<String>) -> Self {
-        FlowError::Definition { source_name: source_name.to_string(), message: message.into() }
+        FlowError::Definition {
+            source_name: source_name.to_string(),
+            message: message.into(),
+        }
     }
 }

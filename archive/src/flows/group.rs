@@ -55,12 +55,17 @@ pub fn group<'f>(flow: &'f FlowDefinition, paths: &[PathBuf]) -> Result<Grouping
     let mut owner: Vec<Option<usize>> = vec![None; payloads.len()];
     for (i, p) in payloads.iter().enumerate() {
         let Ok(root) = &p.root else { continue };
-        let Some(doc) = flow.document_for_root(&root.namespace, &root.local) else { continue };
+        let Some(doc) = flow.document_for_root(&root.namespace, &root.local) else {
+            continue;
+        };
         owner[i] = Some(i);
         let scan = xml::extract(&p.path, &doc.fields).map_err(|e| scan_error(&p.path, e))?;
         let mut values = scan.values;
         check_fields(doc, &p.path, &values)?;
-        let stem = Path::new(&p.name).file_stem().map(|s| s.to_string_lossy().into_owned()).unwrap_or_default();
+        let stem = Path::new(&p.name)
+            .file_stem()
+            .map(|s| s.to_string_lossy().into_owned())
+            .unwrap_or_default();
         for (k, v) in [
             ("file_name", p.name.clone()),
             ("file_stem", stem),
@@ -70,7 +75,13 @@ pub fn group<'f>(flow: &'f FlowDefinition, paths: &[PathBuf]) -> Result<Grouping
         ] {
             values.insert(k.to_string(), vec![v]);
         }
-        groups.push(Group { doc, main: i, encoding: scan.encoding, values, attachments: Vec::new() });
+        groups.push(Group {
+            doc,
+            main: i,
+            encoding: scan.encoding,
+            values,
+            attachments: Vec::new(),
+        });
     }
 
     for g in groups.iter_mut() {
@@ -96,19 +107,18 @@ pub fn group<'f>(flow: &'f FlowDefinition, paths: &[PathBuf]) -> Result<Grouping
                             expected,
                         });
                     }
-                    warnings.push(format!("{}: no optional attachment '{}' ({expected})", main.name, spec.id));
+                    warnings.push(format!(
+                        "{}: no optional attachment '{}' ({expected})",
+                        main.name, spec.id
+                    ));
                     continue;
                 };
                 let att = &payloads[j];
-                if let Some(first) = owner[j] {
-                    return Err(FlowError::AmbiguousAttachment {
-                        file: att.path.clone(),
-                        first: payloads[first].path.clone(),
-                        second: main.path.clone(),
-                    });
-                }
                 if let Some(root) = &spec.root {
-                    let want = RootName { namespace: spec.namespace.clone().unwrap_or_default(), local: root.clone() };
+                    let want = RootName {
+                        namespace: spec.namespace.clone().unwrap_or_default(),
+                        local: root.clone(),
+                    };
                     let found = match &att.root {
                         Ok(r) => r.to_string(),
                         Err(reason) => format!("none (not XML: {reason})"),
@@ -122,6 +132,26 @@ pub fn group<'f>(flow: &'f FlowDefinition, paths: &[PathBuf]) -> Result<Grouping
                             expected: want.to_string(),
                         });
                     }
+                }
+                match owner[j] {
+                    // A main payload of its own cannot also be an attachment.
+                    Some(first) if first == j => {
+                        return Err(FlowError::AttachmentMismatch {
+                            file: att.path.clone(),
+                            main: main.path.clone(),
+                            attachment: spec.id.clone(),
+                            found: att.root.as_ref().map(|r| r.to_string()).unwrap_or_default(),
+                            expected: "a file that is not itself a main payload of the flow".into(),
+                        });
+                    }
+                    Some(first) => {
+                        return Err(FlowError::AmbiguousAttachment {
+                            file: att.path.clone(),
+                            first: payloads[first].path.clone(),
+                            second: main.path.clone(),
+                        });
+                    }
+                    None => {}
                 }
                 owner[j] = Some(g.main);
                 g.attachments.push((j, spec));
@@ -138,17 +168,31 @@ pub fn group<'f>(flow: &'f FlowDefinition, paths: &[PathBuf]) -> Result<Grouping
                 flow: flow.id.clone(),
                 expected: expected_roots(flow),
             },
-            Err(reason) => FlowError::OrphanFile { file: p.path.clone(), flow: flow.id.clone(), reason: reason.clone() },
+            Err(reason) => FlowError::OrphanFile {
+                file: p.path.clone(),
+                flow: flow.id.clone(),
+                reason: reason.clone(),
+            },
         });
     }
-    Ok(Grouping { payloads, groups, warnings })
+    Ok(Grouping {
+        payloads,
+        groups,
+        warnings,
+    })
 }
 
 /// The roots `flow` accepts, for messages.
 pub fn expected_roots(flow: &FlowDefinition) -> String {
     flow.documents
         .iter()
-        .map(|d| RootName { namespace: d.namespace.clone(), local: d.root.clone() }.to_string())
+        .map(|d| {
+            RootName {
+                namespace: d.namespace.clone(),
+                local: d.root.clone(),
+            }
+            .to_string()
+        })
         .collect::<Vec<_>>()
         .join(" or ")
 }
@@ -156,29 +200,44 @@ pub fn expected_roots(flow: &FlowDefinition) -> String {
 fn inspect(path: &Path) -> Result<Payload, FlowError> {
     let meta = std::fs::metadata(path).map_err(|e| FlowError::io(path, "reading payload", e))?;
     if !meta.is_file() {
-        return Err(FlowError::NotAFile { file: path.to_path_buf() });
+        return Err(FlowError::NotAFile {
+            file: path.to_path_buf(),
+        });
     }
     let name = path
         .file_name()
         .and_then(|n| n.to_str())
         .filter(|n| !n.chars().any(char::is_control))
-        .ok_or_else(|| FlowError::NotAFile { file: path.to_path_buf() })?
+        .ok_or_else(|| FlowError::NotAFile {
+            file: path.to_path_buf(),
+        })?
         .to_string();
     if meta.len() == 0 {
-        return Err(FlowError::EmptyFile { file: path.to_path_buf() });
+        return Err(FlowError::EmptyFile {
+            file: path.to_path_buf(),
+        });
     }
     let root = match xml::sniff_root(path) {
         Ok(r) => Ok(r),
         Err(ScanError::Xml(reason)) => Err(reason),
         Err(ScanError::Io(e)) => return Err(FlowError::io(path, "reading payload", e)),
     };
-    Ok(Payload { path: path.to_path_buf(), name, size: meta.len(), modified: meta.modified().ok(), root })
+    Ok(Payload {
+        path: path.to_path_buf(),
+        name,
+        size: meta.len(),
+        modified: meta.modified().ok(),
+        root,
+    })
 }
 
 fn scan_error(path: &Path, e: ScanError) -> FlowError {
     match e {
         ScanError::Io(e) => FlowError::io(path, "reading payload", e),
-        ScanError::Xml(reason) => FlowError::NotXml { file: path.to_path_buf(), reason },
+        ScanError::Xml(reason) => FlowError::NotXml {
+            file: path.to_path_buf(),
+            reason,
+        },
     }
 }
 
@@ -218,7 +277,10 @@ pub fn is_date(v: &str) -> bool {
 /// The file names an attachment spec expects: one per value of the multi-valued field its name
 /// uses, else one; none when a field it uses is empty.
 fn attachment_names(spec: &AttachmentSpec, doc: &DocumentKind, values: &BTreeMap<String, Vec<String>>) -> Vec<String> {
-    let multi = spec.name.fields().find(|f| doc.fields.get(*f).is_some_and(|s| s.multiple));
+    let multi = spec
+        .name
+        .fields()
+        .find(|f| doc.fields.get(*f).is_some_and(|s| s.multiple));
     match multi {
         None => spec.name.render_complete(values).into_iter().collect(),
         Some(field) => {

@@ -21,8 +21,8 @@ const MAX_DEFINITION_BYTES: u64 = 1 << 20;
 impl FlowDefinition {
     /// Parses and checks a definition; `source_name` (usually the file name) prefixes errors.
     pub fn from_toml_str(text: &str, source_name: &str) -> Result<FlowDefinition, FlowError> {
-        let flow: FlowDefinition =
-            toml::from_str(text).map_err(|e| FlowError::definition(source_name, e.to_string().trim_end().to_string()))?;
+        let flow: FlowDefinition = toml::from_str(text)
+            .map_err(|e| FlowError::definition(source_name, e.to_string().trim_end().to_string()))?;
         flow.validate().map_err(|m| FlowError::definition(source_name, m))?;
         Ok(flow)
     }
@@ -33,7 +33,10 @@ impl FlowDefinition {
         if meta.len() > MAX_DEFINITION_BYTES {
             return Err(FlowError::definition(
                 &path.display().to_string(),
-                format!("{} bytes is more than a flow definition may hold ({MAX_DEFINITION_BYTES})", meta.len()),
+                format!(
+                    "{} bytes is more than a flow definition may hold ({MAX_DEFINITION_BYTES})",
+                    meta.len()
+                ),
             ));
         }
         let text = std::fs::read_to_string(path).map_err(|e| FlowError::io(path, "reading flow definition", e))?;
@@ -42,7 +45,9 @@ impl FlowDefinition {
 
     /// The document kind whose root element is `{namespace}local`, if any.
     pub fn document_for_root(&self, namespace: &str, local: &str) -> Option<&DocumentKind> {
-        self.documents.iter().find(|d| d.root == local && d.namespace == namespace)
+        self.documents
+            .iter()
+            .find(|d| d.root == local && d.namespace == namespace)
     }
 
     fn validate(&self) -> Result<(), String> {
@@ -64,20 +69,31 @@ impl FlowDefinition {
                 return Err(format!("{at} is declared twice; kinds must be unique"));
             }
             if !roots.insert((&doc.namespace, &doc.root)) {
-                return Err(format!("{at}: another document already has root {{{}}}{}", doc.namespace, doc.root));
+                return Err(format!(
+                    "{at}: another document already has root {{{}}}{}",
+                    doc.namespace, doc.root
+                ));
             }
             validate_document(doc, &at, &self.rules)?;
         }
         check_rules(&self.rules, "[rules]")?;
         check_token("[profile] key 'id'", &self.profile.id)?;
-        for puid in self.profile.allowed_formats.iter().chain(&self.agreement.allowed_formats) {
-            check_puid(puid)?;
+        for (key, list) in [
+            ("[profile] allowed_formats", &self.profile.allowed_formats),
+            ("[agreement] allowed_formats", &self.agreement.allowed_formats),
+        ] {
+            for puid in list {
+                check_puid(puid).map_err(|e| format!("{key}: {e}"))?;
+            }
         }
         check_token("[agreement] key 'id'", &self.agreement.id)?;
         if self.agreement.name.trim().is_empty() {
             return Err("[agreement] key 'name' is empty".into());
         }
-        check_id("[agreement] key 'storage_namespace_suffix'", &self.agreement.storage_namespace_suffix)?;
+        check_id(
+            "[agreement] key 'storage_namespace_suffix'",
+            &self.agreement.storage_namespace_suffix,
+        )?;
         Ok(())
     }
 }
@@ -94,7 +110,10 @@ pub fn load_dir(dir: &Path) -> Result<Vec<FlowDefinition>, FlowError> {
         }
     }
     paths.sort();
-    let flows = paths.iter().map(|p| FlowDefinition::load(p)).collect::<Result<Vec<_>, _>>()?;
+    let flows = paths
+        .iter()
+        .map(|p| FlowDefinition::load(p))
+        .collect::<Result<Vec<_>, _>>()?;
     check_unique_ids(&flows, &dir.display().to_string())?;
     Ok(flows)
 }
@@ -113,7 +132,10 @@ fn check_unique_ids(flows: &[FlowDefinition], source_name: &str) -> Result<(), F
     let mut seen = BTreeSet::new();
     for flow in flows {
         if !seen.insert(&flow.id) {
-            return Err(FlowError::definition(source_name, format!("two flows have id '{}'", flow.id)));
+            return Err(FlowError::definition(
+                source_name,
+                format!("two flows have id '{}'", flow.id),
+            ));
         }
     }
     Ok(())
@@ -128,7 +150,10 @@ fn validate_document(doc: &DocumentKind, at: &str, flow_rules: &Rules) -> Result
             return Err(format!("{at}: field name '{name}' must be letters, digits and '_'"));
         }
         if BUILTIN_NAMES.contains(&name.as_str()) {
-            return Err(format!("{at}: field name '{name}' is reserved (built-in names: {})", BUILTIN_NAMES.join(", ")));
+            return Err(format!(
+                "{at}: field name '{name}' is reserved (built-in names: {})",
+                BUILTIN_NAMES.join(", ")
+            ));
         }
     }
     let known = |t: &Template, key: &str| -> Result<(), String> {
@@ -168,9 +193,15 @@ fn validate_document(doc: &DocumentKind, at: &str, flow_rules: &Rules) -> Result
             return Err(format!("{at_a} is declared twice"));
         }
         known(&a.name, "attachment.name")?;
-        let multi = a.name.fields().filter(|f| doc.fields.get(*f).is_some_and(|s| s.multiple)).count();
+        let multi = a
+            .name
+            .fields()
+            .filter(|f| doc.fields.get(*f).is_some_and(|s| s.multiple))
+            .count();
         if multi > 1 {
-            return Err(format!("{at_a}: key 'name' uses {multi} multiple fields; it may use at most one"));
+            return Err(format!(
+                "{at_a}: key 'name' uses {multi} multiple fields; it may use at most one"
+            ));
         }
         known(&a.label, "attachment.label")?;
         if a.name.as_str().contains('/') || a.name.as_str().contains('\\') {
@@ -182,26 +213,22 @@ fn validate_document(doc: &DocumentKind, at: &str, flow_rules: &Rules) -> Result
         check_format(&a.puid, &at_a)?;
         if let Some(r) = &a.rules {
             check_rules(r, &format!("{at_a}: rules"))?;
-            check_rule_templates(r, &at_a, &known)?;
+            check_rule_templates(r, &known)?;
         }
     }
     if let Some(r) = &doc.rules {
         check_rules(r, &format!("{at}: rules"))?;
     }
-    check_rule_templates(doc.rules.as_ref().unwrap_or(flow_rules), at, &known)?;
+    check_rule_templates(doc.rules.as_ref().unwrap_or(flow_rules), &known)?;
     Ok(())
 }
 
-fn check_rule_templates(
-    rules: &Rules,
-    at: &str,
-    known: &dyn Fn(&Template, &str) -> Result<(), String>,
-) -> Result<(), String> {
+fn check_rule_templates(rules: &Rules, known: &dyn Fn(&Template, &str) -> Result<(), String>) -> Result<(), String> {
     if let Some(t) = rules.appraisal.as_ref().and_then(|a| a.start_date.as_ref()) {
-        known(t, "rules.appraisal.start_date").map_err(|e| format!("{at}: {e}"))?;
+        known(t, "rules.appraisal.start_date")?;
     }
     if let Some(t) = rules.access.as_ref().and_then(|a| a.start_date.as_ref()) {
-        known(t, "rules.access.start_date").map_err(|e| format!("{at}: {e}"))?;
+        known(t, "rules.access.start_date")?;
     }
     Ok(())
 }
@@ -236,18 +263,24 @@ fn check_puid(puid: &str) -> Result<(), String> {
 fn check_id(key: &str, value: &str) -> Result<(), String> {
     let ok = !value.is_empty()
         && value.len() <= 64
-        && value.bytes().all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-');
+        && value
+            .bytes()
+            .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-');
     if ok {
         Ok(())
     } else {
-        Err(format!("{key} = {value:?}: use 1 to 64 lower-case letters, digits or '-'"))
+        Err(format!(
+            "{key} = {value:?}: use 1 to 64 lower-case letters, digits or '-'"
+        ))
     }
 }
 
 /// Values written as SEDA identifiers (rule ids, profile, agreement): non-empty, no spaces.
 fn check_token(key: &str, value: &str) -> Result<(), String> {
     if value.is_empty() || value.len() > 128 || value.chars().any(|c| c.is_whitespace() || c.is_control()) {
-        Err(format!("{key} = {value:?}: use a non-empty identifier without spaces, at most 128 characters"))
+        Err(format!(
+            "{key} = {value:?}: use a non-empty identifier without spaces, at most 128 characters"
+        ))
     } else {
         Ok(())
     }

@@ -77,7 +77,11 @@ impl Manifest {
                 leaf(w, "MessageIdentifier", &self.message_identifier)?;
                 leaf(w, "ArchivalAgreement", &self.archival_agreement)?;
                 w.create_element("CodeListVersions").write_inner_content(|w| {
-                    leaf(w, "MessageDigestAlgorithmCodeListVersion", "MessageDigestAlgorithmCodeListVersion0")?;
+                    leaf(
+                        w,
+                        "MessageDigestAlgorithmCodeListVersion",
+                        "MessageDigestAlgorithmCodeListVersion0",
+                    )?;
                     leaf(w, "MimeTypeCodeListVersion", "MimeTypeCodeListVersion0")?;
                     leaf(w, "FileFormatCodeListVersion", "PRONOM")?;
                     Ok(())
@@ -116,7 +120,8 @@ fn leaf<O: Write + ?Sized>(w: &mut W<'_, O>, name: &str, text: &str) -> std::io:
 }
 
 fn organization<O: Write + ?Sized>(w: &mut W<'_, O>, name: &str, id: &str) -> std::io::Result<()> {
-    w.create_element(name).write_inner_content(|w| leaf(w, "Identifier", id))?;
+    w.create_element(name)
+        .write_inner_content(|w| leaf(w, "Identifier", id))?;
     Ok(())
 }
 
@@ -215,10 +220,14 @@ fn write_rules<O: Write + ?Sized>(w: &mut W<'_, O>, r: &UnitRules) -> std::io::R
                 if let Some(s) = start {
                     leaf(w, "StartDate", s)?;
                 }
-                leaf(w, "FinalAction", match action {
-                    FinalAction::Keep => "Keep",
-                    FinalAction::Destroy => "Destroy",
-                })
+                leaf(
+                    w,
+                    "FinalAction",
+                    match action {
+                        FinalAction::Keep => "Keep",
+                        FinalAction::Destroy => "Destroy",
+                    },
+                )
             })?;
         }
         if let Some((rule, start)) = &r.access {

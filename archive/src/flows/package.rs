@@ -36,7 +36,10 @@ impl SipWriter {
             .suffix(".part")
             .tempfile_in(dir)
             .map_err(|e| FlowError::io(dir, "creating a temporary SIP in", e))?;
-        Ok(SipWriter { zip: ZipWriter::new(tmp), out: out.to_path_buf() })
+        Ok(SipWriter {
+            zip: ZipWriter::new(tmp),
+            out: out.to_path_buf(),
+        })
     }
 
     /// Copies `source` into entry `name`; `expected_size` is the size seen when the payload was
@@ -51,12 +54,16 @@ impl SipWriter {
         let mut buf = vec![0u8; 256 * 1024];
         let mut size = 0u64;
         loop {
-            let n = file.read(&mut buf).map_err(|e| FlowError::io(source, "reading payload", e))?;
+            let n = file
+                .read(&mut buf)
+                .map_err(|e| FlowError::io(source, "reading payload", e))?;
             if n == 0 {
                 break;
             }
             hasher.update(&buf[..n]);
-            self.zip.write_all(&buf[..n]).map_err(|e| FlowError::io(&self.out, "writing SIP", e))?;
+            self.zip
+                .write_all(&buf[..n])
+                .map_err(|e| FlowError::io(&self.out, "writing SIP", e))?;
             size += n as u64;
         }
         if size != expected_size {
@@ -68,7 +75,10 @@ impl SipWriter {
                 ),
             });
         }
-        Ok(Written { size, sha512_hex: hex::encode(hasher.finalize()) })
+        Ok(Written {
+            size,
+            sha512_hex: hex::encode(hasher.finalize()),
+        })
     }
 
     /// Writes entry `name` with the bytes `write` produces.
@@ -85,13 +95,20 @@ impl SipWriter {
     /// Finishes the zip, syncs it and renames it to its final name; returns its size.
     pub fn commit(self) -> Result<u64, FlowError> {
         let out = self.out;
-        let tmp = self
-            .zip
-            .finish()
-            .map_err(|e| FlowError::Package { path: out.clone(), message: e.to_string() })?;
-        tmp.as_file().sync_all().map_err(|e| FlowError::io(&out, "syncing SIP", e))?;
-        let size = tmp.as_file().metadata().map_err(|e| FlowError::io(&out, "syncing SIP", e))?.len();
-        tmp.persist(&out).map_err(|e| FlowError::io(&out, "renaming the finished SIP to", e.error))?;
+        let tmp = self.zip.finish().map_err(|e| FlowError::Package {
+            path: out.clone(),
+            message: e.to_string(),
+        })?;
+        tmp.as_file()
+            .sync_all()
+            .map_err(|e| FlowError::io(&out, "syncing SIP", e))?;
+        let size = tmp
+            .as_file()
+            .metadata()
+            .map_err(|e| FlowError::io(&out, "syncing SIP", e))?
+            .len();
+        tmp.persist(&out)
+            .map_err(|e| FlowError::io(&out, "renaming the finished SIP to", e.error))?;
         // The rename is durable once the directory is synced.
         if let Some(dir) = out.parent().filter(|p| !p.as_os_str().is_empty()) {
             if let Ok(d) = File::open(dir) {
@@ -102,6 +119,9 @@ impl SipWriter {
     }
 
     fn package_error(&self, e: zip::result::ZipError) -> FlowError {
-        FlowError::Package { path: self.out.clone(), message: e.to_string() }
+        FlowError::Package {
+            path: self.out.clone(),
+            message: e.to_string(),
+        }
     }
 }

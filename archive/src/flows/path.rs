@@ -16,7 +16,9 @@ impl FieldPath {
     pub fn parse(text: &str) -> Result<FieldPath, String> {
         let text = text.trim();
         if text.is_empty() {
-            return Err("the path is empty; write element names separated by '/', e.g. Enveloppe/Parametres/NomFic/@V".into());
+            return Err(
+                "the path is empty; write element names separated by '/', e.g. Enveloppe/Parametres/NomFic/@V".into(),
+            );
         }
         let mut steps: Vec<String> = text.split('/').map(str::to_string).collect();
         let attribute = match steps.last().and_then(|s| s.strip_prefix('@')) {
@@ -34,17 +36,23 @@ impl FieldPath {
         }
         for step in &steps {
             if step.is_empty() {
-                return Err(format!("path '{text}' has an empty step; do not start, end or double '/'"));
+                return Err(format!(
+                    "path '{text}' has an empty step; do not start, end or double '/'"
+                ));
             }
             if step.starts_with('@') {
                 return Err(format!("path '{text}': an attribute (@…) can only be the last step"));
             }
             if !is_xml_name(step) {
-                return Err(format!("path '{text}': '{step}' is not an element name (no prefixes, wildcards or predicates)"));
+                return Err(format!(
+                    "path '{text}': '{step}' is not an element name (no prefixes, wildcards or predicates)"
+                ));
             }
         }
         if steps.is_empty() && attribute.is_none() {
-            return Err(format!("path '{text}' selects the root's text; name an element or an attribute"));
+            return Err(format!(
+                "path '{text}' selects the root's text; name an element or an attribute"
+            ));
         }
         Ok(FieldPath { steps, attribute })
     }

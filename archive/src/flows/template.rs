@@ -47,7 +47,9 @@ impl Template {
                         name.push(c);
                     }
                     if !closed {
-                        return Err(format!("'{{' at character {at} is never closed; write {{{{ for a literal brace"));
+                        return Err(format!(
+                            "'{{' at character {at} is never closed; write {{{{ for a literal brace"
+                        ));
                     }
                     if !is_name(&name) {
                         return Err(format!(
@@ -66,7 +68,10 @@ impl Template {
         if !literal.is_empty() {
             parts.push(Part::Literal(literal));
         }
-        Ok(Template { parts, source: text.to_string() })
+        Ok(Template {
+            parts,
+            source: text.to_string(),
+        })
     }
 
     /// The field names the template uses, in order.

@@ -128,7 +128,10 @@ fn scan(path: &Path, fields: &BTreeMap<String, FieldSpec>, root_only: bool) -> R
                             return Err(xml_err(&reader, &format!("undeclared namespace prefix '{p}'")));
                         }
                     };
-                    root = Some(RootName { namespace, local: local.clone() });
+                    root = Some(RootName {
+                        namespace,
+                        local: local.clone(),
+                    });
                     if root_only {
                         break;
                     }
@@ -158,7 +161,11 @@ fn scan(path: &Path, fields: &BTreeMap<String, FieldSpec>, root_only: bool) -> R
                                 push_value(&mut values[i], value.trim(), name)?;
                             }
                         }
-                        None if !is_empty => captures.push(Capture { field: i, depth: stack.len(), text: String::new() }),
+                        None if !is_empty => captures.push(Capture {
+                            field: i,
+                            depth: stack.len(),
+                            text: String::new(),
+                        }),
                         None => {}
                     }
                 }
@@ -214,7 +221,10 @@ fn scan(path: &Path, fields: &BTreeMap<String, FieldSpec>, root_only: bool) -> R
                 append(&mut captures, &resolved)?;
             }
             Event::DocType(_) => {
-                return Err(xml_err(&reader, &"a DOCTYPE declaration (refused: payloads must not declare entities)"));
+                return Err(xml_err(
+                    &reader,
+                    &"a DOCTYPE declaration (refused: payloads must not declare entities)",
+                ));
             }
             Event::Eof => break,
             Event::Decl(_) | Event::PI(_) | Event::Comment(_) => {}
@@ -222,7 +232,10 @@ fn scan(path: &Path, fields: &BTreeMap<String, FieldSpec>, root_only: bool) -> R
     }
     let root = root.ok_or_else(|| ScanError::Xml("no root element".into()))?;
     if !root_only && !root_closed {
-        return Err(ScanError::Xml(format!("the document ends inside <{}>", stack.last().map_or("?", |s| s))));
+        return Err(ScanError::Xml(format!(
+            "the document ends inside <{}>",
+            stack.last().map_or("?", |s| s)
+        )));
     }
     let values = specs
         .iter()
@@ -230,7 +243,11 @@ fn scan(path: &Path, fields: &BTreeMap<String, FieldSpec>, root_only: bool) -> R
         .filter(|(_, v)| !v.is_empty())
         .map(|((name, _), v)| ((*name).clone(), v))
         .collect();
-    Ok(Scan { root, encoding: encoding.name(), values })
+    Ok(Scan {
+        root,
+        encoding: encoding.name(),
+        values,
+    })
 }
 
 fn push_value(values: &mut Vec<String>, value: &str, field: &str) -> Result<(), ScanError> {
@@ -238,7 +255,9 @@ fn push_value(values: &mut Vec<String>, value: &str, field: &str) -> Result<(), 
         return Ok(());
     }
     if values.len() >= MAX_VALUES {
-        return Err(ScanError::Xml(format!("field '{field}' matches more than {MAX_VALUES} times")));
+        return Err(ScanError::Xml(format!(
+            "field '{field}' matches more than {MAX_VALUES} times"
+        )));
     }
     values.push(value.to_string());
     Ok(())
@@ -247,7 +266,9 @@ fn push_value(values: &mut Vec<String>, value: &str, field: &str) -> Result<(), 
 fn append(captures: &mut [Capture], text: &str) -> Result<(), ScanError> {
     for c in captures.iter_mut() {
         if c.text.len() + text.len() > MAX_VALUE_BYTES {
-            return Err(ScanError::Xml(format!("a field value is longer than {MAX_VALUE_BYTES} bytes")));
+            return Err(ScanError::Xml(format!(
+                "a field value is longer than {MAX_VALUE_BYTES} bytes"
+            )));
         }
         c.text.push_str(text);
     }
@@ -281,18 +302,27 @@ pub fn sniff_encoding(head: &[u8]) -> Result<&'static Encoding, String> {
         return Ok(encoding_rs::UTF_8);
     };
     let rest = decl[at + 8..].trim_ascii_start();
-    let rest = rest.strip_prefix(b"=").ok_or("malformed encoding declaration")?.trim_ascii_start();
+    let rest = rest
+        .strip_prefix(b"=")
+        .ok_or("malformed encoding declaration")?
+        .trim_ascii_start();
     let quote = *rest.first().ok_or("malformed encoding declaration")?;
     if quote != b'"' && quote != b'\'' {
         return Err("malformed encoding declaration".into());
     }
     let label = &rest[1..];
-    let close = label.iter().position(|&b| b == quote).ok_or("malformed encoding declaration")?;
+    let close = label
+        .iter()
+        .position(|&b| b == quote)
+        .ok_or("malformed encoding declaration")?;
     let label = &label[..close];
-    let encoding = Encoding::for_label(label)
-        .ok_or_else(|| format!("unknown encoding '{}'", String::from_utf8_lossy(label)))?;
+    let encoding =
+        Encoding::for_label(label).ok_or_else(|| format!("unknown encoding '{}'", String::from_utf8_lossy(label)))?;
     if !encoding.is_ascii_compatible() {
-        return Err(format!("encoding {} is not supported; re-encode the payload as UTF-8", encoding.name()));
+        return Err(format!(
+            "encoding {} is not supported; re-encode the payload as UTF-8",
+            encoding.name()
+        ));
     }
     Ok(encoding)
 }
@@ -319,11 +349,25 @@ mod tests {
 
     #[test]
     fn sniffs_declared_encodings() {
-        assert_eq!(sniff_encoding(b"<?xml version=\"1.0\" encoding=\"ISO-8859-1\"?><a/>").unwrap().name(), "windows-1252");
-        assert_eq!(sniff_encoding(b"<?xml version='1.0' encoding = 'utf-8' ?>").unwrap().name(), "UTF-8");
+        assert_eq!(
+            sniff_encoding(b"<?xml version=\"1.0\" encoding=\"ISO-8859-1\"?><a/>")
+                .unwrap()
+                .name(),
+            "windows-1252"
+        );
+        assert_eq!(
+            sniff_encoding(b"<?xml version='1.0' encoding = 'utf-8' ?>")
+                .unwrap()
+                .name(),
+            "UTF-8"
+        );
         assert_eq!(sniff_encoding(b"<a/>").unwrap().name(), "UTF-8");
-        assert!(sniff_encoding(b"<?xml version=\"1.0\" encoding=\"UTF-16\"?>").unwrap_err().contains("not supported"));
-        assert!(sniff_encoding(b"<?xml version=\"1.0\" encoding=\"klingon\"?>").unwrap_err().contains("unknown"));
+        assert!(sniff_encoding(b"<?xml version=\"1.0\" encoding=\"UTF-16\"?>")
+            .unwrap_err()
+            .contains("not supported"));
+        assert!(sniff_encoding(b"<?xml version=\"1.0\" encoding=\"klingon\"?>")
+            .unwrap_err()
+            .contains("unknown"));
     }
 
     #[test]
@@ -340,7 +384,13 @@ mod tests {
         ]
         .into();
         let scan = extract(f.path(), &fields).unwrap();
-        assert_eq!(scan.root, RootName { namespace: "urn:x".into(), local: "R".into() });
+        assert_eq!(
+            scan.root,
+            RootName {
+                namespace: "urn:x".into(),
+                local: "R".into()
+            }
+        );
         assert_eq!(scan.encoding, "windows-1252");
         assert_eq!(scan.values["id"], ["r1"]);
         assert_eq!(scan.values["a"], ["café & thé"]);
