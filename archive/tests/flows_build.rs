@@ -369,3 +369,41 @@ fn a_flow_added_as_configuration_reads_latin1_labels_from_the_real_classificatio
         assert!(ok, "{text}");
     }
 }
+
+/// Measurement, not run by default: a PES_Aller grown to ~200 MB (the real file's expense block
+/// repeated) is packed in bounded memory. `cargo test --release -p archipel-archive --test
+/// flows_build -- --ignored --nocapture`, under `/usr/bin/time -v` for the peak RSS.
+#[test]
+#[ignore]
+fn large_pes_is_streamed() {
+    let Some(aller) = shared_path("corpus/flows/pes/PESALR2_49101169800000_171227_2045.xml") else { return };
+    let bytes = std::fs::read(&aller).unwrap();
+    let text: String = bytes.iter().map(|&b| b as char).collect();
+    let start = text.find("<PES_DepenseAller>").unwrap();
+    let end = text.find("</PES_DepenseAller>").unwrap() + "</PES_DepenseAller>".len();
+    let tmp = tempfile::tempdir().unwrap();
+    let big = tmp.path().join("PES_big.xml");
+    {
+        use std::io::Write;
+        let mut f = std::io::BufWriter::new(std::fs::File::create(&big).unwrap());
+        f.write_all(&bytes[..start]).unwrap();
+        let block = &bytes[start..end];
+        let copies = (200 << 20) / block.len() + 1;
+        for _ in 0..copies {
+            f.write_all(block).unwrap();
+        }
+        f.write_all(&bytes[end..]).unwrap();
+    }
+    let size = std::fs::metadata(&big).unwrap().len();
+    let out = tmp.path().join("big.zip");
+    let t = std::time::Instant::now();
+    let report = build_sip(&flow("pes"), std::slice::from_ref(&big), &ctx(), &out).unwrap();
+    let secs = t.elapsed().as_secs_f64();
+    assert_eq!(report.groups[0].metadata["NomFic"], [first_v(&aller, "NomFic")]);
+    println!(
+        "MEASURE: {:.0} MB PES_Aller -> {:.1} MB SIP in {secs:.2} s ({:.0} MB/s)",
+        size as f64 / 1e6,
+        report.sip_bytes as f64 / 1e6,
+        size as f64 / 1e6 / secs
+    );
+}
