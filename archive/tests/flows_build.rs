@@ -376,7 +376,9 @@ fn a_flow_added_as_configuration_reads_latin1_labels_from_the_real_classificatio
 #[test]
 #[ignore]
 fn large_pes_is_streamed() {
-    let Some(aller) = shared_path("corpus/flows/pes/PESALR2_49101169800000_171227_2045.xml") else { return };
+    let Some(aller) = shared_path("corpus/flows/pes/PESALR2_49101169800000_171227_2045.xml") else {
+        return;
+    };
     let bytes = std::fs::read(&aller).unwrap();
     let text: String = bytes.iter().map(|&b| b as char).collect();
     let start = text.find("<PES_DepenseAller>").unwrap();
