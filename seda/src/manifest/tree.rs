@@ -79,6 +79,8 @@ pub(crate) fn build(xml: &str, seda_ns: &str, limits: &ParseLimits) -> Result<No
         line_pos: 0,
     };
     loop {
+        // Where the event starts: the line of an element is the line of its `<`.
+        let start = reader.buffer_position() as usize;
         let (resolved, event) = match reader.read_resolved_event() {
             Ok(pair) => pair,
             Err(e) => {
@@ -105,7 +107,7 @@ pub(crate) fn build(xml: &str, seda_ns: &str, limits: &ParseLimits) -> Result<No
                 });
             }
         };
-        let position = reader.buffer_position() as usize;
+        let position = start;
         match event {
             Event::Start(start) => {
                 let node = b.open(&start, foreign, position)?;
@@ -193,9 +195,17 @@ impl Builder<'_> {
         }
     }
 
+    /// The open elements as a path; deep paths keep their ends so messages stay readable.
     fn path(&self) -> String {
-        let parts: Vec<String> = self.stack.iter().map(Node::label).collect();
-        parts.join("/")
+        const ENDS: usize = 5;
+        let n = self.stack.len();
+        if n <= 2 * ENDS + 1 {
+            let parts: Vec<String> = self.stack.iter().map(Node::label).collect();
+            return parts.join("/");
+        }
+        let head: Vec<String> = self.stack[..ENDS].iter().map(Node::label).collect();
+        let tail: Vec<String> = self.stack[n - ENDS..].iter().map(Node::label).collect();
+        format!("{}/…({} more)…/{}", head.join("/"), n - 2 * ENDS, tail.join("/"))
     }
 
     fn path_with(&self, name: &str, id: Option<&str>) -> String {
