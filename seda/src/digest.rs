@@ -161,10 +161,7 @@ impl MultiHasher {
 
     /// Each distinct algorithm with its lowercase hex digest, in first-requested order.
     pub fn finish(self) -> Vec<(DigestAlgorithm, String)> {
-        self.hashers
-            .into_iter()
-            .map(|h| (h.algorithm, h.finish()))
-            .collect()
+        self.hashers.into_iter().map(|h| (h.algorithm, h.finish())).collect()
     }
 }
 
@@ -174,7 +171,7 @@ pub fn decode_value(declared: &str) -> Option<Vec<u8>> {
     if trimmed.is_empty() {
         return None;
     }
-    if trimmed.len() % 2 == 0 && trimmed.bytes().all(|b| b.is_ascii_hexdigit()) {
+    if trimmed.len().is_multiple_of(2) && trimmed.bytes().all(|b| b.is_ascii_hexdigit()) {
         return hex::decode(trimmed).ok();
     }
     decode_base64(trimmed)
@@ -187,11 +184,12 @@ pub fn digests_match(expected: &str, actual_hex: &str) -> bool {
     };
     let trimmed = expected.trim();
     // A hex string can also be valid base64 (e.g. all digits): try both readings.
-    let as_hex = (trimmed.len() % 2 == 0)
+    let as_hex = trimmed
+        .len()
+        .is_multiple_of(2)
         .then(|| hex::decode(trimmed).ok())
         .flatten();
-    as_hex.as_deref() == Some(actual.as_slice())
-        || decode_base64(trimmed).as_deref() == Some(actual.as_slice())
+    as_hex.as_deref() == Some(actual.as_slice()) || decode_base64(trimmed).as_deref() == Some(actual.as_slice())
 }
 
 /// Standard or URL-safe base64, padded or not, whitespace ignored (producers wrap lines).

@@ -19,23 +19,11 @@ pub enum StructureError {
     #[error("DescriptiveMetadata has no ArchiveUnit: describe at least one unit")]
     NoArchiveUnit,
     #[error("the id {id} is used by {first} and again by {second}: give each its own id")]
-    DuplicateId {
-        id: String,
-        first: String,
-        second: String,
-    },
+    DuplicateId { id: String, first: String, second: String },
     #[error("ArchiveUnit {unit} (line {line}) references the data object {reference}, which is not in the manifest: fix DataObjectReferenceId or add the object")]
-    UnresolvedObjectReference {
-        unit: String,
-        reference: String,
-        line: u32,
-    },
+    UnresolvedObjectReference { unit: String, reference: String, line: u32 },
     #[error("ArchiveUnit {unit} (line {line}) references the data object group {reference}, which is not in the manifest: fix DataObjectGroupReferenceId or add the group")]
-    UnresolvedGroupReference {
-        unit: String,
-        reference: String,
-        line: u32,
-    },
+    UnresolvedGroupReference { unit: String, reference: String, line: u32 },
     #[error("ArchiveUnit {unit} (line {line}) has an empty DataObjectReference: give a DataObjectReferenceId or DataObjectGroupReferenceId")]
     EmptyObjectReference { unit: String, line: u32 },
     #[error("data object {object} (line {line}) joins the group {reference}, which no object or DataObjectGroup opens: fix DataObjectGroupReferenceId")]
@@ -47,11 +35,7 @@ pub enum StructureError {
     #[error("data object {object} (line {line}) is referenced by no ArchiveUnit (directly or through its group): reference it or remove it")]
     UnreferencedObject { object: String, line: u32 },
     #[error("ArchiveUnit {unit} (line {line}) links with ArchiveUnitRefId to {target}, which is not an ArchiveUnit of the manifest")]
-    UnresolvedUnitLink {
-        unit: String,
-        target: String,
-        line: u32,
-    },
+    UnresolvedUnitLink { unit: String, target: String, line: u32 },
     #[error("the ArchiveUnits form a cycle {}: a unit cannot be its own ancestor, remove one link", path.join(" -> "))]
     UnitCycle { path: Vec<String> },
     #[error("BinaryDataObject {object} (line {line}) has neither Uri nor Attachment: say where its content is")]
@@ -66,22 +50,16 @@ pub enum StructureError {
         line: u32,
     },
     #[error("BinaryDataObjects {first} and {second} have the same Uri \"{uri}\": each object needs its own file")]
-    DuplicateUri {
-        uri: String,
-        first: String,
-        second: String,
-    },
+    DuplicateUri { uri: String, first: String, second: String },
     #[error("BinaryDataObject {object} (line {line}) has no MessageDigest: add its SHA-256 or SHA-512")]
     MissingDigest { object: String, line: u32 },
     #[error("BinaryDataObject {object} (line {line}) has a MessageDigest without algorithm attribute: add algorithm=\"SHA-512\"")]
     MissingDigestAlgorithm { object: String, line: u32 },
     #[error("BinaryDataObject {object} (line {line}): {reason}")]
-    UnknownDigestAlgorithm {
-        object: String,
-        reason: String,
-        line: u32,
-    },
-    #[error("BinaryDataObject {object} (line {line}) declares an MD5 digest, which is broken: declare SHA-256 or SHA-512")]
+    UnknownDigestAlgorithm { object: String, reason: String, line: u32 },
+    #[error(
+        "BinaryDataObject {object} (line {line}) declares an MD5 digest, which is broken: declare SHA-256 or SHA-512"
+    )]
     Md5Digest { object: String, line: u32 },
     #[error("BinaryDataObject {object} (line {line}) has a {algorithm} digest that is not {len} bytes in hex or base64: recompute it")]
     MalformedDigest {
@@ -91,11 +69,7 @@ pub enum StructureError {
         line: u32,
     },
     #[error("BinaryDataObject {object} (line {line}) has the Size \"{size}\", which is not a non-negative integer number of bytes")]
-    BadSize {
-        object: String,
-        size: String,
-        line: u32,
-    },
+    BadSize { object: String, size: String, line: u32 },
 }
 
 impl StructureError {
@@ -169,7 +143,10 @@ fn check_header(t: &ArchiveTransfer, errors: &mut Vec<StructureError>) {
         ),
         (
             "TransferringAgency/Identifier",
-            t.transferring_agency.as_ref().and_then(|a| a.identifier.as_ref()).is_none(),
+            t.transferring_agency
+                .as_ref()
+                .and_then(|a| a.identifier.as_ref())
+                .is_none(),
         ),
     ];
     for (element, absent) in missing {

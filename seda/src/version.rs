@@ -65,7 +65,9 @@ impl fmt::Display for SedaVersion {
 /// Why a message's SEDA version could not be accepted.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum VersionError {
-    #[error("the manifest is not well-formed XML ({reason}) at byte {position}: send a well-formed SEDA ArchiveTransfer")]
+    #[error(
+        "the manifest is not well-formed XML ({reason}) at byte {position}: send a well-formed SEDA ArchiveTransfer"
+    )]
     NotXml { reason: String, position: u64 },
     #[error("the manifest has no root element: send a SEDA ArchiveTransfer message")]
     NoRoot,
@@ -86,12 +88,10 @@ pub fn detect(xml: &[u8]) -> Result<SedaVersion, VersionError> {
     let mut reader = Reader::from_reader(xml);
     let mut buf = Vec::new();
     loop {
-        let event = reader
-            .read_event_into(&mut buf)
-            .map_err(|e| VersionError::NotXml {
-                reason: e.to_string(),
-                position: reader.error_position(),
-            })?;
+        let event = reader.read_event_into(&mut buf).map_err(|e| VersionError::NotXml {
+            reason: e.to_string(),
+            position: reader.error_position(),
+        })?;
         match event {
             Event::Start(start) | Event::Empty(start) => return root_version(&start),
             Event::Eof => return Err(VersionError::NoRoot),
@@ -135,9 +135,7 @@ fn root_version(start: &BytesStart<'_>) -> Result<SedaVersion, VersionError> {
         return Ok(version);
     }
     if namespace == SEDA_02_NS {
-        return Err(VersionError::Unsupported {
-            version: "0.2".into(),
-        });
+        return Err(VersionError::Unsupported { version: "0.2".into() });
     }
     if let Some(version) = namespace.strip_prefix(SEDA_NS_PREFIX) {
         return Err(VersionError::Unsupported {

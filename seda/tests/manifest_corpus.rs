@@ -38,13 +38,22 @@ fn test_sip_facts() {
     assert_eq!(t.xml_id.as_deref(), Some("ID1"));
     assert_eq!(t.message_identifier.as_deref(), Some("SIP SEDA de test"));
     assert_eq!(t.date.as_deref(), Some("2018-09-23T16:29:15"));
-    assert_eq!(t.comments[0].text, "Avec valeurs utilisables sur environnement de démo Vitam");
+    assert_eq!(
+        t.comments[0].text,
+        "Avec valeurs utilisables sur environnement de démo Vitam"
+    );
     assert_eq!(t.archival_agreement.as_deref(), Some("ArchivalAgreement0"));
     assert_eq!(t.code_list_versions.len(), 15);
     assert_eq!(t.code_list_versions["ReplyCodeListVersion"], "ReplyCodeListVersion0");
     assert_eq!(t.transfer_request_reply_identifier.as_deref(), Some("Identifier3"));
-    assert_eq!(t.archival_agency.as_ref().unwrap().identifier.as_deref(), Some("Identifier4"));
-    assert_eq!(t.transferring_agency.as_ref().unwrap().identifier.as_deref(), Some("Identifier5"));
+    assert_eq!(
+        t.archival_agency.as_ref().unwrap().identifier.as_deref(),
+        Some("Identifier4")
+    );
+    assert_eq!(
+        t.transferring_agency.as_ref().unwrap().identifier.as_deref(),
+        Some("Identifier5")
+    );
     // 26 ArchiveUnit elements, 4 of them links; 11 groups, 14 binary and 1 physical object.
     assert_eq!(counts(&t), (26, 4, 11, 14, 1));
 
@@ -67,13 +76,17 @@ fn test_sip_facts() {
 
     // The physical object carries five Vitam elements outside the schema.
     let physical = t.data_objects().into_iter().find(|(o, _)| o.id() == "ID18").unwrap().0;
-    let DataObject::Physical(p) = physical else { panic!("ID18 is physical") };
+    let DataObject::Physical(p) = physical else {
+        panic!("ID18 is physical")
+    };
     assert_eq!(p.physical_id.as_deref(), Some("940 W"));
     assert_eq!(p.other["PhysicalDimensions"]["Weight"]["@unit"], "gram");
     assert_eq!(p.other["Extent"], "1 carte imprimée");
     let ext: Vec<&str> = t.extensions.iter().map(|e| e.element.as_str()).collect();
     assert_eq!(ext, ["Extent", "Dimensions", "Color", "Framing", "Technique"]);
-    assert!(t.extensions[0].path.ends_with("DataObjectGroup[ID16]/PhysicalDataObject[ID18]"));
+    assert!(t.extensions[0]
+        .path
+        .ends_with("DataObjectGroup[ID16]/PhysicalDataObject[ID18]"));
 
     let units = t.all_units();
     let root = units[0];
@@ -90,7 +103,10 @@ fn test_sip_facts() {
     assert_eq!(c.raw["Writer"]["Identifier"], "benjamin.planchot@modernisation.gouv.fr");
     assert!(c.raw["OriginatingSystemId"].as_str().unwrap().starts_with("<79980C36"));
     let id26 = units.iter().find(|u| u.id == "ID26").unwrap();
-    assert_eq!(id26.content.as_ref().unwrap().title(), Some("Node 2.2.1-^@]}êë^$£ê%ùµ_§._,;_!œŒÊ"));
+    assert_eq!(
+        id26.content.as_ref().unwrap().title(),
+        Some("Node 2.2.1-^@]}êë^$£ê%ùµ_§._,;_!œŒÊ")
+    );
 
     let mm = t.package.as_ref().unwrap().management.as_ref().unwrap();
     assert_eq!(mm.legal_status.as_deref(), Some("Public Archive"));
@@ -143,7 +159,10 @@ fn test_sip_files_match_their_digests() {
 #[test]
 fn sip_ok_facts() {
     let Some((_, t)) = load("SIP_OK.zip") else { return };
-    assert_eq!(t.message_identifier.as_deref(), Some("Jeu de test complet SEDA 2.1. avec des règles de gestion"));
+    assert_eq!(
+        t.message_identifier.as_deref(),
+        Some("Jeu de test complet SEDA 2.1. avec des règles de gestion")
+    );
     assert_eq!(t.package.as_ref().unwrap().xml_id.as_deref(), Some("ID2"));
     // 26 ArchiveUnitRefId elements, but one is in Content/RelatedObjectReference: 25 links.
     assert_eq!(counts(&t), (53, 25, 4, 4, 1));
@@ -167,22 +186,61 @@ fn sip_ok_facts() {
     assert_eq!(storage.rules[0].rule_id, "STO-00001");
     assert_eq!(storage.rules[0].start_date.as_deref(), Some("2000-01-01"));
     assert_eq!(storage.final_action.as_deref(), Some("Copy"));
-    assert_eq!(m.rule(RuleCategory::Appraisal).unwrap().final_action.as_deref(), Some("Destroy"));
-    let id10 = units.iter().find(|u| u.id == "ID10").unwrap().management.as_ref().unwrap();
-    assert_eq!(id10.rule(RuleCategory::Storage).unwrap().ref_non_rule_ids, ["STO-00001"]);
-    assert_eq!(id10.rule(RuleCategory::Dissemination).unwrap().prevent_inheritance, Some(true));
-    let id28 = units.iter().find(|u| u.id == "ID28").unwrap().management.as_ref().unwrap();
-    let ids: Vec<&str> = id28.rule(RuleCategory::Access).unwrap().rules.iter().map(|r| r.rule_id.as_str()).collect();
+    assert_eq!(
+        m.rule(RuleCategory::Appraisal).unwrap().final_action.as_deref(),
+        Some("Destroy")
+    );
+    let id10 = units
+        .iter()
+        .find(|u| u.id == "ID10")
+        .unwrap()
+        .management
+        .as_ref()
+        .unwrap();
+    assert_eq!(
+        id10.rule(RuleCategory::Storage).unwrap().ref_non_rule_ids,
+        ["STO-00001"]
+    );
+    assert_eq!(
+        id10.rule(RuleCategory::Dissemination).unwrap().prevent_inheritance,
+        Some(true)
+    );
+    let id28 = units
+        .iter()
+        .find(|u| u.id == "ID28")
+        .unwrap()
+        .management
+        .as_ref()
+        .unwrap();
+    let ids: Vec<&str> = id28
+        .rule(RuleCategory::Access)
+        .unwrap()
+        .rules
+        .iter()
+        .map(|r| r.rule_id.as_str())
+        .collect();
     assert_eq!(ids, ["ACC-00004", "ACC-00005"]);
-    let id50 = units.iter().find(|u| u.id == "ID50").unwrap().management.as_ref().unwrap();
+    let id50 = units
+        .iter()
+        .find(|u| u.id == "ID50")
+        .unwrap()
+        .management
+        .as_ref()
+        .unwrap();
     let class = id50.rule(RuleCategory::Classification).unwrap();
     assert_eq!(class.other["ClassificationLevel"], "Confidentiel Défense");
 
     let mm = t.package.as_ref().unwrap().management.as_ref().unwrap();
     assert_eq!(mm.acquisition_information.as_deref(), Some("Versement"));
     assert_eq!(mm.rules.need_authorization, Some(true));
-    assert_eq!(mm.rules.rule(RuleCategory::Access).unwrap().rules[0].rule_id, "ACC-00002");
-    assert_eq!(mm.rules.rule(RuleCategory::Appraisal).unwrap().final_action.as_deref(), Some("Keep"));
+    assert_eq!(
+        mm.rules.rule(RuleCategory::Access).unwrap().rules[0].rule_id,
+        "ACC-00002"
+    );
+    assert_eq!(
+        mm.rules.rule(RuleCategory::Appraisal).unwrap().final_action.as_deref(),
+        Some("Keep")
+    );
 
     assert!(t.extensions.is_empty(), "{:?}", t.extensions);
     assert_eq!(check_structure(&t), []);
@@ -195,7 +253,9 @@ fn sip_ok_facts() {
 
 #[test]
 fn flat_manifest_with_links() {
-    let Some((_, t)) = load("SampleWithLinkFlatManifest.xml") else { return };
+    let Some((_, t)) = load("SampleWithLinkFlatManifest.xml") else {
+        return;
+    };
     assert_eq!(t.comments[0].text, "2eme SIP");
     assert_eq!(counts(&t), (47, 25, 11, 14, 1));
     let pkg = t.package.as_ref().unwrap();
@@ -204,7 +264,11 @@ fn flat_manifest_with_links() {
     assert!(pkg.units.iter().all(|u| u.archive_unit_ref_id.is_none()));
     let root = &pkg.units[0];
     assert_eq!(root.id, "ID10");
-    let targets: Vec<&str> = root.children.iter().filter_map(|c| c.archive_unit_ref_id.as_deref()).collect();
+    let targets: Vec<&str> = root
+        .children
+        .iter()
+        .filter_map(|c| c.archive_unit_ref_id.as_deref())
+        .collect();
     assert_eq!(targets, ["ID11", "ID16", "ID17", "ID26", "ID43", "ID56"]);
     assert!(t.extensions.is_empty(), "{:?}", t.extensions);
     assert_eq!(check_structure(&t), []);

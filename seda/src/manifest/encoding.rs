@@ -23,8 +23,9 @@ pub(crate) fn decode(bytes: &[u8]) -> Result<Cow<'_, str>, ManifestError> {
             }),
         },
         // ISO-8859-1 maps each byte to the code point of the same value.
-        Some("iso-8859-1") | Some("iso8859-1") | Some("iso_8859-1") | Some("latin1")
-        | Some("latin-1") => Ok(Cow::Owned(bytes.iter().map(|&b| char::from(b)).collect())),
+        Some("iso-8859-1") | Some("iso8859-1") | Some("iso_8859-1") | Some("latin1") | Some("latin-1") => {
+            Ok(Cow::Owned(bytes.iter().map(|&b| char::from(b)).collect()))
+        }
         Some(other) => Err(ManifestError::UnsupportedEncoding {
             encoding: other.to_uppercase(),
         }),

@@ -14,43 +14,21 @@ pub enum ManifestError {
     #[error("manifest.xml declares a DTD (line {line}); SEDA messages must not: remove the DOCTYPE")]
     Dtd { line: u32 },
     #[error("manifest.xml is not well-formed XML at line {line} (byte {position}): {reason}")]
-    Syntax {
-        line: u32,
-        position: u64,
-        reason: String,
-    },
+    Syntax { line: u32, position: u64, reason: String },
     #[error("{path} (line {line}) uses the entity &{name};, which is not defined: only &lt; &gt; &amp; &quot; &apos; and character references are allowed")]
-    UndefinedEntity {
-        path: String,
-        line: u32,
-        name: String,
-    },
+    UndefinedEntity { path: String, line: u32, name: String },
     #[error("{path} (line {line}) is nested deeper than {limit} elements: flatten the ArchiveUnit tree (ArchiveUnitRefId) or split the transfer")]
-    TooDeep {
-        path: String,
-        line: u32,
-        limit: usize,
-    },
+    TooDeep { path: String, line: u32, limit: usize },
     #[error("manifest.xml has more than {limit} elements (line {line}): split the transfer into smaller SIPs")]
     TooManyElements { line: u32, limit: usize },
-    #[error("{path} (line {line}) has more than {limit} characters of text: move large content into a file of the SIP")]
-    TextTooLong {
-        path: String,
-        line: u32,
-        limit: usize,
-    },
+    #[error(
+        "{path} (line {line}) has more than {limit} characters of text: move large content into a file of the SIP"
+    )]
+    TextTooLong { path: String, line: u32, limit: usize },
     #[error("{path} (line {line}) has more than {limit} attributes: SEDA elements have a handful")]
-    TooManyAttributes {
-        path: String,
-        line: u32,
-        limit: usize,
-    },
+    TooManyAttributes { path: String, line: u32, limit: usize },
     #[error("{path} (line {line}) repeats the attribute {attribute}: give each attribute once")]
-    DuplicateAttribute {
-        path: String,
-        line: u32,
-        attribute: String,
-    },
+    DuplicateAttribute { path: String, line: u32, attribute: String },
     #[error("manifest.xml has more than {limit} ArchiveUnit elements (line {line}): split the transfer")]
     TooManyUnits { line: u32, limit: usize },
     #[error("manifest.xml has more than {limit} data objects (line {line}): split the transfer")]
@@ -58,17 +36,9 @@ pub enum ManifestError {
     #[error(transparent)]
     Version(#[from] VersionError),
     #[error("{path} (line {line}) has no {attribute} attribute: SEDA requires it")]
-    MissingAttribute {
-        path: String,
-        line: u32,
-        attribute: String,
-    },
+    MissingAttribute { path: String, line: u32, attribute: String },
     #[error("{path} (line {line}): {reason}")]
-    Invalid {
-        path: String,
-        line: u32,
-        reason: String,
-    },
+    Invalid { path: String, line: u32, reason: String },
 }
 
 impl ManifestError {

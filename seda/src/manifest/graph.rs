@@ -53,11 +53,7 @@ impl<'a> UnitGraph<'a> {
                 edges[i].push(*target);
             }
         }
-        UnitGraph {
-            units,
-            edges,
-            index,
-        }
+        UnitGraph { units, edges, index }
     }
 
     /// Every cycle found by a depth-first search, each as the ids along it, first id repeated

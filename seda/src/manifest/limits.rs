@@ -24,7 +24,7 @@ pub struct ParseLimits {
 impl Default for ParseLimits {
     fn default() -> Self {
         ParseLimits {
-            // 64 MiB of XML is ~300k described units; beyond that split the transfer.
+            // 64 MiB holds ~90k units each with a SHA-512-described file; split larger transfers.
             max_bytes: 64 * 1024 * 1024,
             // Real plans of classification are < 20 levels; 256 leaves room and bounds recursion.
             max_depth: 256,

@@ -79,7 +79,8 @@ pub struct DataObjectGroup {
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 #[serde(tag = "kind")]
 pub enum DataObject {
-    Binary(BinaryDataObject),
+    // Boxed: a binary object is several times the size of a physical one.
+    Binary(Box<BinaryDataObject>),
     Physical(PhysicalDataObject),
 }
 

@@ -5,8 +5,8 @@ use serde_json::Map;
 use super::ctx::{child_path, required_id, text, Ctx};
 use super::error::ManifestError;
 use super::model::{
-    Attachment, BinaryDataObject, DataObject, DataObjectGroup, FileInfo, FormatIdentification,
-    GroupFields, MessageDigest, PhysicalDataObject,
+    Attachment, BinaryDataObject, DataObject, DataObjectGroup, FileInfo, FormatIdentification, GroupFields,
+    MessageDigest, PhysicalDataObject,
 };
 use super::tree::Node;
 
@@ -35,9 +35,7 @@ pub(crate) fn group(ctx: &mut Ctx, node: Node, parent: &str) -> Result<DataObjec
     };
     for child in node.children {
         match (child.foreign, child.name.as_str()) {
-            (false, "BinaryDataObject" | "PhysicalDataObject") => {
-                g.objects.push(object(ctx, child, &path)?)
-            }
+            (false, "BinaryDataObject" | "PhysicalDataObject") => g.objects.push(object(ctx, child, &path)?),
             _ => ctx.keep(&mut g.other, &path, child, &["LogBook"]),
         }
     }
@@ -47,7 +45,7 @@ pub(crate) fn group(ctx: &mut Ctx, node: Node, parent: &str) -> Result<DataObjec
 /// A BinaryDataObject or PhysicalDataObject element.
 pub(crate) fn object(ctx: &mut Ctx, node: Node, parent: &str) -> Result<DataObject, ManifestError> {
     if node.name == "BinaryDataObject" {
-        binary(ctx, node, parent).map(DataObject::Binary)
+        binary(ctx, node, parent).map(|b| DataObject::Binary(Box::new(b)))
     } else {
         physical(ctx, node, parent).map(DataObject::Physical)
     }

@@ -41,8 +41,8 @@ pub(crate) fn management_child(
     if child.foreign {
         return Ok(Some(child));
     }
-    let category = RuleCategory::from_element(&child.name)
-        .filter(|c| *c != RuleCategory::Hold || ctx.version.has_hold_rule());
+    let category =
+        RuleCategory::from_element(&child.name).filter(|c| *c != RuleCategory::Hold || ctx.version.has_hold_rule());
     if let Some(category) = category {
         let block = rule_block(ctx, category, path, child)?;
         m.rules.push(block);
@@ -50,9 +50,7 @@ pub(crate) fn management_child(
     }
     match child.name.as_str() {
         "NeedAuthorization" => m.need_authorization = Some(boolean(&child, path)?),
-        name if MANAGEMENT_OTHER.contains(&name) => {
-            insert_child(&mut m.other, child.name.clone(), to_json(child))
-        }
+        name if MANAGEMENT_OTHER.contains(&name) => insert_child(&mut m.other, child.name.clone(), to_json(child)),
         _ => return Ok(Some(child)),
     }
     Ok(None)
@@ -72,12 +70,7 @@ pub(crate) fn management(ctx: &mut Ctx, node: Node, parent: &str) -> Result<Mana
     Ok(m)
 }
 
-fn rule_block(
-    ctx: &mut Ctx,
-    category: RuleCategory,
-    parent: &str,
-    node: Node,
-) -> Result<RuleBlock, ManifestError> {
+fn rule_block(ctx: &mut Ctx, category: RuleCategory, parent: &str, node: Node) -> Result<RuleBlock, ManifestError> {
     let path = child_path(parent, &node);
     let mut block = RuleBlock {
         category,
@@ -104,12 +97,10 @@ fn rule_block(
                 Some(rule) => rule.start_date = text(&child),
                 None => return Err(orphan(&path, &child)),
             },
-            n if HOLD_FIELDS.contains(&n) && category == RuleCategory::Hold => {
-                match block.rules.last_mut() {
-                    Some(rule) => insert_child(&mut rule.other, child.name.clone(), to_json(child)),
-                    None => return Err(orphan(&path, &child)),
-                }
-            }
+            n if HOLD_FIELDS.contains(&n) && category == RuleCategory::Hold => match block.rules.last_mut() {
+                Some(rule) => insert_child(&mut rule.other, child.name.clone(), to_json(child)),
+                None => return Err(orphan(&path, &child)),
+            },
             "PreventInheritance" => block.prevent_inheritance = Some(boolean(&child, &path)?),
             "RefNonRuleId" => block.ref_non_rule_ids.extend(text(&child)),
             "FinalAction" => block.final_action = text(&child),
@@ -123,7 +114,10 @@ fn orphan(path: &str, node: &Node) -> ManifestError {
     ManifestError::Invalid {
         path: child_path(path, node),
         line: node.line,
-        reason: format!("{} comes before any Rule: put it right after the Rule it qualifies", node.name),
+        reason: format!(
+            "{} comes before any Rule: put it right after the Rule it qualifies",
+            node.name
+        ),
     }
 }
 

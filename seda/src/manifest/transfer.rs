@@ -96,9 +96,7 @@ fn package(ctx: &mut Ctx, node: Node, parent: &str) -> Result<DataObjectPackage,
     for child in node.children {
         match (child.foreign, child.name.as_str()) {
             (false, "DataObjectGroup") => p.groups.push(group(ctx, child, &path)?),
-            (false, "BinaryDataObject" | "PhysicalDataObject") => {
-                p.ungrouped.push(object(ctx, child, &path)?)
-            }
+            (false, "BinaryDataObject" | "PhysicalDataObject") => p.ungrouped.push(object(ctx, child, &path)?),
             (false, "DescriptiveMetadata") => {
                 let dm_path = child_path(&path, &child);
                 for u in child.children {
@@ -109,9 +107,7 @@ fn package(ctx: &mut Ctx, node: Node, parent: &str) -> Result<DataObjectPackage,
                     }
                 }
             }
-            (false, "ManagementMetadata") => {
-                p.management = Some(management_metadata(ctx, child, &path)?)
-            }
+            (false, "ManagementMetadata") => p.management = Some(management_metadata(ctx, child, &path)?),
             _ => ctx.keep(&mut ignored, &path, child, &[]),
         }
     }

@@ -26,10 +26,7 @@ pub(crate) struct Node {
 
 impl Node {
     pub fn attr(&self, key: &str) -> Option<&str> {
-        self.attrs
-            .iter()
-            .find(|(k, _)| k == key)
-            .map(|(_, v)| v.as_str())
+        self.attrs.iter().find(|(k, _)| k == key).map(|(_, v)| v.as_str())
     }
 
     /// `id`, or `xml:id` for the elements that use it.
@@ -79,6 +76,8 @@ pub(crate) fn build(xml: &str, seda_ns: &str, limits: &ParseLimits) -> Result<No
         line_pos: 0,
     };
     loop {
+        // Where the event starts: the line of an element is the line of its `<`.
+        let start = reader.buffer_position() as usize;
         let (resolved, event) = match reader.read_resolved_event() {
             Ok(pair) => pair,
             Err(e) => {
@@ -105,7 +104,7 @@ pub(crate) fn build(xml: &str, seda_ns: &str, limits: &ParseLimits) -> Result<No
                 });
             }
         };
-        let position = reader.buffer_position() as usize;
+        let position = start;
         match event {
             Event::Start(start) => {
                 let node = b.open(&start, foreign, position)?;
@@ -159,10 +158,7 @@ pub(crate) fn build(xml: &str, seda_ns: &str, limits: &ParseLimits) -> Result<No
         }
     }
     if let Some(open) = b.stack.last() {
-        return Err(b.syntax(
-            xml.len(),
-            format!("the element {} is never closed", open.name),
-        ));
+        return Err(b.syntax(xml.len(), format!("the element {} is never closed", open.name)));
     }
     match b.root.take() {
         Some(root) => Ok(root),
@@ -193,9 +189,17 @@ impl Builder<'_> {
         }
     }
 
+    /// The open elements as a path; deep paths keep their ends so messages stay readable.
     fn path(&self) -> String {
-        let parts: Vec<String> = self.stack.iter().map(Node::label).collect();
-        parts.join("/")
+        const ENDS: usize = 5;
+        let n = self.stack.len();
+        if n <= 2 * ENDS + 1 {
+            let parts: Vec<String> = self.stack.iter().map(Node::label).collect();
+            return parts.join("/");
+        }
+        let head: Vec<String> = self.stack[..ENDS].iter().map(Node::label).collect();
+        let tail: Vec<String> = self.stack[n - ENDS..].iter().map(Node::label).collect();
+        format!("{}/…({} more)…/{}", head.join("/"), n - 2 * ENDS, tail.join("/"))
     }
 
     fn path_with(&self, name: &str, id: Option<&str>) -> String {
@@ -207,19 +211,11 @@ impl Builder<'_> {
         path
     }
 
-    fn open(
-        &mut self,
-        start: &BytesStart<'_>,
-        foreign: bool,
-        position: usize,
-    ) -> Result<Node, ManifestError> {
+    fn open(&mut self, start: &BytesStart<'_>, foreign: bool, position: usize) -> Result<Node, ManifestError> {
         let line = self.line_at(position);
         let name = String::from_utf8_lossy(start.local_name().as_ref()).into_owned();
         if self.root.is_some() {
-            return Err(self.syntax(
-                position,
-                format!("a second root element <{name}> follows the first"),
-            ));
+            return Err(self.syntax(position, format!("a second root element <{name}> follows the first")));
         }
         self.elements += 1;
         if self.elements > self.limits.max_elements {
@@ -378,7 +374,10 @@ mod tests {
         let bomb = "<?xml version='1.0'?>\n<!DOCTYPE lolz [<!ENTITY lol 'lol'><!ENTITY lol2 '&lol;&lol;'>]>\n<A xmlns='urn:seda'>&lol2;</A>";
         assert_eq!(tree(bomb).unwrap_err(), ManifestError::Dtd { line: 2 });
         let e = tree("<A xmlns='urn:seda'><B>&lol;</B></A>").unwrap_err();
-        assert!(matches!(e, ManifestError::UndefinedEntity { ref name, ref path, .. } if name == "lol" && path == "A/B"), "{e}");
+        assert!(
+            matches!(e, ManifestError::UndefinedEntity { ref name, ref path, .. } if name == "lol" && path == "A/B"),
+            "{e}"
+        );
     }
 
     #[test]
@@ -393,22 +392,43 @@ mod tests {
         let deep = "<A xmlns='urn:seda'><B><C><D/></C></B></A>";
         assert!(matches!(build(deep, NS, &limits), Err(ManifestError::TooDeep { ref path, .. }) if path == "A/B/C/D"));
         let many = format!("<A xmlns='urn:seda'>{}</A>", "<B/>".repeat(10));
-        assert!(matches!(build(&many, NS, &limits), Err(ManifestError::TooManyElements { .. })));
+        assert!(matches!(
+            build(&many, NS, &limits),
+            Err(ManifestError::TooManyElements { .. })
+        ));
         let long = "<A xmlns='urn:seda'>abcde</A>";
-        assert!(matches!(build(long, NS, &limits), Err(ManifestError::TextTooLong { .. })));
+        assert!(matches!(
+            build(long, NS, &limits),
+            Err(ManifestError::TextTooLong { .. })
+        ));
         let units = "<A xmlns='urn:seda'><ArchiveUnit/><ArchiveUnit/></A>";
-        assert!(matches!(build(units, NS, &limits), Err(ManifestError::TooManyUnits { .. })));
-        let attrs = format!("<A xmlns='urn:seda' {}/>", (0..65).map(|i| format!("a{i}='x'")).collect::<Vec<_>>().join(" "));
+        assert!(matches!(
+            build(units, NS, &limits),
+            Err(ManifestError::TooManyUnits { .. })
+        ));
+        let attrs = format!(
+            "<A xmlns='urn:seda' {}/>",
+            (0..65).map(|i| format!("a{i}='x'")).collect::<Vec<_>>().join(" ")
+        );
         assert!(matches!(tree(&attrs), Err(ManifestError::TooManyAttributes { .. })));
-        assert!(matches!(tree("<A xmlns='urn:seda' a='1' a='2'/>"), Err(ManifestError::DuplicateAttribute { .. })));
+        assert!(matches!(
+            tree("<A xmlns='urn:seda' a='1' a='2'/>"),
+            Err(ManifestError::DuplicateAttribute { .. })
+        ));
     }
 
     #[test]
     fn reports_syntax_errors_with_lines() {
         let e = tree("<A xmlns='urn:seda'>\n<B>\n</C></A>").unwrap_err();
         assert!(matches!(e, ManifestError::Syntax { line: 3, .. }), "{e}");
-        assert!(matches!(tree("<A xmlns='urn:seda'><B>"), Err(ManifestError::Syntax { .. })));
-        assert!(matches!(tree("<A xmlns='urn:seda'/><B/>"), Err(ManifestError::Syntax { .. })));
+        assert!(matches!(
+            tree("<A xmlns='urn:seda'><B>"),
+            Err(ManifestError::Syntax { .. })
+        ));
+        assert!(matches!(
+            tree("<A xmlns='urn:seda'/><B/>"),
+            Err(ManifestError::Syntax { .. })
+        ));
         assert!(matches!(tree("<p:A/>"), Err(ManifestError::Syntax { .. })));
     }
 }

@@ -47,9 +47,7 @@ pub(crate) fn unit(ctx: &mut Ctx, node: Node, parent: &str) -> Result<ArchiveUni
             _ => ctx.keep(&mut u.other, &path, child, &[]),
         }
     }
-    if u.archive_unit_ref_id.is_some()
-        && (u.content.is_some() || u.management.is_some() || !u.children.is_empty())
-    {
+    if u.archive_unit_ref_id.is_some() && (u.content.is_some() || u.management.is_some() || !u.children.is_empty()) {
         return Err(ManifestError::Invalid {
             path,
             line: u.line,
@@ -71,9 +69,7 @@ fn reference(ctx: &mut Ctx, node: Node, parent: &str) -> DataObjectReference {
     for child in node.children {
         match (child.foreign, child.name.as_str()) {
             (false, "DataObjectReferenceId") => r.data_object_reference_id = text(&child),
-            (false, "DataObjectGroupReferenceId") => {
-                r.data_object_group_reference_id = text(&child)
-            }
+            (false, "DataObjectGroupReferenceId") => r.data_object_group_reference_id = text(&child),
             _ => ctx.keep(&mut ignored, &path, child, &[]),
         }
     }
@@ -102,9 +98,9 @@ fn content(node: Node) -> Content {
                 (Some(slot), _) => *slot = text(&child),
                 (None, "Title") => c.titles.push(lang_text(&child)),
                 (None, "Description") => c.descriptions.push(lang_text(&child)),
-                (None, "OriginatingAgencyArchiveUnitIdentifier") => c
-                    .originating_agency_archive_unit_identifiers
-                    .extend(text(&child)),
+                (None, "OriginatingAgencyArchiveUnitIdentifier") => {
+                    c.originating_agency_archive_unit_identifiers.extend(text(&child))
+                }
                 (None, "Keyword") => c.keywords.push(keyword(&child)),
                 _ => {}
             }
