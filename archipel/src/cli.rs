@@ -146,6 +146,9 @@ pub struct DevArgs {
     /// Node i listens on base-port + i.
     #[arg(long, default_value_t = 7400)]
     pub base_port: u16,
+    /// Port of the archive front (0: any free port); it trusts unauthenticated calls from this machine.
+    #[arg(long, default_value_t = 8480)]
+    pub archive_port: u16,
 }
 
 #[derive(Subcommand)]

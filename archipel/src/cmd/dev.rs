@@ -64,7 +64,10 @@ pub async fn run(args: DevArgs) -> anyhow::Result<ExitCode> {
     let mut children: Vec<(u64, Child)> = Vec::new();
     let started = start_all(&exe, &nodes, &mut children).await;
     let outcome = match started {
-        Ok(()) => serve(&nodes, &mut children).await,
+        Ok(()) => match start_archive_front(&nodes, &data, args.archive_port).await {
+            Ok(front) => serve(&nodes, &mut children, front).await,
+            Err(e) => Err(e),
+        },
         Err(e) => Err(e),
     };
     stop_all(&mut children);
@@ -219,9 +222,25 @@ fn log_tail(path: &Path) -> String {
     lines[lines.len().saturating_sub(15)..].join("\n")
 }
 
-async fn serve(nodes: &[DevNode], children: &mut [(u64, Child)]) -> anyhow::Result<()> {
+/// The archive front of the dev cluster, in this process. It trusts calls from this machine
+/// without a token, so the local CLI needs no set-up.
+async fn start_archive_front(nodes: &[DevNode], data: &Path, port: u16) -> anyhow::Result<std::net::SocketAddr> {
+    let list: Vec<String> = nodes.iter().map(|n| n.addr.clone()).collect();
+    let client = Client::from_list(&list.join(","))?;
+    let mut config = archipel_archive::service::ArchiveConfig::new(data.join("archive-spool"));
+    config.dev_trust_loopback = true;
+    config.seal_interval = Duration::from_secs(60);
+    let listen = std::net::SocketAddr::from(([127, 0, 0, 1], port));
+    let (addr, _handle) = super::archive::start_front(client, config, None, listen)
+        .await
+        .with_context(|| format!("the archive front could not start on port {port}; pass --archive-port"))?;
+    Ok(addr)
+}
+
+async fn serve(nodes: &[DevNode], children: &mut [(u64, Child)], front: std::net::SocketAddr) -> anyhow::Result<()> {
     let list: Vec<&str> = nodes.iter().map(|n| n.addr.as_str()).collect();
     println!("ARCHIPEL_CLUSTER={}", list.join(","));
+    println!("ARCHIPEL_ARCHIVE=http://{front}");
     let sites = nodes
         .iter()
         .map(|n| n.site.as_str())

@@ -92,7 +92,13 @@ pub async fn store(
         Ok(()) => {
             t.aip_id = Some(c.aip_id.clone());
             t.units = c.units.len();
-            t.objects = c.files.len();
+            let distinct: std::collections::HashSet<&str> = c
+                .units
+                .iter()
+                .flat_map(|u| u.objects.iter())
+                .map(|o| o.sip_id.as_str())
+                .collect();
+            t.objects = distinct.len();
             crate::searching::index_units(a, &t.tenant, &c.units).await;
             Ok(c.units)
         }

@@ -154,7 +154,7 @@ async fn run(a: &Arc<Archive>, mut t: Transfer, sip: TempPath, agency: Option<St
     t.finished_at = Some(Utc::now());
     if let Err(e) = reply::send(a, &mut t, &units).await {
         tracing::error!("transfer {}: the reply could not be stored: {e}", t.id);
-        t.errors.push(Reason {
+        t.warnings.push(Reason {
             step: "reply".into(),
             subject: None,
             message: format!("the ATR could not be stored: {e}"),

@@ -1,10 +1,10 @@
 //! The ArchiveTransferReply of a finished transfer, stored beside the AIPs of the tenant.
 
-use archipel_seda::reply::SedaVersion;
 use archipel_seda::reply::{
     write_transfer_reply, EventSubject, FormatIdentified, ReplyCode, ReplyDigest, ReplyEvent, ReplyObject, ReplyUnit,
     TransferReply,
 };
+use archipel_seda::version::SedaVersion;
 use chrono::Utc;
 
 use crate::error::{ArchiveError, Result};
@@ -50,9 +50,12 @@ pub fn build(t: &Transfer, archival_agency: &str, transferring_agency: &str, uni
     };
     let mut events: Vec<ReplyEvent> = t.errors.iter().map(|r| event(r, ReplyCode::Ko)).collect();
     events.extend(t.warnings.iter().map(|r| event(r, ReplyCode::Warning)));
+    // A group referenced by several units is one object of the SIP: reply once for it.
+    let mut seen = std::collections::HashSet::new();
     let objects = units
         .iter()
         .flat_map(|u| u.objects.iter())
+        .filter(|o| seen.insert(o.sip_id.clone()))
         .map(|o| ReplyObject {
             data_object_id: o.sip_id.clone(),
             system_id: o.id.clone(),

@@ -14,7 +14,7 @@ use serde_json::{json, Value};
 
 use http::Front;
 pub use http::FrontArgs;
-pub use serve::ServeArgs;
+pub use serve::{start_front, ServeArgs};
 
 #[derive(Subcommand)]
 pub enum ArchiveCommand {
@@ -262,6 +262,16 @@ pub enum LogbookCommand {
 
 #[derive(Subcommand)]
 pub enum TokenCommand {
+    /// Create an operator token directly in the cluster (needs cluster access, no front):
+    /// how the first operator gets a credential.
+    Bootstrap {
+        #[command(flatten)]
+        cluster: crate::cli::ClusterArgs,
+        #[arg(long, default_value = "bootstrap")]
+        label: String,
+        #[arg(long)]
+        json: bool,
+    },
     Create {
         /// The tenant (not for operators).
         #[arg(long)]
@@ -585,6 +595,23 @@ pub async fn run(command: ArchiveCommand) -> anyhow::Result<ExitCode> {
             Ok(ExitCode::SUCCESS)
         }
         C::Token { command } => match command {
+            TokenCommand::Bootstrap { cluster, label, json } => {
+                let client = crate::cmd::connect(&cluster)?;
+                let store = archipel_archive::store::Store::new(client);
+                let issued = archipel_archive::auth::Authenticator::new(store)
+                    .create(None, archipel_archive::auth::Role::Operator, None, &label)
+                    .await?;
+                if json {
+                    crate::output::print_json(&issued)?;
+                } else {
+                    println!("{}", issued.token);
+                    eprintln!(
+                        "operator token {} created; it is shown only once: keep it safe",
+                        issued.id
+                    );
+                }
+                Ok(ExitCode::SUCCESS)
+            }
             TokenCommand::Create {
                 tenant,
                 role,

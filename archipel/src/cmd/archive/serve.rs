@@ -35,6 +35,7 @@ pub struct ServeArgs {
 }
 
 pub async fn run(args: ServeArgs) -> anyhow::Result<ExitCode> {
+    crate::cmd::server::init_logging(archipel_node::config::LogFormat::Human, "info");
     let list = args
         .cluster
         .cluster
@@ -46,7 +47,10 @@ pub async fn run(args: ServeArgs) -> anyhow::Result<ExitCode> {
     config.tsa_url = args.tsa_url.clone();
     let (addr, handle) = start_front(client, config, args.pronom_dir.as_deref(), args.listen).await?;
     println!("ARCHIPEL_ARCHIVE=http://{addr}");
-    handle.await.context("the archive front stopped")??;
+    tokio::select! {
+        r = handle => r.context("the archive front stopped")??,
+        _ = crate::cmd::server::shutdown_signal() => eprintln!("archipel archive: stopping"),
+    }
     Ok(ExitCode::SUCCESS)
 }
 

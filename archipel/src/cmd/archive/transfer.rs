@@ -77,10 +77,18 @@ pub async fn run(args: TransferArgs) -> anyhow::Result<ExitCode> {
     if let Some(b) = bar {
         b.finish_and_clear();
     }
+    let mut atr_error = None;
     if let Some(path) = &args.atr {
-        let resp = f.send(f.request(Method::GET, &format!("{base}/{id}/atr"))).await?;
-        let xml = resp.bytes().await?;
-        std::fs::write(path, &xml).with_context(|| format!("cannot write the ATR to {}", path.display()))?;
+        match f.send(f.request(Method::GET, &format!("{base}/{id}/atr"))).await {
+            Ok(resp) => {
+                let xml = resp.bytes().await?;
+                std::fs::write(path, &xml).with_context(|| format!("cannot write the ATR to {}", path.display()))?;
+            }
+            Err(e) => {
+                eprintln!("the transfer's reply is unavailable: {e}");
+                atr_error = Some(e.to_string());
+            }
+        }
     }
     let verdict = status["status"].as_str().unwrap_or("KO");
     if args.json {
@@ -95,6 +103,7 @@ pub async fn run(args: TransferArgs) -> anyhow::Result<ExitCode> {
             "reasons": reasons,
             "warnings": status["warnings"],
             "atr": args.atr,
+            "atr_error": atr_error,
         }))?;
     } else {
         println!(

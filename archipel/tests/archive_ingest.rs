@@ -1,0 +1,258 @@
+//! The archive layer end to end: SEDA transfers into a real cluster through `archipel archive`,
+//! replies checked against the official schemas, KO cases named precisely.
+
+mod archive_common;
+mod common;
+
+use std::path::Path;
+
+use archive_common::{manifest, seda_valid, shared, zip, File, Front, RULES_CSV};
+use common::serial;
+
+fn assert_atr(atr: &Path, expect_code: &str) {
+    let xml = std::fs::read_to_string(atr).unwrap_or_else(|e| panic!("no ATR at {}: {e}", atr.display()));
+    assert!(xml.contains("ArchiveTransferReply"), "{xml}");
+    assert!(
+        xml.contains(&format!("<ReplyCode>{expect_code}</ReplyCode>")),
+        "expected {expect_code}: {xml}"
+    );
+    if let Some(result) = seda_valid(atr) {
+        result.unwrap_or_else(|e| panic!("ATR {} is not valid SEDA: {e}", atr.display()));
+    }
+}
+
+fn reasons(v: &serde_json::Value) -> String {
+    v["reasons"].to_string()
+}
+
+#[test]
+fn corpus_sips_are_ingested_and_bad_ones_rejected_precisely() {
+    let _g = serial();
+    let corpus = shared().join("corpus/seda");
+    let front = Front::start();
+    // The operator may not transfer: it administers, it never handles content.
+    front.json(
+        &front.operator,
+        &["tenant", "add", "region", "--archival-agency", "Identifier4", "--json"],
+    );
+    let archivist = front.token("region", "archivist", None);
+    let rules = front.dir.path().join("rules.csv");
+    std::fs::write(&rules, RULES_CSV).unwrap();
+    front.json(
+        &archivist,
+        &[
+            "rules",
+            "import",
+            "--tenant",
+            "region",
+            rules.to_str().unwrap(),
+            "--json",
+        ],
+    );
+    for agreement in ["IC-000001", "ArchivalAgreement0", "AGR-TEST"] {
+        front.json(
+            &archivist,
+            &[
+                "agreement",
+                "add",
+                "--tenant",
+                "region",
+                "--id",
+                agreement,
+                "--transferring-agency",
+                "Identifier5",
+                "--json",
+            ],
+        );
+    }
+    let agency = front.token("region", "transferring-agency", Some("Identifier5"));
+
+    if corpus.is_dir() {
+        for sip in ["SIP_OK.zip", "TestSip.zip"] {
+            let (v, atr) = front.transfer(&agency, "region", &corpus.join(sip));
+            assert!(
+                v["status"] == "OK" || v["status"] == "WARNING",
+                "{sip} should be accepted: {v:#}"
+            );
+            assert!(
+                v["units"].as_u64().unwrap() > 0 && v["objects"].as_u64().unwrap() > 0,
+                "{v:#}"
+            );
+            assert_atr(&atr, v["status"].as_str().unwrap());
+        }
+        // A manifest without its files: every missing file is named.
+        let flat = front.dir.path().join("flat.zip");
+        let manifest_xml = std::fs::read(corpus.join("SampleWithLinkFlatManifest.xml")).unwrap();
+        zip(&flat, &[("manifest.xml", &manifest_xml)]);
+        let (v, atr) = front.transfer(&agency, "region", &flat);
+        assert_eq!(v["status"], "KO", "{v:#}");
+        assert!(reasons(&v).contains("content/ID13.jpg"), "{v:#}");
+        assert_atr(&atr, "KO");
+    } else {
+        eprintln!("SKIP: ../shared/corpus/seda is absent; corpus SIPs not ingested");
+    }
+
+    let a = b"premier";
+    let b = "Délibération n°12".as_bytes();
+    let files = [
+        File {
+            id: "O1",
+            name: "a.txt",
+            data: a,
+        },
+        File {
+            id: "O2",
+            name: "b.txt",
+            data: b,
+        },
+    ];
+    let good = manifest("AGR-TEST", &files, "");
+    let dir = front.dir.path();
+
+    // The generated SIP passes, with its reply listing its objects.
+    let ok = dir.join("ok.zip");
+    zip(
+        &ok,
+        &[
+            ("manifest.xml", good.as_bytes()),
+            ("content/a.txt", a),
+            ("content/b.txt", b),
+        ],
+    );
+    let (v, atr) = front.transfer(&agency, "region", &ok);
+    assert_eq!(v["status"], "OK", "{v:#}");
+    assert_eq!(v["objects"], 2);
+    assert_eq!(v["units"], 3);
+    assert_atr(&atr, "OK");
+
+    let ko = |name: &str, entries: &[(&str, &[u8])], expect: &[&str]| {
+        let path = dir.join(name);
+        zip(&path, entries);
+        let (v, atr) = front.transfer(&agency, "region", &path);
+        assert_eq!(v["status"], "KO", "{name} should be rejected: {v:#}");
+        for e in expect {
+            assert!(reasons(&v).contains(e), "{name}: reasons should mention `{e}`: {v:#}");
+        }
+        assert_atr(&atr, "KO");
+    };
+    ko(
+        "digest.zip",
+        &[
+            ("manifest.xml", good.as_bytes()),
+            ("content/a.txt", b"altered"),
+            ("content/b.txt", b),
+        ],
+        &["O1", "digest"],
+    );
+    let wrong_size = good.replace("<Size>7</Size>", "<Size>8</Size>");
+    ko(
+        "size.zip",
+        &[
+            ("manifest.xml", wrong_size.as_bytes()),
+            ("content/a.txt", a),
+            ("content/b.txt", b),
+        ],
+        &["O1", "8"],
+    );
+    ko(
+        "missing.zip",
+        &[("manifest.xml", good.as_bytes()), ("content/a.txt", a)],
+        &["b.txt"],
+    );
+    let dangling = good.replace(
+        "<DataObjectGroupReferenceId>GO2</DataObjectGroupReferenceId>",
+        "<DataObjectGroupReferenceId>GHOST</DataObjectGroupReferenceId>",
+    );
+    ko(
+        "dangling.zip",
+        &[
+            ("manifest.xml", dangling.as_bytes()),
+            ("content/a.txt", a),
+            ("content/b.txt", b),
+        ],
+        &["GHOST"],
+    );
+    let cycle = manifest(
+        "AGR-TEST",
+        &files,
+        "<ArchiveUnit id=\"L1\"><ArchiveUnitRefId>ROOT</ArchiveUnitRefId></ArchiveUnit>",
+    );
+    ko(
+        "cycle.zip",
+        &[
+            ("manifest.xml", cycle.as_bytes()),
+            ("content/a.txt", a),
+            ("content/b.txt", b),
+        ],
+        &["ROOT"],
+    );
+    ko(
+        "traversal.zip",
+        &[
+            ("manifest.xml", good.as_bytes()),
+            ("content/a.txt", a),
+            ("content/b.txt", b),
+            ("../evil.txt", a),
+        ],
+        &["../evil.txt"],
+    );
+    ko(
+        "backslash.zip",
+        &[
+            ("manifest.xml", good.as_bytes()),
+            ("content\\a.txt", a),
+            ("content/b.txt", b),
+        ],
+        &["content\\\\a.txt"],
+    );
+    let v1 = good.replace("seda:v2.2", "seda:v1.0");
+    ko(
+        "version.zip",
+        &[
+            ("manifest.xml", v1.as_bytes()),
+            ("content/a.txt", a),
+            ("content/b.txt", b),
+        ],
+        &["1.0"],
+    );
+    let broken = &good[..good.len() / 2];
+    ko(
+        "malformed.zip",
+        &[
+            ("manifest.xml", broken.as_bytes()),
+            ("content/a.txt", a),
+            ("content/b.txt", b),
+        ],
+        &["manifest"],
+    );
+    let unknown = manifest("AGR-NOPE", &files, "");
+    ko(
+        "agreement.zip",
+        &[
+            ("manifest.xml", unknown.as_bytes()),
+            ("content/a.txt", a),
+            ("content/b.txt", b),
+        ],
+        &["AGR-NOPE"],
+    );
+    let no_rule = good.replace("<Rule>APP-00001</Rule>", "<Rule>APP-99999</Rule>");
+    ko(
+        "rule.zip",
+        &[
+            ("manifest.xml", no_rule.as_bytes()),
+            ("content/a.txt", a),
+            ("content/b.txt", b),
+        ],
+        &["APP-99999"],
+    );
+    // An agency's token transfers only as that agency.
+    let other_agency = front.token("region", "transferring-agency", Some("SomeoneElse"));
+    let (v, _) = front.transfer(&other_agency, "region", &ok);
+    assert_eq!(v["status"], "KO", "{v:#}");
+    assert!(reasons(&v).contains("Identifier5"), "{v:#}");
+
+    // Every step is in the logbook, and the chain holds.
+    let verify = front.json(&archivist, &["logbook", "verify", "--tenant", "region", "--json"]);
+    assert_eq!(verify["ok"], true, "{verify:#}");
+    assert!(verify["entries"].as_u64().unwrap() > 10, "{verify:#}");
+}
