@@ -238,6 +238,9 @@ pub struct AppliedRule {
     pub end_date: Option<NaiveDate>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub final_action: Option<String>,
+    /// Comes from a parent unit or the transfer's defaults rather than the unit itself.
+    #[serde(default)]
+    pub inherited: bool,
 }
 
 /// A catalog record: one archive unit.

@@ -38,3 +38,6 @@ pub use error::FlowError;
 pub use load::{builtin_flows, load_dir, BUILTIN_FLOWS};
 pub use path::FieldPath;
 pub use template::{Template, BUILTIN_NAMES};
+
+/// The management rules the pilot flows name, for the tenant's referential (see docs/flows.md).
+pub const PILOT_RULES_CSV: &str = include_str!("../../flows/rules.csv");

@@ -8,7 +8,7 @@ use std::sync::Arc;
 
 use archipel_pronom::{Agreement as FormatAgreement, Identifier};
 use archipel_seda::digest::{digests_match, DigestAlgorithm, MultiHasher};
-use archipel_seda::manifest::{self, ArchiveTransfer, ParseLimits};
+use archipel_seda::manifest::{self, ArchiveTransfer, ParseLimits, RuleBlock};
 use archipel_seda::sip::{Sip, SipLimits};
 use archipel_seda::validate;
 use archipel_seda::version::{self, SedaVersion};
@@ -506,6 +506,53 @@ fn copy_hashing(r: &mut dyn Read, path: &Path, alg: DigestAlgorithm) -> Result<(
     Ok((size, get(alg), get(DigestAlgorithm::Sha512)))
 }
 
+/// The rules a unit (or ManagementMetadata) declares itself, checked against the referential.
+fn own_rules(
+    blocks: &[&RuleBlock],
+    rules: &HashMap<String, Rule>,
+    subject: &str,
+    errors: &mut Reasons,
+) -> Vec<AppliedRule> {
+    let mut applied: Vec<AppliedRule> = Vec::new();
+    for block in blocks {
+        let category = block.category.element();
+        for r in &block.rules {
+            let Some(def) = rules.get(&r.rule_id) else {
+                errors.push(reason(
+                    "rules",
+                    Some(subject.to_owned()),
+                    format!(
+                        "rule `{}` ({category}) is not in the tenant's rules referential; import it first",
+                        r.rule_id
+                    ),
+                ));
+                continue;
+            };
+            if def.rule_type != category {
+                errors.push(reason(
+                    "rules",
+                    Some(subject.to_owned()),
+                    format!("rule `{}` is a {}, not a {category}", r.rule_id, def.rule_type),
+                ));
+                continue;
+            }
+            if applied.iter().any(|x| x.category == category && x.rule_id == r.rule_id) {
+                continue;
+            }
+            let start = parse_date(r.start_date.as_deref());
+            applied.push(AppliedRule {
+                category: category.into(),
+                rule_id: r.rule_id.clone(),
+                start_date: start,
+                end_date: start.and_then(|s| def.end_date(s)),
+                final_action: block.final_action.clone(),
+                inherited: false,
+            });
+        }
+    }
+    applied
+}
+
 fn parse_date(s: Option<&str>) -> Option<NaiveDate> {
     let s = s?.trim();
     NaiveDate::parse_from_str(s.get(..10)?, "%Y-%m-%d").ok()
@@ -552,6 +599,12 @@ fn build_units(
         .map(|(o, _)| (o.id.as_str(), o))
         .collect();
     let mut errors = Vec::new();
+    let default_blocks: Vec<&RuleBlock> = defaults.into_iter().flat_map(|d| d.rules.iter()).collect();
+    let default_rules: Vec<AppliedRule> = own_rules(&default_blocks, rules, "ManagementMetadata", &mut errors)
+        .into_iter()
+        .map(|r| AppliedRule { inherited: true, ..r })
+        .collect();
+    let mut computed: HashMap<&str, Vec<AppliedRule>> = HashMap::new();
     let mut out = Vec::with_capacity(flat.len());
     let now = Utc::now();
     for f in &flat {
@@ -600,53 +653,31 @@ fn build_units(
                 })
             })
             .collect();
-        let mut applied = Vec::new();
-        let blocks = u.management.iter().flat_map(|mg| mg.rules.iter());
-        let default_blocks = defaults.into_iter().flat_map(|d| d.rules.iter());
-        for block in blocks.chain(default_blocks) {
-            let category = block.category.element();
-            if applied
-                .iter()
-                .any(|r: &AppliedRule| r.category == category && block.rules.is_empty())
-            {
-                continue;
-            }
-            for r in &block.rules {
-                let Some(def) = rules.get(&r.rule_id) else {
-                    errors.push(reason(
-                        "rules",
-                        Some(format!("ArchiveUnit {}", u.id)),
-                        format!(
-                            "rule `{}` ({category}) is not in the tenant's rules referential; import it first",
-                            r.rule_id
-                        ),
-                    ));
-                    continue;
-                };
-                if def.rule_type != category {
-                    errors.push(reason(
-                        "rules",
-                        Some(format!("ArchiveUnit {}", u.id)),
-                        format!("rule `{}` is a {}, not a {category}", r.rule_id, def.rule_type),
-                    ));
-                    continue;
-                }
-                let start = parse_date(r.start_date.as_deref());
-                if applied
+        let own_blocks: Vec<&RuleBlock> = u.management.iter().flat_map(|mg| mg.rules.iter()).collect();
+        let mut applied = own_rules(&own_blocks, rules, &format!("ArchiveUnit {}", u.id), &mut errors);
+        // Inherited from the parent (or, for a root, from ManagementMetadata), unless the unit
+        // stops inheritance for that category or excludes the rule by RefNonRuleId.
+        let inherited: &[AppliedRule] = match f.parent_ids.first() {
+            Some(p) => computed.get(*p).map(Vec::as_slice).unwrap_or(&[]),
+            None => &default_rules,
+        };
+        for r in inherited {
+            let block = own_blocks.iter().find(|b| b.category.element() == r.category);
+            let stopped = block.is_some_and(|b| {
+                b.prevent_inheritance == Some(true) || b.ref_non_rule_ids.iter().any(|x| x == &r.rule_id)
+            });
+            if !stopped
+                && !applied
                     .iter()
-                    .any(|x: &AppliedRule| x.category == category && x.rule_id == r.rule_id)
-                {
-                    continue;
-                }
+                    .any(|x| x.category == r.category && x.rule_id == r.rule_id)
+            {
                 applied.push(AppliedRule {
-                    category: category.into(),
-                    rule_id: r.rule_id.clone(),
-                    start_date: start,
-                    end_date: start.and_then(|s| def.end_date(s)),
-                    final_action: block.final_action.clone(),
+                    inherited: true,
+                    ..r.clone()
                 });
             }
         }
+        computed.insert(u.id.as_str(), applied.clone());
         let content = u.content.clone().unwrap_or_default();
         let parent_id = f.parent_ids.first().and_then(|p| system_ids.get(p)).cloned();
         out.push(UnitRecord {

@@ -1,5 +1,6 @@
 //! `archipel archive …`: the archive layer's front and its administration.
 
+mod flows;
 mod http;
 mod serve;
 mod transfer;
@@ -99,6 +100,13 @@ pub enum ArchiveCommand {
         #[command(subcommand)]
         command: LogbookCommand,
     },
+    /// Pilot flows (acts, PES, procurement) and flows added by configuration.
+    Flow {
+        #[command(subcommand)]
+        command: flows::FlowCommand,
+    },
+    /// Build a SIP from a flow's payloads (e.g. a PES_Aller and its ACQUIT).
+    BuildSip(flows::BuildSipArgs),
     /// Rebuild a tenant's catalog and search index from the AIPs in the cluster.
     Reindex {
         #[arg(long)]
@@ -340,6 +348,8 @@ pub async fn run(command: ArchiveCommand) -> anyhow::Result<ExitCode> {
     match command {
         C::Serve(args) => serve::run(args).await,
         C::Transfer(args) => transfer::run(args).await,
+        C::Flow { command } => flows::run(command).await,
+        C::BuildSip(args) => flows::build_sip(args).await,
         C::Tenant { command } => match command {
             TenantCommand::Add {
                 id,
