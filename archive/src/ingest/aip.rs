@@ -5,6 +5,10 @@
 use std::sync::Arc;
 
 use chrono::Utc;
+use futures::StreamExt;
+
+/// Objects of one transfer uploaded at once.
+const UPLOADS_IN_FLIGHT: usize = 16;
 
 use super::checks::Checked;
 use super::progress;
@@ -30,12 +34,30 @@ pub async fn store(
         }]
     };
     let result: Result<(), Vec<Reason>> = async {
-        for (key, path) in &c.files {
-            client
-                .put_object_file(&ns, key, path, None)
-                .await
-                .map_err(|e| fail("store", format!("storing {key} failed: {e}")))?;
-            stored.push(key.clone());
+        // Several uploads in flight: each waits on fsyncs and a Raft commit, not on this CPU.
+        let jobs: Vec<_> = c
+            .files
+            .iter()
+            .map(|(key, path)| {
+                let (client, ns, key, path) = (client.clone(), ns.clone(), key.clone(), path.clone());
+                async move {
+                    let r = client.put_object_file(&ns, &key, &path, None).await;
+                    (key, r)
+                }
+            })
+            .collect();
+        let mut uploads = futures::stream::iter(jobs).buffer_unordered(UPLOADS_IN_FLIGHT);
+        let mut first_error = None;
+        while let Some((key, r)) = uploads.next().await {
+            match r {
+                Ok(_) => stored.push(key),
+                Err(e) => {
+                    first_error.get_or_insert_with(|| fail("store", format!("storing {key} failed: {e}")));
+                }
+            }
+        }
+        if let Some(e) = first_error {
+            return Err(e);
         }
         let manifest_key = keys::aip_manifest(&c.aip_id);
         client

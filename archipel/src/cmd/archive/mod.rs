@@ -1,5 +1,6 @@
 //! `archipel archive …`: the archive layer's front and its administration.
 
+mod bench;
 mod flows;
 mod http;
 mod serve;
@@ -107,6 +108,8 @@ pub enum ArchiveCommand {
     },
     /// Build a SIP from a flow's payloads (e.g. a PES_Aller and its ACQUIT).
     BuildSip(flows::BuildSipArgs),
+    /// Ingest throughput against this machine's limit (starts a local cluster unless --cluster).
+    Bench(bench::IngestBenchArgs),
     /// Rebuild a tenant's catalog and search index from the AIPs in the cluster.
     Reindex {
         #[arg(long)]
@@ -350,6 +353,7 @@ pub async fn run(command: ArchiveCommand) -> anyhow::Result<ExitCode> {
         C::Transfer(args) => transfer::run(args).await,
         C::Flow { command } => flows::run(command).await,
         C::BuildSip(args) => flows::build_sip(args).await,
+        C::Bench(args) => bench::run(args).await,
         C::Tenant { command } => match command {
             TenantCommand::Add {
                 id,

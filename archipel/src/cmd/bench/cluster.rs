@@ -19,7 +19,7 @@ impl LocalCluster {
         let mut child = Command::new(exe)
             .args(["dev", "--data"])
             .arg(data)
-            .args(["--base-port", &base_port.to_string()])
+            .args(["--base-port", &base_port.to_string(), "--archive-port", "0"])
             .stdout(Stdio::piped())
             .stderr(Stdio::null())
             .spawn()

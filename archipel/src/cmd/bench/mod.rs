@@ -1,7 +1,7 @@
 //! `archipel bench`: measures Archipel against this machine's own limit, measured in the same run.
 //! Every figure is a ratio to that limit, because absolute numbers drift on shared machines.
 
-mod cluster;
+pub(crate) mod cluster;
 mod healing;
 mod limit;
 mod report;

@@ -1,0 +1,215 @@
+//! `archipel archive bench`: ingest throughput (files/s, MB/s) of a SIP of many files, against
+//! what this machine does with the same SIP and no cluster (unzip, hash, write with fsync).
+
+use std::io::{Read, Write};
+use std::path::{Path, PathBuf};
+use std::process::ExitCode;
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use anyhow::bail;
+use archipel_archive::auth::Principal;
+use archipel_archive::model::{Agreement, Severity, TransferStatus};
+use archipel_archive::referentials::AGREEMENT;
+use archipel_archive::service::{Archive, ArchiveConfig};
+use archipel_client::Client;
+use archipel_seda::digest::{DigestAlgorithm, Hasher};
+use archipel_seda::sip::{Sip, SipLimits};
+use rand::RngCore;
+use serde_json::json;
+
+/// Target of the archive-layer issue, on the local cluster.
+const TARGET_FILES_PER_SEC: f64 = 500.0;
+
+#[derive(clap::Args)]
+pub struct IngestBenchArgs {
+    /// Files in the SIP.
+    #[arg(long, default_value_t = 1000)]
+    pub files: usize,
+    /// Size of each file (e.g. 100KiB).
+    #[arg(long, default_value = "100KiB")]
+    pub file_size: String,
+    /// Use this cluster instead of starting a local 3-site x 2-node one.
+    #[arg(long, env = "ARCHIPEL_CLUSTER")]
+    pub cluster: Option<String>,
+    /// Working directory (same disk as the nodes).
+    #[arg(long)]
+    pub dir: Option<PathBuf>,
+    #[arg(long)]
+    pub json: bool,
+}
+
+pub async fn run(args: IngestBenchArgs) -> anyhow::Result<ExitCode> {
+    let size = archipel_node::size::parse_size(&args.file_size).map_err(anyhow::Error::msg)? as usize;
+    if args.files == 0 || size == 0 {
+        bail!("--files and --file-size must be positive");
+    }
+    let work = match &args.dir {
+        Some(d) => tempfile::tempdir_in(d)?,
+        None => tempfile::tempdir()?,
+    };
+    let sip = work.path().join("bench.zip");
+    eprintln!("bench: building a SIP of {} files of {size} bytes…", args.files);
+    let (files, sip_bytes) = (args.files, size);
+    let sip_path = sip.clone();
+    tokio::task::spawn_blocking(move || build_sip(&sip_path, files, sip_bytes)).await??;
+    let payload = (args.files * size) as f64;
+
+    eprintln!("bench: measuring the local limit (unzip, SHA-512, write and fsync each file)…");
+    let (sip_path, out) = (sip.clone(), work.path().join("limit"));
+    let limit = tokio::task::spawn_blocking(move || local_limit(&sip_path, &out)).await??;
+
+    let local = match &args.cluster {
+        Some(_) => None,
+        None => {
+            eprintln!("bench: starting a local 3-site x 2-node cluster…");
+            Some(crate::cmd::bench::cluster::LocalCluster::start(&work.path().join("cluster")).await?)
+        }
+    };
+    let addrs = match (&args.cluster, &local) {
+        (Some(c), _) => c.clone(),
+        (None, Some(l)) => l.addrs.clone(),
+        _ => unreachable!("a cluster is given or started"),
+    };
+    let result = ingest(&addrs, &sip, work.path()).await;
+    if let Some(l) = local {
+        l.stop();
+    }
+    let took = result?;
+    let files_per_sec = args.files as f64 / took.as_secs_f64();
+    let limit_files_per_sec = args.files as f64 / limit.as_secs_f64();
+    let report = json!({
+        "files": args.files,
+        "file_size": size,
+        "limit": {"seconds": limit.as_secs_f64(), "files_per_sec": limit_files_per_sec, "mb_per_sec": payload / limit.as_secs_f64() / 1e6},
+        "ingest": {"seconds": took.as_secs_f64(), "files_per_sec": files_per_sec, "mb_per_sec": payload / took.as_secs_f64() / 1e6},
+        "ratio_to_limit": files_per_sec / limit_files_per_sec,
+        "target_files_per_sec": TARGET_FILES_PER_SEC,
+        "target_met": files_per_sec >= TARGET_FILES_PER_SEC,
+    });
+    if args.json {
+        crate::output::print_json(&report)?;
+    } else {
+        println!("ingest of {} files × {size} bytes", args.files);
+        println!(
+            "  limit (no cluster)  {:>8.0} files/s  {:>8.1} MB/s",
+            limit_files_per_sec,
+            payload / limit.as_secs_f64() / 1e6
+        );
+        println!(
+            "  ingest              {:>8.0} files/s  {:>8.1} MB/s  ({:.0}% of the limit)",
+            files_per_sec,
+            payload / took.as_secs_f64() / 1e6,
+            100.0 * files_per_sec / limit_files_per_sec
+        );
+        println!(
+            "  target ≥ {TARGET_FILES_PER_SEC} files/s: {}",
+            if files_per_sec >= TARGET_FILES_PER_SEC {
+                "pass"
+            } else {
+                "short"
+            }
+        );
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
+/// A SEDA 2.2 SIP: one unit per file, SHA-512 digests, stored (random data does not compress).
+fn build_sip(path: &Path, files: usize, size: usize) -> anyhow::Result<()> {
+    let mut zip = zip::ZipWriter::new(std::fs::File::create(path)?);
+    let opts = zip::write::SimpleFileOptions::default().compression_method(zip::CompressionMethod::Stored);
+    let mut groups = String::new();
+    let mut units = String::new();
+    let mut data = vec![0u8; size];
+    for i in 0..files {
+        rand::thread_rng().fill_bytes(&mut data);
+        let mut h = Hasher::new(DigestAlgorithm::Sha512);
+        h.update(&data);
+        zip.start_file(format!("content/f{i}.bin"), opts)?;
+        zip.write_all(&data)?;
+        groups.push_str(&format!(
+            "<DataObjectGroup id=\"G{i}\"><BinaryDataObject id=\"O{i}\"><DataObjectVersion>BinaryMaster_1</DataObjectVersion>\
+             <Uri>content/f{i}.bin</Uri><MessageDigest algorithm=\"SHA-512\">{}</MessageDigest><Size>{size}</Size>\
+             </BinaryDataObject></DataObjectGroup>",
+            h.finish()
+        ));
+        units.push_str(&format!(
+            "<ArchiveUnit id=\"U{i}\"><Content><DescriptionLevel>Item</DescriptionLevel><Title>Pièce {i}</Title></Content>\
+             <DataObjectReference><DataObjectGroupReferenceId>G{i}</DataObjectGroupReferenceId></DataObjectReference></ArchiveUnit>"
+        ));
+    }
+    let manifest = format!(
+        "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n<ArchiveTransfer xmlns=\"fr:gouv:culture:archivesdefrance:seda:v2.2\">\
+         <Date>2026-01-01T00:00:00</Date><MessageIdentifier>BENCH</MessageIdentifier><ArchivalAgreement>BENCH</ArchivalAgreement>\
+         <CodeListVersions/><DataObjectPackage>{groups}<DescriptiveMetadata><ArchiveUnit id=\"ROOT\"><Content>\
+         <DescriptionLevel>File</DescriptionLevel><Title>Bench</Title></Content>{units}</ArchiveUnit></DescriptiveMetadata>\
+         <ManagementMetadata/></DataObjectPackage><ArchivalAgency><Identifier>BENCH-AA</Identifier></ArchivalAgency>\
+         <TransferringAgency><Identifier>BENCH-TA</Identifier></TransferringAgency></ArchiveTransfer>"
+    );
+    zip.start_file("manifest.xml", zip::write::SimpleFileOptions::default())?;
+    zip.write_all(manifest.as_bytes())?;
+    zip.finish()?;
+    Ok(())
+}
+
+/// Unzips, hashes and writes every file with fsync: what ingest does before the cluster.
+fn local_limit(sip: &Path, out: &Path) -> anyhow::Result<Duration> {
+    std::fs::create_dir_all(out)?;
+    let start = Instant::now();
+    let mut s = Sip::open(sip, &SipLimits::default())?;
+    let names: Vec<String> = s.entries().iter().map(|e| e.name().to_owned()).collect();
+    let mut buf = vec![0u8; 256 << 10];
+    for (i, name) in names.iter().enumerate() {
+        let mut r = s.entry(name)?;
+        let mut h = Hasher::new(DigestAlgorithm::Sha512);
+        let mut f = std::fs::File::create(out.join(i.to_string()))?;
+        loop {
+            let n = r.read(&mut buf)?;
+            if n == 0 {
+                break;
+            }
+            h.update(&buf[..n]);
+            f.write_all(&buf[..n])?;
+        }
+        f.sync_all()?;
+        let _ = h.finish();
+    }
+    Ok(start.elapsed())
+}
+
+async fn ingest(addrs: &str, sip: &Path, work: &Path) -> anyhow::Result<Duration> {
+    let client = Client::from_list(addrs)?;
+    let archive: Arc<Archive> = Archive::new(client, ArchiveConfig::new(work.join("spool")), None).await?;
+    let tenant = format!("bench{}", std::process::id());
+    archive.refs.add_tenant(&tenant, "bench", "BENCH-AA").await?;
+    let agreement = Agreement {
+        id: "BENCH".into(),
+        version: 0,
+        name: "bench".into(),
+        transferring_agencies: vec!["BENCH-TA".into()],
+        profile: None,
+        allowed_formats: vec![],
+        format_mismatch: Severity::Warn,
+        unidentified_format: Severity::Warn,
+        flow: None,
+        active: true,
+        updated_at: chrono::Utc::now(),
+    };
+    archive.refs.put_versioned(&tenant, AGREEMENT, agreement).await?;
+    let spooled = tempfile::NamedTempFile::new_in(work.join("spool"))?.into_temp_path();
+    std::fs::copy(sip, &spooled)?;
+    let size = std::fs::metadata(&spooled)?.len();
+    eprintln!("bench: ingesting…");
+    let start = Instant::now();
+    let t = archipel_archive::ingest::submit(&archive, &Principal::dev_superuser(), &tenant, spooled, size).await?;
+    loop {
+        let now = archipel_archive::ingest::transfer(&archive, &tenant, &t.id).await?;
+        if now.status.is_final() {
+            if now.status == TransferStatus::Ko {
+                bail!("the bench SIP was rejected: {:?}", now.errors);
+            }
+            return Ok(start.elapsed());
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+}
