@@ -121,6 +121,29 @@ fn corpus_sips_are_ingested_and_bad_ones_rejected_precisely() {
     );
     let (v, atr) = front.transfer(&agency, "region", &ok);
     assert_eq!(v["status"], "OK", "{v:#}");
+    let ack = dir.join("ack.xml");
+    let id = v["transfer_id"].as_str().unwrap();
+    let out = front.run(
+        &agency,
+        &[
+            "transfer",
+            "--tenant",
+            "region",
+            ok.to_str().unwrap(),
+            "--ack",
+            ack.to_str().unwrap(),
+            "--json",
+        ],
+    );
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    let ack_xml = std::fs::read_to_string(&ack).unwrap();
+    assert!(
+        ack_xml.contains("<MessageReceivedIdentifier>MSG-AGR-TEST</MessageReceivedIdentifier>"),
+        "{ack_xml}"
+    );
+    if let Some(r) = seda_valid(&ack) {
+        r.unwrap_or_else(|e| panic!("the acknowledgement of {id} is not valid SEDA: {e}"));
+    }
     assert_eq!(v["objects"], 2);
     assert_eq!(v["units"], 3);
     assert_atr(&atr, "OK");

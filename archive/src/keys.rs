@@ -78,3 +78,7 @@ pub const AIP_DESCRIPTOR_SUFFIX: &str = "/aip.json";
 pub fn atr(transfer: &str) -> String {
     format!("atr/{transfer}.xml")
 }
+
+pub fn ack(transfer: &str) -> String {
+    format!("ack/{transfer}.xml")
+}

@@ -202,6 +202,9 @@ pub struct Transfer {
     pub warnings: Vec<Reason>,
     /// Object key of the ArchiveTransferReply in the tenant's namespace.
     pub atr_key: Option<String>,
+    /// Object key of the Acknowledgement sent once the manifest was read.
+    #[serde(default)]
+    pub ack_key: Option<String>,
     /// Last sign of life of the front running it: a stale one was interrupted.
     pub heartbeat: DateTime<Utc>,
 }

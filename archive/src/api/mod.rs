@@ -113,6 +113,7 @@ pub fn router(archive: Arc<Archive>) -> Router {
         )
         .route("/v1/tenants/{tenant}/transfers/{id}", get(transfers::status))
         .route("/v1/tenants/{tenant}/transfers/{id}/atr", get(transfers::atr))
+        .route("/v1/tenants/{tenant}/transfers/{id}/ack", get(transfers::ack))
         .route("/v1/tenants/{tenant}/units", get(units::search))
         .route("/v1/tenants/{tenant}/units/{id}", get(units::unit))
         .route("/v1/tenants/{tenant}/units/{id}/objects/{object}", get(units::object))

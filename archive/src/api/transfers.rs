@@ -95,3 +95,26 @@ pub async fn atr(
         .map_err(ArchiveError::from)?;
     Ok(([(header::CONTENT_TYPE, "application/xml")], xml).into_response())
 }
+
+/// The Acknowledgement sent once the transfer's manifest was read.
+pub async fn ack(
+    State(a): State<Arc<Archive>>,
+    Caller(who): Caller,
+    Path((tenant, id)): Path<(String, String)>,
+) -> ApiResult<Response> {
+    a.authorize(&who, &tenant, &[TransferringAgency, Archivist, Operator])
+        .await?;
+    let t = crate::ingest::transfer(&a, &tenant, &id).await?;
+    let key = t.ack_key.ok_or_else(|| {
+        ArchiveError::NotFound(format!(
+            "transfer `{id}` has no acknowledgement: its manifest could not be read"
+        ))
+    })?;
+    let mut xml = Vec::new();
+    a.store
+        .client()
+        .get_object(&crate::keys::object_namespace(&tenant), &key, 0, None, &mut xml, None)
+        .await
+        .map_err(ArchiveError::from)?;
+    Ok(([(header::CONTENT_TYPE, "application/xml")], xml).into_response())
+}

@@ -88,6 +88,10 @@ pub async fn check(
         ));
     }
 
+    if let Some(archival) = parsed.archival_agency.as_ref().and_then(|x| x.identifier.clone()) {
+        super::reply::acknowledge(a, t, detected, &archival).await;
+    }
+
     progress(a, t, "structure").await;
     let problems = validate::check_structure(&parsed);
     if !problems.is_empty() {

@@ -7,7 +7,7 @@
 
 mod aip;
 mod checks;
-mod reply;
+pub(crate) mod reply;
 
 use std::path::PathBuf;
 use std::sync::Arc;
@@ -53,6 +53,7 @@ pub async fn submit(a: &Arc<Archive>, who: &Principal, tenant: &str, sip: TempPa
         errors: vec![],
         warnings: vec![],
         atr_key: None,
+        ack_key: None,
         heartbeat: now,
     };
     a.store.put(&keys::transfer(tenant, &id), &transfer).await?;

@@ -1,8 +1,8 @@
 //! The ArchiveTransferReply of a finished transfer, stored beside the AIPs of the tenant.
 
 use archipel_seda::reply::{
-    write_transfer_reply, EventSubject, FormatIdentified, ReplyCode, ReplyDigest, ReplyEvent, ReplyObject, ReplyUnit,
-    TransferReply,
+    write_acknowledgement, write_transfer_reply, Acknowledgement, EventSubject, FormatIdentified, ReplyCode,
+    ReplyDigest, ReplyEvent, ReplyObject, ReplyUnit, TransferReply,
 };
 use archipel_seda::version::SedaVersion;
 use chrono::Utc;
@@ -109,4 +109,38 @@ pub async fn send(a: &Archive, t: &mut Transfer, units: &[UnitRecord]) -> Result
         .await?;
     t.atr_key = Some(key);
     Ok(())
+}
+
+/// Acknowledges receipt of a transfer whose manifest could be read (SEDA's Acknowledgement),
+/// stored as `ack/{id}.xml`. Best effort: the transfer goes on without it.
+pub async fn acknowledge(a: &Archive, t: &mut Transfer, version: SedaVersion, archival_agency: &str) {
+    let ack = Acknowledgement {
+        version,
+        message_identifier: format!("ACK-{}", t.id),
+        date: Utc::now(),
+        comments: vec![format!("Archipel received transfer {}", t.id)],
+        message_received_identifier: t.message_identifier.clone(),
+        sender: archival_agency.into(),
+        receiver: t.transferring_agency.clone().unwrap_or_else(|| t.submitted_by.clone()),
+    };
+    let stored = async {
+        let xml = write_acknowledgement(&ack).map_err(|e| ArchiveError::Internal(e.to_string()))?;
+        let key = keys::ack(&t.id);
+        a.store
+            .client()
+            .put_object(
+                &keys::object_namespace(&t.tenant),
+                &key,
+                xml.as_slice(),
+                Some(xml.len() as u64),
+                None,
+            )
+            .await?;
+        Ok::<_, ArchiveError>(key)
+    }
+    .await;
+    match stored {
+        Ok(key) => t.ack_key = Some(key),
+        Err(e) => tracing::warn!("transfer {}: the acknowledgement could not be stored: {e}", t.id),
+    }
 }

@@ -22,6 +22,9 @@ pub struct TransferArgs {
     /// Write the ArchiveTransferReply here (implies --wait).
     #[arg(long)]
     pub atr: Option<PathBuf>,
+    /// Write the Acknowledgement (sent once the manifest was read) here (implies --wait).
+    #[arg(long)]
+    pub ack: Option<PathBuf>,
     /// Give up waiting after this many seconds.
     #[arg(long, default_value_t = 3600)]
     pub timeout_secs: u64,
@@ -39,7 +42,7 @@ pub async fn run(args: TransferArgs) -> anyhow::Result<ExitCode> {
         .as_str()
         .context("the front returned no transfer id")?
         .to_owned();
-    if !args.wait && args.atr.is_none() {
+    if !args.wait && args.atr.is_none() && args.ack.is_none() {
         if args.json {
             crate::output::print_json(&submitted)?;
         } else {
@@ -88,6 +91,16 @@ pub async fn run(args: TransferArgs) -> anyhow::Result<ExitCode> {
                 eprintln!("the transfer's reply is unavailable: {e}");
                 atr_error = Some(e.to_string());
             }
+        }
+    }
+    if let Some(path) = &args.ack {
+        match f.send(f.request(Method::GET, &format!("{base}/{id}/ack"))).await {
+            Ok(resp) => {
+                let xml = resp.bytes().await?;
+                std::fs::write(path, &xml)
+                    .with_context(|| format!("cannot write the acknowledgement to {}", path.display()))?;
+            }
+            Err(e) => eprintln!("no acknowledgement: {e}"),
         }
     }
     let verdict = status["status"].as_str().unwrap_or("KO");
