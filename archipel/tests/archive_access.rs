@@ -169,6 +169,31 @@ fn tenants_are_isolated_and_the_catalog_rebuilds_from_the_cluster() {
         .filter(|e| e["event_type"] == "access.denied")
         .count();
     assert!(denials >= 1, "denied calls must be logged: {log:#}");
+    let steps: Vec<&str> = log
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter_map(|e| e["event_type"].as_str())
+        .filter(|t| t.starts_with("transfer.step."))
+        .collect();
+    for step in [
+        "unzip",
+        "manifest",
+        "structure",
+        "agreement",
+        "objects",
+        "rules",
+        "store",
+        "catalog",
+    ] {
+        assert!(
+            steps.contains(&format!("transfer.step.{step}").as_str()),
+            "step {step} must be logged: {steps:?}"
+        );
+    }
+    // An operator reads no content but may check the logbook of any tenant.
+    let verify = front.json(&front.operator, &["logbook", "verify", "--tenant", "ville", "--json"]);
+    assert_eq!(verify["ok"], true, "{verify:#}");
 
     // The catalog rebuilt from the AIPs alone is the same, record for record.
     let before: Vec<Value> = region_units

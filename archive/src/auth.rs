@@ -100,6 +100,10 @@ impl Principal {
         if self.all_tenants {
             return Ok(());
         }
+        // Operators belong to no tenant: they act platform-wide, where their role is allowed.
+        if self.role == Role::Operator && self.tenant.is_none() && roles.contains(&Role::Operator) {
+            return Ok(());
+        }
         if self.tenant.as_deref() != Some(tenant) {
             return Err(ArchiveError::NotFound(format!("tenant `{tenant}`")));
         }
@@ -228,6 +232,11 @@ impl Authenticator {
         }
         if role != Role::Operator && tenant.is_none() {
             return Err(ArchiveError::Invalid(format!("a {role} token needs --tenant")));
+        }
+        if role == Role::TransferringAgency && agency.is_none() {
+            return Err(ArchiveError::Invalid(
+                "a transferring-agency token needs --agency: the agency it transfers as".into(),
+            ));
         }
         let mut raw = [0u8; 32];
         rand::thread_rng().fill_bytes(&mut raw);

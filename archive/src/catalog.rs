@@ -13,8 +13,36 @@ use crate::keys;
 use crate::model::{AipDescriptor, UnitRecord, AIP_FORMAT};
 use crate::store::{Expect, Store, Write};
 
-/// Unit records per transaction: well inside the cluster's transaction limits.
+/// Unit records per transaction, and bytes: inside the cluster's limits (1000 operations, 4 MiB).
 const UNITS_PER_TXN: usize = 100;
+const BYTES_PER_TXN: usize = 3 << 20;
+
+/// Splits writes into transactions the cluster accepts.
+fn batches(writes: Vec<Write>) -> Vec<Vec<Write>> {
+    let mut out: Vec<Vec<Write>> = vec![];
+    let mut bytes = 0;
+    for w in writes {
+        let size = match &w {
+            Write::Put(k, v) => k.len() + v.len(),
+            Write::Delete(k) => k.len(),
+        };
+        match out.last_mut() {
+            Some(b) if b.len() < UNITS_PER_TXN && bytes + size <= BYTES_PER_TXN => {
+                bytes += size;
+                b.push(w);
+            }
+            _ => {
+                bytes = size;
+                out.push(vec![w]);
+            }
+        }
+    }
+    out
+}
+
+fn unit_writes(tenant: &str, units: &[UnitRecord]) -> Result<Vec<Write>> {
+    units.iter().map(|u| Write::put(keys::unit(tenant, &u.id), u)).collect()
+}
 
 #[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
 pub struct AipRecord {
@@ -48,13 +76,9 @@ impl Catalog {
     /// already committed (a retry after an unknown outcome).
     pub async fn commit(&self, tenant: &str, aip_id: &str, transfer_id: &str, units: &[UnitRecord]) -> Result<bool> {
         let record_key = keys::aip(tenant, aip_id);
-        for chunk in units.chunks(UNITS_PER_TXN) {
-            let writes = chunk
-                .iter()
-                .map(|u| Write::put(keys::unit(tenant, &u.id), u))
-                .collect::<Result<Vec<_>>>()?;
+        for batch in batches(unit_writes(tenant, units)?) {
             self.store
-                .atomically(&[Expect::Absent(record_key.clone())], writes)
+                .atomically(&[Expect::Absent(record_key.clone())], batch)
                 .await?;
         }
         let record = AipRecord {
@@ -182,12 +206,8 @@ impl Catalog {
                 self.commit(tenant, &aip_id, &d.transfer_id, &d.units).await?;
             } else {
                 // Rewrite the unit records: the descriptor is the truth.
-                for chunk in d.units.chunks(UNITS_PER_TXN) {
-                    let writes = chunk
-                        .iter()
-                        .map(|u| Write::put(keys::unit(tenant, &u.id), u))
-                        .collect::<Result<Vec<_>>>()?;
-                    self.store.atomically(&[], writes).await?;
+                for batch in batches(unit_writes(tenant, &d.units)?) {
+                    self.store.atomically(&[], batch).await?;
                 }
             }
         }

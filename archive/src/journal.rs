@@ -225,16 +225,43 @@ impl Journal {
 
     /// Logs a refused call. Best effort: a refusal is returned to the caller even when the
     /// logbook cannot be written, and the failure goes to the front's own log.
-    pub async fn denied(&self, tenant: &str, who: &Principal, why: &ArchiveError) {
-        let book = if crate::model::check_tenant_id(tenant).is_ok() {
-            tenant
-        } else {
-            PLATFORM
-        };
+    pub async fn denied(&self, book: &str, tenant: &str, who: &Principal, why: &ArchiveError) {
         let detail = json!({"tenant": tenant, "role": who.role.to_string(), "reason": why.to_string()});
         if let Err(e) = self.record(book, "access.denied", "KO", &who.id, None, detail).await {
-            tracing::error!("a denied call on {tenant} by {} could not be logged: {e}", who.id);
+            tracing::error!("a denied call on `{tenant}` by {} could not be logged: {e}", who.id);
         }
+    }
+
+    /// Logs the steps of one transfer as consecutive entries, in one write.
+    pub async fn record_steps(
+        &self,
+        tenant: &str,
+        actor: &str,
+        transfer: &str,
+        steps: &[crate::model::Step],
+    ) -> Result<()> {
+        if steps.is_empty() {
+            return Ok(());
+        }
+        let operation = transfer.to_owned();
+        let entries = steps
+            .iter()
+            .map(|s| {
+                let outcome = match s.outcome.as_str() {
+                    "OK" => Outcome::Ok,
+                    "WARNING" => Outcome::Warning,
+                    _ => Outcome::Ko,
+                };
+                NewEntry::new(operation.clone(), format!("transfer.step.{}", s.name), outcome, actor)
+                    .subject(transfer)
+                    .detail(json!({"at": s.at.to_rfc3339(), "detail": s.detail}))
+            })
+            .collect();
+        self.book
+            .append_many(tenant, entries)
+            .await
+            .map(|_| ())
+            .map_err(log_error)
     }
 
     pub async fn entries(&self, tenant: &str, from: u64, limit: usize) -> Result<Vec<Entry>> {

@@ -31,6 +31,10 @@ pub fn referential_version(t: &str, kind: &str, id: &str, version: u32) -> Strin
 pub fn transfer(t: &str, id: &str) -> String {
     format!("t/{t}/transfer/{id}")
 }
+/// The heartbeat of the front running a transfer, apart from its record so the two never race.
+pub fn transfer_beat(t: &str, id: &str) -> String {
+    format!("t/{t}/transfer-beat/{id}")
+}
 pub fn transfers(t: &str) -> String {
     format!("t/{t}/transfer/")
 }

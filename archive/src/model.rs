@@ -179,6 +179,17 @@ pub struct Reason {
     pub message: String,
 }
 
+/// One ingest step as it ran, for the status and the logbook.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+pub struct Step {
+    pub name: String,
+    /// OK, WARNING or KO.
+    pub outcome: String,
+    pub at: DateTime<Utc>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub detail: Option<String>,
+}
+
 #[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
 pub struct Transfer {
     pub id: String,
@@ -207,6 +218,9 @@ pub struct Transfer {
     pub ack_key: Option<String>,
     /// Last sign of life of the front running it: a stale one was interrupted.
     pub heartbeat: DateTime<Utc>,
+    /// The steps run so far.
+    #[serde(default)]
+    pub steps: Vec<Step>,
 }
 
 /// One stored binary object of a unit.

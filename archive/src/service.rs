@@ -87,7 +87,12 @@ impl Archive {
     /// A refusal is written in the tenant's logbook.
     pub async fn authorize(&self, who: &Principal, tenant: &str, roles: &[Role]) -> Result<()> {
         if let Err(e) = who.require(tenant, roles) {
-            self.journal.denied(tenant, who, &e).await;
+            // Only existing tenants get a logbook: probes of made-up names go to the platform's.
+            let book = match self.refs.tenant(tenant).await {
+                Ok(_) => tenant,
+                Err(_) => crate::journal::PLATFORM,
+            };
+            self.journal.denied(book, tenant, who, &e).await;
             return Err(e);
         }
         self.refs.tenant(tenant).await.map(|_| ())
@@ -96,7 +101,7 @@ impl Archive {
     /// Platform administration.
     pub async fn authorize_operator(&self, who: &Principal) -> Result<()> {
         if let Err(e) = who.require_operator() {
-            self.journal.denied(crate::journal::PLATFORM, who, &e).await;
+            self.journal.denied(crate::journal::PLATFORM, "", who, &e).await;
             return Err(e);
         }
         Ok(())

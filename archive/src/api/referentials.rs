@@ -84,7 +84,7 @@ pub async fn put_agreement(
     // Agencies named in an agreement are registered, so the referential stays complete.
     for agency in &s.transferring_agencies {
         crate::model::check_id("agency", agency)?;
-        if a.refs.get::<Agency>(&tenant, AGENCY, agency).await.is_err() {
+        if let Err(crate::error::ArchiveError::NotFound(_)) = a.refs.get::<Agency>(&tenant, AGENCY, agency).await {
             a.refs
                 .put_agency(
                     &tenant,

@@ -65,7 +65,12 @@ pub async fn check(
 ) -> Result<Checked, Reasons> {
     progress(a, t, "unzip").await;
     let work_dir = work.to_path_buf();
-    let (mut sip, manifest_bytes) = tokio::task::spawn_blocking(move || open_sip(&sip_path))
+    let limits = SipLimits {
+        max_zip_bytes: a.config.max_sip_bytes,
+        max_total_bytes: a.config.max_sip_bytes.max(SipLimits::default().max_total_bytes),
+        ..SipLimits::default()
+    };
+    let (mut sip, manifest_bytes) = tokio::task::spawn_blocking(move || open_sip(&sip_path, &limits))
         .await
         .map_err(|e| vec![reason("unzip", None, format!("internal error: {e}"))])??;
 
@@ -168,8 +173,8 @@ pub async fn check(
     })
 }
 
-fn open_sip(path: &Path) -> Result<(Sip, Vec<u8>), Reasons> {
-    let mut sip = Sip::open(path, &SipLimits::default()).map_err(|e| vec![reason("unzip", None, e.to_string())])?;
+fn open_sip(path: &Path, limits: &SipLimits) -> Result<(Sip, Vec<u8>), Reasons> {
+    let mut sip = Sip::open(path, limits).map_err(|e| vec![reason("unzip", None, e.to_string())])?;
     let bytes = sip
         .manifest_bytes()
         .map_err(|e| vec![reason("unzip", Some("manifest.xml".into()), e.to_string())])?;

@@ -18,13 +18,40 @@ use tempfile::TempPath;
 use crate::auth::{Principal, Role};
 use crate::error::{ArchiveError, Result};
 use crate::keys;
-use crate::model::{Reason, Transfer, TransferStatus};
+use crate::model::{Reason, Step, Transfer, TransferStatus};
 use crate::service::Archive;
 
 pub use checks::Checked;
 
 /// A transfer whose front stopped beating for this long was interrupted.
 const STALE_AFTER: chrono::Duration = chrono::Duration::minutes(10);
+/// How often a front says it is still working on a transfer, queued or running.
+const BEAT_EVERY: std::time::Duration = std::time::Duration::from_secs(30);
+/// Reasons kept in a transfer's record; the rest are counted.
+const MAX_REASONS: usize = 200;
+
+async fn beat(a: Arc<Archive>, tenant: String, id: String) {
+    let key = keys::transfer_beat(&tenant, &id);
+    loop {
+        if let Err(e) = a.store.put(&key, &Utc::now()).await {
+            tracing::warn!("transfer {id}: heartbeat not saved: {e}");
+        }
+        tokio::time::sleep(BEAT_EVERY).await;
+    }
+}
+
+/// Keeps the first `MAX_REASONS` reasons and says how many more there were.
+fn cap(reasons: &mut Vec<Reason>) {
+    if reasons.len() > MAX_REASONS {
+        let more = reasons.len() - MAX_REASONS;
+        reasons.truncate(MAX_REASONS);
+        reasons.push(Reason {
+            step: "summary".into(),
+            subject: None,
+            message: format!("{more} more of the same kind are not listed: fix the ones above and submit again"),
+        });
+    }
+}
 
 /// Records a received SIP and starts checking it in the background.
 pub async fn submit(a: &Arc<Archive>, who: &Principal, tenant: &str, sip: TempPath, size: u64) -> Result<Transfer> {
@@ -55,6 +82,7 @@ pub async fn submit(a: &Arc<Archive>, who: &Principal, tenant: &str, sip: TempPa
         atr_key: None,
         ack_key: None,
         heartbeat: now,
+        steps: vec![],
     };
     a.store.put(&keys::transfer(tenant, &id), &transfer).await?;
     a.journal
@@ -75,8 +103,10 @@ pub async fn submit(a: &Arc<Archive>, who: &Principal, tenant: &str, sip: TempPa
     };
     let actor = who.id.clone();
     tokio::spawn(async move {
+        let beat = tokio::spawn(beat(Arc::clone(&archive), transfer.tenant.clone(), transfer.id.clone()));
         let _slot = archive.ingest_slots.acquire().await;
         run(&archive, transfer, sip, agency, &actor).await;
+        beat.abort();
     });
     let mut t = a
         .store
@@ -95,6 +125,13 @@ pub async fn transfer(a: &Archive, tenant: &str, id: &str) -> Result<Transfer> {
         .await?
         .map(|v| v.value)
         .ok_or_else(|| ArchiveError::NotFound(format!("transfer `{id}`")))?;
+    if let Some(b) = a
+        .store
+        .get::<chrono::DateTime<Utc>>(&keys::transfer_beat(tenant, id))
+        .await?
+    {
+        t.heartbeat = t.heartbeat.max(b.value);
+    }
     if !t.status.is_final() && Utc::now() - t.heartbeat > STALE_AFTER {
         t.errors.push(Reason {
             step: t.step.clone(),
@@ -151,6 +188,18 @@ async fn run(a: &Arc<Archive>, mut t: Transfer, sip: TempPath, agency: Option<St
             t.errors.extend(reasons);
         }
     }
+    let last = Step {
+        name: t.step.clone(),
+        outcome: match t.status {
+            TransferStatus::Ko => "KO".into(),
+            _ => "OK".into(),
+        },
+        at: Utc::now(),
+        detail: t.errors.first().map(|r| r.message.clone()),
+    };
+    t.steps.push(last);
+    cap(&mut t.errors);
+    cap(&mut t.warnings);
     t.step = "reply".into();
     t.finished_at = Some(Utc::now());
     if let Err(e) = reply::send(a, &mut t, &units).await {
@@ -166,9 +215,14 @@ async fn run(a: &Arc<Archive>, mut t: Transfer, sip: TempPath, agency: Option<St
         TransferStatus::Warning => "WARNING",
         _ => "KO",
     };
+    if let Err(e) = a.journal.record_steps(&t.tenant, actor, &t.id, &t.steps).await {
+        tracing::error!("transfer {}: its steps could not be logged: {e}", t.id);
+    }
+    // The logbook keeps the verdict and the first reasons; the record holds the rest.
     let detail = serde_json::json!({
         "aip": t.aip_id, "units": t.units, "objects": t.objects,
-        "errors": t.errors, "warnings": t.warnings,
+        "errors": t.errors.len(), "warnings": t.warnings.len(),
+        "first_errors": t.errors.iter().take(10).map(|r| &r.message).collect::<Vec<_>>(),
     });
     if let Err(e) = a
         .journal
@@ -184,6 +238,14 @@ async fn run(a: &Arc<Archive>, mut t: Transfer, sip: TempPath, agency: Option<St
 
 /// Saves progress: the step now running, and a heartbeat.
 async fn progress(a: &Archive, t: &mut Transfer, step: &str) {
+    if t.status == TransferStatus::Running && t.step != "received" {
+        t.steps.push(Step {
+            name: t.step.clone(),
+            outcome: "OK".into(),
+            at: Utc::now(),
+            detail: None,
+        });
+    }
     t.step = step.into();
     t.heartbeat = Utc::now();
     if let Err(e) = a.store.put(&keys::transfer(&t.tenant, &t.id), &*t).await {
