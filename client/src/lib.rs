@@ -16,8 +16,8 @@ mod tls;
 mod workers;
 
 pub use archipel_proto as proto;
-pub use conn::{Client, ClientOptions, TLS_DIR_ENV};
 pub use archipel_proto::pki::Revoked;
+pub use conn::{Client, ClientOptions, TLS_DIR_ENV};
 pub use error::ClientError;
 pub use meta::{CasExpect, CasOutcome, Consistency, MetaEntry};
 pub use objects::Progress;

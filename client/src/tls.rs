@@ -62,7 +62,12 @@ impl TlsFiles {
             .map_err(|e| ClientError::TlsFiles(e.to_string()))?
             .with_root_certificates(roots)
             .with_client_auth_cert(chain, key)
-            .map_err(|e| bad(&self.cert, format!("does not match the key {}: {e}", self.key.display())))?;
+            .map_err(|e| {
+                bad(
+                    &self.cert,
+                    format!("does not match the key {}: {e}", self.key.display()),
+                )
+            })?;
         config.alpn_protocols = vec![b"h2".to_vec()];
         Ok(Arc::new(config))
     }
@@ -105,18 +110,27 @@ impl tower::Service<http::Uri> for TlsConnector {
     }
 }
 
-/// The TLS cause of a failure, if any: a refused handshake on either side.
+/// The TLS cause of a failure, if any (a refused handshake on either side), as its innermost,
+/// most specific message, e.g. "received fatal alert: CertificateRevoked".
 pub(crate) fn tls_failure(err: &(dyn std::error::Error + 'static)) -> Option<String> {
+    let mut found = None;
     let mut cur: Option<&(dyn std::error::Error + 'static)> = Some(err);
     while let Some(e) = cur {
         if let Some(r) = e.downcast_ref::<rustls::Error>() {
             return Some(r.to_string());
         }
         let text = e.to_string();
-        if text.contains("TLS handshake failed") || text.contains("received fatal alert") {
-            return Some(text);
+        if [
+            "received fatal alert",
+            "invalid peer certificate",
+            "TLS handshake failed",
+        ]
+        .iter()
+        .any(|m| text.contains(m))
+        {
+            found = Some(text);
         }
         cur = e.source();
     }
-    None
+    found
 }

@@ -176,7 +176,10 @@ async fn serve(
         )
         .route("/health", axum::routing::get(|| async { "ok\n" }))
         .layer(axum::middleware::from_fn_with_state(node.metrics.clone(), time_rpc));
-    let routes = routes.layer(axum::middleware::from_fn_with_state(node.clone(), crate::tls::authz::authorize));
+    let routes = routes.layer(axum::middleware::from_fn_with_state(
+        node.clone(),
+        crate::tls::authz::authorize,
+    ));
     let server = tonic::transport::Server::builder()
         .accept_http1(true)
         .tcp_nodelay(true)
@@ -226,10 +229,13 @@ fn load_tls(
 fn expected_peer(state: Arc<crate::store::StateView>) -> crate::tls::connect::ExpectedPeer {
     Arc::new(move |addr: &str| {
         let map = state.cluster_map();
-        let found = map.live_nodes().find(|n| n.addr == addr).map(|n| crate::tls::Subject::Node {
-            id: n.id,
-            site: n.site.clone(),
-        });
+        let found = map
+            .live_nodes()
+            .find(|n| n.addr == addr)
+            .map(|n| crate::tls::Subject::Node {
+                id: n.id,
+                site: n.site.clone(),
+            });
         found
     })
 }

@@ -148,7 +148,13 @@ fn issue(a: IssueArgs) -> anyhow::Result<ExitCode> {
     };
     let out = a.out.unwrap_or_else(|| issue::bundle_dir(&a.dir, &issued.subject));
     let written = issue::write_bundle(&out, &ca.cert_pem(), &issued)?;
-    report(a.json, &issued.subject.to_string(), Some(&issued.serial), &written, a.days);
+    report(
+        a.json,
+        &issued.subject.to_string(),
+        Some(&issued.serial),
+        &written,
+        a.days,
+    );
     Ok(ExitCode::SUCCESS)
 }
 

@@ -115,7 +115,12 @@ fn dev_pki(data: &Path, nodes: &[DevNode]) -> anyhow::Result<PathBuf> {
     for node in nodes {
         let dir = node.dir.join("tls");
         if !dir.join(issue::NODE_KEY).exists() {
-            let cert = ca.issue_node(node.id, &node.site, &[node.addr.clone()], Validity::days(issue::LEAF_DAYS))?;
+            let cert = ca.issue_node(
+                node.id,
+                &node.site,
+                &[node.addr.clone()],
+                Validity::days(issue::LEAF_DAYS),
+            )?;
             issue::write_bundle(&dir, &ca.cert_pem(), &cert)?;
         }
     }

@@ -21,7 +21,11 @@ impl RaftService {
         let claimed = request.get_ref().from_node;
         match request.extensions().get::<PeerIdentity>().map(|p| &p.subject) {
             Some(Subject::Node { id, .. }) if *id != claimed => {
-                tracing::warn!(claimed, certified = id, "refusing Raft traffic whose sender does not match its certificate");
+                tracing::warn!(
+                    claimed,
+                    certified = id,
+                    "refusing Raft traffic whose sender does not match its certificate"
+                );
                 Err(Status::permission_denied(format!(
                     "the message says it comes from node {claimed} but the TLS certificate is node {id}'s"
                 )))

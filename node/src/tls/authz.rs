@@ -67,10 +67,18 @@ pub async fn authorize(State(node): State<Arc<Node>>, mut request: Request, next
     };
     if tls.deny.is_revoked(&peer.serial) {
         let msg = format!("certificate {} ({}) has been revoked", peer.serial, peer.subject);
-        return deny(request.uri().path(), &peer.subject.to_string(), Status::unauthenticated(msg));
+        return deny(
+            request.uri().path(),
+            &peer.subject.to_string(),
+            Status::unauthenticated(msg),
+        );
     }
     if let Err(why) = admits(&node, request.uri().path(), &peer) {
-        return deny(request.uri().path(), &peer.subject.to_string(), Status::permission_denied(why));
+        return deny(
+            request.uri().path(),
+            &peer.subject.to_string(),
+            Status::permission_denied(why),
+        );
     }
     request.extensions_mut().insert(peer);
     next.run(request).await
@@ -86,9 +94,10 @@ fn admits(node: &Node, path: &str, peer: &PeerIdentity) -> Result<(), String> {
                 role: Role::Operator, ..
             },
         ) => Ok(()),
-        (Audience::Operators, Subject::Client { .. }) => {
-            Err(format!("{} may not call {path}: it needs the operator role", peer.subject))
-        }
+        (Audience::Operators, Subject::Client { .. }) => Err(format!(
+            "{} may not call {path}: it needs the operator role",
+            peer.subject
+        )),
         (Audience::Nodes, Subject::Node { .. }) => matches_map(node, path, peer),
         (Audience::Nodes, Subject::Client { .. }) => Err(format!(
             "{} may not call {path}: node-to-node RPCs need a node certificate",
@@ -116,7 +125,9 @@ fn matches_map(node: &Node, path: &str, peer: &PeerIdentity) -> Result<(), Strin
         Some(_) => Ok(()),
         // A node being added is probed (cluster RPCs) before it is in the map.
         None if audience(path) == Audience::Operators => Ok(()),
-        None => Err(format!("node {id} is not in the cluster map; add it with `archipel node add`")),
+        None => Err(format!(
+            "node {id} is not in the cluster map; add it with `archipel node add`"
+        )),
     }
 }
 

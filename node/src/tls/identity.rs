@@ -67,9 +67,14 @@ impl Subject {
             .ok_or_else(|| format!("identity `{uri}` has no ?site= or ?role="))?;
         match (path.split_once('/'), query.split_once('=')) {
             (Some(("node", id)), Some(("site", site))) => {
-                let id: u64 = id.parse().map_err(|_| format!("identity `{uri}`: `{id}` is not a node id"))?;
+                let id: u64 = id
+                    .parse()
+                    .map_err(|_| format!("identity `{uri}`: `{id}` is not a node id"))?;
                 crate::config::validate_site_name(site)?;
-                Ok(Subject::Node { id, site: site.to_owned() })
+                Ok(Subject::Node {
+                    id,
+                    site: site.to_owned(),
+                })
             }
             (Some(("client", name)), Some(("role", role))) => {
                 validate_client_name(name)?;
@@ -163,7 +168,11 @@ pub fn normalize_serial(input: &str) -> Result<String, String> {
         .filter(|c| *c != ':')
         .collect::<String>()
         .to_ascii_lowercase();
-    let padded = if cleaned.len() % 2 == 1 { format!("0{cleaned}") } else { cleaned };
+    let padded = if cleaned.len() % 2 == 1 {
+        format!("0{cleaned}")
+    } else {
+        cleaned
+    };
     let bytes = hex::decode(&padded).map_err(|_| format!("`{input}` is not a hexadecimal serial number"))?;
     if bytes.is_empty() || bytes.len() > 20 {
         return Err(format!("`{input}` is not a certificate serial (1-20 bytes)"));

@@ -46,6 +46,16 @@ impl Validity {
             not_after: now + Duration::days(days.into()),
         }
     }
+
+    /// `days` long, starting `offset_days` from today (negative: in the past). For certificates
+    /// prepared ahead of a rotation, and for testing expiry.
+    pub fn starting(offset_days: i64, days: u32) -> Validity {
+        let start = OffsetDateTime::now_utc() + Duration::days(offset_days);
+        Validity {
+            not_before: start,
+            not_after: start + Duration::days(days.into()),
+        }
+    }
 }
 
 /// A certificate and its private key, PEM-encoded.
@@ -84,7 +94,10 @@ impl Ca {
 
     /// Loads `dir/ca.pem` and `dir/ca.key`.
     pub fn load(dir: &Path) -> Result<Ca, PkiError> {
-        let cert_pem = read_text(&dir.join(CA_CERT), "the CA certificate (run `archipel cert init` first)")?;
+        let cert_pem = read_text(
+            &dir.join(CA_CERT),
+            "the CA certificate (run `archipel cert init` first)",
+        )?;
         let key_pem = read_text(&dir.join(CA_KEY), "the CA private key")?;
         let key = KeyPair::from_pem(&key_pem).map_err(|e| PkiError::Bad {
             path: dir.join(CA_KEY),
@@ -300,7 +313,12 @@ mod tests {
     fn issued_certificates_carry_their_identity() {
         let ca = Ca::generate("test CA", Validity::days(1)).unwrap();
         let node = ca
-            .issue_node(4, "ville", &["127.0.0.1:7404".into(), "n4.example".into()], Validity::days(1))
+            .issue_node(
+                4,
+                "ville",
+                &["127.0.0.1:7404".into(), "n4.example".into()],
+                Validity::days(1),
+            )
             .unwrap();
         let der = rustls_pki_types::pem::PemObject::from_pem_slice(node.cert_pem.as_bytes()).unwrap();
         let der: rustls_pki_types::CertificateDer = der;
@@ -335,7 +353,9 @@ mod tests {
         let ca = Ca::generate("test CA", Validity::days(1)).unwrap();
         assert!(ca.issue_node(1, "ville", &[], Validity::days(1)).is_err());
         assert!(ca.issue_node(1, "Ville", &["h:1".into()], Validity::days(1)).is_err());
-        assert!(ca.issue_node(1, "ville", &["bad host".into()], Validity::days(1)).is_err());
+        assert!(ca
+            .issue_node(1, "ville", &["bad host".into()], Validity::days(1))
+            .is_err());
         assert!(ca.issue_client("a/b", Role::Operator, Validity::days(1)).is_err());
         assert_eq!(split_host("[::1]:7400"), "::1");
         assert_eq!(split_host("node-1:7400"), "node-1");

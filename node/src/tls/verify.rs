@@ -133,7 +133,9 @@ impl ServerCertVerifier for NodeServerVerifier {
         let id = check_serial(&self.deny, end_entity)?;
         if !matches!(id.subject, Subject::Node { .. }) {
             tracing::warn!(subject = %id.subject, "a peer presented a client certificate as a node");
-            return Err(Error::InvalidCertificate(CertificateError::ApplicationVerificationFailure));
+            return Err(Error::InvalidCertificate(
+                CertificateError::ApplicationVerificationFailure,
+            ));
         }
         Ok(verified)
     }

@@ -11,7 +11,11 @@ use archipel_client::{Client, TlsFiles, TLS_DIR_ENV};
 pub fn client_for(list: &str, tls_dir: Option<&Path>) -> anyhow::Result<Client> {
     let dir = tls_dir
         .map(Path::to_path_buf)
-        .or_else(|| std::env::var_os(TLS_DIR_ENV).filter(|d| !d.is_empty()).map(PathBuf::from))
+        .or_else(|| {
+            std::env::var_os(TLS_DIR_ENV)
+                .filter(|d| !d.is_empty())
+                .map(PathBuf::from)
+        })
         .or_else(|| list.split(',').next().and_then(|a| dev_tls_dir(a.trim())));
     Ok(Client::from_list_with_tls(list, dir.map(|d| TlsFiles::from_dir(&d)))?)
 }
