@@ -54,6 +54,10 @@ struct RawTls {
     ca: Option<PathBuf>,
     cert: Option<PathBuf>,
     key: Option<PathBuf>,
+    /// Also serve `/metrics` to plaintext HTTP (for a Prometheus without a client certificate).
+    /// It reveals node ids, sites and traffic rates, never data.
+    #[serde(default)]
+    plaintext_metrics: bool,
 }
 
 /// Fixity scrubbing: every local shard is re-read and verified at least once per interval.
@@ -209,6 +213,8 @@ pub struct NodeConfig {
     pub repair: RepairTuning,
     /// None only with `insecure_plaintext = true`.
     pub tls: Option<crate::tls::TlsFiles>,
+    /// `tls.plaintext_metrics`: `/metrics` is also served without TLS.
+    pub plaintext_metrics: bool,
 }
 
 /// Stripes above this make shard messages and decode buffers unwieldy.
@@ -334,6 +340,7 @@ impl RawConfig {
                 "repair timings must be 1 or more",
             ));
         }
+        let plaintext_metrics = self.tls.as_ref().is_some_and(|t| t.plaintext_metrics);
         let tls = match (self.tls, self.insecure_plaintext) {
             (Some(_), true) => {
                 return Err(invalid(
@@ -353,6 +360,7 @@ impl RawConfig {
         };
         Ok(NodeConfig {
             tls,
+            plaintext_metrics,
             objects,
             scrub: self.scrub,
             repair: self.repair,

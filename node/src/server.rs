@@ -196,7 +196,14 @@ async fn serve(
     // Plaintext callers get a refusal that tells them how to connect, never the services.
     let refusals = tonic::transport::Server::builder()
         .accept_http1(true)
-        .add_routes(tonic::service::Routes::from(crate::tls::authz::plaintext_router()))
+        .add_routes(tonic::service::Routes::from(crate::tls::authz::plaintext_router(
+            node.config.plaintext_metrics.then(|| {
+                axum::Router::new().route(
+                    "/metrics",
+                    axum::routing::get(metrics_page).with_state(node.metrics.clone()),
+                )
+            }),
+        )))
         .serve_with_incoming_shutdown(plain_incoming, shutdown.clone());
     let served = server.serve_with_incoming_shutdown(tls_incoming, shutdown);
     let (served, refused) = tokio::join!(served, refusals);

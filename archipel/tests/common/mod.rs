@@ -153,7 +153,7 @@ pub fn write_config(dir: &Path, id: u64, site: &str, addr: &str, tuning: &Tuning
     let tls = issue_node_cert(dir, id, site, addr);
     let path = dir.join("node.toml");
     let text = format!(
-        "node_id = {id}\nsite = \"{site}\"\nlisten = \"{addr}\"\ndata_dir = \"{}\"\ncapacity = \"{}\"\n\n[raft]\nheartbeat_ms = 100\nelection_timeout_min_ms = 800\nelection_timeout_max_ms = 1600\nsnapshot_after_logs = {}\nkeep_logs_after_snapshot = {}\n\n[objects]\nstripe_size = \"{}\"\ngc_interval_secs = {}\norphan_grace_secs = {}\n\n[scrub]\ninterval_secs = {}\nevidence_batch = 4\nmax_bytes_per_sec = {}\n\n[repair]\npoll_secs = {}\nnode_down_timeout_secs = {}\nmax_bytes_per_sec = {}\n\n[tls]\ndir = \"{}\"\n",
+        "node_id = {id}\nsite = \"{site}\"\nlisten = \"{addr}\"\ndata_dir = \"{}\"\ncapacity = \"{}\"\n\n[raft]\nheartbeat_ms = 100\nelection_timeout_min_ms = 800\nelection_timeout_max_ms = 1600\nsnapshot_after_logs = {}\nkeep_logs_after_snapshot = {}\n\n[objects]\nstripe_size = \"{}\"\ngc_interval_secs = {}\norphan_grace_secs = {}\n\n[scrub]\ninterval_secs = {}\nevidence_batch = 4\nmax_bytes_per_sec = {}\n\n[repair]\npoll_secs = {}\nnode_down_timeout_secs = {}\nmax_bytes_per_sec = {}\n\n[tls]\ndir = \"{}\"\n# Tests read /metrics with a bare HTTP request.\nplaintext_metrics = true\n",
         dir.display(),
         tuning.capacity,
         tuning.snapshot_after_logs,

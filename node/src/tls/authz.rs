@@ -136,25 +136,29 @@ fn deny(path: &str, who: &str, status: Status) -> Response {
     status.into_http::<axum::body::Body>().into_response()
 }
 
-/// The whole service offered on a plaintext connection: `/health`, and a refusal that says how
-/// to connect for everything else (a gRPC status for gRPC callers, text for the others).
-pub fn plaintext_router() -> axum::Router {
-    axum::Router::new()
-        .route("/health", axum::routing::get(|| async { "ok\n" }))
-        .fallback(|request: Request| async move {
-            let grpc = request
-                .headers()
-                .get(http::header::CONTENT_TYPE)
-                .and_then(|v| v.to_str().ok())
-                .is_some_and(|v| v.starts_with("application/grpc"));
-            if grpc {
-                Status::unauthenticated(TLS_REQUIRED)
-                    .into_http::<axum::body::Body>()
-                    .into_response()
-            } else {
-                (http::StatusCode::BAD_REQUEST, format!("{TLS_REQUIRED}\n")).into_response()
-            }
-        })
+/// The whole service offered on a plaintext connection: `/health`, `metrics` when the config
+/// allows it, and a refusal that says how to connect for everything else (a gRPC status for gRPC
+/// callers, text for the others).
+pub fn plaintext_router(metrics: Option<axum::Router>) -> axum::Router {
+    let router = axum::Router::new().route("/health", axum::routing::get(|| async { "ok\n" }));
+    let router = match metrics {
+        Some(m) => router.merge(m),
+        None => router,
+    };
+    router.fallback(|request: Request| async move {
+        let grpc = request
+            .headers()
+            .get(http::header::CONTENT_TYPE)
+            .and_then(|v| v.to_str().ok())
+            .is_some_and(|v| v.starts_with("application/grpc"));
+        if grpc {
+            Status::unauthenticated(TLS_REQUIRED)
+                .into_http::<axum::body::Body>()
+                .into_response()
+        } else {
+            (http::StatusCode::BAD_REQUEST, format!("{TLS_REQUIRED}\n")).into_response()
+        }
+    })
 }
 
 #[cfg(test)]
