@@ -118,7 +118,7 @@ fn dev_pki(data: &Path, nodes: &[DevNode]) -> anyhow::Result<PathBuf> {
             let cert = ca.issue_node(
                 node.id,
                 &node.site,
-                &[node.addr.clone()],
+                std::slice::from_ref(&node.addr),
                 Validity::days(issue::LEAF_DAYS),
             )?;
             issue::write_bundle(&dir, &ca.cert_pem(), &cert)?;

@@ -70,7 +70,10 @@ impl ProcessBackend {
                 .output()
                 .context("cannot run `archipel cert`")?;
             if !out.status.success() {
-                bail!("archipel cert {args:?} failed: {}", String::from_utf8_lossy(&out.stderr));
+                bail!(
+                    "archipel cert {args:?} failed: {}",
+                    String::from_utf8_lossy(&out.stderr)
+                );
             }
             Ok(())
         };
@@ -78,7 +81,17 @@ impl ProcessBackend {
         for p in &self.procs {
             let (id, out) = (p.node.id.to_string(), p.dir.join("tls"));
             let out = out.to_string_lossy();
-            run(&["issue", "--node", &id, "--site", &p.node.site, "--addr", &p.node.addr, "--out", &out])?;
+            run(&[
+                "issue",
+                "--node",
+                &id,
+                "--site",
+                &p.node.site,
+                "--addr",
+                &p.node.addr,
+                "--out",
+                &out,
+            ])?;
         }
         run(&["issue", "--client", "chaos", "--role", "operator"])?;
         super::set_tls_dir(Some(pki.join("clients").join("chaos")));

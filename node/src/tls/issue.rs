@@ -342,7 +342,11 @@ mod tests {
         ca.save(dir.path()).unwrap();
         assert!(matches!(ca.save(dir.path()), Err(PkiError::Exists { .. })));
         let loaded = Ca::load(dir.path()).unwrap();
-        assert_eq!(loaded.cert_pem().is_empty(), false);
+        assert_eq!(
+            ca_public_key(&loaded.cert_pem()).unwrap(),
+            ca_public_key(&ca.cert_pem()).unwrap(),
+            "the loaded CA signs with the saved key"
+        );
         let other = Ca::generate("other", Validity::days(1)).unwrap();
         std::fs::write(dir.path().join(CA_KEY), other.key.serialize_pem()).unwrap();
         assert!(Ca::load(dir.path()).is_err());
