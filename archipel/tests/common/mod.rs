@@ -16,8 +16,13 @@ pub fn serial() -> MutexGuard<'static, ()> {
     SERIAL.lock().unwrap_or_else(|p| p.into_inner())
 }
 
+/// The binary under test. `ARCHIPEL_TEST_BIN` overrides it: with a target dir shared by several
+/// branches, a private copy keeps another build from replacing it mid-run.
 pub fn bin() -> PathBuf {
-    PathBuf::from(env!("CARGO_BIN_EXE_archipel"))
+    std::env::var_os("ARCHIPEL_TEST_BIN")
+        .filter(|p| !p.is_empty())
+        .map(PathBuf::from)
+        .unwrap_or_else(|| PathBuf::from(env!("CARGO_BIN_EXE_archipel")))
 }
 
 /// A free port below Linux's ephemeral range (32768+): a port taken from that range could be
