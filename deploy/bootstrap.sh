@@ -2,6 +2,7 @@
 # Bootstraps the demo cluster of deploy/docker-compose.yml once its nodes run: `cluster init` on
 # region-1, then `node add` for the seven others, then `archipel status`.
 #
+#   deploy/pki.sh
 #   docker-compose -f deploy/docker-compose.yml up -d
 #   deploy/bootstrap.sh
 #
@@ -36,6 +37,9 @@ fi
 archipel() {
     "${compose[@]}" exec -T "$first" /usr/bin/archipel "$@"
 }
+
+[[ -e $here/pki/clients/operator/client.pem ]] ||
+    die "no certificates in $here/pki; run deploy/pki.sh before starting the nodes"
 
 [[ -n $("${compose[@]}" ps -q "$first" 2>/dev/null) ]] ||
     die "$first is not running; start the nodes first: ${compose[*]} up -d"

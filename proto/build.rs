@@ -9,6 +9,7 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
         "proto/shard.proto",
         "proto/object.proto",
         "proto/worker.proto",
+        "proto/pki.proto",
     ];
     for f in files {
         println!("cargo:rerun-if-changed={f}");

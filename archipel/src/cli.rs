@@ -20,6 +20,9 @@ pub struct ClusterArgs {
     /// Addresses of cluster nodes (host:port, comma-separated); any one that answers will do.
     #[arg(long, env = "ARCHIPEL_CLUSTER", global = true)]
     pub cluster: Option<String>,
+    /// Directory with ca.pem, client.pem and client.key for mutual TLS (see `archipel cert`).
+    #[arg(long, env = "ARCHIPEL_TLS_DIR", global = true)]
+    pub tls_dir: Option<PathBuf>,
 }
 
 #[derive(Subcommand)]
@@ -126,6 +129,11 @@ pub enum Command {
     Archive {
         #[command(subcommand)]
         command: crate::cmd::archive::ArchiveCommand,
+    },
+    /// The cluster PKI: CA, node and client certificates, revocation.
+    Cert {
+        #[command(subcommand)]
+        command: crate::cmd::cert::CertCommand,
     },
     /// The replicated metadata keyspace (for operators and scripts).
     Meta {

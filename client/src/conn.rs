@@ -9,7 +9,11 @@ use std::time::Duration;
 use tonic::transport::{Channel, Endpoint};
 use tonic::{Response, Status};
 
+use crate::tls::{tls_failure, TlsConnector, TlsFiles};
 use crate::ClientError;
+
+/// The environment variable naming the client's TLS directory.
+pub const TLS_DIR_ENV: &str = "ARCHIPEL_TLS_DIR";
 
 /// Header by which a node says a failed request was not applied and may go elsewhere.
 const RETRY_HEADER: &str = "x-archipel-retry";
@@ -21,6 +25,8 @@ pub struct ClientOptions {
     pub request_timeout: Duration,
     /// How long to keep trying other nodes (e.g. through a leader election).
     pub retry_for: Duration,
+    /// Mutual TLS (the nodes require it unless run with `insecure_plaintext`).
+    pub tls: Option<TlsFiles>,
 }
 
 impl Default for ClientOptions {
@@ -30,6 +36,7 @@ impl Default for ClientOptions {
             request_timeout: Duration::from_secs(30),
             // Longer than an election (a few seconds with the default timeouts).
             retry_for: Duration::from_secs(20),
+            tls: None,
         }
     }
 }
@@ -65,6 +72,22 @@ pub struct Client {
     channels: Mutex<HashMap<String, Channel>>,
     preferred: AtomicUsize,
     pub(crate) options: ClientOptions,
+    tls: Option<TlsConnector>,
+}
+
+/// Why a connection could not be opened.
+pub(crate) enum ConnectError {
+    /// A TLS refusal: trying again or elsewhere will not help.
+    Tls(String),
+    Other(String),
+}
+
+impl std::fmt::Display for ConnectError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            ConnectError::Tls(m) | ConnectError::Other(m) => f.write_str(m),
+        }
+    }
 }
 
 impl Client {
@@ -84,37 +107,64 @@ impl Client {
                 reason: err.to_string(),
             })?;
         }
+        let tls = match &options.tls {
+            Some(files) => Some(TlsConnector(files.client_config()?)),
+            None => None,
+        };
         Ok(Self {
             endpoints,
             channels: Mutex::new(HashMap::new()),
             preferred: AtomicUsize::new(0),
             options,
+            tls,
         })
     }
 
-    /// Parses `a,b,c` as given in `--cluster` or `ARCHIPEL_CLUSTER`.
+    /// Parses `a,b,c` as given in `--cluster` or `ARCHIPEL_CLUSTER`, with mutual TLS from the
+    /// directory in `ARCHIPEL_TLS_DIR` when it is set (ca.pem, client.pem, client.key).
     pub fn from_list(list: &str) -> Result<Self, ClientError> {
+        let tls = std::env::var_os(TLS_DIR_ENV)
+            .filter(|d| !d.is_empty())
+            .map(|d| TlsFiles::from_dir(std::path::Path::new(&d)));
+        Self::from_list_with_tls(list, tls)
+    }
+
+    /// As `from_list`, with the TLS files given explicitly (None: plaintext).
+    pub fn from_list_with_tls(list: &str, tls: Option<TlsFiles>) -> Result<Self, ClientError> {
         let endpoints: Vec<String> = list.split(',').map(str::to_owned).collect();
-        Self::new(&endpoints, ClientOptions::default())
+        Self::new(
+            &endpoints,
+            ClientOptions {
+                tls,
+                ..ClientOptions::default()
+            },
+        )
     }
 
     pub fn endpoints(&self) -> &[String] {
         &self.endpoints
     }
 
-    pub(crate) async fn channel(&self, addr: &str) -> Result<Channel, String> {
+    pub(crate) async fn channel(&self, addr: &str) -> Result<Channel, ConnectError> {
         if let Some(c) = self.channels.lock().unwrap_or_else(|p| p.into_inner()).get(addr) {
             return Ok(c.clone());
         }
         let endpoint = Endpoint::from_shared(format!("http://{addr}"))
-            .map_err(|e| e.to_string())?
+            .map_err(|e| ConnectError::Other(e.to_string()))?
             .connect_timeout(self.options.connect_timeout)
             // No per-request deadline on the channel: it would also cut long uploads and downloads.
             // Unary calls get theirs in `call_for`.
             .tcp_nodelay(true);
-        let channel = endpoint.connect().await.map_err(|e| {
+        let connected = match &self.tls {
+            Some(tls) => endpoint.connect_with_connector(tls.clone()).await,
+            None => endpoint.connect().await,
+        };
+        let channel = connected.map_err(|e| {
+            if let Some(tls) = tls_failure(&e) {
+                return ConnectError::Tls(format!("{addr}: {tls}"));
+            }
             let detail = std::error::Error::source(&e).map(|s| s.to_string()).unwrap_or_default();
-            format!("{e} {detail}").trim().to_owned()
+            ConnectError::Other(format!("{e} {detail}").trim().to_owned())
         })?;
         self.channels
             .lock()
@@ -137,7 +187,8 @@ impl Client {
             let addr = &self.endpoints[idx];
             match self.channel(addr).await {
                 Ok(c) => return Ok((addr.clone(), c)),
-                Err(e) => failures.push(format!("{addr}: {e}")),
+                Err(ConnectError::Tls(e)) => return Err(ClientError::TlsRefused(e)),
+                Err(ConnectError::Other(e)) => failures.push(format!("{addr}: {e}")),
             }
         }
         Err(ClientError::Unavailable(format!(
@@ -152,15 +203,18 @@ impl Client {
         F: FnOnce(Channel) -> Fut,
         Fut: Future<Output = Result<Response<T>, Status>>,
     {
-        let channel = self
-            .channel(addr)
-            .await
-            .map_err(|e| ClientError::Unavailable(format!("cannot connect to {addr}: {e}")))?;
+        let channel = self.channel(addr).await.map_err(|e| match e {
+            ConnectError::Tls(e) => ClientError::TlsRefused(e),
+            ConnectError::Other(e) => ClientError::Unavailable(format!("cannot connect to {addr}: {e}")),
+        })?;
         f(channel).await.map(Response::into_inner).map_err(|s| {
             if s.code() == tonic::Code::Unavailable {
                 self.forget(addr);
             }
-            ClientError::from_status(&s)
+            match tls_failure(&s) {
+                Some(tls) => ClientError::TlsRefused(format!("{addr}: {tls}")),
+                None => ClientError::from_status(&s),
+            }
         })
     }
 
@@ -195,7 +249,8 @@ impl Client {
                 let addr = &self.endpoints[idx];
                 let channel = match self.channel(addr).await {
                     Ok(c) => c,
-                    Err(e) => {
+                    Err(ConnectError::Tls(e)) => return Err(ClientError::TlsRefused(e)),
+                    Err(ConnectError::Other(e)) => {
                         failures.push(format!("{addr}: {e}"));
                         continue;
                     }
@@ -204,6 +259,13 @@ impl Client {
                     Ok(answer) => answer,
                     Err(_) => Err(Status::deadline_exceeded(format!("no answer within {timeout:?}"))),
                 };
+                if let Err(s) = &answer {
+                    // A certificate refused mid-connection (TLS 1.3 reports it on first use).
+                    if let Some(tls) = tls_failure(s) {
+                        self.forget(addr);
+                        return Err(ClientError::TlsRefused(format!("{addr}: {tls}")));
+                    }
+                }
                 match answer {
                     Ok(r) => {
                         self.preferred.store(idx, Ordering::Relaxed);

@@ -26,6 +26,14 @@ pub enum ClientError {
     DataLoss(String),
     #[error("server error: {0}")]
     Server(String),
+    /// A plaintext client reached a node that requires mutual TLS.
+    #[error("the node requires TLS: pass --tls-dir DIR (holding ca.pem, client.pem, client.key) or set ARCHIPEL_TLS_DIR; `archipel cert issue --client NAME --role R` makes one")]
+    TlsRequired(String),
+    /// The TLS handshake failed: this client's certificate was refused, or the node's.
+    #[error("TLS refused ({0}); check that the certificate comes from this cluster's CA, has not expired and was not revoked (`archipel cert list-revoked`)")]
+    TlsRefused(String),
+    #[error("cannot use the TLS files: {0}")]
+    TlsFiles(String),
 }
 
 impl ClientError {
@@ -36,6 +44,7 @@ impl ClientError {
             Code::NotFound => Self::NotFound(m),
             Code::AlreadyExists | Code::Aborted => Self::Conflict(m),
             Code::FailedPrecondition => Self::FailedPrecondition(m),
+            Code::Unauthenticated if m.starts_with(crate::tls::NODE_REQUIRES_TLS) => Self::TlsRequired(m),
             Code::PermissionDenied | Code::Unauthenticated => Self::PermissionDenied(m),
             Code::Unavailable => Self::Unavailable(m),
             Code::Unknown | Code::DeadlineExceeded | Code::Cancelled => Self::Indeterminate(m),

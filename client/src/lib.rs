@@ -11,10 +11,14 @@ mod conn;
 mod error;
 mod meta;
 mod objects;
+mod pki;
+mod tls;
 mod workers;
 
 pub use archipel_proto as proto;
-pub use conn::{Client, ClientOptions};
+pub use archipel_proto::pki::Revoked;
+pub use conn::{Client, ClientOptions, TLS_DIR_ENV};
 pub use error::ClientError;
 pub use meta::{CasExpect, CasOutcome, Consistency, MetaEntry, TxnOp, TxnOutcome};
 pub use objects::Progress;
+pub use tls::TlsFiles;

@@ -39,6 +39,25 @@ struct RawConfig {
     scrub: ScrubTuning,
     #[serde(default)]
     repair: RepairTuning,
+    tls: Option<RawTls>,
+    /// Test rigs only: serve and dial without TLS. Logged loudly at start.
+    #[serde(default)]
+    insecure_plaintext: bool,
+}
+
+/// `[tls]`: the node's certificate bundle, as `archipel cert issue --node` writes it.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawTls {
+    /// A directory holding ca.pem, node.pem and node.key; each may be overridden below.
+    dir: Option<PathBuf>,
+    ca: Option<PathBuf>,
+    cert: Option<PathBuf>,
+    key: Option<PathBuf>,
+    /// Also serve `/metrics` to plaintext HTTP (for a Prometheus without a client certificate).
+    /// It reveals node ids, sites and traffic rates, never data.
+    #[serde(default)]
+    plaintext_metrics: bool,
 }
 
 /// Fixity scrubbing: every local shard is re-read and verified at least once per interval.
@@ -192,6 +211,10 @@ pub struct NodeConfig {
     pub objects: ObjectTuning,
     pub scrub: ScrubTuning,
     pub repair: RepairTuning,
+    /// None only with `insecure_plaintext = true`.
+    pub tls: Option<crate::tls::TlsFiles>,
+    /// `tls.plaintext_metrics`: `/metrics` is also served without TLS.
+    pub plaintext_metrics: bool,
 }
 
 /// Stripes above this make shard messages and decode buffers unwieldy.
@@ -317,7 +340,27 @@ impl RawConfig {
                 "repair timings must be 1 or more",
             ));
         }
+        let plaintext_metrics = self.tls.as_ref().is_some_and(|t| t.plaintext_metrics);
+        let tls = match (self.tls, self.insecure_plaintext) {
+            (Some(_), true) => {
+                return Err(invalid(
+                    "insecure_plaintext",
+                    "cannot be combined with a [tls] section: remove one of them",
+                ))
+            }
+            (Some(t), false) => Some(t.files()?),
+            (None, true) => None,
+            (None, false) => {
+                return Err(invalid(
+                    "tls",
+                    "a [tls] section is required (dir = \"…\" holding ca.pem, node.pem, node.key from \
+                     `archipel cert issue --node ID --site S`); see docs/security.md",
+                ))
+            }
+        };
         Ok(NodeConfig {
+            tls,
+            plaintext_metrics,
             objects,
             scrub: self.scrub,
             repair: self.repair,
@@ -329,6 +372,21 @@ impl RawConfig {
             capacity_bytes,
             raft: self.raft,
             log: self.log,
+        })
+    }
+}
+
+impl RawTls {
+    fn files(self) -> Result<crate::tls::TlsFiles, ConfigError> {
+        let pick = |explicit: Option<PathBuf>, name: &str, key: &'static str| {
+            explicit
+                .or_else(|| self.dir.as_ref().map(|d| d.join(name)))
+                .ok_or_else(|| invalid(key, "not given, and no tls.dir to find it in"))
+        };
+        Ok(crate::tls::TlsFiles {
+            ca: pick(self.ca.clone(), crate::tls::issue::CA_CERT, "tls.ca")?,
+            cert: pick(self.cert.clone(), crate::tls::issue::NODE_CERT, "tls.cert")?,
+            key: pick(self.key.clone(), crate::tls::issue::NODE_KEY, "tls.key")?,
         })
     }
 }
@@ -374,6 +432,9 @@ site = "metropole"
 listen = "127.0.0.1:7403"
 data_dir = "/tmp/n3"
 capacity = "2TiB"
+
+[tls]
+dir = "/etc/archipel/tls"
 "#;
 
     #[test]
@@ -383,6 +444,16 @@ capacity = "2TiB"
         assert_eq!(c.advertise, "127.0.0.1:7403");
         assert_eq!(c.capacity_bytes, 2 << 40);
         assert_eq!(c.raft.heartbeat_ms, 250);
+        assert_eq!(c.tls.unwrap().key, PathBuf::from("/etc/archipel/tls/node.key"));
+    }
+
+    #[test]
+    fn tls_is_required_unless_plaintext_is_asked_for() {
+        let no_tls = GOOD.replace("[tls]\ndir = \"/etc/archipel/tls\"\n", "");
+        assert!(error_of(&no_tls).contains("`tls`"));
+        let plain = NodeConfig::parse(&format!("insecure_plaintext = true\n{no_tls}")).unwrap();
+        assert!(plain.tls.is_none());
+        assert!(error_of(&format!("insecure_plaintext = true\n{GOOD}")).contains("insecure_plaintext"));
     }
 
     fn error_of(text: &str) -> String {

@@ -32,5 +32,6 @@ pub mod size;
 pub mod status;
 pub mod store;
 pub mod time;
+pub mod tls;
 pub mod voters;
 pub mod workers;

@@ -41,6 +41,8 @@ pub struct Node {
     pub admin_lock: tokio::sync::Mutex<()>,
     pub shards: ShardStore,
     pub workers: crate::workers::Workers,
+    /// None only with `insecure_plaintext` (test rigs).
+    pub tls: Option<Arc<crate::tls::NodeTls>>,
 }
 
 impl Node {

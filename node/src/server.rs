@@ -8,6 +8,7 @@ use std::time::{Duration, Instant};
 use archipel_proto::cluster::cluster_server::ClusterServer;
 use archipel_proto::meta::meta_server::MetaServer;
 use archipel_proto::object::objects_server::ObjectsServer;
+use archipel_proto::pki::pki_server::PkiServer;
 use archipel_proto::raft::raft_server::RaftServer;
 use archipel_proto::shard::shard_server::ShardServer;
 use archipel_proto::worker::workers_server::WorkersServer;
@@ -21,6 +22,7 @@ use crate::config::NodeConfig;
 use crate::grpc::cluster_service::ClusterService;
 use crate::grpc::meta_service::MetaService;
 use crate::grpc::object_service::ObjectService;
+use crate::grpc::pki_service::PkiService;
 use crate::grpc::raft_service::RaftService;
 use crate::grpc::shard_service::ShardService;
 use crate::grpc::worker_service::WorkerService;
@@ -51,6 +53,8 @@ pub enum ServerError {
     Raft(String),
     #[error("the RPC server failed: {0}")]
     Serve(String),
+    #[error("TLS: {0}")]
+    Tls(#[from] crate::tls::PkiError),
 }
 
 /// Runs a node until `shutdown` resolves, then stops Raft and removes the pid file.
@@ -65,7 +69,11 @@ pub async fn run(config: NodeConfig, shutdown: impl Future<Output = ()> + Send +
     let committed_index = log_store.committed_index();
     let sm = StateMachineStore::open(db.clone()).map_err(|e| ServerError::Raft(e.to_string()))?;
     let state = sm.view();
-    let peers = Peers::default();
+    let tls = load_tls(&config, &state)?;
+    let peers = match &tls {
+        Some(tls) => Peers::with_tls(tls.client.clone(), expected_peer(state.clone())),
+        None => Peers::default(),
+    };
     let network = NetworkFactory {
         self_id: config.node_id,
         peers: peers.clone(),
@@ -104,6 +112,7 @@ pub async fn run(config: NodeConfig, shutdown: impl Future<Output = ()> + Send +
         admin_lock: tokio::sync::Mutex::new(()),
         shards,
         workers: Default::default(),
+        tls,
     });
     let gauges = tokio::spawn(update_raft_gauges(node.clone()));
     let collector = tokio::spawn(crate::objects::run_orphan_collector(node.clone()));
@@ -159,6 +168,7 @@ async fn serve(
         .add_service(shard_svc)
         .add_service(object_svc)
         .add_service(WorkersServer::new(WorkerService { node: node.clone() }))
+        .add_service(PkiServer::new(PkiService { node: node.clone() }))
         .into_axum_router()
         .route(
             "/metrics",
@@ -166,14 +176,75 @@ async fn serve(
         )
         .route("/health", axum::routing::get(|| async { "ok\n" }))
         .layer(axum::middleware::from_fn_with_state(node.metrics.clone(), time_rpc));
-    tonic::transport::Server::builder()
+    let routes = routes.layer(axum::middleware::from_fn_with_state(
+        node.clone(),
+        crate::tls::authz::authorize,
+    ));
+    let server = tonic::transport::Server::builder()
         .accept_http1(true)
         .tcp_nodelay(true)
         .http2_keepalive_interval(Some(Duration::from_secs(10)))
-        .add_routes(tonic::service::Routes::from(routes))
-        .serve_with_incoming_shutdown(incoming(listener), shutdown)
-        .await
-        .map_err(|e| ServerError::Serve(e.to_string()))
+        .add_routes(tonic::service::Routes::from(routes));
+    let Some(tls) = node.tls.clone() else {
+        return server
+            .serve_with_incoming_shutdown(incoming(listener), shutdown)
+            .await
+            .map_err(|e| ServerError::Serve(e.to_string()));
+    };
+    let (tls_incoming, plain_incoming, acceptor) = crate::tls::accept::split_incoming(listener, tls.server.clone());
+    let shutdown = futures::FutureExt::shared(Box::pin(shutdown));
+    // Plaintext callers get a refusal that tells them how to connect, never the services.
+    let refusals = tonic::transport::Server::builder()
+        .accept_http1(true)
+        .add_routes(tonic::service::Routes::from(crate::tls::authz::plaintext_router(
+            node.config.plaintext_metrics.then(|| {
+                axum::Router::new().route(
+                    "/metrics",
+                    axum::routing::get(metrics_page).with_state(node.metrics.clone()),
+                )
+            }),
+        )))
+        .serve_with_incoming_shutdown(plain_incoming, shutdown.clone());
+    let served = server.serve_with_incoming_shutdown(tls_incoming, shutdown);
+    let (served, refused) = tokio::join!(served, refusals);
+    acceptor.abort();
+    if let Err(e) = refused {
+        tracing::warn!("the plaintext refusal endpoint failed: {e}");
+    }
+    served.map_err(|e| ServerError::Serve(e.to_string()))
+}
+
+/// The node's TLS set-up, or None with a loud warning when the config asks for plaintext.
+fn load_tls(
+    config: &NodeConfig,
+    state: &Arc<crate::store::StateView>,
+) -> Result<Option<Arc<crate::tls::NodeTls>>, ServerError> {
+    let Some(files) = &config.tls else {
+        tracing::warn!(
+            "INSECURE: insecure_plaintext = true, so this node accepts any peer and client without \
+             authentication or encryption. Never run a real cluster like this (docs/security.md)."
+        );
+        return Ok(None);
+    };
+    let deny = crate::tls::DenyList::from_state(state.clone());
+    let tls = crate::tls::NodeTls::load(files, config.node_id, &config.site, deny)?;
+    tracing::info!(serial = %tls.own.serial, subject = %tls.own.subject, "mutual TLS on");
+    Ok(Some(Arc::new(tls)))
+}
+
+/// Which node the cluster map has at an address, for checking the certificate found there.
+fn expected_peer(state: Arc<crate::store::StateView>) -> crate::tls::connect::ExpectedPeer {
+    Arc::new(move |addr: &str| {
+        let map = state.cluster_map();
+        let found = map
+            .live_nodes()
+            .find(|n| n.addr == addr)
+            .map(|n| crate::tls::Subject::Node {
+                id: n.id,
+                site: n.site.clone(),
+            });
+        found
+    })
 }
 
 /// Accepted connections with Nagle off: the builder's `tcp_nodelay` applies only to sockets

@@ -22,3 +22,6 @@ pub mod object {
 pub mod worker {
     tonic::include_proto!("archipel.worker.v1");
 }
+pub mod pki {
+    tonic::include_proto!("archipel.pki.v1");
+}

@@ -60,17 +60,21 @@ pub async fn run(args: DevArgs) -> anyhow::Result<ExitCode> {
             dir: data.join((i + 1).to_string()),
         })
         .collect();
+    let tls_dir = dev_pki(&data, &nodes)?;
+    let addrs: Vec<String> = nodes.iter().map(|n| n.addr.clone()).collect();
+    super::cert::register_dev_cluster(&addrs, &tls_dir)?;
     let exe = std::env::current_exe().context("cannot find the archipel executable")?;
     let mut children: Vec<(u64, Child)> = Vec::new();
-    let started = start_all(&exe, &nodes, &mut children).await;
+    let started = start_all(&exe, &nodes, &mut children, &tls_dir).await;
     let outcome = match started {
-        Ok(()) => match start_archive_front(&nodes, &data, args.archive_port).await {
-            Ok(front) => serve(&nodes, &mut children, front).await,
+        Ok(()) => match start_archive_front(&nodes, &data, args.archive_port, &tls_dir).await {
+            Ok(front) => serve(&nodes, &mut children, &tls_dir, front).await,
             Err(e) => Err(e),
         },
         Err(e) => Err(e),
     };
     stop_all(&mut children);
+    super::cert::unregister_dev_cluster(&addrs);
     outcome.map(|()| ExitCode::SUCCESS)
 }
 
@@ -99,16 +103,49 @@ fn check_layout(data: &Path, args: &DevArgs) -> anyhow::Result<()> {
     Ok(())
 }
 
+/// The dev cluster's PKI under `data/pki`, made on first start: a CA, one certificate per node
+/// and an operator client certificate. Returns the client's TLS directory.
+fn dev_pki(data: &Path, nodes: &[DevNode]) -> anyhow::Result<PathBuf> {
+    use archipel_node::tls::{issue, Ca, Role, Validity};
+    let pki = data.join("pki");
+    let ca = if pki.join(issue::CA_KEY).exists() {
+        Ca::load(&pki)?
+    } else {
+        let ca = Ca::generate("Archipel dev CA", Validity::days(issue::CA_DAYS))?;
+        ca.save(&pki)?;
+        ca
+    };
+    for node in nodes {
+        let dir = node.dir.join("tls");
+        if !dir.join(issue::NODE_KEY).exists() {
+            let cert = ca.issue_node(
+                node.id,
+                &node.site,
+                std::slice::from_ref(&node.addr),
+                Validity::days(issue::LEAF_DAYS),
+            )?;
+            issue::write_bundle(&dir, &ca.cert_pem(), &cert)?;
+        }
+    }
+    let client_dir = pki.join("clients").join("dev-operator");
+    if !client_dir.join(issue::CLIENT_KEY).exists() {
+        let cert = ca.issue_client("dev-operator", Role::Operator, Validity::days(issue::LEAF_DAYS))?;
+        issue::write_bundle(&client_dir, &ca.cert_pem(), &cert)?;
+    }
+    Ok(client_dir)
+}
+
 fn write_node_config(node: &DevNode) -> anyhow::Result<PathBuf> {
     std::fs::create_dir_all(&node.dir)?;
     let path = node.dir.join("node.toml");
     // Short timeouts: loopback latency, and newcomers should see failover within seconds.
     let text = format!(
-        "node_id = {}\nsite = \"{}\"\nlisten = \"{}\"\ndata_dir = \"{}\"\ncapacity = \"100GiB\"\n\n[raft]\nheartbeat_ms = 100\nelection_timeout_min_ms = 800\nelection_timeout_max_ms = 1600\n",
+        "node_id = {}\nsite = \"{}\"\nlisten = \"{}\"\ndata_dir = \"{}\"\ncapacity = \"100GiB\"\n\n[raft]\nheartbeat_ms = 100\nelection_timeout_min_ms = 800\nelection_timeout_max_ms = 1600\n\n[tls]\ndir = \"{}\"\n",
         node.id,
         node.site,
         node.addr,
-        node.dir.display()
+        node.dir.display(),
+        node.dir.join("tls").display()
     );
     std::fs::write(&path, text)?;
     Ok(path)
@@ -131,7 +168,12 @@ fn check_not_running(node: &DevNode) -> anyhow::Result<()> {
     Ok(())
 }
 
-async fn start_all(exe: &Path, nodes: &[DevNode], children: &mut Vec<(u64, Child)>) -> anyhow::Result<()> {
+async fn start_all(
+    exe: &Path,
+    nodes: &[DevNode],
+    children: &mut Vec<(u64, Child)>,
+    tls_dir: &Path,
+) -> anyhow::Result<()> {
     for node in nodes {
         check_not_running(node)?;
         let config = write_node_config(node)?;
@@ -150,7 +192,8 @@ async fn start_all(exe: &Path, nodes: &[DevNode], children: &mut Vec<(u64, Child
             .with_context(|| format!("cannot start node {}", node.id))?;
         children.push((node.id, child));
     }
-    let client = Client::from_list(&nodes.iter().map(|n| n.addr.clone()).collect::<Vec<_>>().join(","))?;
+    let list = nodes.iter().map(|n| n.addr.clone()).collect::<Vec<_>>().join(",");
+    let client = Client::from_list_with_tls(&list, Some(archipel_client::TlsFiles::from_dir(tls_dir)))?;
     for node in nodes {
         wait_until_answering(&client, node, children).await?;
     }
@@ -224,9 +267,14 @@ fn log_tail(path: &Path) -> String {
 
 /// The archive front of the dev cluster, in this process. It trusts calls from this machine
 /// without a token, so the local CLI needs no set-up.
-async fn start_archive_front(nodes: &[DevNode], data: &Path, port: u16) -> anyhow::Result<std::net::SocketAddr> {
+async fn start_archive_front(
+    nodes: &[DevNode],
+    data: &Path,
+    port: u16,
+    tls_dir: &Path,
+) -> anyhow::Result<std::net::SocketAddr> {
     let list: Vec<String> = nodes.iter().map(|n| n.addr.clone()).collect();
-    let client = Client::from_list(&list.join(","))?;
+    let client = super::cert::client_for(&list.join(","), Some(tls_dir))?;
     let mut config = archipel_archive::service::ArchiveConfig::new(data.join("archive-spool"));
     config.dev_trust_loopback = true;
     config.seal_interval = Duration::from_secs(60);
@@ -237,10 +285,17 @@ async fn start_archive_front(nodes: &[DevNode], data: &Path, port: u16) -> anyho
     Ok(addr)
 }
 
-async fn serve(nodes: &[DevNode], children: &mut [(u64, Child)], front: std::net::SocketAddr) -> anyhow::Result<()> {
+async fn serve(
+    nodes: &[DevNode],
+    children: &mut [(u64, Child)],
+    tls_dir: &Path,
+    front: std::net::SocketAddr,
+) -> anyhow::Result<()> {
     let list: Vec<&str> = nodes.iter().map(|n| n.addr.as_str()).collect();
     println!("ARCHIPEL_CLUSTER={}", list.join(","));
     println!("ARCHIPEL_ARCHIVE=http://{front}");
+    // The CLI also finds this directory by itself for a running dev cluster (cmd/cert/locate.rs).
+    println!("ARCHIPEL_TLS_DIR={}", tls_dir.display());
     let sites = nodes
         .iter()
         .map(|n| n.site.as_str())
@@ -257,8 +312,9 @@ async fn serve(nodes: &[DevNode], children: &mut [(u64, Child)], front: std::net
             .unwrap_or_default()
     );
     eprintln!(
-        "try: ARCHIPEL_CLUSTER={} archipel status   (Ctrl-C stops every node)",
-        list.join(",")
+        "try: ARCHIPEL_CLUSTER={} archipel status   (mutual TLS is on; the CLI finds the dev certificates by itself, or export ARCHIPEL_TLS_DIR={}; Ctrl-C stops every node)",
+        list.join(","),
+        tls_dir.display()
     );
     let stop = super::server::shutdown_signal();
     tokio::pin!(stop);

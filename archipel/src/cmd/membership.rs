@@ -93,7 +93,7 @@ pub async fn node(command: NodeCommand) -> anyhow::Result<ExitCode> {
             Ok(ExitCode::SUCCESS)
         }
         NodeCommand::Info { addr, json } => {
-            let client = Client::from_list(&addr)?;
+            let client = super::cert::client_for(&addr, None)?;
             let info = client.node_info(&addr).await?;
             let raft = info.raft.clone().unwrap_or_default();
             if json {

@@ -2,6 +2,7 @@
 
 pub mod archive;
 pub mod bench;
+pub mod cert;
 mod dev;
 pub mod identify;
 mod membership;
@@ -31,6 +32,7 @@ pub async fn run(cli: crate::cli::Cli) -> anyhow::Result<ExitCode> {
         Command::Cluster { command } => membership::cluster(command).await,
         Command::Node { command } => membership::node(command).await,
         Command::Meta { command } => meta::run(command).await,
+        Command::Cert { command } => cert::run(command).await,
         Command::Identify(args) => identify::run(args).await,
         Command::Archive { command } => archive::run(command).await,
         Command::Bench(args) => bench::run(args).await,
@@ -66,5 +68,5 @@ pub fn connect(args: &ClusterArgs) -> anyhow::Result<Client> {
         .cluster
         .as_deref()
         .context("no cluster address: pass --cluster ADDR[,ADDR…] or set ARCHIPEL_CLUSTER (archipel dev prints it)")?;
-    Ok(Client::from_list(list)?)
+    cert::client_for(list, args.tls_dir.as_deref())
 }

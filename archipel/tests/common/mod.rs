@@ -16,8 +16,13 @@ pub fn serial() -> MutexGuard<'static, ()> {
     SERIAL.lock().unwrap_or_else(|p| p.into_inner())
 }
 
+/// The binary under test. `ARCHIPEL_TEST_BIN` overrides it: with a target dir shared by several
+/// branches, a private copy keeps another build from replacing it mid-run.
 pub fn bin() -> PathBuf {
-    PathBuf::from(env!("CARGO_BIN_EXE_archipel"))
+    std::env::var_os("ARCHIPEL_TEST_BIN")
+        .filter(|p| !p.is_empty())
+        .map(PathBuf::from)
+        .unwrap_or_else(|| PathBuf::from(env!("CARGO_BIN_EXE_archipel")))
 }
 
 /// A free port below Linux's ephemeral range (32768+): a port taken from that range could be
@@ -104,11 +109,56 @@ pub struct TestCluster {
     pub tuning: Tuning,
 }
 
+/// The test process's PKI: one CA for every test cluster of this process, and an operator client
+/// certificate that `ARCHIPEL_TLS_DIR` points at, so `Client::from_list` and child `archipel`
+/// commands use mutual TLS like a real deployment.
+pub struct TestPki {
+    pub dir: PathBuf,
+    pub ca: archipel_node::tls::Ca,
+    pub operator_dir: PathBuf,
+}
+
+pub fn pki() -> &'static TestPki {
+    use archipel_node::tls::{issue, Ca, Role, Validity};
+    static PKI: std::sync::OnceLock<TestPki> = std::sync::OnceLock::new();
+    PKI.get_or_init(|| {
+        // Kept for the whole process: every test cluster's nodes read their files from it.
+        let dir = tempfile::Builder::new()
+            .prefix("archipel-test-pki")
+            .tempdir()
+            .unwrap()
+            .keep();
+        let ca = Ca::generate("Archipel test CA", Validity::days(2)).unwrap();
+        ca.save(&dir).unwrap();
+        let operator = ca
+            .issue_client("test-operator", Role::Operator, Validity::days(2))
+            .unwrap();
+        let operator_dir = issue::bundle_dir(&dir, &operator.subject);
+        issue::write_bundle(&operator_dir, &ca.cert_pem(), &operator).unwrap();
+        std::env::set_var(archipel_client::TLS_DIR_ENV, &operator_dir);
+        TestPki { dir, ca, operator_dir }
+    })
+}
+
+/// Issues node `id`'s certificate for `addr` into `dir/tls`, and returns that directory.
+pub fn issue_node_cert(dir: &Path, id: u64, site: &str, addr: &str) -> PathBuf {
+    use archipel_node::tls::{issue, Validity};
+    let pki = pki();
+    let cert = pki
+        .ca
+        .issue_node(id, site, &[addr.to_owned()], Validity::days(2))
+        .unwrap();
+    let tls = dir.join("tls");
+    issue::write_bundle(&tls, &pki.ca.cert_pem(), &cert).unwrap();
+    tls
+}
+
 pub fn write_config(dir: &Path, id: u64, site: &str, addr: &str, tuning: &Tuning) -> PathBuf {
     std::fs::create_dir_all(dir).unwrap();
+    let tls = issue_node_cert(dir, id, site, addr);
     let path = dir.join("node.toml");
     let text = format!(
-        "node_id = {id}\nsite = \"{site}\"\nlisten = \"{addr}\"\ndata_dir = \"{}\"\ncapacity = \"{}\"\n\n[raft]\nheartbeat_ms = 100\nelection_timeout_min_ms = 800\nelection_timeout_max_ms = 1600\nsnapshot_after_logs = {}\nkeep_logs_after_snapshot = {}\n\n[objects]\nstripe_size = \"{}\"\ngc_interval_secs = {}\norphan_grace_secs = {}\n\n[scrub]\ninterval_secs = {}\nevidence_batch = 4\nmax_bytes_per_sec = {}\n\n[repair]\npoll_secs = {}\nnode_down_timeout_secs = {}\nmax_bytes_per_sec = {}\n",
+        "node_id = {id}\nsite = \"{site}\"\nlisten = \"{addr}\"\ndata_dir = \"{}\"\ncapacity = \"{}\"\n\n[raft]\nheartbeat_ms = 100\nelection_timeout_min_ms = 800\nelection_timeout_max_ms = 1600\nsnapshot_after_logs = {}\nkeep_logs_after_snapshot = {}\n\n[objects]\nstripe_size = \"{}\"\ngc_interval_secs = {}\norphan_grace_secs = {}\n\n[scrub]\ninterval_secs = {}\nevidence_batch = 4\nmax_bytes_per_sec = {}\n\n[repair]\npoll_secs = {}\nnode_down_timeout_secs = {}\nmax_bytes_per_sec = {}\n\n[tls]\ndir = \"{}\"\n# Tests read /metrics with a bare HTTP request.\nplaintext_metrics = true\n",
         dir.display(),
         tuning.capacity,
         tuning.snapshot_after_logs,
@@ -121,6 +171,7 @@ pub fn write_config(dir: &Path, id: u64, site: &str, addr: &str, tuning: &Tuning
         tuning.repair_poll_secs,
         tuning.node_down_timeout_secs,
         tuning.repair_max_bytes_per_sec,
+        tls.display(),
     );
     std::fs::write(&path, text).unwrap();
     path
@@ -236,6 +287,7 @@ impl TestCluster {
 
     pub fn cli(&self, args: &[&str]) -> Output {
         Command::new(bin())
+            .env(archipel_client::TLS_DIR_ENV, &pki().operator_dir)
             .args(args)
             .env("ARCHIPEL_CLUSTER", self.addrs())
             .output()

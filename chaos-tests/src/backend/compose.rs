@@ -211,6 +211,11 @@ impl Backend for ComposeBackend {
         self.skewed.clear();
         self.cut.clear();
         self.remove_latency().await?;
+        // The nodes require mutual TLS: certificates first (kept across runs), then the checker
+        // connects with the operator's.
+        let pki = self.deploy.join("pki.sh").display().to_string();
+        run("bash", &[&pki], LONG).await.context("deploy/pki.sh failed")?;
+        super::set_tls_dir(Some(self.deploy.join("pki").join("clients").join("operator")));
         self.compose(&[], &["up", "-d"], LONG).await?;
         let script = self.deploy.join("bootstrap.sh").display().to_string();
         let out = tokio::time::timeout(LONG, tokio::process::Command::new("bash").arg(&script).output())

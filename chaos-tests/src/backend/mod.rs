@@ -70,12 +70,26 @@ pub trait Backend {
     fn debug_hint(&self) -> String;
 }
 
+/// The client TLS directory (ca.pem, client.pem, client.key) of the cluster under test, set by
+/// the backend that started it.
+static TLS_DIR: std::sync::Mutex<Option<std::path::PathBuf>> = std::sync::Mutex::new(None);
+
+pub fn set_tls_dir(dir: Option<std::path::PathBuf>) {
+    *TLS_DIR.lock().unwrap_or_else(|p| p.into_inner()) = dir;
+}
+
 pub fn client_for(nodes: &[NodeRef]) -> Result<Client> {
     let endpoints: Vec<String> = nodes.iter().map(|n| n.addr.clone()).collect();
+    let tls = TLS_DIR
+        .lock()
+        .unwrap_or_else(|p| p.into_inner())
+        .as_deref()
+        .map(archipel_client::TlsFiles::from_dir);
     let options = ClientOptions {
         connect_timeout: Duration::from_secs(2),
         request_timeout: Duration::from_secs(30),
         retry_for: Duration::from_secs(20),
+        tls,
     };
     Ok(Client::new(&endpoints, options)?)
 }

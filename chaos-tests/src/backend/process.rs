@@ -57,6 +57,47 @@ impl ProcessBackend {
         })
     }
 
+    /// A fresh cluster CA per run, a certificate per node and an operator certificate for the
+    /// checker, made with the binary under test (`archipel cert`).
+    fn issue_certificates(&self) -> Result<()> {
+        let pki = self.root.join("pki");
+        let run = |args: &[&str]| -> Result<()> {
+            let out = Command::new(&self.bin)
+                .args(["cert"])
+                .args(args)
+                .arg("--dir")
+                .arg(&pki)
+                .output()
+                .context("cannot run `archipel cert`")?;
+            if !out.status.success() {
+                bail!(
+                    "archipel cert {args:?} failed: {}",
+                    String::from_utf8_lossy(&out.stderr)
+                );
+            }
+            Ok(())
+        };
+        run(&["init"])?;
+        for p in &self.procs {
+            let (id, out) = (p.node.id.to_string(), p.dir.join("tls"));
+            let out = out.to_string_lossy();
+            run(&[
+                "issue",
+                "--node",
+                &id,
+                "--site",
+                &p.node.site,
+                "--addr",
+                &p.node.addr,
+                "--out",
+                &out,
+            ])?;
+        }
+        run(&["issue", "--client", "chaos", "--role", "operator"])?;
+        super::set_tls_dir(Some(pki.join("clients").join("chaos")));
+        Ok(())
+    }
+
     fn find(&mut self, id: u64) -> Result<&mut Proc> {
         self.procs
             .iter_mut()
@@ -72,7 +113,8 @@ impl ProcessBackend {
              [log]\nlevel = \"info\"\n\n\
              [objects]\nstripe_size = \"1MiB\"\ngc_interval_secs = 60\norphan_grace_secs = 600\n\n\
              [scrub]\ninterval_secs = 86400\n\n\
-             [repair]\npoll_secs = 1\nnode_down_timeout_secs = 10\n",
+             [repair]\npoll_secs = 1\nnode_down_timeout_secs = 10\n\n\
+             [tls]\ndir = \"{dir}/tls\"\n",
             id = p.node.id,
             site = p.node.site,
             addr = p.node.addr,
@@ -232,6 +274,7 @@ impl Backend for ProcessBackend {
                 paused: false,
             });
         }
+        self.issue_certificates()?;
         for id in 1..=self.procs.len() as u64 {
             self.spawn(id).await?;
         }

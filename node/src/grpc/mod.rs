@@ -7,6 +7,7 @@
 pub mod cluster_service;
 pub mod meta_service;
 pub mod object_service;
+pub mod pki_service;
 pub mod raft_service;
 pub mod shard_service;
 pub mod worker_service;

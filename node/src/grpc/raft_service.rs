@@ -9,12 +9,31 @@ use tonic::{Request, Response, Status};
 
 use crate::node::Node;
 use crate::raft::codec;
+use crate::tls::{PeerIdentity, Subject};
 
 pub struct RaftService {
     pub node: Arc<Node>,
 }
 
 impl RaftService {
+    /// With TLS, the sender named in the message must be the node its certificate names.
+    fn check_sender(request: &Request<RaftRequest>) -> Result<(), Status> {
+        let claimed = request.get_ref().from_node;
+        match request.extensions().get::<PeerIdentity>().map(|p| &p.subject) {
+            Some(Subject::Node { id, .. }) if *id != claimed => {
+                tracing::warn!(
+                    claimed,
+                    certified = id,
+                    "refusing Raft traffic whose sender does not match its certificate"
+                );
+                Err(Status::permission_denied(format!(
+                    "the message says it comes from node {claimed} but the TLS certificate is node {id}'s"
+                )))
+            }
+            _ => Ok(()),
+        }
+    }
+
     fn check_cluster(&self, req: &RaftRequest) -> Result<(), Status> {
         match self.node.identity.cluster_id() {
             Some(ours) if ours == req.cluster_id => Ok(()),
@@ -45,26 +64,31 @@ impl RaftService {
 #[tonic::async_trait]
 impl RaftRpc for RaftService {
     async fn append_entries(&self, request: Request<RaftRequest>) -> Result<Response<RaftReply>, Status> {
+        Self::check_sender(&request)?;
         let rpc = self.decode(request.get_ref())?;
         Self::reply(&self.node.raft.append_entries(rpc).await)
     }
 
     async fn vote(&self, request: Request<RaftRequest>) -> Result<Response<RaftReply>, Status> {
+        Self::check_sender(&request)?;
         let rpc = self.decode(request.get_ref())?;
         Self::reply(&self.node.raft.vote(rpc).await)
     }
 
     async fn propose(&self, request: Request<RaftRequest>) -> Result<Response<RaftReply>, Status> {
+        Self::check_sender(&request)?;
         let cmd = self.decode(request.get_ref())?;
         Self::reply(&crate::forward::serve_propose(&self.node, cmd).await)
     }
 
     async fn read_index(&self, request: Request<RaftRequest>) -> Result<Response<RaftReply>, Status> {
+        Self::check_sender(&request)?;
         self.check_cluster(request.get_ref())?;
         Self::reply(&self.node.leader_read_index().await)
     }
 
     async fn install_snapshot(&self, request: Request<RaftRequest>) -> Result<Response<RaftReply>, Status> {
+        Self::check_sender(&request)?;
         let rpc = self.decode(request.get_ref())?;
         Self::reply(&self.node.raft.install_snapshot(rpc).await)
     }

@@ -12,7 +12,6 @@ use archipel_archive::auth::Principal;
 use archipel_archive::model::{Agreement, Severity, TransferStatus};
 use archipel_archive::referentials::AGREEMENT;
 use archipel_archive::service::{Archive, ArchiveConfig};
-use archipel_client::Client;
 use archipel_seda::digest::{DigestAlgorithm, Hasher};
 use archipel_seda::sip::{Sip, SipLimits};
 use rand::RngCore;
@@ -178,7 +177,7 @@ fn local_limit(sip: &Path, out: &Path) -> anyhow::Result<Duration> {
 }
 
 async fn ingest(addrs: &str, sip: &Path, work: &Path) -> anyhow::Result<Duration> {
-    let client = Client::from_list(addrs)?;
+    let client = crate::cmd::cert::client_for(addrs, None)?;
     let archive: Arc<Archive> = Archive::new(client, ArchiveConfig::new(work.join("spool")), None).await?;
     let tenant = format!("bench{}", std::process::id());
     archive.refs.add_tenant(&tenant, "bench", "BENCH-AA").await?;

@@ -36,12 +36,7 @@ pub struct ServeArgs {
 
 pub async fn run(args: ServeArgs) -> anyhow::Result<ExitCode> {
     crate::cmd::server::init_logging(archipel_node::config::LogFormat::Human, "info");
-    let list = args
-        .cluster
-        .cluster
-        .clone()
-        .context("no cluster address: pass --cluster ADDR[,ADDR…] or set ARCHIPEL_CLUSTER")?;
-    let client = Client::from_list(&list)?;
+    let client = crate::cmd::connect(&args.cluster)?;
     let mut config = ArchiveConfig::new(args.spool.clone());
     config.max_sip_bytes = args.max_sip_bytes;
     config.tsa_url = args.tsa_url.clone();

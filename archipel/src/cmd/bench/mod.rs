@@ -11,7 +11,6 @@ use std::path::PathBuf;
 use std::process::ExitCode;
 
 use anyhow::Context;
-use archipel_client::Client;
 
 pub use report::Report;
 
@@ -67,7 +66,7 @@ pub async fn run(args: BenchArgs) -> anyhow::Result<ExitCode> {
             (Some(c), addrs)
         }
     };
-    let client = Client::from_list(&addrs)?;
+    let client = crate::cmd::cert::client_for(&addrs, None)?;
     client.create_namespace("bench", None, 0).await?;
 
     eprintln!("bench: large objects ({large} bytes)…");

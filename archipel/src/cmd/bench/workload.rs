@@ -65,7 +65,7 @@ pub async fn large(client: &Client, dir: &Path, bytes: u64) -> anyhow::Result<La
 
 /// `count` objects of `size` bytes, from `concurrency` clients; then read back the same way.
 pub async fn small(client: &Client, size: usize, count: usize, concurrency: usize) -> anyhow::Result<Small> {
-    let client = Arc::new(Client::from_list(&client.endpoints().join(","))?);
+    let client = Arc::new(crate::cmd::cert::client_for(&client.endpoints().join(","), None)?);
     let data = Arc::new(vec![0xa5u8; size]);
     let run = |get: bool| {
         let client = client.clone();
