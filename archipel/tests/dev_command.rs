@@ -32,13 +32,14 @@ fn dev_starts_a_cluster_reuses_its_dir_and_stops_cleanly() {
         let mut dev = Command::new(bin())
             .args(["dev", "--data"])
             .arg(data.path())
-            .args(["--sites", "3", "--nodes-per-site", "2", "--base-port", &port_arg])
+            .args(["--sites", "3", "--nodes-per-site", "2", "--base-port", &port_arg, "--archive-port", "0"])
             .stdout(Stdio::piped())
             .stderr(std::fs::File::create(&stderr_path).unwrap())
             .spawn()
             .unwrap();
         let mut line = String::new();
-        BufReader::new(dev.stdout.take().unwrap()).read_line(&mut line).unwrap();
+        let mut stdout = BufReader::new(dev.stdout.take().unwrap());
+        stdout.read_line(&mut line).unwrap();
         let cluster = line
             .trim()
             .strip_prefix("ARCHIPEL_CLUSTER=")
@@ -50,6 +51,27 @@ fn dev_starts_a_cluster_reuses_its_dir_and_stops_cleanly() {
             })
             .to_owned();
         assert_eq!(cluster.split(',').count(), 6);
+        let mut line = String::new();
+        stdout.read_line(&mut line).unwrap();
+        let archive = line
+            .trim()
+            .strip_prefix("ARCHIPEL_ARCHIVE=")
+            .unwrap_or_else(|| panic!("dev must print the archive front next: {line:?}"))
+            .to_owned();
+        // The local CLI needs no credential against the dev front, and its state outlives a restart.
+        let args: &[&str] = if round == 0 {
+            &["archive", "tenant", "add", "devtest", "--json"]
+        } else {
+            &["archive", "tenant", "list", "--json"]
+        };
+        let out = Command::new(bin())
+            .args(args)
+            .env("ARCHIPEL_ARCHIVE", &archive)
+            .env_remove("ARCHIPEL_TOKEN")
+            .output()
+            .unwrap();
+        assert!(out.status.success(), "{args:?}: {}", String::from_utf8_lossy(&out.stderr));
+        assert!(String::from_utf8_lossy(&out.stdout).contains("devtest"));
 
         let mut pids = Vec::new();
         for id in 1..=6 {
