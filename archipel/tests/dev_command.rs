@@ -32,7 +32,16 @@ fn dev_starts_a_cluster_reuses_its_dir_and_stops_cleanly() {
         let mut dev = Command::new(bin())
             .args(["dev", "--data"])
             .arg(data.path())
-            .args(["--sites", "3", "--nodes-per-site", "2", "--base-port", &port_arg, "--archive-port", "0"])
+            .args([
+                "--sites",
+                "3",
+                "--nodes-per-site",
+                "2",
+                "--base-port",
+                &port_arg,
+                "--archive-port",
+                "0",
+            ])
             .stdout(Stdio::piped())
             .stderr(std::fs::File::create(&stderr_path).unwrap())
             .spawn()
@@ -70,7 +79,11 @@ fn dev_starts_a_cluster_reuses_its_dir_and_stops_cleanly() {
             .env_remove("ARCHIPEL_TOKEN")
             .output()
             .unwrap();
-        assert!(out.status.success(), "{args:?}: {}", String::from_utf8_lossy(&out.stderr));
+        assert!(
+            out.status.success(),
+            "{args:?}: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
         assert!(String::from_utf8_lossy(&out.stdout).contains("devtest"));
 
         let mut pids = Vec::new();
