@@ -240,4 +240,39 @@ fn tenants_are_isolated_and_the_catalog_rebuilds_from_the_cluster() {
     let verify = front.json(&region, &["logbook", "verify", "--tenant", "region", "--json"]);
     assert_eq!(verify["ok"], true, "{verify:#}");
     assert_eq!(verify["seals"], 1, "{verify:#}");
+
+    // A third party re-verifies an export with the documented procedure, independently of Archipel.
+    let export = front.dir.path().join("export");
+    let out = front.run(
+        &region,
+        &[
+            "logbook",
+            "export",
+            "--tenant",
+            "region",
+            "--dir",
+            export.to_str().unwrap(),
+        ],
+    );
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    let script = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../docs/logbook-verify.py");
+    match std::process::Command::new("python3").arg(&script).arg(&export).output() {
+        Ok(out) => assert!(
+            out.status.success(),
+            "the exported logbook must verify: {}{}",
+            String::from_utf8_lossy(&out.stdout),
+            String::from_utf8_lossy(&out.stderr)
+        ),
+        Err(e) => eprintln!("SKIP: python3 is not available ({e}); the export was not re-verified"),
+    }
+    // Tampering with one exported entry is found.
+    let entries = std::fs::read_to_string(export.join("entries.jsonl")).unwrap();
+    std::fs::write(
+        export.join("entries.jsonl"),
+        entries.replacen("access.search", "access.searcH", 1),
+    )
+    .unwrap();
+    if let Ok(out) = std::process::Command::new("python3").arg(&script).arg(&export).output() {
+        assert!(!out.status.success(), "a tampered export must not verify");
+    }
 }

@@ -78,7 +78,7 @@ fn corpus_sips_are_ingested_and_bad_ones_rejected_precisely() {
                 v["units"].as_u64().unwrap() > 0 && v["objects"].as_u64().unwrap() > 0,
                 "{v:#}"
             );
-            assert_atr(&atr, v["status"].as_str().unwrap());
+            assert_atr(&atr, v["reply_code"].as_str().unwrap());
         }
         // A manifest without its files: every missing file is named.
         let flat = front.dir.path().join("flat.zip");
@@ -268,6 +268,73 @@ fn corpus_sips_are_ingested_and_bad_ones_rejected_precisely() {
         ],
         &["APP-99999"],
     );
+    // Formats are identified at ingest: the agreement decides what a mismatch means.
+    if shared().join("pronom").is_dir() {
+        front.json(
+            &archivist,
+            &[
+                "agreement",
+                "add",
+                "--tenant",
+                "region",
+                "--id",
+                "AGR-STRICT",
+                "--transferring-agency",
+                "Identifier5",
+                "--format-mismatch",
+                "reject",
+                "--json",
+            ],
+        );
+        let pdf = shared().join("pronom/skeleton-suite/fmt/fmt-354-signature-id-521.pdf");
+        let pdf_bytes = std::fs::read(&pdf).unwrap();
+        let files = [File {
+            id: "O1",
+            name: "a.pdf",
+            data: &pdf_bytes,
+        }];
+        let declared = |puid: &str, agreement: &str| {
+            manifest(agreement, &files, "").replace(
+                "<FileInfo>",
+                &format!("<FormatIdentification><FormatId>{puid}</FormatId></FormatIdentification><FileInfo>"),
+            )
+        };
+        let lie = declared("fmt/101", "AGR-STRICT");
+        ko(
+            "format.zip",
+            &[("manifest.xml", lie.as_bytes()), ("content/a.pdf", &pdf_bytes)],
+            &["O1", "fmt/101", "fmt/354"],
+        );
+        let lenient = dir.join("format-warn.zip");
+        zip(
+            &lenient,
+            &[
+                ("manifest.xml", declared("fmt/101", "AGR-TEST").as_bytes()),
+                ("content/a.pdf", &pdf_bytes),
+            ],
+        );
+        let (v, atr) = front.transfer(&agency, "region", &lenient);
+        assert_eq!(v["status"], "OK", "{v:#}");
+        assert_eq!(v["reply_code"], "WARNING", "{v:#}");
+        assert!(v["warnings"].to_string().contains("fmt/354"), "{v:#}");
+        let xml = std::fs::read_to_string(&atr).unwrap();
+        assert!(xml.contains("fmt/354"), "the ATR carries the identified format: {xml}");
+        let hits = front.json(&archivist, &["search", "--tenant", "region", "a.pdf", "--json"]);
+        let unit = front.json(
+            &archivist,
+            &[
+                "unit",
+                "--tenant",
+                "region",
+                hits["hits"][0]["unit_id"].as_str().unwrap(),
+            ],
+        );
+        assert_eq!(unit["objects"][0]["puid"], "fmt/354", "{unit:#}");
+        assert_eq!(unit["objects"][0]["declared_puid"], "fmt/101", "{unit:#}");
+    } else {
+        eprintln!("SKIP: ../shared/pronom is absent; format identification at ingest not checked");
+    }
+
     // An agency's token transfers only as that agency.
     let other_agency = front.token("region", "transferring-agency", Some("SomeoneElse"));
     let (v, _) = front.transfer(&other_agency, "region", &ok);

@@ -153,6 +153,7 @@ pub struct Journal {
     book: Arc<Logbook>,
     store: Arc<ClusterLogStore>,
     keys: VerifyKeys,
+    public: logbook::PublicSealKey,
 }
 
 fn log_error(e: LogbookError) -> ArchiveError {
@@ -184,6 +185,7 @@ impl Journal {
             .and_then(|b| b.try_into().ok())
             .ok_or_else(|| ArchiveError::Internal(format!("`{SEAL_KEY}` is not a 32-byte hex seed")))?;
         let key = SealKey::from_seed(&bytes);
+        let public = key.public();
         let keys = VerifyKeys::new()
             .with(&key.public())
             .map_err(|e| ArchiveError::Internal(format!("seal key: {e}")))?;
@@ -197,6 +199,7 @@ impl Journal {
             book,
             store: cluster_store,
             keys,
+            public,
         })
     }
 
@@ -283,6 +286,20 @@ impl Journal {
             "seals": report.seals_checked,
             "last_sealed_seq": report.last_sealed_seq,
             "problem": report.first_break,
+        }))
+    }
+
+    /// Everything a third party needs to re-verify the logbook (docs/logbook.md): the entries
+    /// and seals as canonical JSON lines, and the public seal key.
+    pub async fn export(&self, tenant: &str) -> Result<Value> {
+        let (mut entries, mut seals) = (Vec::new(), Vec::new());
+        logbook::export_jsonl(self.store.as_ref(), tenant, &mut entries, &mut seals)
+            .await
+            .map_err(|e| ArchiveError::Unavailable(e.to_string()))?;
+        Ok(json!({
+            "entries_jsonl": String::from_utf8_lossy(&entries),
+            "seals_jsonl": String::from_utf8_lossy(&seals),
+            "keys": [self.public],
         }))
     }
 

@@ -120,11 +120,51 @@ pub fn router(archive: Arc<Archive>) -> Router {
         .route("/v1/tenants/{tenant}/logbook", get(units::logbook))
         .route("/v1/tenants/{tenant}/logbook/verify", post(units::verify_logbook))
         .route("/v1/tenants/{tenant}/logbook/seal", post(units::seal_logbook))
+        .route("/v1/tenants/{tenant}/logbook/export", get(units::export_logbook))
         .route("/v1/tenants/{tenant}/reindex", post(units::reindex))
         .fallback(|| async {
             ApiError(ArchiveError::NotFound(
                 "no such route; see /v1/openapi.json for the API".into(),
             ))
         })
+        .layer(axum::middleware::map_response(json_errors))
         .with_state(archive)
+}
+
+/// Errors made by axum itself (a malformed JSON body or query string, a wrong method) get the
+/// same JSON shape as the API's own.
+async fn json_errors(response: Response) -> Response {
+    let status = response.status();
+    let is_json = response
+        .headers()
+        .get(axum::http::header::CONTENT_TYPE)
+        .is_some_and(|v| v.as_bytes().starts_with(b"application/json"));
+    if !(status.is_client_error() || status.is_server_error()) || is_json {
+        return response;
+    }
+    let body = axum::body::to_bytes(response.into_body(), 64 << 10)
+        .await
+        .unwrap_or_default();
+    let message = String::from_utf8_lossy(&body).trim().to_owned();
+    let code = match status.as_u16() {
+        401 => "unauthenticated",
+        403 => "forbidden",
+        404 => "not_found",
+        405 => "method_not_allowed",
+        409 => "conflict",
+        413 => "too_large",
+        415 => "unsupported_media_type",
+        s if s >= 500 => "internal",
+        _ => "invalid",
+    };
+    let message = if message.is_empty() {
+        status.to_string()
+    } else {
+        message
+    };
+    (
+        status,
+        Json(serde_json::json!({"error": {"code": code, "message": message}})),
+    )
+        .into_response()
 }

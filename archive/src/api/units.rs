@@ -186,3 +186,14 @@ pub async fn reindex(
         .await?;
     Ok(Json(report))
 }
+
+/// The logbook as a third party verifies it: entries and seals as JSON lines, and the key.
+pub async fn export_logbook(
+    State(a): State<Arc<Archive>>,
+    Caller(who): Caller,
+    Path(tenant): Path<String>,
+) -> ApiResult<Json<serde_json::Value>> {
+    a.authorize(&who, &tenant, &[Archivist, ControlAuthority, Operator])
+        .await?;
+    Ok(Json(a.journal.export(&tenant).await?))
+}

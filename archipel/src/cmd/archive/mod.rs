@@ -262,6 +262,15 @@ pub enum LogbookCommand {
         #[command(flatten)]
         front: FrontArgs,
     },
+    /// Write entries.jsonl, seals.jsonl and keys.json into DIR, for docs/logbook-verify.py.
+    Export {
+        #[arg(long)]
+        tenant: String,
+        #[arg(long)]
+        dir: PathBuf,
+        #[command(flatten)]
+        front: FrontArgs,
+    },
     /// Seal the entries written since the last seal now.
     Seal {
         #[arg(long)]
@@ -580,6 +589,20 @@ pub async fn run(command: ArchiveCommand) -> anyhow::Result<ExitCode> {
                     println!("logbook of {tenant}: BROKEN: {}", v["problem"]);
                 }
                 Ok(if ok { ExitCode::SUCCESS } else { ExitCode::from(1) })
+            }
+            LogbookCommand::Export { tenant, dir, front } => {
+                let f = Front::new(&front)?;
+                let v: Value = f.get(&format!("/v1/tenants/{tenant}/logbook/export")).await?;
+                std::fs::create_dir_all(&dir).with_context(|| format!("cannot create {}", dir.display()))?;
+                let write = |name: &str, text: &str| {
+                    std::fs::write(dir.join(name), text)
+                        .with_context(|| format!("cannot write {}", dir.join(name).display()))
+                };
+                write("entries.jsonl", v["entries_jsonl"].as_str().unwrap_or_default())?;
+                write("seals.jsonl", v["seals_jsonl"].as_str().unwrap_or_default())?;
+                write("keys.json", &serde_json::to_string_pretty(&v["keys"])?)?;
+                eprintln!("wrote entries.jsonl, seals.jsonl and keys.json to {}", dir.display());
+                Ok(ExitCode::SUCCESS)
             }
             LogbookCommand::Seal { tenant, front } => {
                 let f = Front::new(&front)?;

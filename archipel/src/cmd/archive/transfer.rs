@@ -106,8 +106,10 @@ pub async fn run(args: TransferArgs) -> anyhow::Result<ExitCode> {
     let verdict = status["status"].as_str().unwrap_or("KO");
     if args.json {
         let reasons: Vec<Value> = status["errors"].as_array().cloned().unwrap_or_default();
+        // The contract: "status" is OK (accepted, warnings or not) or KO; "reply_code" is the ATR's.
         crate::output::print_json(&json!({
-            "status": verdict,
+            "status": if verdict == "KO" { "KO" } else { "OK" },
+            "reply_code": verdict,
             "transfer_id": id,
             "tenant": args.tenant,
             "aip_id": status["aip_id"],
