@@ -291,11 +291,19 @@ async fn serve(
     tls_dir: &Path,
     front: std::net::SocketAddr,
 ) -> anyhow::Result<()> {
+    use std::io::Write;
+    use tokio::signal::unix::{signal, SignalKind};
+    // Handlers first: whoever reads the lines below may signal us at once.
+    let mut term = signal(SignalKind::terminate()).context("cannot handle SIGTERM")?;
+    let mut int = signal(SignalKind::interrupt()).context("cannot handle SIGINT")?;
     let list: Vec<&str> = nodes.iter().map(|n| n.addr.as_str()).collect();
-    println!("ARCHIPEL_CLUSTER={}", list.join(","));
-    println!("ARCHIPEL_ARCHIVE=http://{front}");
+    // A reader may stop after the first line: a closed stdout must not stop the cluster.
+    let mut out = std::io::stdout();
+    let _ = writeln!(out, "ARCHIPEL_CLUSTER={}", list.join(","));
+    let _ = writeln!(out, "ARCHIPEL_ARCHIVE=http://{front}");
     // The CLI also finds this directory by itself for a running dev cluster (cmd/cert/locate.rs).
-    println!("ARCHIPEL_TLS_DIR={}", tls_dir.display());
+    let _ = writeln!(out, "ARCHIPEL_TLS_DIR={}", tls_dir.display());
+    let _ = out.flush();
     let sites = nodes
         .iter()
         .map(|n| n.site.as_str())
@@ -316,7 +324,12 @@ async fn serve(
         list.join(","),
         tls_dir.display()
     );
-    let stop = super::server::shutdown_signal();
+    let stop = async {
+        tokio::select! {
+            _ = term.recv() => {}
+            _ = int.recv() => {}
+        }
+    };
     tokio::pin!(stop);
     let mut reported = std::collections::BTreeSet::new();
     loop {
