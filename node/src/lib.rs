@@ -9,6 +9,8 @@
 //! - A data dir belongs to one node id and one cluster; it refuses any other.
 //! - A node never exchanges Raft messages with a node of another cluster.
 //! - Errors returned to clients say whether a retry elsewhere is safe (`grpc`).
+//! - Every listener and channel is mutual TLS with the cluster CA; a peer node's certificate names
+//!   the node id and site the cluster map holds, and revoked serials are refused (`tls`).
 
 pub mod admin;
 pub mod cluster_map;
