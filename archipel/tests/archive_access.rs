@@ -212,6 +212,36 @@ fn tenants_are_isolated_and_the_catalog_rebuilds_from_the_cluster() {
     assert_eq!(hits["total"], 1, "search works after the rebuild: {hits:#}");
     assert_eq!(ville_units.len(), 2);
 
+    // A complete AIP whose transfer ended KO (a stop between descriptor and commit) is never
+    // resurrected by a rebuild; one whose transfer record is gone is: the descriptor is the truth.
+    let broken = front.dir.path().join("broken.zip");
+    zip(&broken, &[("manifest.xml", b"<ArchiveTransfer")]);
+    let (ko, _) = front.transfer(&region, "region", &broken);
+    assert_eq!(ko["status"], "KO", "{ko:#}");
+    let ko_id = ko["transfer_id"].as_str().unwrap();
+    let mut orphan = after[0].clone();
+    for (aip, transfer) in [("abandoned0", ko_id), ("recovered0", "lost-transfer")] {
+        orphan["id"] = format!("unit-{aip}").into();
+        orphan["aip_id"] = aip.into();
+        orphan["transfer_id"] = transfer.into();
+        let descriptor = serde_json::json!({
+            "format": "archipel-aip/1", "aip_id": aip, "tenant": "region", "transfer_id": transfer,
+            "seda_version": "2.2", "message_identifier": "M", "agreement": null, "transferring_agency": "Identifier5",
+            "archival_agency": "Identifier4", "created_at": "2026-01-01T00:00:00Z", "manifest_key": format!("aip/{aip}/manifest.xml"),
+            "manifest_sha512": "", "units": [orphan],
+        });
+        let file = front.dir.path().join(format!("{aip}.json"));
+        std::fs::write(&file, serde_json::to_vec(&descriptor).unwrap()).unwrap();
+        let key = format!("archive.region/aip/{aip}/aip.json");
+        front.cluster.cli_ok(&["put", &key, file.to_str().unwrap()]);
+    }
+    let report = front.json(&region, &["reindex", "--tenant", "region", "--json"]);
+    assert_eq!(report["abandoned"], serde_json::json!(["abandoned0"]), "{report:#}");
+    assert_eq!(report["aips"], 2, "{report:#}");
+    let err = denied(&front, &region, &["unit", "--tenant", "region", "unit-abandoned0"]);
+    assert!(err.contains("HTTP 404"), "{err}");
+    front.json(&region, &["unit", "--tenant", "region", "unit-recovered0"]);
+
     // The downloaded original is the transferred file.
     let out = front.dir.path().join("download.txt");
     let item = after

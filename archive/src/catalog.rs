@@ -61,7 +61,14 @@ pub struct ReindexReport {
     pub incomplete: Vec<String>,
     /// Catalog records with no AIP behind them, removed.
     pub removed_units: usize,
+    /// Complete AIPs whose transfer ended KO (stopped between its descriptor and its commit):
+    /// never made visible.
+    #[serde(default)]
+    pub abandoned: Vec<String>,
 }
+
+/// Records younger than this may belong to a transfer still committing: a reindex leaves them.
+const IN_FLIGHT: chrono::Duration = chrono::Duration::minutes(15);
 
 pub struct Catalog {
     store: Store,
@@ -161,9 +168,33 @@ impl Catalog {
             .unwrap_or(0))
     }
 
+    /// Whether the transfer that wrote an AIP ended KO; a missing record (the catalog itself was
+    /// lost) leaves the descriptor as the truth.
+    async fn transfer_failed(&self, tenant: &str, transfer_id: &str) -> Result<bool> {
+        let Some(t) = self
+            .store
+            .get::<crate::model::Transfer>(&keys::transfer(tenant, transfer_id))
+            .await?
+            .map(|v| v.value)
+        else {
+            return Ok(false);
+        };
+        if t.status.is_final() {
+            return Ok(t.status == crate::model::TransferStatus::Ko);
+        }
+        // Still running by its record: failed if its front stopped beating long ago.
+        let beat = self
+            .store
+            .get::<DateTime<Utc>>(&keys::transfer_beat(tenant, transfer_id))
+            .await?
+            .map_or(t.heartbeat, |b| b.value.max(t.heartbeat));
+        Ok(Utc::now() - beat > IN_FLIGHT)
+    }
+
     /// Rebuilds the tenant's catalog from the AIP descriptors in its object namespace: records
     /// missing from the catalog are written, records without an AIP are removed.
     pub async fn reindex(&self, tenant: &str, namespace: &str) -> Result<ReindexReport> {
+        let started = Utc::now();
         let client = self.store.client();
         let mut report = ReindexReport::default();
         let mut seen_units = HashSet::new();
@@ -195,14 +226,19 @@ impl Catalog {
                     info.key
                 )));
             }
+            let record_key = keys::aip(tenant, &aip_id);
+            let committed = self.store.get::<AipRecord>(&record_key).await?.is_some();
+            if !committed && self.transfer_failed(tenant, &d.transfer_id).await? {
+                report.abandoned.push(aip_id);
+                continue;
+            }
             for u in &d.units {
                 seen_units.insert(u.id.clone());
             }
             seen_aips.insert(aip_id.clone());
             report.units += d.units.len();
             report.aips += 1;
-            let record_key = keys::aip(tenant, &aip_id);
-            if self.store.get::<AipRecord>(&record_key).await?.is_none() {
+            if !committed {
                 self.commit(tenant, &aip_id, &d.transfer_id, &d.units).await?;
             } else {
                 // Rewrite the unit records: the descriptor is the truth.
@@ -211,10 +247,13 @@ impl Catalog {
                 }
             }
         }
+        // A transfer committing while this ran has records this pass did not see: only what is
+        // older than any commit in flight can be stale.
+        let settled = started - IN_FLIGHT;
         let mut stale = Vec::new();
         self.store
             .scan_each::<UnitRecord>(&keys::units(tenant), |k, u| {
-                if !seen_units.contains(&u.id) {
+                if !seen_units.contains(&u.id) && u.ingested_at < settled {
                     stale.push(k);
                 }
                 Ok(())
@@ -229,7 +268,7 @@ impl Catalog {
         let mut stale_aips = Vec::new();
         self.store
             .scan_each::<AipRecord>(&keys::aips(tenant), |k, r| {
-                if !seen_aips.contains(&r.aip_id) {
+                if !seen_aips.contains(&r.aip_id) && r.committed_at < settled {
                     stale_aips.push(k);
                 }
                 Ok(())

@@ -26,6 +26,7 @@ pub async fn store(
     let ns = c.tenant.namespace.clone();
     let client = a.store.client().clone();
     let mut stored: Vec<String> = Vec::new();
+    let mut undo = true;
     let fail = |step: &str, e: String| {
         vec![Reason {
             step: step.into(),
@@ -103,10 +104,21 @@ pub async fn store(
             .map_err(|e| fail("store", format!("storing the AIP descriptor failed: {e}")))?;
         stored.push(dkey);
         progress(a, t, "catalog").await;
-        a.catalog
-            .commit(&t.tenant, &c.aip_id, &t.id, &c.units)
-            .await
-            .map_err(|e| fail("catalog", format!("committing the catalog failed: {e}")))?;
+        if let Err(e) = a.catalog.commit(&t.tenant, &c.aip_id, &t.id, &c.units).await {
+            // An unknown outcome may hide a commit: look before undoing anything.
+            match a.store.get::<crate::catalog::AipRecord>(&keys::aip(&t.tenant, &c.aip_id)).await {
+                Ok(Some(_)) => return Ok(()),
+                Ok(None) => return Err(fail("catalog", format!("committing the catalog failed: {e}"))),
+                Err(check) => {
+                    // Neither known nor undoable: keep everything; a reindex settles it.
+                    undo = false;
+                    return Err(fail(
+                        "catalog",
+                        format!("committing the catalog failed ({e}) and its outcome is unknown ({check}); nothing was removed: run `archipel archive reindex`"),
+                    ));
+                }
+            }
+        }
         Ok(())
     }
     .await;
@@ -124,6 +136,7 @@ pub async fn store(
             crate::searching::index_units(a, &t.tenant, &c.units).await;
             Ok(c.units)
         }
+        Err(reasons) if !undo => Err(reasons),
         Err(reasons) => {
             // Descriptor first, so a half-removed AIP never looks complete.
             for key in stored.iter().rev() {
