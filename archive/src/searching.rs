@@ -21,9 +21,17 @@ pub struct SyncState {
     indexed_aips: HashSet<String>,
 }
 
+/// One lock per tenant: syncing one tenant from the cluster never delays another's searches.
 #[derive(Default)]
 pub struct SearchSync {
-    tenants: tokio::sync::Mutex<HashMap<String, SyncState>>,
+    tenants: std::sync::Mutex<HashMap<String, Arc<tokio::sync::Mutex<SyncState>>>>,
+}
+
+impl SearchSync {
+    fn tenant(&self, tenant: &str) -> Arc<tokio::sync::Mutex<SyncState>> {
+        let mut all = self.tenants.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
+        Arc::clone(all.entry(tenant.to_owned()).or_default())
+    }
 }
 
 fn search_error(e: SearchError) -> ArchiveError {
@@ -84,14 +92,7 @@ pub async fn index_units(a: &Arc<Archive>, tenant: &str, units: &[UnitRecord]) {
     match upsert(a, tenant, units).await {
         Ok(()) => {
             if let Some(aip) = units.first().map(|u| u.aip_id.clone()) {
-                a.search_sync
-                    .tenants
-                    .lock()
-                    .await
-                    .entry(tenant.into())
-                    .or_default()
-                    .indexed_aips
-                    .insert(aip);
+                a.search_sync.tenant(tenant).lock().await.indexed_aips.insert(aip);
             }
         }
         Err(e) => tracing::warn!(
@@ -103,8 +104,8 @@ pub async fn index_units(a: &Arc<Archive>, tenant: &str, units: &[UnitRecord]) {
 
 /// Brings the tenant's index up to the catalog.
 pub async fn sync(a: &Archive, tenant: &str) -> Result<()> {
-    let mut all = a.search_sync.tenants.lock().await;
-    let state = all.entry(tenant.into()).or_default();
+    let lock = a.search_sync.tenant(tenant);
+    let mut state = lock.lock().await;
     let generation = a.catalog.generation(tenant).await?;
     if generation == state.generation && generation != 0 {
         return Ok(());
@@ -141,7 +142,7 @@ pub async fn rebuild(a: &Archive, tenant: &str) -> Result<()> {
         .map_err(search_error)?
         .clear()
         .map_err(search_error)?;
-    a.search_sync.tenants.lock().await.remove(tenant);
+    *a.search_sync.tenant(tenant).lock().await = SyncState::default();
     sync(a, tenant).await
 }
 

@@ -11,6 +11,7 @@ use std::process::ExitCode;
 
 use anyhow::Context;
 use clap::Subcommand;
+use futures::StreamExt;
 use reqwest::Method;
 use serde_json::{json, Value};
 
@@ -545,16 +546,24 @@ pub async fn run(command: ArchiveCommand) -> anyhow::Result<ExitCode> {
             let f = Front::new(&front)?;
             let path = format!("/v1/tenants/{tenant}/units/{unit}/objects/{object}");
             let resp = f.send(f.request(Method::GET, &path)).await?;
-            let bytes = resp.bytes().await.context("the download broke")?;
             let dir = output
                 .parent()
                 .filter(|p| !p.as_os_str().is_empty())
                 .unwrap_or(std::path::Path::new("."));
-            let mut tmp = tempfile::NamedTempFile::new_in(dir)?;
-            std::io::Write::write_all(&mut tmp, &bytes)?;
-            tmp.as_file().sync_all()?;
+            // Streamed to a temporary file beside the target, renamed only once complete.
+            let tmp = tempfile::NamedTempFile::new_in(dir)?;
+            let mut file = tokio::fs::File::from_std(tmp.reopen()?);
+            let mut stream = resp.bytes_stream();
+            let mut written = 0u64;
+            while let Some(chunk) = stream.next().await {
+                let chunk = chunk.context("the download broke")?;
+                tokio::io::AsyncWriteExt::write_all(&mut file, &chunk).await?;
+                written += chunk.len() as u64;
+            }
+            tokio::io::AsyncWriteExt::flush(&mut file).await?;
+            file.sync_all().await?;
             tmp.persist(&output)?;
-            eprintln!("wrote {} bytes to {}", bytes.len(), output.display());
+            eprintln!("wrote {written} bytes to {}", output.display());
             Ok(ExitCode::SUCCESS)
         }
         C::Logbook { command } => match command {
@@ -635,8 +644,19 @@ pub async fn run(command: ArchiveCommand) -> anyhow::Result<ExitCode> {
             TokenCommand::Bootstrap { cluster, label, json } => {
                 let client = crate::cmd::connect(&cluster)?;
                 let store = archipel_archive::store::Store::new(client);
-                let issued = archipel_archive::auth::Authenticator::new(store)
+                let issued = archipel_archive::auth::Authenticator::new(store.clone())
                     .create(None, archipel_archive::auth::Role::Operator, None, &label)
+                    .await?;
+                archipel_archive::journal::Journal::new(store, None)
+                    .await?
+                    .record(
+                        archipel_archive::journal::PLATFORM,
+                        "token.bootstrap",
+                        "OK",
+                        "cluster-client",
+                        Some(&issued.id),
+                        serde_json::json!({"label": label}),
+                    )
                     .await?;
                 if json {
                     crate::output::print_json(&issued)?;
