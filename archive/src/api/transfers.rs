@@ -16,6 +16,9 @@ use crate::error::ArchiveError;
 use crate::model::Transfer;
 use crate::service::Archive;
 
+/// How long an upload may send nothing before it is dropped.
+const UPLOAD_IDLE: std::time::Duration = std::time::Duration::from_secs(60);
+
 /// Body: the SIP zip. Answers 202 with the transfer record; poll its status.
 pub async fn submit(
     State(a): State<Arc<Archive>>,
@@ -33,7 +36,15 @@ pub async fn submit(
     let mut file = tokio::fs::File::from_std(std_file);
     let mut size = 0u64;
     let mut stream = body.into_data_stream();
-    while let Some(chunk) = stream.next().await {
+    loop {
+        // A client that stops sending must not hold a spool file and a connection forever.
+        let next = tokio::time::timeout(UPLOAD_IDLE, stream.next()).await.map_err(|_| {
+            ArchiveError::Invalid(format!(
+                "the upload stalled: nothing received for {}s after {size} bytes; send the SIP again",
+                UPLOAD_IDLE.as_secs()
+            ))
+        })?;
+        let Some(chunk) = next else { break };
         let chunk = chunk.map_err(|e| ArchiveError::Invalid(format!("the upload broke after {size} bytes: {e}")))?;
         size += chunk.len() as u64;
         if size > a.config.max_sip_bytes {
