@@ -87,7 +87,7 @@ pub struct Agreement {
     pub updated_at: DateTime<Utc>,
 }
 
-fn yes() -> bool {
+pub(crate) fn yes() -> bool {
     true
 }
 

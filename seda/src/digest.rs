@@ -192,8 +192,9 @@ pub fn digests_match(expected: &str, actual_hex: &str) -> bool {
     as_hex.as_deref() == Some(actual.as_slice()) || decode_base64(trimmed).as_deref() == Some(actual.as_slice())
 }
 
-/// Standard or URL-safe base64, padded or not, whitespace ignored (producers wrap lines).
-fn decode_base64(s: &str) -> Option<Vec<u8>> {
+/// Standard or URL-safe base64, padded or not, whitespace ignored (producers wrap lines). Also
+/// what an Attachment (xs:base64Binary) holds.
+pub fn decode_base64(s: &str) -> Option<Vec<u8>> {
     let mut out = Vec::with_capacity(s.len() * 3 / 4);
     let mut acc: u32 = 0;
     let mut bits = 0u32;
@@ -233,6 +234,14 @@ fn decode_base64(s: &str) -> Option<Vec<u8>> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn attachments_that_look_like_hex_are_still_base64() {
+        // "ABCD" is valid hex and valid base64; an Attachment is always base64.
+        assert_eq!(decode_base64("ABCD"), Some(vec![0x00, 0x10, 0x83]));
+        assert_eq!(decode_base64("aGVs\nbG8="), Some(b"hello".to_vec()));
+        assert_eq!(decode_base64("not base64!"), None);
+    }
 
     #[test]
     fn parses_every_spelling() {

@@ -63,12 +63,8 @@ pub struct AgreementSpec {
     pub unidentified_format: Severity,
     #[serde(default)]
     pub flow: Option<String>,
-    #[serde(default = "yes")]
+    #[serde(default = "crate::model::yes")]
     pub active: bool,
-}
-
-fn yes() -> bool {
-    true
 }
 
 pub async fn put_agreement(

@@ -94,7 +94,7 @@ pub async fn object(
             tracing::warn!("streaming {ns}/{key} failed: {e}");
         }
     });
-    let body = Body::from_stream(tokio_util_stream(r));
+    let body = Body::from_stream(tokio_util::io::ReaderStream::new(r));
     let mime = o.mime.unwrap_or_else(|| "application/octet-stream".into());
     let name = o.filename.unwrap_or(o.id).replace(['"', '\\', '\r', '\n'], "_");
     Ok((
@@ -106,21 +106,6 @@ pub async fn object(
         body,
     )
         .into_response())
-}
-
-fn tokio_util_stream(r: tokio::io::DuplexStream) -> impl futures::Stream<Item = std::io::Result<bytes::Bytes>> {
-    futures::stream::unfold(r, |mut r| async move {
-        use tokio::io::AsyncReadExt;
-        let mut buf = vec![0u8; 64 << 10];
-        match r.read(&mut buf).await {
-            Ok(0) => None,
-            Ok(n) => {
-                buf.truncate(n);
-                Some((Ok(bytes::Bytes::from(buf)), r))
-            }
-            Err(e) => Some((Err(e), r)),
-        }
-    })
 }
 
 #[derive(Deserialize)]

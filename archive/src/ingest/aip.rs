@@ -16,12 +16,7 @@ use crate::keys;
 use crate::model::{AipDescriptor, Reason, Transfer, UnitRecord, AIP_FORMAT};
 use crate::service::Archive;
 
-pub async fn store(
-    a: &Arc<Archive>,
-    t: &mut Transfer,
-    c: Checked,
-    _actor: &str,
-) -> Result<Vec<UnitRecord>, Vec<Reason>> {
+pub async fn store(a: &Arc<Archive>, t: &mut Transfer, c: Checked) -> Result<Vec<UnitRecord>, Vec<Reason>> {
     progress(a, t, "store").await;
     let ns = c.tenant.namespace.clone();
     let client = a.store.client().clone();

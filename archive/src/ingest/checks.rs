@@ -61,7 +61,6 @@ pub async fn check(
     sip_path: PathBuf,
     work: &Path,
     caller_agency: Option<&str>,
-    _actor: &str,
 ) -> Result<Checked, Reasons> {
     progress(a, t, "unzip").await;
     let work_dir = work.to_path_buf();
@@ -145,15 +144,7 @@ pub async fn check(
         .map(|r| (r.id.clone(), r))
         .collect();
     let aip_id = uuid::Uuid::new_v4().simple().to_string();
-    let units = build_units(
-        t,
-        &parsed,
-        &verified,
-        &rules,
-        profile.as_ref(),
-        agreement.as_ref(),
-        &aip_id,
-    )?;
+    let units = build_units(t, &parsed, &verified, &rules, agreement.as_ref(), &aip_id)?;
     let files = units
         .iter()
         .flat_map(|u| u.objects.iter())
@@ -350,7 +341,7 @@ fn verify_objects(
                 }
                 Err(e) => Err(e.to_string()),
             },
-            (None, Some(att)) => match decode_attachment(&att.base64) {
+            (None, Some(att)) => match archipel_seda::digest::decode_base64(&att.base64) {
                 Some(bytes) => copy_hashing(&mut bytes.as_slice(), &path, algorithm),
                 None => Err("its Attachment is not valid base64".into()),
             },
@@ -483,11 +474,6 @@ fn verify_objects(
     }
 }
 
-fn decode_attachment(b64: &str) -> Option<Vec<u8>> {
-    // The digest module decodes base64 for digest values; reuse it for attachments.
-    archipel_seda::digest::decode_value(b64).filter(|_| !b64.trim().bytes().all(|b| b.is_ascii_hexdigit()))
-}
-
 /// Copies `r` to `path`, returning (size, hex digest in `alg`, hex SHA-512).
 fn copy_hashing(r: &mut dyn Read, path: &Path, alg: DigestAlgorithm) -> Result<(u64, String, String), String> {
     let mut file = std::fs::File::create(path).map_err(|e| format!("cannot write a work file: {e}"))?;
@@ -573,11 +559,9 @@ fn build_units(
     m: &ArchiveTransfer,
     verified: &HashMap<String, VerifiedObject>,
     rules: &HashMap<String, Rule>,
-    profile: Option<&Profile>,
     agreement: Option<&Agreement>,
     aip_id: &str,
 ) -> Result<Vec<UnitRecord>, Reasons> {
-    let _ = profile;
     let flat = validate::units_in_order(m).map_err(|e| vec![reason("structure", None, e.to_string())])?;
     let mut system_ids: HashMap<&str, String> = HashMap::new();
     for f in &flat {

@@ -162,9 +162,9 @@ async fn run(a: &Arc<Archive>, mut t: Transfer, sip: TempPath, agency: Option<St
     let mut units = Vec::new();
     let outcome = match work {
         Ok(dir) => {
-            let checked = checks::check(a, &mut t, PathBuf::from(&*sip), dir.path(), agency.as_deref(), actor).await;
+            let checked = checks::check(a, &mut t, PathBuf::from(&*sip), dir.path(), agency.as_deref()).await;
             match checked {
-                Ok(c) => aip::store(a, &mut t, c, actor).await.map(|stored| units = stored),
+                Ok(c) => aip::store(a, &mut t, c).await.map(|stored| units = stored),
                 Err(reasons) => Err(reasons),
             }
         }
