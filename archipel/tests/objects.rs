@@ -273,6 +273,35 @@ fn an_abandoned_upload_leaves_no_object_and_its_shards_are_collected() {
     }
     assert_eq!(get_all(&rt, &client, "archive", "kept").unwrap(), data);
     assert_eq!(get_all(&rt, &client, "archive", "replaced").unwrap(), &data[..1 << 20]);
+
+    // An upload slower than the grace period may have lost shards to the collector: the
+    // coordinator refuses to commit it rather than name shards that may be gone.
+    let slow = data.clone();
+    let result = rt.block_on(async {
+        let (mut tx, rx) = tokio::io::duplex(1 << 20);
+        let feeder = tokio::spawn(async move {
+            use tokio::io::AsyncWriteExt;
+            for chunk in slow.chunks(256 << 10) {
+                if tx.write_all(chunk).await.is_err() {
+                    return;
+                }
+                tokio::time::sleep(Duration::from_millis(250)).await;
+            }
+        });
+        let result = client
+            .put_object("archive", "slow", rx, Some(data.len() as u64), None)
+            .await;
+        feeder.abort();
+        result
+    });
+    match result {
+        Err(e) => assert!(e.to_string().contains("orphan_grace"), "unexpected error: {e}"),
+        Ok(info) => panic!("an upload slower than the grace period was committed: {info:?}"),
+    }
+    assert!(matches!(
+        rt.block_on(client.stat_object("archive", "slow")),
+        Err(ClientError::NotFound(_))
+    ));
 }
 
 #[test]

@@ -43,6 +43,8 @@ pub struct Node {
     pub workers: crate::workers::Workers,
     /// None only with `insecure_plaintext` (test rigs).
     pub tls: Option<Arc<crate::tls::NodeTls>>,
+    /// Recent Reserve answers, so most PUTs skip that round trip.
+    pub free_space: crate::objects::FreeSpaceCache,
 }
 
 impl Node {

@@ -65,7 +65,7 @@ pub async fn run(config: NodeConfig, shutdown: impl Future<Output = ()> + Send +
     let pid_path = config.data_dir.join("archipel.pid");
     write_pid_file(&pid_path)?;
 
-    let log_store = LogStore::new(db.clone());
+    let log_store = LogStore::new(db.clone())?;
     let committed_index = log_store.committed_index();
     let sm = StateMachineStore::open(db.clone()).map_err(|e| ServerError::Raft(e.to_string()))?;
     let state = sm.view();
@@ -113,6 +113,7 @@ pub async fn run(config: NodeConfig, shutdown: impl Future<Output = ()> + Send +
         shards,
         workers: Default::default(),
         tls,
+        free_space: Default::default(),
     });
     let gauges = tokio::spawn(update_raft_gauges(node.clone()));
     let collector = tokio::spawn(crate::objects::run_orphan_collector(node.clone()));

@@ -68,6 +68,10 @@ pub async fn collect_once(node: &Node) -> Result<usize, String> {
             Err(e) => failures.push(e.to_string()),
         }
     }
+    let mark_ttl_ms = (2 * grace.as_millis() as u64).max(super::collected::MIN_MARK_TTL_MS);
+    if let Err(e) = super::collected::expire_marks(node, mark_ttl_ms).await {
+        failures.push(format!("expiring collected marks: {e}"));
+    }
     if !failures.is_empty() {
         return Err(format!(
             "removed {removed}, {} failed: {}",
@@ -78,12 +82,17 @@ pub async fn collect_once(node: &Node) -> Result<usize, String> {
     Ok(removed)
 }
 
-/// True when no upload (PUT, or repair of this index) may still commit this shard.
+/// True when no upload (a PUT of this object id, or a repair or move of this index) may still
+/// commit this shard.
 async fn upload_given_up(node: &Node, shard: &StoredShard) -> Result<bool, String> {
     let grace_ms = node.config.objects.orphan_grace.as_millis() as u64;
     let id = object_id_hex(&shard.object_id);
-    Ok(super::upload::expire_if_stale(node, &id, grace_ms).await?
-        && super::upload::expire_if_stale(node, &format!("{id}.{}", shard.index), grace_ms).await?)
+    // A committed object takes no new PUT commit: only a repair or move may still name this shard.
+    let owned = lookup_owner_manifest(node, &shard.object_id).is_some();
+    if !owned && !super::collected::mark_collected(node, &shard.object_id).await? {
+        return Ok(false);
+    }
+    super::upload::expire_if_stale(node, &format!("{id}.{}", shard.index), grace_ms).await
 }
 
 /// The manifest of the object whose id is `object_id`, from this node's state.

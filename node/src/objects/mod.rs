@@ -2,8 +2,10 @@
 //! deletes objects, talking to shard holders and committing manifests through Raft.
 
 mod catalog;
+mod collected;
 mod error;
 pub mod fixity;
+mod free_space;
 mod gc;
 mod get;
 pub mod model;
@@ -16,6 +18,7 @@ pub(crate) use put::Fanout;
 pub(crate) use upload::UploadIntent;
 
 pub use error::ObjectError;
+pub use free_space::FreeSpaceCache;
 pub use gc::{collect_once, lookup_owner_manifest, run_orphan_collector};
 pub use get::ReadRange;
 pub use model::{Manifest, NamespaceConfig, ShardRef, Storage};

@@ -11,10 +11,13 @@ pub const NS_NAMESPACES: &str = "sys.ns";
 pub const NS_MANIFEST_PREFIX: &str = "sys.obj/";
 /// Object id (hex) -> namespace and key: what a shard's owner is, for garbage collection.
 pub const NS_OBJECT_IDS: &str = "sys.objid";
-/// Uploads in flight: `<object id hex>` (a PUT) or `<object id hex>.<index>` (a repair or move),
-/// written before any shard is sent. The commit needs it; the orphan collector removes an expired
-/// one before deleting the upload's shards, so a late commit can never name deleted shards.
+/// Repairs and moves in flight: `<object id hex>.<index>`, written before the shard is sent. The
+/// commit needs it; the orphan collector removes an expired one before deleting the upload's
+/// shard, so a late commit can never name a deleted shard.
 pub const NS_UPLOADS: &str = "sys.upload";
+/// Object ids the orphan collector gave up (their shards may be deleted): `<object id hex>` ->
+/// when, as big-endian ms. A PUT commits only while its id is absent here.
+pub const NS_COLLECTED: &str = "sys.collected";
 /// Shards found corrupt or missing, for the healing work: `<object id hex>.<index>`.
 pub const NS_DAMAGED: &str = "sys.damaged";
 

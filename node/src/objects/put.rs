@@ -52,8 +52,16 @@ impl Node {
         S: Stream<Item = Result<Bytes, ObjectError>> + Unpin + Send,
     {
         validate_object_key(key).map_err(ObjectError::Invalid)?;
-        self.read_barrier().await?;
-        let ns = self.namespace(namespace)?;
+        let started = std::time::Instant::now();
+        // No read barrier: the commit is conditional on the revision read here, so a stale read
+        // costs a retry (below), never a lost update.
+        let ns = match self.namespace(namespace) {
+            Err(ObjectError::NoNamespace(_)) => {
+                self.read_barrier().await?;
+                self.namespace(namespace)?
+            }
+            other => other?,
+        };
         let existing = self.current_manifest(namespace, key)?;
         if let Some((old, _)) = &existing {
             check_retention(old)?;
@@ -68,33 +76,43 @@ impl Node {
         };
         let first = input.next_stripe().await?;
         let object_id: ObjectId = rand::random();
-        let mut intent = None;
-        let stored = self
-            .store_and_commit(&ns, key, object_id, first, &mut input, existing.as_ref(), &mut intent)
-            .await;
-        if stored.is_err() {
-            if let Some(intent) = &intent {
-                // Nothing will commit this upload: let the collector take its shards at once.
-                let _ = self.propose(intent.end()).await;
-            }
+        let (manifest, missing) = self.store(&ns, key, object_id, first, &mut input).await?;
+        // Past the grace period the collector may have taken this upload's shards (and marked the
+        // id collected, which would fail the commit anyway): give up clearly.
+        if started.elapsed() >= self.config.objects.orphan_grace {
+            return Err(ObjectError::Unavailable(
+                "the upload took longer than objects.orphan_grace_secs and was abandoned".into(),
+            ));
         }
-        let (manifest, revision) = stored?;
+        let revision = match self
+            .commit_manifest(&manifest, existing.as_ref(), missing.clone())
+            .await
+        {
+            Err(ObjectError::Conflict) => {
+                // Our read may have lagged the leader: retry once on current state. A PUT
+                // overwrites, so only retention can still refuse it.
+                self.read_barrier().await?;
+                let existing = self.current_manifest(namespace, key)?;
+                if let Some((old, _)) = &existing {
+                    check_retention(old)?;
+                }
+                self.commit_manifest(&manifest, existing.as_ref(), missing).await?
+            }
+            other => other?,
+        };
         Ok(PutOutcome { manifest, revision })
     }
 
-    /// Stores the data (inline or sharded) and commits the manifest; `intent` is set once a
-    /// sharded upload has recorded its intent.
-    #[allow(clippy::too_many_arguments)]
-    async fn store_and_commit<S>(
+    /// Stores the data (inline or sharded) and builds the manifest, with the damage records of
+    /// shards a degraded write left out.
+    async fn store<S>(
         &self,
         ns: &NamespaceConfig,
         key: &str,
         object_id: ObjectId,
         first: Vec<u8>,
         input: &mut StripeInput<S>,
-        existing: Option<&(Manifest, u64)>,
-        intent: &mut Option<super::UploadIntent>,
-    ) -> Result<(Manifest, u64), ObjectError>
+    ) -> Result<(Manifest, Vec<Command>), ObjectError>
     where
         S: Stream<Item = Result<Bytes, ObjectError>> + Unpin + Send,
     {
@@ -105,7 +123,6 @@ impl Node {
             let hash = *blake3::hash(&first).as_bytes();
             (Storage::Inline(first.clone()), first.len() as u64, hash)
         } else {
-            *intent = Some(super::UploadIntent::begin(self, object_id_hex(&object_id)).await?);
             self.store_sharded(ns, key, &object_id, first, input).await?
         };
         if let Some(declared) = declared_size {
@@ -137,20 +154,16 @@ impl Node {
                 }
             }
         }
-        let revision = self
-            .commit_manifest(&manifest, existing, missing, intent.as_ref())
-            .await?;
-        Ok((manifest, revision))
+        Ok((manifest, missing))
     }
 
-    /// Commits `manifest` if the key still holds `existing`, with `extra` commands in the same
-    /// transaction.
+    /// Commits `manifest` if the key still holds `existing` and the orphan collector has not
+    /// given up this object id, with `extra` commands in the same transaction.
     async fn commit_manifest(
         &self,
         manifest: &Manifest,
         existing: Option<&(Manifest, u64)>,
         extra: Vec<Command>,
-        intent: Option<&super::UploadIntent>,
     ) -> Result<u64, ObjectError> {
         let mns = manifest_ns(&manifest.namespace);
         let key = manifest.key.as_bytes().to_vec();
@@ -178,11 +191,10 @@ impl Node {
             None => Expect::Absent,
         };
         then.extend(extra);
-        let mut conditions = vec![Condition { ns: mns, key, expect }];
-        if let Some(intent) = intent {
-            conditions.push(intent.condition());
-            then.push(intent.end());
-        }
+        let conditions = vec![
+            Condition { ns: mns, key, expect },
+            super::collected::not_collected(&manifest.object_id),
+        ];
         let result = self.propose(Command::Txn { conditions, then }).await?;
         match result {
             CommandResult::Txn {
@@ -193,7 +205,7 @@ impl Node {
                 Some(CommandResult::Put { revision }) => Ok(*revision),
                 other => Err(ObjectError::Internal(format!("unexpected commit result {other:?}"))),
             },
-            // The upload outlived objects.orphan_grace_secs and its shards were given up.
+            // The upload outlived objects.orphan_grace_secs and the collector took its shards.
             CommandResult::Txn {
                 succeeded: false,
                 failed_condition: Some(1),
@@ -338,12 +350,20 @@ impl Node {
     ) -> Vec<u64> {
         let checks = join_all(ids.iter().map(|id| {
             let addr = addr_of(id);
-            async move { self.reserve_on(&addr, bytes).await }
+            async move {
+                if self.free_space.has_ample(*id, bytes) {
+                    return Ok(());
+                }
+                self.reserve_on(&addr, bytes)
+                    .await
+                    .map(|free| self.free_space.record(*id, free))
+            }
         }))
         .await;
         let mut refused = Vec::new();
         for (id, check) in ids.iter().zip(checks) {
             if let Err(reason) = check {
+                self.free_space.forget(*id);
                 refused.push(*id);
                 refusals.push(format!("node {id}: {reason}"));
             }

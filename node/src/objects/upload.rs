@@ -1,4 +1,4 @@
-//! Upload intents: a Raft record that a PUT or a repair is writing shards for an object, so that
+//! Upload intents: a Raft record that a repair or move is writing a shard for an object, so that
 //! the orphan collector and a late commit can never both win.
 
 use crate::node::Node;
@@ -13,8 +13,7 @@ pub(crate) struct UploadIntent {
 }
 
 impl UploadIntent {
-    /// Records the intent before any shard is sent. `key` is `<object id hex>` or
-    /// `<object id hex>.<index>`.
+    /// Records the intent before the shard is sent. `key` is `<object id hex>.<index>`.
     pub async fn begin(node: &Node, key: String) -> Result<Self, ObjectError> {
         let value = serde_json::json!({"coordinator": node.id(), "started_ms": now_ms()})
             .to_string()

@@ -30,6 +30,8 @@ pub enum StoreError {
          point data_dir at this node's own directory"
     )]
     WrongNode { dir: PathBuf, stored: u64, configured: u64 },
+    #[error("cannot start the metadata store's background thread: {0}")]
+    Thread(String),
     #[error("the metadata store holds a corrupt value under `{0}`")]
     Corrupt(String),
 }

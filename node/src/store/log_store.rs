@@ -1,5 +1,5 @@
-//! The Raft log and vote, in RocksDB. Every mutation is a synced write: a vote or an entry
-//! is reported persisted only once it is on disk.
+//! The Raft log and vote, in RocksDB. A vote or an entry is reported persisted only once it is
+//! on disk: votes, truncations and purges are synced writes, appends are group-committed.
 
 use std::fmt::Debug;
 use std::ops::{Bound, RangeBounds};
@@ -10,7 +10,8 @@ use openraft::storage::{LogFlushed, LogState, RaftLogStorage};
 use openraft::{RaftLogReader, StorageIOError, Vote};
 use rocksdb::{Direction, IteratorMode, WriteBatch};
 
-use super::db::{cf, sync_write, Db, CF_LOGS, CF_RAFT};
+use super::db::{cf, sync_write, Db, StoreError, CF_LOGS, CF_RAFT};
+use super::wal_sync::WalSyncer;
 use crate::raft::{codec, Entry, LogId, NodeId, StorageError, TypeConfig};
 
 const KEY_VOTE: &[u8] = b"vote";
@@ -20,6 +21,7 @@ const KEY_PURGED: &[u8] = b"last_purged";
 #[derive(Clone)]
 pub struct LogStore {
     db: Db,
+    wal: WalSyncer,
     /// Last committed index seen, for metrics (openraft does not expose it).
     committed_index: Arc<AtomicU64>,
 }
@@ -37,11 +39,13 @@ fn write_err(e: impl std::error::Error + 'static) -> StorageError {
 }
 
 impl LogStore {
-    pub fn new(db: Db) -> Self {
-        Self {
+    pub fn new(db: Db) -> Result<Self, StoreError> {
+        let wal = WalSyncer::start(&db).map_err(|e| StoreError::Thread(e.to_string()))?;
+        Ok(Self {
             db,
+            wal,
             committed_index: Arc::new(AtomicU64::new(0)),
-        }
+        })
     }
 
     pub fn committed_index(&self) -> Arc<AtomicU64> {
@@ -159,10 +163,11 @@ impl RaftLogStorage<TypeConfig> for LogStore {
             let raw = codec::encode(&entry).map_err(write_err)?;
             batch.put_cf(handle, index_key(entry.log_id.index), raw);
         }
-        let result = self.db.write_opt(batch, &sync_write());
+        // Readable at once (replication may read it back); durable when the syncer reports it.
+        let result = self.db.write(batch);
         match result {
             Ok(()) => {
-                callback.log_io_completed(Ok(()));
+                self.wal.after_sync(callback);
                 Ok(())
             }
             Err(e) => {

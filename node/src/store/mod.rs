@@ -9,6 +9,7 @@ mod apply;
 mod db;
 mod log_store;
 mod state_machine;
+mod wal_sync;
 
 pub use db::{open_db, Db, LocalIdentity, StoreError};
 pub use log_store::LogStore;

@@ -193,7 +193,7 @@ async fn the_log_survives_reopen_and_truncates_and_purges() {
     let dir = tempfile::tempdir().unwrap();
     {
         let db = open_db(dir.path()).unwrap();
-        let mut log = LogStore::new(db);
+        let mut log = LogStore::new(db).unwrap();
         let entries: Vec<Entry> = (1..=10).map(|i| entry(i, put("ns", "k", "v"))).collect();
         // The flush callback is internal to openraft; use the blocking helper.
         openraft::storage::RaftLogStorageExt::blocking_append(&mut log, entries)
@@ -203,7 +203,7 @@ async fn the_log_survives_reopen_and_truncates_and_purges() {
         log.purge(LogId::new(CommittedLeaderId::new(1, 1), 3)).await.unwrap();
     }
     let db = open_db(dir.path()).unwrap();
-    let mut log = LogStore::new(db);
+    let mut log = LogStore::new(db).unwrap();
     let state = log.get_log_state().await.unwrap();
     assert_eq!(state.last_log_id.unwrap().index, 8);
     assert_eq!(state.last_purged_log_id.unwrap().index, 3);
