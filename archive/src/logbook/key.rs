@@ -2,11 +2,13 @@
 
 use std::collections::HashMap;
 use std::path::Path;
+use std::sync::Arc;
 
 use ed25519_dalek::{Signature, Signer, SigningKey, VerifyingKey};
 use serde::{Deserialize, Serialize};
 
 use super::hash::Hash32;
+use super::tsa_trust::TsaTrust;
 
 #[derive(Debug, thiserror::Error)]
 pub enum KeyError {
@@ -129,10 +131,12 @@ impl PublicSealKey {
     }
 }
 
-/// The keys a verifier trusts, by key id. Retired keys stay here so old seals still verify.
+/// The keys a verifier trusts, by key id, and the TSA trust anchors if any. Retired keys stay here so old seals
+/// still verify.
 #[derive(Debug, Clone, Default)]
 pub struct VerifyKeys {
     keys: HashMap<String, VerifyingKey>,
+    tsa: Option<Arc<TsaTrust>>,
 }
 
 impl VerifyKeys {
@@ -147,6 +151,16 @@ impl VerifyKeys {
 
     pub fn get(&self, key_id: &str) -> Option<&VerifyingKey> {
         self.keys.get(key_id)
+    }
+
+    /// RFC 3161 tokens are then verified in full (signature and chain), not only for their imprint.
+    pub fn with_tsa_trust(mut self, trust: TsaTrust) -> Self {
+        self.tsa = Some(Arc::new(trust));
+        self
+    }
+
+    pub fn tsa_trust(&self) -> Option<&TsaTrust> {
+        self.tsa.as_deref()
     }
 }
 

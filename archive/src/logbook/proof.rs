@@ -61,7 +61,9 @@ pub fn verify_inclusion(proof: &InclusionProof, keys: &VerifyKeys) -> Result<(),
             s.hash
         )));
     }
-    check_token(s, keys).map_err(|reason| fail(format!("seal {} token: {reason}", s.index)))
+    check_token(s, keys)
+        .map(|_| ())
+        .map_err(|reason| fail(format!("seal {} token: {reason}", s.index)))
 }
 
 impl Logbook {

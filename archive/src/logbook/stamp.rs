@@ -1,7 +1,10 @@
 //! Obtaining a seal token (`Timestamper`) and checking one.
 
+use std::fmt;
+
 use async_trait::async_trait;
 use ed25519_dalek::Signature;
+use serde::Serialize;
 
 use super::key::{SealKey, VerifyKeys};
 use super::seal::{Seal, SealStatement, SealToken};
@@ -32,8 +35,36 @@ impl Timestamper for SealKey {
     }
 }
 
+/// What a valid token was checked for: a verifier must not claim more than it checked.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[serde(tag = "kind", rename_all = "kebab-case")]
+pub enum TokenCheck {
+    ClusterSigned {
+        key_id: String,
+    },
+    /// Imprint, CMS signature, ESS attribute, EKU and chain up to `anchor`, at genTime.
+    TsaVerified {
+        anchor: String,
+    },
+    /// No TSA trust anchor was configured: only the imprint could be checked.
+    TsaImprintOnly,
+}
+
+impl fmt::Display for TokenCheck {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            TokenCheck::ClusterSigned { key_id } => write!(f, "cluster signature verified with key {key_id}"),
+            TokenCheck::TsaVerified { anchor } => write!(f, "TSA signature and chain verified against {anchor}"),
+            TokenCheck::TsaImprintOnly => write!(
+                f,
+                "imprint checked (nonce checked at seal time); TSA signature not checked: pass --tsa-ca"
+            ),
+        }
+    }
+}
+
 /// Checks a seal's token against its statement; the error says what is wrong.
-pub fn check_token(seal: &Seal, keys: &VerifyKeys) -> Result<(), String> {
+pub fn check_token(seal: &Seal, keys: &VerifyKeys) -> Result<TokenCheck, String> {
     match &seal.token {
         SealToken::ClusterSigned { key_id, signature } => {
             let key = keys
@@ -43,11 +74,18 @@ pub fn check_token(seal: &Seal, keys: &VerifyKeys) -> Result<(), String> {
             hex::decode_to_slice(signature, &mut raw)
                 .map_err(|e| format!("signature is not 64 hex-encoded bytes: {e}"))?;
             key.verify_strict(&seal.statement().signed_bytes(), &Signature::from_bytes(&raw))
-                .map_err(|_| format!("Ed25519 signature does not verify under key {key_id:?}"))
+                .map_err(|_| format!("Ed25519 signature does not verify under key {key_id:?}"))?;
+            Ok(TokenCheck::ClusterSigned { key_id: key_id.clone() })
         }
         SealToken::Rfc3161 { token_der, .. } => {
             let der = hex::decode(token_der).map_err(|e| format!("token_der is not hex: {e}"))?;
-            super::tsp::check_token_imprint(&der, &seal.statement().digest())
+            let digest = seal.statement().digest();
+            match keys.tsa_trust() {
+                Some(trust) => super::tsa_verify::verify_token(&der, &digest, trust)
+                    .map(|v| TokenCheck::TsaVerified { anchor: v.anchor })
+                    .map_err(|e| e.to_string()),
+                None => super::tsp::check_token_imprint(&der, &digest).map(|()| TokenCheck::TsaImprintOnly),
+            }
         }
     }
 }

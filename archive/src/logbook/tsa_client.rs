@@ -12,6 +12,7 @@ use rand::RngCore;
 
 use super::seal::{SealStatement, SealToken};
 use super::stamp::{StampError, Timestamper};
+use super::tsa_trust::TsaTrust;
 use super::tsp;
 
 /// How long one TSA exchange may take; a slow TSA delays only the seal, never appends.
@@ -24,6 +25,8 @@ pub struct Rfc3161Client {
     url: Uri,
     host: String,
     port: u16,
+    /// When set, every token is verified in full before the seal is written.
+    trust: Option<std::sync::Arc<TsaTrust>>,
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -47,7 +50,18 @@ impl Rfc3161Client {
         }
         let host = uri.host().ok_or_else(|| err("no host"))?.to_string();
         let port = uri.port_u16().unwrap_or(80);
-        Ok(Rfc3161Client { url: uri, host, port })
+        Ok(Rfc3161Client {
+            url: uri,
+            host,
+            port,
+            trust: None,
+        })
+    }
+
+    /// Verifies the TSA's signature and chain at seal time too, so a misconfigured TSA fails loudly at once.
+    pub fn with_trust(mut self, trust: TsaTrust) -> Self {
+        self.trust = Some(std::sync::Arc::new(trust));
+        self
     }
 
     async fn post(&self, body: Vec<u8>) -> Result<Vec<u8>, String> {
@@ -110,6 +124,9 @@ impl Timestamper for Rfc3161Client {
             .map_err(|_| fail(format!("no reply within {} s", TSA_TIMEOUT.as_secs())))?
             .map_err(&fail)?;
         let token = tsp::accept_response(&reply, &digest, &nonce).map_err(&fail)?;
+        if let Some(trust) = &self.trust {
+            super::tsa_verify::verify_token(&token, &digest, trust).map_err(|e| fail(e.to_string()))?;
+        }
         Ok(SealToken::Rfc3161 {
             tsa_url: self.url.to_string(),
             token_der: hex::encode(token),

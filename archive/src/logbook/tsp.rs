@@ -1,8 +1,7 @@
 //! RFC 3161 time-stamp requests, responses and tokens (DER). The HTTP exchange is in `tsa_client.rs`.
 //!
-//! A token is checked for what it stamps (messageImprint = SHA-256 of the seal statement, genTime present); the
-//! CMS signature of the TSA is not verified here: that needs the TSA's certificate chain and is left to
-//! `openssl ts -verify` (docs/logbook.md).
+//! Here a token is checked for what it stamps (messageImprint = SHA-256 of the seal statement); the TSA's CMS
+//! signature and certificate chain are verified in `tsa_verify.rs` when trust anchors are configured.
 
 use cmpv2::status::PkiStatus;
 use cms::cert::x509::spki::AlgorithmIdentifier;
@@ -69,7 +68,13 @@ pub fn accept_response(resp: &[u8], digest: &Hash32, nonce: &[u8]) -> Result<Vec
 
 /// The TSTInfo inside a TimeStampToken, after checking it stamps SHA-256 `digest`.
 fn checked_tst_info(token: &ContentInfo, digest: &Hash32) -> Result<TstInfo, String> {
-    let tst = tst_info(token)?;
+    let parsed = parse_token(token)?;
+    check_imprint(&parsed.tst, digest)?;
+    Ok(parsed.tst)
+}
+
+/// Checks that `tst` stamps SHA-256 `digest`.
+pub(super) fn check_imprint(tst: &TstInfo, digest: &Hash32) -> Result<(), String> {
     let imprint = &tst.message_imprint;
     if imprint.hash_algorithm.oid != ID_SHA256 {
         return Err(format!(
@@ -83,10 +88,17 @@ fn checked_tst_info(token: &ContentInfo, digest: &Hash32) -> Result<TstInfo, Str
             hex::encode(imprint.hashed_message.as_bytes())
         ));
     }
-    Ok(tst)
+    Ok(())
 }
 
-fn tst_info(token: &ContentInfo) -> Result<TstInfo, String> {
+/// A TimeStampToken taken apart: its SignedData, the exact TSTInfo bytes that were signed, and the TSTInfo.
+pub(super) struct ParsedToken {
+    pub signed: SignedData,
+    pub tst_der: Vec<u8>,
+    pub tst: TstInfo,
+}
+
+pub(super) fn parse_token(token: &ContentInfo) -> Result<ParsedToken, String> {
     if token.content_type != ID_SIGNED_DATA {
         return Err(format!(
             "the token is a {} ContentInfo, not SignedData",
@@ -103,10 +115,12 @@ fn tst_info(token: &ContentInfo) -> Result<TstInfo, String> {
     }
     let content = encap.econtent.as_ref().ok_or("the token has no TSTInfo content")?;
     let octets: OctetString = content.decode_as().map_err(|e| format!("the token's eContent: {e}"))?;
-    TstInfo::from_der(octets.as_bytes()).map_err(|e| format!("the token's TSTInfo: {e}"))
+    let tst_der = octets.as_bytes().to_vec();
+    let tst = TstInfo::from_der(&tst_der).map_err(|e| format!("the token's TSTInfo: {e}"))?;
+    Ok(ParsedToken { signed, tst_der, tst })
 }
 
-/// Checks that a DER TimeStampToken stamps `digest` (its TSA signature is not verified, see the module doc).
+/// Checks that a DER TimeStampToken stamps `digest` (its TSA signature is not verified: see `tsa_verify`).
 pub fn check_token_imprint(der: &[u8], digest: &Hash32) -> Result<(), String> {
     let token = ContentInfo::from_der(der).map_err(|e| format!("token_der is not a DER TimeStampToken: {e}"))?;
     checked_tst_info(&token, digest).map(|_| ())

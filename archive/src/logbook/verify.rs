@@ -10,7 +10,7 @@ use super::hash::Hash32;
 use super::key::VerifyKeys;
 use super::merkle;
 use super::seal::Seal;
-use super::stamp::check_token;
+use super::stamp::{check_token, TokenCheck};
 use super::store::{LogbookStore, StoreError};
 
 /// Where a verification stopped.
@@ -70,6 +70,26 @@ impl fmt::Display for Break {
     }
 }
 
+/// What the tokens of consecutive seals `first_seal..=last_seal` were verified for (runs of the same result).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct TokenSummary {
+    pub first_seal: u64,
+    pub last_seal: u64,
+    pub check: TokenCheck,
+    /// `check` as a sentence, e.g. "TSA signature and chain verified against CN=…".
+    pub message: String,
+}
+
+impl fmt::Display for TokenSummary {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        if self.first_seal == self.last_seal {
+            write!(f, "seal {}: {}", self.first_seal, self.message)
+        } else {
+            write!(f, "seals {}..={}: {}", self.first_seal, self.last_seal, self.message)
+        }
+    }
+}
+
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct VerifyReport {
     pub tenant: String,
@@ -77,6 +97,8 @@ pub struct VerifyReport {
     pub seals_checked: u64,
     /// Last entry covered by a verified seal; entries after it are chained but not yet sealed.
     pub last_sealed_seq: u64,
+    /// What each verified seal's token proved, in seal order.
+    pub tokens: Vec<TokenSummary>,
     pub first_break: Option<Break>,
 }
 
@@ -95,6 +117,7 @@ pub async fn verify(store: &dyn LogbookStore, tenant: &str, keys: &VerifyKeys) -
         entries_checked: w.next_seq - 1,
         seals_checked: w.next_seal - 1,
         last_sealed_seq: w.sealed_up_to,
+        tokens: w.tokens,
         first_break,
     })
 }
@@ -113,6 +136,7 @@ struct Walker<'a> {
     sealed_up_to: u64,
     /// Entry hashes since the last verified seal.
     leaves: Vec<Hash32>,
+    tokens: Vec<TokenSummary>,
 }
 
 fn brk(at: BreakAt, kind: BreakKind, expected: impl ToString, found: impl ToString) -> Option<Break> {
@@ -138,6 +162,7 @@ impl<'a> Walker<'a> {
             prev_seal_hash: Hash32::ZERO,
             sealed_up_to: 0,
             leaves: Vec::new(),
+            tokens: Vec::new(),
         }
     }
 
@@ -282,14 +307,31 @@ impl<'a> Walker<'a> {
                 format!("root {}", s.root),
             ));
         }
-        if let Err(reason) = check_token(&s, self.keys) {
-            return Ok(brk(at, BreakKind::SealToken, "a valid token", reason));
+        match check_token(&s, self.keys) {
+            Ok(check) => self.record_token(s.index, check),
+            Err(reason) => return Ok(brk(at, BreakKind::SealToken, "a valid token", reason)),
         }
         self.leaves.clear();
         self.prev_seal_hash = s.hash;
         self.sealed_up_to = s.last_seq;
         self.next_seal += 1;
         Ok(None)
+    }
+
+    /// Extends the last run when the check is the same, so a long log gives a short report.
+    fn record_token(&mut self, index: u64, check: TokenCheck) {
+        if let Some(run) = self.tokens.last_mut() {
+            if run.check == check && run.last_seal + 1 == index {
+                run.last_seal = index;
+                return;
+            }
+        }
+        self.tokens.push(TokenSummary {
+            first_seal: index,
+            last_seal: index,
+            message: check.to_string(),
+            check,
+        });
     }
 
     async fn head(&mut self, last: u64) -> Result<Option<Break>, StoreError> {
