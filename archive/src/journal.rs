@@ -161,8 +161,9 @@ fn log_error(e: LogbookError) -> ArchiveError {
 }
 
 impl Journal {
-    /// Loads the cluster's seal key, creating it on first use.
-    pub async fn new(store: Store, tsa_url: Option<String>) -> Result<Self> {
+    /// Loads the cluster's seal key, creating it on first use. With `tsa_trust`, RFC 3161 tokens
+    /// are verified in full (TSA signature and chain) at seal time and by `verify`.
+    pub async fn new(store: Store, tsa_url: Option<String>, tsa_trust: Option<logbook::TsaTrust>) -> Result<Self> {
         let seed = match store.get::<String>(SEAL_KEY).await? {
             Some(v) => v.value,
             None => {
@@ -186,11 +187,20 @@ impl Journal {
             .ok_or_else(|| ArchiveError::Internal(format!("`{SEAL_KEY}` is not a 32-byte hex seed")))?;
         let key = SealKey::from_seed(&bytes);
         let public = key.public();
-        let keys = VerifyKeys::new()
+        let mut keys = VerifyKeys::new()
             .with(&key.public())
             .map_err(|e| ArchiveError::Internal(format!("seal key: {e}")))?;
+        if let Some(trust) = &tsa_trust {
+            keys = keys.with_tsa_trust(trust.clone());
+        }
         let stamper: Arc<dyn logbook::Timestamper> = match tsa_url {
-            Some(url) => Arc::new(logbook::Rfc3161Client::new(&url).map_err(|e| ArchiveError::Invalid(e.to_string()))?),
+            Some(url) => {
+                let client = logbook::Rfc3161Client::new(&url).map_err(|e| ArchiveError::Invalid(e.to_string()))?;
+                match tsa_trust {
+                    Some(trust) => Arc::new(client.with_trust(trust)),
+                    None => Arc::new(client),
+                }
+            }
             None => Arc::new(key),
         };
         let cluster_store = Arc::new(ClusterLogStore { store });
@@ -285,6 +295,7 @@ impl Journal {
             "entries": report.entries_checked,
             "seals": report.seals_checked,
             "last_sealed_seq": report.last_sealed_seq,
+            "tokens": report.tokens,
             "problem": report.first_break,
         }))
     }

@@ -28,6 +28,9 @@ pub struct ArchiveConfig {
     pub seal_interval: Duration,
     /// An RFC 3161 time-stamping authority for seals; without it seals are signed by the cluster key.
     pub tsa_url: Option<String>,
+    /// PEM trust anchors (and intermediates) for the TSA's certificate: tokens are then verified
+    /// in full, at seal time and by `logbook verify`.
+    pub tsa_ca: Option<PathBuf>,
     /// Transfers checked at once by this front.
     pub ingest_workers: usize,
 }
@@ -40,6 +43,7 @@ impl ArchiveConfig {
             dev_trust_loopback: false,
             seal_interval: Duration::from_secs(600),
             tsa_url: None,
+            tsa_ca: None,
             ingest_workers: 2,
         }
     }
@@ -68,7 +72,14 @@ impl Archive {
             ))
         })?;
         let store = Store::new(client);
-        let journal = Journal::new(store.clone(), config.tsa_url.clone()).await?;
+        let tsa_trust = match &config.tsa_ca {
+            Some(path) => Some(
+                crate::logbook::TsaTrust::load(path)
+                    .map_err(|e| ArchiveError::Invalid(format!("--tsa-ca: {e}")))?,
+            ),
+            None => None,
+        };
+        let journal = Journal::new(store.clone(), config.tsa_url.clone(), tsa_trust).await?;
         Ok(Arc::new(Self {
             refs: Referentials::new(store.clone()),
             catalog: Catalog::new(store.clone()),

@@ -589,13 +589,24 @@ pub async fn run(command: ArchiveCommand) -> anyhow::Result<ExitCode> {
                 let ok = v["ok"].as_bool().unwrap_or(false);
                 if json {
                     crate::output::print_json(&v)?;
-                } else if ok {
-                    println!(
-                        "logbook of {tenant}: intact ({} entries, {} seals checked)",
-                        v["entries"], v["seals"]
-                    );
                 } else {
-                    println!("logbook of {tenant}: BROKEN: {}", v["problem"]);
+                    if ok {
+                        println!(
+                            "logbook of {tenant}: intact ({} entries, {} seals checked)",
+                            v["entries"], v["seals"]
+                        );
+                    } else {
+                        println!("logbook of {tenant}: BROKEN: {}", v["problem"]);
+                    }
+                    for run in v["tokens"].as_array().into_iter().flatten() {
+                        let (first, last) = (&run["first_seal"], &run["last_seal"]);
+                        let seals = if first == last {
+                            format!("seal {first}")
+                        } else {
+                            format!("seals {first}..={last}")
+                        };
+                        println!("  {seals}: {}", run["message"].as_str().unwrap_or("?"));
+                    }
                 }
                 Ok(if ok { ExitCode::SUCCESS } else { ExitCode::from(1) })
             }
@@ -647,7 +658,7 @@ pub async fn run(command: ArchiveCommand) -> anyhow::Result<ExitCode> {
                 let issued = archipel_archive::auth::Authenticator::new(store.clone())
                     .create(None, archipel_archive::auth::Role::Operator, None, &label)
                     .await?;
-                archipel_archive::journal::Journal::new(store, None)
+                archipel_archive::journal::Journal::new(store, None, None)
                     .await?
                     .record(
                         archipel_archive::journal::PLATFORM,

@@ -29,6 +29,10 @@ pub struct ServeArgs {
     /// RFC 3161 time-stamping authority for logbook seals.
     #[arg(long)]
     pub tsa_url: Option<String>,
+    /// PEM file of the TSA's trust anchors (and intermediates): seal tokens are then verified in
+    /// full (signature, signing certificate, chain) when made and by `logbook verify`.
+    #[arg(long, env = "ARCHIPEL_TSA_CA")]
+    pub tsa_ca: Option<PathBuf>,
     /// Largest SIP accepted, in bytes.
     #[arg(long, default_value_t = 64 << 30)]
     pub max_sip_bytes: u64,
@@ -40,6 +44,7 @@ pub async fn run(args: ServeArgs) -> anyhow::Result<ExitCode> {
     let mut config = ArchiveConfig::new(args.spool.clone());
     config.max_sip_bytes = args.max_sip_bytes;
     config.tsa_url = args.tsa_url.clone();
+    config.tsa_ca = args.tsa_ca.clone();
     let (addr, handle) = start_front(client, config, args.pronom_dir.as_deref(), args.listen).await?;
     println!("ARCHIPEL_ARCHIVE=http://{addr}");
     tokio::select! {
