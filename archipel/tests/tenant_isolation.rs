@@ -151,7 +151,7 @@ async fn run(
         Op::MetaPut => client.meta_put(ns, fresh.as_bytes(), b"v").await.map(drop),
         Op::MetaDelete => client.meta_delete(ns, b"throwaway").await.map(drop),
         Op::MetaCas => client
-            .meta_cas(ns, fresh.as_bytes(), CasExpect::Absent, Some(b"v"))
+            .meta_cas(ns, fresh.as_bytes(), CasExpect::Absent, Some(&b"v"[..]))
             .await
             .map(drop),
         Op::MetaTxnWrite => client
@@ -350,7 +350,7 @@ fn a_tenant_certificate_reaches_its_own_namespaces_only() {
         let keys: Vec<&[u8]> = entries.iter().map(|e| e.key.as_slice()).collect();
         assert_eq!(
             keys,
-            vec![&b"doc"[..], b"throwaway"],
+            vec![&b"doc"[..], &b"throwaway"[..]],
             "{ns} must hold only what the operator wrote"
         );
     }
