@@ -4,7 +4,7 @@
 #   scripts/fuzz.sh [SECONDS] [TARGET...]     default: 60 s per target, every target
 #
 # Targets: pronom (matcher, containers, signatures), seda (manifest_parse, sip_open,
-# version_detect), node (config_parse, rpc_decode). The fuzz crates are their own workspaces,
+# version_detect), node (config_parse, rpc_decode, raft_command). The fuzz crates are their own workspaces,
 # outside the root one, built with RUSTC_BOOTSTRAP=1 (cargo-fuzz wants nightly flags) in their
 # own target dir. Seeds come at run time from shared/corpus/seda and deploy/config; nothing is
 # copied into the repository. Exits 1 if any target crashed, hung or ran out of memory, and
@@ -31,7 +31,7 @@ fi
 # crate:target
 ALL=(pronom:matcher pronom:containers pronom:signatures
   seda:manifest_parse seda:sip_open seda:version_detect
-  node:config_parse node:rpc_decode)
+  node:config_parse node:rpc_decode node:raft_command)
 if (($#)); then
   SELECTED=()
   for want in "$@"; do

@@ -5,12 +5,15 @@
 //! - All its state lives in the cluster: an archive front is stateless and can be rebuilt.
 //! - The tenant of a call comes from its credential, never from what the caller names.
 //! - A transfer is stored whole or not at all, and every step is in the tenant's logbook.
+//! - No client can hold the front by going silent: headers have a deadline, uploads an idle
+//!   limit, bodies a size limit, connections a cap (`http`, `ArchiveConfig`).
 
 pub mod api;
 pub mod auth;
 pub mod catalog;
 pub mod error;
 pub mod flows;
+pub mod http;
 pub mod ingest;
 pub mod journal;
 pub mod keys;

@@ -1,6 +1,5 @@
 //! Serving the REST API, with the background work of a front (logbook sealing).
 
-use std::net::SocketAddr;
 use std::sync::Arc;
 
 use crate::service::Archive;
@@ -18,8 +17,8 @@ pub async fn serve(archive: Arc<Archive>, listener: tokio::net::TcpListener) -> 
             }
         })
     };
-    let app = crate::api::router(archive).into_make_service_with_connect_info::<SocketAddr>();
-    let result = axum::serve(listener, app).await;
+    let limits = archive.config.http.clone();
+    let result = crate::http::serve(crate::api::router(archive), listener, limits).await;
     sealer.abort();
     result
 }

@@ -33,6 +33,12 @@ pub struct ArchiveConfig {
     pub tsa_ca: Option<PathBuf>,
     /// Transfers checked at once by this front.
     pub ingest_workers: usize,
+    /// Header deadline and connection cap of the HTTP listener.
+    pub http: crate::http::HttpLimits,
+    /// An upload that sends nothing for this long is dropped, with its spool file.
+    pub body_idle_timeout: Duration,
+    /// Largest JSON (or other buffered) request body; SIP uploads have `max_sip_bytes`.
+    pub max_request_body_bytes: usize,
 }
 
 impl ArchiveConfig {
@@ -45,6 +51,9 @@ impl ArchiveConfig {
             tsa_url: None,
             tsa_ca: None,
             ingest_workers: 2,
+            http: crate::http::HttpLimits::default(),
+            body_idle_timeout: Duration::from_secs(60),
+            max_request_body_bytes: 2 << 20,
         }
     }
 }

@@ -39,6 +39,8 @@ struct RawConfig {
     scrub: ScrubTuning,
     #[serde(default)]
     repair: RepairTuning,
+    #[serde(default)]
+    network: crate::net_limits::NetworkLimits,
     tls: Option<RawTls>,
     /// Test rigs only: serve and dial without TLS. Logged loudly at start.
     #[serde(default)]
@@ -211,6 +213,7 @@ pub struct NodeConfig {
     pub objects: ObjectTuning,
     pub scrub: ScrubTuning,
     pub repair: RepairTuning,
+    pub network: crate::net_limits::NetworkLimits,
     /// None only with `insecure_plaintext = true`.
     pub tls: Option<crate::tls::TlsFiles>,
     /// `tls.plaintext_metrics`: `/metrics` is also served without TLS.
@@ -340,6 +343,7 @@ impl RawConfig {
                 "repair timings must be 1 or more",
             ));
         }
+        self.network.validate().map_err(|(key, reason)| invalid(key, reason))?;
         let plaintext_metrics = self.tls.as_ref().is_some_and(|t| t.plaintext_metrics);
         let tls = match (self.tls, self.insecure_plaintext) {
             (Some(_), true) => {
@@ -364,6 +368,7 @@ impl RawConfig {
             objects,
             scrub: self.scrub,
             repair: self.repair,
+            network: self.network,
             node_id: self.node_id,
             site: self.site,
             listen,
@@ -473,5 +478,7 @@ dir = "/etc/archipel/tls"
         assert!(missing.contains("site"), "{missing}");
         let bad_raft = error_of(&format!("{GOOD}\n[raft]\nheartbeat_ms = 5000\n"));
         assert!(bad_raft.contains("raft.election_timeout_min_ms"), "{bad_raft}");
+        let bad_net = error_of(&format!("{GOOD}\n[network]\nstream_idle_timeout_secs = 0\n"));
+        assert!(bad_net.contains("network.stream_idle_timeout_secs"), "{bad_net}");
     }
 }

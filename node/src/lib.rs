@@ -11,16 +11,22 @@
 //! - Errors returned to clients say whether a retry elsewhere is safe (`grpc`).
 //! - Every listener and channel is mutual TLS with the cluster CA; a peer node's certificate names
 //!   the node id and site the cluster map holds, and revoked serials are refused (`tls`).
+//! - A tenant certificate reaches only its tenant's namespaces, in every object and meta RPC
+//!   (`tls::tenant`).
+//! - No read from the network waits forever: client streams have an idle timeout, unary data
+//!   RPCs a deadline, connections keepalive pings and a cap (`net_limits`, `grpc::idle`).
 
 pub mod admin;
 pub mod cluster_map;
 pub mod config;
+pub mod deadline;
 pub mod ec_profile;
 pub mod erasure;
 pub mod forward;
 pub mod grpc;
 pub mod kv;
 pub mod metrics;
+pub mod net_limits;
 pub mod node;
 pub mod objects;
 pub mod peers;

@@ -176,15 +176,23 @@ async fn serve(
             axum::routing::get(metrics_page).with_state(node.metrics.clone()),
         )
         .route("/health", axum::routing::get(|| async { "ok\n" }))
+        .layer(axum::middleware::from_fn_with_state(
+            node.config.network.request_timeout(),
+            crate::deadline::unary_deadline,
+        ))
         .layer(axum::middleware::from_fn_with_state(node.metrics.clone(), time_rpc));
     let routes = routes.layer(axum::middleware::from_fn_with_state(
         node.clone(),
         crate::tls::authz::authorize,
     ));
+    let limits = &node.config.network;
+    // Dead peers are found by keepalive pings; HTTP/1 header reads are bounded by tonic (30 s).
     let server = tonic::transport::Server::builder()
         .accept_http1(true)
         .tcp_nodelay(true)
-        .http2_keepalive_interval(Some(Duration::from_secs(10)))
+        .http2_keepalive_interval(Some(Duration::from_secs(limits.keepalive_interval_secs)))
+        .http2_keepalive_timeout(Some(Duration::from_secs(limits.keepalive_timeout_secs)))
+        .max_concurrent_streams(limits.max_concurrent_streams)
         .add_routes(tonic::service::Routes::from(routes));
     let Some(tls) = node.tls.clone() else {
         return server
@@ -192,7 +200,8 @@ async fn serve(
             .await
             .map_err(|e| ServerError::Serve(e.to_string()));
     };
-    let (tls_incoming, plain_incoming, acceptor) = crate::tls::accept::split_incoming(listener, tls.server.clone());
+    let (tls_incoming, plain_incoming, acceptor) =
+        crate::tls::accept::split_incoming(listener, tls.server.clone(), limits.max_connections);
     let shutdown = futures::FutureExt::shared(Box::pin(shutdown));
     // Plaintext callers get a refusal that tells them how to connect, never the services.
     let refusals = tonic::transport::Server::builder()

@@ -32,6 +32,7 @@ pub enum CertCommand {
     },
     /// Issue a node certificate (--node ID --site S --addr HOST:PORT…) or a client certificate
     /// (--client NAME --role R), into DIR/nodes/ID or DIR/clients/NAME unless --out is given.
+    /// `--role tenant --tenant T` makes a client confined to the namespaces `archive.T` and `T.*`.
     Issue(IssueArgs),
     /// Revoke a certificate by serial: every node refuses it once the revocation is committed.
     Revoke {
@@ -66,9 +67,12 @@ pub struct IssueArgs {
     addr: Vec<String>,
     #[arg(long, requires = "role")]
     client: Option<String>,
-    /// operator, archivist, transferring-agency or control-authority.
+    /// operator, archivist, transferring-agency, control-authority or tenant.
     #[arg(long)]
     role: Option<String>,
+    /// With --role tenant: the tenant the certificate is confined to.
+    #[arg(long, requires = "client")]
+    tenant: Option<String>,
     #[arg(long, default_value_t = issue::LEAF_DAYS)]
     days: u32,
     /// Where to write the bundle (ca.pem + certificate + key).
@@ -141,8 +145,16 @@ fn issue(a: IssueArgs) -> anyhow::Result<ExitCode> {
         }
         (None, Some(name)) => {
             let role = a.role.context("--client needs --role")?;
-            let role = Role::parse(&role).map_err(anyhow::Error::msg)?;
-            ca.issue_client(&name, role, validity)?
+            match (Role::parse(&role).map_err(anyhow::Error::msg)?, a.tenant) {
+                (Role::Tenant, Some(tenant)) => ca.issue_tenant_client(&name, &tenant, validity)?,
+                (Role::Tenant, None) => {
+                    bail!("--role tenant needs --tenant T: the tenant the certificate is confined to")
+                }
+                (_, Some(_)) => {
+                    bail!("--tenant goes with --role tenant only; other roles are not confined to a tenant")
+                }
+                (role, None) => ca.issue_client(&name, role, validity)?,
+            }
         }
         _ => bail!("say whom the certificate is for: --node ID --site S --addr HOST:PORT, or --client NAME --role R"),
     };

@@ -61,6 +61,8 @@ pub struct Tuning {
     pub node_down_timeout_secs: u64,
     pub repair_max_bytes_per_sec: u64,
     pub scrub_max_bytes_per_sec: u64,
+    pub stream_idle_timeout_secs: u64,
+    pub shard_idle_timeout_secs: u64,
 }
 
 impl Default for Tuning {
@@ -77,6 +79,8 @@ impl Default for Tuning {
             node_down_timeout_secs: 3600,
             repair_max_bytes_per_sec: 0,
             scrub_max_bytes_per_sec: 0,
+            stream_idle_timeout_secs: 60,
+            shard_idle_timeout_secs: 600,
         }
     }
 }
@@ -158,7 +162,7 @@ pub fn write_config(dir: &Path, id: u64, site: &str, addr: &str, tuning: &Tuning
     let tls = issue_node_cert(dir, id, site, addr);
     let path = dir.join("node.toml");
     let text = format!(
-        "node_id = {id}\nsite = \"{site}\"\nlisten = \"{addr}\"\ndata_dir = \"{}\"\ncapacity = \"{}\"\n\n[raft]\nheartbeat_ms = 100\nelection_timeout_min_ms = 800\nelection_timeout_max_ms = 1600\nsnapshot_after_logs = {}\nkeep_logs_after_snapshot = {}\n\n[objects]\nstripe_size = \"{}\"\ngc_interval_secs = {}\norphan_grace_secs = {}\n\n[scrub]\ninterval_secs = {}\nevidence_batch = 4\nmax_bytes_per_sec = {}\n\n[repair]\npoll_secs = {}\nnode_down_timeout_secs = {}\nmax_bytes_per_sec = {}\n\n[tls]\ndir = \"{}\"\n# Tests read /metrics with a bare HTTP request.\nplaintext_metrics = true\n",
+        "node_id = {id}\nsite = \"{site}\"\nlisten = \"{addr}\"\ndata_dir = \"{}\"\ncapacity = \"{}\"\n\n[raft]\nheartbeat_ms = 100\nelection_timeout_min_ms = 800\nelection_timeout_max_ms = 1600\nsnapshot_after_logs = {}\nkeep_logs_after_snapshot = {}\n\n[objects]\nstripe_size = \"{}\"\ngc_interval_secs = {}\norphan_grace_secs = {}\n\n[scrub]\ninterval_secs = {}\nevidence_batch = 4\nmax_bytes_per_sec = {}\n\n[repair]\npoll_secs = {}\nnode_down_timeout_secs = {}\nmax_bytes_per_sec = {}\n\n[network]\nstream_idle_timeout_secs = {}\nshard_idle_timeout_secs = {}\n\n[tls]\ndir = \"{}\"\n# Tests read /metrics with a bare HTTP request.\nplaintext_metrics = true\n",
         dir.display(),
         tuning.capacity,
         tuning.snapshot_after_logs,
@@ -171,6 +175,8 @@ pub fn write_config(dir: &Path, id: u64, site: &str, addr: &str, tuning: &Tuning
         tuning.repair_poll_secs,
         tuning.node_down_timeout_secs,
         tuning.repair_max_bytes_per_sec,
+        tuning.stream_idle_timeout_secs,
+        tuning.shard_idle_timeout_secs,
         tls.display(),
     );
     std::fs::write(&path, text).unwrap();

@@ -80,6 +80,8 @@ impl FromRequestParts<Arc<Archive>> for Caller {
 }
 
 pub fn router(archive: Arc<Archive>) -> Router {
+    // Buffered bodies (JSON, rules, profiles) only; the SIP upload streams under its own limits.
+    let body_limit = axum::extract::DefaultBodyLimit::max(archive.config.max_request_body_bytes);
     Router::new()
         .route(
             "/v1/health",
@@ -127,6 +129,7 @@ pub fn router(archive: Arc<Archive>) -> Router {
                 "no such route; see /v1/openapi.json for the API".into(),
             ))
         })
+        .layer(body_limit)
         .layer(axum::middleware::map_response(json_errors))
         .with_state(archive)
 }

@@ -17,7 +17,6 @@ use crate::model::Transfer;
 use crate::service::Archive;
 
 /// How long an upload may send nothing before it is dropped.
-const UPLOAD_IDLE: std::time::Duration = std::time::Duration::from_secs(60);
 
 /// Body: the SIP zip. Answers 202 with the transfer record; poll its status.
 pub async fn submit(
@@ -38,10 +37,11 @@ pub async fn submit(
     let mut stream = body.into_data_stream();
     loop {
         // A client that stops sending must not hold a spool file and a connection forever.
-        let next = tokio::time::timeout(UPLOAD_IDLE, stream.next()).await.map_err(|_| {
+        let idle = a.config.body_idle_timeout;
+        let next = tokio::time::timeout(idle, stream.next()).await.map_err(|_| {
             ArchiveError::Invalid(format!(
                 "the upload stalled: nothing received for {}s after {size} bytes; send the SIP again",
-                UPLOAD_IDLE.as_secs()
+                idle.as_secs()
             ))
         })?;
         let Some(chunk) = next else { break };

@@ -1,12 +1,15 @@
 //! Any UTF-8 text as node.toml: parsed and validated by `NodeConfig::parse`.
 //!
 //! archipel-node links RocksDB, so this target compiles the node's own `config.rs` and `size.rs`
-//! in place (same source, no copy) with a stand-in for the two names it takes from `tls`.
+//! and `net_limits.rs` in place (same source, no copy) with a stand-in for the two names it takes
+//! from `tls`.
 #![no_main]
 #![allow(dead_code)]
 
 #[path = "../../src/config.rs"]
 mod config;
+#[path = "../../src/net_limits.rs"]
+mod net_limits;
 #[path = "../../src/size.rs"]
 mod size;
 

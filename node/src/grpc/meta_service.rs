@@ -14,6 +14,7 @@ use super::status_of_raft;
 use crate::kv::{self, KvEntry};
 use crate::node::Node;
 use crate::raft::{Command, CommandResult, Condition, Expect};
+use crate::tls::tenant::{self, Confined};
 
 pub struct MetaService {
     pub node: Arc<Node>,
@@ -73,7 +74,9 @@ impl MetaService {
 #[tonic::async_trait]
 impl Meta for MetaService {
     async fn put(&self, request: Request<PutRequest>) -> Result<Response<PutReply>, Status> {
+        let confined = Confined::of(&request);
         let r = request.into_inner();
+        tenant::check(confined.as_ref(), "/archipel.meta.v1.Meta/Put", &r.namespace)?;
         check_key(&r.namespace, &r.key)?;
         check_writable(&r.namespace)?;
         kv::validate_value(&r.value).map_err(invalid)?;
@@ -89,7 +92,9 @@ impl Meta for MetaService {
     }
 
     async fn delete(&self, request: Request<DeleteRequest>) -> Result<Response<DeleteReply>, Status> {
+        let confined = Confined::of(&request);
         let r = request.into_inner();
+        tenant::check(confined.as_ref(), "/archipel.meta.v1.Meta/Delete", &r.namespace)?;
         check_key(&r.namespace, &r.key)?;
         check_writable(&r.namespace)?;
         let cmd = Command::Delete {
@@ -103,7 +108,9 @@ impl Meta for MetaService {
     }
 
     async fn cas(&self, request: Request<CasRequest>) -> Result<Response<CasReply>, Status> {
+        let confined = Confined::of(&request);
         let r = request.into_inner();
+        tenant::check(confined.as_ref(), "/archipel.meta.v1.Meta/Cas", &r.namespace)?;
         check_key(&r.namespace, &r.key)?;
         check_writable(&r.namespace)?;
         if let Some(v) = &r.new_value {
@@ -140,7 +147,17 @@ impl Meta for MetaService {
     }
 
     async fn txn(&self, request: Request<TxnRequest>) -> Result<Response<TxnReply>, Status> {
+        let confined = Confined::of(&request);
         let r = request.into_inner();
+        // A condition reveals a value through the outcome, so it counts as a read.
+        for ns in r
+            .conditions
+            .iter()
+            .map(|c| &c.namespace)
+            .chain(r.writes.iter().map(|w| &w.namespace))
+        {
+            tenant::check(confined.as_ref(), "/archipel.meta.v1.Meta/Txn", ns)?;
+        }
         let ops = r.conditions.len() + r.writes.len();
         let bytes: usize = r
             .writes
@@ -218,7 +235,9 @@ impl Meta for MetaService {
     }
 
     async fn get(&self, request: Request<GetRequest>) -> Result<Response<GetReply>, Status> {
+        let confined = Confined::of(&request);
         let r = request.into_inner();
+        tenant::check(confined.as_ref(), "/archipel.meta.v1.Meta/Get", &r.namespace)?;
         check_key(&r.namespace, &r.key)?;
         self.read_barrier(r.consistency).await?;
         let entry = self.node.state.get(&r.namespace, &r.key).map_err(store_error)?;
@@ -228,7 +247,9 @@ impl Meta for MetaService {
     }
 
     async fn scan(&self, request: Request<ScanRequest>) -> Result<Response<ScanReply>, Status> {
+        let confined = Confined::of(&request);
         let r = request.into_inner();
+        tenant::check(confined.as_ref(), "/archipel.meta.v1.Meta/Scan", &r.namespace)?;
         kv::validate_namespace(&r.namespace).map_err(invalid)?;
         let limit = match r.limit as usize {
             0 => kv::DEFAULT_SCAN_LIMIT,

@@ -5,6 +5,7 @@
 //! write leaves its outcome unknown.
 
 pub mod cluster_service;
+pub mod idle;
 pub mod meta_service;
 pub mod object_service;
 pub mod pki_service;

@@ -1,5 +1,6 @@
 //! Objects and namespaces for clients; this node coordinates each call.
 
+use std::sync::atomic::Ordering;
 use std::sync::Arc;
 
 use archipel_proto::object::objects_server::Objects;
@@ -15,9 +16,11 @@ use tokio::sync::mpsc;
 use tokio_stream::wrappers::ReceiverStream;
 use tonic::{Request, Response, Status, Streaming};
 
+use super::idle::IdleLimit;
 use crate::kv::{DEFAULT_SCAN_LIMIT, MAX_SCAN_LIMIT};
 use crate::node::Node;
 use crate::objects::{Manifest, NamespaceConfig, ObjectError, ReadRange, Storage};
+use crate::tls::tenant::{self, Confined};
 
 pub struct ObjectService {
     pub node: Arc<Node>,
@@ -96,10 +99,16 @@ impl ObjectService {
 #[tonic::async_trait]
 impl Objects for ObjectService {
     async fn create_namespace(&self, request: Request<CreateNamespaceRequest>) -> Result<Response<Namespace>, Status> {
+        let confined = Confined::of(&request);
         let spec = request
             .into_inner()
             .spec
             .ok_or_else(|| Status::invalid_argument("missing namespace spec"))?;
+        tenant::check(
+            confined.as_ref(),
+            "/archipel.object.v1.Objects/CreateNamespace",
+            &spec.name,
+        )?;
         let ns = self
             .node
             .create_namespace(&spec.name, Some(&spec.ec_profile), spec.worm_retention_secs)
@@ -108,24 +117,34 @@ impl Objects for ObjectService {
     }
 
     async fn get_namespace(&self, request: Request<GetNamespaceRequest>) -> Result<Response<Namespace>, Status> {
+        let confined = Confined::of(&request);
+        let name = request.into_inner().name;
+        tenant::check(confined.as_ref(), "/archipel.object.v1.Objects/GetNamespace", &name)?;
         self.node.read_barrier().await.map_err(ObjectError::from)?;
-        let ns = self.node.namespace(&request.into_inner().name)?;
+        let ns = self.node.namespace(&name)?;
         Ok(Response::new(self.namespace_pb(&ns)))
     }
 
     async fn list_namespaces(
         &self,
-        _: Request<ListNamespacesRequest>,
+        request: Request<ListNamespacesRequest>,
     ) -> Result<Response<ListNamespacesReply>, Status> {
+        let confined = Confined::of(&request);
         let list = self.node.list_namespaces().await?;
         Ok(Response::new(ListNamespacesReply {
-            namespaces: list.iter().map(|n| self.namespace_pb(n)).collect(),
+            namespaces: list
+                .iter()
+                .filter(|n| confined.as_ref().is_none_or(|c| c.owns(&n.name)))
+                .map(|n| self.namespace_pb(n))
+                .collect(),
         }))
     }
 
     async fn put_object(&self, request: Request<Streaming<PutObjectChunk>>) -> Result<Response<ObjectInfo>, Status> {
+        let confined = Confined::of(&request);
         let mut stream = request.into_inner();
-        let header = match stream.message().await? {
+        let idle = IdleLimit::client_stream(&self.node.config.network, "object upload");
+        let header = match idle.next_message(&mut stream).await? {
             Some(PutObjectChunk {
                 part: Some(put_object_chunk::Part::Header(h)),
             }) => h,
@@ -135,25 +154,39 @@ impl Objects for ObjectService {
                 ))
             }
         };
-        let data = stream.map(|item| match item {
+        tenant::check(
+            confined.as_ref(),
+            "/archipel.object.v1.Objects/PutObject",
+            &header.namespace,
+        )?;
+        // put_object reports a silent client like one that went away; the flag tells them apart.
+        let (chunks, stalled) = idle.guard(stream);
+        let data = chunks.map(|item| match item {
             Ok(PutObjectChunk {
                 part: Some(put_object_chunk::Part::Data(d)),
             }) => Ok(Bytes::from(d)),
             Ok(_) => Err(ObjectError::Invalid("only data may follow the upload header".into())),
-            // The client went away or the connection broke mid-upload.
+            // The client went away, broke the connection or went silent mid-upload.
             Err(_) => Err(ObjectError::Abandoned),
         });
-        let outcome = self
+        let outcome = match self
             .node
             .put_object(&header.namespace, &header.key, header.size, Box::pin(data))
-            .await?;
+            .await
+        {
+            Ok(o) => o,
+            Err(_) if stalled.load(Ordering::Relaxed) => return Err(idle.stalled()),
+            Err(e) => return Err(e.into()),
+        };
         Ok(Response::new(self.info(&outcome.manifest, outcome.revision)))
     }
 
     type GetObjectStream = ReceiverStream<Result<GetObjectChunk, Status>>;
 
     async fn get_object(&self, request: Request<GetObjectRequest>) -> Result<Response<Self::GetObjectStream>, Status> {
+        let confined = Confined::of(&request);
         let r = request.into_inner();
+        tenant::check(confined.as_ref(), "/archipel.object.v1.Objects/GetObject", &r.namespace)?;
         let (manifest, revision) = self.node.stat_object(&r.namespace, &r.key).await?;
         let range = ReadRange {
             offset: r.offset,
@@ -169,11 +202,13 @@ impl Objects for ObjectService {
         let info = self.info(&manifest, revision);
         let (tx, rx) = mpsc::channel::<Result<GetObjectChunk, Status>>(4);
         let node = self.node.clone();
+        // A reader that takes nothing for this long is dropped, with the shard reads behind it.
+        let idle = IdleLimit::client_stream(&self.node.config.network, "object download");
         tokio::spawn(async move {
             let first = GetObjectChunk {
                 part: Some(get_object_chunk::Part::Info(info)),
             };
-            if tx.send(Ok(first)).await.is_err() {
+            if !idle.send(&tx, Ok(first)).await {
                 return;
             }
             let (data_tx, mut data_rx) = mpsc::channel::<Result<Bytes, Status>>(2);
@@ -184,7 +219,7 @@ impl Objects for ObjectService {
                         let msg = item.map(|d| GetObjectChunk {
                             part: Some(get_object_chunk::Part::Data(d.to_vec())),
                         });
-                        if tx.send(msg).await.is_err() {
+                        if !idle.send(&tx, msg).await {
                             return;
                         }
                     }
@@ -202,13 +237,25 @@ impl Objects for ObjectService {
     }
 
     async fn stat_object(&self, request: Request<StatObjectRequest>) -> Result<Response<ObjectInfo>, Status> {
+        let confined = Confined::of(&request);
         let r = request.into_inner();
+        tenant::check(
+            confined.as_ref(),
+            "/archipel.object.v1.Objects/StatObject",
+            &r.namespace,
+        )?;
         let (m, revision) = self.node.stat_object(&r.namespace, &r.key).await?;
         Ok(Response::new(self.info(&m, revision)))
     }
 
     async fn list_objects(&self, request: Request<ListObjectsRequest>) -> Result<Response<ListObjectsReply>, Status> {
+        let confined = Confined::of(&request);
         let r = request.into_inner();
+        tenant::check(
+            confined.as_ref(),
+            "/archipel.object.v1.Objects/ListObjects",
+            &r.namespace,
+        )?;
         let limit = match r.limit as usize {
             0 => DEFAULT_SCAN_LIMIT,
             n => n.min(MAX_SCAN_LIMIT),
@@ -227,7 +274,13 @@ impl Objects for ObjectService {
         &self,
         request: Request<DeleteObjectRequest>,
     ) -> Result<Response<DeleteObjectReply>, Status> {
+        let confined = Confined::of(&request);
         let r = request.into_inner();
+        tenant::check(
+            confined.as_ref(),
+            "/archipel.object.v1.Objects/DeleteObject",
+            &r.namespace,
+        )?;
         let existed = self.node.delete_object(&r.namespace, &r.key).await?;
         Ok(Response::new(DeleteObjectReply { existed }))
     }

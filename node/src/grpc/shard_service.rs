@@ -11,6 +11,7 @@ use tokio::sync::mpsc;
 use tokio_stream::wrappers::ReceiverStream;
 use tonic::{Request, Response, Status, Streaming};
 
+use super::idle::IdleLimit;
 use crate::ec_profile::{EcProfile, MAX_TOTAL_SHARDS};
 use crate::node::Node;
 use crate::objects::model::validate_object_key;
@@ -78,7 +79,8 @@ impl Shard for ShardService {
         request: Request<Streaming<WriteShardChunk>>,
     ) -> Result<Response<WriteShardReply>, Status> {
         let mut stream = request.into_inner();
-        let header = match stream.message().await? {
+        let idle = IdleLimit::shard_stream(&self.node.config.network, "shard write");
+        let header = match idle.next_message(&mut stream).await? {
             Some(WriteShardChunk {
                 part: Some(write_shard_chunk::Part::Header(h)),
             }) => h,
@@ -114,9 +116,9 @@ impl Shard for ShardService {
         };
         let mut writer = self.node.shards.create(&id, &file_header).await.map_err(shard_status)?;
         loop {
-            let chunk = match stream.message().await? {
+            // On an error or a stall the writer is dropped here: its temp file goes with it.
+            let chunk = match idle.next_message(&mut stream).await? {
                 Some(c) => c,
-                // The writer is dropped here: its temp file goes with it.
                 None => {
                     return Err(Status::aborted(
                         "the shard stream ended without finishing; nothing kept",
@@ -175,11 +177,12 @@ impl Shard for ShardService {
         };
         let (tx, rx) = mpsc::channel(2);
         let table = reader.table.clone();
+        let idle = IdleLimit::shard_stream(&self.node.config.network, "shard read");
         tokio::spawn(async move {
             let first = ReadShardReply {
                 part: Some(read_shard_reply::Part::Table(table)),
             };
-            if tx.send(Ok(first)).await.is_err() {
+            if !idle.send(&tx, Ok(first)).await {
                 return;
             }
             for stripe in r.first_stripe..end {
@@ -190,7 +193,7 @@ impl Shard for ShardService {
                     Err(e) => Err(shard_status(e)),
                 };
                 let failed = msg.is_err();
-                if tx.send(msg).await.is_err() || failed {
+                if !idle.send(&tx, msg).await || failed {
                     return;
                 }
             }

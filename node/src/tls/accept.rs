@@ -1,6 +1,7 @@
 //! Accepting connections: TLS handshakes run in their own tasks (bounded in number and time, so a
 //! slow or silent peer cannot hold the accept loop), and plaintext connections are told apart by
-//! their first byte so they can get a readable refusal instead of a dropped socket.
+//! their first byte so they can get a readable refusal instead of a dropped socket. Every
+//! accepted connection holds a slot of the connection cap until it closes.
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -11,6 +12,8 @@ use tokio::task::JoinHandle;
 use tokio_rustls::server::TlsStream;
 use tokio_stream::wrappers::ReceiverStream;
 
+use super::counted::Counted;
+
 /// A TLS record starts with content type 22 (handshake).
 const TLS_HANDSHAKE_BYTE: u8 = 0x16;
 /// A peer must finish its handshake within this; WAN round trips are far shorter.
@@ -18,21 +21,41 @@ const HANDSHAKE_TIMEOUT: Duration = Duration::from_secs(10);
 /// Handshakes in flight at once; more connections wait in the kernel backlog.
 const MAX_PENDING_HANDSHAKES: usize = 256;
 
-pub type TlsIncoming = ReceiverStream<std::io::Result<TlsStream<TcpStream>>>;
-pub type PlainIncoming = ReceiverStream<std::io::Result<TcpStream>>;
+pub type TlsIncoming = ReceiverStream<std::io::Result<Counted<TlsStream<TcpStream>>>>;
+pub type PlainIncoming = ReceiverStream<std::io::Result<Counted<TcpStream>>>;
 
-/// Splits `listener`'s connections into TLS ones (handshake done) and plaintext ones.
+/// Splits `listener`'s connections into TLS ones (handshake done) and plaintext ones, at most
+/// `max_connections` open at once (the rest wait in the kernel backlog).
 /// The returned task runs until aborted.
 pub fn split_incoming(
     listener: TcpListener,
     config: Arc<rustls::ServerConfig>,
+    max_connections: usize,
 ) -> (TlsIncoming, PlainIncoming, JoinHandle<()>) {
     let (tls_tx, tls_rx) = mpsc::channel(64);
     let (plain_tx, plain_rx) = mpsc::channel(16);
     let acceptor = tokio_rustls::TlsAcceptor::from(config);
     let permits = Arc::new(Semaphore::new(MAX_PENDING_HANDSHAKES));
+    let slots = Arc::new(Semaphore::new(max_connections));
     let task = tokio::spawn(async move {
+        let mut warned_full = false;
         loop {
+            let slot = match slots.clone().try_acquire_owned() {
+                Ok(s) => {
+                    warned_full = false;
+                    s
+                }
+                Err(_) => {
+                    if !warned_full {
+                        tracing::warn!("{max_connections} connections open (network.max_connections): new ones wait");
+                        warned_full = true;
+                    }
+                    let Ok(s) = slots.clone().acquire_owned().await else {
+                        return;
+                    };
+                    s
+                }
+            };
             let Ok(permit) = permits.clone().acquire_owned().await else {
                 return;
             };
@@ -64,11 +87,11 @@ pub fn split_incoming(
                 .await;
                 match outcome {
                     Ok(Ok(Ok(tls))) => {
-                        let _ = tls_tx.send(Ok(tls)).await;
+                        let _ = tls_tx.send(Ok(Counted::new(tls, slot))).await;
                     }
                     Ok(Ok(Err(plain))) => {
                         tracing::warn!(%peer, "refusing a plaintext connection: this node requires mutual TLS");
-                        let _ = plain_tx.send(Ok(plain)).await;
+                        let _ = plain_tx.send(Ok(Counted::new(plain, slot))).await;
                     }
                     Ok(Err(reason)) => tracing::warn!(%peer, "TLS handshake refused: {reason}"),
                     Err(_) => tracing::warn!(%peer, "TLS handshake not finished within {HANDSHAKE_TIMEOUT:?}"),

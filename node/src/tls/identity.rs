@@ -1,5 +1,7 @@
 //! Who a certificate speaks for. The identity is one URI subject-alternative name:
-//! `archipel://node/ID?site=SITE` for a node, `archipel://client/NAME?role=ROLE` for a client.
+//! `archipel://node/ID?site=SITE` for a node, `archipel://client/NAME?role=ROLE` for a client, and
+//! `archipel://client/NAME?role=tenant&tenant=T` for a client confined to tenant T's namespaces
+//! (see [`crate::tls::tenant`]).
 //! A URI SAN (not the CN) because it is typed, unambiguous, and ignored by hostname checks.
 
 use std::fmt;
@@ -16,14 +18,17 @@ pub enum Role {
     Archivist,
     TransferringAgency,
     ControlAuthority,
+    /// Confined to one tenant's namespaces; the certificate names the tenant.
+    Tenant,
 }
 
 impl Role {
-    pub const ALL: [Role; 4] = [
+    pub const ALL: [Role; 5] = [
         Role::Operator,
         Role::Archivist,
         Role::TransferringAgency,
         Role::ControlAuthority,
+        Role::Tenant,
     ];
 
     pub fn as_str(self) -> &'static str {
@@ -32,6 +37,7 @@ impl Role {
             Role::Archivist => "archivist",
             Role::TransferringAgency => "transferring-agency",
             Role::ControlAuthority => "control-authority",
+            Role::Tenant => "tenant",
         }
     }
 
@@ -46,15 +52,36 @@ impl Role {
 /// The subject of a certificate issued by the cluster CA.
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
 pub enum Subject {
-    Node { id: u64, site: String },
-    Client { name: String, role: Role },
+    Node {
+        id: u64,
+        site: String,
+    },
+    /// `tenant` is set exactly when `role` is [`Role::Tenant`].
+    Client {
+        name: String,
+        role: Role,
+        tenant: Option<String>,
+    },
 }
 
 impl Subject {
     pub fn uri(&self) -> String {
         match self {
             Subject::Node { id, site } => format!("{URI_SCHEME}node/{id}?site={site}"),
-            Subject::Client { name, role } => format!("{URI_SCHEME}client/{name}?role={}", role.as_str()),
+            Subject::Client {
+                name,
+                role,
+                tenant: Some(t),
+            } => format!("{URI_SCHEME}client/{name}?role={}&tenant={t}", role.as_str()),
+            Subject::Client { name, role, .. } => format!("{URI_SCHEME}client/{name}?role={}", role.as_str()),
+        }
+    }
+
+    /// The tenant a client certificate is confined to, if any.
+    pub fn tenant(&self) -> Option<&str> {
+        match self {
+            Subject::Client { tenant, .. } => tenant.as_deref(),
+            Subject::Node { .. } => None,
         }
     }
 
@@ -76,11 +103,28 @@ impl Subject {
                     site: site.to_owned(),
                 })
             }
-            (Some(("client", name)), Some(("role", role))) => {
+            (Some(("client", name)), Some(("role", role_and_tenant))) => {
                 validate_client_name(name)?;
+                let (role, tenant) = match role_and_tenant.split_once('&') {
+                    Some((role, rest)) => {
+                        let t = rest
+                            .strip_prefix("tenant=")
+                            .ok_or_else(|| format!("identity `{uri}`: only `tenant=` may follow the role"))?;
+                        validate_tenant_name(t)?;
+                        (Role::parse(role)?, Some(t.to_owned()))
+                    }
+                    None => (Role::parse(role_and_tenant)?, None),
+                };
+                // A tenant certificate without its tenant would be confined to nothing known.
+                if (role == Role::Tenant) != tenant.is_some() {
+                    return Err(format!(
+                        "identity `{uri}`: role tenant and tenant= go together, neither without the other"
+                    ));
+                }
                 Ok(Subject::Client {
                     name: name.to_owned(),
-                    role: Role::parse(role)?,
+                    role,
+                    tenant,
                 })
             }
             _ => Err(format!("`{uri}` is neither a node nor a client identity")),
@@ -92,7 +136,10 @@ impl fmt::Display for Subject {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
             Subject::Node { id, site } => write!(f, "node {id} (site {site})"),
-            Subject::Client { name, role } => write!(f, "client {name} (role {})", role.as_str()),
+            Subject::Client {
+                name, tenant: Some(t), ..
+            } => write!(f, "client {name} (tenant {t})"),
+            Subject::Client { name, role, .. } => write!(f, "client {name} (role {})", role.as_str()),
         }
     }
 }
@@ -109,6 +156,26 @@ pub fn validate_client_name(name: &str) -> Result<(), String> {
     } else {
         Err(format!(
             "`{name}` is not a client name: use 1-64 ASCII letters, digits, '-', '_' or '.'"
+        ))
+    }
+}
+
+/// Tenant names follow the archive layer's tenant ids (lowercase, no '.', so `T.` prefixes never
+/// overlap), and may not be `archive` or `sys`, whose `T.` prefix would cover shared namespaces.
+pub fn validate_tenant_name(t: &str) -> Result<(), String> {
+    let ok = !t.is_empty()
+        && t.len() <= 64
+        && t.bytes()
+            .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || matches!(b, b'-' | b'_'))
+        && !t.starts_with(['-', '_'])
+        && !matches!(t, "archive" | "sys");
+    if ok {
+        Ok(())
+    } else {
+        Err(format!(
+            "`{}` is not a tenant name: use 1-64 lowercase letters, digits, '-' or '_', not starting with '-' or '_', \
+             and not `archive` or `sys`",
+            t.escape_default()
         ))
     }
 }
@@ -194,6 +261,12 @@ mod tests {
             Subject::Client {
                 name: "alice".into(),
                 role: Role::TransferringAgency,
+                tenant: None,
+            },
+            Subject::Client {
+                name: "bob".into(),
+                role: Role::Tenant,
+                tenant: Some("ville".into()),
             },
         ] {
             assert_eq!(Subject::parse_uri(&s.uri()).unwrap(), s);
@@ -207,6 +280,12 @@ mod tests {
             "archipel://node/1?site=Bad",
             "archipel://client/a b?role=operator",
             "archipel://client/a?role=root",
+            "archipel://client/a?role=tenant",
+            "archipel://client/a?role=archivist&tenant=ville",
+            "archipel://client/a?role=tenant&tenant=Ville",
+            "archipel://client/a?role=tenant&tenant=archive",
+            "archipel://client/a?role=tenant&tenant=a.b",
+            "archipel://client/a?role=tenant&site=x",
             "archipel://other/1?site=a",
             "https://node/1?site=a",
         ] {

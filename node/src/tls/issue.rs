@@ -15,7 +15,7 @@ use rcgen::{
 use time::{Duration, OffsetDateTime};
 
 use super::files::{create_private_dir, read_text, write_private};
-use super::identity::{serial_hex, validate_client_name, Role, Subject};
+use super::identity::{serial_hex, validate_client_name, validate_tenant_name, Role, Subject};
 use super::PkiError;
 
 pub const CA_CERT: &str = "ca.pem";
@@ -169,10 +169,32 @@ impl Ca {
 
     /// A client certificate: client authentication only, so it can never pose as a node's server.
     pub fn issue_client(&self, name: &str, role: Role, validity: Validity) -> Result<Issued, PkiError> {
+        if role == Role::Tenant {
+            return Err(PkiError::Invalid(
+                "a tenant certificate names its tenant: use --role tenant --tenant T".into(),
+            ));
+        }
+        self.issue_client_for(name, role, None, validity)
+    }
+
+    /// A client certificate confined to `tenant`'s namespaces (see `crate::tls::tenant`).
+    pub fn issue_tenant_client(&self, name: &str, tenant: &str, validity: Validity) -> Result<Issued, PkiError> {
+        validate_tenant_name(tenant).map_err(PkiError::Invalid)?;
+        self.issue_client_for(name, Role::Tenant, Some(tenant.to_owned()), validity)
+    }
+
+    fn issue_client_for(
+        &self,
+        name: &str,
+        role: Role,
+        tenant: Option<String>,
+        validity: Validity,
+    ) -> Result<Issued, PkiError> {
         validate_client_name(name).map_err(PkiError::Invalid)?;
         let subject = Subject::Client {
             name: name.to_owned(),
             role,
+            tenant,
         };
         self.issue(
             subject,
@@ -333,6 +355,12 @@ mod tests {
         assert_eq!(id.serial, node.serial);
         let client = ca.issue_client("alice", Role::Archivist, Validity::days(1)).unwrap();
         assert_ne!(client.serial, node.serial);
+        let tenant = ca.issue_tenant_client("bob", "ville", Validity::days(1)).unwrap();
+        let der = rustls_pki_types::pem::PemObject::from_pem_slice(tenant.cert_pem.as_bytes()).unwrap();
+        let der: rustls_pki_types::CertificateDer = der;
+        assert_eq!(PeerIdentity::from_der(&der).unwrap().subject.tenant(), Some("ville"));
+        assert!(ca.issue_client("carol", Role::Tenant, Validity::days(1)).is_err());
+        assert!(ca.issue_tenant_client("carol", "sys", Validity::days(1)).is_err());
     }
 
     #[test]

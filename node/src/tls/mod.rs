@@ -7,14 +7,18 @@
 //!   handshake and again on every request.
 //! - Node-to-node RPCs (Raft, shards) accept node certificates only, and the node id and site
 //!   in the certificate must be those the cluster map holds.
+//! - A tenant certificate (`role=tenant&tenant=T`) reaches only the namespaces `archive.T` and
+//!   `T.*`, in every object and meta RPC; list-style RPCs show it nothing else ([`tenant`]).
 
 pub mod accept;
 pub mod authz;
 pub mod connect;
+pub mod counted;
 pub mod files;
 pub mod identity;
 pub mod issue;
 pub mod revocation;
+pub mod tenant;
 pub mod verify;
 
 use std::path::{Path, PathBuf};

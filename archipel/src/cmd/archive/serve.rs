@@ -36,6 +36,18 @@ pub struct ServeArgs {
     /// Largest SIP accepted, in bytes.
     #[arg(long, default_value_t = 64 << 30)]
     pub max_sip_bytes: u64,
+    /// A request's headers must arrive within this many seconds, or the connection is closed.
+    #[arg(long, default_value_t = 10)]
+    pub header_read_timeout_secs: u64,
+    /// An upload that sends nothing for this many seconds is dropped.
+    #[arg(long, default_value_t = 60)]
+    pub body_idle_timeout_secs: u64,
+    /// Largest JSON request body, in bytes (SIPs have --max-sip-bytes).
+    #[arg(long, default_value_t = 2 << 20)]
+    pub max_body_bytes: usize,
+    /// HTTP connections open at once; more wait in the kernel backlog.
+    #[arg(long, default_value_t = 1024)]
+    pub max_connections: usize,
 }
 
 pub async fn run(args: ServeArgs) -> anyhow::Result<ExitCode> {
@@ -45,6 +57,13 @@ pub async fn run(args: ServeArgs) -> anyhow::Result<ExitCode> {
     config.max_sip_bytes = args.max_sip_bytes;
     config.tsa_url = args.tsa_url.clone();
     config.tsa_ca = args.tsa_ca.clone();
+    if args.header_read_timeout_secs == 0 || args.body_idle_timeout_secs == 0 || args.max_connections == 0 {
+        anyhow::bail!("--header-read-timeout-secs, --body-idle-timeout-secs and --max-connections must be 1 or more");
+    }
+    config.http.header_read_timeout = std::time::Duration::from_secs(args.header_read_timeout_secs);
+    config.http.max_connections = args.max_connections;
+    config.body_idle_timeout = std::time::Duration::from_secs(args.body_idle_timeout_secs);
+    config.max_request_body_bytes = args.max_body_bytes;
     let (addr, handle) = start_front(client, config, args.pronom_dir.as_deref(), args.listen).await?;
     println!("ARCHIPEL_ARCHIVE=http://{addr}");
     tokio::select! {
