@@ -30,6 +30,9 @@ pub struct ArchiveConfig {
     pub tsa_url: Option<String>,
     /// Transfers checked at once by this front.
     pub ingest_workers: usize,
+    /// New tenants get an object namespace encrypted at rest, with the tenant as key owner
+    /// (docs/encryption.md). On by default; the nodes then need the cluster master key.
+    pub encrypt_tenant_namespaces: bool,
 }
 
 impl ArchiveConfig {
@@ -41,6 +44,7 @@ impl ArchiveConfig {
             seal_interval: Duration::from_secs(600),
             tsa_url: None,
             ingest_workers: 2,
+            encrypt_tenant_namespaces: true,
         }
     }
 }
@@ -70,7 +74,7 @@ impl Archive {
         let store = Store::new(client);
         let journal = Journal::new(store.clone(), config.tsa_url.clone()).await?;
         Ok(Arc::new(Self {
-            refs: Referentials::new(store.clone()),
+            refs: Referentials::new(store.clone(), config.encrypt_tenant_namespaces),
             catalog: Catalog::new(store.clone()),
             auth: Authenticator::new(store.clone()),
             search: Indexes::in_ram(),

@@ -11,10 +11,14 @@
 //! - Errors returned to clients say whether a retry elsewhere is safe (`grpc`).
 //! - Every listener and channel is mutual TLS with the cluster CA; a peer node's certificate names
 //!   the node id and site the cluster map holds, and revoked serials are refused (`tls`).
+//! - Objects of an encrypted namespace are sealed (AEAD) before erasure coding and opened after
+//!   decoding, inline ones too: shards, Raft entries and RocksDB never hold their plaintext, and
+//!   scrub and repair verify and rebuild ciphertext without any key (`crypto`, docs/encryption.md).
 
 pub mod admin;
 pub mod cluster_map;
 pub mod config;
+pub mod crypto;
 pub mod ec_profile;
 pub mod erasure;
 pub mod forward;

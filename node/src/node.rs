@@ -43,6 +43,8 @@ pub struct Node {
     pub workers: crate::workers::Workers,
     /// None only with `insecure_plaintext` (test rigs).
     pub tls: Option<Arc<crate::tls::NodeTls>>,
+    /// The cluster master key (docs/encryption.md); None: encrypted namespaces are refused here.
+    pub master_key: Option<Arc<crate::crypto::MasterKey>>,
 }
 
 impl Node {

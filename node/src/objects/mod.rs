@@ -2,6 +2,7 @@
 //! deletes objects, talking to shard holders and committing manifests through Raft.
 
 mod catalog;
+mod crypt;
 mod error;
 pub mod fixity;
 mod gc;
@@ -18,4 +19,4 @@ pub(crate) use upload::UploadIntent;
 pub use error::ObjectError;
 pub use gc::{collect_once, lookup_owner_manifest, run_orphan_collector};
 pub use get::ReadRange;
-pub use model::{Manifest, NamespaceConfig, ShardRef, Storage};
+pub use model::{Manifest, NamespaceConfig, Sealing, ShardRef, Storage};

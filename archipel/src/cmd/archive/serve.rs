@@ -32,6 +32,10 @@ pub struct ServeArgs {
     /// Largest SIP accepted, in bytes.
     #[arg(long, default_value_t = 64 << 30)]
     pub max_sip_bytes: u64,
+    /// Create new tenants' namespaces unencrypted. By default they are encrypted at rest, which
+    /// needs the cluster master key on every node (docs/encryption.md).
+    #[arg(long)]
+    pub no_tenant_encryption: bool,
 }
 
 pub async fn run(args: ServeArgs) -> anyhow::Result<ExitCode> {
@@ -40,6 +44,7 @@ pub async fn run(args: ServeArgs) -> anyhow::Result<ExitCode> {
     let mut config = ArchiveConfig::new(args.spool.clone());
     config.max_sip_bytes = args.max_sip_bytes;
     config.tsa_url = args.tsa_url.clone();
+    config.encrypt_tenant_namespaces = !args.no_tenant_encryption;
     let (addr, handle) = start_front(client, config, args.pronom_dir.as_deref(), args.listen).await?;
     println!("ARCHIPEL_ARCHIVE=http://{addr}");
     tokio::select! {
