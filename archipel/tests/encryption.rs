@@ -114,7 +114,11 @@ fn encrypted_namespaces_leave_no_plaintext_on_disk() {
     assert_eq!(range, big_secret[(1 << 20) - 100..(1 << 20) + 200]);
     let info = rt.block_on(client.stat_object("secret", "big")).unwrap();
     assert!(info.encrypted && info.storage != "inline", "{info:?}");
-    assert_eq!(info.blake3, blake3::hash(&big_secret).as_bytes().to_vec(), "BLAKE3 of the plaintext");
+    assert_eq!(
+        info.blake3,
+        blake3::hash(&big_secret).as_bytes().to_vec(),
+        "BLAKE3 of the plaintext"
+    );
     assert!(rt.block_on(client.stat_object("secret", "small")).unwrap().encrypted);
     assert!(!rt.block_on(client.stat_object("plain", "big")).unwrap().encrypted);
 
@@ -123,7 +127,10 @@ fn encrypted_namespaces_leave_no_plaintext_on_disk() {
         cluster.stop(i);
     }
     let leaked = files_holding(&cluster, SECRET);
-    assert!(leaked.is_empty(), "plaintext of an encrypted namespace found in {leaked:?}");
+    assert!(
+        leaked.is_empty(),
+        "plaintext of an encrypted namespace found in {leaked:?}"
+    );
     // The same search finds the unencrypted control, in shards and in the metadata (inline object).
     let control = files_holding(&cluster, CONTROL);
     assert!(

@@ -363,7 +363,10 @@ impl RawConfig {
             ));
         }
         let plaintext_metrics = self.tls.as_ref().is_some_and(|t| t.plaintext_metrics);
-        let master_key = match (&self.encryption.master_key_file, self.tls.as_ref().and_then(|t| t.dir.as_ref())) {
+        let master_key = match (
+            &self.encryption.master_key_file,
+            self.tls.as_ref().and_then(|t| t.dir.as_ref()),
+        ) {
             (Some(path), _) if path.as_os_str().is_empty() => {
                 return Err(invalid("encryption.master_key_file", "must not be empty"))
             }
@@ -495,7 +498,10 @@ dir = "/etc/archipel/tls"
             MasterKeyFile::IfPresent(PathBuf::from("/etc/archipel/tls/master.key"))
         );
         let named = NodeConfig::parse(&format!("{GOOD}\n[encryption]\nmaster_key_file = \"/k/master.key\"\n")).unwrap();
-        assert_eq!(named.master_key, MasterKeyFile::Required(PathBuf::from("/k/master.key")));
+        assert_eq!(
+            named.master_key,
+            MasterKeyFile::Required(PathBuf::from("/k/master.key"))
+        );
         assert!(error_of(&format!("{GOOD}\n[encryption]\nmaster_key = \"x\"\n")).contains("master_key"));
     }
 

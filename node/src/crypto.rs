@@ -17,7 +17,7 @@ use std::io::Write;
 use std::path::{Path, PathBuf};
 
 use chacha20poly1305::aead::{Aead, KeyInit, Payload};
-use chacha20poly1305::{XChaCha20Poly1305, XNonce};
+use chacha20poly1305::{Key, XChaCha20Poly1305, XNonce};
 use hkdf::Hkdf;
 use serde::{Deserialize, Serialize};
 use sha2::Sha256;
@@ -36,7 +36,7 @@ pub const INLINE_STRIPE: u64 = u64::MAX;
 pub enum CryptoError {
     #[error("cannot read the master key {path}: {source}; set [encryption] master_key_file in node.toml (or put master.key in the [tls] dir), see docs/encryption.md")]
     Read { path: PathBuf, source: std::io::Error },
-    #[error("the master key {path} holds {len} bytes; it must hold exactly {KEY_LEN} random bytes, as `archipel cert init` writes it")]
+    #[error("the master key {path} holds {len} bytes; it must hold exactly 32 random bytes, as `archipel cert init` writes it")]
     BadLength { path: PathBuf, len: usize },
     #[error("cannot write the master key {path}: {source}")]
     Write { path: PathBuf, source: std::io::Error },
@@ -117,7 +117,7 @@ impl MasterKey {
     /// The key-encryption key of one tenant.
     fn kek(&self, owner: &str) -> XChaCha20Poly1305 {
         let key = self.derive(format!("archipel kek v1/{owner}").as_bytes());
-        XChaCha20Poly1305::new(&key.into())
+        XChaCha20Poly1305::new(Key::from_slice(&key))
     }
 
     /// Makes a fresh data key for `namespace` of tenant `owner`, wrapped for the namespace record.
@@ -157,7 +157,13 @@ impl MasterKey {
         let aad = wrap_aad(namespace, &w.owner);
         let plain = self
             .kek(&w.owner)
-            .decrypt(XNonce::from_slice(&nonce), Payload { msg: &sealed, aad: &aad })
+            .decrypt(
+                XNonce::from_slice(&nonce),
+                Payload {
+                    msg: &sealed,
+                    aad: &aad,
+                },
+            )
             .map_err(|_| CryptoError::Unwrap {
                 namespace: namespace.to_owned(),
                 have: self.id(),
@@ -274,7 +280,7 @@ impl SealContext<'_> {
 
 impl DataKey {
     fn cipher(&self) -> XChaCha20Poly1305 {
-        XChaCha20Poly1305::new(&self.0.into())
+        XChaCha20Poly1305::new(Key::from_slice(&self.0))
     }
 
     /// `plain` encrypted, with the tag appended: `plain.len() + TAG_LEN` bytes.
@@ -325,7 +331,10 @@ mod tests {
         assert!(master.unwrap_key("archive.t1", &other_owner).is_err());
 
         // Another cluster's master key: the error names both key ids.
-        let err = MasterKey::generate().unwrap_key("archive.t1", &wrapped).unwrap_err().to_string();
+        let err = MasterKey::generate()
+            .unwrap_key("archive.t1", &wrapped)
+            .unwrap_err()
+            .to_string();
         assert!(err.contains(&master.id()), "{err}");
 
         let mut future = wrapped.clone();
@@ -365,7 +374,10 @@ mod tests {
         let mut flipped = sealed.clone();
         flipped[4] ^= 1;
         let err = dek.open(&cx(0), &flipped).unwrap_err().to_string();
-        assert!(err.contains("stripe 0") && err.contains("fails authentication"), "{err}");
+        assert!(
+            err.contains("stripe 0") && err.contains("fails authentication"),
+            "{err}"
+        );
         // Moved to another stripe, object or namespace: refused.
         assert!(dek.open(&cx(1), &sealed).is_err());
         let other = SealContext {
@@ -422,6 +434,9 @@ mod tests {
         assert!(!made && again.id() == key.id());
 
         std::fs::write(&path, b"short").unwrap();
-        assert!(matches!(MasterKey::load(&path), Err(CryptoError::BadLength { len: 5, .. })));
+        assert!(matches!(
+            MasterKey::load(&path),
+            Err(CryptoError::BadLength { len: 5, .. })
+        ));
     }
 }

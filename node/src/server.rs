@@ -225,7 +225,9 @@ fn load_master_key(config: &NodeConfig) -> Result<Option<Arc<crate::crypto::Mast
         MasterKeyFile::Required(path) => path,
         MasterKeyFile::IfPresent(path) if path.exists() => path,
         MasterKeyFile::IfPresent(_) | MasterKeyFile::None => {
-            tracing::info!("no master key: this node refuses to create, write or read encrypted namespaces (docs/encryption.md)");
+            tracing::info!(
+                "no master key: this node refuses to create, write or read encrypted namespaces (docs/encryption.md)"
+            );
             return Ok(None);
         }
     };

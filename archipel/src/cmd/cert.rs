@@ -151,7 +151,10 @@ pub async fn run(command: CertCommand) -> anyhow::Result<ExitCode> {
 fn master_key(dir: &std::path::Path, json: bool) -> anyhow::Result<ExitCode> {
     use archipel_node::crypto::{ensure_master_key, install_master_key, MASTER_KEY_FILE};
     if !dir.join(issue::CA_CERT).exists() {
-        bail!("{} holds no ca.pem: give the PKI directory made by `archipel cert init`", dir.display());
+        bail!(
+            "{} holds no ca.pem: give the PKI directory made by `archipel cert init`",
+            dir.display()
+        );
     }
     let (key, made) = ensure_master_key(dir)?;
     let mut installed = Vec::new();

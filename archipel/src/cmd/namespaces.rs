@@ -88,7 +88,10 @@ pub async fn run(command: NsCommand) -> anyhow::Result<ExitCode> {
                 println!("{:<32} {:<10} {:>14}  ENCRYPTED FOR", "NAMESPACE", "EC", "WORM (s)");
                 for ns in &list {
                     let spec = ns.spec.clone().unwrap_or_default();
-                    let owner = if spec.encryption_owner.is_empty() { "-" } else { &spec.encryption_owner };
+                    let owner = match spec.encryption_owner.as_str() {
+                        "" => "-",
+                        owner => owner,
+                    };
                     println!(
                         "{:<32} {:<10} {:>14}  {owner}",
                         spec.name, ns.effective_profile, spec.worm_retention_secs

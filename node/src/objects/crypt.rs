@@ -81,10 +81,7 @@ impl Node {
         let Some(wrapped) = &ns.encryption else {
             return Ok(None);
         };
-        let master = self
-            .master_key
-            .as_ref()
-            .ok_or_else(|| no_master_key(self, &ns.name))?;
+        let master = self.master_key.as_ref().ok_or_else(|| no_master_key(self, &ns.name))?;
         let key = master
             .unwrap_key(&ns.name, wrapped)
             .map_err(|e| ObjectError::Key(e.to_string()))?;
@@ -122,10 +119,7 @@ impl Node {
         owner: &str,
     ) -> Result<crate::crypto::WrappedKey, ObjectError> {
         validate_owner(owner).map_err(ObjectError::Invalid)?;
-        let master = self
-            .master_key
-            .as_ref()
-            .ok_or_else(|| no_master_key(self, namespace))?;
+        let master = self.master_key.as_ref().ok_or_else(|| no_master_key(self, namespace))?;
         Ok(master.new_data_key(namespace, owner).1)
     }
 }

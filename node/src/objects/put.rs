@@ -262,9 +262,9 @@ impl Node {
                 Some(s) => codec.encode(&s.seal_stripe(index, &stripe)),
                 None => codec.encode(&stripe),
             })
-                .await
-                .map_err(|e| ObjectError::Internal(e.to_string()))?
-                .map_err(|e| ObjectError::Internal(e.to_string()))?;
+            .await
+            .map_err(|e| ObjectError::Internal(e.to_string()))?
+            .map_err(|e| ObjectError::Internal(e.to_string()))?;
             fanout.send_stripe(shards).await?;
             index += 1;
             stripe = input.next_stripe().await?;
