@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Creates the demo cluster's PKI in deploy/pki, once, before `docker-compose up`: a cluster CA, one
 # certificate per node (SANs: its service name, for the other nodes, and 127.0.0.1, for the
-# published ports) and an operator client certificate. See docs/security.md.
+# published ports), an operator client certificate and the master key of encryption at rest.
+# See docs/security.md and docs/encryption.md.
 #
 #   deploy/pki.sh            # keeps an existing deploy/pki (re-running changes nothing)
 #   FORCE=1 deploy/pki.sh    # re-issues the node and operator certificates with the same CA
@@ -48,6 +49,10 @@ for entry in "${nodes[@]}"; do
         echo "pki: issued node $id ($svc, site $site)"
     fi
 done
+# Encryption at rest: the master key beside the CA (made by `cert init`, or now for a PKI made
+# before it existed), copied into every node bundle. Re-running changes nothing. Back it up.
+cert master-key
+echo "pki: master key in $pki/master.key and every node bundle (docs/encryption.md)"
 if [[ ! -e $pki/clients/operator/client.key || -n ${FORCE:-} ]]; then
     cert issue --client operator --role operator
     echo "pki: issued the operator certificate ($pki/clients/operator)"

@@ -291,6 +291,13 @@ pub enum NsCommand {
         /// e.g. 30d, 10y, 3600s.
         #[arg(long)]
         worm_retention: Option<String>,
+        /// Encrypt the namespace's objects at rest (needs the cluster master key on the nodes,
+        /// see docs/encryption.md). Archive namespaces are encrypted by default.
+        #[arg(long, requires = "owner")]
+        encrypt: bool,
+        /// The tenant whose key wraps the namespace's data key (with --encrypt).
+        #[arg(long, requires = "encrypt")]
+        owner: Option<String>,
         #[command(flatten)]
         cluster: ClusterArgs,
         #[arg(long)]

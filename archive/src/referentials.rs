@@ -49,11 +49,13 @@ impl Versioned for Profile {
 
 pub struct Referentials {
     store: Store,
+    /// Tenant namespaces are created encrypted at rest, owned by the tenant.
+    encrypt: bool,
 }
 
 impl Referentials {
-    pub fn new(store: Store) -> Self {
-        Self { store }
+    pub fn new(store: Store, encrypt: bool) -> Self {
+        Self { store, encrypt }
     }
 
     /// Creates a tenant and its object namespace. Creating the same tenant again is refused.
@@ -70,7 +72,13 @@ impl Referentials {
             created_at: Utc::now(),
         };
         // The namespace first: a tenant record is never visible without its storage.
-        match self.store.client().create_namespace(&tenant.namespace, None, 0).await {
+        let client = self.store.client();
+        let created = match self.encrypt {
+            true => client.create_namespace_encrypted(&tenant.namespace, None, 0, id).await,
+            false => client.create_namespace(&tenant.namespace, None, 0).await,
+        };
+        // A namespace that already exists keeps its settings (an older unencrypted one stays so).
+        match created {
             Ok(_) | Err(archipel_client::ClientError::Conflict(_)) => {}
             Err(e) => return Err(e.into()),
         }

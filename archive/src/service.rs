@@ -39,6 +39,9 @@ pub struct ArchiveConfig {
     pub body_idle_timeout: Duration,
     /// Largest JSON (or other buffered) request body; SIP uploads have `max_sip_bytes`.
     pub max_request_body_bytes: usize,
+    /// New tenants get an object namespace encrypted at rest, with the tenant as key owner
+    /// (docs/encryption.md). On by default; the nodes then need the cluster master key.
+    pub encrypt_tenant_namespaces: bool,
 }
 
 impl ArchiveConfig {
@@ -54,6 +57,7 @@ impl ArchiveConfig {
             http: crate::http::HttpLimits::default(),
             body_idle_timeout: Duration::from_secs(60),
             max_request_body_bytes: 2 << 20,
+            encrypt_tenant_namespaces: true,
         }
     }
 }
@@ -90,7 +94,7 @@ impl Archive {
         };
         let journal = Journal::new(store.clone(), config.tsa_url.clone(), tsa_trust).await?;
         Ok(Arc::new(Self {
-            refs: Referentials::new(store.clone()),
+            refs: Referentials::new(store.clone(), config.encrypt_tenant_namespaces),
             catalog: Catalog::new(store.clone()),
             auth: Authenticator::new(store.clone()),
             search: Indexes::in_ram(),

@@ -25,17 +25,43 @@ const READ_RESUMES: usize = 3;
 pub type Progress<'a> = &'a (dyn Fn(u64) + Send + Sync);
 
 impl Client {
+    /// Creates a namespace stored in the clear; see [`Client::create_namespace_encrypted`].
     pub async fn create_namespace(
         &self,
         name: &str,
         ec_profile: Option<&str>,
         worm_retention_secs: u64,
     ) -> Result<Namespace, ClientError> {
+        self.create_namespace_with(name, ec_profile, worm_retention_secs, None)
+            .await
+    }
+
+    /// Creates a namespace whose objects are encrypted at rest under a data key wrapped for
+    /// `owner` (the tenant). The nodes need the cluster master key (docs/encryption.md).
+    pub async fn create_namespace_encrypted(
+        &self,
+        name: &str,
+        ec_profile: Option<&str>,
+        worm_retention_secs: u64,
+        owner: &str,
+    ) -> Result<Namespace, ClientError> {
+        self.create_namespace_with(name, ec_profile, worm_retention_secs, Some(owner))
+            .await
+    }
+
+    async fn create_namespace_with(
+        &self,
+        name: &str,
+        ec_profile: Option<&str>,
+        worm_retention_secs: u64,
+        encryption_owner: Option<&str>,
+    ) -> Result<Namespace, ClientError> {
         let req = CreateNamespaceRequest {
             spec: Some(NamespaceSpec {
                 name: name.into(),
                 ec_profile: ec_profile.unwrap_or_default().into(),
                 worm_retention_secs,
+                encryption_owner: encryption_owner.unwrap_or_default().into(),
             }),
         };
         self.call(Idempotence::Safe, |ch| {

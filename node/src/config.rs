@@ -42,6 +42,8 @@ struct RawConfig {
     #[serde(default)]
     network: crate::net_limits::NetworkLimits,
     tls: Option<RawTls>,
+    #[serde(default)]
+    encryption: RawEncryption,
     /// Test rigs only: serve and dial without TLS. Logged loudly at start.
     #[serde(default)]
     insecure_plaintext: bool,
@@ -60,6 +62,25 @@ struct RawTls {
     /// It reveals node ids, sites and traffic rates, never data.
     #[serde(default)]
     plaintext_metrics: bool,
+}
+
+/// `[encryption]`: where the cluster master key is (docs/encryption.md).
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawEncryption {
+    /// The 32-byte master key file. Default: `master.key` in `[tls] dir`, when that file exists.
+    master_key_file: Option<PathBuf>,
+}
+
+/// Where this node's master key comes from.
+#[derive(Debug, Clone, PartialEq)]
+pub enum MasterKeyFile {
+    /// None configured and none in the TLS dir: encrypted namespaces are refused on this node.
+    None,
+    /// `[encryption] master_key_file`: the node does not start without it.
+    Required(PathBuf),
+    /// `master.key` in `[tls] dir`: used when present.
+    IfPresent(PathBuf),
 }
 
 /// Fixity scrubbing: every local shard is re-read and verified at least once per interval.
@@ -218,6 +239,7 @@ pub struct NodeConfig {
     pub tls: Option<crate::tls::TlsFiles>,
     /// `tls.plaintext_metrics`: `/metrics` is also served without TLS.
     pub plaintext_metrics: bool,
+    pub master_key: MasterKeyFile,
 }
 
 /// Stripes above this make shard messages and decode buffers unwieldy.
@@ -345,6 +367,17 @@ impl RawConfig {
         }
         self.network.validate().map_err(|(key, reason)| invalid(key, reason))?;
         let plaintext_metrics = self.tls.as_ref().is_some_and(|t| t.plaintext_metrics);
+        let master_key = match (
+            &self.encryption.master_key_file,
+            self.tls.as_ref().and_then(|t| t.dir.as_ref()),
+        ) {
+            (Some(path), _) if path.as_os_str().is_empty() => {
+                return Err(invalid("encryption.master_key_file", "must not be empty"))
+            }
+            (Some(path), _) => MasterKeyFile::Required(path.clone()),
+            (None, Some(dir)) => MasterKeyFile::IfPresent(dir.join(crate::crypto::MASTER_KEY_FILE)),
+            (None, None) => MasterKeyFile::None,
+        };
         let tls = match (self.tls, self.insecure_plaintext) {
             (Some(_), true) => {
                 return Err(invalid(
@@ -365,6 +398,7 @@ impl RawConfig {
         Ok(NodeConfig {
             tls,
             plaintext_metrics,
+            master_key,
             objects,
             scrub: self.scrub,
             repair: self.repair,
@@ -459,6 +493,21 @@ dir = "/etc/archipel/tls"
         let plain = NodeConfig::parse(&format!("insecure_plaintext = true\n{no_tls}")).unwrap();
         assert!(plain.tls.is_none());
         assert!(error_of(&format!("insecure_plaintext = true\n{GOOD}")).contains("insecure_plaintext"));
+    }
+
+    #[test]
+    fn the_master_key_is_found_in_the_tls_dir_or_named() {
+        let c = NodeConfig::parse(GOOD).unwrap();
+        assert_eq!(
+            c.master_key,
+            MasterKeyFile::IfPresent(PathBuf::from("/etc/archipel/tls/master.key"))
+        );
+        let named = NodeConfig::parse(&format!("{GOOD}\n[encryption]\nmaster_key_file = \"/k/master.key\"\n")).unwrap();
+        assert_eq!(
+            named.master_key,
+            MasterKeyFile::Required(PathBuf::from("/k/master.key"))
+        );
+        assert!(error_of(&format!("{GOOD}\n[encryption]\nmaster_key = \"x\"\n")).contains("master_key"));
     }
 
     fn error_of(text: &str) -> String {

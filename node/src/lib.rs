@@ -15,11 +15,15 @@
 //!   (`tls::tenant`).
 //! - No read from the network waits forever: client streams have an idle timeout, unary data
 //!   RPCs a deadline, connections keepalive pings and a cap (`net_limits`, `grpc::idle`).
+//! - Objects of an encrypted namespace are sealed (AEAD) before erasure coding and opened after
+//!   decoding, inline ones too: shards, Raft entries and RocksDB never hold their plaintext, and
+//!   scrub and repair verify and rebuild ciphertext without any key (`crypto`, docs/encryption.md).
 
 pub mod admin;
 pub mod cluster_map;
 pub mod config;
 pub mod deadline;
+pub mod crypto;
 pub mod ec_profile;
 pub mod erasure;
 pub mod forward;

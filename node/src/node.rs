@@ -45,6 +45,8 @@ pub struct Node {
     pub tls: Option<Arc<crate::tls::NodeTls>>,
     /// Recent Reserve answers, so most PUTs skip that round trip.
     pub free_space: crate::objects::FreeSpaceCache,
+    /// The cluster master key (docs/encryption.md); None: encrypted namespaces are refused here.
+    pub master_key: Option<Arc<crate::crypto::MasterKey>>,
 }
 
 impl Node {

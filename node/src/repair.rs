@@ -328,12 +328,7 @@ async fn repair_entry(node: &Node, queue: &str, key: &str, request: &serde_json:
     let Some((_, revision)) = node.current_manifest(&m.namespace, &m.key).map_err(|e| e.to_string())? else {
         return drop_entry(node, queue, key).await;
     };
-    let Storage::Sharded {
-        profile,
-        stripe_size,
-        shards,
-    } = &m.storage
-    else {
+    let Storage::Sharded { profile, shards, .. } = &m.storage else {
         return drop_entry(node, queue, key).await;
     };
     if index as usize >= profile.total() {
@@ -347,7 +342,7 @@ async fn repair_entry(node: &Node, queue: &str, key: &str, request: &serde_json:
         }
     }
     let codec = Codec::new(*profile).map_err(|e| e.to_string())?;
-    let shard_len = codec.shard_len(*stripe_size as usize) as u64;
+    let shard_len = codec.shard_len(m.stored_stripe_size()) as u64;
     let estimate = m.size.div_ceil(profile.data as u64) + shard_len;
     let (target, addr) = match request["move_to"].as_u64() {
         Some(to) => {
@@ -512,7 +507,8 @@ async fn rebuild(
         data_shards: profile.data as u32,
         parity_shards: profile.parity as u32,
         stripe_size: *stripe_size,
-        shard_len: codec.shard_len(*stripe_size as usize) as u64,
+        // Sealed stripes are rebuilt as ciphertext: repair needs no key.
+        shard_len: codec.shard_len(m.stored_stripe_size()) as u64,
     };
     let mut targets = vec![None; total];
     targets[index as usize] = Some(target);
@@ -530,7 +526,7 @@ async fn rebuild(
             .map_err(|e| e.to_string())?;
         for (j, mut set) in window.into_iter().enumerate() {
             let stripe = start + j as u64;
-            let stripe_len = (*stripe_size).min(m.size - stripe * stripe_size) as usize;
+            let stripe_len = m.stored_stripe_len(stripe);
             codec.reconstruct(&mut set, stripe_len).map_err(|e| e.to_string())?;
             let shard = set[index as usize].take().ok_or("reconstruction produced no shard")?;
             sent += shard.len() as u64;

@@ -55,6 +55,8 @@ pub enum ServerError {
     Serve(String),
     #[error("TLS: {0}")]
     Tls(#[from] crate::tls::PkiError),
+    #[error("encryption at rest: {0}")]
+    MasterKey(#[from] crate::crypto::CryptoError),
 }
 
 /// Runs a node until `shutdown` resolves, then stops Raft and removes the pid file.
@@ -70,6 +72,7 @@ pub async fn run(config: NodeConfig, shutdown: impl Future<Output = ()> + Send +
     let sm = StateMachineStore::open(db.clone()).map_err(|e| ServerError::Raft(e.to_string()))?;
     let state = sm.view();
     let tls = load_tls(&config, &state)?;
+    let master_key = load_master_key(&config)?;
     let peers = match &tls {
         Some(tls) => Peers::with_tls(tls.client.clone(), expected_peer(state.clone())),
         None => Peers::default(),
@@ -114,6 +117,7 @@ pub async fn run(config: NodeConfig, shutdown: impl Future<Output = ()> + Send +
         workers: Default::default(),
         tls,
         free_space: Default::default(),
+        master_key,
     });
     let gauges = tokio::spawn(update_raft_gauges(node.clone()));
     let collector = tokio::spawn(crate::objects::run_orphan_collector(node.clone()));
@@ -225,6 +229,23 @@ async fn serve(
 }
 
 /// The node's TLS set-up, or None with a loud warning when the config asks for plaintext.
+fn load_master_key(config: &NodeConfig) -> Result<Option<Arc<crate::crypto::MasterKey>>, ServerError> {
+    use crate::config::MasterKeyFile;
+    let path = match &config.master_key {
+        MasterKeyFile::Required(path) => path,
+        MasterKeyFile::IfPresent(path) if path.exists() => path,
+        MasterKeyFile::IfPresent(_) | MasterKeyFile::None => {
+            tracing::info!(
+                "no master key: this node refuses to create, write or read encrypted namespaces (docs/encryption.md)"
+            );
+            return Ok(None);
+        }
+    };
+    let key = crate::crypto::MasterKey::load(path)?;
+    tracing::info!(key_id = %key.id(), path = %path.display(), "encryption at rest: master key loaded");
+    Ok(Some(Arc::new(key)))
+}
+
 fn load_tls(
     config: &NodeConfig,
     state: &Arc<crate::store::StateView>,

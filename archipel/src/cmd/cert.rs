@@ -30,6 +30,14 @@ pub enum CertCommand {
         #[arg(long)]
         json: bool,
     },
+    /// Make the cluster master key (encryption at rest) in a PKI directory made before it existed,
+    /// and copy it into every node bundle under DIR/nodes. Changes nothing where it is present.
+    MasterKey {
+        #[arg(long)]
+        dir: PathBuf,
+        #[arg(long)]
+        json: bool,
+    },
     /// Issue a node certificate (--node ID --site S --addr HOST:PORT…) or a client certificate
     /// (--client NAME --role R), into DIR/nodes/ID or DIR/clients/NAME unless --out is given.
     /// `--role tenant --tenant T` makes a client confined to the namespaces `archive.T` and `T.*`.
@@ -89,10 +97,22 @@ pub async fn run(command: CertCommand) -> anyhow::Result<ExitCode> {
                 bail!("--days must be at least 1");
             }
             let ca = Ca::generate(&name, Validity::days(days))?;
-            let written = ca.save(&dir)?;
+            let mut written = ca.save(&dir)?;
+            // The master key of encryption at rest lives beside the CA key (docs/encryption.md).
+            let (key, made) = archipel_node::crypto::ensure_master_key(&dir)?;
+            if made {
+                written.push(dir.join(archipel_node::crypto::MASTER_KEY_FILE));
+            }
             report(json, "CA", None, &written, days);
+            if !json {
+                println!(
+                    "master key {} (encryption at rest): back it up offline; without it encrypted data is lost for good",
+                    key.id()
+                );
+            }
             Ok(ExitCode::SUCCESS)
         }
+        CertCommand::MasterKey { dir, json } => master_key(&dir, json),
         CertCommand::Issue(args) => issue(args),
         CertCommand::Revoke {
             serial,
@@ -132,6 +152,39 @@ pub async fn run(command: CertCommand) -> anyhow::Result<ExitCode> {
     }
 }
 
+fn master_key(dir: &std::path::Path, json: bool) -> anyhow::Result<ExitCode> {
+    use archipel_node::crypto::{ensure_master_key, install_master_key, MASTER_KEY_FILE};
+    if !dir.join(issue::CA_CERT).exists() {
+        bail!(
+            "{} holds no ca.pem: give the PKI directory made by `archipel cert init`",
+            dir.display()
+        );
+    }
+    let (key, made) = ensure_master_key(dir)?;
+    let mut installed = Vec::new();
+    if let Ok(entries) = std::fs::read_dir(dir.join("nodes")) {
+        for entry in entries.flatten().filter(|e| e.path().is_dir()) {
+            if install_master_key(&key, &entry.path())? {
+                installed.push(entry.path().join(MASTER_KEY_FILE));
+            }
+        }
+    }
+    if json {
+        println!(
+            "{}",
+            json!({"master_key_id": key.id(), "created": made, "installed": installed})
+        );
+    } else {
+        let state = if made { "created" } else { "already present" };
+        println!("master key {} {state} in {}", key.id(), dir.display());
+        for path in &installed {
+            println!("  copied to {}", path.display());
+        }
+        println!("restart the nodes to load it; back it up offline: without it encrypted data is lost for good");
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
 fn issue(a: IssueArgs) -> anyhow::Result<ExitCode> {
     if a.days == 0 {
         bail!("--days must be at least 1");
@@ -159,7 +212,15 @@ fn issue(a: IssueArgs) -> anyhow::Result<ExitCode> {
         _ => bail!("say whom the certificate is for: --node ID --site S --addr HOST:PORT, or --client NAME --role R"),
     };
     let out = a.out.unwrap_or_else(|| issue::bundle_dir(&a.dir, &issued.subject));
-    let written = issue::write_bundle(&out, &ca.cert_pem(), &issued)?;
+    let mut written = issue::write_bundle(&out, &ca.cert_pem(), &issued)?;
+    // A node finds the master key in its TLS dir: it goes with the node's bundle.
+    let key_path = a.dir.join(archipel_node::crypto::MASTER_KEY_FILE);
+    if a.node.is_some() && key_path.exists() {
+        let key = archipel_node::crypto::MasterKey::load(&key_path)?;
+        if archipel_node::crypto::install_master_key(&key, &out)? {
+            written.push(out.join(archipel_node::crypto::MASTER_KEY_FILE));
+        }
+    }
     report(
         a.json,
         &issued.subject.to_string(),

@@ -115,6 +115,9 @@ fn dev_pki(data: &Path, nodes: &[DevNode]) -> anyhow::Result<PathBuf> {
         ca.save(&pki)?;
         ca
     };
+    // Encryption at rest: one master key for the dev cluster, in each node's TLS dir (also added
+    // to a dev cluster made before it existed).
+    let (master_key, _) = archipel_node::crypto::ensure_master_key(&pki)?;
     for node in nodes {
         let dir = node.dir.join("tls");
         if !dir.join(issue::NODE_KEY).exists() {
@@ -126,6 +129,7 @@ fn dev_pki(data: &Path, nodes: &[DevNode]) -> anyhow::Result<PathBuf> {
             )?;
             issue::write_bundle(&dir, &ca.cert_pem(), &cert)?;
         }
+        archipel_node::crypto::install_master_key(&master_key, &dir)?;
     }
     let client_dir = pki.join("clients").join("dev-operator");
     if !client_dir.join(issue::CLIENT_KEY).exists() {

@@ -37,6 +37,8 @@ fn ns_json(ns: &Namespace) -> serde_json::Value {
         "effective_profile": ns.effective_profile,
         "worm_retention_secs": spec.worm_retention_secs,
         "created_at_ms": ns.created_at_ms,
+        "encryption_owner": if spec.encryption_owner.is_empty() { None } else { Some(spec.encryption_owner) },
+        "master_key_id": if ns.master_key_id.is_empty() { None } else { Some(&ns.master_key_id) },
     })
 }
 
@@ -46,13 +48,21 @@ pub async fn run(command: NsCommand) -> anyhow::Result<ExitCode> {
             name,
             ec,
             worm_retention,
+            encrypt,
+            owner,
             cluster,
             json,
         } => {
             let retention = worm_retention.as_deref().map(parse_retention).transpose()?.unwrap_or(0);
-            let ns = connect(&cluster)?
-                .create_namespace(&name, ec.as_deref(), retention)
-                .await?;
+            let client = connect(&cluster)?;
+            let ns = match owner.filter(|_| encrypt) {
+                Some(owner) => {
+                    client
+                        .create_namespace_encrypted(&name, ec.as_deref(), retention, &owner)
+                        .await?
+                }
+                None => client.create_namespace(&name, ec.as_deref(), retention).await?,
+            };
             if json {
                 print_json(&ns_json(&ns))?;
             } else {
@@ -61,7 +71,13 @@ pub async fn run(command: NsCommand) -> anyhow::Result<ExitCode> {
                 } else {
                     String::new()
                 };
-                println!("namespace {name} ready (EC {}{worm})", ns.effective_profile);
+                let spec = ns.spec.clone().unwrap_or_default();
+                let crypt = if spec.encryption_owner.is_empty() {
+                    String::new()
+                } else {
+                    format!(", encrypted for {}", spec.encryption_owner)
+                };
+                println!("namespace {name} ready (EC {}{worm}{crypt})", ns.effective_profile);
             }
         }
         NsCommand::List { cluster, json } => {
@@ -69,11 +85,15 @@ pub async fn run(command: NsCommand) -> anyhow::Result<ExitCode> {
             if json {
                 print_json(&list.iter().map(ns_json).collect::<Vec<_>>())?;
             } else {
-                println!("{:<32} {:<10} {:>14}", "NAMESPACE", "EC", "WORM (s)");
+                println!("{:<32} {:<10} {:>14}  ENCRYPTED FOR", "NAMESPACE", "EC", "WORM (s)");
                 for ns in &list {
                     let spec = ns.spec.clone().unwrap_or_default();
+                    let owner = match spec.encryption_owner.as_str() {
+                        "" => "-",
+                        owner => owner,
+                    };
                     println!(
-                        "{:<32} {:<10} {:>14}",
+                        "{:<32} {:<10} {:>14}  {owner}",
                         spec.name, ns.effective_profile, spec.worm_retention_secs
                     );
                 }

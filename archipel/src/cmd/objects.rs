@@ -56,6 +56,7 @@ pub fn info_json(i: &ObjectInfo) -> serde_json::Value {
         "size": i.size,
         "blake3": hex::encode(&i.blake3),
         "storage": i.storage,
+        "encrypted": i.encrypted,
         "stripe_size": i.stripe_size,
         "created_at_ms": i.created_at_ms,
         "retain_until_ms": if i.retain_until_ms > 0 { Some(i.retain_until_ms) } else { None },
@@ -183,6 +184,9 @@ pub async fn stat(client: &Client, target: &str, json: bool) -> anyhow::Result<E
             format!("erasure-coded {}, stripes of {}", i.storage, format_size(i.stripe_size))
         }
     );
+    if i.encrypted {
+        println!("encrypted yes, at rest (sealed with the namespace's data key)");
+    }
     if i.retain_until_ms > 0 {
         println!("worm      retained until {}", format_ms(i.retain_until_ms));
     }

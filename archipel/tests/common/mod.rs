@@ -134,6 +134,8 @@ pub fn pki() -> &'static TestPki {
             .keep();
         let ca = Ca::generate("Archipel test CA", Validity::days(2)).unwrap();
         ca.save(&dir).unwrap();
+        // Encryption at rest: every test node gets the master key in its TLS dir, as in a deployment.
+        archipel_node::crypto::ensure_master_key(&dir).unwrap();
         let operator = ca
             .issue_client("test-operator", Role::Operator, Validity::days(2))
             .unwrap();
@@ -154,6 +156,8 @@ pub fn issue_node_cert(dir: &Path, id: u64, site: &str, addr: &str) -> PathBuf {
         .unwrap();
     let tls = dir.join("tls");
     issue::write_bundle(&tls, &pki.ca.cert_pem(), &cert).unwrap();
+    let (key, _) = archipel_node::crypto::ensure_master_key(&pki.dir).unwrap();
+    archipel_node::crypto::install_master_key(&key, &tls).unwrap();
     tls
 }
 

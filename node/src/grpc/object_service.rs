@@ -76,6 +76,7 @@ impl ObjectService {
             shards,
             revision,
             last_full_verification_ms: self.node.last_full_verification(m).unwrap_or(0),
+            encrypted: m.sealed.is_some(),
         }
     }
 
@@ -85,7 +86,13 @@ impl ObjectService {
                 name: ns.name.clone(),
                 ec_profile: ns.profile.map(|p| p.to_string()).unwrap_or_default(),
                 worm_retention_secs: ns.worm_retention_secs,
+                encryption_owner: ns.encryption.as_ref().map(|w| w.owner.clone()).unwrap_or_default(),
             }),
+            master_key_id: ns
+                .encryption
+                .as_ref()
+                .map(|w| w.master_key_id.clone())
+                .unwrap_or_default(),
             created_at_ms: ns.created_at_ms,
             effective_profile: self
                 .node
@@ -111,7 +118,12 @@ impl Objects for ObjectService {
         )?;
         let ns = self
             .node
-            .create_namespace(&spec.name, Some(&spec.ec_profile), spec.worm_retention_secs)
+            .create_namespace(
+                &spec.name,
+                Some(&spec.ec_profile),
+                spec.worm_retention_secs,
+                Some(spec.encryption_owner.as_str()).filter(|o| !o.is_empty()),
+            )
             .await?;
         Ok(Response::new(self.namespace_pb(&ns)))
     }

@@ -37,6 +37,11 @@ pub enum ObjectError {
     Abandoned,
     #[error(transparent)]
     Raft(#[from] RaftOpError),
+    #[error("namespace `{namespace}` is encrypted, but node {node} has no master key: give it the cluster's master.key ([encryption] master_key_file in node.toml, or master.key in its [tls] dir) and restart it; see docs/encryption.md")]
+    NoMasterKey { namespace: String, node: u64 },
+    /// The master key does not open a namespace's data key (another cluster's key, altered record).
+    #[error("{0}; see docs/encryption.md")]
+    Key(String),
     #[error("internal error: {0}")]
     Internal(String),
 }
@@ -54,6 +59,8 @@ impl From<ObjectError> for Status {
             ObjectError::DataLoss { .. } => Status::data_loss(msg),
             ObjectError::Abandoned => Status::cancelled(msg),
             ObjectError::Raft(r) => crate::grpc::status_of_raft(r),
+            // Configuration, not load: said plainly rather than retried elsewhere.
+            ObjectError::NoMasterKey { .. } | ObjectError::Key(_) => Status::failed_precondition(msg),
             ObjectError::Internal(_) => Status::internal(msg),
         }
     }

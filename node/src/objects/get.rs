@@ -56,8 +56,17 @@ impl Node {
         if range.offset == end {
             return Ok(());
         }
+        let sealer = self.manifest_sealer(m)?;
         let (profile, stripe_size, shards) = match &m.storage {
             Storage::Inline(data) => {
+                let opened;
+                let data = match &sealer {
+                    Some(s) => {
+                        opened = s.open_inline(m, data)?;
+                        &opened
+                    }
+                    None => data,
+                };
                 let slice = data
                     .get(range.offset as usize..end as usize)
                     .ok_or_else(|| ObjectError::DataLoss {
@@ -95,10 +104,14 @@ impl Node {
                 .await?;
             for (j, shard_set) in window.iter().enumerate() {
                 let stripe = start + j as u64;
-                let stripe_len = stripe_size.min(m.size - stripe * stripe_size) as usize;
+                let stripe_len = m.plain_stripe_len(stripe) as usize;
                 let data = codec
-                    .decode(shard_set, stripe_len)
+                    .decode(shard_set, m.stored_stripe_len(stripe))
                     .map_err(|e| self.data_loss(m, format!("stripe {stripe}: {e}")))?;
+                let data = match &sealer {
+                    Some(s) => s.open_stripe(m, stripe, &data)?,
+                    None => data,
+                };
                 if whole {
                     hasher.update(&data);
                 }

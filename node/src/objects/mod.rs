@@ -3,6 +3,7 @@
 
 mod catalog;
 mod collected;
+mod crypt;
 mod error;
 pub mod fixity;
 mod free_space;
@@ -21,4 +22,4 @@ pub use error::ObjectError;
 pub use free_space::FreeSpaceCache;
 pub use gc::{collect_once, lookup_owner_manifest, run_orphan_collector};
 pub use get::ReadRange;
-pub use model::{Manifest, NamespaceConfig, ShardRef, Storage};
+pub use model::{Manifest, NamespaceConfig, Sealing, ShardRef, Storage};

@@ -36,6 +36,10 @@ pub struct NamespaceConfig {
     /// Write-once-read-many retention; 0 = not WORM.
     pub worm_retention_secs: u64,
     pub created_at_ms: u64,
+    /// Encryption at rest: the namespace's data key, wrapped under its owner's KEK. None: objects
+    /// are stored in the clear. Absent from records written before encryption existed.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub encryption: Option<crate::crypto::WrappedKey>,
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
@@ -68,6 +72,17 @@ pub struct Manifest {
     /// 0 when the namespace is not WORM.
     pub retain_until_ms: u64,
     pub storage: Storage,
+    /// Set when the stored bytes (shards or inline data) are sealed with the namespace's data key;
+    /// `size` and `blake3` are always those of the plaintext.
+    #[serde(default)]
+    pub sealed: Option<Sealing>,
+}
+
+/// How an object's bytes are sealed (docs/encryption.md).
+#[derive(Debug, Clone, Copy, Serialize, Deserialize, PartialEq)]
+pub struct Sealing {
+    /// The generation of the namespace data key that sealed it.
+    pub key_generation: u32,
 }
 
 impl Manifest {
@@ -78,13 +93,180 @@ impl Manifest {
         }
     }
 
+    /// Bytes each stripe adds when stored: the AEAD tag when sealed.
+    pub fn stripe_overhead(&self) -> u64 {
+        if self.sealed.is_some() {
+            crate::crypto::TAG_LEN as u64
+        } else {
+            0
+        }
+    }
+
+    /// Plaintext bytes of stripe `stripe`.
+    pub fn plain_stripe_len(&self, stripe: u64) -> u64 {
+        match &self.storage {
+            Storage::Inline(_) => self.size,
+            Storage::Sharded { stripe_size, .. } => (*stripe_size).min(self.size - stripe * stripe_size),
+        }
+    }
+
+    /// Bytes of stripe `stripe` as erasure-coded (sealed when the object is encrypted).
+    pub fn stored_stripe_len(&self, stripe: u64) -> usize {
+        (self.plain_stripe_len(stripe) + self.stripe_overhead()) as usize
+    }
+
+    /// The largest stored stripe: what shard lengths are computed from.
+    pub fn stored_stripe_size(&self) -> usize {
+        match &self.storage {
+            Storage::Inline(_) => 0,
+            Storage::Sharded { stripe_size, .. } => (*stripe_size + self.stripe_overhead()) as usize,
+        }
+    }
+
     pub fn encode(&self) -> Vec<u8> {
         // Plain data: bincode cannot fail on it.
-        bincode::serialize(self).unwrap_or_default()
+        bincode::serialize(&wire::Manifest::from(self.clone())).unwrap_or_default()
     }
 
     pub fn decode(raw: &[u8]) -> Result<Self, String> {
-        bincode::deserialize(raw).map_err(|e| format!("unreadable manifest: {e}"))
+        bincode::deserialize::<wire::Manifest>(raw)
+            .map(Self::from)
+            .map_err(|e| format!("unreadable manifest: {e}"))
+    }
+}
+
+/// The bincode layout of manifests in Raft. Bincode is positional, so a field cannot simply be
+/// added: encrypted objects use storage variants appended after the two original ones. Manifests
+/// written before encryption existed decode unchanged, unencrypted ones are still written byte for
+/// byte as before, and a node too old to know encryption refuses an encrypted manifest (unknown
+/// variant) instead of serving ciphertext as data.
+mod wire {
+    use serde::{Deserialize, Serialize};
+
+    use super::{serde_bytes_compat, Sealing, ShardRef};
+    use crate::ec_profile::EcProfile;
+    use crate::shards::ObjectId;
+
+    #[derive(Serialize, Deserialize)]
+    pub(super) struct Manifest {
+        namespace: String,
+        key: String,
+        object_id: ObjectId,
+        size: u64,
+        blake3: [u8; 32],
+        created_at_ms: u64,
+        retain_until_ms: u64,
+        storage: Storage,
+    }
+
+    #[derive(Serialize, Deserialize)]
+    enum Storage {
+        Inline(#[serde(with = "serde_bytes_compat")] Vec<u8>),
+        Sharded {
+            profile: EcProfile,
+            stripe_size: u64,
+            shards: Vec<ShardRef>,
+        },
+        SealedInline {
+            sealing: Sealing,
+            #[serde(with = "serde_bytes_compat")]
+            data: Vec<u8>,
+        },
+        SealedSharded {
+            sealing: Sealing,
+            profile: EcProfile,
+            stripe_size: u64,
+            shards: Vec<ShardRef>,
+        },
+    }
+
+    impl From<super::Manifest> for Manifest {
+        fn from(m: super::Manifest) -> Self {
+            let storage = match (m.storage, m.sealed) {
+                (super::Storage::Inline(data), None) => Storage::Inline(data),
+                (super::Storage::Inline(data), Some(sealing)) => Storage::SealedInline { sealing, data },
+                (
+                    super::Storage::Sharded {
+                        profile,
+                        stripe_size,
+                        shards,
+                    },
+                    None,
+                ) => Storage::Sharded {
+                    profile,
+                    stripe_size,
+                    shards,
+                },
+                (
+                    super::Storage::Sharded {
+                        profile,
+                        stripe_size,
+                        shards,
+                    },
+                    Some(sealing),
+                ) => Storage::SealedSharded {
+                    sealing,
+                    profile,
+                    stripe_size,
+                    shards,
+                },
+            };
+            Self {
+                namespace: m.namespace,
+                key: m.key,
+                object_id: m.object_id,
+                size: m.size,
+                blake3: m.blake3,
+                created_at_ms: m.created_at_ms,
+                retain_until_ms: m.retain_until_ms,
+                storage,
+            }
+        }
+    }
+
+    impl From<Manifest> for super::Manifest {
+        fn from(m: Manifest) -> Self {
+            let (storage, sealed) = match m.storage {
+                Storage::Inline(data) => (super::Storage::Inline(data), None),
+                Storage::SealedInline { sealing, data } => (super::Storage::Inline(data), Some(sealing)),
+                Storage::Sharded {
+                    profile,
+                    stripe_size,
+                    shards,
+                } => (
+                    super::Storage::Sharded {
+                        profile,
+                        stripe_size,
+                        shards,
+                    },
+                    None,
+                ),
+                Storage::SealedSharded {
+                    sealing,
+                    profile,
+                    stripe_size,
+                    shards,
+                } => (
+                    super::Storage::Sharded {
+                        profile,
+                        stripe_size,
+                        shards,
+                    },
+                    Some(sealing),
+                ),
+            };
+            Self {
+                namespace: m.namespace,
+                key: m.key,
+                object_id: m.object_id,
+                size: m.size,
+                blake3: m.blake3,
+                created_at_ms: m.created_at_ms,
+                retain_until_ms: m.retain_until_ms,
+                storage,
+                sealed,
+            }
+        }
     }
 }
 
@@ -177,8 +359,100 @@ mod tests {
             created_at_ms: 3,
             retain_until_ms: 0,
             storage: Storage::Inline(b"0123456789".to_vec()),
+            sealed: None,
         };
         assert_eq!(Manifest::decode(&m.encode()).unwrap(), m);
         assert!(Manifest::decode(b"junk").is_err());
+    }
+
+    /// The manifest layout before encryption existed, as bincode wrote it.
+    #[derive(Serialize)]
+    struct LegacyManifest {
+        namespace: String,
+        key: String,
+        object_id: ObjectId,
+        size: u64,
+        blake3: [u8; 32],
+        created_at_ms: u64,
+        retain_until_ms: u64,
+        storage: Storage,
+    }
+
+    fn sample(storage: Storage, sealed: Option<Sealing>) -> Manifest {
+        Manifest {
+            namespace: "ns".into(),
+            key: "k".into(),
+            object_id: [1; 16],
+            size: 10,
+            blake3: [2; 32],
+            created_at_ms: 3,
+            retain_until_ms: 4,
+            storage,
+            sealed,
+        }
+    }
+
+    #[test]
+    fn old_manifests_still_decode_and_plain_ones_keep_their_bytes() {
+        let sharded = Storage::Sharded {
+            profile: "4+2".parse().unwrap(),
+            stripe_size: 1 << 20,
+            shards: vec![ShardRef {
+                index: 0,
+                node_id: 9,
+                table_hash: [5; 32],
+            }],
+        };
+        for storage in [Storage::Inline(b"0123456789".to_vec()), sharded.clone()] {
+            let legacy = LegacyManifest {
+                namespace: "ns".into(),
+                key: "k".into(),
+                object_id: [1; 16],
+                size: 10,
+                blake3: [2; 32],
+                created_at_ms: 3,
+                retain_until_ms: 4,
+                storage: storage.clone(),
+            };
+            let old_bytes = bincode::serialize(&legacy).unwrap();
+            let m = sample(storage, None);
+            assert_eq!(Manifest::decode(&old_bytes).unwrap(), m);
+            assert_eq!(m.encode(), old_bytes);
+        }
+        let sealing = Some(Sealing { key_generation: 1 });
+        for storage in [Storage::Inline(vec![0; 26]), sharded] {
+            let m = sample(storage, sealing);
+            assert_eq!(Manifest::decode(&m.encode()).unwrap(), m);
+            // An encrypted manifest never reads as the old layout (an older node refuses it).
+            assert!(bincode::deserialize::<LegacyManifestOwned>(&m.encode()).is_err());
+        }
+    }
+
+    #[derive(Deserialize)]
+    #[allow(dead_code)]
+    struct LegacyManifestOwned {
+        namespace: String,
+        key: String,
+        object_id: ObjectId,
+        size: u64,
+        blake3: [u8; 32],
+        created_at_ms: u64,
+        retain_until_ms: u64,
+        storage: Storage,
+    }
+
+    #[test]
+    fn sealed_stripes_are_longer_by_the_tag() {
+        let storage = Storage::Sharded {
+            profile: "2+1".parse().unwrap(),
+            stripe_size: 4,
+            shards: vec![],
+        };
+        let plain = sample(storage.clone(), None);
+        assert_eq!((plain.stored_stripe_len(0), plain.stored_stripe_len(2)), (4, 2));
+        let sealed = sample(storage, Some(Sealing { key_generation: 1 }));
+        assert_eq!((sealed.stored_stripe_len(0), sealed.stored_stripe_len(2)), (20, 18));
+        assert_eq!(sealed.stored_stripe_size(), 20);
+        assert_eq!(sealed.plain_stripe_len(2), 2);
     }
 }

@@ -38,11 +38,14 @@ impl Node {
         }
     }
 
+    /// `encrypt_for`: encrypt the namespace's objects at rest under a new data key wrapped for
+    /// this owner (tenant); needs the master key on this node.
     pub async fn create_namespace(
         &self,
         name: &str,
         profile: Option<&str>,
         worm_retention_secs: u64,
+        encrypt_for: Option<&str>,
     ) -> Result<NamespaceConfig, ObjectError> {
         validate_namespace_name(name).map_err(ObjectError::Invalid)?;
         let profile = match profile.filter(|p| !p.is_empty()) {
@@ -57,11 +60,16 @@ impl Node {
         if worm_retention_secs > MAX_RETENTION_SECS {
             return Err(ObjectError::Invalid("WORM retention is limited to 200 years".into()));
         }
+        let encryption = match encrypt_for {
+            Some(owner) => Some(self.new_namespace_key(name, owner)?),
+            None => None,
+        };
         let config = NamespaceConfig {
             name: name.to_owned(),
             profile,
             worm_retention_secs,
             created_at_ms: now_ms(),
+            encryption,
         };
         let value = serde_json::to_vec(&config).map_err(|e| ObjectError::Internal(e.to_string()))?;
         let result = self
@@ -81,7 +89,11 @@ impl Node {
                 let existing: NamespaceConfig =
                     serde_json::from_slice(&existing.value).map_err(|e| ObjectError::Internal(e.to_string()))?;
                 // Creating the same namespace twice is harmless.
-                if existing.profile == config.profile && existing.worm_retention_secs == config.worm_retention_secs {
+                let owner = |c: &NamespaceConfig| c.encryption.as_ref().map(|w| w.owner.clone());
+                if existing.profile == config.profile
+                    && existing.worm_retention_secs == config.worm_retention_secs
+                    && owner(&existing) == owner(&config)
+                {
                     Ok(existing)
                 } else {
                     Err(ObjectError::NamespaceExists(name.into()))

@@ -119,11 +119,18 @@ impl Node {
         let namespace = ns.name.as_str();
         let declared_size = input.declared;
         let created_at_ms = now_ms();
+        // Encrypted namespaces: sealed before erasure coding (objects/crypt.rs).
+        let sealer = self.object_sealer(ns, &object_id)?;
         let (storage, size, blake3) = if input.done() && first.len() as u64 <= self.config.objects.inline_max {
             let hash = *blake3::hash(&first).as_bytes();
-            (Storage::Inline(first.clone()), first.len() as u64, hash)
+            let stored = match &sealer {
+                Some(s) => s.seal_inline(&first),
+                None => first.clone(),
+            };
+            (Storage::Inline(stored), first.len() as u64, hash)
         } else {
-            self.store_sharded(ns, key, &object_id, first, input).await?
+            self.store_sharded(ns, key, &object_id, first, input, sealer.clone())
+                .await?
         };
         if let Some(declared) = declared_size {
             if declared != size {
@@ -142,6 +149,7 @@ impl Node {
                 secs => created_at_ms + secs * 1000,
             },
             storage,
+            sealed: sealer.as_ref().map(|s| s.sealing()),
         };
         // Shards a degraded write left out are recorded in the same transaction as the manifest,
         // so nothing can commit the object without its repair being queued.
@@ -226,6 +234,7 @@ impl Node {
         object_id: &ObjectId,
         first: Vec<u8>,
         input: &mut StripeInput<S>,
+        sealer: Option<super::crypt::ObjectSealer>,
     ) -> Result<(Storage, u64, [u8; 32]), ObjectError>
     where
         S: Stream<Item = Result<Bytes, ObjectError>> + Unpin + Send,
@@ -233,7 +242,8 @@ impl Node {
         let profile = self.effective_profile(ns)?;
         let codec = Codec::new(profile).map_err(|e| ObjectError::Internal(e.to_string()))?;
         let stripe_size = self.config.objects.stripe_size;
-        let shard_len = codec.shard_len(stripe_size as usize) as u64;
+        let overhead = if sealer.is_some() { crate::crypto::TAG_LEN } else { 0 };
+        let shard_len = codec.shard_len(stripe_size as usize + overhead) as u64;
         let estimate = match input.declared {
             Some(size) => size.div_ceil(profile.data as u64) + shard_len,
             None => shard_len,
@@ -254,15 +264,21 @@ impl Node {
         let mut hasher = blake3::Hasher::new();
         let mut size = 0u64;
         let mut stripe = first;
+        let mut index = 0u64;
         while !stripe.is_empty() {
             hasher.update(&stripe);
             size += stripe.len() as u64;
             let codec = codec.clone();
-            let shards = tokio::task::spawn_blocking(move || codec.encode(&stripe))
-                .await
-                .map_err(|e| ObjectError::Internal(e.to_string()))?
-                .map_err(|e| ObjectError::Internal(e.to_string()))?;
+            let sealer = sealer.clone();
+            let shards = tokio::task::spawn_blocking(move || match sealer {
+                Some(s) => codec.encode(&s.seal_stripe(index, &stripe)),
+                None => codec.encode(&stripe),
+            })
+            .await
+            .map_err(|e| ObjectError::Internal(e.to_string()))?
+            .map_err(|e| ObjectError::Internal(e.to_string()))?;
             fanout.send_stripe(shards).await?;
+            index += 1;
             stripe = input.next_stripe().await?;
         }
         if let Some(declared) = input.declared {

@@ -48,6 +48,10 @@ pub struct ServeArgs {
     /// HTTP connections open at once; more wait in the kernel backlog.
     #[arg(long, default_value_t = 1024)]
     pub max_connections: usize,
+    /// Create new tenants' namespaces unencrypted. By default they are encrypted at rest, which
+    /// needs the cluster master key on every node (docs/encryption.md).
+    #[arg(long)]
+    pub no_tenant_encryption: bool,
 }
 
 pub async fn run(args: ServeArgs) -> anyhow::Result<ExitCode> {
@@ -64,6 +68,7 @@ pub async fn run(args: ServeArgs) -> anyhow::Result<ExitCode> {
     config.http.max_connections = args.max_connections;
     config.body_idle_timeout = std::time::Duration::from_secs(args.body_idle_timeout_secs);
     config.max_request_body_bytes = args.max_body_bytes;
+    config.encrypt_tenant_namespaces = !args.no_tenant_encryption;
     let (addr, handle) = start_front(client, config, args.pronom_dir.as_deref(), args.listen).await?;
     println!("ARCHIPEL_ARCHIVE=http://{addr}");
     tokio::select! {
