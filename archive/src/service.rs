@@ -87,8 +87,7 @@ impl Archive {
         let store = Store::new(client);
         let tsa_trust = match &config.tsa_ca {
             Some(path) => Some(
-                crate::logbook::TsaTrust::load(path)
-                    .map_err(|e| ArchiveError::Invalid(format!("--tsa-ca: {e}")))?,
+                crate::logbook::TsaTrust::load(path).map_err(|e| ArchiveError::Invalid(format!("--tsa-ca: {e}")))?,
             ),
             None => None,
         };

@@ -22,8 +22,8 @@
 pub mod admin;
 pub mod cluster_map;
 pub mod config;
-pub mod deadline;
 pub mod crypto;
+pub mod deadline;
 pub mod ec_profile;
 pub mod erasure;
 pub mod forward;

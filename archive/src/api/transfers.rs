@@ -16,8 +16,6 @@ use crate::error::ArchiveError;
 use crate::model::Transfer;
 use crate::service::Archive;
 
-/// How long an upload may send nothing before it is dropped.
-
 /// Body: the SIP zip. Answers 202 with the transfer record; poll its status.
 pub async fn submit(
     State(a): State<Arc<Archive>>,
