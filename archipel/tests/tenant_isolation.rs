@@ -35,10 +35,12 @@ enum Op {
     MetaTxnCondition,
     MetaGet,
     MetaScan,
+    CreateNamespaceEncrypted,
 }
 
-const ALL: [Op; 15] = [
+const ALL: [Op; 16] = [
     Op::CreateNamespace,
+    Op::CreateNamespaceEncrypted,
     Op::Namespace,
     Op::PutObject,
     Op::PutObjectFile,
@@ -88,6 +90,7 @@ impl Op {
     fn client_fn(self) -> &'static str {
         match self {
             Op::CreateNamespace => "create_namespace",
+            Op::CreateNamespaceEncrypted => "create_namespace_encrypted",
             Op::Namespace => "namespace",
             Op::PutObject => "put_object",
             Op::PutObjectFile => "put_object_file",
@@ -124,6 +127,13 @@ async fn run(
                 _ => format!("{ns}.{fresh}"),
             };
             client.create_namespace(&name, None, 0).await.map(drop)
+        }
+        Op::CreateNamespaceEncrypted => {
+            let (name, owner) = match ns.strip_prefix("archive.") {
+                Some(t) if !t.contains('.') => (format!("{t}.{fresh}-enc"), t.to_owned()),
+                _ => (format!("{ns}.{fresh}-enc"), ns.split('.').next().unwrap_or(ns).to_owned()),
+            };
+            client.create_namespace_encrypted(&name, None, 0, &owner).await.map(drop)
         }
         Op::Namespace => client.namespace(ns).await.map(drop),
         Op::PutObject => {
