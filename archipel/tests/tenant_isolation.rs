@@ -131,9 +131,15 @@ async fn run(
         Op::CreateNamespaceEncrypted => {
             let (name, owner) = match ns.strip_prefix("archive.") {
                 Some(t) if !t.contains('.') => (format!("{t}.{fresh}-enc"), t.to_owned()),
-                _ => (format!("{ns}.{fresh}-enc"), ns.split('.').next().unwrap_or(ns).to_owned()),
+                _ => (
+                    format!("{ns}.{fresh}-enc"),
+                    ns.split('.').next().unwrap_or(ns).to_owned(),
+                ),
             };
-            client.create_namespace_encrypted(&name, None, 0, &owner).await.map(drop)
+            client
+                .create_namespace_encrypted(&name, None, 0, &owner)
+                .await
+                .map(drop)
         }
         Op::Namespace => client.namespace(ns).await.map(drop),
         Op::PutObject => {
