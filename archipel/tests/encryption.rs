@@ -6,11 +6,11 @@
 mod common;
 
 use std::path::{Path, PathBuf};
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use archipel_client::proto::object::ObjectInfo;
 use archipel_client::{Client, ClientError};
-use common::{runtime, serial, TestCluster, Tuning};
+use common::{runtime, serial, wait_for, TestCluster, Tuning};
 
 const SITES: [&str; 3] = ["region", "departement", "metropole"];
 const SECRET: &[u8] = b"SECRET-MARKER-archipel-7f3a9c";
@@ -67,17 +67,6 @@ fn shard_path(cluster: &TestCluster, info: &ObjectInfo, index: u32) -> PathBuf {
         .join("shards")
         .join(&hex[..2])
         .join(format!("{hex}.{index}.shard"))
-}
-
-fn wait_for<T>(what: &str, limit: Duration, mut f: impl FnMut() -> Option<T>) -> T {
-    let deadline = Instant::now() + limit;
-    loop {
-        if let Some(v) = f() {
-            return v;
-        }
-        assert!(Instant::now() < deadline, "{what} did not happen within {limit:?}");
-        std::thread::sleep(Duration::from_millis(300));
-    }
 }
 
 #[test]

@@ -8,7 +8,7 @@ use std::time::{Duration, Instant};
 
 use archipel_client::proto::object::ObjectInfo;
 use archipel_client::{Client, ClientError};
-use common::{runtime, serial, TestCluster, Tuning};
+use common::{runtime, serial, wait_for, TestCluster, Tuning};
 use rand::{RngCore, SeedableRng};
 
 const SITES: [&str; 3] = ["region", "departement", "metropole"];
@@ -41,17 +41,6 @@ fn flip_byte(path: &PathBuf, at: usize) {
     let mut b = std::fs::read(path).unwrap();
     b[at] ^= 0x20;
     std::fs::write(path, b).unwrap();
-}
-
-fn wait_for<T>(what: &str, limit: Duration, mut f: impl FnMut() -> Option<T>) -> T {
-    let deadline = Instant::now() + limit;
-    loop {
-        if let Some(v) = f() {
-            return v;
-        }
-        assert!(Instant::now() < deadline, "{what} did not happen within {limit:?}");
-        std::thread::sleep(Duration::from_millis(300));
-    }
 }
 
 fn scrub_status(cluster: &TestCluster) -> serde_json::Value {
