@@ -70,6 +70,10 @@ pub fn aip_prefix(aip: &str) -> String {
 pub fn aip_object(aip: &str, object_id: &str) -> String {
     format!("aip/{aip}/objects/{object_id}")
 }
+/// A tar pack of the AIP's small files (`ingest::pack`).
+pub fn aip_pack(aip: &str, n: usize) -> String {
+    format!("aip/{aip}/packs/{n:05}.tar")
+}
 pub fn aip_manifest(aip: &str) -> String {
     format!("aip/{aip}/manifest.xml")
 }

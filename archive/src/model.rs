@@ -242,8 +242,12 @@ pub struct ObjectRecord {
     pub format_name: Option<String>,
     pub mime: Option<String>,
     pub declared_puid: Option<String>,
-    /// Object key in the tenant's namespace.
+    /// Object key in the tenant's namespace: the file itself, or the tar pack holding it.
     pub key: String,
+    /// Where the file's bytes start in the pack `key` (`size` bytes long); absent when `key` is
+    /// the file alone.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub pack_offset: Option<u64>,
 }
 
 /// A management rule as applied to a unit, with its computed end.

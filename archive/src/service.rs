@@ -42,6 +42,9 @@ pub struct ArchiveConfig {
     /// New tenants get an object namespace encrypted at rest, with the tenant as key owner
     /// (docs/encryption.md). On by default; the nodes then need the cluster master key.
     pub encrypt_tenant_namespaces: bool,
+    /// Files up to this size are stored in tar packs rather than one object each
+    /// (`ingest::pack`); 0 stores every file alone.
+    pub pack_files_up_to: u64,
 }
 
 impl ArchiveConfig {
@@ -58,6 +61,7 @@ impl ArchiveConfig {
             body_idle_timeout: Duration::from_secs(60),
             max_request_body_bytes: 2 << 20,
             encrypt_tenant_namespaces: true,
+            pack_files_up_to: crate::ingest::pack::PACK_MEMBER_MAX,
         }
     }
 }

@@ -120,6 +120,8 @@ pub struct RepairTuning {
     pub poll_secs: u64,
     /// Rebuild traffic limit (bytes of rebuilt shards per second); 0 = unlimited.
     pub max_bytes_per_sec: u64,
+    /// Shards rebuilt at once. Small shards are bound by round trips, not bandwidth.
+    pub concurrency: usize,
 }
 
 impl Default for RepairTuning {
@@ -129,6 +131,7 @@ impl Default for RepairTuning {
             node_down_timeout_secs: 3600,
             poll_secs: 10,
             max_bytes_per_sec: 100 << 20,
+            concurrency: 8,
         }
     }
 }

@@ -1,7 +1,8 @@
 //! Prometheus metrics of a node: Raft progress and RPC latencies, served at `/metrics`.
 
+use std::sync::atomic::Ordering;
 use std::sync::atomic::{AtomicI64, AtomicU64};
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use prometheus_client::encoding::EncodeLabelSet;
 use prometheus_client::metrics::family::Family;
@@ -29,6 +30,9 @@ pub struct Metrics {
     pub cluster_nodes: Gauge<f64, AtomicU64>,
     /// Object and shard requests being served: background work yields while this is non-zero.
     pub foreground_inflight: Gauge<i64, AtomicI64>,
+    /// When the last object or shard request ended, in ms since `born`: not exported.
+    foreground_last_end_ms: AtomicU64,
+    born: Instant,
     pub scrub_shards_verified: prometheus_client::metrics::counter::Counter,
     pub scrub_bytes_verified: prometheus_client::metrics::counter::Counter,
     pub scrub_errors: prometheus_client::metrics::counter::Counter,
@@ -38,6 +42,28 @@ pub struct Metrics {
 }
 
 impl Metrics {
+    pub fn foreground_started(&self) {
+        self.foreground_inflight.inc();
+    }
+
+    pub fn foreground_ended(&self) {
+        self.foreground_inflight.dec();
+        // 0 means "never": a request ending in the first millisecond counts as 1.
+        let now = (self.born.elapsed().as_millis() as u64).max(1);
+        self.foreground_last_end_ms.store(now, Ordering::Relaxed);
+    }
+
+    /// A request is in flight, or one ended less than `window` ago: a client issuing requests
+    /// one after another is busy between them too.
+    pub fn foreground_busy(&self, window: Duration) -> bool {
+        if self.foreground_inflight.get() > 0 {
+            return true;
+        }
+        let last = self.foreground_last_end_ms.load(Ordering::Relaxed);
+        let now = self.born.elapsed().as_millis() as u64;
+        last > 0 && now.saturating_sub(last) < window.as_millis() as u64
+    }
+
     pub fn new(node_id: u64, site: &str) -> Self {
         let mut registry = Registry::with_prefix_and_labels(
             "archipel",
@@ -129,6 +155,8 @@ impl Metrics {
         );
         Self {
             foreground_inflight,
+            foreground_last_end_ms: AtomicU64::new(0),
+            born: Instant::now(),
             scrub_shards_verified,
             scrub_bytes_verified,
             scrub_errors,
@@ -163,5 +191,24 @@ impl Metrics {
         // Writing into a String cannot fail.
         let _ = prometheus_client::encoding::text::encode(&mut out, &self.registry);
         out
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn foreground_stays_busy_for_the_window_after_a_request() {
+        let m = Metrics::new(1, "a");
+        let window = Duration::from_millis(200);
+        assert!(!m.foreground_busy(window), "a fresh node has served nothing");
+        m.foreground_started();
+        assert!(m.foreground_busy(window));
+        std::thread::sleep(Duration::from_millis(5));
+        m.foreground_ended();
+        assert!(m.foreground_busy(window), "just after a request the node is still busy");
+        std::thread::sleep(Duration::from_millis(300));
+        assert!(!m.foreground_busy(window), "the window has passed");
     }
 }

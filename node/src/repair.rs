@@ -9,6 +9,7 @@ use std::time::{Duration, Instant};
 
 use archipel_proto::shard::ShardHeader;
 use bytes::Bytes;
+use futures::StreamExt;
 
 use crate::cluster_map::NodeState;
 use crate::erasure::Codec;
@@ -44,8 +45,14 @@ pub async fn run_repairer(node: Arc<Node>, handle: Arc<WorkerHandle>) {
     let mut liveness = Liveness::default();
     let mut repairs_done = 0u64;
     let mut planned_layout = 0u64;
+    let mut busy = false;
     loop {
-        handle.idle(poll).await;
+        // Right after a pass that got work done, look again at once: a drain or a lost node
+        // queues far more than one pass handles.
+        if !busy {
+            handle.idle(poll).await;
+        }
+        busy = false;
         handle.wait_if_paused().await;
         if !node.is_leader() {
             liveness = Liveness::default();
@@ -80,7 +87,7 @@ pub async fn run_repairer(node: Arc<Node>, handle: Arc<WorkerHandle>) {
         };
         node.metrics.objects_degraded.set(damaged.len() as i64);
         // Damage first: redundancy matters more than balance.
-        let entries: Vec<(&str, crate::kv::KvEntry)> = damaged
+        let entries: Vec<(&'static str, crate::kv::KvEntry)> = damaged
             .into_iter()
             .map(|e| (NS_DAMAGED, e))
             .chain(moves.into_iter().map(|e| (NS_MOVES, e)))
@@ -92,18 +99,29 @@ pub async fn run_repairer(node: Arc<Node>, handle: Arc<WorkerHandle>) {
             s.items_done = 0;
             s.detail = format!("{total} shard(s) to repair or move");
         });
+        // One barrier per pass: each repair commits on its manifest's revision, so a manifest
+        // that changes during the pass fails that commit and is looked at again.
+        if let Err(e) = node.read_barrier().await {
+            handle.update(|s| s.last_error = e.to_string());
+            continue;
+        }
+        let budget = RateBudget::new(node.config.repair.max_bytes_per_sec);
+        let concurrency = node.config.repair.concurrency.max(1);
         let mut done = 0;
-        for (queue, entry) in entries {
-            handle.wait_if_paused().await;
-            let key = String::from_utf8_lossy(&entry.key).into_owned();
-            let request: serde_json::Value = serde_json::from_slice(&entry.value).unwrap_or_default();
-            match repair_entry(&node, queue, &key, &request).await {
+        let jobs: Vec<_> = one_per_object(entries)
+            .into_iter()
+            .map(|(queue, entry)| repair_one(&node, &handle, &budget, queue, entry))
+            .collect();
+        let mut outcomes = futures::stream::iter(jobs).buffer_unordered(concurrency);
+        while let Some((key, outcome)) = outcomes.next().await {
+            match outcome {
                 Ok(Outcome::Repaired { node: target }) => {
+                    busy = true;
                     repairs_done += 1;
                     node.metrics.repairs_done.inc();
                     tracing::info!(shard = %key, node = target, "shard repaired");
                 }
-                Ok(Outcome::Dropped) => {}
+                Ok(Outcome::Dropped) => busy = true,
                 Err(e) => {
                     node.metrics.repair_failures.inc();
                     tracing::warn!(shard = %key, "repair failed, will retry: {e}");
@@ -315,13 +333,33 @@ async fn drop_entry(node: &Node, queue: &str, key: &str) -> Result<Outcome, Stri
     Ok(Outcome::Dropped)
 }
 
+/// One queued entry, once the worker is not paused.
+async fn repair_one(
+    node: &Node,
+    handle: &WorkerHandle,
+    budget: &RateBudget,
+    queue: &'static str,
+    entry: crate::kv::KvEntry,
+) -> (String, Result<Outcome, String>) {
+    handle.wait_if_paused().await;
+    let key = String::from_utf8_lossy(&entry.key).into_owned();
+    let request: serde_json::Value = serde_json::from_slice(&entry.value).unwrap_or_default();
+    let outcome = repair_entry(node, queue, &key, &request, budget).await;
+    (key, outcome)
+}
+
 /// Handles one entry of `queue` (`sys.damaged` or `sys.moves`); `request` is its JSON value.
-async fn repair_entry(node: &Node, queue: &str, key: &str, request: &serde_json::Value) -> Result<Outcome, String> {
+async fn repair_entry(
+    node: &Node,
+    queue: &str,
+    key: &str,
+    request: &serde_json::Value,
+    budget: &RateBudget,
+) -> Result<Outcome, String> {
     let (id_hex, index) = key.rsplit_once('.').ok_or("malformed damage key")?;
     let (Some(object_id), Ok(index)) = (parse_object_id(id_hex), index.parse::<u32>()) else {
         return drop_entry(node, queue, key).await;
     };
-    node.read_barrier().await.map_err(|e| e.to_string())?;
     let Some(m) = lookup_owner_manifest(node, &object_id) else {
         return drop_entry(node, queue, key).await; // deleted or replaced since
     };
@@ -365,7 +403,7 @@ async fn repair_entry(node: &Node, queue: &str, key: &str, request: &serde_json:
         .map_err(|e| e.to_string())?;
     // The node checks the rebuilt shard against the manifest's record before it replaces anything.
     let expected = holder.as_ref().map(|h| h.table_hash);
-    let table_hash = rebuild(node, &m, &codec, index, (target, addr), expected).await?;
+    let table_hash = rebuild(node, &m, &codec, index, (target, addr), expected, budget).await?;
     let mut repaired = m.clone();
     if let Storage::Sharded { shards, .. } = &mut repaired.storage {
         shards.retain(|s| s.index != index);
@@ -486,6 +524,7 @@ async fn rebuild(
     index: u32,
     target: (u64, String),
     expected: Option<[u8; 32]>,
+    budget: &RateBudget,
 ) -> Result<[u8; 32], String> {
     let Storage::Sharded {
         profile,
@@ -514,9 +553,6 @@ async fn rebuild(
     targets[index as usize] = Some(target);
     let mut fanout = Fanout::open(node, &targets, header).await.map_err(|e| e.to_string())?;
     let stripes = m.stripe_count();
-    let limit = node.config.repair.max_bytes_per_sec;
-    let started = Instant::now();
-    let mut sent = 0u64;
     let mut start = 0;
     while start < stripes {
         let count = (stripes - start).min(WINDOW);
@@ -529,21 +565,58 @@ async fn rebuild(
             let stripe_len = m.stored_stripe_len(stripe);
             codec.reconstruct(&mut set, stripe_len).map_err(|e| e.to_string())?;
             let shard = set[index as usize].take().ok_or("reconstruction produced no shard")?;
-            sent += shard.len() as u64;
+            budget.spend(shard.len() as u64).await;
             let mut out = vec![Bytes::new(); total];
             out[index as usize] = shard;
             fanout.send_stripe(out).await.map_err(|e| e.to_string())?;
         }
         start += count;
-        if limit > 0 {
-            let due = Duration::from_secs_f64(sent as f64 / limit as f64);
-            if let Some(wait) = due.checked_sub(started.elapsed()) {
-                tokio::time::sleep(wait).await;
-            }
-        }
     }
     let refs = fanout.finish(m.size, expected).await.map_err(|e| e.to_string())?;
     refs.first()
         .map(|r| r.table_hash)
         .ok_or_else(|| "the target node returned no shard".to_owned())
+}
+
+/// Keeps the entries of a pass to one per object: two repairs of one object would race on its
+/// manifest revision and one would be wasted. The others wait for the next pass.
+fn one_per_object<T>(entries: Vec<(T, crate::kv::KvEntry)>) -> Vec<(T, crate::kv::KvEntry)> {
+    let mut seen = BTreeSet::new();
+    entries
+        .into_iter()
+        .filter(|(_, e)| {
+            let key = String::from_utf8_lossy(&e.key);
+            let object = key.rsplit_once('.').map_or(key.as_ref(), |(id, _)| id).to_owned();
+            seen.insert(object)
+        })
+        .collect()
+}
+
+/// The repair rate limit, shared by every repair of a pass: each spends the bytes it sends
+/// and waits until the pass is back under the limit (0 = unlimited).
+struct RateBudget {
+    limit: u64,
+    started: Instant,
+    spent: std::sync::atomic::AtomicU64,
+}
+
+impl RateBudget {
+    fn new(limit: u64) -> Self {
+        Self {
+            limit,
+            started: Instant::now(),
+            spent: std::sync::atomic::AtomicU64::new(0),
+        }
+    }
+
+    async fn spend(&self, bytes: u64) {
+        if self.limit == 0 {
+            return;
+        }
+        let spent = self.spent.fetch_add(bytes, std::sync::atomic::Ordering::Relaxed) + bytes;
+        let due = Duration::from_secs_f64(spent as f64 / self.limit as f64);
+        if let Some(wait) = due.checked_sub(self.started.elapsed()) {
+            tokio::time::sleep(wait).await;
+        }
+    }
 }

@@ -19,6 +19,8 @@ pub const WORKER_NAME: &str = "scrub";
 const STATE_KEY: &str = "scrub";
 /// Evidence is flushed at least this often, so a crash loses little.
 const FLUSH_EVERY: Duration = Duration::from_secs(5);
+/// The node counts as busy this long after its last object or shard request.
+const BUSY_WINDOW: Duration = Duration::from_secs(2);
 
 /// Persisted progress of the current cycle.
 #[derive(Debug, Clone, Default, Serialize, Deserialize)]
@@ -115,8 +117,7 @@ async fn run_cycle(node: &Arc<Node>, handle: &WorkerHandle, cycle: &mut Cycle) -
     let mut evidence: Vec<Command> = Vec::new();
     let mut orphans = 0u64;
     let mut last_flush = Instant::now();
-    let throttle_start = Instant::now();
-    let mut throttled_bytes = 0u64;
+    let mut pacer = Pacer::default();
     handle.update(|s| {
         s.state = "running".into();
         s.cycle_started_ms = cycle.started_ms;
@@ -170,7 +171,7 @@ async fn run_cycle(node: &Arc<Node>, handle: &WorkerHandle, cycle: &mut Cycle) -
             let remaining = total_bytes.saturating_sub(cycle.bytes);
             let due_ms = (cycle.started_ms + interval.as_millis() as u64).saturating_sub(now_ms());
             let needed = remaining as f64 * 1000.0 / due_ms.max(1) as f64;
-            pace(node, shard.size, needed, &mut throttled_bytes, throttle_start).await;
+            pacer.pace(node, shard.size, needed).await;
         }
         flush(node, &mut evidence).await;
         cycle.files_done = true;
@@ -229,25 +230,49 @@ fn report(handle: &WorkerHandle, cycle: &Cycle, total: u64, total_bytes: u64, in
 }
 
 /// Full speed while the node is idle; while it serves objects, `busy_bytes_per_sec`, but never
-/// less than `needed` (bytes/s), the rate that still finishes the cycle within the interval.
-async fn pace(node: &Node, bytes: u64, needed: f64, throttled: &mut u64, since: Instant) {
-    let busy = node.config.scrub.busy_bytes_per_sec;
-    let cap = node.config.scrub.max_bytes_per_sec;
-    // A margin over the bare minimum, so a busy week still ends on time.
-    let busy_limit = (busy as f64).max(needed * 1.25) as u64;
-    let limit = match (busy > 0 && node.metrics.foreground_inflight.get() > 0, cap) {
-        (false, 0) => {
+/// less than the rate that still finishes the cycle within the interval.
+#[derive(Default)]
+struct Pacer {
+    /// The regime in force (busy or not), and the bytes read since it came into force.
+    busy: bool,
+    since: Option<Instant>,
+    bytes: u64,
+}
+
+impl Pacer {
+    /// `needed` (bytes/s) is the rate that still finishes the cycle on time.
+    async fn pace(&mut self, node: &Node, bytes: u64, needed: f64) {
+        let busy = node.config.scrub.busy_bytes_per_sec;
+        let cap = node.config.scrub.max_bytes_per_sec;
+        // A margin over the bare minimum, so a busy week still ends on time.
+        let busy_limit = (busy as f64).max(needed * 1.25) as u64;
+        let busy_now = busy > 0 && node.metrics.foreground_busy(BUSY_WINDOW);
+        let limit = match (busy_now, cap) {
+            (false, 0) => 0,
+            (false, cap) => cap,
+            (true, 0) => busy_limit,
+            (true, cap) => busy_limit.min(cap),
+        };
+        if limit == 0 {
+            self.since = None;
             tokio::task::yield_now().await;
             return;
         }
-        (false, cap) => cap,
-        (true, 0) => busy_limit,
-        (true, cap) => busy_limit.min(cap),
-    };
-    *throttled += bytes;
-    let due = Duration::from_secs_f64(*throttled as f64 / limit as f64);
-    if let Some(wait) = due.checked_sub(since.elapsed()) {
-        tokio::time::sleep(wait.min(Duration::from_secs(1))).await;
+        // Going from idle to busy or back counts from now: bytes read at full speed are no
+        // credit against the busy limit. (Within a regime the limit drifts with `needed`.)
+        let since = match self.since {
+            Some(since) if self.busy == busy_now => since,
+            _ => {
+                self.busy = busy_now;
+                self.bytes = 0;
+                *self.since.insert(Instant::now())
+            }
+        };
+        self.bytes += bytes;
+        let due = Duration::from_secs_f64(self.bytes as f64 / limit as f64);
+        if let Some(wait) = due.checked_sub(since.elapsed()) {
+            tokio::time::sleep(wait).await;
+        }
     }
 }
 

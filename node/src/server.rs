@@ -311,12 +311,12 @@ async fn time_rpc(State(metrics): State<Arc<Metrics>>, request: Request, next: N
     };
     let foreground = method.starts_with("/archipel.object.") || method.starts_with("/archipel.shard.");
     if foreground {
-        metrics.foreground_inflight.inc();
+        metrics.foreground_started();
     }
     let start = Instant::now();
     let response = next.run(request).await;
     if foreground {
-        metrics.foreground_inflight.dec();
+        metrics.foreground_ended();
     }
     metrics.observe_rpc(&method, response.status().as_u16(), start.elapsed());
     response

@@ -89,8 +89,13 @@ pub async fn object(
     let ns = crate::keys::object_namespace(&tenant);
     let client = a.store.client().clone();
     let key = o.key.clone();
+    // A packed file is a range of its pack.
+    let (offset, length) = match o.pack_offset {
+        Some(offset) => (offset, Some(o.size)),
+        None => (0, None),
+    };
     tokio::spawn(async move {
-        if let Err(e) = client.get_object(&ns, &key, 0, None, &mut w, None).await {
+        if let Err(e) = client.get_object(&ns, &key, offset, length, &mut w, None).await {
             tracing::warn!("streaming {ns}/{key} failed: {e}");
         }
     });

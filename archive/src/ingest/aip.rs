@@ -4,6 +4,10 @@
 
 use std::sync::Arc;
 
+use std::collections::HashMap;
+use std::path::Path;
+
+use archipel_client::Client;
 use chrono::Utc;
 use futures::StreamExt;
 
@@ -11,12 +15,13 @@ use futures::StreamExt;
 const UPLOADS_IN_FLIGHT: usize = 16;
 
 use super::checks::Checked;
+use super::pack::{self, FileToStore};
 use super::progress;
 use crate::keys;
 use crate::model::{AipDescriptor, Reason, Transfer, UnitRecord, AIP_FORMAT};
 use crate::service::Archive;
 
-pub async fn store(a: &Arc<Archive>, t: &mut Transfer, c: Checked) -> Result<Vec<UnitRecord>, Vec<Reason>> {
+pub async fn store(a: &Arc<Archive>, t: &mut Transfer, mut c: Checked) -> Result<Vec<UnitRecord>, Vec<Reason>> {
     progress(a, t, "store").await;
     let ns = c.tenant.namespace.clone();
     let client = a.store.client().clone();
@@ -30,23 +35,53 @@ pub async fn store(a: &Arc<Archive>, t: &mut Transfer, c: Checked) -> Result<Vec
         }]
     };
     let result: Result<(), Vec<Reason>> = async {
-        // Several uploads in flight: each waits on fsyncs and a Raft commit, not on this CPU.
-        let jobs: Vec<_> = c
-            .files
-            .iter()
-            .map(|(key, path)| {
-                let (client, ns, key, path) = (client.clone(), ns.clone(), key.clone(), path.clone());
-                async move {
-                    let r = client.put_object_file(&ns, &key, &path, None).await;
-                    (key, r)
-                }
-            })
-            .collect();
+        // Small files go into tar packs, the rest alone; several uploads in flight, as each
+        // waits on fsyncs and a Raft commit more than on this CPU.
+        let mut files = Vec::with_capacity(c.files.len());
+        for (key, path) in &c.files {
+            let size = tokio::fs::metadata(path)
+                .await
+                .map_err(|e| fail("store", format!("cannot read the checked file {}: {e}", path.display())))?
+                .len();
+            files.push(FileToStore {
+                key: key.clone(),
+                path: path.clone(),
+                size,
+            });
+        }
+        let (packs, alone) = if a.config.pack_files_up_to > 0 {
+            pack::plan(files, a.config.pack_files_up_to)
+        } else {
+            (Vec::new(), files)
+        };
+        let prefix = keys::aip_prefix(&c.aip_id);
+        let jobs = packs
+            .into_iter()
+            .enumerate()
+            .map(|(n, members)| Upload::Pack(keys::aip_pack(&c.aip_id, n), members))
+            .chain(alone.into_iter().map(Upload::Alone))
+            .map(|job| {
+                let (client, ns, prefix) = (client.clone(), ns.clone(), prefix.clone());
+                let spool = a.config.spool_dir.clone();
+                async move { job.run(&client, &ns, &prefix, &spool).await }
+            });
         let mut uploads = futures::stream::iter(jobs).buffer_unordered(UPLOADS_IN_FLIGHT);
         let mut first_error = None;
+        let mut packed: HashMap<String, pack::Packed> = HashMap::new();
         while let Some((key, r)) = uploads.next().await {
             match r {
-                Ok(_) => stored.push(key),
+                Ok(members) => {
+                    for (member, offset) in members {
+                        packed.insert(
+                            member,
+                            pack::Packed {
+                                key: key.clone(),
+                                offset,
+                            },
+                        );
+                    }
+                    stored.push(key);
+                }
                 Err(e) => {
                     first_error.get_or_insert_with(|| fail("store", format!("storing {key} failed: {e}")));
                 }
@@ -54,6 +89,13 @@ pub async fn store(a: &Arc<Archive>, t: &mut Transfer, c: Checked) -> Result<Vec
         }
         if let Some(e) = first_error {
             return Err(e);
+        }
+        // The records say where each packed file's bytes are, in the descriptor and the catalog.
+        for o in c.units.iter_mut().flat_map(|u| u.objects.iter_mut()) {
+            if let Some(p) = packed.get(&o.key) {
+                o.key = p.key.clone();
+                o.pack_offset = Some(p.offset);
+            }
         }
         let manifest_key = keys::aip_manifest(&c.aip_id);
         client
@@ -145,4 +187,57 @@ pub async fn store(a: &Arc<Archive>, t: &mut Transfer, c: Checked) -> Result<Vec
             Err(reasons)
         }
     }
+}
+
+/// One object of the AIP to upload: a file alone, or a pack of small files built first.
+enum Upload {
+    Alone(FileToStore),
+    Pack(String, Vec<FileToStore>),
+}
+
+impl Upload {
+    /// Returns the key stored and, for a pack, each member's key and offset in it.
+    async fn run(
+        self,
+        client: &Client,
+        ns: &str,
+        prefix: &str,
+        spool: &Path,
+    ) -> (String, Result<Vec<(String, u64)>, String>) {
+        match self {
+            Upload::Alone(f) => {
+                let r = client.put_object_file(ns, &f.key, &f.path, None).await;
+                (f.key, r.map(|_| Vec::new()).map_err(|e| e.to_string()))
+            }
+            Upload::Pack(key, members) => {
+                let r = upload_pack(client, ns, &key, members, prefix, spool).await;
+                (key, r)
+            }
+        }
+    }
+}
+
+async fn upload_pack(
+    client: &Client,
+    ns: &str,
+    key: &str,
+    members: Vec<FileToStore>,
+    prefix: &str,
+    spool: &Path,
+) -> Result<Vec<(String, u64)>, String> {
+    let tmp = tempfile::Builder::new()
+        .prefix("pack-")
+        .tempfile_in(spool)
+        .map_err(|e| format!("cannot create a pack in {}: {e}", spool.display()))?
+        .into_temp_path();
+    let (path, prefix) = (tmp.to_path_buf(), prefix.to_owned());
+    let offsets = tokio::task::spawn_blocking(move || pack::build(&members, &prefix, &path))
+        .await
+        .map_err(|e| format!("packing stopped: {e}"))?
+        .map_err(|e| format!("packing failed: {e}"))?;
+    client
+        .put_object_file(ns, key, &tmp, None)
+        .await
+        .map_err(|e| e.to_string())?;
+    Ok(offsets)
 }

@@ -643,6 +643,7 @@ fn build_units(
                     mime: v.mime.clone(),
                     declared_puid: o.format.as_ref().and_then(|fi| fi.format_id.clone()),
                     key: crate::keys::aip_object(aip_id, &v.sha512),
+                    pack_offset: None,
                 })
             })
             .collect();

@@ -7,6 +7,7 @@
 
 mod aip;
 mod checks;
+pub mod pack;
 pub(crate) mod reply;
 
 use std::path::PathBuf;

@@ -36,6 +36,9 @@ pub struct IngestBenchArgs {
     pub dir: Option<PathBuf>,
     #[arg(long)]
     pub json: bool,
+    /// Files up to this size go into tar packs, as `archive serve` does; 0 stores each alone.
+    #[arg(long, default_value = "1MiB")]
+    pub pack_files_up_to: String,
 }
 
 pub async fn run(args: IngestBenchArgs) -> anyhow::Result<ExitCode> {
@@ -43,6 +46,7 @@ pub async fn run(args: IngestBenchArgs) -> anyhow::Result<ExitCode> {
     if args.files == 0 || size == 0 {
         bail!("--files and --file-size must be positive");
     }
+    let pack_files_up_to = super::serve::pack_limit(&args.pack_files_up_to)?;
     let work = match &args.dir {
         Some(d) => tempfile::tempdir_in(d)?,
         None => tempfile::tempdir()?,
@@ -70,7 +74,7 @@ pub async fn run(args: IngestBenchArgs) -> anyhow::Result<ExitCode> {
         (None, Some(l)) => l.addrs.clone(),
         _ => unreachable!("a cluster is given or started"),
     };
-    let result = ingest(&addrs, &sip, work.path()).await;
+    let result = ingest(&addrs, &sip, work.path(), pack_files_up_to).await;
     if let Some(l) = local {
         l.stop();
     }
@@ -80,6 +84,7 @@ pub async fn run(args: IngestBenchArgs) -> anyhow::Result<ExitCode> {
     let report = json!({
         "files": args.files,
         "file_size": size,
+        "pack_files_up_to": pack_files_up_to,
         "limit": {"seconds": limit.as_secs_f64(), "files_per_sec": limit_files_per_sec, "mb_per_sec": payload / limit.as_secs_f64() / 1e6},
         "ingest": {"seconds": took.as_secs_f64(), "files_per_sec": files_per_sec, "mb_per_sec": payload / took.as_secs_f64() / 1e6},
         "ratio_to_limit": files_per_sec / limit_files_per_sec,
@@ -89,7 +94,11 @@ pub async fn run(args: IngestBenchArgs) -> anyhow::Result<ExitCode> {
     if args.json {
         crate::output::print_json(&report)?;
     } else {
-        println!("ingest of {} files × {size} bytes", args.files);
+        let packing = match pack_files_up_to {
+            0 => "each file stored alone".to_owned(),
+            n => format!("files up to {n} bytes in tar packs"),
+        };
+        println!("ingest of {} files × {size} bytes ({packing})", args.files);
         println!(
             "  limit (no cluster)  {:>8.0} files/s  {:>8.1} MB/s",
             limit_files_per_sec,
@@ -176,9 +185,11 @@ fn local_limit(sip: &Path, out: &Path) -> anyhow::Result<Duration> {
     Ok(start.elapsed())
 }
 
-async fn ingest(addrs: &str, sip: &Path, work: &Path) -> anyhow::Result<Duration> {
+async fn ingest(addrs: &str, sip: &Path, work: &Path, pack_files_up_to: u64) -> anyhow::Result<Duration> {
     let client = crate::cmd::cert::client_for(addrs, None)?;
-    let archive: Arc<Archive> = Archive::new(client, ArchiveConfig::new(work.join("spool")), None).await?;
+    let mut config = ArchiveConfig::new(work.join("spool"));
+    config.pack_files_up_to = pack_files_up_to;
+    let archive: Arc<Archive> = Archive::new(client, config, None).await?;
     let tenant = format!("bench{}", std::process::id());
     archive.refs.add_tenant(&tenant, "bench", "BENCH-AA").await?;
     let agreement = Agreement {

@@ -52,6 +52,20 @@ pub struct ServeArgs {
     /// needs the cluster master key on every node (docs/encryption.md).
     #[arg(long)]
     pub no_tenant_encryption: bool,
+    /// Files up to this size are stored in tar packs of up to 64 MiB rather than one object
+    /// each (docs/archive.md, "The AIP"); 0 stores every file alone. At most 64MiB.
+    #[arg(long, default_value = "1MiB")]
+    pub pack_files_up_to: String,
+}
+
+/// Parses `--pack-files-up-to`: a size within what one pack holds.
+pub fn pack_limit(text: &str) -> anyhow::Result<u64> {
+    let bytes = archipel_node::size::parse_size(text).map_err(|e| anyhow::anyhow!("--pack-files-up-to {text}: {e}"))?;
+    let max = archipel_archive::ingest::pack::PACK_TARGET;
+    if bytes > max {
+        anyhow::bail!("--pack-files-up-to {text} is more than a pack holds ({} MiB): give at most 64MiB, or 0 to store every file alone", max >> 20);
+    }
+    Ok(bytes)
 }
 
 pub async fn run(args: ServeArgs) -> anyhow::Result<ExitCode> {
@@ -69,6 +83,7 @@ pub async fn run(args: ServeArgs) -> anyhow::Result<ExitCode> {
     config.body_idle_timeout = std::time::Duration::from_secs(args.body_idle_timeout_secs);
     config.max_request_body_bytes = args.max_body_bytes;
     config.encrypt_tenant_namespaces = !args.no_tenant_encryption;
+    config.pack_files_up_to = pack_limit(&args.pack_files_up_to)?;
     let (addr, handle) = start_front(client, config, args.pronom_dir.as_deref(), args.listen).await?;
     println!("ARCHIPEL_ARCHIVE=http://{addr}");
     tokio::select! {

@@ -44,7 +44,15 @@ impl LocalCluster {
         })
     }
 
-    pub fn stop(mut self) {
+    /// Stops the cluster (also done on drop, so a failed run leaves no nodes behind).
+    pub fn stop(self) {
+        drop(self);
+    }
+}
+
+impl Drop for LocalCluster {
+    fn drop(&mut self) {
+        // SIGTERM lets `archipel dev` stop its nodes; a kill would leave them running.
         // SAFETY: sending a signal to our own child.
         unsafe { libc::kill(self.child.id() as i32, libc::SIGTERM) };
         let _ = self.child.wait();
