@@ -122,9 +122,16 @@ async fn sabotage<B: Backend>(
             continue;
         }
         let hex = hex::encode(&info.object_id);
-        for s in &info.shards {
-            let path = backend.shard_path(s.node_id, &hex, s.index)?;
-            std::fs::remove_file(&path).with_context(|| format!("cannot delete {}", path.display()))?;
+        let paths = info
+            .shards
+            .iter()
+            .map(|s| backend.shard_path(s.node_id, &hex, s.index))
+            .collect::<Result<Vec<_>>>()?;
+        if !paths.iter().all(|p| p.exists()) {
+            continue; // packed shards: only files can be destroyed from outside a running node
+        }
+        for path in &paths {
+            std::fs::remove_file(path).with_context(|| format!("cannot delete {}", path.display()))?;
         }
         return Ok(format!(
             "deleted all {} shards of {key} ({})",

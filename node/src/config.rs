@@ -141,6 +141,7 @@ impl Default for RepairTuning {
 struct RawObjects {
     stripe_size: String,
     inline_max: String,
+    pack_shards_up_to: String,
     gc_interval_secs: u64,
     orphan_grace_secs: u64,
 }
@@ -150,6 +151,7 @@ impl Default for RawObjects {
         Self {
             stripe_size: "4MiB".into(),
             inline_max: "4KiB".into(),
+            pack_shards_up_to: "256KiB".into(),
             gc_interval_secs: 600,
             orphan_grace_secs: 3600,
         }
@@ -163,6 +165,9 @@ pub struct ObjectTuning {
     pub stripe_size: u64,
     /// Objects up to this size are kept inline in their manifest (replicated by Raft).
     pub inline_max: u64,
+    /// Shards up to this size (header, stripes, table) are packed in the node's RocksDB rather
+    /// than written as files of their own (`shards::packed`); 0 writes every shard as a file.
+    pub pack_shards_up_to: u64,
     /// How often the orphan-shard collector runs.
     pub gc_interval: std::time::Duration,
     /// An unreferenced shard or temp file younger than this is left alone: it may belong to a
@@ -250,6 +255,8 @@ const MAX_STRIPE_SIZE: u64 = 64 << 20;
 /// Inline objects travel in Raft entries beside their manifest; keep them well under the
 /// largest value one entry may carry.
 const MAX_INLINE: u64 = 512 << 10;
+/// Packed shards are whole RocksDB values: beyond a few MiB, files serve better.
+const MAX_PACKED_SHARD: u64 = 4 << 20;
 
 impl NodeConfig {
     pub fn load(path: &Path) -> Result<Self, ConfigError> {
@@ -341,6 +348,14 @@ impl RawConfig {
         if inline_max > MAX_INLINE {
             return Err(invalid("objects.inline_max", "must be at most 512KiB"));
         }
+        let pack_shards_up_to =
+            parse_size(&o.pack_shards_up_to).map_err(|r| invalid("objects.pack_shards_up_to", r))?;
+        if pack_shards_up_to > MAX_PACKED_SHARD {
+            return Err(invalid(
+                "objects.pack_shards_up_to",
+                "must be at most 4MiB: larger shards are better as files (0 turns packing off)",
+            ));
+        }
         if o.gc_interval_secs == 0 {
             return Err(invalid("objects.gc_interval_secs", "must be 1 or more"));
         }
@@ -353,6 +368,7 @@ impl RawConfig {
         let objects = ObjectTuning {
             stripe_size,
             inline_max,
+            pack_shards_up_to,
             gc_interval: std::time::Duration::from_secs(o.gc_interval_secs),
             orphan_grace: std::time::Duration::from_secs(o.orphan_grace_secs),
         };

@@ -358,7 +358,7 @@ async fn find_missing(node: &Node) -> Result<Vec<(Manifest, u32)>, String> {
     for m in manifests {
         if let Storage::Sharded { shards, .. } = &m.storage {
             for s in shards.iter().filter(|s| s.node_id == node.id()) {
-                if !node.shards.path(&m.object_id, s.index).exists() {
+                if !node.shards.contains(&m.object_id, s.index) {
                     missing.push((m.clone(), s.index));
                 }
             }

@@ -102,7 +102,11 @@ pub async fn run(config: NodeConfig, shutdown: impl Future<Output = ()> + Send +
         .await
         .map_err(|e| ServerError::Raft(e.to_string()))?;
 
-    let shards = ShardStore::open(&config.data_dir, config.capacity_bytes)?;
+    let shards = ShardStore::open(
+        &config.data_dir,
+        config.capacity_bytes,
+        config.objects.pack_shards_up_to,
+    )?;
     let metrics = Arc::new(Metrics::new(config.node_id, &config.site));
     let node = Arc::new(Node {
         config: config.clone(),

@@ -55,9 +55,7 @@ pub async fn collect_once(node: &Node) -> Result<usize, String> {
             continue;
         }
         // The file may have been replaced since it was listed (a repair renamed a new one in).
-        let unchanged = std::fs::metadata(&shard.path)
-            .is_ok_and(|m| m.len() == shard.size && m.modified().ok() == Some(shard.modified));
-        if !unchanged {
+        if !node.shards.unchanged(&shard) {
             continue;
         }
         match node.shards.remove(&shard) {

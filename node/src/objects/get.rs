@@ -3,36 +3,23 @@
 
 use std::collections::BTreeSet;
 
-use archipel_proto::shard::shard_client::ShardClient;
-use archipel_proto::shard::{read_shard_reply, ReadShardRequest};
 use bytes::Bytes;
 use futures::future::join_all;
 use tokio::sync::mpsc;
-use tonic::Code;
 
 use crate::erasure::Codec;
 use crate::node::Node;
 use crate::raft::Command;
 use crate::shards::object_id_hex;
 
+use super::feed::{Feed, ShardFailure};
 use super::model::{now_ms, Manifest, ShardRef, Storage, NS_DAMAGED};
 use super::ObjectError;
-
-/// Stripes fetched per round: bounds memory to about WINDOW x stripe_size x (k+m)/k.
-const WINDOW: u64 = 4;
 
 #[derive(Debug, Clone, Copy)]
 pub struct ReadRange {
     pub offset: u64,
     pub length: Option<u64>,
-}
-
-/// Why one shard could not serve a window.
-struct ShardFailure {
-    /// The shard is damaged or missing (as opposed to its node being unreachable).
-    damaged: bool,
-    stripe: Option<u64>,
-    reason: String,
 }
 
 impl Node {
@@ -86,43 +73,29 @@ impl Node {
         let codec = Codec::new(profile).map_err(|e| ObjectError::Internal(e.to_string()))?;
         let whole = range.offset == 0 && end == m.size;
         let mut hasher = blake3::Hasher::new();
-        let order = self.read_preference(shards, profile.data as u32);
-        let mut failed: BTreeSet<u32> = BTreeSet::new();
         let first = range.offset / stripe_size;
         let last = (end - 1) / stripe_size;
-        let mut start = first;
-        while start <= last {
-            let count = (last - start + 1).min(WINDOW);
-            let window = self
-                .fetch_window(
-                    m,
-                    &order,
-                    &mut failed,
-                    (start, count),
-                    (profile.data as usize, profile.total()),
-                )
-                .await?;
-            for (j, shard_set) in window.iter().enumerate() {
-                let stripe = start + j as u64;
-                let stripe_len = m.plain_stripe_len(stripe) as usize;
-                let data = codec
-                    .decode(shard_set, m.stored_stripe_len(stripe))
-                    .map_err(|e| self.data_loss(m, format!("stripe {stripe}: {e}")))?;
-                let data = match &sealer {
-                    Some(s) => s.open_stripe(m, stripe, &data)?,
-                    None => data,
-                };
-                if whole {
-                    hasher.update(&data);
-                }
-                let stripe_start = stripe * stripe_size;
-                let from = range.offset.saturating_sub(stripe_start) as usize;
-                let to = (end - stripe_start).min(stripe_len as u64) as usize;
-                if out.send(Ok(Bytes::from(data).slice(from..to))).await.is_err() {
-                    return Ok(()); // the reader went away
-                }
+        let order = self.read_preference(shards, profile.data as u32);
+        let mut feeds = Feeds::open(self, m, order, (first, last + 1), profile.data as usize);
+        for stripe in first..=last {
+            let shard_set = feeds.stripe(stripe, profile.total()).await?;
+            let stripe_len = m.plain_stripe_len(stripe) as usize;
+            let data = codec
+                .decode(&shard_set, m.stored_stripe_len(stripe))
+                .map_err(|e| self.data_loss(m, format!("stripe {stripe}: {e}")))?;
+            let data = match &sealer {
+                Some(s) => s.open_stripe(m, stripe, &data)?,
+                None => data,
+            };
+            if whole {
+                hasher.update(&data);
             }
-            start += count;
+            let stripe_start = stripe * stripe_size;
+            let from = range.offset.saturating_sub(stripe_start) as usize;
+            let to = (end - stripe_start).min(stripe_len as u64) as usize;
+            if out.send(Ok(Bytes::from(data).slice(from..to))).await.is_err() {
+                return Ok(()); // the reader went away
+            }
         }
         if whole && *hasher.finalize().as_bytes() != m.blake3 {
             return Err(self.data_loss(m, "the decoded object does not match its BLAKE3".into()));
@@ -194,16 +167,29 @@ impl Node {
                     Err(f) => {
                         failed.insert(s.index);
                         reasons.push(format!("shard {} on node {}: {}", s.index, s.node_id, f.reason));
-                        tracing::warn!(object = %object_id_hex(&m.object_id), shard = s.index, node = s.node_id, reason = %f.reason, "shard unreadable");
-                        if f.damaged {
-                            self.record_damage(m, s.index, Some(s.node_id), f.stripe, &f.reason)
-                                .await;
-                        }
+                        self.shard_failed(m, s, &f).await;
                     }
                 }
             }
         }
         Ok(window)
+    }
+
+    /// Opens a feed of stripes `first..end` of `shard` from its node.
+    pub(crate) fn open_feed(&self, m: &Manifest, shard: &ShardRef, first: u64, end: u64) -> Result<Feed, ShardFailure> {
+        let addr = self
+            .state
+            .cluster_map()
+            .nodes
+            .get(&shard.node_id)
+            .map(|n| n.addr.clone())
+            .ok_or_else(|| ShardFailure::unreachable("node no longer in the cluster map".into()))?;
+        let channel = self
+            .peers
+            .channel(&addr)
+            .map_err(|e| ShardFailure::unreachable(e.to_string()))?;
+        let cluster_id = self.identity.cluster_id().unwrap_or_default();
+        Ok(Feed::open(channel, cluster_id, m.object_id, shard, first, end - first))
     }
 
     async fn fetch_shard_window(
@@ -213,74 +199,21 @@ impl Node {
         start: u64,
         count: u64,
     ) -> Result<Vec<Bytes>, ShardFailure> {
-        let unreachable = |reason: String| ShardFailure {
-            damaged: false,
-            stripe: None,
-            reason,
-        };
-        let damaged = |stripe: Option<u64>, reason: String| ShardFailure {
-            damaged: true,
-            stripe,
-            reason,
-        };
-        let addr = self
-            .state
-            .cluster_map()
-            .nodes
-            .get(&shard.node_id)
-            .map(|n| n.addr.clone())
-            .ok_or_else(|| unreachable("node no longer in the cluster map".into()))?;
-        let channel = self.peers.channel(&addr).map_err(|e| unreachable(e.to_string()))?;
-        let mut client = ShardClient::new(channel).max_decoding_message_size(usize::MAX);
-        let request = ReadShardRequest {
-            cluster_id: self.identity.cluster_id().unwrap_or_default(),
-            object_id: m.object_id.to_vec(),
-            index: shard.index,
-            first_stripe: start,
-            stripe_count: count,
-        };
-        let classify = |status: tonic::Status| match status.code() {
-            Code::NotFound => damaged(None, "shard file missing".into()),
-            Code::DataLoss => damaged(None, status.message().to_owned()),
-            _ => unreachable(status.message().to_owned()),
-        };
-        let mut stream = client.read_shard(request).await.map_err(classify)?.into_inner();
-        let mut table: Option<Vec<u8>> = None;
+        let mut feed = self.open_feed(m, shard, start, start + count)?;
         let mut out = Vec::with_capacity(count as usize);
-        while let Some(msg) = stream.message().await.map_err(classify)? {
-            match msg.part {
-                Some(read_shard_reply::Part::Table(t)) => {
-                    if *blake3::hash(&t).as_bytes() != shard.table_hash {
-                        return Err(damaged(None, "stripe table does not match the manifest".into()));
-                    }
-                    table = Some(t);
-                }
-                Some(read_shard_reply::Part::Stripe(s)) => {
-                    let expected_stripe = start + out.len() as u64;
-                    let t = table
-                        .as_ref()
-                        .ok_or_else(|| unreachable("stripe before table".into()))?;
-                    let i = s.stripe as usize * 32;
-                    let ok = s.stripe == expected_stripe
-                        && t.get(i..i + 32) == Some(blake3::hash(&s.data).as_bytes().as_slice());
-                    if !ok {
-                        return Err(damaged(
-                            Some(expected_stripe),
-                            format!("stripe {expected_stripe} fails its BLAKE3 check"),
-                        ));
-                    }
-                    out.push(Bytes::from(s.data));
-                }
-                None => return Err(unreachable("empty message".into())),
-            }
-        }
-        if out.len() as u64 != count {
-            return Err(damaged(
-                Some(start + out.len() as u64),
-                format!("shard ends after {} of {count} stripes", out.len()),
-            ));
+        for _ in 0..count {
+            out.push(feed.next().await?);
         }
         Ok(out)
+    }
+
+    /// Logs an unreadable shard and, when it is damaged rather than out of reach, records it.
+    async fn shard_failed(&self, m: &Manifest, shard: &ShardRef, f: &ShardFailure) {
+        tracing::warn!(object = %object_id_hex(&m.object_id), shard = shard.index, node = shard.node_id, reason = %f.reason, "shard unreadable");
+        if f.damaged {
+            self.record_damage(m, shard.index, Some(shard.node_id), f.stripe, &f.reason)
+                .await;
+        }
     }
 
     /// Records a bad shard under `sys.damaged` for the healing work; best effort.
@@ -296,6 +229,86 @@ impl Node {
         if let Err(e) = self.propose(cmd).await {
             tracing::warn!("could not record shard damage ({e}); the scrubber will find it again");
         }
+    }
+}
+
+/// The k shard feeds of one read. Each feed is at the same stripe; one that fails is replaced
+/// by the next shard in preference order, opened at the stripe where the other stopped.
+struct Feeds<'a> {
+    node: &'a Node,
+    m: &'a Manifest,
+    waiting: std::collections::VecDeque<&'a ShardRef>,
+    active: Vec<Feed>,
+    end: u64,
+    k: usize,
+    reasons: Vec<String>,
+}
+
+impl<'a> Feeds<'a> {
+    fn open(node: &'a Node, m: &'a Manifest, order: Vec<&'a ShardRef>, (first, end): (u64, u64), k: usize) -> Self {
+        let mut feeds = Self {
+            node,
+            m,
+            waiting: order.into(),
+            active: Vec::with_capacity(k),
+            end,
+            k,
+            reasons: Vec::new(),
+        };
+        // All k at once, so the first stripe does not wait on each in turn.
+        while feeds.active.len() < k {
+            let Some(shard) = feeds.waiting.pop_front() else { break };
+            match node.open_feed(m, shard, first, end) {
+                Ok(feed) => feeds.active.push(feed),
+                Err(f) => feeds
+                    .reasons
+                    .push(format!("shard {} on node {}: {}", shard.index, shard.node_id, f.reason)),
+            }
+        }
+        feeds
+    }
+
+    /// The shards of `stripe` (`total` slots, at least k filled).
+    async fn stripe(&mut self, stripe: u64, total: usize) -> Result<Vec<Option<Bytes>>, ObjectError> {
+        let mut set: Vec<Option<Bytes>> = vec![None; total];
+        let mut i = 0;
+        while i < self.k {
+            if i == self.active.len() {
+                let Some(shard) = self.waiting.pop_front() else {
+                    return Err(self.node.data_loss(
+                        self.m,
+                        format!(
+                            "stripe {stripe}: only {i} of the {} shards needed are readable ({})",
+                            self.k,
+                            self.reasons.join("; ")
+                        ),
+                    ));
+                };
+                match self.node.open_feed(self.m, shard, stripe, self.end) {
+                    Ok(feed) => self.active.push(feed),
+                    Err(f) => {
+                        self.reasons
+                            .push(format!("shard {} on node {}: {}", shard.index, shard.node_id, f.reason));
+                        continue;
+                    }
+                }
+            }
+            match self.active[i].next().await {
+                Ok(data) => {
+                    set[self.active[i].shard.index as usize] = Some(data);
+                    i += 1;
+                }
+                Err(f) => {
+                    let feed = self.active.remove(i);
+                    self.reasons.push(format!(
+                        "shard {} on node {}: {}",
+                        feed.shard.index, feed.shard.node_id, f.reason
+                    ));
+                    self.node.shard_failed(self.m, &feed.shard, &f).await;
+                }
+            }
+        }
+        Ok(set)
     }
 }
 

@@ -5,6 +5,7 @@ mod catalog;
 mod collected;
 mod crypt;
 mod error;
+mod feed;
 pub mod fixity;
 mod free_space;
 mod gc;

@@ -1,11 +1,17 @@
-//! Shards on a node's disk: one file per object and shard index, holding every stripe of that
-//! index, each with its own BLAKE3, under `<data_dir>/shards/`.
+//! Shards on a node's disk. A shard holds every stripe of one shard index of an object, each with
+//! its own BLAKE3: large ones as a file each under `<data_dir>/shards/`, small ones packed in the
+//! node's own RocksDB under `<data_dir>/packed-shards/`, in the same byte layout.
 
 mod format;
+pub mod packed;
+mod reader;
 mod store;
+mod writer;
 
 pub use format::{ShardFileHeader, FOOTER_LEN, HEADER_MAGIC};
-pub use store::{is_temp, ShardError, ShardReader, ShardStore, ShardWriter, StoredShard};
+pub use reader::ShardReader;
+pub use store::{is_temp, Present, ShardError, ShardStore, StoredShard};
+pub use writer::ShardWriter;
 
 /// Object ids are 16 random bytes, written as 32 hex digits in file names and keys.
 pub type ObjectId = [u8; 16];

@@ -1,7 +1,7 @@
 //! A local cluster for the benchmark: `archipel dev` as a child process.
 
 use std::io::{BufRead, BufReader};
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::process::{Child, Command, Stdio};
 
 use anyhow::{bail, Context};
@@ -9,7 +9,6 @@ use anyhow::{bail, Context};
 pub struct LocalCluster {
     child: Child,
     pub addrs: String,
-    pub data: PathBuf,
 }
 
 impl LocalCluster {
@@ -40,7 +39,6 @@ impl LocalCluster {
         Ok(Self {
             addrs: addrs.to_owned(),
             child,
-            data: data.to_owned(),
         })
     }
 

@@ -5,7 +5,6 @@ use std::time::{Duration, Instant};
 use anyhow::bail;
 use archipel_client::{Client, Consistency};
 
-use super::cluster::LocalCluster;
 use super::workload::percentile;
 
 pub struct Healing {
@@ -44,7 +43,7 @@ fn scrub_bytes(nodes: &[archipel_client::proto::worker::NodeWorkers]) -> (u64, u
 }
 
 /// `stored` is how many 64 KiB objects the small-object run left to read.
-pub async fn measure(client: &Client, cluster: &LocalCluster, stored: usize) -> anyhow::Result<Healing> {
+pub async fn measure(client: &Client, stored: usize) -> anyhow::Result<Healing> {
     let samples = stored.min(300);
     let p99_idle_ms = get_p99(client, samples).await?;
     let (_, cycles_before) = scrub_bytes(&client.cluster_workers("scrub", "", 0).await?);
@@ -66,8 +65,7 @@ pub async fn measure(client: &Client, cluster: &LocalCluster, stored: usize) -> 
 
     // Repair speed: drain the last node, which rebuilds all its shards on the others.
     let victim = 6u64;
-    let shards_dir = cluster.data.join(victim.to_string()).join("shards");
-    let repair_bytes = dir_size(&shards_dir);
+    let repair_bytes = shard_bytes_on(client, victim).await?;
     let start = Instant::now();
     client.drain_node(victim).await?;
     let deadline = Instant::now() + Duration::from_secs(3600);
@@ -94,12 +92,26 @@ pub async fn measure(client: &Client, cluster: &LocalCluster, stored: usize) -> 
     })
 }
 
-fn dir_size(dir: &std::path::Path) -> u64 {
-    let mut total = 0;
-    for sub in std::fs::read_dir(dir).into_iter().flatten().flatten() {
-        for f in std::fs::read_dir(sub.path()).into_iter().flatten().flatten() {
-            total += f.metadata().map(|m| m.len()).unwrap_or(0);
+/// Bytes of the shards that `node` holds in the bench namespace, from the manifests: each
+/// shard of a k+m object holds ceil(stripe / k) bytes per stripe.
+async fn shard_bytes_on(client: &Client, node: u64) -> anyhow::Result<u64> {
+    let mut total = 0u64;
+    let mut after = String::new();
+    loop {
+        let (objects, more) = client.list_objects("bench", "", &after, 1000).await?;
+        for o in &objects {
+            let k: u64 = o.storage.split_once('+').and_then(|(k, _)| k.parse().ok()).unwrap_or(0);
+            if k == 0 || o.stripe_size == 0 {
+                continue; // inline
+            }
+            let full = o.size / o.stripe_size;
+            let tail = o.size % o.stripe_size;
+            let per_shard = full * o.stripe_size.div_ceil(k) + tail.div_ceil(k);
+            total += per_shard * o.shards.iter().filter(|s| s.node_id == node).count() as u64;
+        }
+        match (more, objects.last()) {
+            (true, Some(last)) => after = last.key.clone(),
+            _ => return Ok(total),
         }
     }
-    total
 }

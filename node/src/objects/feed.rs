@@ -1,0 +1,165 @@
+//! Shard feeds: one ReadShard stream per shard for a whole range of stripes, drained by its own
+//! task that checks each stripe as it arrives. A read keeps k feeds going, so fetching,
+//! checking, decoding and sending overlap instead of taking turns.
+
+use archipel_proto::shard::shard_client::ShardClient;
+use archipel_proto::shard::{read_shard_reply, ReadShardRequest};
+use bytes::Bytes;
+use tokio::sync::mpsc;
+use tokio::task::JoinHandle;
+use tonic::transport::Channel;
+use tonic::Code;
+
+use super::model::ShardRef;
+
+/// Stripes a feed may hold ahead of the reader, beyond what is in flight on the wire.
+const AHEAD: usize = 2;
+
+/// Why a shard could not serve (the rest of) a range.
+#[derive(Debug)]
+pub(crate) struct ShardFailure {
+    /// The shard is damaged or missing (as opposed to its node being unreachable).
+    pub damaged: bool,
+    pub stripe: Option<u64>,
+    pub reason: String,
+}
+
+impl ShardFailure {
+    pub fn unreachable(reason: String) -> Self {
+        Self {
+            damaged: false,
+            stripe: None,
+            reason,
+        }
+    }
+
+    pub fn damaged(stripe: Option<u64>, reason: String) -> Self {
+        Self {
+            damaged: true,
+            stripe,
+            reason,
+        }
+    }
+
+    fn from_status(status: tonic::Status) -> Self {
+        match status.code() {
+            Code::NotFound => Self::damaged(None, "shard file missing".into()),
+            Code::DataLoss => Self::damaged(None, status.message().to_owned()),
+            _ => Self::unreachable(status.message().to_owned()),
+        }
+    }
+}
+
+/// The stripes `first..first + count` of one shard, in order, each checked against the shard's
+/// table and the table against the manifest. Dropping the feed stops its stream.
+pub(crate) struct Feed {
+    pub shard: ShardRef,
+    rx: mpsc::Receiver<Result<Bytes, ShardFailure>>,
+    task: JoinHandle<()>,
+}
+
+impl Drop for Feed {
+    fn drop(&mut self) {
+        self.task.abort();
+    }
+}
+
+impl Feed {
+    pub fn open(
+        channel: Channel,
+        cluster_id: String,
+        object_id: [u8; 16],
+        shard: &ShardRef,
+        first: u64,
+        count: u64,
+    ) -> Self {
+        let (tx, rx) = mpsc::channel(AHEAD);
+        let request = ReadShardRequest {
+            cluster_id,
+            object_id: object_id.to_vec(),
+            index: shard.index,
+            first_stripe: first,
+            stripe_count: count,
+        };
+        let task = tokio::spawn(run(channel, request, shard.table_hash, tx));
+        Self {
+            shard: shard.clone(),
+            rx,
+            task,
+        }
+    }
+
+    /// The next stripe, or why there is none.
+    pub async fn next(&mut self) -> Result<Bytes, ShardFailure> {
+        match self.rx.recv().await {
+            Some(item) => item,
+            None => Err(ShardFailure::unreachable("the shard stream stopped".into())),
+        }
+    }
+}
+
+async fn run(
+    channel: Channel,
+    request: ReadShardRequest,
+    table_hash: [u8; 32],
+    tx: mpsc::Sender<Result<Bytes, ShardFailure>>,
+) {
+    if let Err(failure) = stream_stripes(channel, request, table_hash, &tx).await {
+        let _ = tx.send(Err(failure)).await;
+    }
+}
+
+async fn stream_stripes(
+    channel: Channel,
+    request: ReadShardRequest,
+    table_hash: [u8; 32],
+    tx: &mpsc::Sender<Result<Bytes, ShardFailure>>,
+) -> Result<(), ShardFailure> {
+    let (first, count) = (request.first_stripe, request.stripe_count);
+    let mut client = ShardClient::new(channel).max_decoding_message_size(usize::MAX);
+    let mut stream = client
+        .read_shard(request)
+        .await
+        .map_err(ShardFailure::from_status)?
+        .into_inner();
+    let mut table: Option<Vec<u8>> = None;
+    let mut next = first;
+    while let Some(msg) = stream.message().await.map_err(ShardFailure::from_status)? {
+        match msg.part {
+            Some(read_shard_reply::Part::Table(t)) => {
+                if *blake3::hash(&t).as_bytes() != table_hash {
+                    return Err(ShardFailure::damaged(
+                        None,
+                        "stripe table does not match the manifest".into(),
+                    ));
+                }
+                table = Some(t);
+            }
+            Some(read_shard_reply::Part::Stripe(s)) => {
+                let t = table
+                    .as_ref()
+                    .ok_or_else(|| ShardFailure::unreachable("stripe before table".into()))?;
+                let i = next as usize * 32;
+                let ok = s.stripe == next && t.get(i..i + 32) == Some(blake3::hash(&s.data).as_bytes().as_slice());
+                if !ok {
+                    return Err(ShardFailure::damaged(
+                        Some(next),
+                        format!("stripe {next} fails its BLAKE3 check"),
+                    ));
+                }
+                if tx.send(Ok(Bytes::from(s.data))).await.is_err() {
+                    return Ok(()); // the reader has what it needs
+                }
+                next += 1;
+            }
+            None => return Err(ShardFailure::unreachable("empty message".into())),
+        }
+    }
+    if next != first + count {
+        return Err(ShardFailure::damaged(
+            Some(next),
+            format!("shard ends after {} of {count} stripes", next - first),
+        ));
+    }
+    Ok(())
+}
