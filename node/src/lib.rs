@@ -27,6 +27,7 @@ pub mod deadline;
 pub mod ec_profile;
 pub mod erasure;
 pub mod forward;
+pub mod group_commit;
 pub mod grpc;
 pub mod kv;
 pub mod metrics;

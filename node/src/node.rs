@@ -15,7 +15,7 @@ use crate::shards::ShardStore;
 use crate::store::{LocalIdentity, StateView};
 
 /// Why a write or a linearizable read did not complete here.
-#[derive(Debug, thiserror::Error, serde::Serialize, serde::Deserialize)]
+#[derive(Debug, Clone, thiserror::Error, serde::Serialize, serde::Deserialize)]
 pub enum RaftOpError {
     /// Safe to retry: nothing was proposed.
     #[error("node {node} is not the leader (leader: {})", leader_addr.as_deref().unwrap_or("unknown, election in progress"))]
@@ -45,6 +45,10 @@ pub struct Node {
     pub tls: Option<Arc<crate::tls::NodeTls>>,
     /// Recent Reserve answers, so most PUTs skip that round trip.
     pub free_space: crate::objects::FreeSpaceCache,
+    /// Small objects' shards, queued per node so concurrent PUTs share `WriteShards` calls.
+    pub small_writes: crate::objects::ShardBatcher,
+    /// Manifest commits waiting to share a Raft entry (`group_commit`).
+    pub commits: crate::group_commit::CommitQueue,
     /// The cluster master key (docs/encryption.md); None: encrypted namespaces are refused here.
     pub master_key: Option<Arc<crate::crypto::MasterKey>>,
 }

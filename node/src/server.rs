@@ -108,6 +108,7 @@ pub async fn run(config: NodeConfig, shutdown: impl Future<Output = ()> + Send +
         config.objects.pack_shards_up_to,
     )?;
     let metrics = Arc::new(Metrics::new(config.node_id, &config.site));
+    let (commits, commit_queue) = crate::group_commit::CommitQueue::new();
     let node = Arc::new(Node {
         config: config.clone(),
         raft,
@@ -121,9 +122,12 @@ pub async fn run(config: NodeConfig, shutdown: impl Future<Output = ()> + Send +
         workers: Default::default(),
         tls,
         free_space: Default::default(),
+        small_writes: Default::default(),
+        commits,
         master_key,
     });
     let gauges = tokio::spawn(update_raft_gauges(node.clone()));
+    let grouper = tokio::spawn(crate::group_commit::run(node.clone(), commit_queue));
     let collector = tokio::spawn(crate::objects::run_orphan_collector(node.clone()));
     let scrub_handle = crate::workers::WorkerHandle::new(crate::scrub::WORKER_NAME);
     node.workers.register(scrub_handle.clone());
@@ -142,6 +146,7 @@ pub async fn run(config: NodeConfig, shutdown: impl Future<Output = ()> + Send +
 
     let served = serve(node.clone(), listener, shutdown).await;
     gauges.abort();
+    grouper.abort();
     collector.abort();
     scrubber.abort();
     repairer.abort();

@@ -4,8 +4,8 @@ use std::sync::Arc;
 
 use archipel_proto::shard::shard_server::Shard;
 use archipel_proto::shard::{
-    read_shard_reply, write_shard_chunk, ReadShardReply, ReadShardRequest, ReserveReply, ReserveRequest, StripeData,
-    WriteShardChunk, WriteShardReply,
+    read_shard_reply, write_shard_chunk, ReadShardReply, ReadShardRequest, ReserveReply, ReserveRequest, ShardHeader,
+    ShardWriteResult, StripeData, WholeShard, WriteShardChunk, WriteShardReply, WriteShardsReply, WriteShardsRequest,
 };
 use tokio::sync::mpsc;
 use tokio_stream::wrappers::ReceiverStream;
@@ -15,10 +15,12 @@ use super::idle::IdleLimit;
 use crate::ec_profile::{EcProfile, MAX_TOTAL_SHARDS};
 use crate::node::Node;
 use crate::objects::model::validate_object_key;
-use crate::shards::{ObjectId, ShardError, ShardFileHeader};
+use crate::shards::{ObjectId, ShardError, ShardFileHeader, WholeShardWrite};
 
 /// Largest shard bytes per stripe a node accepts (64 MiB stripes over 1 data shard).
 const MAX_SHARD_LEN: u64 = 64 << 20;
+/// Most shards one `WriteShards` call may carry.
+const MAX_WHOLE_SHARDS: usize = 1024;
 
 pub struct ShardService {
     pub node: Arc<Node>,
@@ -43,6 +45,66 @@ impl ShardService {
                 self.node.id()
             ))),
         }
+    }
+}
+
+impl ShardService {
+    /// Checks a shard header from the wire and gives the header the shard is stored with.
+    fn file_header(&self, header: &ShardHeader) -> Result<(ObjectId, ShardFileHeader), Status> {
+        self.check_cluster(&header.cluster_id)?;
+        let id = object_id(&header.object_id)?;
+        let profile = EcProfile::new(
+            u8::try_from(header.data_shards).map_err(|_| Status::invalid_argument("too many data shards"))?,
+            u8::try_from(header.parity_shards).map_err(|_| Status::invalid_argument("too many parity shards"))?,
+        )
+        .map_err(Status::invalid_argument)?;
+        if header.index as usize >= profile.total().min(MAX_TOTAL_SHARDS) {
+            return Err(Status::invalid_argument(format!(
+                "shard index {} out of range for {profile}",
+                header.index
+            )));
+        }
+        if header.shard_len == 0 || header.shard_len > MAX_SHARD_LEN {
+            return Err(Status::invalid_argument("shard length out of range"));
+        }
+        validate_object_key(&header.key).map_err(Status::invalid_argument)?;
+        let file_header = ShardFileHeader {
+            format: 1,
+            object_id: hex::encode(id),
+            namespace: header.namespace.clone(),
+            key: header.key.clone(),
+            index: header.index,
+            profile: profile.to_string(),
+            stripe_size: header.stripe_size,
+            shard_len: header.shard_len,
+            created_at_ms: crate::objects::model::now_ms(),
+        };
+        Ok((id, file_header))
+    }
+
+    /// One shard of a `WriteShards` batch, checked.
+    fn whole_shard(&self, shard: WholeShard) -> Result<WholeShardWrite, Status> {
+        let header = shard
+            .header
+            .ok_or_else(|| Status::invalid_argument("a whole shard needs its header"))?;
+        let (object_id, file_header) = self.file_header(&header)?;
+        if shard.stripe.is_empty() || shard.stripe.len() as u64 > header.shard_len {
+            return Err(Status::invalid_argument("stripe length out of range"));
+        }
+        Ok(WholeShardWrite {
+            object_id,
+            header: file_header,
+            stripe: shard.stripe,
+            object_size: shard.object_size,
+        })
+    }
+}
+
+fn failed(status: &Status) -> ShardWriteResult {
+    ShardWriteResult {
+        table_hash: Vec::new(),
+        error: status.message().to_owned(),
+        code: status.code() as i32,
     }
 }
 
@@ -86,34 +148,7 @@ impl Shard for ShardService {
             }) => h,
             _ => return Err(Status::invalid_argument("a shard stream starts with its header")),
         };
-        self.check_cluster(&header.cluster_id)?;
-        let id = object_id(&header.object_id)?;
-        let profile = EcProfile::new(
-            u8::try_from(header.data_shards).map_err(|_| Status::invalid_argument("too many data shards"))?,
-            u8::try_from(header.parity_shards).map_err(|_| Status::invalid_argument("too many parity shards"))?,
-        )
-        .map_err(Status::invalid_argument)?;
-        if header.index as usize >= profile.total().min(MAX_TOTAL_SHARDS) {
-            return Err(Status::invalid_argument(format!(
-                "shard index {} out of range for {profile}",
-                header.index
-            )));
-        }
-        if header.shard_len == 0 || header.shard_len > MAX_SHARD_LEN {
-            return Err(Status::invalid_argument("shard length out of range"));
-        }
-        validate_object_key(&header.key).map_err(Status::invalid_argument)?;
-        let file_header = ShardFileHeader {
-            format: 1,
-            object_id: hex::encode(id),
-            namespace: header.namespace.clone(),
-            key: header.key.clone(),
-            index: header.index,
-            profile: profile.to_string(),
-            stripe_size: header.stripe_size,
-            shard_len: header.shard_len,
-            created_at_ms: crate::objects::model::now_ms(),
-        };
+        let (id, file_header) = self.file_header(&header)?;
         let mut writer = self.node.shards.create(&id, &file_header).await.map_err(shard_status)?;
         loop {
             // On an error or a stall the writer is dropped here: its temp file goes with it.
@@ -162,6 +197,48 @@ impl Shard for ShardService {
                 _ => return Err(Status::invalid_argument("unexpected message in a shard stream")),
             }
         }
+    }
+
+    async fn write_shards(&self, request: Request<WriteShardsRequest>) -> Result<Response<WriteShardsReply>, Status> {
+        let shards = request.into_inner().shards;
+        if shards.len() > MAX_WHOLE_SHARDS {
+            return Err(Status::invalid_argument(format!(
+                "{} shards in one call; at most {MAX_WHOLE_SHARDS}",
+                shards.len()
+            )));
+        }
+        let mut results = vec![ShardWriteResult::default(); shards.len()];
+        let mut accepted = Vec::new();
+        let mut positions = Vec::new();
+        for (i, shard) in shards.into_iter().enumerate() {
+            match self.whole_shard(shard) {
+                Ok(w) => {
+                    accepted.push(w);
+                    positions.push(i);
+                }
+                Err(status) => results[i] = failed(&status),
+            }
+        }
+        let needed: u64 = accepted.iter().map(|w| w.stripe.len() as u64).sum();
+        let free = self.node.shards.free_bytes();
+        let outcome = if needed > free {
+            Err(shard_status(ShardError::DiskFull { needed, free }))
+        } else {
+            self.node.shards.put_whole_many(accepted).await.map_err(shard_status)
+        };
+        match outcome {
+            Ok(stored) => {
+                for (i, (table_hash, _)) in positions.into_iter().zip(stored) {
+                    results[i].table_hash = table_hash.to_vec();
+                }
+            }
+            Err(status) => {
+                for i in positions {
+                    results[i] = failed(&status);
+                }
+            }
+        }
+        Ok(Response::new(WriteShardsReply { results }))
     }
 
     type ReadShardStream = ReceiverStream<Result<ReadShardReply, Status>>;

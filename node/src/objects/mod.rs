@@ -13,6 +13,7 @@ mod get;
 pub mod model;
 mod namespaces;
 mod put;
+mod small;
 mod upload;
 
 pub(crate) use get::damage_command;
@@ -24,3 +25,4 @@ pub use free_space::FreeSpaceCache;
 pub use gc::{collect_once, lookup_owner_manifest, run_orphan_collector};
 pub use get::ReadRange;
 pub use model::{Manifest, NamespaceConfig, Sealing, ShardRef, Storage};
+pub use small::ShardBatcher;

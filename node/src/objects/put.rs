@@ -5,7 +5,7 @@ use std::time::Duration;
 
 use archipel_proto::shard::shard_client::ShardClient;
 use archipel_proto::shard::{
-    write_shard_chunk, FinishShard, ReserveRequest, ShardHeader, WriteShardChunk, WriteShardReply,
+    write_shard_chunk, FinishShard, ReserveRequest, ShardHeader, WholeShard, WriteShardChunk, WriteShardReply,
 };
 use bytes::Bytes;
 use futures::future::join_all;
@@ -31,6 +31,9 @@ const RESERVE_TIMEOUT: Duration = Duration::from_secs(3);
 const PLACEMENT_ATTEMPTS: usize = 3;
 /// Stripes in flight per shard stream: enough to keep links busy, bounded memory.
 const SHARD_QUEUE: usize = 2;
+/// A shard's bytes beyond its stripe: the JSON header (with the key, up to 1 KiB), the table and
+/// the footer. A generous bound, used to tell whether a shard will be packed.
+const SHARD_FRAMING: u64 = 2048;
 /// A degraded write (some shard nodes down) still stores k + this many shards, so the object
 /// survives one more failure before repair restores full redundancy.
 pub const DEGRADED_SPARE: usize = 1;
@@ -203,7 +206,7 @@ impl Node {
             Condition { ns: mns, key, expect },
             super::collected::not_collected(&manifest.object_id),
         ];
-        let result = self.propose(Command::Txn { conditions, then }).await?;
+        let result = self.propose_grouped(Command::Txn { conditions, then }).await?;
         match result {
             CommandResult::Txn {
                 succeeded: true,
@@ -260,6 +263,12 @@ impl Node {
             stripe_size,
             shard_len,
         };
+        let first_shard_len = codec.shard_len(first.len() + overhead) as u64;
+        if input.done() && first_shard_len + SHARD_FRAMING <= self.config.objects.pack_shards_up_to {
+            return self
+                .store_small(profile, &codec, &targets, header, first, sealer, input.declared)
+                .await;
+        }
         let mut fanout = Fanout::open(self, &targets, header).await?;
         let mut hasher = blake3::Hasher::new();
         let mut size = 0u64;
@@ -295,6 +304,76 @@ impl Node {
             },
             size,
             *hasher.finalize().as_bytes(),
+        ))
+    }
+
+    /// A one-stripe object whose shards the nodes pack: each shard joins its node's next
+    /// `WriteShards` batch (`objects::small`), so concurrent small PUTs share calls and syncs.
+    #[allow(clippy::too_many_arguments)]
+    async fn store_small(
+        &self,
+        profile: EcProfile,
+        codec: &Codec,
+        targets: &[Option<(u64, String)>],
+        header: ShardHeader,
+        data: Vec<u8>,
+        sealer: Option<super::crypt::ObjectSealer>,
+        declared: Option<u64>,
+    ) -> Result<(Storage, u64, [u8; 32]), ObjectError> {
+        let size = data.len() as u64;
+        if let Some(declared) = declared {
+            if declared != size {
+                return Err(ObjectError::SizeMismatch { declared, sent: size });
+            }
+        }
+        let hash = *blake3::hash(&data).as_bytes();
+        let shards = match &sealer {
+            Some(s) => codec.encode(&s.seal_stripe(0, &data)),
+            None => codec.encode(&data),
+        }
+        .map_err(|e| ObjectError::Internal(e.to_string()))?;
+        let writes = targets
+            .iter()
+            .zip(shards)
+            .enumerate()
+            .filter_map(|(index, (target, stripe))| {
+                let (node, addr) = target.as_ref()?;
+                let mut h = header.clone();
+                h.index = index as u32;
+                let shard = WholeShard {
+                    header: Some(h),
+                    stripe: stripe.to_vec(),
+                    object_size: size,
+                };
+                Some(async move {
+                    let r = self.small_writes.write(&self.peers, addr, shard).await;
+                    (index as u32, *node, addr, r)
+                })
+            });
+        let mut refs = Vec::new();
+        for (index, node_id, addr, result) in join_all(writes).await {
+            match result {
+                Ok(table_hash) => refs.push(ShardRef {
+                    index,
+                    node_id,
+                    table_hash,
+                }),
+                Err(reason) => {
+                    return Err(ObjectError::Unavailable(format!(
+                        "writing shard {index} to node {node_id} ({addr}) failed: {reason}"
+                    )))
+                }
+            }
+        }
+        let stripe_size = header.stripe_size;
+        Ok((
+            Storage::Sharded {
+                profile,
+                stripe_size,
+                shards: refs,
+            },
+            size,
+            hash,
         ))
     }
 

@@ -83,3 +83,19 @@ pub fn encode_header(header: &ShardFileHeader) -> Vec<u8> {
     out.extend_from_slice(&json);
     out
 }
+
+/// What closes a shard whose encoded header is `encoded_header` and whose stripes hash to
+/// `hashes`: the stripe table and the footer, to write after the stripes, and BLAKE3(table).
+pub fn closing(encoded_header: &[u8], hashes: &[[u8; 32]], object_size: u64) -> (Vec<u8>, [u8; 32]) {
+    let mut tail: Vec<u8> = hashes.iter().flatten().copied().collect();
+    let table_hash = *blake3::hash(&tail).as_bytes();
+    let stripe_count = hashes.len() as u64;
+    let footer = Footer {
+        table_hash,
+        seal: Footer::compute_seal(encoded_header, &table_hash, stripe_count, object_size),
+        stripe_count,
+        object_size,
+    };
+    tail.extend_from_slice(&footer.encode());
+    (tail, table_hash)
+}

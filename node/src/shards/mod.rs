@@ -10,7 +10,7 @@ mod writer;
 
 pub use format::{ShardFileHeader, FOOTER_LEN, HEADER_MAGIC};
 pub use reader::ShardReader;
-pub use store::{is_temp, Present, ShardError, ShardStore, StoredShard};
+pub use store::{is_temp, Present, ShardError, ShardStore, StoredShard, WholeShardWrite};
 pub use writer::ShardWriter;
 
 /// Object ids are 16 random bytes, written as 32 hex digits in file names and keys.

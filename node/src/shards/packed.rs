@@ -136,10 +136,18 @@ impl PackedShards {
     /// Stores one shard durably: returns once the WAL holding it is synced. Concurrent calls
     /// share a sync.
     pub fn put(&self, object_id: &ObjectId, index: u32, bytes: &[u8], created_ms: u64) -> Result<(), ShardError> {
-        let k = key(object_id, index);
+        self.put_many(&[(*object_id, index, bytes.to_vec(), created_ms)])
+    }
+
+    /// Stores several shards with one synced write: `(object id, index, bytes, created ms)`.
+    pub fn put_many(&self, shards: &[(ObjectId, u32, Vec<u8>, u64)]) -> Result<(), ShardError> {
+        let (data, index) = (self.cf(CF_DATA)?, self.cf(CF_INDEX)?);
         let mut batch = WriteBatch::default();
-        batch.put_cf(self.cf(CF_DATA)?, k, bytes);
-        batch.put_cf(self.cf(CF_INDEX)?, k, index_value(bytes.len() as u64, created_ms));
+        for (object_id, i, bytes, created_ms) in shards {
+            let k = key(object_id, *i);
+            batch.put_cf(data, k, bytes);
+            batch.put_cf(index, k, index_value(bytes.len() as u64, *created_ms));
+        }
         let mut sync = WriteOptions::default();
         sync.set_sync(true);
         self.db.write_opt(batch, &sync).map_err(self.db_err())

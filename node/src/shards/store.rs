@@ -6,7 +6,7 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
 use std::time::SystemTime;
 
-use super::format::{encode_header, ShardFileHeader};
+use super::format::{closing, encode_header, ShardFileHeader};
 use super::packed::PackedShards;
 use super::reader::ShardReader;
 use super::writer::ShardWriter;
@@ -50,6 +50,14 @@ pub struct StoredShard {
     pub packed: bool,
     pub size: u64,
     pub modified: SystemTime,
+}
+
+/// A whole one-stripe shard to store.
+pub struct WholeShardWrite {
+    pub object_id: ObjectId,
+    pub header: ShardFileHeader,
+    pub stripe: Vec<u8>,
+    pub object_size: u64,
 }
 
 /// What the node holds of one shard now.
@@ -187,6 +195,52 @@ impl ShardStore {
             Some(bytes) => ShardReader::from_bytes(self.packed.display_path(object_id, index), bytes).await,
             None => ShardReader::open(self.path(object_id, index)).await,
         }
+    }
+
+    /// Stores whole one-stripe shards (a batch from `WriteShards`): those that fit the pack limit
+    /// with one synced write, any other as a file. Returns each shard's table hash and size, in
+    /// order; a failure fails them all.
+    pub async fn put_whole_many(&self, shards: Vec<WholeShardWrite>) -> Result<Vec<([u8; 32], u64)>, ShardError> {
+        let mut out = Vec::with_capacity(shards.len());
+        let mut packed: Vec<(ObjectId, u32, Vec<u8>, u64)> = Vec::new();
+        let mut replaced = 0u64;
+        let mut stale_files = Vec::new();
+        for s in shards {
+            let head = encode_header(&s.header);
+            let (tail, table_hash) = closing(&head, &[*blake3::hash(&s.stripe).as_bytes()], s.object_size);
+            let size = (head.len() + s.stripe.len() + tail.len()) as u64;
+            if self.pack_max == 0 || size > self.pack_max {
+                let mut w = self.create(&s.object_id, &s.header).await?;
+                w.write_stripe(&s.stripe).await?;
+                out.push(w.finish(s.object_size, None).await?);
+                continue;
+            }
+            let present = self.present(&s.object_id, s.header.index);
+            replaced += present.bytes;
+            if present.file {
+                stale_files.push(self.path(&s.object_id, s.header.index));
+            }
+            let mut bytes = head;
+            bytes.reserve(s.stripe.len() + tail.len());
+            bytes.extend_from_slice(&s.stripe);
+            bytes.extend_from_slice(&tail);
+            packed.push((s.object_id, s.header.index, bytes, s.header.created_at_ms));
+            out.push((table_hash, size));
+        }
+        if !packed.is_empty() {
+            let added: u64 = packed.iter().map(|p| p.2.len() as u64).sum();
+            let store = self.packed.clone();
+            tokio::task::spawn_blocking(move || store.put_many(&packed))
+                .await
+                .map_err(|e| io_err(&self.root)(std::io::Error::other(e)))??;
+            for path in stale_files {
+                let _ = tokio::fs::remove_file(&path).await;
+            }
+            self.used_bytes.fetch_add(added, Ordering::Relaxed);
+            self.used_bytes
+                .fetch_sub(replaced.min(self.used_bytes()), Ordering::Relaxed);
+        }
+        Ok(out)
     }
 
     /// Every finished shard, packed or not, and every temp file.

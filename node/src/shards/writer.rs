@@ -7,7 +7,7 @@ use std::sync::atomic::Ordering;
 
 use tokio::io::AsyncWriteExt;
 
-use super::format::{Footer, FOOTER_LEN};
+use super::format::{closing, FOOTER_LEN};
 use super::store::{io_err, ShardError, ShardStore, TMP_MARKER};
 use super::ObjectId;
 
@@ -103,8 +103,7 @@ impl ShardWriter {
             path: final_path.clone(),
             reason: "finished twice".into(),
         })?;
-        let table: Vec<u8> = self.hashes.iter().flatten().copied().collect();
-        let table_hash = *blake3::hash(&table).as_bytes();
+        let (tail, table_hash) = closing(&self.encoded_header, &self.hashes, object_size);
         if expected.is_some_and(|e| e != table_hash) {
             // Dropping self removes a temp file; the existing shard, if any, stays untouched.
             return Err(ShardError::Corrupt {
@@ -112,19 +111,11 @@ impl ShardWriter {
                 reason: "the rebuilt shard does not hash as the manifest recorded; not replacing anything".into(),
             });
         }
-        let stripe_count = self.hashes.len() as u64;
-        let footer = Footer {
-            table_hash,
-            seal: Footer::compute_seal(&self.encoded_header, &table_hash, stripe_count, object_size),
-            stripe_count,
-            object_size,
-        };
-        let size = self.written + table.len() as u64 + FOOTER_LEN as u64;
+        let size = self.written + tail.len() as u64;
         let replaced = self.store.present(&self.object_id, self.index);
         match sink {
             Sink::Memory(mut buf) => {
-                buf.extend_from_slice(&table);
-                buf.extend_from_slice(&footer.encode());
+                buf.extend_from_slice(&tail);
                 let (store, id, index, created) = (self.store.clone(), self.object_id, self.index, self.created_ms);
                 tokio::task::spawn_blocking(move || store.packed().put(&id, index, &buf, created))
                     .await
@@ -136,8 +127,7 @@ impl ShardWriter {
             }
             Sink::File(mut file) => {
                 let path = self.tmp_path.clone();
-                file.write_all(&table).await.map_err(io_err(&path))?;
-                file.write_all(&footer.encode()).await.map_err(io_err(&path))?;
+                file.write_all(&tail).await.map_err(io_err(&path))?;
                 file.sync_all().await.map_err(io_err(&path))?;
                 drop(file);
                 tokio::fs::rename(&self.tmp_path, &final_path)
