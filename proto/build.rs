@@ -14,6 +14,18 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     for f in files {
         println!("cargo:rerun-if-changed={f}");
     }
-    tonic_prost_build::configure().compile_protos(&files, &["proto"])?;
+    // Object and shard bytes as `bytes::Bytes`: decoding slices the receive buffer instead of
+    // copying it, and a stripe is handed on without another copy (docs/performance.md).
+    let mut builder = tonic_prost_build::configure();
+    for field in [
+        ".archipel.object.v1.PutObjectChunk.data",
+        ".archipel.object.v1.GetObjectChunk.data",
+        ".archipel.shard.v1.WriteShardChunk.stripe",
+        ".archipel.shard.v1.StripeData.data",
+        ".archipel.shard.v1.WholeShard.stripe",
+    ] {
+        builder = builder.bytes(field);
+    }
+    builder.compile_protos(&files, &["proto"])?;
     Ok(())
 }

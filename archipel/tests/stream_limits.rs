@@ -144,7 +144,7 @@ fn a_silent_object_upload_is_dropped_and_nothing_is_stored() {
         // The second upload sends some data first, then stalls mid-object.
         if !data.is_empty() {
             rt.block_on(tx.send(PutObjectChunk {
-                part: Some(put_object_chunk::Part::Data(data)),
+                part: Some(put_object_chunk::Part::Data(data.into())),
             }))
             .unwrap();
         }

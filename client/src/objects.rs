@@ -119,15 +119,17 @@ impl Client {
             .max_decoding_message_size(8 << 20);
         let call = tokio::spawn(async move { client.put_object(ReceiverStream::new(rx)).await });
         let mut sent = 0u64;
-        let mut buf = vec![0u8; UPLOAD_CHUNK];
+        // Read straight into fresh buffers that become the messages: no zeroing, no copy.
+        let mut buf = bytes::BytesMut::new();
         let read_error = loop {
-            let n = match reader.read(&mut buf).await {
+            buf.reserve(UPLOAD_CHUNK);
+            let n = match reader.read_buf(&mut buf).await {
                 Ok(0) => break None,
                 Ok(n) => n,
                 Err(e) => break Some(e),
             };
             let chunk = PutObjectChunk {
-                part: Some(put_object_chunk::Part::Data(buf[..n].to_vec())),
+                part: Some(put_object_chunk::Part::Data(buf.split().freeze())),
             };
             if tx.send(chunk).await.is_err() {
                 break None; // the call ended early; its result says why

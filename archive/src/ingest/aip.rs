@@ -5,7 +5,6 @@
 use std::sync::Arc;
 
 use std::collections::HashMap;
-use std::path::Path;
 
 use archipel_client::Client;
 use chrono::Utc;
@@ -62,8 +61,7 @@ pub async fn store(a: &Arc<Archive>, t: &mut Transfer, mut c: Checked) -> Result
             .chain(alone.into_iter().map(Upload::Alone))
             .map(|job| {
                 let (client, ns, prefix) = (client.clone(), ns.clone(), prefix.clone());
-                let spool = a.config.spool_dir.clone();
-                async move { job.run(&client, &ns, &prefix, &spool).await }
+                async move { job.run(&client, &ns, &prefix).await }
             });
         let mut uploads = futures::stream::iter(jobs).buffer_unordered(UPLOADS_IN_FLIGHT);
         let mut first_error = None;
@@ -197,47 +195,55 @@ enum Upload {
 
 impl Upload {
     /// Returns the key stored and, for a pack, each member's key and offset in it.
-    async fn run(
-        self,
-        client: &Client,
-        ns: &str,
-        prefix: &str,
-        spool: &Path,
-    ) -> (String, Result<Vec<(String, u64)>, String>) {
+    async fn run(self, client: &Client, ns: &str, prefix: &str) -> (String, Result<Vec<(String, u64)>, String>) {
         match self {
             Upload::Alone(f) => {
                 let r = client.put_object_file(ns, &f.key, &f.path, None).await;
                 (f.key, r.map(|_| Vec::new()).map_err(|e| e.to_string()))
             }
             Upload::Pack(key, members) => {
-                let r = upload_pack(client, ns, &key, members, prefix, spool).await;
+                let r = upload_pack(client, ns, &key, members, prefix).await;
                 (key, r)
             }
         }
     }
 }
 
+/// Builds the pack on a blocking thread while the upload streams it.
 async fn upload_pack(
     client: &Client,
     ns: &str,
     key: &str,
     members: Vec<FileToStore>,
     prefix: &str,
-    spool: &Path,
 ) -> Result<Vec<(String, u64)>, String> {
-    let tmp = tempfile::Builder::new()
-        .prefix("pack-")
-        .tempfile_in(spool)
-        .map_err(|e| format!("cannot create a pack in {}: {e}", spool.display()))?
-        .into_temp_path();
-    let (path, prefix) = (tmp.to_path_buf(), prefix.to_owned());
-    let offsets = tokio::task::spawn_blocking(move || pack::build(&members, &prefix, &path))
+    let (tx, rx) = tokio::sync::mpsc::channel(4);
+    let prefix = prefix.to_owned();
+    let build = tokio::task::spawn_blocking(move || {
+        let mut writer = pack::ChannelWriter::new(tx);
+        let built = pack::write_tar(&members, &prefix, &mut writer);
+        if let Err(e) = &built {
+            // The upload must fail, not store a pack cut short.
+            writer.fail(e);
+        }
+        built
+    });
+    let mut rx = rx;
+    let body = tokio_util::io::StreamReader::new(futures::stream::poll_fn(move |cx| rx.poll_recv(cx)));
+    let uploaded = client.put_object(ns, key, body, None, None).await;
+    let built = build
         .await
-        .map_err(|e| format!("packing stopped: {e}"))?
-        .map_err(|e| format!("packing failed: {e}"))?;
-    client
-        .put_object_file(ns, key, &tmp, None)
-        .await
-        .map_err(|e| e.to_string())?;
-    Ok(offsets)
+        .unwrap_or_else(|e| Err(std::io::Error::other(format!("the packing thread stopped: {e}"))));
+    match (built, uploaded) {
+        (Ok(offsets), Ok(_)) => Ok(offsets),
+        (Err(e), Ok(_)) => {
+            // Only a builder that died without a word lets a pack end early: never keep it.
+            if let Err(d) = client.delete_object(ns, key).await {
+                tracing::warn!("could not remove the incomplete pack {ns}/{key}: {d}");
+            }
+            Err(format!("packing failed: {e}"))
+        }
+        (Err(e), Err(_)) if e.kind() != std::io::ErrorKind::BrokenPipe => Err(format!("packing failed: {e}")),
+        (_, Err(e)) => Err(e.to_string()),
+    }
 }

@@ -4,7 +4,7 @@
 //! (`objects/<sha512>`), so it stays readable with standard tools. The descriptor records each
 //! file's pack and offset, and a file is read back as a range of its pack.
 
-use std::io::{Seek, Write};
+use std::io::Write;
 use std::path::{Path, PathBuf};
 
 /// Files up to this size are packed by default; larger ones are objects of their own.
@@ -56,12 +56,20 @@ pub fn plan(files: Vec<FileToStore>, member_max: u64) -> (Vec<Vec<FileToStore>>,
     (packs, alone)
 }
 
-/// Writes `members` as a tar file at `out`, each named by its key relative to `prefix` (the
-/// AIP's key prefix), and returns where each member's data starts. Each file must still have
-/// the size it was checked with: a file that changed is an error, not a silently wrong pack.
+/// Writes `members` as a tar file at `out` (see [`write_tar`]).
 pub fn build(members: &[FileToStore], prefix: &str, out: &Path) -> std::io::Result<Vec<(String, u64)>> {
     let file = std::fs::File::create(out)?;
-    let mut tar = tar::Builder::new(std::io::BufWriter::with_capacity(1 << 20, file));
+    let mut writer = std::io::BufWriter::with_capacity(1 << 20, file);
+    let offsets = write_tar(members, prefix, &mut writer)?;
+    writer.flush()?;
+    Ok(offsets)
+}
+
+/// Writes `members` as a tar stream into `out`, each named by its key relative to `prefix` (the
+/// AIP's key prefix), and returns where each member's data starts. Each file must still have
+/// the size it was checked with: a file that changed is an error, not a silently wrong pack.
+pub fn write_tar<W: Write>(members: &[FileToStore], prefix: &str, out: W) -> std::io::Result<Vec<(String, u64)>> {
+    let mut tar = tar::Builder::new(Counting { inner: out, written: 0 });
     tar.mode(tar::HeaderMode::Deterministic);
     let mut offsets = Vec::with_capacity(members.len());
     for m in members {
@@ -81,15 +89,81 @@ pub fn build(members: &[FileToStore], prefix: &str, out: &Path) -> std::io::Resu
         header.set_mode(0o444);
         header.set_entry_type(tar::EntryType::Regular);
         tar.append_data(&mut header, name, &mut source)?;
-        // The data ends at the current position, before padding to the next 512-byte block;
+        // The data ends where the stream is now, before padding to the next 512-byte block;
         // long names add extension headers before it, so count back from the end.
-        let end = tar.get_mut().stream_position()?;
+        let end = tar.get_ref().written;
         let padded = size.div_ceil(512) * 512;
         offsets.push((m.key.clone(), end - padded));
     }
-    let mut writer = tar.into_inner()?;
-    writer.flush()?;
+    tar.into_inner()?.inner.flush()?;
     Ok(offsets)
+}
+
+/// A writer that counts what went through it.
+struct Counting<W> {
+    inner: W,
+    written: u64,
+}
+
+impl<W: Write> Write for Counting<W> {
+    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+        let n = self.inner.write(buf)?;
+        self.written += n as u64;
+        Ok(n)
+    }
+
+    fn flush(&mut self) -> std::io::Result<()> {
+        self.inner.flush()
+    }
+}
+
+/// A blocking writer whose bytes arrive as chunks on an async channel: a pack is built on a
+/// blocking thread while the upload streams it, with no temp file between them.
+pub struct ChannelWriter {
+    tx: tokio::sync::mpsc::Sender<std::io::Result<bytes::Bytes>>,
+    buf: Vec<u8>,
+}
+
+const CHANNEL_CHUNK: usize = 1 << 20;
+
+impl ChannelWriter {
+    pub fn new(tx: tokio::sync::mpsc::Sender<std::io::Result<bytes::Bytes>>) -> Self {
+        Self {
+            tx,
+            buf: Vec::with_capacity(CHANNEL_CHUNK),
+        }
+    }
+
+    /// Ends the stream with `error`, so the reader fails instead of seeing a clean end.
+    pub fn fail(&mut self, error: &std::io::Error) {
+        let _ = self
+            .tx
+            .blocking_send(Err(std::io::Error::new(error.kind(), error.to_string())));
+    }
+
+    fn send(&mut self) -> std::io::Result<()> {
+        if self.buf.is_empty() {
+            return Ok(());
+        }
+        let chunk = bytes::Bytes::from(std::mem::replace(&mut self.buf, Vec::with_capacity(CHANNEL_CHUNK)));
+        self.tx
+            .blocking_send(Ok(chunk))
+            .map_err(|_| std::io::Error::new(std::io::ErrorKind::BrokenPipe, "the upload of the pack stopped"))
+    }
+}
+
+impl Write for ChannelWriter {
+    fn write(&mut self, data: &[u8]) -> std::io::Result<usize> {
+        self.buf.extend_from_slice(data);
+        if self.buf.len() >= CHANNEL_CHUNK {
+            self.send()?;
+        }
+        Ok(data.len())
+    }
+
+    fn flush(&mut self) -> std::io::Result<()> {
+        self.send()
+    }
 }
 
 #[cfg(test)]
@@ -139,6 +213,46 @@ mod tests {
         }
         assert_eq!(names.len(), 4);
         assert!(names.contains(&format!("objects/{long}")));
+    }
+
+    #[tokio::test]
+    async fn a_pack_streams_through_the_channel_and_a_failure_reaches_the_reader() {
+        let dir = tempfile::tempdir().unwrap();
+        let members = vec![
+            file(dir.path(), "a", b"first file"),
+            file(dir.path(), "b", &vec![3u8; 3 << 20]),
+        ];
+        let (tx, mut rx) = tokio::sync::mpsc::channel(4);
+        let ms = members.clone();
+        let built = tokio::task::spawn_blocking(move || write_tar(&ms, "aip/A/", &mut ChannelWriter::new(tx)));
+        let mut streamed = Vec::new();
+        while let Some(chunk) = rx.recv().await {
+            streamed.extend_from_slice(&chunk.unwrap());
+        }
+        let offsets = built.await.unwrap().unwrap();
+        let path = dir.path().join("pack.tar");
+        assert_eq!(offsets, build(&members, "aip/A/", &path).unwrap());
+        assert_eq!(
+            streamed,
+            std::fs::read(&path).unwrap(),
+            "streamed and written packs are the same bytes"
+        );
+
+        let mut changed = members[1].clone();
+        changed.size += 1;
+        let (tx, mut rx) = tokio::sync::mpsc::channel(4);
+        tokio::task::spawn_blocking(move || {
+            let mut w = ChannelWriter::new(tx);
+            let r = write_tar(&[changed], "aip/A/", &mut w);
+            if let Err(e) = &r {
+                w.fail(e);
+            }
+        });
+        let mut failed = false;
+        while let Some(chunk) = rx.recv().await {
+            failed |= chunk.is_err();
+        }
+        assert!(failed, "the reader sees an error, not a clean end of a short pack");
     }
 
     #[test]

@@ -176,7 +176,7 @@ impl Objects for ObjectService {
         let data = chunks.map(|item| match item {
             Ok(PutObjectChunk {
                 part: Some(put_object_chunk::Part::Data(d)),
-            }) => Ok(Bytes::from(d)),
+            }) => Ok(d),
             Ok(_) => Err(ObjectError::Invalid("only data may follow the upload header".into())),
             // The client went away, broke the connection or went silent mid-upload.
             Err(_) => Err(ObjectError::Abandoned),
@@ -229,7 +229,7 @@ impl Objects for ObjectService {
                 tokio::spawn(async move {
                     while let Some(item) = data_rx.recv().await {
                         let msg = item.map(|d| GetObjectChunk {
-                            part: Some(get_object_chunk::Part::Data(d.to_vec())),
+                            part: Some(get_object_chunk::Part::Data(d)),
                         });
                         if !idle.send(&tx, msg).await {
                             return;

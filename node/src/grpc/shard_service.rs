@@ -171,7 +171,7 @@ impl Shard for ShardService {
                             free: self.node.shards.free_bytes(),
                         }));
                     }
-                    writer.write_stripe(&data).await.map_err(shard_status)?;
+                    writer.write_stripe(data).await.map_err(shard_status)?;
                 }
                 Some(write_shard_chunk::Part::Finish(f)) => {
                     if f.stripe_count != writer.stripes() {
@@ -265,7 +265,10 @@ impl Shard for ShardService {
             for stripe in r.first_stripe..end {
                 let msg = match reader.read_stripe(stripe).await {
                     Ok(data) => Ok(ReadShardReply {
-                        part: Some(read_shard_reply::Part::Stripe(StripeData { stripe, data })),
+                        part: Some(read_shard_reply::Part::Stripe(StripeData {
+                            stripe,
+                            data: data.into(),
+                        })),
                     }),
                     Err(e) => Err(shard_status(e)),
                 };

@@ -147,7 +147,7 @@ async fn stream_stripes(
                         format!("stripe {next} fails its BLAKE3 check"),
                     ));
                 }
-                if tx.send(Ok(Bytes::from(s.data))).await.is_err() {
+                if tx.send(Ok(s.data)).await.is_err() {
                     return Ok(()); // the reader has what it needs
                 }
                 next += 1;

@@ -342,7 +342,7 @@ impl Node {
                 h.index = index as u32;
                 let shard = WholeShard {
                     header: Some(h),
-                    stripe: stripe.to_vec(),
+                    stripe,
                     object_size: size,
                 };
                 Some(async move {
@@ -638,7 +638,7 @@ impl Fanout {
             .into_iter()
             .map(|data| {
                 Some(WriteShardChunk {
-                    part: Some(write_shard_chunk::Part::Stripe(data.to_vec())),
+                    part: Some(write_shard_chunk::Part::Stripe(data)),
                 })
             })
             .collect();

@@ -1,36 +1,38 @@
 //! Reading a shard back, from its file or from the packed store: on open, the footer, table and
 //! seal are checked against each other; each stripe is checked against the table when read.
 
-use std::io::SeekFrom;
+use std::os::unix::fs::FileExt;
 use std::path::PathBuf;
-
-use tokio::io::{AsyncReadExt, AsyncSeekExt};
+use std::sync::Arc;
 
 use super::format::{Footer, ShardFileHeader, FOOTER_LEN, HEADER_MAGIC, MAX_HEADER_LEN};
 use super::store::{io_err, ShardError};
 
 /// Where a shard's bytes are.
 enum Source {
-    File(tokio::fs::File),
+    /// Read with `pread` on a blocking thread, straight into the caller's buffer.
+    File(Arc<std::fs::File>),
     Memory(Vec<u8>),
 }
 
 impl Source {
-    async fn read_at(&mut self, offset: u64, buf: &mut [u8]) -> std::io::Result<()> {
+    async fn read_at(&mut self, offset: u64, len: usize) -> std::io::Result<Vec<u8>> {
         match self {
             Source::File(f) => {
-                f.seek(SeekFrom::Start(offset)).await?;
-                f.read_exact(buf).await?;
-                Ok(())
+                let f = f.clone();
+                tokio::task::spawn_blocking(move || {
+                    let mut buf = vec![0u8; len];
+                    f.read_exact_at(&mut buf, offset)?;
+                    Ok(buf)
+                })
+                .await
+                .map_err(std::io::Error::other)?
             }
-            Source::Memory(bytes) => {
-                let slice = usize::try_from(offset)
-                    .ok()
-                    .and_then(|start| bytes.get(start..start.checked_add(buf.len())?))
-                    .ok_or_else(|| std::io::Error::from(std::io::ErrorKind::UnexpectedEof))?;
-                buf.copy_from_slice(slice);
-                Ok(())
-            }
+            Source::Memory(bytes) => usize::try_from(offset)
+                .ok()
+                .and_then(|start| bytes.get(start..start.checked_add(len)?))
+                .map(<[u8]>::to_vec)
+                .ok_or_else(|| std::io::Error::from(std::io::ErrorKind::UnexpectedEof)),
         }
     }
 }
@@ -51,13 +53,23 @@ pub struct ShardReader {
 
 impl ShardReader {
     pub async fn open(path: PathBuf) -> Result<Self, ShardError> {
-        let file = match tokio::fs::File::open(&path).await {
+        let opened = {
+            let path = path.clone();
+            tokio::task::spawn_blocking(move || {
+                let file = std::fs::File::open(&path)?;
+                let len = file.metadata()?.len();
+                Ok::<_, std::io::Error>((file, len))
+            })
+            .await
+            .map_err(std::io::Error::other)
+            .and_then(|r| r)
+        };
+        let (file, len) = match opened {
             Ok(f) => f,
             Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Err(ShardError::NotFound(path)),
             Err(e) => return Err(io_err(&path)(e)),
         };
-        let len = file.metadata().await.map_err(io_err(&path))?.len();
-        Self::parse(Source::File(file), len, path).await
+        Self::parse(Source::File(Arc::new(file)), len, path).await
     }
 
     /// A packed shard, whose bytes are those a shard file would hold.
@@ -71,11 +83,7 @@ impl ShardReader {
             path: path.clone(),
             reason: reason.into(),
         };
-        let mut prefix = [0u8; 12];
-        source
-            .read_at(0, &mut prefix)
-            .await
-            .map_err(|_| corrupt("truncated header"))?;
+        let prefix = source.read_at(0, 12).await.map_err(|_| corrupt("truncated header"))?;
         if &prefix[..8] != HEADER_MAGIC {
             return Err(corrupt("not an Archipel shard (bad magic)"));
         }
@@ -83,9 +91,8 @@ impl ShardReader {
         if header_len > MAX_HEADER_LEN {
             return Err(corrupt("header length out of range"));
         }
-        let mut raw_header = vec![0u8; header_len as usize];
-        source
-            .read_at(12, &mut raw_header)
+        let raw_header = source
+            .read_at(12, header_len as usize)
             .await
             .map_err(|_| corrupt("truncated header"))?;
         let header: ShardFileHeader = serde_json::from_slice(&raw_header).map_err(|_| corrupt("unreadable header"))?;
@@ -95,9 +102,8 @@ impl ShardReader {
         if len < data_start + FOOTER_LEN as u64 {
             return Err(corrupt("truncated: no footer"));
         }
-        let mut raw_footer = [0u8; FOOTER_LEN];
-        source
-            .read_at(len - FOOTER_LEN as u64, &mut raw_footer)
+        let raw_footer = source
+            .read_at(len - FOOTER_LEN as u64, FOOTER_LEN)
             .await
             .map_err(io_err(&path))?;
         let footer = Footer::decode(&raw_footer).ok_or_else(|| corrupt("bad footer"))?;
@@ -107,8 +113,10 @@ impl ShardReader {
             .filter(|t| data_start + t + (FOOTER_LEN as u64) <= len)
             .ok_or_else(|| corrupt("stripe count does not fit the file"))?;
         let table_start = len - FOOTER_LEN as u64 - table_len;
-        let mut table = vec![0u8; table_len as usize];
-        source.read_at(table_start, &mut table).await.map_err(io_err(&path))?;
+        let table = source
+            .read_at(table_start, table_len as usize)
+            .await
+            .map_err(io_err(&path))?;
         if *blake3::hash(&table).as_bytes() != footer.table_hash {
             return Err(corrupt("stripe table does not match its hash"));
         }
@@ -156,12 +164,10 @@ impl ShardReader {
             path: self.path.clone(),
             reason: format!("no stripe {stripe} (the shard has {})", self.stripe_count),
         })?;
-        let mut data = vec![0u8; (end - start) as usize];
         self.source
-            .read_at(start, &mut data)
+            .read_at(start, (end - start) as usize)
             .await
-            .map_err(io_err(&self.path))?;
-        Ok(data)
+            .map_err(io_err(&self.path))
     }
 
     pub fn expected_hash(&self, stripe: u64) -> Option<&[u8]> {

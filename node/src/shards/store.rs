@@ -56,7 +56,7 @@ pub struct StoredShard {
 pub struct WholeShardWrite {
     pub object_id: ObjectId,
     pub header: ShardFileHeader,
-    pub stripe: Vec<u8>,
+    pub stripe: bytes::Bytes,
     pub object_size: u64,
 }
 
@@ -211,7 +211,7 @@ impl ShardStore {
             let size = (head.len() + s.stripe.len() + tail.len()) as u64;
             if self.pack_max == 0 || size > self.pack_max {
                 let mut w = self.create(&s.object_id, &s.header).await?;
-                w.write_stripe(&s.stripe).await?;
+                w.write_stripe(s.stripe.clone()).await?;
                 out.push(w.finish(s.object_size, None).await?);
                 continue;
             }
@@ -381,8 +381,8 @@ mod tests {
             let store = open(dir.path(), packed);
             let id = [7u8; 16];
             let mut w = store.create(&id, &header(1)).await.unwrap();
-            w.write_stripe(b"abcd").await.unwrap();
-            w.write_stripe(b"ef").await.unwrap();
+            w.write_stripe(bytes::Bytes::copy_from_slice(b"abcd")).await.unwrap();
+            w.write_stripe(bytes::Bytes::copy_from_slice(b"ef")).await.unwrap();
             let (table_hash, size) = w.finish(6, None).await.unwrap();
             assert_eq!(store.used_bytes(), size);
             assert_eq!(store.path(&id, 1).exists(), !packed, "packed: {packed}");
@@ -419,8 +419,12 @@ mod tests {
         let mut h = header(0);
         h.shard_len = 600;
         let mut w = store.create(&id, &h).await.unwrap();
-        w.write_stripe(&[1u8; 600]).await.unwrap();
-        w.write_stripe(&[2u8; 600]).await.unwrap();
+        w.write_stripe(bytes::Bytes::copy_from_slice(&[1u8; 600]))
+            .await
+            .unwrap();
+        w.write_stripe(bytes::Bytes::copy_from_slice(&[2u8; 600]))
+            .await
+            .unwrap();
         w.finish(1200, None).await.unwrap();
         let p = store.present(&id, 0);
         assert!(p.file && !p.packed, "{p:?}");
@@ -436,7 +440,7 @@ mod tests {
             let mut h = header(0);
             h.shard_len = stripe.len() as u64;
             let mut w = store.create(&[1u8; 16], &h).await.unwrap();
-            w.write_stripe(&stripe).await.unwrap();
+            w.write_stripe(bytes::Bytes::copy_from_slice(&stripe)).await.unwrap();
             drop(w);
             assert!(store.list().unwrap().is_empty());
             assert!(matches!(
@@ -453,10 +457,10 @@ mod tests {
             let store = open(dir.path(), packed);
             let id = [4u8; 16];
             let mut w = store.create(&id, &header(0)).await.unwrap();
-            w.write_stripe(b"good").await.unwrap();
+            w.write_stripe(bytes::Bytes::copy_from_slice(b"good")).await.unwrap();
             let (good, _) = w.finish(4, None).await.unwrap();
             let mut w = store.create(&id, &header(0)).await.unwrap();
-            w.write_stripe(b"evil").await.unwrap();
+            w.write_stripe(bytes::Bytes::copy_from_slice(b"evil")).await.unwrap();
             assert!(w.finish(4, Some(good)).await.is_err());
             let r = store.open_reader(&id, 0).await.unwrap();
             assert_eq!(r.table_hash, good, "packed: {packed}");
@@ -470,7 +474,7 @@ mod tests {
             let store = open(dir.path(), packed);
             let id = [2u8; 16];
             let mut w = store.create(&id, &header(0)).await.unwrap();
-            w.write_stripe(b"abcd").await.unwrap();
+            w.write_stripe(bytes::Bytes::copy_from_slice(b"abcd")).await.unwrap();
             w.finish(4, None).await.unwrap();
             let mut bytes = raw(&store, &id, 0);
             let n = bytes.len();
@@ -515,7 +519,7 @@ mod tests {
                 h.shard_len = 64;
                 let mut w = store.create(&id, &h).await.unwrap();
                 for s in &stripes {
-                    w.write_stripe(s).await.unwrap();
+                    w.write_stripe(bytes::Bytes::copy_from_slice(s)).await.unwrap();
                 }
                 let (table_hash, _) = w.finish(0, None).await.unwrap();
                 let mut bytes = raw(&store, &id, 0);

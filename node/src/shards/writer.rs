@@ -2,10 +2,12 @@
 //! to a temp file, which is fsync'd, renamed into place, and its directory fsync'd. Either way
 //! nothing is visible under the shard's name before `finish` has made it durable.
 
-use std::path::PathBuf;
+use std::io::Write;
+use std::path::{Path, PathBuf};
 use std::sync::atomic::Ordering;
+use std::sync::Arc;
 
-use tokio::io::AsyncWriteExt;
+use bytes::Bytes;
 
 use super::format::{closing, FOOTER_LEN};
 use super::store::{io_err, ShardError, ShardStore, TMP_MARKER};
@@ -13,7 +15,19 @@ use super::ObjectId;
 
 enum Sink {
     Memory(Vec<u8>),
-    File(tokio::fs::File),
+    /// Written on blocking threads straight from the caller's buffers: no copy on the way.
+    File(Arc<std::fs::File>),
+}
+
+/// Runs `op` on a blocking thread.
+async fn blocking<T: Send + 'static>(
+    path: &Path,
+    op: impl FnOnce() -> std::io::Result<T> + Send + 'static,
+) -> Result<T, ShardError> {
+    tokio::task::spawn_blocking(op)
+        .await
+        .map_err(|e| io_err(path)(std::io::Error::other(e)))?
+        .map_err(io_err(path))
 }
 
 /// A shard being written. Dropped before `finish`, it leaves nothing: a temp file, if it came
@@ -46,22 +60,30 @@ impl ShardWriter {
         }
     }
 
-    pub async fn write_stripe(&mut self, data: &[u8]) -> Result<(), ShardError> {
-        let projected = self.written + data.len() as u64 + (self.hashes.len() as u64 + 1) * 32 + FOOTER_LEN as u64;
+    pub async fn write_stripe(&mut self, data: impl Into<Bytes>) -> Result<(), ShardError> {
+        let data: Bytes = data.into();
+        let hash = *blake3::hash(&data).as_bytes();
+        let len = data.len() as u64;
+        let projected = self.written + len + (self.hashes.len() as u64 + 1) * 32 + FOOTER_LEN as u64;
         match self.sink.take() {
             Some(Sink::Memory(mut buf)) if projected <= self.store.pack_max() => {
-                buf.extend_from_slice(data);
+                buf.extend_from_slice(&data);
                 self.sink = Some(Sink::Memory(buf));
             }
             Some(Sink::Memory(buf)) => {
-                let mut file = self.spill().await?;
-                file.write_all(&buf).await.map_err(io_err(&self.tmp_path))?;
-                file.write_all(data).await.map_err(io_err(&self.tmp_path))?;
+                let file = Arc::new(self.spill().await?);
+                let f = file.clone();
+                blocking(&self.tmp_path, move || {
+                    (&*f).write_all(&buf)?;
+                    (&*f).write_all(&data)
+                })
+                .await?;
                 self.sink = Some(Sink::File(file));
             }
-            Some(Sink::File(mut file)) => {
-                file.write_all(data).await.map_err(io_err(&self.tmp_path))?;
+            Some(Sink::File(file)) => {
+                let f = file.clone();
                 self.sink = Some(Sink::File(file));
+                blocking(&self.tmp_path, move || (&*f).write_all(&data)).await?;
             }
             None => {
                 return Err(ShardError::Corrupt {
@@ -70,24 +92,26 @@ impl ShardWriter {
                 })
             }
         }
-        self.hashes.push(*blake3::hash(data).as_bytes());
-        self.written += data.len() as u64;
+        self.hashes.push(hash);
+        self.written += len;
         Ok(())
     }
 
     /// Creates the temp file beside the shard's final name.
-    async fn spill(&mut self) -> Result<tokio::fs::File, ShardError> {
+    async fn spill(&mut self) -> Result<std::fs::File, ShardError> {
         let final_path = self.store.path(&self.object_id, self.index);
         let dir = final_path.parent().unwrap_or(self.store.root()).to_owned();
-        tokio::fs::create_dir_all(&dir).await.map_err(io_err(&dir))?;
         self.tmp_path = dir.join(format!(
             "{}{TMP_MARKER}{:016x}",
             final_path.file_name().and_then(|n| n.to_str()).unwrap_or("shard"),
             rand::random::<u64>()
         ));
-        tokio::fs::File::create(&self.tmp_path)
-            .await
-            .map_err(io_err(&self.tmp_path))
+        let path = self.tmp_path.clone();
+        blocking(&self.tmp_path, move || {
+            std::fs::create_dir_all(&dir)?;
+            std::fs::File::create(&path)
+        })
+        .await
     }
 
     pub fn stripes(&self) -> u64 {
@@ -125,22 +149,20 @@ impl ShardWriter {
                     let _ = tokio::fs::remove_file(&final_path).await;
                 }
             }
-            Sink::File(mut file) => {
-                let path = self.tmp_path.clone();
-                file.write_all(&tail).await.map_err(io_err(&path))?;
-                file.sync_all().await.map_err(io_err(&path))?;
-                drop(file);
-                tokio::fs::rename(&self.tmp_path, &final_path)
-                    .await
-                    .map_err(io_err(&path))?;
+            Sink::File(file) => {
+                let (tmp, target) = (self.tmp_path.clone(), final_path.clone());
+                blocking(&self.tmp_path, move || {
+                    (&*file).write_all(&tail)?;
+                    file.sync_all()?;
+                    drop(file);
+                    std::fs::rename(&tmp, &target)?;
+                    // The rename is durable once the directory is.
+                    let dir = target.parent().map(Path::to_owned).unwrap_or_default();
+                    std::fs::File::open(dir)?.sync_all()
+                })
+                .await?;
                 // The temp name no longer exists; make Drop a no-op.
                 self.tmp_path = PathBuf::new();
-                let dir = final_path.parent().unwrap_or(self.store.root()).to_owned();
-                let synced = dir.clone();
-                tokio::task::spawn_blocking(move || std::fs::File::open(&synced).and_then(|d| d.sync_all()))
-                    .await
-                    .map_err(|e| io_err(&dir)(std::io::Error::other(e)))?
-                    .map_err(io_err(&dir))?;
                 if replaced.packed {
                     self.store.packed().delete(&self.object_id, self.index)?;
                 }

@@ -78,7 +78,7 @@ pub async fn run(args: IngestBenchArgs) -> anyhow::Result<ExitCode> {
     if let Some(l) = local {
         l.stop();
     }
-    let took = result?;
+    let (took, steps) = result?;
     let files_per_sec = args.files as f64 / took.as_secs_f64();
     let limit_files_per_sec = args.files as f64 / limit.as_secs_f64();
     let report = json!({
@@ -90,6 +90,7 @@ pub async fn run(args: IngestBenchArgs) -> anyhow::Result<ExitCode> {
         "ratio_to_limit": files_per_sec / limit_files_per_sec,
         "target_files_per_sec": TARGET_FILES_PER_SEC,
         "target_met": files_per_sec >= TARGET_FILES_PER_SEC,
+        "steps": steps.iter().map(|(name, secs)| json!({"step": name, "seconds": secs})).collect::<Vec<_>>(),
     });
     if args.json {
         crate::output::print_json(&report)?;
@@ -110,6 +111,8 @@ pub async fn run(args: IngestBenchArgs) -> anyhow::Result<ExitCode> {
             payload / took.as_secs_f64() / 1e6,
             100.0 * files_per_sec / limit_files_per_sec
         );
+        let timeline: Vec<String> = steps.iter().map(|(name, secs)| format!("{name} {secs:.2} s")).collect();
+        println!("  where the time went: {}", timeline.join(", "));
         println!(
             "  target ≥ {TARGET_FILES_PER_SEC} files/s: {}",
             if files_per_sec >= TARGET_FILES_PER_SEC {
@@ -185,7 +188,13 @@ fn local_limit(sip: &Path, out: &Path) -> anyhow::Result<Duration> {
     Ok(start.elapsed())
 }
 
-async fn ingest(addrs: &str, sip: &Path, work: &Path, pack_files_up_to: u64) -> anyhow::Result<Duration> {
+/// Runs one transfer; returns its duration and how long each of its steps took.
+async fn ingest(
+    addrs: &str,
+    sip: &Path,
+    work: &Path,
+    pack_files_up_to: u64,
+) -> anyhow::Result<(Duration, Vec<(String, f64)>)> {
     let client = crate::cmd::cert::client_for(addrs, None)?;
     let mut config = ArchiveConfig::new(work.join("spool"));
     config.pack_files_up_to = pack_files_up_to;
@@ -211,6 +220,7 @@ async fn ingest(addrs: &str, sip: &Path, work: &Path, pack_files_up_to: u64) -> 
     let size = std::fs::metadata(&spooled)?.len();
     eprintln!("bench: ingesting…");
     let start = Instant::now();
+    let started_at = chrono::Utc::now();
     let t = archipel_archive::ingest::submit(&archive, &Principal::dev_superuser(), &tenant, spooled, size).await?;
     loop {
         let now = archipel_archive::ingest::transfer(&archive, &tenant, &t.id).await?;
@@ -218,7 +228,17 @@ async fn ingest(addrs: &str, sip: &Path, work: &Path, pack_files_up_to: u64) -> 
             if now.status == TransferStatus::Ko {
                 bail!("the bench SIP was rejected: {:?}", now.errors);
             }
-            return Ok(start.elapsed());
+            let took = start.elapsed();
+            // Each step records when it ended; the reply and logbook come after the last one.
+            let mut steps = Vec::new();
+            let mut before = started_at;
+            for step in &now.steps {
+                steps.push((step.name.clone(), (step.at - before).as_seconds_f64().max(0.0)));
+                before = step.at;
+            }
+            let end = started_at + chrono::Duration::from_std(took).unwrap_or_default();
+            steps.push(("reply".to_owned(), (end - before).as_seconds_f64().max(0.0)));
+            return Ok((took, steps));
         }
         tokio::time::sleep(Duration::from_millis(50)).await;
     }
