@@ -54,6 +54,8 @@ pub async fn store(a: &Arc<Archive>, t: &mut Transfer, mut c: Checked) -> Result
             (Vec::new(), files)
         };
         let prefix = keys::aip_prefix(&c.aip_id);
+        let started = std::time::Instant::now();
+        let (pack_count, alone_count) = (packs.len(), alone.len());
         let jobs = packs
             .into_iter()
             .enumerate()
@@ -88,6 +90,13 @@ pub async fn store(a: &Arc<Archive>, t: &mut Transfer, mut c: Checked) -> Result
         if let Some(e) = first_error {
             return Err(e);
         }
+        tracing::info!(
+            transfer = %t.id,
+            packs = pack_count,
+            alone = alone_count,
+            secs = started.elapsed().as_secs_f64(),
+            "AIP objects stored"
+        );
         // The records say where each packed file's bytes are, in the descriptor and the catalog.
         for o in c.units.iter_mut().flat_map(|u| u.objects.iter_mut()) {
             if let Some(p) = packed.get(&o.key) {
@@ -138,6 +147,7 @@ pub async fn store(a: &Arc<Archive>, t: &mut Transfer, mut c: Checked) -> Result
             .await
             .map_err(|e| fail("store", format!("storing the AIP descriptor failed: {e}")))?;
         stored.push(dkey);
+        tracing::info!(transfer = %t.id, secs = started.elapsed().as_secs_f64(), "AIP manifest and descriptor stored");
         progress(a, t, "catalog").await;
         if let Err(e) = a.catalog.commit(&t.tenant, &c.aip_id, &t.id, &c.units).await {
             // An unknown outcome may hide a commit: look before undoing anything.

@@ -1,13 +1,10 @@
 //! Every check of a SIP before anything is stored. Errors are collected per step, each naming the
 //! element, object or entry at fault; a step whose input is unsound stops the run.
 
-use std::collections::{HashMap, HashSet};
-use std::io::{Read, Write};
+use std::collections::HashMap;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
-use archipel_pronom::{Agreement as FormatAgreement, Identifier};
-use archipel_seda::digest::{digests_match, DigestAlgorithm, MultiHasher};
 use archipel_seda::manifest::{self, ArchiveTransfer, ParseLimits, RuleBlock};
 use archipel_seda::sip::{Sip, SipLimits};
 use archipel_seda::validate;
@@ -15,9 +12,8 @@ use archipel_seda::version::{self, SedaVersion};
 use chrono::{NaiveDate, Utc};
 
 use super::progress;
-use crate::model::{
-    Agreement, AppliedRule, ObjectRecord, Profile, Reason, Rule, Severity, Tenant, Transfer, UnitRecord,
-};
+use super::verify::{self, VerifiedObject};
+use crate::model::{Agreement, AppliedRule, ObjectRecord, Profile, Reason, Rule, Tenant, Transfer, UnitRecord};
 use crate::referentials::{AGREEMENT, PROFILE, RULE};
 use crate::service::Archive;
 
@@ -34,25 +30,14 @@ pub struct Checked {
     pub files: Vec<(String, PathBuf)>,
 }
 
-type Reasons = Vec<Reason>;
+pub(super) type Reasons = Vec<Reason>;
 
-fn reason(step: &str, subject: Option<String>, message: impl Into<String>) -> Reason {
+pub(super) fn reason(step: &str, subject: Option<String>, message: impl Into<String>) -> Reason {
     Reason {
         step: step.into(),
         subject,
         message: message.into(),
     }
-}
-
-/// What the blocking part found about each binary object.
-struct VerifiedObject {
-    sip_id: String,
-    path: PathBuf,
-    size: u64,
-    sha512: String,
-    puid: Option<String>,
-    format_name: Option<String>,
-    mime: Option<String>,
 }
 
 pub async fn check(
@@ -69,9 +54,12 @@ pub async fn check(
         max_total_bytes: a.config.max_sip_bytes.max(SipLimits::default().max_total_bytes),
         ..SipLimits::default()
     };
-    let (mut sip, manifest_bytes) = tokio::task::spawn_blocking(move || open_sip(&sip_path, &limits))
-        .await
-        .map_err(|e| vec![reason("unzip", None, format!("internal error: {e}"))])??;
+    let (sip, manifest_bytes) = {
+        let (sip_path, limits) = (sip_path.clone(), limits.clone());
+        tokio::task::spawn_blocking(move || open_sip(&sip_path, &limits))
+    }
+    .await
+    .map_err(|e| vec![reason("unzip", None, format!("internal error: {e}"))])??;
 
     progress(a, t, "manifest").await;
     let detected = version::detect(&manifest_bytes).map_err(|e| vec![reason("version", None, e.to_string())])?;
@@ -119,9 +107,11 @@ pub async fn check(
     let manifest_for_objects = parsed.clone();
     let policy = agreement.clone();
     let profile_formats = profile.as_ref().map(|p| p.allowed_formats.clone()).unwrap_or_default();
+    let reopen = (sip_path.clone(), limits.clone());
     let (verified, mut warnings) = tokio::task::spawn_blocking(move || {
-        verify_objects(
-            &mut sip,
+        verify::verify_objects(
+            sip,
+            &reopen,
             &manifest_for_objects,
             &entries,
             &work_dir,
@@ -292,213 +282,6 @@ fn check_profile(p: &Profile, m: &ArchiveTransfer, errors: &mut Reasons) {
             }
         }
     }
-}
-
-fn allowed(puid: Option<&str>, agreement: &[String], profile: &[String]) -> bool {
-    let ok = |list: &[String]| list.is_empty() || puid.is_some_and(|p| list.iter().any(|x| x == p));
-    ok(agreement) && ok(profile)
-}
-
-/// Extracts every binary object to `work`, checking its digest and size, and identifies it.
-fn verify_objects(
-    sip: &mut Sip,
-    m: &ArchiveTransfer,
-    entries: &[String],
-    work: &Path,
-    identifier: Option<&Identifier>,
-    agreement: Option<&Agreement>,
-    profile_formats: &[String],
-) -> Result<(HashMap<String, VerifiedObject>, Reasons), Reasons> {
-    let mut errors = Vec::new();
-    let mut warnings = Vec::new();
-    let mut out = HashMap::new();
-    let mut referenced = HashSet::new();
-    for (n, (o, _group)) in m.binary_objects().into_iter().enumerate() {
-        let subject = Some(format!("BinaryDataObject {}", o.id));
-        let Some(declared) = o.message_digest.as_ref() else {
-            continue;
-        };
-        let algorithm = match declared.algorithm.as_deref().map(DigestAlgorithm::parse) {
-            Some(Ok(alg)) => alg,
-            Some(Err(e)) => {
-                errors.push(reason("digest", subject, e.to_string()));
-                continue;
-            }
-            None => {
-                errors.push(reason("digest", subject, "MessageDigest has no algorithm attribute"));
-                continue;
-            }
-        };
-        let path = work.join(format!("{n:06}"));
-        let written = match (&o.uri, &o.attachment) {
-            (Some(uri), _) => match sip.lookup(uri) {
-                Ok(entry) => {
-                    referenced.insert(entry.name().to_owned());
-                    match sip.entry(uri) {
-                        Ok(mut r) => copy_hashing(&mut r, &path, algorithm),
-                        Err(e) => Err(e.to_string()),
-                    }
-                }
-                Err(e) => Err(e.to_string()),
-            },
-            (None, Some(att)) => match archipel_seda::digest::decode_base64(&att.base64) {
-                Some(bytes) => copy_hashing(&mut bytes.as_slice(), &path, algorithm),
-                None => Err("its Attachment is not valid base64".into()),
-            },
-            (None, None) => Err("it has neither Uri nor Attachment".into()),
-        };
-        let (size, declared_hex, sha512) = match written {
-            Ok(v) => v,
-            Err(e) => {
-                errors.push(reason("objects", subject, e));
-                continue;
-            }
-        };
-        if !digests_match(&declared.value, &declared_hex) {
-            errors.push(reason(
-                "digest",
-                subject.clone(),
-                format!(
-                    "{algorithm} of the content is {declared_hex}, the manifest declares {}: the file was altered or the manifest is wrong",
-                    declared.value.trim()
-                ),
-            ));
-        }
-        if algorithm.is_weak() {
-            warnings.push(reason(
-                "digest",
-                subject.clone(),
-                format!("{algorithm} is weak; prefer SHA-512"),
-            ));
-        }
-        if let Some(expected) = o.size_bytes() {
-            if expected != size {
-                errors.push(reason(
-                    "size",
-                    subject.clone(),
-                    format!("the content has {size} bytes, the manifest declares {expected}"),
-                ));
-            }
-        }
-        let declared_puid = o.format.as_ref().and_then(|f| f.format_id.clone());
-        let name = o
-            .file_info
-            .as_ref()
-            .and_then(|f| f.filename.clone())
-            .or_else(|| o.uri.clone());
-        let (puid, format_name, mime) = match identifier {
-            Some(id) => match id.identify_path(&path) {
-                Ok(ident) => {
-                    let policy = agreement.map(|a| (a.format_mismatch, a.unidentified_format));
-                    let (mismatch, unidentified) = policy.unwrap_or((Severity::Warn, Severity::Warn));
-                    if let Some(d) = &declared_puid {
-                        if ident.compare_declared(d) == FormatAgreement::Different {
-                            let msg = format!(
-                                "declared as {d}, identified as {} ({})",
-                                ident.puid.as_deref().unwrap_or("unknown"),
-                                ident.basis
-                            );
-                            let r = reason("format", subject.clone(), msg);
-                            if mismatch == Severity::Reject {
-                                errors.push(r)
-                            } else {
-                                warnings.push(r)
-                            }
-                        }
-                    }
-                    if ident.puid.is_none() {
-                        let r = reason(
-                            "format",
-                            subject.clone(),
-                            format!(
-                                "the format of {} could not be identified",
-                                name.as_deref().unwrap_or(&o.id)
-                            ),
-                        );
-                        if unidentified == Severity::Reject {
-                            errors.push(r)
-                        } else {
-                            warnings.push(r)
-                        }
-                    }
-                    (ident.puid, ident.format, ident.mime)
-                }
-                Err(e) => {
-                    warnings.push(reason("format", subject.clone(), format!("identification failed: {e}")));
-                    (None, None, None)
-                }
-            },
-            None => (
-                declared_puid.clone(),
-                o.format.as_ref().and_then(|f| f.format_litteral.clone()),
-                o.format.as_ref().and_then(|f| f.mime_type.clone()),
-            ),
-        };
-        let agreement_formats = agreement.map(|a| a.allowed_formats.as_slice()).unwrap_or(&[]);
-        if !allowed(puid.as_deref(), agreement_formats, profile_formats) {
-            errors.push(reason(
-                "format",
-                subject,
-                format!(
-                    "format {} is not allowed by the agreement and profile",
-                    puid.as_deref().unwrap_or("(unidentified)")
-                ),
-            ));
-        }
-        out.insert(
-            o.id.clone(),
-            VerifiedObject {
-                sip_id: o.id.clone(),
-                path,
-                size,
-                sha512,
-                puid,
-                format_name,
-                mime,
-            },
-        );
-    }
-    for e in entries {
-        if !referenced.contains(e) {
-            errors.push(reason(
-                "objects",
-                Some(format!("entry {e}")),
-                format!("the SIP holds `{e}` but no BinaryDataObject references it: reference it or remove it"),
-            ));
-        }
-    }
-    if errors.is_empty() {
-        Ok((out, warnings))
-    } else {
-        Err(errors)
-    }
-}
-
-/// Copies `r` to `path`, returning (size, hex digest in `alg`, hex SHA-512).
-fn copy_hashing(r: &mut dyn Read, path: &Path, alg: DigestAlgorithm) -> Result<(u64, String, String), String> {
-    let mut file = std::fs::File::create(path).map_err(|e| format!("cannot write a work file: {e}"))?;
-    let mut hasher = MultiHasher::new(&[alg, DigestAlgorithm::Sha512]);
-    let mut buf = vec![0u8; 256 << 10];
-    let mut size = 0u64;
-    loop {
-        let n = r.read(&mut buf).map_err(|e| e.to_string())?;
-        if n == 0 {
-            break;
-        }
-        hasher.update(&buf[..n]);
-        file.write_all(&buf[..n])
-            .map_err(|e| format!("cannot write a work file: {e}"))?;
-        size += n as u64;
-    }
-    let digests = hasher.finish();
-    let get = |a: DigestAlgorithm| {
-        digests
-            .iter()
-            .find(|(x, _)| *x == a)
-            .map(|(_, h)| h.clone())
-            .unwrap_or_default()
-    };
-    Ok((size, get(alg), get(DigestAlgorithm::Sha512)))
 }
 
 /// The rules a unit (or ManagementMetadata) declares itself, checked against the referential.

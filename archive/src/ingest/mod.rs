@@ -9,6 +9,7 @@ mod aip;
 mod checks;
 pub mod pack;
 pub(crate) mod reply;
+mod verify;
 
 use std::path::PathBuf;
 use std::sync::Arc;

