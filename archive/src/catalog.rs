@@ -6,6 +6,7 @@
 use std::collections::HashSet;
 
 use chrono::{DateTime, Utc};
+use futures::StreamExt;
 use serde::{Deserialize, Serialize};
 
 use crate::error::{ArchiveError, Result};
@@ -16,6 +17,8 @@ use crate::store::{Expect, Store, Write};
 /// Unit records per transaction, and bytes: inside the cluster's limits (1000 operations, 4 MiB).
 const UNITS_PER_TXN: usize = 100;
 const BYTES_PER_TXN: usize = 3 << 20;
+/// Unit-record transactions of one AIP in flight at once.
+const UNIT_TXNS_IN_FLIGHT: usize = 4;
 
 /// Splits writes into transactions the cluster accepts.
 fn batches(writes: Vec<Write>) -> Vec<Vec<Write>> {
@@ -83,10 +86,18 @@ impl Catalog {
     /// already committed (a retry after an unknown outcome).
     pub async fn commit(&self, tenant: &str, aip_id: &str, transfer_id: &str, units: &[UnitRecord]) -> Result<bool> {
         let record_key = keys::aip(tenant, aip_id);
-        for batch in batches(unit_writes(tenant, units)?) {
-            self.store
-                .atomically(&[Expect::Absent(record_key.clone())], batch)
-                .await?;
+        // Each batch is its own transaction, conditioned on the AIP not being committed yet:
+        // they go in parallel, and the node groups them into fewer Raft entries.
+        let writes = batches(unit_writes(tenant, units)?).into_iter().map(|batch| {
+            let guard = [Expect::Absent(record_key.clone())];
+            async move { self.store.atomically(&guard, batch).await }
+        });
+        let results: Vec<_> = futures::stream::iter(writes)
+            .buffer_unordered(UNIT_TXNS_IN_FLIGHT)
+            .collect()
+            .await;
+        for r in results {
+            r?;
         }
         let record = AipRecord {
             aip_id: aip_id.into(),

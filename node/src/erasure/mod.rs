@@ -97,28 +97,36 @@ impl Codec {
     }
 
     /// Splits one stripe into k data shards (the last zero-padded) followed by m parity shards, all
-    /// `shard_len(stripe.len())` long. Index i of the result is shard index i. Each shard is its own
-    /// allocation, so one can be dropped as soon as it is sent.
+    /// `shard_len(stripe.len())` long. Index i of the result is shard index i.
     pub fn encode(&self, stripe: &[u8]) -> Result<Vec<Bytes>, EcError> {
+        self.encode_owned(Bytes::copy_from_slice(stripe))
+    }
+
+    /// As [`Codec::encode`], without copying: a data shard that needs no padding is a slice of
+    /// `stripe`, which then lives until the last of them is dropped.
+    pub fn encode_owned(&self, stripe: Bytes) -> Result<Vec<Bytes>, EcError> {
         if stripe.is_empty() {
             return Err(EcError::EmptyStripe);
         }
         let shard_len = self.shard_len(stripe.len());
-        let data: Vec<Vec<u8>> = (0..self.k)
+        let data: Vec<Bytes> = (0..self.k)
             .map(|i| {
                 let start = (i * shard_len).min(stripe.len());
                 let end = (start + shard_len).min(stripe.len());
+                if end - start == shard_len {
+                    return stripe.slice(start..end);
+                }
                 let mut shard = Vec::with_capacity(shard_len);
                 shard.extend_from_slice(&stripe[start..end]);
                 shard.resize(shard_len, 0);
-                shard
+                Bytes::from(shard)
             })
             .collect();
         let mut parity: Vec<Vec<u8>> = (0..self.m).map(|_| vec![0; shard_len]).collect();
         if let Some(rs) = &self.rs {
             rs.encode_sep(&data, &mut parity).map_err(backend("encode"))?;
         }
-        Ok(data.into_iter().chain(parity).map(Bytes::from).collect())
+        Ok(data.into_iter().chain(parity.into_iter().map(Bytes::from)).collect())
     }
 
     /// Rebuilds the original stripe of `stripe_len` bytes from shards where `None` = missing; needs

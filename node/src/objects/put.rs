@@ -280,8 +280,8 @@ impl Node {
             let codec = codec.clone();
             let sealer = sealer.clone();
             let shards = tokio::task::spawn_blocking(move || match sealer {
-                Some(s) => codec.encode(&s.seal_stripe(index, &stripe)),
-                None => codec.encode(&stripe),
+                Some(s) => codec.encode_owned(Bytes::from(s.seal_stripe(index, &stripe))),
+                None => codec.encode_owned(Bytes::from(stripe)),
             })
             .await
             .map_err(|e| ObjectError::Internal(e.to_string()))?
@@ -328,8 +328,8 @@ impl Node {
         }
         let hash = *blake3::hash(&data).as_bytes();
         let shards = match &sealer {
-            Some(s) => codec.encode(&s.seal_stripe(0, &data)),
-            None => codec.encode(&data),
+            Some(s) => codec.encode_owned(Bytes::from(s.seal_stripe(0, &data))),
+            None => codec.encode_owned(Bytes::from(data)),
         }
         .map_err(|e| ObjectError::Internal(e.to_string()))?;
         let writes = targets
