@@ -157,6 +157,10 @@ pub struct DevArgs {
     /// Port of the archive front (0: any free port); it trusts unauthenticated calls from this machine.
     #[arg(long, default_value_t = 8480)]
     pub archive_port: u16,
+    /// Each node's repair traffic limit (e.g. 100MiB, 0 = unlimited), as `[repair] max_bytes_per_sec`;
+    /// `archipel bench` lifts it to measure what repair can do.
+    #[arg(long, default_value = "100MiB")]
+    pub repair_rate: String,
 }
 
 #[derive(Subcommand)]

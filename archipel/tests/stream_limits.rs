@@ -91,6 +91,11 @@ fn a_silent_shard_write_is_dropped_and_its_temp_file_removed() {
         async move { ShardClient::new(channel).write_shard(ReceiverStream::new(rx)).await }
     });
     rt.block_on(tx.send(header)).unwrap();
+    // A stripe past the pack limit (256 KiB): the node spills the shard to a temp file.
+    let stripe = WriteShardChunk {
+        part: Some(write_shard_chunk::Part::Stripe(vec![5u8; 1 << 19].into())),
+    };
+    rt.block_on(tx.send(stripe)).unwrap();
 
     // The node holds a temp file while the stream is open...
     let deadline = Instant::now() + Duration::from_secs(IDLE_SECS);

@@ -18,6 +18,12 @@
 //! - Objects of an encrypted namespace are sealed (AEAD) before erasure coding and opened after
 //!   decoding, inline ones too: shards, Raft entries and RocksDB never hold their plaintext, and
 //!   scrub and repair verify and rebuild ciphertext without any key (`crypto`, docs/encryption.md).
+//! - An object is visible only once every stored shard is durable (an fsync'd file, or a packed
+//!   shard in a synced WAL write) and its manifest is committed; a failed write leaves nothing
+//!   visible (`objects`, `shards`).
+//! - Grouping never changes an outcome: each transaction of a grouped Raft entry is evaluated on
+//!   its own, and each shard of a batched write gets its own result (`group_commit`,
+//!   `objects::small`).
 
 pub mod admin;
 pub mod cluster_map;

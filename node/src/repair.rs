@@ -16,7 +16,7 @@ use crate::erasure::Codec;
 use crate::node::Node;
 use crate::objects::fixity::{fixity_key, Evidence, NS_FIXITY};
 use crate::objects::model::{manifest_ns, now_ms, Manifest, ShardRef, Storage, NS_DAMAGED, NS_NAMESPACES};
-use crate::objects::{damage_command, lookup_owner_manifest, Fanout};
+use crate::objects::{damage_command, lookup_owner_manifest, Fanout, Feeds};
 use crate::raft::{Command, CommandResult, Condition, Expect};
 use crate::shards::{parse_object_id, ObjectId};
 use crate::workers::WorkerHandle;
@@ -29,8 +29,6 @@ pub const NS_MOVES: &str = "sys.moves";
 /// Damaged entries handled per pass.
 const PASS_LIMIT: usize = 1000;
 const PROBE_TIMEOUT: Duration = Duration::from_secs(2);
-/// Stripes rebuilt per round.
-const WINDOW: u64 = 4;
 
 enum Outcome {
     Repaired {
@@ -535,8 +533,12 @@ async fn rebuild(
         return Err("not an erasure-coded object".into());
     };
     let (k, total) = (profile.data as usize, profile.total());
-    let sources: Vec<&ShardRef> = node.read_preference(shards, profile.data as u32);
-    let mut failed: BTreeSet<u32> = BTreeSet::from([index]);
+    // Every other shard may serve, in read preference; the one being rebuilt may not.
+    let sources: Vec<&ShardRef> = node
+        .read_preference(shards, profile.data as u32)
+        .into_iter()
+        .filter(|s| s.index != index)
+        .collect();
     let header = ShardHeader {
         cluster_id: node.identity.cluster_id().unwrap_or_default(),
         object_id: m.object_id.to_vec(),
@@ -553,24 +555,24 @@ async fn rebuild(
     targets[index as usize] = Some(target);
     let mut fanout = Fanout::open(node, &targets, header).await.map_err(|e| e.to_string())?;
     let stripes = m.stripe_count();
-    let mut start = 0;
-    while start < stripes {
-        let count = (stripes - start).min(WINDOW);
-        let window = node
-            .fetch_window(m, &sources, &mut failed, (start, count), (k, total))
-            .await
-            .map_err(|e| e.to_string())?;
-        for (j, mut set) in window.into_iter().enumerate() {
-            let stripe = start + j as u64;
-            let stripe_len = m.stored_stripe_len(stripe);
+    // k feeds stream the whole shard range; decoding and sending overlap the fetch.
+    let mut feeds = Feeds::open(node, m, sources, (0, stripes), k);
+    for stripe in 0..stripes {
+        let mut set = feeds.stripe(stripe, total).await.map_err(|e| e.to_string())?;
+        let stripe_len = m.stored_stripe_len(stripe);
+        let codec = codec.clone();
+        let shard = tokio::task::spawn_blocking(move || {
             codec.reconstruct(&mut set, stripe_len).map_err(|e| e.to_string())?;
-            let shard = set[index as usize].take().ok_or("reconstruction produced no shard")?;
-            budget.spend(shard.len() as u64).await;
-            let mut out = vec![Bytes::new(); total];
-            out[index as usize] = shard;
-            fanout.send_stripe(out).await.map_err(|e| e.to_string())?;
-        }
-        start += count;
+            set[index as usize]
+                .take()
+                .ok_or_else(|| "reconstruction produced no shard".to_owned())
+        })
+        .await
+        .map_err(|e| e.to_string())??;
+        budget.spend(shard.len() as u64).await;
+        let mut out = vec![Bytes::new(); total];
+        out[index as usize] = shard;
+        fanout.send_stripe(out).await.map_err(|e| e.to_string())?;
     }
     let refs = fanout.finish(m.size, expected).await.map_err(|e| e.to_string())?;
     refs.first()

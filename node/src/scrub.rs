@@ -21,6 +21,9 @@ const STATE_KEY: &str = "scrub";
 const FLUSH_EVERY: Duration = Duration::from_secs(5);
 /// The node counts as busy this long after its last object or shard request.
 const BUSY_WINDOW: Duration = Duration::from_secs(2);
+/// A shard counts as at least this many bytes against the scrub's rate: a small shard costs a
+/// manifest lookup, an open and an evidence record more than its bytes.
+const SHARD_COST_FLOOR: u64 = 256 << 10;
 
 /// Persisted progress of the current cycle.
 #[derive(Debug, Clone, Default, Serialize, Deserialize)]
@@ -114,6 +117,9 @@ async fn run_cycle(node: &Arc<Node>, handle: &WorkerHandle, cycle: &mut Cycle) -
     shards.sort_by_key(shard_name);
     let total = shards.len() as u64;
     let total_bytes: u64 = shards.iter().map(|s| s.size).sum();
+    let total_cost: u64 = shards.iter().map(|s| s.size.max(SHARD_COST_FLOOR)).sum();
+    // The busy limit counts costs; what must still be read, in the same units.
+    let cost_per_byte = total_cost as f64 / total_bytes.max(1) as f64;
     let mut evidence: Vec<Command> = Vec::new();
     let mut orphans = 0u64;
     let mut last_flush = Instant::now();
@@ -171,7 +177,7 @@ async fn run_cycle(node: &Arc<Node>, handle: &WorkerHandle, cycle: &mut Cycle) -
             let remaining = total_bytes.saturating_sub(cycle.bytes);
             let due_ms = (cycle.started_ms + interval.as_millis() as u64).saturating_sub(now_ms());
             let needed = remaining as f64 * 1000.0 / due_ms.max(1) as f64;
-            pacer.pace(node, shard.size, needed).await;
+            pacer.pace(node, shard.size, needed, cost_per_byte).await;
         }
         flush(node, &mut evidence).await;
         cycle.files_done = true;
@@ -230,30 +236,26 @@ fn report(handle: &WorkerHandle, cycle: &Cycle, total: u64, total_bytes: u64, in
 }
 
 /// Full speed while the node is idle; while it serves objects, `busy_bytes_per_sec`, but never
-/// less than the rate that still finishes the cycle within the interval.
+/// less than the rate that still finishes the cycle within the interval; `max_bytes_per_sec`
+/// always.
 #[derive(Default)]
 struct Pacer {
-    /// The regime in force (busy or not), and the bytes read since it came into force.
+    /// The regime in force (busy or not), and what was read since it came into force.
     busy: bool,
     since: Option<Instant>,
     bytes: u64,
+    /// Bytes as the busy limit counts them (a shard costs at least [`SHARD_COST_FLOOR`]).
+    cost: u64,
 }
 
 impl Pacer {
-    /// `needed` (bytes/s) is the rate that still finishes the cycle on time.
-    async fn pace(&mut self, node: &Node, bytes: u64, needed: f64) {
+    /// `needed` (bytes/s) is the rate that still finishes the cycle on time; `cost_per_byte`
+    /// turns it into the busy limit's units.
+    async fn pace(&mut self, node: &Node, bytes: u64, needed: f64, cost_per_byte: f64) {
         let busy = node.config.scrub.busy_bytes_per_sec;
         let cap = node.config.scrub.max_bytes_per_sec;
-        // A margin over the bare minimum, so a busy week still ends on time.
-        let busy_limit = (busy as f64).max(needed * 1.25) as u64;
         let busy_now = busy > 0 && node.metrics.foreground_busy(BUSY_WINDOW);
-        let limit = match (busy_now, cap) {
-            (false, 0) => 0,
-            (false, cap) => cap,
-            (true, 0) => busy_limit,
-            (true, cap) => busy_limit.min(cap),
-        };
-        if limit == 0 {
+        if !busy_now && cap == 0 {
             self.since = None;
             tokio::task::yield_now().await;
             return;
@@ -265,12 +267,22 @@ impl Pacer {
             _ => {
                 self.busy = busy_now;
                 self.bytes = 0;
+                self.cost = 0;
                 *self.since.insert(Instant::now())
             }
         };
         self.bytes += bytes;
-        let due = Duration::from_secs_f64(self.bytes as f64 / limit as f64);
-        if let Some(wait) = due.checked_sub(since.elapsed()) {
+        self.cost += bytes.max(SHARD_COST_FLOOR);
+        let mut due = 0.0f64;
+        if busy_now {
+            // A margin over the bare minimum, so a busy week still ends on time.
+            let busy_limit = (busy as f64).max(needed * cost_per_byte * 1.25);
+            due = self.cost as f64 / busy_limit;
+        }
+        if cap > 0 {
+            due = due.max(self.bytes as f64 / cap as f64);
+        }
+        if let Some(wait) = Duration::from_secs_f64(due).checked_sub(since.elapsed()) {
             tokio::time::sleep(wait).await;
         }
     }

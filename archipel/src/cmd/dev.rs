@@ -41,6 +41,8 @@ pub async fn run(args: DevArgs) -> anyhow::Result<ExitCode> {
     if args.sites == 0 || args.nodes_per_site == 0 {
         bail!("--sites and --nodes-per-site must be at least 1");
     }
+    let repair_rate = archipel_node::size::parse_size(&args.repair_rate)
+        .map_err(|e| anyhow::anyhow!("--repair-rate {}: {e}", args.repair_rate))?;
     let total = args.sites * args.nodes_per_site;
     if total > 64 || args.base_port as usize + total > 65535 {
         bail!(
@@ -65,7 +67,7 @@ pub async fn run(args: DevArgs) -> anyhow::Result<ExitCode> {
     super::cert::register_dev_cluster(&addrs, &tls_dir)?;
     let exe = std::env::current_exe().context("cannot find the archipel executable")?;
     let mut children: Vec<(u64, Child)> = Vec::new();
-    let started = start_all(&exe, &nodes, &mut children, &tls_dir).await;
+    let started = start_all(&exe, &nodes, &mut children, &tls_dir, repair_rate).await;
     let outcome = match started {
         Ok(()) => match start_archive_front(&nodes, &data, args.archive_port, &tls_dir).await {
             Ok(front) => serve(&nodes, &mut children, &tls_dir, front).await,
@@ -139,12 +141,12 @@ fn dev_pki(data: &Path, nodes: &[DevNode]) -> anyhow::Result<PathBuf> {
     Ok(client_dir)
 }
 
-fn write_node_config(node: &DevNode) -> anyhow::Result<PathBuf> {
+fn write_node_config(node: &DevNode, repair_rate: u64) -> anyhow::Result<PathBuf> {
     std::fs::create_dir_all(&node.dir)?;
     let path = node.dir.join("node.toml");
     // Short timeouts: loopback latency, and newcomers should see failover within seconds.
     let text = format!(
-        "node_id = {}\nsite = \"{}\"\nlisten = \"{}\"\ndata_dir = \"{}\"\ncapacity = \"100GiB\"\n\n[raft]\nheartbeat_ms = 100\nelection_timeout_min_ms = 800\nelection_timeout_max_ms = 1600\n\n[tls]\ndir = \"{}\"\n",
+        "node_id = {}\nsite = \"{}\"\nlisten = \"{}\"\ndata_dir = \"{}\"\ncapacity = \"100GiB\"\n\n[raft]\nheartbeat_ms = 100\nelection_timeout_min_ms = 800\nelection_timeout_max_ms = 1600\n\n[repair]\nmax_bytes_per_sec = {repair_rate}\n\n[tls]\ndir = \"{}\"\n",
         node.id,
         node.site,
         node.addr,
@@ -177,10 +179,11 @@ async fn start_all(
     nodes: &[DevNode],
     children: &mut Vec<(u64, Child)>,
     tls_dir: &Path,
+    repair_rate: u64,
 ) -> anyhow::Result<()> {
     for node in nodes {
         check_not_running(node)?;
-        let config = write_node_config(node)?;
+        let config = write_node_config(node, repair_rate)?;
         let log = OpenOptions::new()
             .create(true)
             .append(true)

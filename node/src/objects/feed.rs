@@ -10,7 +10,9 @@ use tokio::task::JoinHandle;
 use tonic::transport::Channel;
 use tonic::Code;
 
-use super::model::ShardRef;
+use super::model::{Manifest, ShardRef};
+use super::ObjectError;
+use crate::node::Node;
 
 /// Stripes a feed may hold ahead of the reader, beyond what is in flight on the wire.
 const AHEAD: usize = 2;
@@ -162,4 +164,85 @@ async fn stream_stripes(
         ));
     }
     Ok(())
+}
+
+/// The k shard feeds of one read. Each feed is at the same stripe; one that fails is replaced
+/// by the next shard in preference order, opened at the stripe where the other stopped.
+pub(crate) struct Feeds<'a> {
+    node: &'a Node,
+    m: &'a Manifest,
+    waiting: std::collections::VecDeque<&'a ShardRef>,
+    active: Vec<Feed>,
+    end: u64,
+    k: usize,
+    reasons: Vec<String>,
+}
+
+impl<'a> Feeds<'a> {
+    pub fn open(node: &'a Node, m: &'a Manifest, order: Vec<&'a ShardRef>, (first, end): (u64, u64), k: usize) -> Self {
+        let mut feeds = Self {
+            node,
+            m,
+            waiting: order.into(),
+            active: Vec::with_capacity(k),
+            end,
+            k,
+            reasons: Vec::new(),
+        };
+        // All k at once, so the first stripe does not wait on each in turn.
+        while feeds.active.len() < k {
+            let Some(shard) = feeds.waiting.pop_front() else { break };
+            match node.open_feed(m, shard, first, end) {
+                Ok(feed) => feeds.active.push(feed),
+                Err(f) => feeds
+                    .reasons
+                    .push(format!("shard {} on node {}: {}", shard.index, shard.node_id, f.reason)),
+            }
+        }
+        feeds
+    }
+
+    /// The shards of `stripe` (`total` slots, at least k filled).
+    pub async fn stripe(&mut self, stripe: u64, total: usize) -> Result<Vec<Option<Bytes>>, ObjectError> {
+        let mut set: Vec<Option<Bytes>> = vec![None; total];
+        let mut i = 0;
+        while i < self.k {
+            if i == self.active.len() {
+                let Some(shard) = self.waiting.pop_front() else {
+                    return Err(self.node.data_loss(
+                        self.m,
+                        format!(
+                            "stripes {stripe}..{}: only {i} of the {} shards needed are readable ({})",
+                            self.end,
+                            self.k,
+                            self.reasons.join("; ")
+                        ),
+                    ));
+                };
+                match self.node.open_feed(self.m, shard, stripe, self.end) {
+                    Ok(feed) => self.active.push(feed),
+                    Err(f) => {
+                        self.reasons
+                            .push(format!("shard {} on node {}: {}", shard.index, shard.node_id, f.reason));
+                        continue;
+                    }
+                }
+            }
+            match self.active[i].next().await {
+                Ok(data) => {
+                    set[self.active[i].shard.index as usize] = Some(data);
+                    i += 1;
+                }
+                Err(f) => {
+                    let feed = self.active.remove(i);
+                    self.reasons.push(format!(
+                        "shard {} on node {}: {}",
+                        feed.shard.index, feed.shard.node_id, f.reason
+                    ));
+                    self.node.shard_failed(self.m, &feed.shard, &f).await;
+                }
+            }
+        }
+        Ok(set)
+    }
 }

@@ -1,10 +1,7 @@
 //! Reading an object: any k healthy shards per stripe, each stripe verified against its
 //! shard's table and each table against the manifest; bad shards are avoided and recorded.
 
-use std::collections::BTreeSet;
-
 use bytes::Bytes;
-use futures::future::join_all;
 use tokio::sync::mpsc;
 
 use crate::erasure::Codec;
@@ -12,7 +9,7 @@ use crate::node::Node;
 use crate::raft::Command;
 use crate::shards::object_id_hex;
 
-use super::feed::{Feed, ShardFailure};
+use super::feed::{Feed, Feeds, ShardFailure};
 use super::model::{now_ms, Manifest, ShardRef, Storage, NS_DAMAGED};
 use super::ObjectError;
 
@@ -103,7 +100,7 @@ impl Node {
         Ok(())
     }
 
-    fn data_loss(&self, m: &Manifest, reason: String) -> ObjectError {
+    pub(crate) fn data_loss(&self, m: &Manifest, reason: String) -> ObjectError {
         ObjectError::DataLoss {
             namespace: m.namespace.clone(),
             key: m.key.clone(),
@@ -124,57 +121,6 @@ impl Node {
         order
     }
 
-    /// Stripes `start..start+count`, each with at least k verified shards.
-    pub(crate) async fn fetch_window(
-        &self,
-        m: &Manifest,
-        order: &[&ShardRef],
-        failed: &mut BTreeSet<u32>,
-        (start, count): (u64, u64),
-        (k, total): (usize, usize),
-    ) -> Result<Vec<Vec<Option<Bytes>>>, ObjectError> {
-        let mut window: Vec<Vec<Option<Bytes>>> = vec![vec![None; total]; count as usize];
-        let mut have = 0usize;
-        let mut tried: BTreeSet<u32> = BTreeSet::new();
-        let mut reasons: Vec<String> = Vec::new();
-        while have < k {
-            let batch: Vec<&ShardRef> = order
-                .iter()
-                .filter(|s| !failed.contains(&s.index) && !tried.contains(&s.index))
-                .take(k - have)
-                .copied()
-                .collect();
-            if batch.is_empty() {
-                return Err(self.data_loss(
-                    m,
-                    format!(
-                        "stripes {start}..{}: only {have} of the {k} shards needed are readable ({})",
-                        start + count,
-                        reasons.join("; ")
-                    ),
-                ));
-            }
-            let fetches = batch.iter().map(|s| self.fetch_shard_window(m, s, start, count));
-            for (s, result) in batch.iter().zip(join_all(fetches).await) {
-                tried.insert(s.index);
-                match result {
-                    Ok(stripes) => {
-                        for (j, data) in stripes.into_iter().enumerate() {
-                            window[j][s.index as usize] = Some(data);
-                        }
-                        have += 1;
-                    }
-                    Err(f) => {
-                        failed.insert(s.index);
-                        reasons.push(format!("shard {} on node {}: {}", s.index, s.node_id, f.reason));
-                        self.shard_failed(m, s, &f).await;
-                    }
-                }
-            }
-        }
-        Ok(window)
-    }
-
     /// Opens a feed of stripes `first..end` of `shard` from its node.
     pub(crate) fn open_feed(&self, m: &Manifest, shard: &ShardRef, first: u64, end: u64) -> Result<Feed, ShardFailure> {
         let addr = self
@@ -192,23 +138,8 @@ impl Node {
         Ok(Feed::open(channel, cluster_id, m.object_id, shard, first, end - first))
     }
 
-    async fn fetch_shard_window(
-        &self,
-        m: &Manifest,
-        shard: &ShardRef,
-        start: u64,
-        count: u64,
-    ) -> Result<Vec<Bytes>, ShardFailure> {
-        let mut feed = self.open_feed(m, shard, start, start + count)?;
-        let mut out = Vec::with_capacity(count as usize);
-        for _ in 0..count {
-            out.push(feed.next().await?);
-        }
-        Ok(out)
-    }
-
     /// Logs an unreadable shard and, when it is damaged rather than out of reach, records it.
-    async fn shard_failed(&self, m: &Manifest, shard: &ShardRef, f: &ShardFailure) {
+    pub(crate) async fn shard_failed(&self, m: &Manifest, shard: &ShardRef, f: &ShardFailure) {
         tracing::warn!(object = %object_id_hex(&m.object_id), shard = shard.index, node = shard.node_id, reason = %f.reason, "shard unreadable");
         if f.damaged {
             self.record_damage(m, shard.index, Some(shard.node_id), f.stripe, &f.reason)
@@ -229,86 +160,6 @@ impl Node {
         if let Err(e) = self.propose(cmd).await {
             tracing::warn!("could not record shard damage ({e}); the scrubber will find it again");
         }
-    }
-}
-
-/// The k shard feeds of one read. Each feed is at the same stripe; one that fails is replaced
-/// by the next shard in preference order, opened at the stripe where the other stopped.
-struct Feeds<'a> {
-    node: &'a Node,
-    m: &'a Manifest,
-    waiting: std::collections::VecDeque<&'a ShardRef>,
-    active: Vec<Feed>,
-    end: u64,
-    k: usize,
-    reasons: Vec<String>,
-}
-
-impl<'a> Feeds<'a> {
-    fn open(node: &'a Node, m: &'a Manifest, order: Vec<&'a ShardRef>, (first, end): (u64, u64), k: usize) -> Self {
-        let mut feeds = Self {
-            node,
-            m,
-            waiting: order.into(),
-            active: Vec::with_capacity(k),
-            end,
-            k,
-            reasons: Vec::new(),
-        };
-        // All k at once, so the first stripe does not wait on each in turn.
-        while feeds.active.len() < k {
-            let Some(shard) = feeds.waiting.pop_front() else { break };
-            match node.open_feed(m, shard, first, end) {
-                Ok(feed) => feeds.active.push(feed),
-                Err(f) => feeds
-                    .reasons
-                    .push(format!("shard {} on node {}: {}", shard.index, shard.node_id, f.reason)),
-            }
-        }
-        feeds
-    }
-
-    /// The shards of `stripe` (`total` slots, at least k filled).
-    async fn stripe(&mut self, stripe: u64, total: usize) -> Result<Vec<Option<Bytes>>, ObjectError> {
-        let mut set: Vec<Option<Bytes>> = vec![None; total];
-        let mut i = 0;
-        while i < self.k {
-            if i == self.active.len() {
-                let Some(shard) = self.waiting.pop_front() else {
-                    return Err(self.node.data_loss(
-                        self.m,
-                        format!(
-                            "stripe {stripe}: only {i} of the {} shards needed are readable ({})",
-                            self.k,
-                            self.reasons.join("; ")
-                        ),
-                    ));
-                };
-                match self.node.open_feed(self.m, shard, stripe, self.end) {
-                    Ok(feed) => self.active.push(feed),
-                    Err(f) => {
-                        self.reasons
-                            .push(format!("shard {} on node {}: {}", shard.index, shard.node_id, f.reason));
-                        continue;
-                    }
-                }
-            }
-            match self.active[i].next().await {
-                Ok(data) => {
-                    set[self.active[i].shard.index as usize] = Some(data);
-                    i += 1;
-                }
-                Err(f) => {
-                    let feed = self.active.remove(i);
-                    self.reasons.push(format!(
-                        "shard {} on node {}: {}",
-                        feed.shard.index, feed.shard.node_id, f.reason
-                    ));
-                    self.node.shard_failed(self.m, &feed.shard, &f).await;
-                }
-            }
-        }
-        Ok(set)
     }
 }
 

@@ -16,6 +16,7 @@ mod put;
 mod small;
 mod upload;
 
+pub(crate) use feed::Feeds;
 pub(crate) use get::damage_command;
 pub(crate) use put::Fanout;
 pub(crate) use upload::UploadIntent;

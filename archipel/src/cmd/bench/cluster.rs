@@ -19,6 +19,8 @@ impl LocalCluster {
             .args(["dev", "--data"])
             .arg(data)
             .args(["--base-port", &base_port.to_string(), "--archive-port", "0"])
+            // What repair can do, not what the default limit lets it.
+            .args(["--repair-rate", "0"])
             .stdout(Stdio::piped())
             .stderr(Stdio::null())
             .spawn()
