@@ -131,7 +131,7 @@ impl Default for RepairTuning {
             node_down_timeout_secs: 3600,
             poll_secs: 10,
             max_bytes_per_sec: 100 << 20,
-            concurrency: 8,
+            concurrency: 16,
         }
     }
 }

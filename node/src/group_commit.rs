@@ -1,5 +1,5 @@
-//! Group commit of object manifests. PUTs that finish while earlier commits are in flight
-//! share one Raft entry, a `Command::Batch` of their transactions: one log append, one
+//! Group commit of object manifests. PUTs (and repairs) that finish while earlier commits are
+//! in flight share one Raft entry, a `Command::Batch` of their transactions: one log append, one
 //! replication round and one apply for all of them. Each transaction is still evaluated on its
 //! own when applied, so one whose conditions fail fails alone, as if proposed by itself.
 

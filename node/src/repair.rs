@@ -391,7 +391,7 @@ async fn repair_entry(
                 .get(&to)
                 .filter(|n| n.state == NodeState::Up)
                 .ok_or_else(|| format!("move target node {to} is not up"))?;
-            node.reserve_on(&n.addr, estimate).await?;
+            node.reserve_cached(to, &n.addr, estimate).await?;
             (to, n.addr.clone())
         }
         None => choose_target(node, &m, &object_id, shards, index, holder.as_ref(), estimate).await?,
@@ -420,7 +420,7 @@ async fn repair_entry(
     };
     let mns = manifest_ns(&m.namespace);
     let result = node
-        .propose(Command::Txn {
+        .propose_grouped(Command::Txn {
             conditions: vec![
                 Condition {
                     ns: mns.clone(),
@@ -471,7 +471,7 @@ async fn choose_target(
     let map = node.state.cluster_map();
     if let Some(h) = holder {
         if let Some(n) = map.nodes.get(&h.node_id).filter(|n| n.state == NodeState::Up) {
-            if node.reserve_on(&n.addr, bytes).await.is_ok() {
+            if node.reserve_cached(n.id, &n.addr, bytes).await.is_ok() {
                 return Ok((n.id, n.addr.clone()));
             }
         }
@@ -501,8 +501,8 @@ async fn choose_target(
     candidates.sort_by_key(|c| c.0);
     let mut refusals = Vec::new();
     for (_, n) in candidates {
-        match node.reserve_on(&n.addr, bytes).await {
-            Ok(_) => return Ok((n.id, n.addr.clone())),
+        match node.reserve_cached(n.id, &n.addr, bytes).await {
+            Ok(()) => return Ok((n.id, n.addr.clone())),
             Err(e) => refusals.push(format!("node {}: {e}", n.id)),
         }
     }

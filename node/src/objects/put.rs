@@ -445,14 +445,7 @@ impl Node {
     ) -> Vec<u64> {
         let checks = join_all(ids.iter().map(|id| {
             let addr = addr_of(id);
-            async move {
-                if self.free_space.has_ample(*id, bytes) {
-                    return Ok(());
-                }
-                self.reserve_on(&addr, bytes)
-                    .await
-                    .map(|free| self.free_space.record(*id, free))
-            }
+            async move { self.reserve_cached(*id, &addr, bytes).await }
         }))
         .await;
         let mut refused = Vec::new();
@@ -466,7 +459,24 @@ impl Node {
         refused
     }
 
-    pub(crate) async fn reserve_on(&self, addr: &str, bytes: u64) -> Result<u64, String> {
+    /// [`Self::reserve_on`], skipped while the node's last answer, a moment ago, left ample room.
+    pub(crate) async fn reserve_cached(&self, id: u64, addr: &str, bytes: u64) -> Result<(), String> {
+        if self.free_space.has_ample(id, bytes) {
+            return Ok(());
+        }
+        match self.reserve_on(addr, bytes).await {
+            Ok(free) => {
+                self.free_space.record(id, free);
+                Ok(())
+            }
+            Err(reason) => {
+                self.free_space.forget(id);
+                Err(reason)
+            }
+        }
+    }
+
+    async fn reserve_on(&self, addr: &str, bytes: u64) -> Result<u64, String> {
         let channel = self.peers.channel(addr).map_err(|e| e.to_string())?;
         let mut req = tonic::Request::new(ReserveRequest {
             cluster_id: self.identity.cluster_id().unwrap_or_default(),

@@ -22,7 +22,8 @@ impl UploadIntent {
             key: key.into_bytes(),
             value,
         };
-        node.propose(Command::Put {
+        // Repairs run many at once; their intents share Raft entries.
+        node.propose_grouped(Command::Put {
             ns: NS_UPLOADS.into(),
             key: intent.key.clone(),
             value: intent.value.clone(),

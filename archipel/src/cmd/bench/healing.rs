@@ -44,7 +44,8 @@ fn scrub_bytes(nodes: &[archipel_client::proto::worker::NodeWorkers]) -> (u64, u
 
 /// `stored` is how many 64 KiB objects the small-object run left to read.
 pub async fn measure(client: &Client, stored: usize) -> anyhow::Result<Healing> {
-    let samples = stored.min(300);
+    // 1000 samples: the p99 is the 10th worst, not the 3rd, so one stall does not decide it.
+    let samples = stored.min(1000);
     let p99_idle_ms = get_p99(client, samples).await?;
     let (_, cycles_before) = scrub_bytes(&client.cluster_workers("scrub", "", 0).await?);
     let start = Instant::now();
