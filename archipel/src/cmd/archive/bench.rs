@@ -36,6 +36,10 @@ pub struct IngestBenchArgs {
     pub dir: Option<PathBuf>,
     #[arg(long)]
     pub json: bool,
+    /// Transfers of the SIP (and limit measurements) to run; the median is reported, as single
+    /// runs drift on a shared machine.
+    #[arg(long, default_value_t = 3)]
+    pub runs: usize,
     /// Files up to this size go into tar packs, as `archive serve` does; 0 stores each alone.
     #[arg(long, default_value = "1MiB")]
     pub pack_files_up_to: String,
@@ -45,8 +49,8 @@ pub async fn run(args: IngestBenchArgs) -> anyhow::Result<ExitCode> {
     // The front runs in this process: its warnings (and RUST_LOG's choice) go to stderr.
     crate::cmd::server::init_logging(archipel_node::config::LogFormat::Human, "warn");
     let size = archipel_node::size::parse_size(&args.file_size).map_err(anyhow::Error::msg)? as usize;
-    if args.files == 0 || size == 0 {
-        bail!("--files and --file-size must be positive");
+    if args.files == 0 || size == 0 || args.runs == 0 {
+        bail!("--files, --file-size and --runs must be positive");
     }
     let pack_files_up_to = super::serve::pack_limit(&args.pack_files_up_to)?;
     let work = match &args.dir {
@@ -61,8 +65,15 @@ pub async fn run(args: IngestBenchArgs) -> anyhow::Result<ExitCode> {
     let payload = (args.files * size) as f64;
 
     eprintln!("bench: measuring the local limit (unzip, SHA-512, write and fsync each file)…");
-    let (sip_path, out) = (sip.clone(), work.path().join("limit"));
-    let limit = tokio::task::spawn_blocking(move || local_limit(&sip_path, &out)).await??;
+    let mut limits = Vec::new();
+    for run in 0..args.runs {
+        let out = work.path().join(format!("limit-{run}"));
+        let (sip_path, dir) = (sip.clone(), out.clone());
+        limits.push(tokio::task::spawn_blocking(move || local_limit(&sip_path, &dir)).await??);
+        std::fs::remove_dir_all(&out)?;
+    }
+    limits.sort();
+    let limit = limits[limits.len() / 2];
 
     let local = match &args.cluster {
         Some(_) => None,
@@ -76,11 +87,17 @@ pub async fn run(args: IngestBenchArgs) -> anyhow::Result<ExitCode> {
         (None, Some(l)) => l.addrs.clone(),
         _ => unreachable!("a cluster is given or started"),
     };
-    let result = ingest(&addrs, &sip, work.path(), pack_files_up_to).await;
+    let result = ingest(&addrs, &sip, work.path(), pack_files_up_to, args.runs).await;
     if let Some(l) = local {
         l.stop();
     }
-    let (took, steps) = result?;
+    let mut runs = result?;
+    runs.sort_by_key(|(took, _)| *took);
+    let run_files_per_sec: Vec<f64> = runs
+        .iter()
+        .map(|(took, _)| args.files as f64 / took.as_secs_f64())
+        .collect();
+    let (took, steps) = runs.swap_remove(runs.len() / 2);
     let files_per_sec = args.files as f64 / took.as_secs_f64();
     let limit_files_per_sec = args.files as f64 / limit.as_secs_f64();
     let report = json!({
@@ -93,6 +110,7 @@ pub async fn run(args: IngestBenchArgs) -> anyhow::Result<ExitCode> {
         "target_files_per_sec": TARGET_FILES_PER_SEC,
         "target_met": files_per_sec >= TARGET_FILES_PER_SEC,
         "steps": steps.iter().map(|(name, secs)| json!({"step": name, "seconds": secs})).collect::<Vec<_>>(),
+        "runs": run_files_per_sec,
     });
     if args.json {
         crate::output::print_json(&report)?;
@@ -113,6 +131,8 @@ pub async fn run(args: IngestBenchArgs) -> anyhow::Result<ExitCode> {
             payload / took.as_secs_f64() / 1e6,
             100.0 * files_per_sec / limit_files_per_sec
         );
+        let each: Vec<String> = run_files_per_sec.iter().map(|f| format!("{f:.0}")).collect();
+        println!("  runs (files/s)      {}  (the median is shown)", each.join(", "));
         let timeline: Vec<String> = steps.iter().map(|(name, secs)| format!("{name} {secs:.2} s")).collect();
         println!("  where the time went: {}", timeline.join(", "));
         println!(
@@ -190,13 +210,11 @@ fn local_limit(sip: &Path, out: &Path) -> anyhow::Result<Duration> {
     Ok(start.elapsed())
 }
 
-/// Runs one transfer; returns its duration and how long each of its steps took.
-async fn ingest(
-    addrs: &str,
-    sip: &Path,
-    work: &Path,
-    pack_files_up_to: u64,
-) -> anyhow::Result<(Duration, Vec<(String, f64)>)> {
+/// How long one transfer took, and each of its steps.
+type Run = (Duration, Vec<(String, f64)>);
+
+/// Runs `runs` transfers of the SIP, one after another.
+async fn ingest(addrs: &str, sip: &Path, work: &Path, pack_files_up_to: u64, runs: usize) -> anyhow::Result<Vec<Run>> {
     let client = crate::cmd::cert::client_for(addrs, None)?;
     let mut config = ArchiveConfig::new(work.join("spool"));
     config.pack_files_up_to = pack_files_up_to;
@@ -217,15 +235,23 @@ async fn ingest(
         updated_at: chrono::Utc::now(),
     };
     archive.refs.put_versioned(&tenant, AGREEMENT, agreement).await?;
+    let mut out = Vec::with_capacity(runs);
+    for run in 1..=runs {
+        eprintln!("bench: ingesting ({run} of {runs})…");
+        out.push(transfer_once(&archive, &tenant, sip, work).await?);
+    }
+    Ok(out)
+}
+
+async fn transfer_once(archive: &Arc<Archive>, tenant: &str, sip: &Path, work: &Path) -> anyhow::Result<Run> {
     let spooled = tempfile::NamedTempFile::new_in(work.join("spool"))?.into_temp_path();
     std::fs::copy(sip, &spooled)?;
     let size = std::fs::metadata(&spooled)?.len();
-    eprintln!("bench: ingesting…");
     let start = Instant::now();
     let started_at = chrono::Utc::now();
-    let t = archipel_archive::ingest::submit(&archive, &Principal::dev_superuser(), &tenant, spooled, size).await?;
+    let t = archipel_archive::ingest::submit(archive, &Principal::dev_superuser(), tenant, spooled, size).await?;
     loop {
-        let now = archipel_archive::ingest::transfer(&archive, &tenant, &t.id).await?;
+        let now = archipel_archive::ingest::transfer(archive, tenant, &t.id).await?;
         if now.status.is_final() {
             if now.status == TransferStatus::Ko {
                 bail!("the bench SIP was rejected: {:?}", now.errors);
