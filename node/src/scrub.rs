@@ -150,6 +150,9 @@ async fn run_cycle(node: &Arc<Node>, handle: &WorkerHandle, cycle: &mut Cycle) -
                     node.metrics.scrub_errors.inc();
                     tracing::error!(shard = %shard.path.display(), "scrub: {reason}");
                     evidence.push(evidence_cmd(node, shard, "corrupt", reason, now));
+                    // Committed before the damage record: a repair, which starts from that record,
+                    // then writes its "ok" after this, never under it.
+                    flush(node, &mut evidence).await;
                     if let Some(m) = lookup_owner_manifest(node, &shard.object_id) {
                         node.record_damage(&m, shard.index, Some(node.id()), *stripe, reason)
                             .await;
@@ -195,6 +198,7 @@ async fn run_cycle(node: &Arc<Node>, handle: &WorkerHandle, cycle: &mut Cycle) -
             key: fixity_key(&m.object_id, index),
             value: evidence_value(node.id(), "missing", reason, now_ms()),
         });
+        flush(node, &mut evidence).await; // before the damage record, as above
         node.record_damage(&m, index, Some(node.id()), None, reason).await;
     }
     flush(node, &mut evidence).await;
