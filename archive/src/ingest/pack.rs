@@ -5,7 +5,7 @@
 //! file's pack and offset, and a file is read back as a range of its pack.
 
 use std::io::Write;
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 
 /// Files up to this size are packed by default; larger ones are objects of their own.
 pub const PACK_MEMBER_MAX: u64 = 1 << 20;
@@ -55,15 +55,6 @@ pub fn plan(files: Vec<FileToStore>, member_max: u64) -> (Vec<Vec<FileToStore>>,
     let (packs, singles): (Vec<_>, Vec<_>) = packs.into_iter().partition(|p| p.len() > 1);
     alone.extend(singles.into_iter().flatten());
     (packs, alone)
-}
-
-/// Writes `members` as a tar file at `out` (see [`write_tar`]).
-pub fn build(members: &[FileToStore], prefix: &str, out: &Path) -> std::io::Result<Vec<(String, u64)>> {
-    let file = std::fs::File::create(out)?;
-    let mut writer = std::io::BufWriter::with_capacity(1 << 20, file);
-    let offsets = write_tar(members, prefix, &mut writer)?;
-    writer.flush()?;
-    Ok(offsets)
 }
 
 /// Writes `members` as a tar stream into `out`, each named by its key relative to `prefix` (the
@@ -171,6 +162,15 @@ impl Write for ChannelWriter {
 mod tests {
     use super::*;
     use std::io::Read;
+    use std::path::Path;
+
+    /// The tests read packs back from a file; ingest streams them into the upload instead.
+    fn build(members: &[FileToStore], prefix: &str, out: &Path) -> std::io::Result<Vec<(String, u64)>> {
+        let mut file = std::fs::File::create(out)?;
+        let offsets = write_tar(members, prefix, &mut file)?;
+        file.flush()?;
+        Ok(offsets)
+    }
 
     fn file(dir: &Path, name: &str, bytes: &[u8]) -> FileToStore {
         let path = dir.join(name);
