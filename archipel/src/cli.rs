@@ -370,4 +370,19 @@ pub enum RepairCommand {
         #[arg(long)]
         json: bool,
     },
+    /// Hold repairs on every node (damage is still found and queued) until `repair resume` or a
+    /// node restart; for maintenance, or to inspect damage before it is rebuilt.
+    Pause {
+        #[command(flatten)]
+        cluster: ClusterArgs,
+        #[arg(long)]
+        json: bool,
+    },
+    /// Let paused repairs go on.
+    Resume {
+        #[command(flatten)]
+        cluster: ClusterArgs,
+        #[arg(long)]
+        json: bool,
+    },
 }

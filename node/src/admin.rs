@@ -336,7 +336,7 @@ impl Node {
     /// Layout changes are made on the leader, where the repairer runs: start its next pass now.
     fn wake_repairer(&self) {
         if let Some(w) = self.workers.get(crate::repair::WORKER_NAME) {
-            w.start_now();
+            w.wake();
         }
     }
 

@@ -50,9 +50,15 @@ impl WorkerHandle {
         self.paused.send_replace(false);
     }
 
-    /// Ends an idle wait now (and resumes a paused worker).
+    /// Ends an idle wait now (and resumes a paused worker): the operator's "start".
     pub fn start_now(&self) {
         self.resume();
+        self.wake();
+    }
+
+    /// Ends an idle wait now, leaving a pause in force: for the node's own reasons to look again
+    /// (a layout change), which must not undo an operator's pause.
+    pub fn wake(&self) {
         self.kick.notify_one();
     }
 
@@ -124,5 +130,20 @@ mod tests {
             .await
             .unwrap()
             .unwrap();
+    }
+
+    #[tokio::test]
+    async fn a_wake_ends_an_idle_wait_but_keeps_a_pause() {
+        let w = WorkerHandle::new("repair");
+        w.pause();
+        let w2 = w.clone();
+        let sleeper = tokio::spawn(async move { w2.idle(Duration::from_secs(60)).await });
+        tokio::time::sleep(Duration::from_millis(20)).await;
+        w.wake();
+        tokio::time::timeout(Duration::from_secs(1), sleeper)
+            .await
+            .unwrap()
+            .unwrap();
+        assert_eq!(w.snapshot().state, "paused");
     }
 }

@@ -202,5 +202,8 @@ pub async fn repair(command: RepairCommand) -> anyhow::Result<ExitCode> {
             Ok(ExitCode::SUCCESS)
         }
         RepairCommand::Start { cluster, json } => control(&connect(&cluster)?, "repair", "start", None, json).await,
+        // Every node, not only the leader: a new leader must not repair what the old one held.
+        RepairCommand::Pause { cluster, json } => control(&connect(&cluster)?, "repair", "pause", None, json).await,
+        RepairCommand::Resume { cluster, json } => control(&connect(&cluster)?, "repair", "resume", None, json).await,
     }
 }
