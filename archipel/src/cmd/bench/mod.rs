@@ -37,6 +37,10 @@ pub struct BenchArgs {
     /// Skip the drain (repair) and scrub measurements.
     #[arg(long)]
     pub skip_healing: bool,
+    /// Repeat the whole measurement, limit and cluster included, this many times and report each
+    /// figure's median (this machine's disk and CPU drift from one minute to the next).
+    #[arg(long, default_value_t = 3, value_parser = clap::value_parser!(u32).range(1..=20))]
+    pub runs: u32,
     #[arg(long)]
     pub json: bool,
 }
@@ -45,6 +49,18 @@ pub async fn run(args: BenchArgs) -> anyhow::Result<ExitCode> {
     let parse = |s: &str| archipel_node::size::parse_size(s).map_err(anyhow::Error::msg);
     let large = parse(&args.large).context("--large")?;
     let limit_bytes = parse(&args.limit_bytes).context("--limit-bytes")?;
+    let mut reports = Vec::new();
+    for run in 1..=args.runs {
+        if args.runs > 1 {
+            eprintln!("bench: run {run} of {}", args.runs);
+        }
+        reports.push(run_once(&args, large, limit_bytes).await?);
+    }
+    report::Summary::of(&reports).print(args.json)?;
+    Ok(ExitCode::SUCCESS)
+}
+
+async fn run_once(args: &BenchArgs, large: u64, limit_bytes: u64) -> anyhow::Result<Report> {
     let work = match &args.dir {
         Some(d) => {
             std::fs::create_dir_all(d)?;
@@ -67,7 +83,12 @@ pub async fn run(args: BenchArgs) -> anyhow::Result<ExitCode> {
         }
     };
     let client = crate::cmd::cert::client_for(&addrs, None)?;
-    client.create_namespace("bench", None, 0).await?;
+    // On an existing cluster, later runs find the namespace there.
+    if let Err(e) = client.create_namespace("bench", None, 0).await {
+        if owned.is_some() || !matches!(e, archipel_client::ClientError::Conflict(_)) {
+            return Err(e.into());
+        }
+    }
 
     eprintln!("bench: large objects ({large} bytes)…");
     let large_result = workload::large(&client, work.path(), large).await?;
@@ -91,6 +112,5 @@ pub async fn run(args: BenchArgs) -> anyhow::Result<ExitCode> {
     if let Some(c) = owned {
         c.stop();
     }
-    report.print(args.json)?;
-    Ok(ExitCode::SUCCESS)
+    Ok(report)
 }

@@ -1,4 +1,5 @@
 //! The benchmark's table: each figure, its ratio to the limit, and the target (pass / short).
+//! Over several runs, each figure is the median of its runs, with every run kept beside it.
 
 use serde::Serialize;
 
@@ -6,20 +7,51 @@ use super::healing::Healing;
 use super::limit::Limit;
 use super::workload::{Large, Small};
 
-#[derive(Serialize, Default)]
+/// One run's figures, in the order they were measured.
+#[derive(Default)]
 pub struct Report {
     rows: Vec<Row>,
 }
 
-#[derive(Serialize)]
 struct Row {
     name: String,
     value: f64,
     unit: &'static str,
     /// Figure divided by the limit it is compared with, when there is one.
     ratio: Option<f64>,
-    target: Option<String>,
-    pass: Option<bool>,
+    target: Option<Target>,
+}
+
+/// A pass/short verdict on the ratio (or, without one, the value).
+#[derive(Clone, Copy)]
+struct Target {
+    text: &'static str,
+    bound: f64,
+    at_least: bool,
+}
+
+impl Target {
+    const fn at_least(text: &'static str, bound: f64) -> Self {
+        Self {
+            text,
+            bound,
+            at_least: true,
+        }
+    }
+    const fn at_most(text: &'static str, bound: f64) -> Self {
+        Self {
+            text,
+            bound,
+            at_least: false,
+        }
+    }
+    fn pass(&self, x: f64) -> bool {
+        if self.at_least {
+            x >= self.bound
+        } else {
+            x <= self.bound
+        }
+    }
 }
 
 impl Report {
@@ -29,15 +61,14 @@ impl Report {
         value: f64,
         unit: &'static str,
         ratio: Option<f64>,
-        target: Option<(String, bool)>,
+        target: Option<Target>,
     ) {
         self.rows.push(Row {
             name: name.into(),
             value,
             unit,
             ratio,
-            pass: target.as_ref().map(|t| t.1),
-            target: target.map(|t| t.0),
+            target,
         });
     }
 
@@ -61,27 +92,25 @@ impl Report {
     }
 
     pub fn large(&mut self, r: &Large, l: &Limit) {
-        let put = r.put_mbps / l.pipeline_mbps;
-        let get = r.get_mbps / l.read_pipeline_mbps;
         self.push(
             format!("large PUT ({} MiB)", r.bytes >> 20),
             r.put_mbps,
             "MB/s",
-            Some(put),
-            Some(("≥ 0.80 of the limit".into(), put >= 0.8)),
+            Some(r.put_mbps / l.pipeline_mbps),
+            Some(Target::at_least("≥ 0.80 of the limit", 0.8)),
         );
         self.push(
             format!("large GET ({} MiB)", r.bytes >> 20),
             r.get_mbps,
             "MB/s",
-            Some(get),
-            Some(("≥ 0.90 of the read limit".into(), get >= 0.9)),
+            Some(r.get_mbps / l.read_pipeline_mbps),
+            Some(Target::at_least("≥ 0.90 of the read limit", 0.9)),
         );
     }
 
     pub fn small(&mut self, size: usize, s: &Small) {
         let kib = size >> 10;
-        let target = (kib == 64).then(|| ("≥ 2000/s".to_owned(), s.put_per_sec >= 2000.0));
+        let target = (kib == 64).then_some(Target::at_least("≥ 2000/s", 2000.0));
         self.push(format!("{kib} KiB PUT"), s.put_per_sec, "obj/s", None, target);
         self.push(format!("{kib} KiB PUT p50"), s.put_p50_ms, "ms", None, None);
         self.push(format!("{kib} KiB PUT p99"), s.put_p99_ms, "ms", None, None);
@@ -91,13 +120,12 @@ impl Report {
     }
 
     pub fn healing(&mut self, h: &Healing, l: &Limit) {
-        let repair = h.repair_mbps / l.disk_write_mbps;
         self.push(
             format!("repair (drain of {} MiB)", h.repair_bytes >> 20),
             h.repair_mbps,
             "MB/s",
-            Some(repair),
-            Some(("≥ 0.50 of disk write".into(), repair >= 0.5)),
+            Some(h.repair_mbps / l.disk_write_mbps),
+            Some(Target::at_least("≥ 0.50 of disk write", 0.5)),
         );
         self.push(
             "scrub (cluster, while measured)",
@@ -106,15 +134,68 @@ impl Report {
             Some(h.scrub_mbps / l.disk_read_mbps),
             None,
         );
-        let cost = h.p99_scrubbing_ms / h.p99_idle_ms.max(1e-9) - 1.0;
         self.push("GET p99 without scrub", h.p99_idle_ms, "ms", None, None);
         self.push(
             "GET p99 with scrub",
             h.p99_scrubbing_ms,
             "ms",
-            Some(cost + 1.0),
-            Some(("cost ≤ 20 %".into(), cost <= 0.2)),
+            Some(h.p99_scrubbing_ms / h.p99_idle_ms.max(1e-9)),
+            Some(Target::at_most("cost ≤ 20 %", 1.2)),
         );
+    }
+}
+
+/// Every run's figures, summarised row by row.
+#[derive(Serialize)]
+pub struct Summary {
+    runs: usize,
+    rows: Vec<SummaryRow>,
+}
+
+#[derive(Serialize)]
+struct SummaryRow {
+    name: String,
+    unit: &'static str,
+    /// Median over the runs.
+    value: f64,
+    ratio: Option<f64>,
+    target: Option<&'static str>,
+    /// The median's verdict.
+    pass: Option<bool>,
+    /// How many runs met the target on their own.
+    runs_passed: Option<usize>,
+    values: Vec<f64>,
+    ratios: Vec<f64>,
+}
+
+impl Summary {
+    /// `runs` were made with the same arguments, so their rows line up.
+    pub fn of(runs: &[Report]) -> Self {
+        let first = runs.first().map(|r| r.rows.as_slice()).unwrap_or_default();
+        let rows = first
+            .iter()
+            .enumerate()
+            .map(|(i, row)| {
+                let same: Vec<&Row> = runs.iter().filter_map(|r| r.rows.get(i)).collect();
+                let values: Vec<f64> = same.iter().map(|r| r.value).collect();
+                let ratios: Vec<f64> = same.iter().filter_map(|r| r.ratio).collect();
+                let ratio = (!ratios.is_empty()).then(|| median(&ratios));
+                SummaryRow {
+                    name: row.name.clone(),
+                    unit: row.unit,
+                    value: median(&values),
+                    ratio,
+                    target: row.target.map(|t| t.text),
+                    pass: row.target.map(|t| t.pass(ratio.unwrap_or(median(&values)))),
+                    runs_passed: row
+                        .target
+                        .map(|t| same.iter().filter(|r| t.pass(r.ratio.unwrap_or(r.value))).count()),
+                    values,
+                    ratios,
+                }
+            })
+            .collect();
+        Self { runs: runs.len(), rows }
     }
 
     pub fn print(&self, json: bool) -> anyhow::Result<()> {
@@ -122,22 +203,84 @@ impl Report {
             crate::output::print_json(self)?;
             return Ok(());
         }
+        if self.runs > 1 {
+            println!("median of {} runs; RUNS lists each run's value", self.runs);
+        }
         println!(
-            "{:<44} {:>12} {:<6} {:>7}  {:<22}",
+            "{:<52} {:>10} {:<6} {:>6}  {:<30} RUNS",
             "MEASURE", "VALUE", "UNIT", "RATIO", "TARGET"
         );
         for r in &self.rows {
             let ratio = r.ratio.map(|x| format!("{x:.2}")).unwrap_or_default();
-            let target = match (&r.target, r.pass) {
-                (Some(t), Some(true)) => format!("{t}: pass"),
-                (Some(t), Some(false)) => format!("{t}: SHORT"),
+            let target = match (r.target, r.pass, r.runs_passed) {
+                (Some(t), Some(pass), Some(n)) => {
+                    let verdict = if pass { "pass" } else { "SHORT" };
+                    if self.runs > 1 {
+                        format!("{t}: {verdict} ({n}/{})", self.runs)
+                    } else {
+                        format!("{t}: {verdict}")
+                    }
+                }
                 _ => String::new(),
             };
+            let each = if self.runs > 1 {
+                r.values.iter().map(|v| format!("{v:.1}")).collect::<Vec<_>>().join(" ")
+            } else {
+                String::new()
+            };
             println!(
-                "{:<44} {:>12.1} {:<6} {:>7}  {:<22}",
+                "{:<52} {:>10.1} {:<6} {:>6}  {:<30} {each}",
                 r.name, r.value, r.unit, ratio, target
             );
         }
         Ok(())
+    }
+}
+
+fn median(xs: &[f64]) -> f64 {
+    let mut v = xs.to_vec();
+    v.sort_by(|a, b| a.total_cmp(b));
+    match v.len() {
+        0 => f64::NAN,
+        n if n % 2 == 1 => v[n / 2],
+        n => (v[n / 2 - 1] + v[n / 2]) / 2.0,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn run(put: f64, limit: f64) -> Report {
+        let mut r = Report::default();
+        r.push("limit", limit, "MB/s", None, None);
+        r.push(
+            "large PUT",
+            put,
+            "MB/s",
+            Some(put / limit),
+            Some(Target::at_least("≥ 0.80", 0.8)),
+        );
+        r.push("p99", 5.0, "ms", Some(1.1), Some(Target::at_most("≤ 1.2", 1.2)));
+        r
+    }
+
+    #[test]
+    fn the_summary_takes_each_rows_median_and_counts_the_runs_that_passed() {
+        let s = Summary::of(&[run(90.0, 100.0), run(70.0, 100.0), run(85.0, 100.0)]);
+        assert_eq!(s.runs, 3);
+        let put = &s.rows[1];
+        assert_eq!(put.value, 85.0);
+        assert_eq!(put.ratio, Some(0.85));
+        assert_eq!((put.pass, put.runs_passed), (Some(true), Some(2)));
+        assert_eq!(put.values, [90.0, 70.0, 85.0]);
+        assert_eq!((s.rows[2].pass, s.rows[2].runs_passed), (Some(true), Some(3)));
+        assert_eq!((s.rows[0].pass, s.rows[0].runs_passed), (None, None));
+    }
+
+    #[test]
+    fn an_even_number_of_runs_averages_the_middle_two() {
+        assert_eq!(median(&[4.0, 1.0, 3.0, 2.0]), 2.5);
+        assert!(median(&[]).is_nan());
     }
 }
