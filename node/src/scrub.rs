@@ -130,6 +130,8 @@ async fn run_cycle(node: &Arc<Node>, handle: &WorkerHandle, cycle: &mut Cycle) -
         s.items_total = total;
         s.cycles_completed = cycle.cycles_completed;
     });
+    // A resumed cycle shows what it kept at once, not after its first (paced) shard.
+    report(handle, cycle, total, total_bytes, interval);
     if !cycle.files_done {
         let resume_after = cycle.cursor.clone();
         for shard in shards
@@ -137,7 +139,13 @@ async fn run_cycle(node: &Arc<Node>, handle: &WorkerHandle, cycle: &mut Cycle) -
             .filter(|s| resume_after.as_deref().is_none_or(|c| shard_name(s).as_str() > c))
         {
             handle.wait_if_paused().await;
-            let verdict = verify(node, shard).await;
+            let remaining = total_bytes.saturating_sub(cycle.bytes);
+            let due_ms = (cycle.started_ms + interval.as_millis() as u64).saturating_sub(now_ms());
+            let pace = Pace {
+                needed: remaining as f64 * 1000.0 / due_ms.max(1) as f64,
+                cost_per_byte,
+            };
+            let verdict = verify(node, shard, &mut pacer, pace).await;
             let now = now_ms();
             match &verdict {
                 Verdict::Ok => {
@@ -177,10 +185,10 @@ async fn run_cycle(node: &Arc<Node>, handle: &WorkerHandle, cycle: &mut Cycle) -
                     )
                 });
             }
-            let remaining = total_bytes.saturating_sub(cycle.bytes);
-            let due_ms = (cycle.started_ms + interval.as_millis() as u64).saturating_sub(now_ms());
-            let needed = remaining as f64 * 1000.0 / due_ms.max(1) as f64;
-            pacer.pace(node, shard.size, needed, cost_per_byte).await;
+            // The stripes were paced as they were read; a small shard costs at least the floor.
+            pacer
+                .pace(node, 0, SHARD_COST_FLOOR.saturating_sub(shard.size), pace)
+                .await;
         }
         flush(node, &mut evidence).await;
         cycle.files_done = true;
@@ -252,10 +260,21 @@ struct Pacer {
     cost: u64,
 }
 
+/// What the pacer needs to know of the cycle when a shard starts.
+#[derive(Clone, Copy)]
+struct Pace {
+    /// Bytes/s that still finish the cycle on time.
+    needed: f64,
+    /// Turns `needed` into the busy limit's units (costs).
+    cost_per_byte: f64,
+}
+
 impl Pacer {
-    /// `needed` (bytes/s) is the rate that still finishes the cycle on time; `cost_per_byte`
-    /// turns it into the busy limit's units.
-    async fn pace(&mut self, node: &Node, bytes: u64, needed: f64, cost_per_byte: f64) {
+    /// Called after `bytes` were read, which cost `cost` against the busy limit; sleeps as long
+    /// as the regime in force requires. Called per stripe, so a large shard never reads in one
+    /// burst while the node serves objects.
+    async fn pace(&mut self, node: &Node, bytes: u64, cost: u64, pace: Pace) {
+        let Pace { needed, cost_per_byte } = pace;
         let busy = node.config.scrub.busy_bytes_per_sec;
         let cap = node.config.scrub.max_bytes_per_sec;
         let busy_now = busy > 0 && node.metrics.foreground_busy(BUSY_WINDOW);
@@ -276,7 +295,7 @@ impl Pacer {
             }
         };
         self.bytes += bytes;
-        self.cost += bytes.max(SHARD_COST_FLOOR);
+        self.cost += cost;
         let mut due = 0.0f64;
         if busy_now {
             // A margin over the bare minimum, so a busy week still ends on time.
@@ -320,8 +339,9 @@ fn evidence_cmd(node: &Node, shard: &StoredShard, result: &str, detail: &str, at
     }
 }
 
-/// Verifies one local shard against its own table and the manifest's record of it.
-async fn verify(node: &Node, shard: &StoredShard) -> Verdict {
+/// Verifies one local shard against its own table and the manifest's record of it, pacing
+/// after each stripe.
+async fn verify(node: &Node, shard: &StoredShard, pacer: &mut Pacer, pace: Pace) -> Verdict {
     let Some(m) = lookup_owner_manifest(node, &shard.object_id) else {
         return Verdict::NotOurs;
     };
@@ -349,7 +369,10 @@ async fn verify(node: &Node, shard: &StoredShard) -> Verdict {
     }
     for stripe in 0..reader.stripe_count {
         match reader.read_stripe(stripe).await {
-            Ok(data) if reader.verify(stripe, &data) => {}
+            Ok(data) if reader.verify(stripe, &data) => {
+                let len = data.len() as u64;
+                pacer.pace(node, len, len, pace).await;
+            }
             Ok(_) => {
                 return Verdict::Corrupt {
                     stripe: Some(stripe),
