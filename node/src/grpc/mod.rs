@@ -10,6 +10,7 @@ pub mod meta_service;
 pub mod object_service;
 pub mod pki_service;
 pub mod raft_service;
+pub mod shard_receive;
 pub mod shard_service;
 pub mod worker_service;
 

@@ -13,6 +13,7 @@ use tonic::Code;
 use super::model::{Manifest, ShardRef};
 use super::ObjectError;
 use crate::node::Node;
+use crate::shards::{ShardError, ShardStore};
 
 /// Stripes a feed may hold ahead of the reader, beyond what is in flight on the wire.
 const AHEAD: usize = 2;
@@ -84,6 +85,23 @@ impl Feed {
             stripe_count: count,
         };
         let task = tokio::spawn(run(channel, request, shard.table_hash, tx));
+        Self {
+            shard: shard.clone(),
+            rx,
+            task,
+        }
+    }
+
+    /// A shard this node holds: read from its own store, checked the same way as a remote one,
+    /// without a TLS round trip to itself.
+    pub fn open_local(store: ShardStore, object_id: [u8; 16], shard: &ShardRef, first: u64, count: u64) -> Self {
+        let (tx, rx) = mpsc::channel(AHEAD);
+        let local = shard.clone();
+        let task = tokio::spawn(async move {
+            if let Err(failure) = read_local(store, object_id, &local, (first, count), &tx).await {
+                let _ = tx.send(Err(failure)).await;
+            }
+        });
         Self {
             shard: shard.clone(),
             rx,
@@ -164,6 +182,57 @@ async fn stream_stripes(
         ));
     }
     Ok(())
+}
+
+async fn read_local(
+    store: ShardStore,
+    object_id: [u8; 16],
+    shard: &ShardRef,
+    (first, count): (u64, u64),
+    tx: &mpsc::Sender<Result<Bytes, ShardFailure>>,
+) -> Result<(), ShardFailure> {
+    let mut reader = store
+        .open_reader(&object_id, shard.index)
+        .await
+        .map_err(|e| local_failure(e, None))?;
+    if reader.table_hash != shard.table_hash {
+        return Err(ShardFailure::damaged(
+            None,
+            "stripe table does not match the manifest".into(),
+        ));
+    }
+    let end = first.saturating_add(count).min(reader.stripe_count);
+    for stripe in first..end {
+        let data = reader
+            .read_stripe(stripe)
+            .await
+            .map_err(|e| local_failure(e, Some(stripe)))?;
+        if !reader.verify(stripe, &data) {
+            return Err(ShardFailure::damaged(
+                Some(stripe),
+                format!("stripe {stripe} fails its BLAKE3 check"),
+            ));
+        }
+        if tx.send(Ok(Bytes::from(data))).await.is_err() {
+            return Ok(()); // the reader has what it needs
+        }
+    }
+    if end != first + count {
+        return Err(ShardFailure::damaged(
+            Some(end),
+            format!("shard ends after {} of {count} stripes", end - first),
+        ));
+    }
+    Ok(())
+}
+
+/// As a remote read's status would be judged (`ShardFailure::from_status`).
+fn local_failure(e: ShardError, stripe: Option<u64>) -> ShardFailure {
+    match e {
+        ShardError::NotFound(_) => ShardFailure::damaged(None, "shard file missing".into()),
+        ShardError::Corrupt { .. } => ShardFailure::damaged(stripe, e.to_string()),
+        ShardError::Io { .. } | ShardError::DiskFull { .. } => ShardFailure::unreachable(e.to_string()),
+    }
 }
 
 /// The k shard feeds of one read. Each feed is at the same stripe; one that fails is replaced

@@ -123,6 +123,15 @@ impl Node {
 
     /// Opens a feed of stripes `first..end` of `shard` from its node.
     pub(crate) fn open_feed(&self, m: &Manifest, shard: &ShardRef, first: u64, end: u64) -> Result<Feed, ShardFailure> {
+        if shard.node_id == self.id() {
+            return Ok(Feed::open_local(
+                self.shards.clone(),
+                m.object_id,
+                shard,
+                first,
+                end - first,
+            ));
+        }
         let addr = self
             .state
             .cluster_map()

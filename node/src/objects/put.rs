@@ -16,6 +16,7 @@ use tokio_stream::wrappers::ReceiverStream;
 
 use crate::ec_profile::EcProfile;
 use crate::erasure::Codec;
+use crate::grpc::shard_receive::{file_header, receive_stripes, ChunkSource};
 use crate::node::Node;
 use crate::placement::place;
 use crate::raft::{Command, CommandResult, Condition, Expect};
@@ -346,7 +347,8 @@ impl Node {
                     object_size: size,
                 };
                 Some(async move {
-                    let r = self.small_writes.write(&self.peers, addr, shard).await;
+                    let local = (*node == self.id()).then_some(&self.shards);
+                    let r = self.small_writes.write(&self.peers, addr, local, shard).await;
                     (index as u32, *node, addr, r)
                 })
             });
@@ -594,13 +596,29 @@ impl Fanout {
                 streams.push(None);
                 continue;
             };
+            let (tx, rx) = mpsc::channel(SHARD_QUEUE);
+            let mut h = header.clone();
+            h.index = index as u32;
+            if *id == node.id() {
+                // This node's own shard goes straight to its store, checked as a peer's would be.
+                let (object_id, stored_header) =
+                    file_header(&h).map_err(|s| ObjectError::Invalid(s.message().to_owned()))?;
+                let store = node.shards.clone();
+                let task = tokio::spawn(async move {
+                    receive_stripes(&store, object_id, stored_header, ChunkSource::Local(rx)).await
+                });
+                streams.push(Some(ShardStream {
+                    node: *id,
+                    addr: addr.clone(),
+                    tx: Some(tx),
+                    task,
+                }));
+                continue;
+            }
             let channel = node
                 .peers
                 .channel(addr)
                 .map_err(|e| ObjectError::Unavailable(format!("node {id} at {addr}: {e}")))?;
-            let (tx, rx) = mpsc::channel(SHARD_QUEUE);
-            let mut h = header.clone();
-            h.index = index as u32;
             tx.send(WriteShardChunk {
                 part: Some(write_shard_chunk::Part::Header(h)),
             })

@@ -8,11 +8,13 @@ use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use archipel_proto::shard::shard_client::ShardClient;
-use archipel_proto::shard::{WholeShard, WriteShardsRequest};
+use archipel_proto::shard::{ShardWriteResult, WholeShard, WriteShardsRequest};
 use tokio::sync::{mpsc, oneshot, OwnedSemaphorePermit, Semaphore};
 use tonic::transport::Channel;
 
+use crate::grpc::shard_receive::store_whole_shards;
 use crate::peers::Peers;
+use crate::shards::ShardStore;
 
 /// Calls in flight per node: one being stored while the next batch fills.
 const CALLS_PER_NODE: usize = 2;
@@ -34,15 +36,25 @@ pub struct ShardBatcher {
 
 impl ShardBatcher {
     /// Stores `shard` on the node at `addr`; returns its table hash once the node has synced it.
-    pub async fn write(&self, peers: &Peers, addr: &str, shard: WholeShard) -> Result<[u8; 32], String> {
+    /// `local` is this node's store when `addr` is this node: its batches skip the network.
+    pub async fn write(
+        &self,
+        peers: &Peers,
+        addr: &str,
+        local: Option<&ShardStore>,
+        shard: WholeShard,
+    ) -> Result<[u8; 32], String> {
         let queue = {
             let mut queues = self.queues.lock().unwrap_or_else(|p| p.into_inner());
             match queues.get(addr) {
                 Some(q) if !q.is_closed() => q.clone(),
                 _ => {
-                    let channel = peers.channel(addr).map_err(|e| e.to_string())?;
+                    let target = match local {
+                        Some(store) => Target::Local(store.clone()),
+                        None => Target::Remote(peers.channel(addr).map_err(|e| e.to_string())?),
+                    };
                     let (tx, rx) = mpsc::unbounded_channel();
-                    tokio::spawn(drain(channel, rx));
+                    tokio::spawn(drain(target, rx));
                     queues.insert(addr.to_owned(), tx.clone());
                     tx
                 }
@@ -58,7 +70,14 @@ impl ShardBatcher {
     }
 }
 
-async fn drain(channel: Channel, mut rx: mpsc::UnboundedReceiver<Pending>) {
+/// Where a queue's batches go.
+#[derive(Clone)]
+enum Target {
+    Remote(Channel),
+    Local(ShardStore),
+}
+
+async fn drain(target: Target, mut rx: mpsc::UnboundedReceiver<Pending>) {
     let slots = Arc::new(Semaphore::new(CALLS_PER_NODE));
     while let Some(first) = rx.recv().await {
         // Waiting for a slot is what lets the next batch fill.
@@ -76,19 +95,27 @@ async fn drain(channel: Channel, mut rx: mpsc::UnboundedReceiver<Pending>) {
                 Err(_) => break,
             }
         }
-        tokio::spawn(send(channel.clone(), batch, permit));
+        tokio::spawn(send(target.clone(), batch, permit));
     }
 }
 
-async fn send(channel: Channel, batch: Vec<Pending>, _slot: OwnedSemaphorePermit) {
+async fn send(target: Target, batch: Vec<Pending>, _slot: OwnedSemaphorePermit) {
     let (shards, dones): (Vec<WholeShard>, Vec<_>) = batch.into_iter().map(|p| (p.shard, p.done)).unzip();
     let count = shards.len();
+    let channel = match target {
+        Target::Remote(channel) => channel,
+        Target::Local(store) => {
+            let results = store_whole_shards(&store, shards, |_| Ok(())).await;
+            answer(dones, Ok(results));
+            return;
+        }
+    };
     let mut request = tonic::Request::new(WriteShardsRequest { shards });
     request.set_timeout(CALL_TIMEOUT);
     let mut client = ShardClient::new(channel)
         .max_encoding_message_size(usize::MAX)
         .max_decoding_message_size(1 << 20);
-    let answer = match tokio::time::timeout(CALL_TIMEOUT, client.write_shards(request)).await {
+    let outcome = match tokio::time::timeout(CALL_TIMEOUT, client.write_shards(request)).await {
         Ok(Ok(reply)) => {
             let results = reply.into_inner().results;
             if results.len() == count {
@@ -103,7 +130,11 @@ async fn send(channel: Channel, batch: Vec<Pending>, _slot: OwnedSemaphorePermit
         Ok(Err(status)) => Err(status.message().to_owned()),
         Err(_) => Err(format!("no answer within {CALL_TIMEOUT:?}")),
     };
-    match answer {
+    answer(dones, outcome);
+}
+
+fn answer(dones: Vec<oneshot::Sender<Result<[u8; 32], String>>>, outcome: Result<Vec<ShardWriteResult>, String>) {
+    match outcome {
         Ok(results) => {
             for (done, r) in dones.into_iter().zip(results) {
                 let outcome = match <[u8; 32]>::try_from(r.table_hash.as_slice()) {

@@ -43,6 +43,22 @@ pub struct ShardWriter {
     tmp_path: PathBuf,
     hashes: Vec<[u8; 32]>,
     written: u64,
+    /// Bytes before this offset were handed to the disk's writeback already.
+    writeback_from: u64,
+}
+
+/// Early writeback once this many bytes of a shard file are dirty.
+const WRITEBACK_EVERY: u64 = 8 << 20;
+
+/// Asks the kernel to start writing `len` bytes from `from` without waiting for them (the final
+/// fsync still makes them durable). Best effort: a failure only loses the head start.
+fn start_writeback(file: &std::fs::File, from: u64, len: u64) {
+    use std::os::fd::AsRawFd;
+    let (Ok(from), Ok(len)) = (libc::off64_t::try_from(from), libc::off64_t::try_from(len)) else {
+        return;
+    };
+    // SAFETY: a plain syscall on a file descriptor we hold open.
+    unsafe { libc::sync_file_range(file.as_raw_fd(), from, len, libc::SYNC_FILE_RANGE_WRITE) };
 }
 
 impl ShardWriter {
@@ -54,6 +70,7 @@ impl ShardWriter {
             created_ms,
             encoded_header: head.clone(),
             written: head.len() as u64,
+            writeback_from: 0,
             sink: Some(Sink::Memory(head)),
             tmp_path: PathBuf::new(),
             hashes: Vec::new(),
@@ -83,7 +100,21 @@ impl ShardWriter {
             Some(Sink::File(file)) => {
                 let f = file.clone();
                 self.sink = Some(Sink::File(file));
-                blocking(&self.tmp_path, move || (&*f).write_all(&data)).await?;
+                // Start writing back what piled up, so `finish`'s fsync does not meet the whole
+                // shard at once and the disk works while the stripes still arrive.
+                let unsynced = self.written + len - self.writeback_from;
+                let writeback = (unsynced >= WRITEBACK_EVERY).then_some(self.writeback_from);
+                blocking(&self.tmp_path, move || {
+                    (&*f).write_all(&data)?;
+                    if let Some(from) = writeback {
+                        start_writeback(&f, from, unsynced);
+                    }
+                    Ok(())
+                })
+                .await?;
+                if writeback.is_some() {
+                    self.writeback_from += unsynced;
+                }
             }
             None => {
                 return Err(ShardError::Corrupt {
