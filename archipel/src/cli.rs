@@ -66,7 +66,8 @@ pub enum Command {
         #[arg(long)]
         json: bool,
     },
-    /// Fetch NS/KEY into a file (or stdout with `-` or nothing).
+    /// Fetch NS/KEY into a file (or stdout with `-` or nothing). A file appears only once the
+    /// object is complete and verified; a device or pipe (/dev/null, a FIFO) is written into.
     Get {
         target: String,
         output: Option<String>,

@@ -219,6 +219,31 @@ fn more_damage_than_parity_fails_loudly_and_never_returns_wrong_bytes() {
     );
 }
 
+/// `archipel get NS/KEY /dev/null` (or a FIFO) writes into it: a temp file renamed over it would
+/// replace the device with a regular file.
+#[test]
+fn get_into_a_pipe_writes_into_it_and_leaves_it_a_pipe() {
+    use std::os::unix::fs::FileTypeExt;
+    let _g = serial();
+    let cluster = TestCluster::start(&SITES, 2, Tuning::default());
+    let rt = runtime();
+    let client = cluster.client();
+    rt.block_on(client.create_namespace("archive", None, 0)).unwrap();
+    let data = random_bytes(&mut rand::rngs::StdRng::seed_from_u64(3), 1 << 20);
+    put_bytes(&rt, &client, "archive", "doc", &data);
+    let fifo = cluster.root.path().join("pipe");
+    let made = std::process::Command::new("mkfifo").arg(&fifo).status().unwrap();
+    assert!(made.success());
+    let reader = {
+        let fifo = fifo.clone();
+        std::thread::spawn(move || std::fs::read(fifo).unwrap())
+    };
+    cluster.cli_ok(&["get", "archive/doc", fifo.to_str().unwrap()]);
+    // Checked first: had the FIFO been replaced, its reader would wait for a writer forever.
+    assert!(std::fs::metadata(&fifo).unwrap().file_type().is_fifo(), "still a FIFO");
+    assert_eq!(reader.join().unwrap(), data);
+}
+
 #[test]
 fn an_abandoned_upload_leaves_no_object_and_its_shards_are_collected() {
     let _g = serial();

@@ -132,6 +132,16 @@ pub async fn get(
             let mut out = tokio::io::stdout();
             client.get_object(&ns, &key, offset, length, &mut out, None).await?;
         }
+        Some(path) if is_device_or_pipe(Path::new(path)) => {
+            // /dev/null, a FIFO, a terminal: write into it. A rename would replace it with a file.
+            let mut out = tokio::fs::OpenOptions::new()
+                .write(true)
+                .open(path)
+                .await
+                .with_context(|| format!("cannot open {path} for writing"))?;
+            client.get_object(&ns, &key, offset, length, &mut out, None).await?;
+            tokio::io::AsyncWriteExt::flush(&mut out).await?;
+        }
         Some(path) => {
             // Write beside the destination and rename once verified: never a half-written file.
             let final_path = Path::new(path);
@@ -164,6 +174,11 @@ pub async fn get(
         }
     }
     Ok(ExitCode::SUCCESS)
+}
+
+/// An existing destination that is neither a regular file nor a directory.
+fn is_device_or_pipe(path: &Path) -> bool {
+    std::fs::metadata(path).is_ok_and(|m| !m.is_file() && !m.is_dir())
 }
 
 pub async fn stat(client: &Client, target: &str, json: bool) -> anyhow::Result<ExitCode> {
