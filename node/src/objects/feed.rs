@@ -44,6 +44,22 @@ impl ShardFailure {
         }
     }
 
+    fn table_mismatch() -> Self {
+        Self::damaged(None, "stripe table does not match the manifest".into())
+    }
+
+    fn bad_stripe(stripe: u64) -> Self {
+        Self::damaged(Some(stripe), format!("stripe {stripe} fails its BLAKE3 check"))
+    }
+
+    /// The shard held stripes `first..next` of the `count` asked for.
+    fn ends_early(first: u64, next: u64, count: u64) -> Self {
+        Self::damaged(
+            Some(next),
+            format!("shard ends after {} of {count} stripes", next - first),
+        )
+    }
+
     fn from_status(status: tonic::Status) -> Self {
         match status.code() {
             Code::NotFound => Self::damaged(None, "shard file missing".into()),
@@ -148,10 +164,7 @@ async fn stream_stripes(
         match msg.part {
             Some(read_shard_reply::Part::Table(t)) => {
                 if *blake3::hash(&t).as_bytes() != table_hash {
-                    return Err(ShardFailure::damaged(
-                        None,
-                        "stripe table does not match the manifest".into(),
-                    ));
+                    return Err(ShardFailure::table_mismatch());
                 }
                 table = Some(t);
             }
@@ -162,10 +175,7 @@ async fn stream_stripes(
                 let i = next as usize * 32;
                 let ok = s.stripe == next && t.get(i..i + 32) == Some(blake3::hash(&s.data).as_bytes().as_slice());
                 if !ok {
-                    return Err(ShardFailure::damaged(
-                        Some(next),
-                        format!("stripe {next} fails its BLAKE3 check"),
-                    ));
+                    return Err(ShardFailure::bad_stripe(next));
                 }
                 if tx.send(Ok(s.data)).await.is_err() {
                     return Ok(()); // the reader has what it needs
@@ -176,10 +186,7 @@ async fn stream_stripes(
         }
     }
     if next != first + count {
-        return Err(ShardFailure::damaged(
-            Some(next),
-            format!("shard ends after {} of {count} stripes", next - first),
-        ));
+        return Err(ShardFailure::ends_early(first, next, count));
     }
     Ok(())
 }
@@ -196,10 +203,7 @@ async fn read_local(
         .await
         .map_err(|e| local_failure(e, None))?;
     if reader.table_hash != shard.table_hash {
-        return Err(ShardFailure::damaged(
-            None,
-            "stripe table does not match the manifest".into(),
-        ));
+        return Err(ShardFailure::table_mismatch());
     }
     let end = first.saturating_add(count).min(reader.stripe_count);
     for stripe in first..end {
@@ -208,20 +212,14 @@ async fn read_local(
             .await
             .map_err(|e| local_failure(e, Some(stripe)))?;
         if !reader.verify(stripe, &data) {
-            return Err(ShardFailure::damaged(
-                Some(stripe),
-                format!("stripe {stripe} fails its BLAKE3 check"),
-            ));
+            return Err(ShardFailure::bad_stripe(stripe));
         }
         if tx.send(Ok(Bytes::from(data))).await.is_err() {
             return Ok(()); // the reader has what it needs
         }
     }
     if end != first + count {
-        return Err(ShardFailure::damaged(
-            Some(end),
-            format!("shard ends after {} of {count} stripes", end - first),
-        ));
+        return Err(ShardFailure::ends_early(first, end, count));
     }
     Ok(())
 }
