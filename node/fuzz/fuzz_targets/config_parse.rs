@@ -1,8 +1,8 @@
 //! Any UTF-8 text as node.toml: parsed and validated by `NodeConfig::parse`.
 //!
 //! archipel-node links RocksDB, so this target compiles the node's own `config.rs` and `size.rs`
-//! and `net_limits.rs` in place (same source, no copy) with a stand-in for the two names it takes
-//! from `tls`.
+//! and `net_limits.rs` in place (same source, no copy) with stand-ins for the names it takes
+//! from `tls` and `crypto`.
 #![no_main]
 #![allow(dead_code)]
 
@@ -29,6 +29,11 @@ mod tls {
         pub const NODE_CERT: &str = "node.pem";
         pub const NODE_KEY: &str = "node.key";
     }
+}
+
+/// The one name `config.rs` uses from `archipel_node::crypto`, as it is there.
+mod crypto {
+    pub const MASTER_KEY_FILE: &str = "master.key";
 }
 
 use libfuzzer_sys::fuzz_target;
