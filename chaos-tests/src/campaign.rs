@@ -72,8 +72,8 @@ fn replay_command(args: &Args, seed: u64) -> String {
         BackendKind::Compose => "compose",
     };
     let mut cmd = format!(
-        "chaos-tests --backend {backend} --runs 1 --seed {seed} --duration {} --ops {}",
-        args.duration, args.ops
+        "chaos-tests --backend {backend} --runs 1 --seed {seed} --duration {} --ops {} --min-puts-acked {}",
+        args.duration, args.ops, args.min_puts_acked
     );
     if !args.faults.is_empty() {
         cmd.push_str(&format!(" --faults {}", args.faults.join(",")));
@@ -104,6 +104,7 @@ pub async fn campaign<B: Backend>(mut backend: B, args: &Args) -> Result<bool> {
             kinds: kinds.clone(),
             redundancy_bound: Duration::from_secs(args.redundancy_bound),
             sabotage: args.self_test,
+            min_puts_acked: args.min_puts_acked,
         };
         let outcome = tokio::select! {
             r = run_one(&mut backend, &params) => r,

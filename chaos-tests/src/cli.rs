@@ -36,6 +36,9 @@ pub struct Args {
     /// backend supports.
     #[arg(long, value_delimiter = ',')]
     pub faults: Vec<String>,
+    /// A run with fewer acknowledged puts fails: its checks would have seen too little.
+    #[arg(long, default_value_t = 20)]
+    pub min_puts_acked: u64,
     /// Seconds allowed, after healing, for full redundancy to be back.
     #[arg(long, default_value_t = 120)]
     pub redundancy_bound: u64,

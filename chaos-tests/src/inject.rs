@@ -7,11 +7,17 @@ use std::time::{Duration, Instant};
 
 use anyhow::{bail, Context, Result};
 use archipel_client::Client;
+use archipel_node::shards::packed;
 
 use crate::backend::{wait_healthy, Backend};
 use crate::history::ObjectHistory;
 use crate::schedule::{FaultKind, Planned};
 use crate::workload::NAMESPACE;
+
+/// How long a fault that needs the leader waits for an election to end.
+const LEADER_WAIT: Duration = Duration::from_secs(15);
+/// How long a damage fault waits for an acknowledged sharded object to hit.
+const CANDIDATE_WAIT: Duration = Duration::from_secs(10);
 
 #[derive(Debug, Clone)]
 pub struct Executed {
@@ -97,9 +103,22 @@ impl<'a, B: Backend> Injector<'a, B> {
         log
     }
 
+    /// The leader, waiting out an election (a previous fault may just have killed it).
     async fn leader(&self) -> Result<u64> {
-        let status = self.client.status(1000).await?;
-        status.leader_id.context("no leader known")
+        let deadline = Instant::now() + LEADER_WAIT;
+        loop {
+            let last = match self.client.status(1000).await {
+                Ok(s) => match s.leader_id {
+                    Some(id) => return Ok(id),
+                    None => "no leader known".to_owned(),
+                },
+                Err(e) => e.to_string(),
+            };
+            if Instant::now() >= deadline {
+                bail!("no leader within {LEADER_WAIT:?}: {last}");
+            }
+            tokio::time::sleep(Duration::from_millis(300)).await;
+        }
     }
 
     async fn one(&mut self, p: &Planned, e: &mut Executed) -> Result<()> {
@@ -201,8 +220,21 @@ impl<'a, B: Backend> Injector<'a, B> {
         tokio::time::sleep(p.hold).await;
     }
 
-    /// Flips bytes in, or deletes, one shard file of an acknowledged sharded object.
+    /// Flips bytes in, or deletes, one shard of an acknowledged sharded object: a shard file
+    /// in place, a packed shard in its node's store while that node is down. Waits a little for
+    /// a first acknowledged object, so that an early damage fault is injected rather than lost.
     async fn damage(&mut self, p: &Planned) -> Result<String> {
+        let deadline = Instant::now() + CANDIDATE_WAIT;
+        loop {
+            match self.damage_once(p).await? {
+                Some(done) => return Ok(done),
+                None if Instant::now() < deadline => tokio::time::sleep(Duration::from_millis(500)).await,
+                None => bail!("no sharded, undamaged acknowledged object within {CANDIDATE_WAIT:?}"),
+            }
+        }
+    }
+
+    async fn damage_once(&mut self, p: &Planned) -> Result<Option<String>> {
         let candidates: Vec<String> = match self.objects.lock() {
             Ok(h) => h
                 .keys
@@ -212,9 +244,6 @@ impl<'a, B: Backend> Injector<'a, B> {
                 .collect(),
             Err(_) => bail!("history lock poisoned"),
         };
-        if candidates.is_empty() {
-            bail!("no acknowledged object yet");
-        }
         for attempt in 0..candidates.len().min(16) as u64 {
             let key = &candidates[((p.pick.wrapping_add(attempt)) % candidates.len() as u64) as usize];
             let Ok(info) = self.client.stat_object(NAMESPACE, key).await else {
@@ -224,35 +253,71 @@ impl<'a, B: Backend> Injector<'a, B> {
                 continue; // inline, or already hurt once
             }
             let shard = &info.shards[((p.pick >> 8) % info.shards.len() as u64) as usize];
-            let hex = hex::encode(&info.object_id);
-            let path = self.backend.shard_path(shard.node_id, &hex, shard.index)?;
-            if !path.exists() {
-                // Small shards are packed in the node's RocksDB, out of reach of a running
-                // node's neighbours; healing.rs damages those on a stopped node.
-                continue;
-            }
-            let what = if p.kind == FaultKind::FlipBytes {
-                let mut bytes = std::fs::read(&path).with_context(|| format!("cannot read {}", path.display()))?;
-                if bytes.is_empty() {
-                    bail!("{} is empty", path.display());
-                }
-                let at = ((p.pick >> 16) % bytes.len() as u64) as usize;
-                let end = (at + 16).min(bytes.len());
-                for b in &mut bytes[at..end] {
-                    *b ^= 0x5a;
-                }
-                std::fs::write(&path, &bytes).with_context(|| format!("cannot write {}", path.display()))?;
-                format!("bytes {at}..{end}")
+            let Ok(object_id) = <[u8; 16]>::try_from(info.object_id.as_slice()) else {
+                bail!("{key}: object id of {} bytes", info.object_id.len());
+            };
+            let path = self
+                .backend
+                .shard_path(shard.node_id, &hex::encode(object_id), shard.index)?;
+            let what = if path.exists() {
+                damage_file(&path, p)?
             } else {
-                std::fs::remove_file(&path).with_context(|| format!("cannot delete {}", path.display()))?;
-                "deleted".into()
+                match self.damage_packed(shard.node_id, &object_id, shard.index, p).await? {
+                    Some(what) => what,
+                    None => continue, // neither a file nor packed there: moved by a repair meanwhile
+                }
             };
             self.damaged.insert(info.object_id.clone());
-            return Ok(format!(
+            return Ok(Some(format!(
                 "{key} shard {} on node {} ({what})",
                 shard.index, shard.node_id
-            ));
+            )));
         }
-        bail!("no sharded, undamaged acknowledged object found")
+        Ok(None)
+    }
+
+    /// A packed shard lives in the node's own RocksDB, which only a stopped node lets go of:
+    /// kill the node, edit its store offline, start it again.
+    async fn damage_packed(
+        &mut self,
+        node: u64,
+        object_id: &[u8; 16],
+        index: u32,
+        p: &Planned,
+    ) -> Result<Option<String>> {
+        let dir = self.backend.data_dir(node)?;
+        self.backend.kill(node).await?;
+        let edited = if p.kind == FaultKind::FlipBytes {
+            // Past the shard's JSON header, into stripe data (modulo the shard's length).
+            let offset = 1024 + (p.pick >> 16) as usize % 4096;
+            packed::flip_byte_offline(&dir, object_id, index, offset)
+                .map(|hit| hit.then(|| format!("packed, byte {offset}")))
+        } else {
+            packed::delete_offline(&dir, object_id, index).map(|hit| hit.then(|| "packed, deleted".to_owned()))
+        };
+        let revived = self.backend.revive(node).await;
+        let edited = edited.with_context(|| format!("cannot edit the packed store of node {node} offline"))?;
+        revived.with_context(|| format!("node {node} did not come back after its packed store was edited"))?;
+        Ok(edited)
+    }
+}
+
+/// Flips 16 bytes of a shard file in place, or deletes it.
+fn damage_file(path: &std::path::Path, p: &Planned) -> Result<String> {
+    if p.kind == FaultKind::FlipBytes {
+        let mut bytes = std::fs::read(path).with_context(|| format!("cannot read {}", path.display()))?;
+        if bytes.is_empty() {
+            bail!("{} is empty", path.display());
+        }
+        let at = ((p.pick >> 16) % bytes.len() as u64) as usize;
+        let end = (at + 16).min(bytes.len());
+        for b in &mut bytes[at..end] {
+            *b ^= 0x5a;
+        }
+        std::fs::write(path, &bytes).with_context(|| format!("cannot write {}", path.display()))?;
+        Ok(format!("bytes {at}..{end}"))
+    } else {
+        std::fs::remove_file(path).with_context(|| format!("cannot delete {}", path.display()))?;
+        Ok("deleted".into())
     }
 }

@@ -10,7 +10,7 @@ use rand::SeedableRng;
 use rand_chacha::ChaCha8Rng;
 
 use crate::backend::{client_for, wait_ready, Backend};
-use crate::check::{check_all, CheckReport};
+use crate::check::{check_all, harness, CheckReport};
 use crate::history::{CasHistory, ObjectHistory, OpCounts};
 use crate::inject::{Executed, Injector};
 use crate::schedule::{self, FaultKind, Planned};
@@ -23,6 +23,8 @@ pub struct RunParams {
     pub kinds: Vec<FaultKind>,
     pub redundancy_bound: Duration,
     pub sabotage: bool,
+    /// Fewer acknowledged puts than this fail the run (see check/harness.rs).
+    pub min_puts_acked: u64,
 }
 
 pub struct RunOutcome {
@@ -93,7 +95,13 @@ pub async fn run_one<B: Backend>(backend: &mut B, p: &RunParams) -> Result<RunOu
         warnings.push(format!("self-test: {what}"));
     }
     let cas = std::mem::take(&mut *shared.cas.lock().map_err(|_| anyhow::anyhow!("history poisoned"))?);
-    let report = check_all(&client, &nodes, &objects, &cas, healed_at_ms, p.redundancy_bound).await;
+    let mut report = check_all(&client, &nodes, &objects, &cas, healed_at_ms, p.redundancy_bound).await;
+    report.violations.extend(harness::check(
+        plan.len(),
+        &log,
+        objects.counts.puts_acked,
+        p.min_puts_acked,
+    ));
     warnings.extend(objects.warnings.iter().cloned());
     Ok(RunOutcome {
         seed: p.seed,

@@ -11,7 +11,7 @@ use anyhow::{bail, Context, Result};
 
 use super::latency::{self, Delayed, Method};
 use super::shell::{run, run_quiet};
-use super::{shard_rel_path, wait_listening, wait_ready, Backend, NodeRef};
+use super::{wait_listening, wait_ready, Backend, NodeRef};
 use crate::schedule::FaultKind;
 
 /// Services in node id order (ids 1..=8), with their site.
@@ -328,12 +328,11 @@ impl Backend for ComposeBackend {
         Ok(())
     }
 
-    fn shard_path(&self, node: u64, object_hex: &str, index: u32) -> Result<PathBuf> {
-        let root = self
-            .volumes
+    fn data_dir(&self, node: u64) -> Result<PathBuf> {
+        self.volumes
             .get(&node)
-            .with_context(|| format!("no volume known for node {node}"))?;
-        Ok(root.join(shard_rel_path(object_hex, index)))
+            .cloned()
+            .with_context(|| format!("no volume known for node {node}"))
     }
 
     async fn cut_site(&mut self, site: &str) -> Result<()> {

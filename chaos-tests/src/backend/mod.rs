@@ -41,8 +41,12 @@ pub trait Backend {
     /// Restart the node with a capacity so small it refuses every new shard.
     async fn fill_disk(&mut self, node: u64) -> Result<()>;
     async fn unfill_disk(&mut self, node: u64) -> Result<()>;
-    /// Where this node keeps shard `index` of the object (hex id), as a path on this machine.
-    fn shard_path(&self, node: u64, object_hex: &str, index: u32) -> Result<PathBuf>;
+    /// The node's data directory, as a path on this machine.
+    fn data_dir(&self, node: u64) -> Result<PathBuf>;
+    /// Where this node keeps shard `index` of the object (hex id) when it is a file.
+    fn shard_path(&self, node: u64, object_hex: &str, index: u32) -> Result<PathBuf> {
+        Ok(self.data_dir(node)?.join(shard_rel_path(object_hex, index)))
+    }
     async fn cut_site(&mut self, _site: &str) -> Result<()> {
         bail!("{}: cutting a site off is not supported", self.name())
     }

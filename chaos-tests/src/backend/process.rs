@@ -8,7 +8,7 @@ use std::time::{Duration, Instant};
 
 use anyhow::{bail, Context, Result};
 
-use super::{client_for, shard_rel_path, wait_listening, wait_ready, Backend, NodeRef};
+use super::{client_for, wait_listening, wait_ready, Backend, NodeRef};
 use crate::schedule::FaultKind;
 
 const SITES: [&str; 3] = ["region", "departement", "metropole"];
@@ -333,13 +333,13 @@ impl Backend for ProcessBackend {
         self.restart_with(node, NORMAL_CAPACITY, skew).await
     }
 
-    fn shard_path(&self, node: u64, object_hex: &str, index: u32) -> Result<PathBuf> {
+    fn data_dir(&self, node: u64) -> Result<PathBuf> {
         let p = self
             .procs
             .iter()
             .find(|p| p.node.id == node)
             .with_context(|| format!("no node {node}"))?;
-        Ok(p.dir.join(shard_rel_path(object_hex, index)))
+        Ok(p.dir.clone())
     }
 
     async fn skew_clock(&mut self, node: u64, secs: i64) -> Result<()> {

@@ -4,6 +4,7 @@
 mod acked_readable;
 mod cas_linearizable;
 mod final_state;
+pub mod harness;
 mod no_half_written;
 mod no_resurrection;
 mod redundancy;

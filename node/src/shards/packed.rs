@@ -229,6 +229,17 @@ pub fn flip_byte_offline(data_dir: &Path, object_id: &ObjectId, index: u32, offs
     Ok(true)
 }
 
+/// Fault injection for tests and drills, on a stopped node: removes a packed shard, as a lost
+/// disk sector would. Returns false if the shard is not here.
+pub fn delete_offline(data_dir: &Path, object_id: &ObjectId, index: u32) -> Result<bool, ShardError> {
+    let store = PackedShards::open(data_dir)?;
+    if store.entry(object_id, index)?.is_none() {
+        return Ok(false);
+    }
+    store.delete(object_id, index)?;
+    Ok(true)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -266,6 +277,22 @@ mod tests {
         assert!(!flip_byte_offline(dir.path(), &id, 1, 2).unwrap());
         let store = PackedShards::open(dir.path()).unwrap();
         assert_eq!(store.get(&id, 0).unwrap().as_deref(), Some(&b"abbdef"[..]));
+    }
+
+    #[test]
+    fn offline_delete_removes_only_that_shard() {
+        let dir = tempfile::tempdir().unwrap();
+        let id = [7u8; 16];
+        {
+            let store = PackedShards::open(dir.path()).unwrap();
+            store.put(&id, 0, b"abc", 1).unwrap();
+            store.put(&id, 1, b"def", 1).unwrap();
+        }
+        assert!(delete_offline(dir.path(), &id, 0).unwrap());
+        assert!(!delete_offline(dir.path(), &id, 0).unwrap(), "already gone");
+        let store = PackedShards::open(dir.path()).unwrap();
+        assert!(store.get(&id, 0).unwrap().is_none());
+        assert_eq!(store.get(&id, 1).unwrap().as_deref(), Some(&b"def"[..]));
     }
 
     #[test]
