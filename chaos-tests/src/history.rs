@@ -29,7 +29,8 @@ pub fn short(h: &Hash) -> String {
 #[derive(Debug, Clone)]
 pub struct KeyRecord {
     /// States the key may be in now: one after an acknowledged put or delete; more after
-    /// operations whose outcome is unknown (failed puts and deletes may have been applied).
+    /// operations whose outcome is unknown (an Indeterminate put or delete may have been
+    /// applied). A refused operation (any other error) adds nothing: its content must never show.
     pub possible: BTreeSet<State>,
     /// Every content ever sent for this key (acknowledged or not), by BLAKE3.
     pub attempted: BTreeMap<Hash, u64>,
@@ -104,10 +105,14 @@ pub struct OnlineRead {
 pub struct OpCounts {
     pub puts_acked: u64,
     pub puts_failed: u64,
+    /// Failed puts whose error, by the retry contract, means nothing was applied.
+    pub puts_refused: u64,
     pub gets_ok: u64,
     pub gets_failed: u64,
     pub deletes_acked: u64,
     pub deletes_failed: u64,
+    /// Failed deletes whose error means nothing was applied.
+    pub deletes_refused: u64,
     pub cas_acked: u64,
     pub cas_rejected: u64,
     pub cas_indeterminate: u64,

@@ -52,6 +52,8 @@ impl Summary {
         let s = &mut self.ops;
         s.puts_acked += c.puts_acked;
         s.puts_failed += c.puts_failed;
+        s.puts_refused += c.puts_refused;
+        s.deletes_refused += c.deletes_refused;
         s.gets_ok += c.gets_ok;
         s.gets_failed += c.gets_failed;
         s.deletes_acked += c.deletes_acked;
@@ -94,14 +96,16 @@ impl Summary {
             println!("faults that could not be injected: {}", list(&self.fault_errors));
         }
         println!(
-            "operations: puts {} acked / {} failed ({} MiB acked), gets {} ok / {} failed, deletes {} acked / {} failed, CAS {} acked / {} rejected / {} indeterminate / {} failed",
+            "operations: puts {} acked / {} failed ({} refused, held to it) ({} MiB acked), gets {} ok / {} failed, deletes {} acked / {} failed ({} refused), CAS {} acked / {} rejected / {} indeterminate / {} failed",
             o.puts_acked,
             o.puts_failed,
+            o.puts_refused,
             o.bytes_put >> 20,
             o.gets_ok,
             o.gets_failed,
             o.deletes_acked,
             o.deletes_failed,
+            o.deletes_refused,
             o.cas_acked,
             o.cas_rejected,
             o.cas_indeterminate,

@@ -16,6 +16,13 @@ pub fn key_name(worker: u64, n: u64) -> String {
     format!("w{worker}/k{n}")
 }
 
+/// By the retry contract (docs/ARCHITECTURE.md) only `Indeterminate` leaves a write's outcome
+/// open; any other error says nothing was applied, and the checks hold the cluster to it (a
+/// timeout of our own is open too, and never reaches here).
+pub fn is_refusal(e: &ClientError) -> bool {
+    !matches!(e, ClientError::Indeterminate(_))
+}
+
 pub fn hash_of(info: &ObjectInfo) -> Option<Hash> {
     info.blake3.as_slice().try_into().ok()
 }
@@ -65,6 +72,10 @@ async fn put(shared: &Shared, key: &str, op: u64, size: u64) {
                     info.size
                 ));
             }
+        }
+        Ok(Err(e)) if is_refusal(&e) => {
+            h.counts.puts_failed += 1;
+            h.counts.puts_refused += 1;
         }
         Ok(Err(_)) | Err(_) => {
             rec.put_unknown(sent, size);
@@ -134,9 +145,26 @@ async fn delete(shared: &Shared, key: &str) {
             rec.delete_acked();
             h.counts.deletes_acked += 1;
         }
+        Ok(Err(e)) if is_refusal(&e) => {
+            // The key keeps the states it had.
+            h.counts.deletes_failed += 1;
+            h.counts.deletes_refused += 1;
+        }
         Ok(Err(_)) | Err(_) => {
             rec.delete_unknown();
             h.counts.deletes_failed += 1;
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn only_an_indeterminate_error_leaves_a_write_open() {
+        assert!(!is_refusal(&ClientError::Indeterminate("connection reset".into())));
+        assert!(is_refusal(&ClientError::Unavailable("no quorum".into())));
+        assert!(is_refusal(&ClientError::FailedPrecondition("WORM".into())));
     }
 }
