@@ -61,7 +61,8 @@ fn never_sent(status: &Status) -> bool {
 /// Whether an operation may be sent again after an unclear failure.
 #[derive(Clone, Copy, PartialEq, Eq)]
 pub(crate) enum Idempotence {
-    /// Reads, puts of a fixed value, deletes.
+    /// Reads, and writes whose repetition changes nothing (membership, namespace creation).
+    /// Metadata put and delete are not: sent again late, they could undo a newer write.
     Safe,
     /// Compare-and-swap and membership changes: only on the server's word.
     ServerSaysSafe,

@@ -3,7 +3,8 @@
 //! Invariants this crate keeps:
 //! - It depends on the wire protocol (`archipel-proto`) only, never on node internals.
 //! - A request is sent to another node only when that cannot apply it twice: the server said the
-//!   retry is safe, or the operation is idempotent. Otherwise the caller gets `Indeterminate`.
+//!   retry is safe, or the operation's repetition changes nothing (reads, membership, namespace
+//!   creation). Otherwise, metadata put and delete included, the caller gets `Indeterminate`.
 //! - Every error says what happened and what to do.
 
 mod admin;

@@ -85,10 +85,10 @@ impl Client {
             key: key.into(),
             value: value.into(),
         };
-        // At-least-once: retried after an unknown outcome, so it may apply twice and overwrite a
-        // concurrent newer write. Use `meta_cas` for exactly-once.
+        // Not sent again after an unknown outcome: applied late or twice, it could overwrite a
+        // newer write made meanwhile. The caller gets `Indeterminate` and reads the key back.
         let reply = self
-            .call(Idempotence::Safe, |ch| {
+            .call(Idempotence::ServerSaysSafe, |ch| {
                 let req = req.clone();
                 async move { MetaClient::new(ch).put(req).await }
             })
@@ -102,9 +102,9 @@ impl Client {
             namespace: ns.into(),
             key: key.into(),
         };
-        // At-least-once, like `meta_put`.
+        // At most once, like `meta_put`: a late second delete could remove a newer value.
         let reply = self
-            .call(Idempotence::Safe, |ch| {
+            .call(Idempotence::ServerSaysSafe, |ch| {
                 let req = req.clone();
                 async move { MetaClient::new(ch).delete(req).await }
             })
@@ -227,5 +227,91 @@ impl Client {
             })
             .await?;
         Ok((reply.entries.into_iter().map(MetaEntry::from).collect(), reply.more))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    //! The retry contract against a node that breaks every write mid-call.
+
+    use std::sync::atomic::{AtomicUsize, Ordering};
+    use std::sync::Arc;
+    use std::time::Duration;
+
+    use archipel_proto::meta::meta_server::{Meta, MetaServer};
+    use archipel_proto::meta::{CasReply, DeleteReply, GetReply, PutReply, ScanReply, TxnReply};
+    use tonic::{Request, Response, Status};
+
+    use super::*;
+    use crate::ClientOptions;
+
+    /// Counts writes and answers each as a connection lost after the request was sent.
+    #[derive(Clone, Default)]
+    struct BrokenNode {
+        writes: Arc<AtomicUsize>,
+    }
+
+    fn lost() -> Status {
+        Status::unknown("connection reset by peer after the request was sent")
+    }
+
+    #[tonic::async_trait]
+    impl Meta for BrokenNode {
+        async fn put(&self, _: Request<PutRequest>) -> Result<Response<PutReply>, Status> {
+            self.writes.fetch_add(1, Ordering::SeqCst);
+            Err(lost())
+        }
+        async fn delete(&self, _: Request<DeleteRequest>) -> Result<Response<DeleteReply>, Status> {
+            self.writes.fetch_add(1, Ordering::SeqCst);
+            Err(lost())
+        }
+        async fn cas(&self, _: Request<CasRequest>) -> Result<Response<CasReply>, Status> {
+            self.writes.fetch_add(1, Ordering::SeqCst);
+            Err(lost())
+        }
+        async fn get(&self, _: Request<GetRequest>) -> Result<Response<GetReply>, Status> {
+            Err(Status::unimplemented("not in this test"))
+        }
+        async fn scan(&self, _: Request<ScanRequest>) -> Result<Response<ScanReply>, Status> {
+            Err(Status::unimplemented("not in this test"))
+        }
+        async fn txn(&self, _: Request<TxnRequest>) -> Result<Response<TxnReply>, Status> {
+            self.writes.fetch_add(1, Ordering::SeqCst);
+            Err(lost())
+        }
+    }
+
+    async fn serve(node: BrokenNode) -> String {
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let addr = listener.local_addr().unwrap().to_string();
+        tokio::spawn(
+            tonic::transport::Server::builder()
+                .add_service(MetaServer::new(node))
+                .serve_with_incoming(tokio_stream::wrappers::TcpListenerStream::new(listener)),
+        );
+        addr
+    }
+
+    async fn client_of_two(node: &BrokenNode) -> Client {
+        let endpoints = vec![serve(node.clone()).await, serve(node.clone()).await];
+        let options = ClientOptions {
+            retry_for: Duration::from_secs(2),
+            ..ClientOptions::default()
+        };
+        Client::new(&endpoints, options).unwrap()
+    }
+
+    #[tokio::test]
+    async fn a_put_or_delete_with_an_unknown_outcome_is_not_sent_again() {
+        let node = BrokenNode::default();
+        let client = client_of_two(&node).await;
+
+        let put = client.meta_put("app", b"k", b"v").await;
+        assert!(matches!(put, Err(ClientError::Indeterminate(_))), "{put:?}");
+        assert_eq!(node.writes.load(Ordering::SeqCst), 1, "the put was sent again");
+
+        let delete = client.meta_delete("app", b"k").await;
+        assert!(matches!(delete, Err(ClientError::Indeterminate(_))), "{delete:?}");
+        assert_eq!(node.writes.load(Ordering::SeqCst), 2, "the delete was sent again");
     }
 }

@@ -15,7 +15,10 @@ use crate::raft::{codec, Command, CommandResult, LogId};
 const APPLY_WAIT: Duration = Duration::from_secs(10);
 
 impl Node {
-    /// Proposes `cmd` here if this node leads, else through the leader.
+    /// Proposes `cmd` here if this node leads, else through the leader. A command is handed to
+    /// Raft at most once: it is forwarded only when this node refused it before appending
+    /// (`NotLeader`), and an `Indeterminate` outcome (e.g. appended, then truncated) is returned
+    /// as is, never proposed again. The leader that appends it stamps it (`Node::write`).
     pub async fn propose(&self, cmd: Command) -> Result<CommandResult, RaftOpError> {
         match self.write(cmd.clone()).await {
             Err(RaftOpError::NotLeader {
@@ -126,6 +129,7 @@ enum Rpc {
 
 /// The leader side of a forwarded proposal.
 pub async fn serve_propose(node: &Node, cmd: Command) -> Result<CommandResult, RaftOpError> {
-    // One hop only: a node that is not the leader any more says so, and the caller retries.
+    // One hop only: a node that is not the leader any more says so (nothing appended), and the
+    // caller may try again. Any stamp the sender put on is replaced by this node's own.
     node.write(cmd).await
 }

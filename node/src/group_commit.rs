@@ -1,7 +1,9 @@
 //! Group commit of object manifests. PUTs (and repairs) that finish while earlier commits are
 //! in flight share one Raft entry, a `Command::Batch` of their transactions: one log append, one
 //! replication round and one apply for all of them. Each transaction is still evaluated on its
-//! own when applied, so one whose conditions fail fails alone, as if proposed by itself.
+//! own when applied, and gets its own revision (`store::apply`), so one whose conditions fail
+//! fails alone and one that succeeds reads as if proposed by itself. A failed entry's outcome is
+//! every member's, and none is proposed again (`Node::propose`).
 
 use std::sync::Arc;
 

@@ -22,8 +22,13 @@
 //!   shard in a synced WAL write) and its manifest is committed; a failed write leaves nothing
 //!   visible (`objects`, `shards`).
 //! - Grouping never changes an outcome: each transaction of a grouped Raft entry is evaluated on
-//!   its own, and each shard of a batched write gets its own result (`group_commit`,
-//!   `objects::small`).
+//!   its own and gets its own revision, and each shard of a batched write gets its own result
+//!   (`group_commit`, `objects::small`).
+//! - Time that decides safety (retention, mark and intent expiry, commit deadlines) is the
+//!   leader-stamped, monotonic state-machine time, judged in apply (`time`, `objects::retention`).
+//! - A command handed to Raft is never proposed again; a failure after that is `Indeterminate`
+//!   (`node::write_as_leader`).
+//! - A damaged Raft WAL stops the node at start instead of dropping synced entries (`store`).
 
 pub mod admin;
 pub mod cluster_map;

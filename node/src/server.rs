@@ -125,9 +125,11 @@ pub async fn run(config: NodeConfig, shutdown: impl Future<Output = ()> + Send +
         small_writes: Default::default(),
         commits,
         master_key,
+        clock: Arc::new(crate::time::SystemClock),
     });
     let gauges = tokio::spawn(update_raft_gauges(node.clone()));
     let grouper = tokio::spawn(crate::group_commit::run(node.clone(), commit_queue));
+    let ticker = tokio::spawn(crate::raft::tick::run(node.clone()));
     let collector = tokio::spawn(crate::objects::run_orphan_collector(node.clone()));
     let scrub_handle = crate::workers::WorkerHandle::new(crate::scrub::WORKER_NAME);
     node.workers.register(scrub_handle.clone());
@@ -147,6 +149,7 @@ pub async fn run(config: NodeConfig, shutdown: impl Future<Output = ()> + Send +
     let served = serve(node.clone(), listener, shutdown).await;
     gauges.abort();
     grouper.abort();
+    ticker.abort();
     collector.abort();
     scrubber.abort();
     repairer.abort();

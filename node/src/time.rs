@@ -1,4 +1,53 @@
-//! Timestamps for people: milliseconds since the epoch as ISO 8601 UTC.
+//! Time: the wall clock behind a trait (so tests can set it), and milliseconds since the epoch
+//! as ISO 8601 UTC for people.
+//!
+//! Only the Raft leader reads a [`Clock`] to decide anything: it stamps each entry it appends
+//! (`Command::Stamped`), and the state machine keeps the largest stamp seen as its time. Retention,
+//! mark and intent expiry are judged against that state time in apply (docs/ARCHITECTURE.md, "Time").
+
+use std::sync::atomic::{AtomicU64, Ordering};
+
+/// A wall clock, in milliseconds since the Unix epoch.
+pub trait Clock: Send + Sync {
+    fn now_ms(&self) -> u64;
+}
+
+/// The system's wall clock.
+#[derive(Debug, Default, Clone, Copy)]
+pub struct SystemClock;
+
+impl Clock for SystemClock {
+    fn now_ms(&self) -> u64 {
+        std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .map(|d| d.as_millis() as u64)
+            .unwrap_or(0)
+    }
+}
+
+/// A clock that shows what it is set to: for tests, and for simulating a skewed node.
+#[derive(Debug, Default)]
+pub struct ManualClock(AtomicU64);
+
+impl ManualClock {
+    pub fn new(now_ms: u64) -> Self {
+        Self(AtomicU64::new(now_ms))
+    }
+
+    pub fn set(&self, now_ms: u64) {
+        self.0.store(now_ms, Ordering::SeqCst);
+    }
+
+    pub fn advance(&self, ms: u64) {
+        self.0.fetch_add(ms, Ordering::SeqCst);
+    }
+}
+
+impl Clock for ManualClock {
+    fn now_ms(&self) -> u64 {
+        self.0.load(Ordering::SeqCst)
+    }
+}
 
 /// `1700000000000` → `2023-11-14T22:13:20Z`.
 pub fn format_ms(ms: u64) -> String {

@@ -5,7 +5,7 @@ use crate::raft::{Command, CommandResult, Condition, Expect};
 use crate::shards::object_id_hex;
 
 use super::model::{manifest_ns, validate_object_key, Manifest, NS_OBJECT_IDS};
-use super::put::check_retention;
+use super::retention::{self, check_retention};
 use super::ObjectError;
 
 impl Node {
@@ -67,33 +67,49 @@ impl Node {
         let Some((manifest, revision)) = self.current_manifest(namespace, key)? else {
             return Ok(false);
         };
-        check_retention(&manifest)?;
-        let mns = manifest_ns(namespace);
-        let mut then = vec![
-            Command::Delete {
-                ns: mns.clone(),
-                key: key.as_bytes().to_vec(),
-            },
-            Command::Delete {
-                ns: NS_OBJECT_IDS.into(),
-                key: object_id_hex(&manifest.object_id).into_bytes(),
-            },
-        ];
-        then.extend(super::fixity::forget(&manifest));
-        let result = self
-            .propose(Command::Txn {
-                conditions: vec![Condition {
-                    ns: mns.clone(),
-                    key: key.as_bytes().to_vec(),
-                    expect: Expect::Revision(revision),
-                }],
-                then,
-            })
-            .await?;
+        // A quick refusal; the decision is the transaction's, on the state time it applies at.
+        check_retention(&manifest, self.state_time_ms())?;
+        let result = self.propose(delete_txn(&manifest, revision)).await?;
         match result {
             CommandResult::Txn { succeeded: true, .. } => Ok(true),
+            CommandResult::Txn {
+                failed_condition: Some(DELETE_UNRETAINED),
+                ..
+            } => Err(retention::locked(&manifest)),
             CommandResult::Txn { succeeded: false, .. } => Err(ObjectError::Conflict),
             other => Err(ObjectError::Internal(format!("unexpected result {other:?}"))),
         }
+    }
+}
+
+/// Which condition of [`delete_txn`] is the retention's.
+const DELETE_UNRETAINED: usize = 1;
+
+/// Deletes the object `manifest` if its key is still at `revision` and no retention holds it at
+/// the state time the transaction applies at.
+pub(super) fn delete_txn(manifest: &Manifest, revision: u64) -> Command {
+    let (namespace, key) = (manifest.namespace.as_str(), manifest.key.as_str());
+    let mns = manifest_ns(namespace);
+    let mut then = vec![
+        Command::Delete {
+            ns: mns.clone(),
+            key: key.as_bytes().to_vec(),
+        },
+        Command::Delete {
+            ns: NS_OBJECT_IDS.into(),
+            key: object_id_hex(&manifest.object_id).into_bytes(),
+        },
+    ];
+    then.extend(super::fixity::forget(manifest));
+    Command::Txn {
+        conditions: vec![
+            Condition {
+                ns: mns,
+                key: key.as_bytes().to_vec(),
+                expect: Expect::Revision(revision),
+            },
+            retention::unretained(namespace, key),
+        ],
+        then,
     }
 }

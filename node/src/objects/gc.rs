@@ -32,7 +32,9 @@ pub async fn collect_once(node: &Node) -> Result<usize, String> {
         .map_err(|e| e.to_string())?
         .map_err(|e| e.to_string())?;
     let grace = node.config.objects.orphan_grace;
-    let now = SystemTime::now();
+    // A shard's age is its file's mtime against this node's clock. Safety does not rest on it: the
+    // collector deletes only after its mark or intent expiry won in apply, on the state time.
+    let now = SystemTime::UNIX_EPOCH + std::time::Duration::from_millis(node.clock.now_ms());
     let aged: Vec<StoredShard> = shards
         .into_iter()
         .filter(|s| now.duration_since(s.modified).unwrap_or_default() >= grace)

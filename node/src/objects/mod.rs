@@ -13,6 +13,7 @@ mod get;
 pub mod model;
 mod namespaces;
 mod put;
+mod retention;
 mod small;
 mod upload;
 

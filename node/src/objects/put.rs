@@ -22,9 +22,8 @@ use crate::placement::place;
 use crate::raft::{Command, CommandResult, Condition, Expect};
 use crate::shards::{object_id_hex, ObjectId};
 
-use super::model::{
-    manifest_ns, now_ms, validate_object_key, Manifest, NamespaceConfig, ShardRef, Storage, NS_OBJECT_IDS,
-};
+use super::model::{manifest_ns, validate_object_key, Manifest, NamespaceConfig, ShardRef, Storage, NS_OBJECT_IDS};
+use super::retention::{self, check_retention};
 use super::ObjectError;
 
 const RESERVE_TIMEOUT: Duration = Duration::from_secs(3);
@@ -57,6 +56,8 @@ impl Node {
     {
         validate_object_key(key).map_err(ObjectError::Invalid)?;
         let started = std::time::Instant::now();
+        // The commit must apply within the orphan grace of this, in state time (`retention`).
+        let started_state_ms = retention::upload_start(self)?;
         // No read barrier: the commit is conditional on the revision read here, so a stale read
         // costs a retry (below), never a lost update.
         let ns = match self.namespace(namespace) {
@@ -68,7 +69,7 @@ impl Node {
         };
         let existing = self.current_manifest(namespace, key)?;
         if let Some((old, _)) = &existing {
-            check_retention(old)?;
+            check_retention(old, self.state_time_ms())?;
         }
         let mut input = StripeInput {
             stream: data,
@@ -89,7 +90,7 @@ impl Node {
             ));
         }
         let revision = match self
-            .commit_manifest(&manifest, existing.as_ref(), missing.clone())
+            .commit_manifest(&manifest, existing.as_ref(), missing.clone(), started_state_ms)
             .await
         {
             Err(ObjectError::Conflict) => {
@@ -98,9 +99,10 @@ impl Node {
                 self.read_barrier().await?;
                 let existing = self.current_manifest(namespace, key)?;
                 if let Some((old, _)) = &existing {
-                    check_retention(old)?;
+                    check_retention(old, self.state_time_ms())?;
                 }
-                self.commit_manifest(&manifest, existing.as_ref(), missing).await?
+                self.commit_manifest(&manifest, existing.as_ref(), missing, started_state_ms)
+                    .await?
             }
             other => other?,
         };
@@ -122,7 +124,6 @@ impl Node {
     {
         let namespace = ns.name.as_str();
         let declared_size = input.declared;
-        let created_at_ms = now_ms();
         // Encrypted namespaces: sealed before erasure coding (objects/crypt.rs).
         let sealer = self.object_sealer(ns, &object_id)?;
         let (storage, size, blake3) = if input.done() && first.len() as u64 <= self.config.objects.inline_max {
@@ -141,6 +142,9 @@ impl Node {
                 return Err(ObjectError::SizeMismatch { declared, sent: size });
             }
         }
+        // Leader-stamped time, taken once the data is stored: a retention starts just before the
+        // commit (`retention::commit_deadline`), whatever this node's clock says.
+        let created_at_ms = self.state_time_ms();
         let manifest = Manifest {
             namespace: namespace.to_owned(),
             key: key.to_owned(),
@@ -148,10 +152,7 @@ impl Node {
             size,
             blake3,
             created_at_ms,
-            retain_until_ms: match ns.worm_retention_secs {
-                0 => 0,
-                secs => created_at_ms + secs * 1000,
-            },
+            retain_until_ms: retention::retain_until(created_at_ms, ns.worm_retention_secs),
             storage,
             sealed: sealer.as_ref().map(|s| s.sealing()),
         };
@@ -176,38 +177,12 @@ impl Node {
         manifest: &Manifest,
         existing: Option<&(Manifest, u64)>,
         extra: Vec<Command>,
+        started_state_ms: u64,
     ) -> Result<u64, ObjectError> {
-        let mns = manifest_ns(&manifest.namespace);
-        let key = manifest.key.as_bytes().to_vec();
-        let mut then = vec![
-            Command::Put {
-                ns: mns.clone(),
-                key: key.clone(),
-                value: manifest.encode(),
-            },
-            Command::Put {
-                ns: NS_OBJECT_IDS.into(),
-                key: object_id_hex(&manifest.object_id).into_bytes(),
-                value: owner_value(&manifest.namespace, &manifest.key),
-            },
-        ];
-        let expect = match existing {
-            Some((old, revision)) => {
-                then.push(Command::Delete {
-                    ns: NS_OBJECT_IDS.into(),
-                    key: object_id_hex(&old.object_id).into_bytes(),
-                });
-                then.extend(super::fixity::forget(old));
-                Expect::Revision(*revision)
-            }
-            None => Expect::Absent,
-        };
-        then.extend(extra);
-        let conditions = vec![
-            Condition { ns: mns, key, expect },
-            super::collected::not_collected(&manifest.object_id),
-        ];
-        let result = self.propose_grouped(Command::Txn { conditions, then }).await?;
+        let grace_ms = self.config.objects.orphan_grace.as_millis() as u64;
+        let deadline = retention::commit_deadline(manifest, started_state_ms, grace_ms);
+        let txn = commit_txn(manifest, existing, extra, deadline);
+        let result = self.propose_grouped(txn).await?;
         match result {
             CommandResult::Txn {
                 succeeded: true,
@@ -220,10 +195,27 @@ impl Node {
             // The upload outlived objects.orphan_grace_secs and the collector took its shards.
             CommandResult::Txn {
                 succeeded: false,
-                failed_condition: Some(1),
+                failed_condition: Some(COMMIT_NOT_COLLECTED),
                 ..
             } => Err(ObjectError::Unavailable(
                 "the upload took longer than objects.orphan_grace_secs and was abandoned".into(),
+            )),
+            CommandResult::Txn {
+                succeeded: false,
+                failed_condition: Some(COMMIT_UNRETAINED),
+                ..
+            } => Err(match self.current_manifest(&manifest.namespace, &manifest.key)? {
+                Some((current, _)) => retention::locked(&current),
+                None => ObjectError::Conflict,
+            }),
+            CommandResult::Txn {
+                succeeded: false,
+                failed_condition: Some(COMMIT_DEADLINE),
+                ..
+            } => Err(ObjectError::Unavailable(
+                "the commit reached the cluster after its deadline (the orphan grace, or a WORM object's \
+                 retention start) and was refused"
+                    .into(),
             )),
             // Another writer got there first; our shards become orphans and are collected.
             CommandResult::Txn { succeeded: false, .. } => Err(ObjectError::Conflict),
@@ -493,15 +485,53 @@ impl Node {
     }
 }
 
-pub(super) fn check_retention(m: &Manifest) -> Result<(), ObjectError> {
-    if m.retain_until_ms > now_ms() {
-        return Err(ObjectError::RetentionLocked {
-            namespace: m.namespace.clone(),
-            key: m.key.clone(),
-            until: crate::time::format_ms(m.retain_until_ms),
-        });
-    }
-    Ok(())
+/// The conditions of a manifest commit, in this order (`failed_condition` tells which failed).
+const COMMIT_NOT_COLLECTED: usize = 1;
+const COMMIT_UNRETAINED: usize = 2;
+const COMMIT_DEADLINE: usize = 3;
+
+/// The transaction committing `manifest`: the key still holds `existing` (its revision, or
+/// absent), the collector has not given up the object id, no retention holds the key at apply
+/// time, and it applies before state time `deadline`.
+pub(super) fn commit_txn(
+    manifest: &Manifest,
+    existing: Option<&(Manifest, u64)>,
+    extra: Vec<Command>,
+    deadline: u64,
+) -> Command {
+    let mns = manifest_ns(&manifest.namespace);
+    let key = manifest.key.as_bytes().to_vec();
+    let mut then = vec![
+        Command::Put {
+            ns: mns.clone(),
+            key: key.clone(),
+            value: manifest.encode(),
+        },
+        Command::Put {
+            ns: NS_OBJECT_IDS.into(),
+            key: object_id_hex(&manifest.object_id).into_bytes(),
+            value: owner_value(&manifest.namespace, &manifest.key),
+        },
+    ];
+    let expect = match existing {
+        Some((old, revision)) => {
+            then.push(Command::Delete {
+                ns: NS_OBJECT_IDS.into(),
+                key: object_id_hex(&old.object_id).into_bytes(),
+            });
+            then.extend(super::fixity::forget(old));
+            Expect::Revision(*revision)
+        }
+        None => Expect::Absent,
+    };
+    then.extend(extra);
+    let conditions = vec![
+        Condition { ns: mns, key, expect },
+        super::collected::not_collected(&manifest.object_id),
+        retention::unretained(&manifest.namespace, &manifest.key),
+        Condition::state_time(Expect::StateTimeBefore(deadline)),
+    ];
+    Command::Txn { conditions, then }
 }
 
 /// What `sys.objid/<id>` holds: the object's namespace and key, NUL-separated.

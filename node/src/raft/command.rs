@@ -41,6 +41,39 @@ pub enum Command {
         conditions: Vec<Condition>,
         then: Vec<Command>,
     },
+    /// The envelope the leader puts around every command it appends: its wall time when it
+    /// appended it. Applying it moves the state machine's time to `stamped_ms` if that is later
+    /// (never back), then applies `cmd`. Only the outermost stamp of an entry counts. Added last so
+    /// log entries written before it existed still decode (bincode numbers variants in order);
+    /// they apply without moving the time.
+    Stamped {
+        stamped_ms: u64,
+        cmd: Box<Command>,
+    },
+}
+
+impl Command {
+    /// `self` in the leader's envelope, replacing any stamp it carried (a follower never stamps).
+    pub fn stamped(self, stamped_ms: u64) -> Self {
+        Command::Stamped {
+            stamped_ms,
+            cmd: Box::new(self.unstamped()),
+        }
+    }
+
+    /// The command without its envelope.
+    pub fn unstamped(self) -> Self {
+        match self {
+            Command::Stamped { cmd, .. } => cmd.unstamped(),
+            other => other,
+        }
+    }
+
+    /// A no-op entry: stamped by the leader, it moves the state machine's time while the cluster
+    /// is otherwise idle.
+    pub fn tick() -> Self {
+        Command::Batch(Vec::new())
+    }
 }
 
 /// A condition of a transaction: `key` in `ns` matches `expect`.
@@ -51,12 +84,33 @@ pub struct Condition {
     pub expect: Expect,
 }
 
-/// The condition of a compare-and-swap.
+/// The condition of a compare-and-swap. New variants go last (log entries are bincode).
 #[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
 pub enum Expect {
     Absent,
     Value(Vec<u8>),
     Revision(u64),
+    /// The state machine's time, when this is applied, is before this deadline (ms). The key is
+    /// not read. A command that must not take effect late (a PUT's commit) carries it, so a
+    /// command applied after its deadline fails identically on every node.
+    StateTimeBefore(u64),
+    /// The state machine's time, when this is applied, is at least this (ms). The key is not
+    /// read. Expiry (of a collected mark, of an upload intent) is decided by it.
+    StateTimeFrom(u64),
+    /// The key is absent, or holds an object manifest whose retention date has passed at the
+    /// state machine's time. Retention is decided here, never on a coordinator's clock.
+    RetentionPassed,
+}
+
+impl Condition {
+    /// A condition on the state machine's time only (`StateTimeBefore` or `StateTimeFrom`).
+    pub fn state_time(expect: Expect) -> Self {
+        Self {
+            ns: String::new(),
+            key: Vec::new(),
+            expect,
+        }
+    }
 }
 
 #[derive(Debug, Clone, Default, Serialize, Deserialize, PartialEq)]

@@ -3,6 +3,9 @@
 pub mod codec;
 pub mod command;
 pub mod network;
+#[cfg(test)]
+pub mod test_cluster;
+pub mod tick;
 
 use std::io::Cursor;
 

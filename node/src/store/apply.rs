@@ -1,5 +1,10 @@
 //! Applying commands to the state: deterministic, with an overlay so that later commands in
 //! the same apply batch see the writes of earlier ones before anything reaches RocksDB.
+//!
+//! Each applied command (each member of a `Command::Batch`) gets its own revision, strictly
+//! greater than the last one and at least its log index, so a revision names one version of a
+//! key even when grouped commits write it twice in one entry. The state machine's time is the
+//! largest leader stamp applied so far (`Command::Stamped`); conditions on time read it.
 
 use std::collections::HashMap;
 
@@ -10,6 +15,33 @@ use crate::cluster_map::ClusterMap;
 use crate::kv::{self, KvEntry};
 use crate::raft::{Command, CommandResult, Expect};
 
+/// Where the state machine keeps its clock: a keyspace row, so snapshots carry it.
+pub(crate) const NS_STATE: &str = "sys.state";
+pub(crate) const KEY_CLOCK: &[u8] = b"clock";
+
+/// The state machine's time and revision counter, persisted with the applied state.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub(crate) struct SmClock {
+    /// The largest leader stamp applied (ms since the epoch); never goes back.
+    pub time_ms: u64,
+    /// The last revision given to a command.
+    pub last_revision: u64,
+}
+
+impl SmClock {
+    pub fn encode(&self) -> Vec<u8> {
+        let mut v = self.time_ms.to_be_bytes().to_vec();
+        v.extend_from_slice(&self.last_revision.to_be_bytes());
+        v
+    }
+
+    pub fn decode(raw: &[u8]) -> Option<Self> {
+        let time_ms = u64::from_be_bytes(raw.get(..8)?.try_into().ok()?);
+        let last_revision = u64::from_be_bytes(raw.get(8..16)?.try_into().ok()?);
+        Some(Self { time_ms, last_revision })
+    }
+}
+
 pub(crate) struct Applier<'a> {
     db: &'a Db,
     pub batch: WriteBatch,
@@ -17,17 +49,61 @@ pub(crate) struct Applier<'a> {
     overlay: HashMap<Vec<u8>, Option<Vec<u8>>>,
     pub map: &'a mut ClusterMap,
     pub map_changed: bool,
+    pub clock: SmClock,
 }
 
 impl<'a> Applier<'a> {
-    pub fn new(db: &'a Db, map: &'a mut ClusterMap) -> Self {
+    pub fn new(db: &'a Db, map: &'a mut ClusterMap, clock: SmClock) -> Self {
         Self {
             db,
             batch: WriteBatch::default(),
             overlay: HashMap::new(),
             map,
             map_changed: false,
+            clock,
         }
+    }
+
+    /// Applies the command of the log entry at `index`: its stamp moves the time forward, and each
+    /// member of a batch gets its own revision.
+    pub fn apply_entry(&mut self, cmd: Command, index: u64) -> Result<CommandResult, rocksdb::Error> {
+        let cmd = match cmd {
+            Command::Stamped { stamped_ms, cmd } => {
+                self.clock.time_ms = self.clock.time_ms.max(stamped_ms);
+                cmd.unstamped()
+            }
+            other => other,
+        };
+        match cmd {
+            Command::Batch(cmds) => {
+                let mut results = Vec::with_capacity(cmds.len());
+                for c in cmds {
+                    let revision = self.next_revision(index);
+                    results.push(self.apply(c, revision)?);
+                }
+                Ok(CommandResult::Batch(results))
+            }
+            other => {
+                let revision = self.next_revision(index);
+                self.apply(other, revision)
+            }
+        }
+    }
+
+    fn next_revision(&mut self, index: u64) -> u64 {
+        let revision = (self.clock.last_revision + 1).max(index);
+        self.clock.last_revision = revision;
+        revision
+    }
+
+    /// Queues the clock row in the batch.
+    pub fn write_clock(&mut self) {
+        let revision = self.clock.last_revision;
+        let value = self.clock.encode();
+        self.write(
+            kv::encode_key(NS_STATE, KEY_CLOCK),
+            Some(kv::encode_value(revision, &value)),
+        );
     }
 
     fn read(&self, raw_key: &[u8]) -> Result<Option<Vec<u8>>, rocksdb::Error> {
@@ -51,8 +127,9 @@ impl<'a> Applier<'a> {
         Ok(self.read(&raw_key)?.and_then(|raw| kv::decode_entry(&raw_key, &raw)))
     }
 
-    /// Applies `cmd` written at log index `revision`.
-    pub fn apply(&mut self, cmd: Command, revision: u64) -> Result<CommandResult, rocksdb::Error> {
+    /// Applies `cmd` at `revision`; the writes of a transaction or an atomic batch share it.
+    fn apply(&mut self, cmd: Command, revision: u64) -> Result<CommandResult, rocksdb::Error> {
+        let now = self.clock.time_ms;
         Ok(match cmd {
             Command::InitCluster { cluster_id, node } => self.map_op(|m| m.init(&cluster_id, node)),
             Command::AddNode(node) => self.map_op(|m| m.add_node(node)),
@@ -75,7 +152,7 @@ impl<'a> Applier<'a> {
                 new_value,
             } => {
                 let current = self.current(&ns, &key)?;
-                let holds = holds(&expect, &current);
+                let holds = holds(&expect, &current, now);
                 if !holds {
                     return Ok(CommandResult::Cas {
                         succeeded: false,
@@ -99,7 +176,11 @@ impl<'a> Applier<'a> {
             }
             Command::Txn { conditions, then } => {
                 for (i, c) in conditions.iter().enumerate() {
-                    if !holds(&c.expect, &self.current(&c.ns, &c.key)?) {
+                    let current = match c.expect {
+                        Expect::StateTimeBefore(_) | Expect::StateTimeFrom(_) => None,
+                        _ => self.current(&c.ns, &c.key)?,
+                    };
+                    if !holds(&c.expect, &current, now) {
                         return Ok(CommandResult::Txn {
                             succeeded: false,
                             failed_condition: Some(i),
@@ -124,6 +205,8 @@ impl<'a> Applier<'a> {
                 }
                 CommandResult::Batch(results)
             }
+            // Only an entry's outer stamp counts (`apply_entry`).
+            Command::Stamped { cmd, .. } => self.apply(*cmd, revision)?,
         })
     }
 
@@ -138,8 +221,16 @@ impl<'a> Applier<'a> {
     }
 }
 
-fn holds(expect: &Expect, current: &Option<KvEntry>) -> bool {
+/// Whether `expect` holds for `current` at state time `now_ms`.
+fn holds(expect: &Expect, current: &Option<KvEntry>, now_ms: u64) -> bool {
     match (expect, current) {
+        (Expect::StateTimeBefore(deadline), _) => now_ms < *deadline,
+        (Expect::StateTimeFrom(from), _) => now_ms >= *from,
+        (Expect::RetentionPassed, None) => true,
+        // An unreadable manifest keeps its object: refusing a delete is the safe side.
+        (Expect::RetentionPassed, Some(c)) => {
+            crate::objects::Manifest::decode(&c.value).is_ok_and(|m| m.retain_until_ms <= now_ms)
+        }
         (Expect::Absent, None) => true,
         (Expect::Value(v), Some(c)) => &c.value == v,
         (Expect::Revision(r), Some(c)) => c.revision == *r,

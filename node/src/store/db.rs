@@ -34,6 +34,13 @@ pub enum StoreError {
     Thread(String),
     #[error("the metadata store holds a corrupt value under `{0}`")]
     Corrupt(String),
+    #[error(
+        "the metadata store in {dir} is damaged, e.g. a corrupt write-ahead log record ({message}); this node refuses to \
+         start rather than silently drop Raft entries and votes it had acknowledged. Keep the \
+         directory for analysis; to bring the node back, remove it from the cluster (`archipel node \
+         remove ID`), wipe {dir} and add it again: it catches up from the others"
+    )]
+    Damaged { dir: PathBuf, message: String },
 }
 
 pub fn open_db(dir: &Path) -> Result<Db, StoreError> {
@@ -44,8 +51,10 @@ pub fn open_db(dir: &Path) -> Result<Db, StoreError> {
     let mut opts = Options::default();
     opts.create_if_missing(true);
     opts.create_missing_column_families(true);
-    // The WAL is the durability mechanism: keep it, and recover to the last consistent point.
-    opts.set_wal_recovery_mode(rocksdb::DBRecoveryMode::PointInTime);
+    // The WAL is the durability mechanism, and a synced record is a promise made to the other
+    // voters (a vote, an appended entry). Point-in-time recovery would stop replaying at the first
+    // damaged record and open without everything after it, silently; refuse to open instead.
+    opts.set_wal_recovery_mode(rocksdb::DBRecoveryMode::AbsoluteConsistency);
     let cfs = ALL_CFS
         .iter()
         .map(|n| ColumnFamilyDescriptor::new(*n, Options::default()));
@@ -53,6 +62,11 @@ pub fn open_db(dir: &Path) -> Result<Db, StoreError> {
         let message = e.to_string();
         if message.contains("lock") || message.contains("Resource temporarily unavailable") {
             StoreError::Locked { dir: dir.to_owned() }
+        } else if e.kind() == rocksdb::ErrorKind::Corruption {
+            StoreError::Damaged {
+                dir: dir.to_owned(),
+                message,
+            }
         } else {
             StoreError::Open {
                 dir: dir.to_owned(),

@@ -8,7 +8,7 @@ use openraft::{EntryPayload, RaftSnapshotBuilder, SnapshotMeta, StorageIOError};
 use rocksdb::{Direction, IteratorMode, WriteBatch};
 use serde::{Deserialize, Serialize};
 
-use super::apply::Applier;
+use super::apply::{Applier, SmClock, KEY_CLOCK, NS_STATE};
 use super::db::{cf, sync_write, Db, CF_KV, CF_SM};
 use crate::cluster_map::ClusterMap;
 use crate::kv::{self, KvEntry};
@@ -47,9 +47,35 @@ fn sm_write_err(e: impl std::error::Error + 'static) -> StorageError {
 pub struct StateView {
     db: Db,
     map: RwLock<ClusterMap>,
+    clock: RwLock<SmClock>,
 }
 
 impl StateView {
+    /// The state machine's time as applied here: the largest leader stamp in the log so far
+    /// (ms since the epoch). Behind the leader by replication lag and at most a tick interval
+    /// while idle (`raft::tick`); 0 before the first stamped entry.
+    pub fn state_time_ms(&self) -> u64 {
+        self.clock.read().unwrap_or_else(|p| p.into_inner()).time_ms
+    }
+
+    fn sm_clock(&self) -> SmClock {
+        *self.clock.read().unwrap_or_else(|p| p.into_inner())
+    }
+
+    fn set_sm_clock(&self, clock: SmClock) {
+        *self.clock.write().unwrap_or_else(|p| p.into_inner()) = clock;
+    }
+
+    /// The clock row as stored (absent in data dirs from before leader stamps).
+    fn load_sm_clock(&self) -> Result<SmClock, StorageError> {
+        let raw = self.get(NS_STATE, KEY_CLOCK).map_err(sm_read_err)?.map(|e| e.value);
+        match raw {
+            None => Ok(SmClock::default()),
+            Some(raw) => SmClock::decode(&raw)
+                .ok_or_else(|| sm_read_err(std::io::Error::other("the state machine's clock row is corrupt"))),
+        }
+    }
+
     pub fn cluster_map(&self) -> ClusterMap {
         self.map.read().unwrap_or_else(|p| p.into_inner()).clone()
     }
@@ -108,6 +134,8 @@ impl StateView {
 #[derive(Clone)]
 pub struct StateMachineStore {
     view: Arc<StateView>,
+    /// Serialises replacing the stored snapshot: a build and an install may run at once.
+    snapshot_lock: Arc<std::sync::Mutex<()>>,
 }
 
 impl StateMachineStore {
@@ -115,10 +143,15 @@ impl StateMachineStore {
         let view = StateView {
             db,
             map: RwLock::new(ClusterMap::default()),
+            clock: RwLock::new(SmClock::default()),
         };
         let map: ClusterMap = view.get_sm(KEY_MAP)?.unwrap_or_default();
         *view.map.write().unwrap_or_else(|p| p.into_inner()) = map;
-        Ok(Self { view: Arc::new(view) })
+        view.set_sm_clock(view.load_sm_clock()?);
+        Ok(Self {
+            view: Arc::new(view),
+            snapshot_lock: Arc::default(),
+        })
     }
 
     pub fn view(&self) -> Arc<StateView> {
@@ -166,7 +199,24 @@ impl StateMachineStore {
         })
     }
 
-    fn save_snapshot(&self, meta: &SnapshotMeta<u64, openraft::BasicNode>, data: &[u8]) -> Result<(), StorageError> {
+    /// Stores the snapshot as the current one, unless the current one is more recent (a build
+    /// that started before an install finished): a snapshot never goes back. True if stored.
+    pub(crate) fn save_snapshot(
+        &self,
+        meta: &SnapshotMeta<u64, openraft::BasicNode>,
+        data: &[u8],
+    ) -> Result<bool, StorageError> {
+        let _guard = self.snapshot_lock.lock().unwrap_or_else(|p| p.into_inner());
+        if let Some(current) = self.stored_snapshot()? {
+            if current.meta.last_log_id > meta.last_log_id {
+                tracing::info!(
+                    kept = ?current.meta.last_log_id,
+                    dropped = ?meta.last_log_id,
+                    "a newer snapshot was stored meanwhile; the older one is not kept"
+                );
+                return Ok(false);
+            }
+        }
         let stored = bincode::serialize(&StoredSnapshot {
             meta: meta.clone(),
             data: data.to_vec(),
@@ -174,7 +224,17 @@ impl StateMachineStore {
         .map_err(|e| StorageIOError::write_snapshot(Some(meta.signature()), &e))?;
         self.db()
             .put_cf_opt(cf(self.db(), CF_SM), KEY_SNAPSHOT, stored, &sync_write())
-            .map_err(|e| StorageIOError::write_snapshot(Some(meta.signature()), &e).into())
+            .map_err(|e| StorageIOError::write_snapshot(Some(meta.signature()), &e))?;
+        Ok(true)
+    }
+
+    fn stored_snapshot(&self) -> Result<Option<StoredSnapshot>, StorageError> {
+        let raw = self
+            .db()
+            .get_cf(cf(self.db(), CF_SM), KEY_SNAPSHOT)
+            .map_err(|e| StorageIOError::read_snapshot(None, &e))?;
+        raw.map(|raw| bincode::deserialize(&raw).map_err(|e| StorageIOError::read_snapshot(None, &e).into()))
+            .transpose()
     }
 
     fn install(&self, meta: &SnapshotMeta<u64, openraft::BasicNode>, data: Vec<u8>) -> Result<(), StorageError> {
@@ -193,7 +253,9 @@ impl StateMachineStore {
         batch.put_cf(sm, KEY_MAP, to_json(&payload.cluster_map)?);
         db.write_opt(batch, &sync_write()).map_err(sm_write_err)?;
         *self.view.map.write().unwrap_or_else(|p| p.into_inner()) = payload.cluster_map;
-        self.save_snapshot(meta, &data)
+        self.view.set_sm_clock(self.view.load_sm_clock()?);
+        self.save_snapshot(meta, &data)?;
+        Ok(())
     }
 }
 
@@ -230,7 +292,8 @@ impl RaftStateMachine<TypeConfig> for StateMachineStore {
     {
         let db = self.view.db.clone();
         let mut map = self.view.cluster_map();
-        let mut applier = Applier::new(&db, &mut map);
+        let clock_before = self.view.sm_clock();
+        let mut applier = Applier::new(&db, &mut map, clock_before);
         let mut results = Vec::new();
         let mut last_applied = None;
         let mut membership = None;
@@ -240,13 +303,17 @@ impl RaftStateMachine<TypeConfig> for StateMachineStore {
             results.push(match entry.payload {
                 EntryPayload::Blank => CommandResult::Done,
                 EntryPayload::Normal(cmd) => applier
-                    .apply(cmd, index)
+                    .apply_entry(cmd, index)
                     .map_err(|e| StorageIOError::apply(entry.log_id, &e))?,
                 EntryPayload::Membership(m) => {
                     membership = Some(StoredMembership::new(Some(entry.log_id), m));
                     CommandResult::Done
                 }
             });
+        }
+        let clock = applier.clock;
+        if clock != clock_before {
+            applier.write_clock();
         }
         let map_changed = applier.map_changed;
         let mut batch = std::mem::take(&mut applier.batch);
@@ -264,6 +331,7 @@ impl RaftStateMachine<TypeConfig> for StateMachineStore {
         // Not synced on its own: the log is the durable record, and the next synced log write
         // (or a purge) flushes this too. Losing it only means re-applying from the log.
         db.write(batch).map_err(sm_write_err)?;
+        self.view.set_sm_clock(clock);
         if map_changed {
             *self.view.map.write().unwrap_or_else(|p| p.into_inner()) = map;
         }
@@ -292,12 +360,9 @@ impl RaftStateMachine<TypeConfig> for StateMachineStore {
     }
 
     async fn get_current_snapshot(&mut self) -> Result<Option<Snapshot<TypeConfig>>, StorageError> {
-        let raw = self
-            .db()
-            .get_cf(cf(self.db(), CF_SM), KEY_SNAPSHOT)
-            .map_err(|e| StorageIOError::read_snapshot(None, &e))?;
-        let Some(raw) = raw else { return Ok(None) };
-        let stored: StoredSnapshot = bincode::deserialize(&raw).map_err(|e| StorageIOError::read_snapshot(None, &e))?;
+        let Some(stored) = self.stored_snapshot()? else {
+            return Ok(None);
+        };
         Ok(Some(Snapshot {
             meta: stored.meta,
             snapshot: Box::new(Cursor::new(stored.data)),
