@@ -248,7 +248,7 @@ mod tests {
         assert!(check_versions(&m).is_empty());
         let o = Objects::new(&m);
         // Both files have the same content: two objects all the same.
-        let (binaries, physicals) = o.for_unit(&m.all_units()[0], &verified(&["B1", "B2"], "ab"), "aip");
+        let (binaries, physicals) = o.for_unit(m.all_units()[0], &verified(&["B1", "B2"], "ab"), "aip");
         assert_eq!(
             binaries.iter().map(|b| b.sip_id.as_str()).collect::<Vec<_>>(),
             ["B1", "B2"]

@@ -175,15 +175,15 @@ pub enum AgreementCommand {
         /// Allowed PUIDs (repeat); any when none is given.
         #[arg(long = "allowed-format")]
         allowed_formats: Vec<String>,
-        /// What a format that differs from the declared one means: warn or reject.
-        #[arg(long, default_value = "warn")]
-        format_mismatch: String,
-        /// What an unidentifiable format means: warn or reject.
-        #[arg(long, default_value = "warn")]
-        unidentified_format: String,
-        /// What a format outside the allowed ones (agreement or profile) means: warn or reject.
-        #[arg(long, default_value = "reject")]
-        disallowed_format: String,
+        /// What a format that differs from the declared one means.
+        #[arg(long, value_enum, default_value = "warn")]
+        format_mismatch: SeverityArg,
+        /// What an unidentifiable format means.
+        #[arg(long, value_enum, default_value = "warn")]
+        unidentified_format: SeverityArg,
+        /// What a format outside the allowed ones (agreement or profile) means.
+        #[arg(long, value_enum, default_value = "reject")]
+        disallowed_format: SeverityArg,
         #[arg(long)]
         flow: Option<String>,
         #[arg(long)]
@@ -339,11 +339,17 @@ pub enum TokenCommand {
     },
 }
 
-fn severity(s: &str) -> anyhow::Result<&'static str> {
+/// What a format finding does to a transfer; clap refuses any other word.
+#[derive(Clone, Copy, clap::ValueEnum)]
+pub enum SeverityArg {
+    Warn,
+    Reject,
+}
+
+fn severity(s: SeverityArg) -> &'static str {
     match s {
-        "warn" => Ok("warn"),
-        "reject" => Ok("reject"),
-        other => anyhow::bail!("`{other}` is neither warn nor reject"),
+        SeverityArg::Warn => "warn",
+        SeverityArg::Reject => "reject",
     }
 }
 
@@ -417,9 +423,9 @@ pub async fn run(command: ArchiveCommand) -> anyhow::Result<ExitCode> {
                 let f = Front::new(&front)?;
                 let body = json!({
                     "name": name, "transferring_agencies": transferring_agencies, "profile": profile,
-                    "allowed_formats": allowed_formats, "format_mismatch": severity(&format_mismatch)?,
-                    "unidentified_format": severity(&unidentified_format)?,
-                    "disallowed_format": severity(&disallowed_format)?, "flow": flow,
+                    "allowed_formats": allowed_formats, "format_mismatch": severity(format_mismatch),
+                    "unidentified_format": severity(unidentified_format),
+                    "disallowed_format": severity(disallowed_format), "flow": flow,
                 });
                 let path = format!("/v1/tenants/{tenant}/agreements/{id}");
                 let v: Value = f.json(f.request(Method::PUT, &path).json(&body)).await?;
