@@ -151,4 +151,65 @@ fn pilot_flows_are_built_installed_and_ingested() {
         .unwrap_or_else(|| panic!("{unit:#}"));
     assert_eq!(appraisal["rule_id"], "APP-PES-10Y");
     assert!(appraisal["end_date"].is_string(), "{unit:#}");
+
+    // The corpus act is an individual act (nature 3): closed 50 years from its date.
+    let hits = front.json(
+        &archivist,
+        &["search", "--tenant", "ville", "--flow", "actes", "TESTC", "--json"],
+    );
+    let act = hits["hits"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|h| h["title"].as_str().is_some_and(|t| t.starts_with("Acte 20130623C")))
+        .unwrap_or_else(|| panic!("{hits:#}"));
+    let unit = front.json(
+        &archivist,
+        &["unit", "--tenant", "ville", act["unit_id"].as_str().unwrap()],
+    );
+    let access = unit["rules"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|r| r["category"] == "AccessRule")
+        .unwrap_or_else(|| panic!("{unit:#}"));
+    assert_eq!(access["rule_id"], "ACC-VP-50Y", "{unit:#}");
+    assert_eq!(access["end_date"], "2063-06-01", "{unit:#}");
+
+    // A plain (non PDF/A) act: build-sip warns, and the flow's agreement accepts it with a
+    // WARNING instead of refusing what the build let through.
+    let plain = shared().join("pronom/skeleton-suite/fmt/fmt-18-signature-id-20.pdf");
+    let pronom = shared().join("pronom");
+    if plain.is_file() && pronom.is_dir() {
+        let act_pdf = dir.join("plain").join("069-123456789-20130601-20130623C-AI-1-1_1.pdf");
+        std::fs::create_dir_all(act_pdf.parent().unwrap()).unwrap();
+        std::fs::copy(&plain, &act_pdf).unwrap();
+        let sip = dir.join("actes-plain.zip");
+        let ar = flows.join("actes/ar-actes.xml");
+        let report = front.json(
+            &front.operator,
+            &[
+                "build-sip",
+                "--flow",
+                "actes",
+                "--archival-agency",
+                "FRAD-VILLE",
+                "--transferring-agency",
+                "SV-FINANCES",
+                "--pronom-dir",
+                pronom.to_str().unwrap(),
+                "-o",
+                sip.to_str().unwrap(),
+                "--json",
+                ar.to_str().unwrap(),
+                act_pdf.to_str().unwrap(),
+            ],
+        );
+        assert!(report["warnings"].to_string().contains("not allowed"), "{report:#}");
+        let (v, _) = front.transfer(&agency, "ville", &sip);
+        assert_eq!(v["reply_code"], "WARNING", "{v:#}");
+        assert!(v["warnings"].to_string().contains("not allowed"), "{v:#}");
+    } else {
+        eprintln!("SKIP: ../shared/pronom is absent; plain PDF acts not checked");
+    }
 }

@@ -150,7 +150,23 @@ fn corpus_sips_are_ingested_and_bad_ones_rejected_precisely() {
 
     let ko = |name: &str, entries: &[(&str, &[u8])], expect: &[&str]| {
         let path = dir.join(name);
-        zip(&path, entries);
+        // Each case is a message of its own: the accepted manifest sent again would be a
+        // resend, answered with the accepted transfer's reply (see archive_transfers.rs).
+        let renamed: Vec<(&str, Vec<u8>)> = entries
+            .iter()
+            .map(|(n, d)| {
+                let d = if *n == "manifest.xml" {
+                    String::from_utf8_lossy(d)
+                        .replace("<MessageIdentifier>MSG-", &format!("<MessageIdentifier>MSG-{name}-"))
+                        .into_bytes()
+                } else {
+                    d.to_vec()
+                };
+                (*n, d)
+            })
+            .collect();
+        let entries: Vec<(&str, &[u8])> = renamed.iter().map(|(n, d)| (*n, d.as_slice())).collect();
+        zip(&path, &entries);
         let (v, atr) = front.transfer(&agency, "region", &path);
         assert_eq!(v["status"], "KO", "{name} should be rejected: {v:#}");
         for e in expect {
@@ -309,7 +325,12 @@ fn corpus_sips_are_ingested_and_bad_ones_rejected_precisely() {
         zip(
             &lenient,
             &[
-                ("manifest.xml", declared("fmt/101", "AGR-TEST").as_bytes()),
+                (
+                    "manifest.xml",
+                    declared("fmt/101", "AGR-TEST")
+                        .replace("MSG-AGR-TEST", "MSG-FORMAT-WARN")
+                        .as_bytes(),
+                ),
                 ("content/a.pdf", &pdf_bytes),
             ],
         );

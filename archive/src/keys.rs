@@ -39,6 +39,26 @@ pub fn transfers(t: &str) -> String {
     format!("t/{t}/transfer/")
 }
 
+/// The claim of a (TransferringAgency, MessageIdentifier) pair by the transfer that uses it,
+/// created only if absent, so two fronts receiving the same message agree on one transfer.
+/// Both parts are escaped: a producer's identifiers may hold `/` or anything else.
+pub fn transfer_message(t: &str, agency: &str, message_id: &str) -> String {
+    format!("t/{t}/transfer-message/{}/{}", escape(agency), escape(message_id))
+}
+
+/// Percent-encodes every byte outside `[A-Za-z0-9._-]`: injective, and no `/` survives.
+fn escape(part: &str) -> String {
+    let mut out = String::with_capacity(part.len());
+    for b in part.bytes() {
+        if b.is_ascii_alphanumeric() || matches!(b, b'.' | b'_' | b'-') {
+            out.push(char::from(b));
+        } else {
+            out.push_str(&format!("%{b:02X}"));
+        }
+    }
+    out
+}
+
 pub fn unit(t: &str, id: &str) -> String {
     format!("t/{t}/unit/{id}")
 }
@@ -89,4 +109,18 @@ pub fn atr(transfer: &str) -> String {
 
 pub fn ack(transfer: &str) -> String {
     format!("ack/{transfer}.xml")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn message_keys_are_escaped_and_distinct() {
+        let k = transfer_message("t1", "SV/1", "MSG 1%");
+        assert_eq!(k, "t/t1/transfer-message/SV%2F1/MSG%201%25");
+        // Without escaping these two pairs would share one key.
+        assert_ne!(transfer_message("t1", "a/b", "c"), transfer_message("t1", "a", "b/c"));
+        assert_ne!(transfer_message("t1", "a%2Fb", "c"), transfer_message("t1", "a/b", "c"));
+    }
 }

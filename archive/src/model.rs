@@ -79,6 +79,11 @@ pub struct Agreement {
     /// What a file whose format cannot be identified means.
     #[serde(default)]
     pub unidentified_format: Severity,
+    /// What a file whose format the agreement or its profile does not list means: rejected,
+    /// unless the agreement says warn (as a flow installed with `on_format_mismatch = "warn"`
+    /// does, so build-sip and ingest agree).
+    #[serde(default = "reject")]
+    pub disallowed_format: Severity,
     /// The pilot flow this agreement is for, if any (used by search).
     #[serde(default)]
     pub flow: Option<String>,
@@ -89,6 +94,10 @@ pub struct Agreement {
 
 pub(crate) fn yes() -> bool {
     true
+}
+
+pub(crate) fn reject() -> Severity {
+    Severity::Reject
 }
 
 /// An archival profile: what a transfer under it must describe.
@@ -103,6 +112,10 @@ pub struct Profile {
     /// Allowed PUIDs in addition to the agreement's restriction; empty means any.
     #[serde(default)]
     pub allowed_formats: Vec<String>,
+    /// A RELAX NG grammar (as SHERPA or as@lae export it) every manifest under this profile
+    /// must match (`ingest::rng`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub rng: Option<String>,
     pub updated_at: DateTime<Utc>,
 }
 
@@ -221,6 +234,14 @@ pub struct Transfer {
     /// The steps run so far.
     #[serde(default)]
     pub steps: Vec<Step>,
+    /// This transfer resent a message an earlier transfer holds (same agency, MessageIdentifier
+    /// and manifest): it stored nothing, and its status and reply are that transfer's.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub resend_of: Option<String>,
+    /// An AIP whose catalog commit had an unknown outcome when this transfer ended KO: a
+    /// reindex decides whether it is visible.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub uncertain_aip: Option<String>,
 }
 
 /// One stored binary object of a unit.
@@ -248,6 +269,30 @@ pub struct ObjectRecord {
     /// the file alone.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub pack_offset: Option<u64>,
+    /// Archipel's id of the object's DataObjectGroup, when it has one.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub group_system_id: Option<String>,
+}
+
+/// A PhysicalDataObject of a unit (a paper original, a box…): described, not stored.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+pub struct PhysicalObjectRecord {
+    /// Archipel's id.
+    pub id: String,
+    /// The id the SIP gave it.
+    pub sip_id: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub group_id: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub group_system_id: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub version: Option<String>,
+    /// Its external identifier (a barcode, a shelf mark).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub physical_id: Option<String>,
+    /// PhysicalDimensions, as written.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub dimensions: Vec<archipel_seda::manifest::Dimension>,
 }
 
 /// A management rule as applied to a unit, with its computed end.
@@ -284,6 +329,9 @@ pub struct UnitRecord {
     pub keywords: Vec<String>,
     pub rules: Vec<AppliedRule>,
     pub objects: Vec<ObjectRecord>,
+    /// Its PhysicalDataObjects (records written before they were kept have none).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub physical_objects: Vec<PhysicalObjectRecord>,
     /// Every descriptive element, losslessly.
     pub content: serde_json::Value,
     pub ingested_at: DateTime<Utc>,

@@ -170,6 +170,8 @@ fn actes_sip_from_real_aracte_classification_and_a_pdfa_is_valid_in_every_seda_v
         assert!(m.contains("<OriginatingAgencyArchiveUnitIdentifier>069-123456789-20130601-20130623C-AI</OriginatingAgencyArchiveUnitIdentifier>"));
         assert!(m.contains("<StartDate>2013-06-01</StartDate>"));
         assert!(m.contains("<Rule>AR038</Rule>") && m.contains("<FinalAction>Keep</FinalAction>"));
+        // The real acknowledgement is an individual act (nature 3): privacy, 50 years.
+        assert!(m.contains("<Rule>ACC-VP-50Y</Rule>"));
         assert!(m.contains(&format!("<Filename>{act_name}</Filename>")));
         if let Some((ok, text)) = validate(&out) {
             assert!(
@@ -254,7 +256,8 @@ fn marches_sip_from_synthetic_description_is_valid_in_every_seda_version() {
         // The bids carry their own rules; the file the flow's.
         assert_eq!(m.matches("<Rule>ACC-SA-25Y</Rule>").count(), 2);
         assert_eq!(m.matches("<Rule>APP-MP-OFFRE-5Y</Rule>").count(), 2);
-        assert_eq!(m.matches("<Rule>APP-MP-10Y</Rule>").count(), 1);
+        // A works contract not yet accepted: the builders' liability rule, start unknown.
+        assert_eq!(m.matches("<Rule>APP-MP-TRAVAUX-10Y</Rule>").count(), 1);
         assert!(
             m.contains("<Title>Marché 2024-MP-017 — Réfection de la toiture de l&apos;école &amp; du préau</Title>")
                 || m.contains("<Title>Marché 2024-MP-017 — Réfection de la toiture de l'école &amp; du préau</Title>")

@@ -249,6 +249,13 @@ fn check_references(t: &ArchiveTransfer, errors: &mut Vec<StructureError>) {
             }
         }
     }
+    // A grouped object is referenced through its group (SEDA's DataObjectVersionGroup): naming
+    // one version attaches the whole group, as Vitam reads it.
+    for (o, group) in &objects {
+        if let Some(g) = group.filter(|_| referenced_objects.contains(o.id())) {
+            referenced_groups.insert(g);
+        }
+    }
     for (o, group) in &objects {
         let via_group = group.is_some_and(|g| referenced_groups.contains(g));
         if !via_group && !referenced_objects.contains(o.id()) {

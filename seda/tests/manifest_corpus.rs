@@ -81,6 +81,8 @@ fn test_sip_facts() {
     };
     assert_eq!(p.physical_id.as_deref(), Some("940 W"));
     assert_eq!(p.other["PhysicalDimensions"]["Weight"]["@unit"], "gram");
+    let weight = p.dimensions.iter().find(|d| d.name == "Weight").unwrap();
+    assert_eq!(weight.unit.as_deref(), Some("gram"), "{:?}", p.dimensions);
     assert_eq!(p.other["Extent"], "1 carte imprimée");
     let ext: Vec<&str> = t.extensions.iter().map(|e| e.element.as_str()).collect();
     assert_eq!(ext, ["Extent", "Dimensions", "Color", "Framing", "Technique"]);

@@ -191,6 +191,20 @@ fn unreferenced_object_and_object_reference_by_id() {
 }
 
 #[test]
+fn referencing_one_version_of_a_group_references_the_group() {
+    let master = binary("G1", "O1", "content/a.txt");
+    let second = binary("G1", "O2", "content/b.txt").replace("BinaryMaster_1", "Dissemination_1");
+    // One group holding both versions.
+    let objects = format!(
+        "{}{}</DataObjectGroup>",
+        master.trim_end_matches("</DataObjectGroup>"),
+        &second[second.find("<BinaryDataObject").unwrap()..second.len() - "</DataObjectGroup>".len()]
+    );
+    let units = "<ArchiveUnit id=\"U1\"><Content><Title>b</Title></Content><DataObjectReference><DataObjectReferenceId>O2</DataObjectReferenceId></DataObjectReference></ArchiveUnit>";
+    assert_eq!(problems(&transfer("2.2", &objects, units)), []);
+}
+
+#[test]
 fn recursive_unit_links() {
     // U1 contains a link to U2, U2 a link back to U1.
     let units = r#"<ArchiveUnit id="U1"><Content><Title>a</Title></Content><ArchiveUnit id="L1"><ArchiveUnitRefId>U2</ArchiveUnitRefId></ArchiveUnit><DataObjectReference><DataObjectGroupReferenceId>G1</DataObjectGroupReferenceId></DataObjectReference></ArchiveUnit>

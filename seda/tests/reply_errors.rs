@@ -27,6 +27,9 @@ fn reply() -> TransferReply {
             format: None,
             digest: None,
             size: None,
+            group: None,
+            version: None,
+            physical: None,
         }],
         units: vec![ReplyUnit {
             unit_id: "AU1".into(),

@@ -7,7 +7,8 @@ use std::process::Command;
 use archipel_seda::reply::text::{MAX_TEXT_CHARS, TRUNCATION_MARK};
 use archipel_seda::reply::{
     write_acknowledgement, write_transfer_reply, Acknowledgement, EventSubject, FormatIdentified, ReplyCode,
-    ReplyDigest, ReplyEvent, ReplyObject, ReplyUnit, SedaVersion, TransferReply, UNKNOWN_REQUEST_IDENTIFIER,
+    ReplyDigest, ReplyEvent, ReplyGroup, ReplyObject, ReplyPhysical, ReplyUnit, SedaVersion, TransferReply,
+    UNKNOWN_REQUEST_IDENTIFIER,
 };
 use chrono::{DateTime, TimeZone, Utc};
 use quick_xml::events::Event;
@@ -140,6 +141,9 @@ fn ok_reply(version: SedaVersion) -> TransferReply {
                 value: "86c0bc701ef6b5dd21b080bc5bb2af38097baa6237275da83a52f092c9eae3e4e4b0247391620bd732fe824d18bd3bb6c37e62ec73a8cf3585c6a799399861b1".into(),
             }),
             size: Some(6),
+            group: None,
+            version: None,
+            physical: None,
         },
         ReplyObject {
             data_object_id: "ID35".into(),
@@ -155,6 +159,9 @@ fn ok_reply(version: SedaVersion) -> TransferReply {
             }),
             // SEDA sizes are positive: an empty file gets no Size.
             size: Some(0),
+            group: None,
+            version: None,
+            physical: None,
         },
         ReplyObject {
             data_object_id: "ID55".into(),
@@ -162,6 +169,9 @@ fn ok_reply(version: SedaVersion) -> TransferReply {
             format: None,
             digest: None,
             size: None,
+            group: None,
+            version: None,
+            physical: None,
         },
     ];
     r.units = vec![
@@ -235,6 +245,63 @@ fn ok_replies_with_objects_and_units_are_valid_in_every_version() {
             return;
         }
     }
+}
+
+/// Objects of one group written inside it, with the group's system id; a physical object with
+/// its PhysicalId and the dimensions the schema accepts.
+#[test]
+fn groups_versions_and_physical_objects_are_valid_in_every_version() {
+    let group = Some(ReplyGroup {
+        group_id: "GOT1".into(),
+        system_id: "got-0001".into(),
+    });
+    let mut r = ok_reply(SedaVersion::V2_2);
+    r.objects[0].group = group.clone();
+    r.objects[0].version = Some("BinaryMaster_1".into());
+    r.objects[2].group = group.clone();
+    r.objects[2].version = Some("Dissemination_1".into());
+    r.objects.push(ReplyObject {
+        data_object_id: "ID60".into(),
+        system_id: "obj-phys".into(),
+        format: None,
+        digest: None,
+        size: None,
+        group,
+        version: Some("PhysicalMaster_1".into()),
+        physical: Some(ReplyPhysical {
+            physical_id: Some("BOITE-42 <cote>".into()),
+            dimensions: vec![
+                ("NumberOfPage".into(), "12".into(), None),
+                ("Width".into(), "21".into(), Some("centimetre".into())),
+                ("Height".into(), "29,7".into(), Some("centimetre".into())),
+            ],
+        }),
+    });
+    for v in VERSIONS {
+        r.version = v;
+        let xml = write_transfer_reply(&r).unwrap();
+        let s = String::from_utf8(xml.clone()).unwrap();
+        assert_eq!(s.matches("<DataObjectGroup id=\"GOT1\">").count(), 1, "{s}");
+        assert_eq!(texts(&xml, "DataObjectGroupSystemId"), ["got-0001"; 3]);
+        assert_eq!(
+            texts(&xml, "DataObjectSystemId"),
+            ["obj-7f3a", "obj-9d01", "obj-phys", "obj-81c2"],
+            "the group's members together, where its first member was"
+        );
+        assert_eq!(texts(&xml, "PhysicalId"), ["BOITE-42 <cote>"]);
+        assert_eq!(texts(&xml, "Width"), ["21"]);
+        assert!(texts(&xml, "Height").is_empty(), "29,7 is not an xsd:decimal");
+        assert_eq!(texts(&xml, "NumberOfPage"), ["12"]);
+        if !assert_valid(&format!("groups-{}", v.as_str()), &xml) {
+            return;
+        }
+    }
+    // One group id with two system ids is a contradiction, not a reply.
+    r.objects[2].group = Some(ReplyGroup {
+        group_id: "GOT1".into(),
+        system_id: "got-other".into(),
+    });
+    assert!(write_transfer_reply(&r).is_err());
 }
 
 #[test]

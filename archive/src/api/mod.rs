@@ -114,6 +114,10 @@ pub fn router(archive: Arc<Archive>) -> Router {
             post(transfers::submit).get(transfers::list),
         )
         .route("/v1/tenants/{tenant}/transfers/{id}", get(transfers::status))
+        .route(
+            "/v1/tenants/{tenant}/transfers/by-message/{agency}/{message_id}",
+            get(transfers::by_message),
+        )
         .route("/v1/tenants/{tenant}/transfers/{id}/atr", get(transfers::atr))
         .route("/v1/tenants/{tenant}/transfers/{id}/ack", get(transfers::ack))
         .route("/v1/tenants/{tenant}/units", get(units::search))

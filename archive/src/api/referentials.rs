@@ -61,6 +61,8 @@ pub struct AgreementSpec {
     pub format_mismatch: Severity,
     #[serde(default)]
     pub unidentified_format: Severity,
+    #[serde(default = "crate::model::reject")]
+    pub disallowed_format: Severity,
     #[serde(default)]
     pub flow: Option<String>,
     #[serde(default = "crate::model::yes")]
@@ -101,6 +103,7 @@ pub async fn put_agreement(
         allowed_formats: s.allowed_formats,
         format_mismatch: s.format_mismatch,
         unidentified_format: s.unidentified_format,
+        disallowed_format: s.disallowed_format,
         flow: s.flow,
         active: s.active,
         updated_at: Utc::now(),
@@ -146,6 +149,9 @@ pub struct ProfileSpec {
     pub required_fields: Vec<String>,
     #[serde(default)]
     pub allowed_formats: Vec<String>,
+    /// A RELAX NG grammar the manifests must match.
+    #[serde(default)]
+    pub rng: Option<String>,
 }
 
 pub async fn put_profile(
@@ -155,12 +161,21 @@ pub async fn put_profile(
     Json(s): Json<ProfileSpec>,
 ) -> ApiResult<Json<Profile>> {
     a.authorize(&who, &tenant, WRITERS).await?;
+    if let Some(schema) = &s.rng {
+        // A grammar that does not compile would reject every transfer: refuse it now.
+        use crate::ingest::rng::{check_schema, RngError};
+        check_schema(schema).await.map_err(|e| match e {
+            RngError::BadSchema(_) => crate::error::ArchiveError::Invalid(format!("{e}; fix the RNG file")),
+            other => crate::error::ArchiveError::Internal(other.to_string()),
+        })?;
+    }
     let profile = Profile {
         name: if s.name.is_empty() { id.clone() } else { s.name },
         id,
         version: 0,
         required_fields: s.required_fields,
         allowed_formats: s.allowed_formats,
+        rng: s.rng,
         updated_at: Utc::now(),
     };
     let saved = a.refs.put_versioned(&tenant, PROFILE, profile).await?;

@@ -73,6 +73,19 @@ pub async fn status(
     Ok(Json(crate::ingest::transfer(&a, &tenant, &id).await?))
 }
 
+/// The transfer holding a (TransferringAgency, MessageIdentifier) pair (`ingest::message`).
+pub async fn by_message(
+    State(a): State<Arc<Archive>>,
+    Caller(who): Caller,
+    Path((tenant, agency, message)): Path<(String, String, String)>,
+) -> ApiResult<Json<Transfer>> {
+    a.authorize(&who, &tenant, &[TransferringAgency, Archivist, Operator])
+        .await?;
+    Ok(Json(
+        crate::ingest::message::by_message(&a, &tenant, &agency, &message).await?,
+    ))
+}
+
 pub async fn list(
     State(a): State<Arc<Archive>>,
     Caller(who): Caller,

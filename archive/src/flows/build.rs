@@ -125,11 +125,13 @@ pub fn build_sip(
             let mut values = g.values.clone();
             values.insert("file_name".into(), vec![p.name.clone()]);
             let title = non_blank(spec.label.render(&values)).unwrap_or_else(|| p.name.clone());
+            let signatures = super::signature::pdf_signatures(&p.path)
+                .map_err(|e| FlowError::io(&p.path, "reading (to find its signature)", e))?;
             unit.children.push(Unit {
                 id: format!("AU{}_{}", gi + 1, k + 1),
                 level: "Item",
                 title,
-                description: None,
+                description: (!signatures.is_empty()).then(|| super::signature::describe(&signatures)),
                 document_type: None,
                 identifier: None,
                 keywords: Vec::new(),
@@ -266,7 +268,7 @@ fn group_unit(
         start_date: date("start_date", &doc.start_date)?,
         end_date: date("end_date", &doc.end_date)?,
         rules: Some(unit_rules(
-            doc.rules.as_ref().unwrap_or(&flow.rules),
+            &doc.rules_for(&flow.rules, &g.values),
             &g.values,
             &main.name,
             warnings,

@@ -103,6 +103,54 @@ pub struct DocumentKind {
     /// Overrides the flow's rules for this kind's units.
     #[serde(default)]
     pub rules: Option<Rules>,
+    /// Rules that depend on the payload (an act's nature, a works contract's acceptance), each
+    /// replacing the category it sets; for each category the first case that matches and sets
+    /// it wins over `rules`.
+    #[serde(default)]
+    pub rules_when: Vec<RulesCase>,
+}
+
+/// Rules for payloads whose field has one of the given values.
+#[derive(Clone, Debug, Deserialize, Serialize)]
+#[serde(deny_unknown_fields)]
+pub struct RulesCase {
+    /// A field of the document.
+    pub field: String,
+    /// Values that select the case; empty: any non-empty value.
+    #[serde(default, rename = "in")]
+    pub values: Vec<String>,
+    /// The legal basis of these rules, for the archivist reading the flow.
+    pub basis: String,
+    #[serde(default)]
+    pub appraisal: Option<AppraisalRule>,
+    #[serde(default)]
+    pub access: Option<AccessRule>,
+}
+
+impl RulesCase {
+    pub fn matches(&self, values: &BTreeMap<String, Vec<String>>) -> bool {
+        let found = values.get(&self.field).into_iter().flatten().map(|v| v.trim());
+        let mut found = found.filter(|v| !v.is_empty()).peekable();
+        if self.values.is_empty() {
+            return found.peek().is_some();
+        }
+        found.any(|v| self.values.iter().any(|w| w == v))
+    }
+}
+
+impl DocumentKind {
+    /// The rules of this kind's group unit for a payload with `values`.
+    pub fn rules_for(&self, flow_rules: &Rules, values: &BTreeMap<String, Vec<String>>) -> Rules {
+        let mut rules = self.rules.clone().unwrap_or_else(|| flow_rules.clone());
+        let cases: Vec<&RulesCase> = self.rules_when.iter().filter(|c| c.matches(values)).collect();
+        if let Some(a) = cases.iter().find_map(|c| c.appraisal.clone()) {
+            rules.appraisal = Some(a);
+        }
+        if let Some(a) = cases.iter().find_map(|c| c.access.clone()) {
+            rules.access = Some(a);
+        }
+        rules
+    }
 }
 
 /// One metadata field read from the payload.

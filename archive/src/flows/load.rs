@@ -220,6 +220,27 @@ fn validate_document(doc: &DocumentKind, at: &str, flow_rules: &Rules) -> Result
         check_rules(r, &format!("{at}: rules"))?;
     }
     check_rule_templates(doc.rules.as_ref().unwrap_or(flow_rules), &known)?;
+    for (n, case) in doc.rules_when.iter().enumerate() {
+        let at_c = format!("{at}: rules_when[{n}]");
+        if !doc.fields.contains_key(&case.field) {
+            return Err(format!(
+                "{at_c}: key 'field' names '{}', which is not a field of this document",
+                case.field
+            ));
+        }
+        if case.basis.trim().is_empty() {
+            return Err(format!("{at_c}: key 'basis' is empty; cite the text the rules apply"));
+        }
+        if case.appraisal.is_none() && case.access.is_none() {
+            return Err(format!("{at_c}: sets no rule; give 'appraisal' or 'access'"));
+        }
+        let rules = Rules {
+            appraisal: case.appraisal.clone(),
+            access: case.access.clone(),
+        };
+        check_rules(&rules, &at_c)?;
+        check_rule_templates(&rules, &known)?;
+    }
     Ok(())
 }
 

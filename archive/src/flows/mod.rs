@@ -24,6 +24,7 @@ mod load;
 mod manifest;
 mod package;
 mod path;
+pub mod signature;
 mod template;
 mod xml;
 
@@ -31,7 +32,7 @@ pub use build::{build_sip, BuildContext, BuildReport, FileReport, GroupReport};
 pub use definition::{
     AccessRule, AgreementTemplate, AppraisalRule, AttachmentSpec, DescriptiveElement, DocumentKind, FieldSpec,
     FieldType, FileSpec, FinalAction, FlowDefinition, KeywordSpec, KeywordType, Level, MismatchPolicy, Profile, Rules,
-    SedaVersion,
+    RulesCase, SedaVersion,
 };
 pub use detect::detect_flow;
 pub use error::FlowError;

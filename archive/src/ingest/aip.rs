@@ -157,6 +157,7 @@ pub async fn store(a: &Arc<Archive>, t: &mut Transfer, mut c: Checked) -> Result
                 Err(check) => {
                     // Neither known nor undoable: keep everything; a reindex settles it.
                     undo = false;
+                    t.uncertain_aip = Some(c.aip_id.clone());
                     return Err(fail(
                         "catalog",
                         format!("committing the catalog failed ({e}) and its outcome is unknown ({check}); nothing was removed: run `archipel archive reindex`"),

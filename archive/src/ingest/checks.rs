@@ -13,7 +13,7 @@ use chrono::{NaiveDate, Utc};
 
 use super::progress;
 use super::verify::{self, VerifiedObject};
-use crate::model::{Agreement, AppliedRule, ObjectRecord, Profile, Reason, Rule, Tenant, Transfer, UnitRecord};
+use crate::model::{Agreement, AppliedRule, Profile, Reason, Rule, Tenant, Transfer, UnitRecord};
 use crate::referentials::{AGREEMENT, PROFILE, RULE};
 use crate::service::Archive;
 
@@ -92,6 +92,11 @@ pub async fn check(
             .map(|p| reason("structure", None, p.to_string()))
             .collect());
     }
+    let mut bad = super::levels::check_levels(&parsed);
+    bad.extend(super::objects::check_versions(&parsed));
+    if !bad.is_empty() {
+        return Err(bad);
+    }
 
     progress(a, t, "agreement").await;
     let tenant = a
@@ -100,6 +105,18 @@ pub async fn check(
         .await
         .map_err(|e| vec![reason("agreement", None, e.to_string())])?;
     let (agreement, profile) = check_agreement(a, &tenant, &parsed, caller_agency).await?;
+    if let Some(p) = profile.as_ref().filter(|p| p.rng.is_some()) {
+        progress(a, t, "profile").await;
+        super::rng::check_manifest(p, &manifest_bytes, work).await?;
+    }
+
+    // Before the costly steps: a resend stops here, with no reason, and `run` answers with the
+    // earlier transfer (see `message`).
+    progress(a, t, "message").await;
+    if let super::message::Claim::Resend(earlier) = super::message::claim(a, t, &manifest_bytes).await? {
+        t.resend_of = Some(earlier);
+        return Err(Vec::new());
+    }
 
     progress(a, t, "objects").await;
     let entries: Vec<String> = sip.entries().iter().map(|e| e.name().to_owned()).collect();
@@ -350,15 +367,7 @@ fn build_units(
     for f in &flat {
         system_ids.insert(f.unit.id.as_str(), uuid::Uuid::new_v4().simple().to_string());
     }
-    // Objects by id and by group.
-    let mut by_group: HashMap<&str, Vec<&str>> = HashMap::new();
-    let mut group_of: HashMap<&str, Option<&str>> = HashMap::new();
-    for (o, g) in m.binary_objects() {
-        if let Some(g) = g {
-            by_group.entry(g).or_default().push(o.id.as_str());
-        }
-        group_of.insert(o.id.as_str(), g);
-    }
+    let attach = super::objects::Objects::new(m);
     let defaults = m
         .package
         .as_ref()
@@ -369,11 +378,6 @@ fn build_units(
         .as_ref()
         .and_then(|p| p.management.as_ref())
         .and_then(|mm| mm.originating_agency_identifier.clone());
-    let binaries: HashMap<&str, &archipel_seda::manifest::BinaryDataObject> = m
-        .binary_objects()
-        .into_iter()
-        .map(|(o, _)| (o.id.as_str(), o))
-        .collect();
     let mut errors = Vec::new();
     let default_blocks: Vec<&RuleBlock> = defaults.into_iter().flat_map(|d| d.rules.iter()).collect();
     let default_rules: Vec<AppliedRule> = own_rules(&default_blocks, rules, "ManagementMetadata", &mut errors)
@@ -386,50 +390,7 @@ fn build_units(
     for f in &flat {
         let u = f.unit;
         let id = system_ids[u.id.as_str()].clone();
-        let mut object_ids: Vec<&str> = Vec::new();
-        for r in &u.data_object_references {
-            if let Some(o) = r.data_object_reference_id.as_deref() {
-                match by_group.get(o) {
-                    Some(members) => object_ids.extend(members.iter().copied()),
-                    None => object_ids.push(o),
-                }
-            }
-            if let Some(g) = r.data_object_group_reference_id.as_deref() {
-                object_ids.extend(by_group.get(g).into_iter().flatten().copied());
-            }
-        }
-        let objects = object_ids
-            .into_iter()
-            .filter_map(|oid| {
-                let v = verified.get(oid)?;
-                let o = binaries.get(oid)?;
-                Some(ObjectRecord {
-                    id: format!("{id}-{}", v.sha512.get(..16).unwrap_or("0")),
-                    sip_id: v.sip_id.clone(),
-                    group_id: group_of.get(oid).copied().flatten().map(str::to_owned),
-                    version: o.data_object_version.clone(),
-                    filename: o.file_info.as_ref().and_then(|fi| fi.filename.clone()),
-                    size: v.size,
-                    sha512: v.sha512.clone(),
-                    declared_algorithm: o
-                        .message_digest
-                        .as_ref()
-                        .and_then(|d| d.algorithm.clone())
-                        .unwrap_or_default(),
-                    declared_digest: o
-                        .message_digest
-                        .as_ref()
-                        .map(|d| d.value.trim().to_owned())
-                        .unwrap_or_default(),
-                    puid: v.puid.clone(),
-                    format_name: v.format_name.clone(),
-                    mime: v.mime.clone(),
-                    declared_puid: o.format.as_ref().and_then(|fi| fi.format_id.clone()),
-                    key: crate::keys::aip_object(aip_id, &v.sha512),
-                    pack_offset: None,
-                })
-            })
-            .collect();
+        let (objects, physical_objects) = attach.for_unit(u, verified, aip_id);
         let own_blocks: Vec<&RuleBlock> = u.management.iter().flat_map(|mg| mg.rules.iter()).collect();
         let mut applied = own_rules(&own_blocks, rules, &format!("ArchiveUnit {}", u.id), &mut errors);
         // Inherited from the parent (or, for a root, from ManagementMetadata), unless the unit
@@ -475,6 +436,7 @@ fn build_units(
             keywords: content.keywords.iter().filter_map(|k| k.content.clone()).collect(),
             rules: applied,
             objects,
+            physical_objects,
             content: content.raw.clone(),
             ingested_at: now,
         });

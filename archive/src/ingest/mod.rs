@@ -7,8 +7,12 @@
 
 mod aip;
 mod checks;
+mod levels;
+pub mod message;
+mod objects;
 pub mod pack;
 pub(crate) mod reply;
+pub mod rng;
 mod verify;
 
 use std::path::PathBuf;
@@ -85,6 +89,8 @@ pub async fn submit(a: &Arc<Archive>, who: &Principal, tenant: &str, sip: TempPa
         ack_key: None,
         heartbeat: now,
         steps: vec![],
+        resend_of: None,
+        uncertain_aip: None,
     };
     a.store.put(&keys::transfer(tenant, &id), &transfer).await?;
     a.journal
@@ -120,7 +126,28 @@ pub async fn submit(a: &Arc<Archive>, who: &Principal, tenant: &str, sip: TempPa
     Ok(t)
 }
 
+/// A transfer as it stands; a resend shows the status and reply of the transfer it resent.
 pub async fn transfer(a: &Archive, tenant: &str, id: &str) -> Result<Transfer> {
+    let mut t = load(a, tenant, id).await?;
+    if let Some(earlier) = t.resend_of.clone() {
+        // A resend never claims a message, so the earlier transfer is never a resend itself.
+        let e = load(a, tenant, &earlier).await?;
+        t.status = e.status;
+        t.step = e.step;
+        t.finished_at = e.finished_at;
+        t.aip_id = e.aip_id;
+        t.units = e.units;
+        t.objects = e.objects;
+        t.errors = e.errors;
+        t.warnings = e.warnings;
+        t.atr_key = e.atr_key;
+        t.heartbeat = e.heartbeat;
+    }
+    Ok(t)
+}
+
+/// A transfer's own record, with a stale one shown as interrupted.
+async fn load(a: &Archive, tenant: &str, id: &str) -> Result<Transfer> {
     let mut t = a
         .store
         .get::<Transfer>(&keys::transfer(tenant, id))
@@ -177,6 +204,9 @@ async fn run(a: &Arc<Archive>, mut t: Transfer, sip: TempPath, agency: Option<St
         }]),
     };
     drop(sip);
+    if let Some(earlier) = t.resend_of.clone() {
+        return finish_resend(a, t, &earlier, actor).await;
+    }
     match outcome {
         Ok(()) => {
             t.status = if t.warnings.is_empty() {
@@ -229,6 +259,37 @@ async fn run(a: &Arc<Archive>, mut t: Transfer, sip: TempPath, agency: Option<St
     if let Err(e) = a
         .journal
         .record(&t.tenant, "transfer.finished", outcome, actor, Some(&t.id), detail)
+        .await
+    {
+        tracing::error!("transfer {}: logbook entry failed: {e}", t.id);
+    }
+    if let Err(e) = a.store.put(&keys::transfer(&t.tenant, &t.id), &t).await {
+        tracing::error!("transfer {}: final status could not be saved: {e}", t.id);
+    }
+}
+
+/// Ends a transfer that resent `earlier`'s message: nothing stored, no reply of its own.
+async fn finish_resend(a: &Archive, mut t: Transfer, earlier: &str, actor: &str) {
+    let now = Utc::now();
+    t.steps.push(Step {
+        name: "message".into(),
+        outcome: "OK".into(),
+        at: now,
+        detail: Some(format!(
+            "resend of transfer {earlier} (same agency, MessageIdentifier and manifest): its reply stands, nothing stored"
+        )),
+    });
+    // Final, so no one takes it for interrupted; reads show the earlier transfer's status.
+    t.status = TransferStatus::Ok;
+    t.step = "resend".into();
+    t.finished_at = Some(now);
+    if let Err(e) = a.journal.record_steps(&t.tenant, actor, &t.id, &t.steps).await {
+        tracing::error!("transfer {}: its steps could not be logged: {e}", t.id);
+    }
+    let detail = serde_json::json!({"resend_of": earlier, "message_identifier": t.message_identifier});
+    if let Err(e) = a
+        .journal
+        .record(&t.tenant, "transfer.resent", "OK", actor, Some(&t.id), detail)
         .await
     {
         tracing::error!("transfer {}: logbook entry failed: {e}", t.id);

@@ -2,7 +2,7 @@
 
 use archipel_seda::reply::{
     write_acknowledgement, write_transfer_reply, Acknowledgement, EventSubject, FormatIdentified, ReplyCode,
-    ReplyDigest, ReplyEvent, ReplyObject, ReplyUnit, TransferReply,
+    ReplyDigest, ReplyEvent, ReplyGroup, ReplyObject, ReplyPhysical, ReplyUnit, TransferReply,
 };
 use archipel_seda::version::SedaVersion;
 use chrono::Utc;
@@ -14,7 +14,10 @@ use crate::service::Archive;
 
 fn event(r: &Reason, outcome: ReplyCode) -> ReplyEvent {
     let subject = r.subject.as_deref().map(|s| {
-        if let Some(id) = s.strip_prefix("BinaryDataObject ") {
+        if let Some(id) = s
+            .strip_prefix("BinaryDataObject ")
+            .or_else(|| s.strip_prefix("PhysicalDataObject "))
+        {
             EventSubject::DataObject(id.into())
         } else if let Some(id) = s.strip_prefix("ArchiveUnit ") {
             EventSubject::ArchiveUnit(id.into())
@@ -52,7 +55,14 @@ pub fn build(t: &Transfer, archival_agency: &str, transferring_agency: &str, uni
     events.extend(t.warnings.iter().map(|r| event(r, ReplyCode::Warning)));
     // A group referenced by several units is one object of the SIP: reply once for it.
     let mut seen = std::collections::HashSet::new();
-    let objects = units
+    let group = |id: &Option<String>, system_id: &Option<String>| match (id, system_id) {
+        (Some(g), Some(s)) => Some(ReplyGroup {
+            group_id: g.clone(),
+            system_id: s.clone(),
+        }),
+        _ => None,
+    };
+    let mut objects: Vec<ReplyObject> = units
         .iter()
         .flat_map(|u| u.objects.iter())
         .filter(|o| seen.insert(o.sip_id.clone()))
@@ -69,8 +79,33 @@ pub fn build(t: &Transfer, archival_agency: &str, transferring_agency: &str, uni
                 value: o.sha512.clone(),
             }),
             size: Some(o.size),
+            group: group(&o.group_id, &o.group_system_id),
+            version: o.version.clone(),
+            physical: None,
         })
         .collect();
+    let physical = units
+        .iter()
+        .flat_map(|u| u.physical_objects.iter())
+        .filter(|o| seen.insert(o.sip_id.clone()))
+        .map(|o| ReplyObject {
+            data_object_id: o.sip_id.clone(),
+            system_id: o.id.clone(),
+            format: None,
+            digest: None,
+            size: None,
+            group: group(&o.group_id, &o.group_system_id),
+            version: o.version.clone(),
+            physical: Some(ReplyPhysical {
+                physical_id: o.physical_id.clone(),
+                dimensions: o
+                    .dimensions
+                    .iter()
+                    .map(|d| (d.name.clone(), d.value.clone(), d.unit.clone()))
+                    .collect(),
+            }),
+        });
+    objects.extend(physical);
     TransferReply {
         version: version_of(t),
         message_identifier: format!("ATR-{}", t.id),

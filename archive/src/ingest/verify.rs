@@ -260,14 +260,18 @@ fn verify_range(sip: &mut Sip, objects: &[(usize, &BinaryDataObject)], work: &Pa
         };
         let agreement_formats = agreement.map(|a| a.allowed_formats.as_slice()).unwrap_or(&[]);
         if !allowed(puid.as_deref(), agreement_formats, profile_formats) {
-            errors.push(reason(
+            let r = reason(
                 "format",
                 subject,
                 format!(
                     "format {} is not allowed by the agreement and profile",
                     puid.as_deref().unwrap_or("(unidentified)")
                 ),
-            ));
+            );
+            match agreement.map_or(Severity::Reject, |a| a.disallowed_format) {
+                Severity::Reject => errors.push(r),
+                Severity::Warn => warnings.push(r),
+            }
         }
         out.push((
             o.id.clone(),

@@ -23,6 +23,7 @@ pub use graph::FlatUnit;
 pub(crate) use graph::UnitGraph;
 pub use limits::ParseLimits;
 pub use model::*;
+pub use objects::{ObjectVersion, VersionUsage};
 
 use crate::version;
 

@@ -189,8 +189,21 @@ pub struct PhysicalDataObject {
     pub group: GroupFields,
     pub data_object_version: Option<String>,
     pub physical_id: Option<String>,
+    /// The measurements of PhysicalDimensions, in document order (also kept in `other`).
+    #[serde(default)]
+    pub dimensions: Vec<Dimension>,
     /// PhysicalDimensions and the rest, as JSON.
     pub other: Map<String, Value>,
+}
+
+/// One measurement of a PhysicalDimensions (`Width`, `Weight`, `NumberOfPage`, …) as written.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Dimension {
+    pub name: String,
+    pub value: String,
+    /// The `unit` attribute of measured dimensions.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub unit: Option<String>,
 }
 
 /// One ArchiveUnit: either a full description or a link (ArchiveUnitRefId) to a unit described

@@ -5,7 +5,7 @@ use serde_json::Map;
 use super::ctx::{child_path, required_id, text, Ctx};
 use super::error::ManifestError;
 use super::model::{
-    Attachment, BinaryDataObject, DataObject, DataObjectGroup, FileInfo, FormatIdentification, GroupFields,
+    Attachment, BinaryDataObject, DataObject, DataObjectGroup, Dimension, FileInfo, FormatIdentification, GroupFields,
     MessageDigest, PhysicalDataObject,
 };
 use super::tree::Node;
@@ -120,6 +120,7 @@ fn physical(ctx: &mut Ctx, node: Node, parent: &str) -> Result<PhysicalDataObjec
         group: GroupFields::default(),
         data_object_version: None,
         physical_id: None,
+        dimensions: Vec::new(),
         other: Map::new(),
     };
     for child in node.children {
@@ -129,6 +130,20 @@ fn physical(ctx: &mut Ctx, node: Node, parent: &str) -> Result<PhysicalDataObjec
         if !child.foreign && child.name == "PhysicalId" {
             p.physical_id = text(&child);
             continue;
+        }
+        if !child.foreign && child.name == "PhysicalDimensions" {
+            p.dimensions = child
+                .children
+                .iter()
+                .filter(|d| !d.foreign)
+                .filter_map(|d| {
+                    Some(Dimension {
+                        name: d.name.clone(),
+                        value: text(d)?,
+                        unit: d.attr("unit").map(|u| u.trim().to_owned()),
+                    })
+                })
+                .collect();
         }
         let known: Vec<&str> = OBJECT_OTHER.iter().chain(PHYSICAL_OTHER).copied().collect();
         ctx.keep(&mut p.other, &path, child, &known);
@@ -177,4 +192,101 @@ fn file_info(ctx: &mut Ctx, node: Node, parent: &str) -> FileInfo {
         *slot = text(&child);
     }
     f
+}
+
+/// What a DataObjectVersion says an object is for: SEDA's usages (as Vitam reads them), each
+/// with a rank, `BinaryMaster_2` being the second master. A bare usage is rank 1.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub enum VersionUsage {
+    BinaryMaster,
+    Dissemination,
+    Thumbnail,
+    TextContent,
+    PhysicalMaster,
+}
+
+impl VersionUsage {
+    pub const ALL: [VersionUsage; 5] = [
+        VersionUsage::BinaryMaster,
+        VersionUsage::Dissemination,
+        VersionUsage::Thumbnail,
+        VersionUsage::TextContent,
+        VersionUsage::PhysicalMaster,
+    ];
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            VersionUsage::BinaryMaster => "BinaryMaster",
+            VersionUsage::Dissemination => "Dissemination",
+            VersionUsage::Thumbnail => "Thumbnail",
+            VersionUsage::TextContent => "TextContent",
+            VersionUsage::PhysicalMaster => "PhysicalMaster",
+        }
+    }
+}
+
+/// A parsed DataObjectVersion.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub struct ObjectVersion {
+    pub usage: VersionUsage,
+    pub rank: u32,
+}
+
+impl ObjectVersion {
+    /// Reads `BinaryMaster`, `Dissemination_2`, …; the error says what is accepted.
+    pub fn parse(s: &str) -> Result<ObjectVersion, String> {
+        let s = s.trim();
+        let (name, rank) = match s.split_once('_') {
+            Some((name, n)) => {
+                let rank = (!n.is_empty() && n.bytes().all(|b| b.is_ascii_digit()) && !n.starts_with('0'))
+                    .then(|| n.parse::<u32>().ok())
+                    .flatten()
+                    .ok_or_else(|| {
+                        format!(
+                            "DataObjectVersion `{s}`: the rank after `_` must be a positive number, as in `{name}_1`"
+                        )
+                    })?;
+                (name, rank)
+            }
+            None => (s, 1),
+        };
+        let usage = VersionUsage::ALL.into_iter().find(|u| u.as_str() == name).ok_or_else(|| {
+            format!(
+                "DataObjectVersion `{s}` is not a SEDA usage: use BinaryMaster, Dissemination, Thumbnail, TextContent or PhysicalMaster, optionally followed by `_` and a rank"
+            )
+        })?;
+        Ok(ObjectVersion { usage, rank })
+    }
+}
+
+impl std::fmt::Display for ObjectVersion {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "{}_{}", self.usage.as_str(), self.rank)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn versions_are_read_with_their_rank_and_bad_ones_refused() {
+        let v = ObjectVersion::parse("BinaryMaster_2").unwrap();
+        assert_eq!((v.usage, v.rank), (VersionUsage::BinaryMaster, 2));
+        assert_eq!(ObjectVersion::parse(" Thumbnail ").unwrap().to_string(), "Thumbnail_1");
+        assert_eq!(
+            ObjectVersion::parse("PhysicalMaster_10").unwrap().usage,
+            VersionUsage::PhysicalMaster
+        );
+        for bad in [
+            "Master",
+            "BinaryMaster_",
+            "BinaryMaster_0",
+            "BinaryMaster_x",
+            "binarymaster_1",
+            "TextContent_01",
+        ] {
+            assert!(ObjectVersion::parse(bad).is_err(), "{bad}");
+        }
+    }
 }

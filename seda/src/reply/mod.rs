@@ -17,7 +17,8 @@ mod xml;
 pub use ack::{write_acknowledgement, Acknowledgement};
 pub use error::ReplyError;
 pub use model::{
-    EventSubject, FormatIdentified, ReplyCode, ReplyDigest, ReplyEvent, ReplyObject, ReplyUnit, TransferReply,
+    EventSubject, FormatIdentified, ReplyCode, ReplyDigest, ReplyEvent, ReplyGroup, ReplyObject, ReplyPhysical,
+    ReplyUnit, TransferReply,
 };
 pub use transfer::write_transfer_reply;
 pub use version::SedaVersion;

@@ -71,7 +71,7 @@ pub struct ReplyDigest {
     pub value: String,
 }
 
-/// A binary data object of the SIP, as archived.
+/// A data object of the SIP, as archived: binary, or physical when `physical` is set.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct ReplyObject {
     /// The `id` the SIP gave the object.
@@ -82,6 +82,29 @@ pub struct ReplyObject {
     pub digest: Option<ReplyDigest>,
     /// Size in bytes; SEDA's `Size` must be positive, so 0 is not written.
     pub size: Option<u64>,
+    /// The object's DataObjectGroup: objects of one group are written inside it.
+    pub group: Option<ReplyGroup>,
+    /// DataObjectVersion as the SIP wrote it (`BinaryMaster_1`, …).
+    pub version: Option<String>,
+    /// Set for a PhysicalDataObject (which has no digest, size or format).
+    pub physical: Option<ReplyPhysical>,
+}
+
+/// A DataObjectGroup of the SIP, as archived.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ReplyGroup {
+    /// The `id` the SIP gave the group.
+    pub group_id: String,
+    /// Archipel's identifier for the group, written as each member's `DataObjectGroupSystemId`.
+    pub system_id: String,
+}
+
+/// What a PhysicalDataObject's reply carries.
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub struct ReplyPhysical {
+    pub physical_id: Option<String>,
+    /// (element, value, unit) as the SIP wrote them; those the schema would refuse are left out.
+    pub dimensions: Vec<(String, String, Option<String>)>,
 }
 
 /// An archive unit of the SIP, as archived.

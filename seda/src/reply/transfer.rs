@@ -17,11 +17,16 @@
 //! clients already read it. The `DataObjectPackage` requires `DescriptiveMetadata` and
 //! `ManagementMetadata`; they are written even when empty.
 //!
+//! Objects of a DataObjectGroup are written inside a `DataObjectGroup` carrying the SIP's group
+//! id, each with Archipel's group id as `DataObjectGroupSystemId` (SEDA has no system id for the
+//! group element itself), as Vitam answers. A `PhysicalDataObject` carries its `PhysicalId` and
+//! the `PhysicalDimensions` the schema accepts (known element, decimal value, listed unit).
+//!
 //! Events go in `Operation/Event`; `EventType` has no reference to an object, so the subject
 //! is written as JSON in `EventDetailData` (e.g. `{"DataObject":"ID12"}`), as Vitam does with
 //! its event detail data.
 
-use std::collections::HashSet;
+use std::collections::{HashMap, HashSet};
 use std::io;
 
 use super::text::{self, MAX_IDENTIFIER_CHARS};
@@ -66,12 +71,51 @@ struct Checked {
 struct Object {
     id: String,
     system_id: String,
+    /// The SIP's group id and Archipel's.
+    group: Option<(String, String)>,
+    version: Option<String>,
     digest: Option<(String, String)>,
     size: Option<String>,
     puid: Option<String>,
     name: Option<String>,
     mime: Option<String>,
+    physical: Option<Physical>,
 }
+
+struct Physical {
+    physical_id: Option<String>,
+    /// In the schema's order, each at most once: (element, value, unit).
+    dimensions: Vec<(&'static str, String, Option<String>)>,
+}
+
+/// DimensionsType's elements in schema order, with the units each accepts (None: no unit).
+const DIMENSIONS: [(&str, Option<&[&str]>); 9] = [
+    ("Width", Some(LENGTH_UNITS)),
+    ("Height", Some(LENGTH_UNITS)),
+    ("Depth", Some(LENGTH_UNITS)),
+    ("Shape", None),
+    ("Diameter", Some(LENGTH_UNITS)),
+    ("Length", Some(LENGTH_UNITS)),
+    ("Thickness", Some(LENGTH_UNITS)),
+    ("Weight", Some(WEIGHT_UNITS)),
+    ("NumberOfPage", None),
+];
+/// MeasurementUnitsType, the same in SEDA 2.1, 2.2 and 2.3.
+const LENGTH_UNITS: &[&str] = &[
+    "micrometre",
+    "4H",
+    "millimetre",
+    "MMT",
+    "centimetre",
+    "CMT",
+    "metre",
+    "inch",
+    "INH",
+    "foot",
+    "FOT",
+];
+/// MeasurementWeightUnitsType.
+const WEIGHT_UNITS: &[&str] = &["microgram", "MC", "milligram", "MGM", "gram", "GRM", "kilogram", "KGM"];
 
 struct Event {
     type_code: String,
@@ -84,9 +128,10 @@ struct Event {
 impl Checked {
     fn from(r: &TransferReply) -> Result<Self, ReplyError> {
         let mut ids = HashSet::new();
+        let mut groups = HashMap::new();
         let mut objects = Vec::with_capacity(r.objects.len());
         for (i, o) in r.objects.iter().enumerate() {
-            objects.push(check_object(i, o, &mut ids)?);
+            objects.push(check_object(i, o, &mut ids, &mut groups)?);
         }
         let mut units = Vec::with_capacity(r.units.len());
         for (i, u) in r.units.iter().enumerate() {
@@ -164,8 +209,21 @@ impl Checked {
 
     fn write_package(&self, x: &mut Xml) -> io::Result<()> {
         x.element("DataObjectPackage", &[], |x| {
+            // Each group once, where its first object was, holding all its objects.
+            let mut written = HashSet::new();
             for o in &self.objects {
-                write_object(x, o)?;
+                match &o.group {
+                    None => write_object(x, o)?,
+                    Some((g, _)) if written.insert(g.as_str()) => {
+                        x.element("DataObjectGroup", &[("id", g.as_str())], |x| {
+                            self.objects
+                                .iter()
+                                .filter(|m| m.group.as_ref().is_some_and(|(mg, _)| mg == g))
+                                .try_for_each(|m| write_object(x, m))
+                        })?;
+                    }
+                    Some(_) => {}
+                }
             }
             x.element("DescriptiveMetadata", &[], |x| {
                 for (id, sys) in &self.units {
@@ -181,8 +239,29 @@ impl Checked {
 }
 
 fn write_object(x: &mut Xml, o: &Object) -> io::Result<()> {
-    x.element("BinaryDataObject", &[("id", &o.id)], |x| {
+    let kind = if o.physical.is_some() {
+        "PhysicalDataObject"
+    } else {
+        "BinaryDataObject"
+    };
+    x.element(kind, &[("id", &o.id)], |x| {
         x.text("DataObjectSystemId", &o.system_id)?;
+        if let Some((_, group_system_id)) = &o.group {
+            x.text("DataObjectGroupSystemId", group_system_id)?;
+        }
+        x.opt_text("DataObjectVersion", o.version.as_deref())?;
+        if let Some(p) = &o.physical {
+            x.opt_text("PhysicalId", p.physical_id.as_deref())?;
+            if !p.dimensions.is_empty() {
+                x.element("PhysicalDimensions", &[], |x| {
+                    p.dimensions.iter().try_for_each(|(name, value, unit)| match unit {
+                        Some(u) => x.text_with(name, &[("unit", u)], value),
+                        None => x.text(name, value),
+                    })
+                })?;
+            }
+            return Ok(());
+        }
         if let Some((algorithm, value)) = &o.digest {
             x.text_with("MessageDigest", &[("algorithm", algorithm)], value)?;
         }
@@ -210,9 +289,50 @@ fn write_event(x: &mut Xml, e: &Event) -> io::Result<()> {
     })
 }
 
-fn check_object(i: usize, o: &ReplyObject, ids: &mut HashSet<String>) -> Result<Object, ReplyError> {
+fn check_object(
+    i: usize,
+    o: &ReplyObject,
+    ids: &mut HashSet<String>,
+    groups: &mut HashMap<String, String>,
+) -> Result<Object, ReplyError> {
     let id = unique_id(&format!("objects[{i}].data_object_id"), &o.data_object_id, ids)?;
     let system_id = text::identifier(MESSAGE, &format!("objects[{i}].system_id"), &o.system_id)?;
+    let group = match &o.group {
+        Some(g) => {
+            let field = format!("objects[{i}].group.group_id");
+            let gid = text::xml_id(MESSAGE, &field, &g.group_id)?;
+            let sys = text::identifier(MESSAGE, &format!("objects[{i}].group.system_id"), &g.system_id)?;
+            match groups.get(&gid) {
+                // One group, one system id: a second one would contradict the first.
+                Some(known) if *known != sys => {
+                    return Err(ReplyError::DuplicateId {
+                        field,
+                        value: text::for_error(&gid),
+                    })
+                }
+                Some(_) => {}
+                None => {
+                    if !ids.insert(gid.clone()) {
+                        return Err(ReplyError::DuplicateId {
+                            field,
+                            value: text::for_error(&gid),
+                        });
+                    }
+                    groups.insert(gid.clone(), sys.clone());
+                }
+            }
+            Some((gid, sys))
+        }
+        None => None,
+    };
+    let version = optional_identifier(&format!("objects[{i}].version"), o.version.as_deref())?;
+    let physical = o.physical.as_ref().map(|p| {
+        Ok::<_, ReplyError>(Physical {
+            physical_id: optional_identifier(&format!("objects[{i}].physical.physical_id"), p.physical_id.as_deref())?,
+            dimensions: schema_dimensions(&p.dimensions),
+        })
+    });
+    let physical = physical.transpose()?;
     let digest = match &o.digest {
         Some(d) => Some((
             text::identifier(MESSAGE, &format!("objects[{i}].digest.algorithm"), &d.algorithm)?,
@@ -225,6 +345,9 @@ fn check_object(i: usize, o: &ReplyObject, ids: &mut HashSet<String>) -> Result<
     Ok(Object {
         id,
         system_id,
+        group,
+        version,
+        physical,
         digest,
         size: o.size.filter(|&s| s > 0).map(|s| s.to_string()),
         puid: token("puid", format.puid.as_deref())?,
@@ -271,5 +394,63 @@ fn optional_identifier(field: &str, s: Option<&str>) -> Result<Option<String>, R
     match s {
         Some(v) if !text::is_blank(v) => text::identifier(MESSAGE, field, v).map(Some),
         _ => Ok(None),
+    }
+}
+
+/// The dimensions the schema accepts, in its order, the first of each name: a measured one
+/// needs a decimal value and a listed unit, NumberOfPage an integer.
+fn schema_dimensions(given: &[(String, String, Option<String>)]) -> Vec<(&'static str, String, Option<String>)> {
+    let mut out = Vec::new();
+    for (name, units) in DIMENSIONS {
+        let found = given.iter().find(|(n, value, unit)| {
+            let value = value.trim();
+            n == name
+                && match (name, units) {
+                    ("NumberOfPage", _) => value.parse::<i32>().is_ok(),
+                    (_, Some(units)) => is_decimal(value) && unit.as_deref().is_some_and(|u| units.contains(&u.trim())),
+                    (_, None) => !text::is_blank(value),
+                }
+        });
+        if let Some((_, value, unit)) = found {
+            let unit = units.and(unit.as_ref()).map(|u| u.trim().to_owned());
+            let value = if units.is_some() || name == "NumberOfPage" {
+                value.trim().to_owned()
+            } else {
+                text::free_text(value)
+            };
+            out.push((name, value, unit));
+        }
+    }
+    out
+}
+
+/// xsd:decimal: an optional sign, digits with at most one point, at least one digit.
+fn is_decimal(s: &str) -> bool {
+    let digits = s.strip_prefix(['+', '-']).unwrap_or(s);
+    let (int, frac) = digits.split_once('.').unwrap_or((digits, ""));
+    !(int.is_empty() && frac.is_empty())
+        && int.bytes().all(|b| b.is_ascii_digit())
+        && frac.bytes().all(|b| b.is_ascii_digit())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn only_dimensions_the_schema_accepts_are_kept_in_its_order() {
+        let d = |n: &str, v: &str, u: Option<&str>| (n.to_owned(), v.to_owned(), u.map(str::to_owned));
+        let kept = schema_dimensions(&[
+            d("NumberOfPage", "12", None),
+            d("Width", "21", Some("centimetre")),
+            d("Height", "29,7", Some("centimetre")),
+            d("Height", "29.7", Some("centimetre")),
+            d("Depth", "3", Some("parsec")),
+            d("Weight", "-0.5", Some("KGM")),
+            d("Color", "blue", None),
+        ]);
+        let names: Vec<_> = kept.iter().map(|(n, v, _)| format!("{n}={v}")).collect();
+        assert_eq!(names, ["Width=21", "Height=29.7", "Weight=-0.5", "NumberOfPage=12"]);
+        assert!(!is_decimal(".") && !is_decimal("1e3") && is_decimal(".5") && is_decimal("7."));
     }
 }

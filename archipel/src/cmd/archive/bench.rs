@@ -230,6 +230,7 @@ async fn ingest(addrs: &str, sip: &Path, work: &Path, pack_files_up_to: u64, run
         allowed_formats: vec![],
         format_mismatch: Severity::Warn,
         unidentified_format: Severity::Warn,
+        disallowed_format: Severity::Reject,
         flow: None,
         active: true,
         updated_at: chrono::Utc::now(),

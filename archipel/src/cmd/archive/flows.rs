@@ -135,7 +135,7 @@ pub async fn run(command: FlowCommand) -> anyhow::Result<ExitCode> {
                     .json(&json!({
                         "name": f.agreement.name, "transferring_agencies": transferring_agencies,
                         "profile": f.profile.id, "allowed_formats": f.agreement.allowed_formats,
-                        "format_mismatch": severity, "flow": f.id,
+                        "format_mismatch": severity, "disallowed_format": severity, "flow": f.id,
                     })),
                 )
                 .await?;

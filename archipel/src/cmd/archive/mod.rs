@@ -50,7 +50,15 @@ pub enum ArchiveCommand {
         #[arg(long)]
         tenant: String,
         /// A transfer id; all transfers when omitted.
+        #[arg(conflicts_with_all = ["agency", "message_id"])]
         id: Option<String>,
+        /// With --message-id: the transfer holding this TransferringAgency's message (a resent
+        /// message answers with the first transfer).
+        #[arg(long, requires = "message_id")]
+        agency: Option<String>,
+        /// The MessageIdentifier of the SIP, with --agency.
+        #[arg(long, requires = "agency")]
+        message_id: Option<String>,
         #[arg(long)]
         json: bool,
         #[command(flatten)]
@@ -167,12 +175,15 @@ pub enum AgreementCommand {
         /// Allowed PUIDs (repeat); any when none is given.
         #[arg(long = "allowed-format")]
         allowed_formats: Vec<String>,
-        /// What a format that differs from the declared one means: warn or reject.
-        #[arg(long, default_value = "warn")]
-        format_mismatch: String,
-        /// What an unidentifiable format means: warn or reject.
-        #[arg(long, default_value = "warn")]
-        unidentified_format: String,
+        /// What a format that differs from the declared one means.
+        #[arg(long, value_enum, default_value = "warn")]
+        format_mismatch: SeverityArg,
+        /// What an unidentifiable format means.
+        #[arg(long, value_enum, default_value = "warn")]
+        unidentified_format: SeverityArg,
+        /// What a format outside the allowed ones (agreement or profile) means.
+        #[arg(long, value_enum, default_value = "reject")]
+        disallowed_format: SeverityArg,
         #[arg(long)]
         flow: Option<String>,
         #[arg(long)]
@@ -204,6 +215,9 @@ pub enum ProfileCommand {
         required_fields: Vec<String>,
         #[arg(long = "allowed-format")]
         allowed_formats: Vec<String>,
+        /// A RELAX NG grammar (.rng, as SHERPA or as@lae export it) every manifest must match.
+        #[arg(long)]
+        rng: Option<std::path::PathBuf>,
         #[arg(long)]
         json: bool,
         #[command(flatten)]
@@ -325,11 +339,17 @@ pub enum TokenCommand {
     },
 }
 
-fn severity(s: &str) -> anyhow::Result<&'static str> {
+/// What a format finding does to a transfer; clap refuses any other word.
+#[derive(Clone, Copy, clap::ValueEnum)]
+pub enum SeverityArg {
+    Warn,
+    Reject,
+}
+
+fn severity(s: SeverityArg) -> &'static str {
     match s {
-        "warn" => Ok("warn"),
-        "reject" => Ok("reject"),
-        other => anyhow::bail!("`{other}` is neither warn nor reject"),
+        SeverityArg::Warn => "warn",
+        SeverityArg::Reject => "reject",
     }
 }
 
@@ -395,6 +415,7 @@ pub async fn run(command: ArchiveCommand) -> anyhow::Result<ExitCode> {
                 allowed_formats,
                 format_mismatch,
                 unidentified_format,
+                disallowed_format,
                 flow,
                 json,
                 front,
@@ -402,8 +423,9 @@ pub async fn run(command: ArchiveCommand) -> anyhow::Result<ExitCode> {
                 let f = Front::new(&front)?;
                 let body = json!({
                     "name": name, "transferring_agencies": transferring_agencies, "profile": profile,
-                    "allowed_formats": allowed_formats, "format_mismatch": severity(&format_mismatch)?,
-                    "unidentified_format": severity(&unidentified_format)?, "flow": flow,
+                    "allowed_formats": allowed_formats, "format_mismatch": severity(format_mismatch),
+                    "unidentified_format": severity(unidentified_format),
+                    "disallowed_format": severity(disallowed_format), "flow": flow,
                 });
                 let path = format!("/v1/tenants/{tenant}/agreements/{id}");
                 let v: Value = f.json(f.request(Method::PUT, &path).json(&body)).await?;
@@ -428,12 +450,19 @@ pub async fn run(command: ArchiveCommand) -> anyhow::Result<ExitCode> {
                 name,
                 required_fields,
                 allowed_formats,
+                rng,
                 json,
                 front,
             } => {
                 let f = Front::new(&front)?;
-                let body =
-                    json!({"name": name, "required_fields": required_fields, "allowed_formats": allowed_formats});
+                let rng = match &rng {
+                    Some(path) => Some(
+                        std::fs::read_to_string(path)
+                            .with_context(|| format!("cannot read the RNG profile {}", path.display()))?,
+                    ),
+                    None => None,
+                };
+                let body = json!({"name": name, "required_fields": required_fields, "allowed_formats": allowed_formats, "rng": rng});
                 let path = format!("/v1/tenants/{tenant}/profiles/{id}");
                 let v: Value = f.json(f.request(Method::PUT, &path).json(&body)).await?;
                 show(&v, json, &["id", "version", "required_fields"])?;
@@ -480,19 +509,34 @@ pub async fn run(command: ArchiveCommand) -> anyhow::Result<ExitCode> {
         C::Transfers {
             tenant,
             id,
+            agency,
+            message_id,
             json,
             front,
         } => {
             let f = Front::new(&front)?;
-            let path = match &id {
-                Some(id) => format!("/v1/tenants/{tenant}/transfers/{id}"),
-                None => format!("/v1/tenants/{tenant}/transfers"),
+            let path = match (&id, &agency, &message_id) {
+                (_, Some(agency), Some(message)) => format!(
+                    "/v1/tenants/{tenant}/transfers/by-message/{}/{}",
+                    transfer::path_segment(agency),
+                    transfer::path_segment(message)
+                ),
+                (Some(id), _, _) => format!("/v1/tenants/{tenant}/transfers/{id}"),
+                _ => format!("/v1/tenants/{tenant}/transfers"),
             };
             let v: Value = f.get(&path).await?;
             show(
                 &v,
                 json,
-                &["id", "status", "step", "message_identifier", "units", "objects"],
+                &[
+                    "id",
+                    "status",
+                    "step",
+                    "message_identifier",
+                    "resend_of",
+                    "units",
+                    "objects",
+                ],
             )?;
             Ok(ExitCode::SUCCESS)
         }

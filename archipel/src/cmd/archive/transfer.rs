@@ -111,6 +111,7 @@ pub async fn run(args: TransferArgs) -> anyhow::Result<ExitCode> {
             "status": if verdict == "KO" { "KO" } else { "OK" },
             "reply_code": verdict,
             "transfer_id": id,
+            "resend_of": status["resend_of"],
             "tenant": args.tenant,
             "aip_id": status["aip_id"],
             "units": status["units"],
@@ -125,6 +126,9 @@ pub async fn run(args: TransferArgs) -> anyhow::Result<ExitCode> {
             "transfer {id}: {verdict} ({} units, {} objects)",
             status["units"], status["objects"]
         );
+        if let Some(earlier) = status["resend_of"].as_str() {
+            println!("  this message was transferred already as {earlier}: its reply stands, nothing new was stored");
+        }
         for r in status["errors"].as_array().into_iter().flatten() {
             println!(
                 "  KO  [{}] {}{}",
@@ -151,4 +155,18 @@ pub async fn run(args: TransferArgs) -> anyhow::Result<ExitCode> {
 
 fn subject(r: &Value) -> String {
     r["subject"].as_str().map(|s| format!("{s}: ")).unwrap_or_default()
+}
+
+/// `part` as one URL path segment: every byte outside the unreserved set percent-encoded, so
+/// an identifier holding `/`, `?` or `%` reaches the front as written.
+pub fn path_segment(part: &str) -> String {
+    let mut out = String::with_capacity(part.len());
+    for b in part.bytes() {
+        if b.is_ascii_alphanumeric() || matches!(b, b'.' | b'_' | b'-' | b'~') {
+            out.push(char::from(b));
+        } else {
+            out.push_str(&format!("%{b:02X}"));
+        }
+    }
+    out
 }
