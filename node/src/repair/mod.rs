@@ -136,9 +136,7 @@ pub async fn run_repairer(node: Arc<Node>, handle: Arc<WorkerHandle>) {
         match pass {
             Ok(summary) => {
                 busy = summary.repaired + summary.dropped + summary.lost > 0;
-                node.metrics
-                    .objects_degraded
-                    .set((summary.handled + summary.waiting) as i64);
+                node.metrics.objects_degraded.set(summary.damaged_seen as i64);
                 handle.update(|s| {
                     s.last_cycle_completed_ms = now_ms();
                     s.state = "idle".into();

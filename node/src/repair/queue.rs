@@ -129,6 +129,8 @@ pub(crate) struct PassSummary {
     pub lost: u64,
     /// Entries of either queue that were backing off.
     pub waiting: u64,
+    /// `sys.damaged` entries looked at this pass, due or not.
+    pub damaged_seen: u64,
 }
 
 impl RepairQueues {
@@ -228,6 +230,9 @@ impl RepairQueues {
                     return Ok(out); // full circle: every entry was looked at
                 }
                 scanned += 1;
+                if ns == NS_DAMAGED {
+                    summary.damaged_seen += 1;
+                }
                 let value: Value = serde_json::from_slice(&e.value).unwrap_or_default();
                 let key = e.key.clone();
                 if self.backoff.is_due(&value, now) {
