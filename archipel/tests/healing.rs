@@ -255,7 +255,7 @@ fn a_lost_node_is_rebuilt_elsewhere_and_a_second_loss_loses_nothing() {
 }
 
 #[test]
-fn damage_beyond_parity_is_reported_as_data_loss_with_the_object_and_stripe() {
+fn damage_beyond_parity_is_listed_as_lost_out_of_the_queue_and_reads_report_data_loss() {
     let _g = serial();
     let cluster = TestCluster::start(&SITES, 2, Tuning::default());
     let rt = runtime();
@@ -271,28 +271,36 @@ fn damage_beyond_parity_is_reported_as_data_loss_with_the_object_and_stripe() {
         flip_byte(&path, 2_000);
     }
     cluster.cli_ok(&["scrub", "start"]);
-    let status = wait_for("the repairer giving up loudly", Duration::from_secs(60), || {
-        let v: serde_json::Value = serde_json::from_str(&cluster.cli_ok(&["repair", "status", "--json"])).ok()?;
-        let err = v["repairer"]
-            .as_array()?
-            .iter()
-            .find_map(|r| r["last_error"].as_str().filter(|e| !e.is_empty()).map(str::to_owned))?;
-        err.contains("only").then_some((v, err))
-    });
-    let (v, err) = status;
-    assert!(err.contains("archive/lost") && err.contains("stripes 0.."), "{err}");
-    assert!(
-        v["pending"].as_array().unwrap().len() >= 4,
-        "the damage stays recorded: {v:#}"
+    // The repairer proves it cannot rebuild the object and moves it to the lost list, out of
+    // the queue (where it would be retried for ever, ahead of the rest).
+    let hex_id = hex::encode(&info.object_id);
+    let v = wait_for(
+        "the object listed as lost, out of the queue",
+        Duration::from_secs(60),
+        || {
+            let v: serde_json::Value = serde_json::from_str(&cluster.cli_ok(&["repair", "status", "--json"])).ok()?;
+            (!v["lost"].as_array()?.is_empty() && !v["pending"].to_string().contains(&hex_id)).then_some(v)
+        },
     );
+    let lost = &v["lost"][0];
+    assert_eq!(lost["namespace"], "archive", "{v:#}");
+    assert_eq!(lost["key"], "lost", "{v:#}");
+    assert_eq!(lost["object_id"], hex::encode(&info.object_id), "{v:#}");
+    let reason = lost["reason"].as_str().unwrap();
+    assert!(reason.contains("stripes 0.."), "{reason}");
     match get_all(&rt, &client, "lost") {
         Err(ClientError::DataLoss(m)) => assert!(m.contains("archive/lost"), "{m}"),
         other => panic!("expected data loss: {other:?}"),
     }
     let s = cluster.status_json();
     assert_eq!(s["objects_lost"], 1, "{s:#}");
+    assert_eq!(s["lost"][0]["key"], "lost", "{s:#}");
     assert_eq!(s["health"], "degraded");
     assert!(s["reasons"].to_string().contains("data loss"), "{s:#}");
+    let text = String::from_utf8_lossy(&cluster.cli(&["status"]).stdout).into_owned();
+    assert!(text.contains("LOST OBJECTS") && text.contains("archive/lost"), "{text}");
+    let text = cluster.cli_ok(&["repair", "status"]);
+    assert!(text.contains("LOST OBJECTS") && text.contains("archive/lost"), "{text}");
 }
 
 #[test]

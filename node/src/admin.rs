@@ -13,6 +13,9 @@ use crate::node::{Node, RaftOpError};
 use crate::raft::{Command, CommandResult, NodeId};
 use crate::voters::{plan_voters, Candidate, VoterPlan};
 
+/// On a GetNodeInfo call: the node also checks its shard disk (`shards::DiskProbe`).
+pub const CHECK_DISK_HEADER: &str = "x-archipel-check-disk";
+
 /// How long a new node may take to catch up (log or snapshot) before `node add` gives up.
 const CATCH_UP_TIMEOUT: Duration = Duration::from_secs(120);
 const PEER_CALL_TIMEOUT: Duration = Duration::from_secs(5);
@@ -140,9 +143,22 @@ impl Node {
     }
 
     pub async fn probe(&self, addr: &str, timeout: Duration) -> Result<NodeInfo, AdminError> {
+        self.probe_node(addr, timeout, false).await
+    }
+
+    /// [`Self::probe`], and the node must also write and read its shard disk: the liveness check.
+    pub async fn probe_alive(&self, addr: &str, timeout: Duration) -> Result<NodeInfo, AdminError> {
+        self.probe_node(addr, timeout, true).await
+    }
+
+    async fn probe_node(&self, addr: &str, timeout: Duration, check_disk: bool) -> Result<NodeInfo, AdminError> {
         let mut client = self.cluster_client(addr)?;
         let mut req = tonic::Request::new(NodeInfoRequest {});
         req.set_timeout(timeout);
+        if check_disk {
+            req.metadata_mut()
+                .insert(CHECK_DISK_HEADER, tonic::metadata::MetadataValue::from_static("1"));
+        }
         let answer = tokio::time::timeout(timeout, client.get_node_info(req)).await;
         match answer {
             Ok(Ok(reply)) => Ok(reply.into_inner()),

@@ -29,6 +29,14 @@
 //! - A command handed to Raft is never proposed again; a failure after that is `Indeterminate`
 //!   (`node::write_as_leader`).
 //! - A damaged Raft WAL stops the node at start instead of dropping synced entries (`store`).
+//! - Shard hashes in a manifest are the coordinator's, computed from what it encoded; a storage
+//!   node keeps a shard only if it hashes so, and another answer fails the write (`objects::put`).
+//! - No repair entry holds up the others: passes resume from a cursor, failures back off, objects
+//!   with fewer than k sound shards go to the lost list; unreachable shards are never data loss
+//!   (`repair`, `objects::feed`).
+//! - No shard read or write waits forever on one disk: per-stripe deadlines with failover, job
+//!   deadlines, and a liveness probe that does disk I/O (`objects::feed`, `shards::DiskProbe`).
+//! - The collector deletes a shard only under the lock writers take to put one in place (`shards`).
 
 pub mod admin;
 pub mod cluster_map;

@@ -34,6 +34,10 @@ struct Cycle {
     /// The file pass is done; the missing-shard pass remains.
     files_done: bool,
     completed_ms: u64,
+    /// When the previous cycle started: shards written since are verified first, so each is
+    /// checked within one interval of its writing.
+    #[serde(default)]
+    previous_started_ms: u64,
     done: u64,
     bytes: u64,
     errors: u64,
@@ -52,27 +56,31 @@ enum Verdict {
 
 pub async fn run_scrubber(node: Arc<Node>, handle: Arc<WorkerHandle>) {
     let interval = Duration::from_secs(node.config.scrub.interval_secs);
+    // When the current cycle started, on the monotonic clock (unknown after a restart).
+    let mut started: Option<Instant> = None;
     loop {
         let mut cycle = load(&node);
         if cycle.completed_ms > 0 {
             // Wait for the next cycle, due one interval after this one started.
-            let due = cycle.started_ms + interval.as_millis() as u64;
-            let now = now_ms();
-            if now < due {
+            let wait = next_cycle_in(started.map(|s| s.elapsed()), cycle.started_ms, now_ms(), interval);
+            if !wait.is_zero() {
                 handle.update(|s| {
                     s.state = "idle".into();
-                    s.detail = format!("next cycle in {} s", (due - now) / 1000);
+                    s.detail = format!("next cycle in {} s", wait.as_secs());
                     s.eta_secs = None;
                 });
-                handle.idle(Duration::from_millis(due - now)).await;
+                handle.idle(wait).await;
             }
+            started = Some(Instant::now());
             cycle = Cycle {
                 started_ms: now_ms(),
+                previous_started_ms: cycle.started_ms,
                 cycles_completed: cycle.cycles_completed,
                 ..Cycle::default()
             };
             save(&node, &cycle);
         } else if cycle.started_ms == 0 {
+            started = Some(Instant::now());
             cycle.started_ms = now_ms();
         }
         if let Err(e) = run_cycle(&node, &handle, &mut cycle).await {
@@ -80,6 +88,45 @@ pub async fn run_scrubber(node: Arc<Node>, handle: Arc<WorkerHandle>) {
             handle.update(|s| s.last_error = e.clone());
             handle.idle(Duration::from_secs(5)).await;
         }
+    }
+}
+
+/// How long until the next cycle, due one `interval` after the last one started. While the node
+/// runs, that start is known on the monotonic clock (`elapsed`), and a wall clock that jumps
+/// changes nothing. After a restart only the recorded wall-clock start is known: the wait is then
+/// clamped to at most one interval, so a clock that stepped back never delays a cycle further.
+fn next_cycle_in(elapsed: Option<Duration>, started_ms: u64, now_ms: u64, interval: Duration) -> Duration {
+    match elapsed {
+        Some(elapsed) => interval.saturating_sub(elapsed),
+        None => {
+            let due_ms = started_ms.saturating_add(interval.as_millis() as u64);
+            Duration::from_millis(due_ms.saturating_sub(now_ms)).min(interval)
+        }
+    }
+}
+
+/// The order a cycle verifies shards in, as sortable keys: those written since the previous
+/// cycle started (`since_ms`) first, then the others, each by name. A cycle's cursor is such a key.
+fn scan_key(shard: &StoredShard, since_ms: u64) -> String {
+    let modified_ms = shard
+        .modified
+        .duration_since(std::time::UNIX_EPOCH)
+        .map(|d| d.as_millis() as u64)
+        .unwrap_or(0);
+    let group = if since_ms > 0 && modified_ms >= since_ms {
+        "new"
+    } else {
+        "old"
+    };
+    format!("{group}:{}", shard_name(shard))
+}
+
+/// A cursor saved before cycles had an order of their own: a bare name, in the "old" group.
+fn cursor_key(cursor: &str) -> String {
+    if cursor.contains(':') {
+        cursor.to_owned()
+    } else {
+        format!("old:{cursor}")
     }
 }
 
@@ -114,7 +161,8 @@ async fn run_cycle(node: &Arc<Node>, handle: &WorkerHandle, cycle: &mut Cycle) -
         .into_iter()
         .filter(|s| !crate::shards::is_temp(&s.path))
         .collect();
-    shards.sort_by_key(shard_name);
+    let since = cycle.previous_started_ms;
+    shards.sort_by_cached_key(|s| scan_key(s, since));
     let total = shards.len() as u64;
     let total_bytes: u64 = shards.iter().map(|s| s.size).sum();
     let total_cost: u64 = shards.iter().map(|s| s.size.max(SHARD_COST_FLOOR)).sum();
@@ -133,10 +181,10 @@ async fn run_cycle(node: &Arc<Node>, handle: &WorkerHandle, cycle: &mut Cycle) -
     // A resumed cycle shows what it kept at once, not after its first (paced) shard.
     report(handle, cycle, total, total_bytes, interval);
     if !cycle.files_done {
-        let resume_after = cycle.cursor.clone();
+        let resume_after = cycle.cursor.as_deref().map(cursor_key);
         for shard in shards
             .iter()
-            .filter(|s| resume_after.as_deref().is_none_or(|c| shard_name(s).as_str() > c))
+            .filter(|s| resume_after.as_deref().is_none_or(|c| scan_key(s, since).as_str() > c))
         {
             handle.wait_if_paused().await;
             let remaining = total_bytes.saturating_sub(cycle.bytes);
@@ -170,7 +218,7 @@ async fn run_cycle(node: &Arc<Node>, handle: &WorkerHandle, cycle: &mut Cycle) -
             }
             cycle.done += 1;
             cycle.bytes += shard.size;
-            cycle.cursor = Some(shard_name(shard));
+            cycle.cursor = Some(scan_key(shard, since));
             if evidence.len() >= node.config.scrub.evidence_batch || last_flush.elapsed() > FLUSH_EVERY {
                 flush(node, &mut evidence).await;
                 save(node, cycle);
@@ -351,7 +399,8 @@ async fn verify(node: &Node, shard: &StoredShard, pacer: &mut Pacer, pace: Pace)
     let Some(expected) = shards.iter().find(|s| s.index == shard.index && s.node_id == node.id()) else {
         return Verdict::NotOurs;
     };
-    let mut reader = match node.shards.open_reader(&shard.object_id, shard.index).await {
+    // From the disk, not a cache: a cached copy would hide a rotten sector.
+    let mut reader = match node.shards.open_reader_from_disk(&shard.object_id, shard.index).await {
         Ok(r) => r,
         Err(ShardError::NotFound(_)) => return Verdict::NotOurs, // removed meanwhile; the missing pass rechecks
         Err(e) => {
@@ -404,4 +453,93 @@ async fn find_missing(node: &Node) -> Result<Vec<(Manifest, u32)>, String> {
         }
     }
     Ok(missing)
+}
+
+#[cfg(test)]
+mod tests {
+    use std::path::PathBuf;
+    use std::time::{SystemTime, UNIX_EPOCH};
+
+    use super::*;
+
+    const WEEK: Duration = Duration::from_secs(7 * 86_400);
+    const DAY_MS: u64 = 86_400_000;
+
+    #[test]
+    fn the_next_cycle_is_due_on_the_monotonic_clock_whatever_the_wall_clock_says() {
+        let started_ms = 1000 * DAY_MS;
+        // Running: two days since the cycle started, on the monotonic clock.
+        let elapsed = Some(Duration::from_secs(2 * 86_400));
+        let five_days = Duration::from_secs(5 * 86_400);
+        assert_eq!(
+            next_cycle_in(elapsed, started_ms, started_ms + 2 * DAY_MS, WEEK),
+            five_days
+        );
+        // The wall clock jumped a year back, or a year ahead: same answer.
+        assert_eq!(
+            next_cycle_in(elapsed, started_ms, started_ms - 365 * DAY_MS, WEEK),
+            five_days
+        );
+        assert_eq!(
+            next_cycle_in(elapsed, started_ms, started_ms + 365 * DAY_MS, WEEK),
+            five_days
+        );
+        assert_eq!(next_cycle_in(Some(WEEK * 2), started_ms, 0, WEEK), Duration::ZERO);
+    }
+
+    #[test]
+    fn after_a_restart_the_next_cycle_is_never_more_than_one_interval_away() {
+        let started_ms = 1000 * DAY_MS;
+        let one_day = Duration::from_secs(86_400);
+        assert_eq!(next_cycle_in(None, started_ms, started_ms + 6 * DAY_MS, WEEK), one_day);
+        assert_eq!(
+            next_cycle_in(None, started_ms, started_ms + 8 * DAY_MS, WEEK),
+            Duration::ZERO
+        );
+        // The wall clock stepped back a year since the recorded start: at most one interval.
+        assert_eq!(next_cycle_in(None, started_ms, started_ms - 365 * DAY_MS, WEEK), WEEK);
+    }
+
+    fn shard(id: u8, modified_ms: u64) -> StoredShard {
+        StoredShard {
+            object_id: [id; 16],
+            index: 0,
+            path: PathBuf::new(),
+            packed: false,
+            size: 1,
+            modified: UNIX_EPOCH + Duration::from_millis(modified_ms),
+            inode: 0,
+        }
+    }
+
+    #[test]
+    fn shards_written_since_the_previous_cycle_started_come_first() {
+        let since = 100 * DAY_MS;
+        let mut shards = [
+            shard(1, since - 1),
+            shard(2, since + 5),
+            shard(3, since - DAY_MS),
+            shard(4, since),
+        ];
+        shards.sort_by_cached_key(|s| scan_key(s, since));
+        let order: Vec<u8> = shards.iter().map(|s| s.object_id[0]).collect();
+        assert_eq!(order, vec![2, 4, 1, 3]);
+        // A cursor saved by an older version resumes in the "old" group, after every new shard.
+        let old_cursor = cursor_key(&shard_name(&shard(1, 0)));
+        let left: Vec<u8> = shards
+            .iter()
+            .filter(|s| scan_key(s, since) > old_cursor)
+            .map(|s| s.object_id[0])
+            .collect();
+        assert_eq!(left, vec![3]);
+        // The first cycle has no previous start: plain name order.
+        assert!(scan_key(
+            &shard(
+                9,
+                SystemTime::now().duration_since(UNIX_EPOCH).unwrap().as_millis() as u64
+            ),
+            0
+        )
+        .starts_with("old:"));
+    }
 }

@@ -2,7 +2,7 @@
 
 use std::time::Duration;
 
-use archipel_proto::cluster::{ClusterStatus, Health, NodeState as PbNodeState, NodeStatus, RaftView};
+use archipel_proto::cluster::{ClusterStatus, Health, LostObject, NodeState as PbNodeState, NodeStatus, RaftView};
 use futures::future::join_all;
 
 use crate::cluster_map::NodeState;
@@ -77,10 +77,16 @@ impl Node {
         if health == Health::Ok && (redundancy.degraded > 0 || redundancy.lost > 0) {
             health = Health::Degraded;
         }
-        if redundancy.lost > 0 {
+        if redundancy.proven_lost > 0 {
             reasons.push(format!(
-                "{} object(s) lost more shards than parity allows: data loss (see `archipel repair status`)",
-                redundancy.lost
+                "{} object(s) lost: fewer than k of their shards are sound, repair cannot rebuild them: data loss (listed by `archipel repair status`)",
+                redundancy.proven_lost
+            ));
+        }
+        if redundancy.lost > redundancy.proven_lost {
+            reasons.push(format!(
+                "{} object(s) lost more shards than parity allows: data loss unless their nodes come back (see `archipel repair status`)",
+                redundancy.lost - redundancy.proven_lost
             ));
         }
         if redundancy.at_risk > 0 {
@@ -102,6 +108,7 @@ impl Node {
             objects_lost: redundancy.lost,
             shards_awaiting_repair: redundancy.shards,
             shards_to_move: redundancy.moves,
+            lost: redundancy.listed,
             cluster_id: map.cluster_id.clone(),
             leader_id: leader.as_ref().map(|(id, _)| *id),
             term,
@@ -117,7 +124,7 @@ impl Node {
 
     /// Counts from the repair queue: how many objects are below full redundancy, at risk, lost.
     fn redundancy(&self) -> Redundancy {
-        use crate::objects::model::{Storage, NS_DAMAGED};
+        use crate::objects::model::{Storage, NS_DAMAGED, NS_LOST};
         const LIMIT: usize = crate::kv::MAX_SCAN_LIMIT;
         let mut r = Redundancy::default();
         let damaged = self
@@ -131,10 +138,20 @@ impl Node {
             .scan(crate::repair::NS_MOVES, b"", b"", LIMIT)
             .map(|(e, _)| e.len() as u64)
             .unwrap_or(0);
+        let lost = self
+            .state
+            .scan(NS_LOST, b"", b"", LIMIT)
+            .map(|(e, _)| e)
+            .unwrap_or_default();
+        r.proven_lost = lost.len() as u64;
+        r.lost = r.proven_lost;
+        r.degraded = r.proven_lost;
+        r.listed = lost.iter().take(LISTED_LOST).map(lost_object).collect();
+        let lost_ids: std::collections::BTreeSet<&[u8]> = lost.iter().map(|e| e.key.as_slice()).collect();
         let mut per_object: std::collections::BTreeMap<String, u64> = Default::default();
         for e in &damaged {
             let key = String::from_utf8_lossy(&e.key);
-            if let Some((id, _)) = key.rsplit_once('.') {
+            if let Some((id, _)) = key.rsplit_once('.').filter(|(id, _)| !lost_ids.contains(id.as_bytes())) {
                 *per_object.entry(id.to_owned()).or_default() += 1;
             }
         }
@@ -227,11 +244,28 @@ impl Node {
     }
 }
 
+/// Lost objects named in a status answer; `objects_lost` counts them all.
+const LISTED_LOST: usize = 100;
+
 #[derive(Default)]
 struct Redundancy {
     degraded: u64,
     at_risk: u64,
+    /// Proven lost (`sys.lost`) and those with more damaged shards than parity.
     lost: u64,
+    proven_lost: u64,
+    listed: Vec<LostObject>,
     shards: u64,
     moves: u64,
+}
+
+fn lost_object(e: &crate::kv::KvEntry) -> LostObject {
+    let v: serde_json::Value = serde_json::from_slice(&e.value).unwrap_or_default();
+    LostObject {
+        namespace: v["namespace"].as_str().unwrap_or_default().to_owned(),
+        key: v["key"].as_str().unwrap_or_default().to_owned(),
+        object_id: String::from_utf8_lossy(&e.key).into_owned(),
+        reason: v["reason"].as_str().unwrap_or_default().to_owned(),
+        detected_at_ms: v["detected_at_ms"].as_u64().unwrap_or(0),
+    }
 }

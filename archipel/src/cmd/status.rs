@@ -2,9 +2,10 @@
 
 use std::process::ExitCode;
 
-use archipel_client::proto::cluster::{ClusterStatus, Health, NodeState};
+use archipel_client::proto::cluster::{ClusterStatus, Health, LostObject, NodeState};
 use archipel_client::Client;
 use archipel_node::size::format_size;
+use archipel_node::time::format_ms;
 use serde_json::json;
 
 use crate::output::print_json;
@@ -76,8 +77,46 @@ fn to_json(s: &ClusterStatus, health: Health) -> serde_json::Value {
         "objects_lost": s.objects_lost,
         "shards_awaiting_repair": s.shards_awaiting_repair,
         "shards_to_move": s.shards_to_move,
+        "lost": s.lost.iter().map(lost_json).collect::<Vec<_>>(),
         "nodes": nodes,
     })
+}
+
+/// One object repair cannot rebuild, as `status --json` and `repair status --json` show it.
+pub(crate) fn lost_json(l: &LostObject) -> serde_json::Value {
+    json!({
+        "object_id": l.object_id,
+        "namespace": l.namespace,
+        "key": l.key,
+        "reason": l.reason,
+        "detected_at_ms": l.detected_at_ms,
+    })
+}
+
+/// The lost objects, for a person: where they were, since when, why.
+pub(crate) fn print_lost(lost: &[LostObject], more: bool) {
+    if lost.is_empty() {
+        return;
+    }
+    println!();
+    println!(
+        "LOST OBJECTS ({}{}): fewer than k sound shards, repair cannot rebuild them",
+        lost.len(),
+        if more { "+" } else { "" }
+    );
+    for l in lost {
+        println!(
+            "  {}/{}  (object {}, since {})  {}",
+            l.namespace,
+            l.key,
+            l.object_id,
+            format_ms(l.detected_at_ms),
+            l.reason
+        );
+    }
+    if more {
+        println!("  … and more: `archipel repair status --json` lists them all");
+    }
 }
 
 fn print_table(s: &ClusterStatus, health: Health) {
@@ -142,4 +181,6 @@ fn print_table(s: &ClusterStatus, health: Health) {
         sites.len(),
         format_size(capacity)
     );
+    // The node names at most 100.
+    print_lost(&s.lost, s.lost.len() >= 100);
 }

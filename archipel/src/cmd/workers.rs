@@ -2,11 +2,13 @@
 
 use std::process::ExitCode;
 
+use archipel_client::proto::cluster::LostObject;
 use archipel_client::proto::worker::WorkerInfo;
 use archipel_client::{Client, Consistency};
 use serde_json::json;
 
 use super::connect;
+use super::status::lost_json;
 use crate::cli::{RepairCommand, ScrubCommand};
 use crate::output::print_json;
 
@@ -35,6 +37,18 @@ async fn collect(client: &Client, name: &str, action: &str, only: Option<u64>) -
             },
         })
         .collect())
+}
+
+/// A `sys.lost` record as the status answer carries it.
+fn lost_object(e: &archipel_client::MetaEntry) -> LostObject {
+    let v: serde_json::Value = serde_json::from_slice(&e.value).unwrap_or_default();
+    LostObject {
+        namespace: v["namespace"].as_str().unwrap_or_default().to_owned(),
+        key: v["key"].as_str().unwrap_or_default().to_owned(),
+        object_id: String::from_utf8_lossy(&e.key).into_owned(),
+        reason: v["reason"].as_str().unwrap_or_default().to_owned(),
+        detected_at_ms: v["detected_at_ms"].as_u64().unwrap_or(0),
+    }
 }
 
 fn exit_for(rows: &[NodeWorker]) -> ExitCode {
@@ -151,6 +165,10 @@ pub async fn repair(command: RepairCommand) -> anyhow::Result<ExitCode> {
             let (pending, more) = client
                 .meta_scan("sys.damaged", b"", b"", 1000, Consistency::Linearizable)
                 .await?;
+            let (lost_entries, more_lost) = client
+                .meta_scan("sys.lost", b"", b"", 10_000, Consistency::Linearizable)
+                .await?;
+            let lost: Vec<LostObject> = lost_entries.iter().map(lost_object).collect();
             let rows = collect(&client, "repair", "", None).await?;
             let active: Vec<&NodeWorker> = rows
                 .iter()
@@ -172,6 +190,8 @@ pub async fn repair(command: RepairCommand) -> anyhow::Result<ExitCode> {
                 print_json(&json!({
                     "pending": entries,
                     "more": more,
+                    "lost": lost.iter().map(lost_json).collect::<Vec<_>>(),
+                    "more_lost": more_lost,
                     "repairer": active.iter().map(|r| worker_json(r)).collect::<Vec<_>>(),
                 }))?;
             } else {
@@ -181,14 +201,23 @@ pub async fn repair(command: RepairCommand) -> anyhow::Result<ExitCode> {
                     if more { " (first 1000)" } else { "" }
                 );
                 for e in entries.iter().take(50) {
+                    let retry = match e["attempts"].as_u64() {
+                        Some(n) => format!(
+                            "  [{n} failed attempt(s), next {}: {}]",
+                            archipel_node::time::format_ms(e["next_try_ms"].as_u64().unwrap_or(0)),
+                            e["last_error"].as_str().unwrap_or("")
+                        ),
+                        None => String::new(),
+                    };
                     println!(
-                        "  {}  {}/{}  {}",
+                        "  {}  {}/{}  {}{retry}",
                         e["shard"].as_str().unwrap_or(""),
                         e["namespace"].as_str().unwrap_or(""),
                         e["key"].as_str().unwrap_or(""),
                         e["reason"].as_str().unwrap_or("")
                     );
                 }
+                super::status::print_lost(&lost, more_lost);
                 let active: Vec<NodeWorker> = rows
                     .into_iter()
                     .filter(|r| {

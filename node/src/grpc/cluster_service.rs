@@ -18,6 +18,8 @@ use crate::node::Node;
 
 const DEFAULT_PROBE_TIMEOUT: Duration = Duration::from_millis(1500);
 const MAX_PROBE_TIMEOUT: Duration = Duration::from_secs(30);
+/// Inside the repairer's liveness probe timeout, so a slow disk answers as such, not as silence.
+const DISK_CHECK_DEADLINE: Duration = Duration::from_secs(4);
 
 pub struct ClusterService {
     pub node: Arc<Node>,
@@ -32,7 +34,16 @@ fn leader_to_forward(e: &AdminError, forwarded: bool) -> Option<String> {
 
 #[tonic::async_trait]
 impl Cluster for ClusterService {
-    async fn get_node_info(&self, _: Request<NodeInfoRequest>) -> Result<Response<NodeInfo>, Status> {
+    async fn get_node_info(&self, request: Request<NodeInfoRequest>) -> Result<Response<NodeInfo>, Status> {
+        // A liveness probe asks for a disk check too: a node whose disk hangs is not alive.
+        if request.metadata().contains_key(crate::admin::CHECK_DISK_HEADER) {
+            self.node
+                .shards
+                .disk_probe()
+                .check(DISK_CHECK_DEADLINE)
+                .await
+                .map_err(Status::unavailable)?;
+        }
         Ok(Response::new(self.node.node_info()))
     }
 

@@ -116,13 +116,7 @@ pub(crate) async fn receive_stripes(
                         writer.stripes()
                     )));
                 }
-                let expected = match &f.expected_table_hash {
-                    Some(h) => Some(
-                        <[u8; 32]>::try_from(h.as_slice())
-                            .map_err(|_| Status::invalid_argument("expected table hash must be 32 bytes"))?,
-                    ),
-                    None => None,
-                };
+                let expected = expected_hash(f.expected_table_hash.as_deref())?;
                 let (table_hash, size) = writer.finish(f.object_size, expected).await.map_err(shard_status)?;
                 return Ok(WriteShardReply {
                     table_hash: table_hash.to_vec(),
@@ -162,8 +156,11 @@ pub(crate) async fn store_whole_shards(
     };
     match outcome {
         Ok(stored) => {
-            for (i, (table_hash, _)) in positions.into_iter().zip(stored) {
-                results[i].table_hash = table_hash.to_vec();
+            for (i, one) in positions.into_iter().zip(stored) {
+                match one {
+                    Ok((table_hash, _)) => results[i].table_hash = table_hash.to_vec(),
+                    Err(e) => results[i] = failed(&shard_status(e)),
+                }
             }
         }
         Err(status) => {
@@ -193,7 +190,14 @@ fn whole_shard(
         header: file_header,
         stripe: shard.stripe,
         object_size: shard.object_size,
+        expected_table_hash: expected_hash(shard.expected_table_hash.as_deref())?,
     })
+}
+
+/// The coordinator's table hash of a shard, when it sent one.
+fn expected_hash(raw: Option<&[u8]>) -> Result<Option<[u8; 32]>, Status> {
+    raw.map(|h| <[u8; 32]>::try_from(h).map_err(|_| Status::invalid_argument("expected table hash must be 32 bytes")))
+        .transpose()
 }
 
 fn failed(status: &Status) -> ShardWriteResult {
@@ -281,6 +285,26 @@ mod tests {
             .unwrap_err();
         assert_eq!(err.code(), tonic::Code::InvalidArgument, "{err:?}");
         assert!(store.list().unwrap().is_empty());
+    }
+
+    /// The coordinator's own path sends its table hash too: a store that keeps other bytes than
+    /// it was given refuses the shard rather than answering another hash.
+    #[tokio::test]
+    async fn a_local_shard_that_does_not_hash_as_sent_is_refused() {
+        for pack_max in [0, 1 << 20] {
+            let dir = tempfile::tempdir().unwrap();
+            let store = ShardStore::open(dir.path(), 1 << 30, pack_max).unwrap();
+            store.alter_stripes.store(true, std::sync::atomic::Ordering::Relaxed);
+            let mut sent = crate::shards::TableHasher::default();
+            sent.push(b"abcd");
+            let mut last = finish(1);
+            if let Some(write_shard_chunk::Part::Finish(f)) = &mut last.part {
+                f.expected_table_hash = Some(sent.finalize().to_vec());
+            }
+            let err = receive_local(&store, vec![stripe(b"abcd"), last]).await.unwrap_err();
+            assert!(err.message().contains("does not hash"), "{err:?}");
+            assert!(!store.contains(&[7; 16], 1));
+        }
     }
 
     #[test]

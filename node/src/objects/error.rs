@@ -33,6 +33,13 @@ pub enum ObjectError {
         key: String,
         reason: String,
     },
+    /// Too few shards answered, but not too few are sound: nodes are down or slow. Retry-safe.
+    #[error("cannot read `{namespace}/{key}` now: {reason}; the missing shards are out of reach, not known to be lost: retry later")]
+    ShardsUnreachable {
+        namespace: String,
+        key: String,
+        reason: String,
+    },
     #[error("the upload was abandoned by the client; nothing was stored")]
     Abandoned,
     #[error(transparent)]
@@ -54,7 +61,7 @@ impl From<ObjectError> for Status {
             ObjectError::NoNamespace(_) | ObjectError::NotFound { .. } => Status::not_found(msg),
             ObjectError::NamespaceExists(_) => Status::already_exists(msg),
             ObjectError::RetentionLocked { .. } => Status::failed_precondition(msg),
-            ObjectError::Unavailable(_) => retry_safe(Status::unavailable(msg)),
+            ObjectError::Unavailable(_) | ObjectError::ShardsUnreachable { .. } => retry_safe(Status::unavailable(msg)),
             ObjectError::Conflict => Status::aborted(msg),
             ObjectError::DataLoss { .. } => Status::data_loss(msg),
             ObjectError::Abandoned => Status::cancelled(msg),

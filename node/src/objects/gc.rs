@@ -56,15 +56,14 @@ pub async fn collect_once(node: &Node) -> Result<usize, String> {
         if !orphan || !upload_given_up(node, &shard).await? {
             continue;
         }
-        // The file may have been replaced since it was listed (a repair renamed a new one in).
-        if !node.shards.unchanged(&shard) {
-            continue;
-        }
-        match node.shards.remove(&shard) {
-            Ok(()) => {
+        // The file may have been replaced since it was listed (a repair renamed a new one in):
+        // checked again and deleted under the shard's lock, which the writer's rename takes too.
+        match node.shards.remove_if_unchanged(&shard) {
+            Ok(true) => {
                 tracing::debug!(path = %shard.path.display(), "removed orphan shard");
                 removed += 1;
             }
+            Ok(false) => {}
             Err(e) => failures.push(e.to_string()),
         }
     }

@@ -165,6 +165,9 @@ impl Node {
         stripe: Option<u64>,
         reason: &str,
     ) {
+        if crate::repair::is_lost(self, &object_id_hex(&m.object_id)) {
+            return; // listed as lost: repair cannot use another report
+        }
         let cmd = damage_command(m, index, node_id, stripe, reason, self.id());
         if let Err(e) = self.propose(cmd).await {
             tracing::warn!("could not record shard damage ({e}); the scrubber will find it again");

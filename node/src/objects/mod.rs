@@ -5,6 +5,7 @@ mod catalog;
 mod collected;
 mod crypt;
 mod error;
+mod fanout;
 mod feed;
 pub mod fixity;
 mod free_space;
@@ -17,9 +18,9 @@ mod retention;
 mod small;
 mod upload;
 
+pub(crate) use fanout::Fanout;
 pub(crate) use feed::Feeds;
 pub(crate) use get::damage_command;
-pub(crate) use put::Fanout;
 pub(crate) use upload::UploadIntent;
 
 pub use error::ObjectError;

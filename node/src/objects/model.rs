@@ -20,6 +20,9 @@ pub const NS_UPLOADS: &str = "sys.upload";
 pub const NS_COLLECTED: &str = "sys.collected";
 /// Shards found corrupt or missing, for the healing work: `<object id hex>.<index>`.
 pub const NS_DAMAGED: &str = "sys.damaged";
+/// Objects that cannot be rebuilt (fewer than k sound shards), out of the repair queue:
+/// `<object id hex>` -> JSON (namespace, key, reason, when).
+pub const NS_LOST: &str = "sys.lost";
 
 pub const MAX_OBJECT_KEY_BYTES: usize = 1024;
 pub const MAX_NAMESPACE_NAME: usize = 63;

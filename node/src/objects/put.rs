@@ -4,24 +4,19 @@
 use std::time::Duration;
 
 use archipel_proto::shard::shard_client::ShardClient;
-use archipel_proto::shard::{
-    write_shard_chunk, FinishShard, ReserveRequest, ShardHeader, WholeShard, WriteShardChunk, WriteShardReply,
-};
+use archipel_proto::shard::{ReserveRequest, ShardHeader, WholeShard};
 use bytes::Bytes;
 use futures::future::join_all;
 use futures::{Stream, StreamExt};
-use tokio::sync::mpsc;
-use tokio::task::JoinHandle;
-use tokio_stream::wrappers::ReceiverStream;
 
 use crate::ec_profile::EcProfile;
 use crate::erasure::Codec;
-use crate::grpc::shard_receive::{file_header, receive_stripes, ChunkSource};
 use crate::node::Node;
 use crate::placement::place;
 use crate::raft::{Command, CommandResult, Condition, Expect};
 use crate::shards::{object_id_hex, ObjectId};
 
+use super::fanout::Fanout;
 use super::model::{manifest_ns, validate_object_key, Manifest, NamespaceConfig, ShardRef, Storage, NS_OBJECT_IDS};
 use super::retention::{self, check_retention};
 use super::ObjectError;
@@ -29,8 +24,6 @@ use super::ObjectError;
 const RESERVE_TIMEOUT: Duration = Duration::from_secs(3);
 /// Placement attempts when chosen nodes refuse (full, down): each retry excludes them.
 const PLACEMENT_ATTEMPTS: usize = 3;
-/// Stripes in flight per shard stream: enough to keep links busy, bounded memory.
-const SHARD_QUEUE: usize = 2;
 /// A shard's bytes beyond its stripe: the JSON header (with the key, up to 1 KiB), the table and
 /// the footer. A generous bound, used to tell whether a shard will be packed.
 const SHARD_FRAMING: u64 = 2048;
@@ -337,6 +330,8 @@ impl Node {
                     header: Some(h),
                     stripe,
                     object_size: size,
+                    // ShardBatcher::write sets the hash it computes, and checks the answer.
+                    expected_table_hash: None,
                 };
                 Some(async move {
                     let local = (*node == self.id()).then_some(&self.shards);
@@ -596,173 +591,6 @@ where
                 None => self.ended = true,
             }
         }
-    }
-}
-
-/// One client-streaming WriteShard RPC per shard index, fed stripe by stripe. Dropping it
-/// before `finish` ends every stream without a finish message: the nodes discard their temp files.
-pub(crate) struct Fanout {
-    /// Shard index -> (node, addr, stream); None for a shard not written (degraded write).
-    streams: Vec<Option<ShardStream>>,
-    stripes: u64,
-}
-
-struct ShardStream {
-    node: u64,
-    addr: String,
-    tx: Option<mpsc::Sender<WriteShardChunk>>,
-    task: JoinHandle<Result<WriteShardReply, tonic::Status>>,
-}
-
-impl Fanout {
-    pub(crate) async fn open(
-        node: &Node,
-        targets: &[Option<(u64, String)>],
-        header: ShardHeader,
-    ) -> Result<Self, ObjectError> {
-        let mut streams = Vec::new();
-        for (index, target) in targets.iter().enumerate() {
-            let Some((id, addr)) = target else {
-                streams.push(None);
-                continue;
-            };
-            let (tx, rx) = mpsc::channel(SHARD_QUEUE);
-            let mut h = header.clone();
-            h.index = index as u32;
-            if *id == node.id() {
-                // This node's own shard goes straight to its store, checked as a peer's would be.
-                let (object_id, stored_header) =
-                    file_header(&h).map_err(|s| ObjectError::Invalid(s.message().to_owned()))?;
-                let store = node.shards.clone();
-                let task = tokio::spawn(async move {
-                    receive_stripes(&store, object_id, stored_header, ChunkSource::Local(rx)).await
-                });
-                streams.push(Some(ShardStream {
-                    node: *id,
-                    addr: addr.clone(),
-                    tx: Some(tx),
-                    task,
-                }));
-                continue;
-            }
-            let channel = node
-                .peers
-                .channel(addr)
-                .map_err(|e| ObjectError::Unavailable(format!("node {id} at {addr}: {e}")))?;
-            tx.send(WriteShardChunk {
-                part: Some(write_shard_chunk::Part::Header(h)),
-            })
-            .await
-            .map_err(|_| ObjectError::Internal("shard stream closed before start".into()))?;
-            let mut client = ShardClient::new(channel)
-                .max_encoding_message_size(usize::MAX)
-                .max_decoding_message_size(1 << 20);
-            let task = tokio::spawn(async move {
-                client
-                    .write_shard(ReceiverStream::new(rx))
-                    .await
-                    .map(|r| r.into_inner())
-            });
-            streams.push(Some(ShardStream {
-                node: *id,
-                addr: addr.clone(),
-                tx: Some(tx),
-                task,
-            }));
-        }
-        Ok(Self { streams, stripes: 0 })
-    }
-
-    async fn send_all(&mut self, mut chunks: Vec<Option<WriteShardChunk>>) -> Result<(), ObjectError> {
-        let sends = self.streams.iter().zip(chunks.iter_mut()).map(|(s, chunk)| {
-            let tx = s.as_ref().and_then(|s| s.tx.clone());
-            let chunk = chunk.take();
-            async move {
-                match (tx, chunk) {
-                    (Some(tx), Some(chunk)) => tx.send(chunk).await.is_ok(),
-                    _ => true,
-                }
-            }
-        });
-        let results = join_all(sends).await;
-        if let Some(index) = results.iter().position(|ok| !ok) {
-            return Err(self.failure(index).await);
-        }
-        Ok(())
-    }
-
-    pub(crate) async fn send_stripe(&mut self, shards: Vec<Bytes>) -> Result<(), ObjectError> {
-        let chunks = shards
-            .into_iter()
-            .map(|data| {
-                Some(WriteShardChunk {
-                    part: Some(write_shard_chunk::Part::Stripe(data)),
-                })
-            })
-            .collect();
-        self.send_all(chunks).await?;
-        self.stripes += 1;
-        Ok(())
-    }
-
-    /// Why shard `index`'s stream stopped early.
-    async fn failure(&mut self, index: usize) -> ObjectError {
-        let Some(stream) = self.streams[index].as_mut() else {
-            return ObjectError::Internal(format!("shard {index} has no stream"));
-        };
-        let reason = match (&mut stream.task).await {
-            Ok(Err(status)) => status.message().to_owned(),
-            Ok(Ok(_)) => "the node ended the stream early".into(),
-            Err(e) => e.to_string(),
-        };
-        ObjectError::Unavailable(format!(
-            "writing shard {index} to node {} ({}) failed: {reason}",
-            stream.node, stream.addr
-        ))
-    }
-
-    /// Sends the finish message, waits for every node's fsync, and returns the written shards.
-    /// `expected`: the table hash every written shard must have (a repair), checked by the node
-    /// before it renames the file into place.
-    pub(crate) async fn finish(
-        mut self,
-        object_size: u64,
-        expected: Option<[u8; 32]>,
-    ) -> Result<Vec<ShardRef>, ObjectError> {
-        let finish = WriteShardChunk {
-            part: Some(write_shard_chunk::Part::Finish(FinishShard {
-                stripe_count: self.stripes,
-                object_size,
-                expected_table_hash: expected.map(|h| h.to_vec()),
-            })),
-        };
-        self.send_all(vec![Some(finish); self.streams.len()]).await?;
-        let mut refs = Vec::new();
-        for (index, stream) in self.streams.iter_mut().enumerate() {
-            let Some(stream) = stream else { continue };
-            stream.tx = None;
-            let reply = match (&mut stream.task).await {
-                Ok(Ok(r)) => r,
-                Ok(Err(status)) => {
-                    return Err(ObjectError::Unavailable(format!(
-                        "shard {index} on node {} ({}): {}",
-                        stream.node,
-                        stream.addr,
-                        status.message()
-                    )))
-                }
-                Err(e) => return Err(ObjectError::Internal(e.to_string())),
-            };
-            let table_hash: [u8; 32] = reply.table_hash.as_slice().try_into().map_err(|_| {
-                ObjectError::Unavailable(format!("node {} returned a malformed shard hash", stream.node))
-            })?;
-            refs.push(ShardRef {
-                index: index as u32,
-                node_id: stream.node,
-                table_hash,
-            });
-        }
-        Ok(refs)
     }
 }
 

@@ -14,7 +14,7 @@ use tonic::transport::Channel;
 
 use crate::grpc::shard_receive::store_whole_shards;
 use crate::peers::Peers;
-use crate::shards::ShardStore;
+use crate::shards::{ShardStore, TableHasher};
 
 /// Calls in flight per node: one being stored while the next batch fills.
 const CALLS_PER_NODE: usize = 2;
@@ -25,6 +25,8 @@ const CALL_TIMEOUT: Duration = Duration::from_secs(30);
 
 struct Pending {
     shard: WholeShard,
+    /// The table hash this coordinator computed: the one recorded, if the node agrees.
+    expected: [u8; 32],
     done: oneshot::Sender<Result<[u8; 32], String>>,
 }
 
@@ -35,15 +37,18 @@ pub struct ShardBatcher {
 }
 
 impl ShardBatcher {
-    /// Stores `shard` on the node at `addr`; returns its table hash once the node has synced it.
-    /// `local` is this node's store when `addr` is this node: its batches skip the network.
+    /// Stores `shard` on the node at `addr`; returns its table hash, computed here from the
+    /// stripe and sent along, once the node has synced a shard that hashes so. `local` is this
+    /// node's store when `addr` is this node: its batches skip the network.
     pub async fn write(
         &self,
         peers: &Peers,
         addr: &str,
         local: Option<&ShardStore>,
-        shard: WholeShard,
+        mut shard: WholeShard,
     ) -> Result<[u8; 32], String> {
+        let expected = TableHasher::of_one(&shard.stripe);
+        shard.expected_table_hash = Some(expected.to_vec());
         let queue = {
             let mut queues = self.queues.lock().unwrap_or_else(|p| p.into_inner());
             match queues.get(addr) {
@@ -62,7 +67,7 @@ impl ShardBatcher {
         };
         let (done, result) = oneshot::channel();
         queue
-            .send(Pending { shard, done })
+            .send(Pending { shard, expected, done })
             .map_err(|_| "the shard queue for this node stopped".to_owned())?;
         result
             .await
@@ -100,13 +105,18 @@ async fn drain(target: Target, mut rx: mpsc::UnboundedReceiver<Pending>) {
 }
 
 async fn send(target: Target, batch: Vec<Pending>, _slot: OwnedSemaphorePermit) {
-    let (shards, dones): (Vec<WholeShard>, Vec<_>) = batch.into_iter().map(|p| (p.shard, p.done)).unzip();
+    let mut shards = Vec::with_capacity(batch.len());
+    let mut waiting = Vec::with_capacity(batch.len());
+    for p in batch {
+        shards.push(p.shard);
+        waiting.push((p.expected, p.done));
+    }
     let count = shards.len();
     let channel = match target {
         Target::Remote(channel) => channel,
         Target::Local(store) => {
             let results = store_whole_shards(&store, shards, |_| Ok(())).await;
-            answer(dones, Ok(results));
+            answer(waiting, Ok(results));
             return;
         }
     };
@@ -130,25 +140,84 @@ async fn send(target: Target, batch: Vec<Pending>, _slot: OwnedSemaphorePermit) 
         Ok(Err(status)) => Err(status.message().to_owned()),
         Err(_) => Err(format!("no answer within {CALL_TIMEOUT:?}")),
     };
-    answer(dones, outcome);
+    answer(waiting, outcome);
 }
 
-fn answer(dones: Vec<oneshot::Sender<Result<[u8; 32], String>>>, outcome: Result<Vec<ShardWriteResult>, String>) {
+type Waiting = ([u8; 32], oneshot::Sender<Result<[u8; 32], String>>);
+
+/// Answers each shard of a batch: its own hash when the node stored it with that hash.
+fn answer(waiting: Vec<Waiting>, outcome: Result<Vec<ShardWriteResult>, String>) {
     match outcome {
         Ok(results) => {
-            for (done, r) in dones.into_iter().zip(results) {
-                let outcome = match <[u8; 32]>::try_from(r.table_hash.as_slice()) {
-                    Ok(hash) if r.error.is_empty() => Ok(hash),
-                    _ if !r.error.is_empty() => Err(r.error),
-                    _ => Err("the node returned a malformed shard hash".to_owned()),
+            for ((expected, done), r) in waiting.into_iter().zip(results) {
+                let outcome = if !r.error.is_empty() {
+                    Err(r.error)
+                } else if r.table_hash != expected {
+                    Err(format!(
+                        "the node stored the shard with table hash {}, not the {} sent; not recorded",
+                        hex::encode(&r.table_hash),
+                        hex::encode(expected)
+                    ))
+                } else {
+                    Ok(expected)
                 };
                 let _ = done.send(outcome);
             }
         }
         Err(reason) => {
-            for done in dones {
+            for (_, done) in waiting {
                 let _ = done.send(Err(reason.clone()));
             }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::sync::atomic::Ordering;
+
+    use archipel_proto::shard::ShardHeader;
+    use bytes::Bytes;
+
+    use super::*;
+
+    fn shard(stripe: &'static [u8]) -> WholeShard {
+        WholeShard {
+            header: Some(ShardHeader {
+                object_id: vec![9; 16],
+                namespace: "ns".into(),
+                key: "k".into(),
+                index: 0,
+                data_shards: 2,
+                parity_shards: 1,
+                stripe_size: 8,
+                shard_len: 4,
+                ..Default::default()
+            }),
+            stripe: Bytes::from_static(stripe),
+            object_size: 8,
+            ..Default::default()
+        }
+    }
+
+    /// The coordinator records only the hash it computed: a node that stores something else
+    /// (here its store alters the stripe) fails the shard instead of having its hash recorded.
+    #[tokio::test]
+    async fn a_shard_stored_other_than_sent_is_not_recorded() {
+        for pack_max in [0, 1 << 20] {
+            let dir = tempfile::tempdir().unwrap();
+            let store = ShardStore::open(dir.path(), 1 << 30, pack_max).unwrap();
+            let batcher = ShardBatcher::default();
+            let peers = Peers::default();
+            let good = batcher.write(&peers, "self", Some(&store), shard(b"abcd")).await;
+            assert_eq!(good, Ok(TableHasher::of_one(b"abcd")), "pack_max {pack_max}");
+
+            store.alter_stripes.store(true, Ordering::Relaxed);
+            let mut altered = shard(b"wxyz");
+            altered.header.as_mut().unwrap().index = 1;
+            let result = batcher.write(&peers, "self", Some(&store), altered).await;
+            assert!(result.is_err(), "pack_max {pack_max}: {result:?} was recorded");
+            assert!(!store.contains(&[9; 16], 1), "pack_max {pack_max}: nothing kept");
         }
     }
 }

@@ -84,6 +84,36 @@ pub fn encode_header(header: &ShardFileHeader) -> Vec<u8> {
     out
 }
 
+/// BLAKE3 of a shard's stripe table, built a stripe at a time: what the manifest records. The
+/// coordinator computes it from the shards it encoded, so a node's answer is checked, never
+/// trusted.
+#[derive(Default, Clone)]
+pub struct TableHasher {
+    table: blake3::Hasher,
+}
+
+impl TableHasher {
+    pub fn push(&mut self, stripe: &[u8]) {
+        self.push_hash(blake3::hash(stripe).as_bytes());
+    }
+
+    /// Adds a stripe by its BLAKE3, computed elsewhere.
+    pub fn push_hash(&mut self, stripe_hash: &[u8; 32]) {
+        self.table.update(stripe_hash);
+    }
+
+    pub fn finalize(&self) -> [u8; 32] {
+        *self.table.finalize().as_bytes()
+    }
+
+    /// The table hash of a one-stripe shard.
+    pub fn of_one(stripe: &[u8]) -> [u8; 32] {
+        let mut h = Self::default();
+        h.push(stripe);
+        h.finalize()
+    }
+}
+
 /// What closes a shard whose encoded header is `encoded_header` and whose stripes hash to
 /// `hashes`: the stripe table and the footer, to write after the stripes, and BLAKE3(table).
 pub fn closing(encoded_header: &[u8], hashes: &[[u8; 32]], object_size: u64) -> (Vec<u8>, [u8; 32]) {
@@ -98,4 +128,20 @@ pub fn closing(encoded_header: &[u8], hashes: &[[u8; 32]], object_size: u64) -> 
     };
     tail.extend_from_slice(&footer.encode());
     (tail, table_hash)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_table_hasher_agrees_with_the_shard_footer() {
+        let stripes: [&[u8]; 3] = [b"abcd", b"efgh", b"ij"];
+        let hashes: Vec<[u8; 32]> = stripes.iter().map(|s| *blake3::hash(s).as_bytes()).collect();
+        let (_, table_hash) = closing(b"head", &hashes, 10);
+        let mut h = TableHasher::default();
+        stripes.iter().for_each(|s| h.push(s));
+        assert_eq!(h.finalize(), table_hash);
+        assert_eq!(TableHasher::of_one(b"abcd"), closing(b"x", &hashes[..1], 4).1);
+    }
 }

@@ -4,11 +4,13 @@
 
 mod format;
 pub mod packed;
+mod probe;
 mod reader;
 mod store;
 mod writer;
 
-pub use format::{ShardFileHeader, FOOTER_LEN, HEADER_MAGIC};
+pub use format::{ShardFileHeader, TableHasher, FOOTER_LEN, HEADER_MAGIC};
+pub use probe::DiskProbe;
 pub use reader::ShardReader;
 pub use store::{is_temp, Present, ShardError, ShardStore, StoredShard, WholeShardWrite};
 pub use writer::ShardWriter;

@@ -159,6 +159,16 @@ impl PackedShards {
             .map_err(self.db_err())
     }
 
+    /// As [`Self::get`], without filling RocksDB's caches: a verification read, which must come
+    /// from the disk and must not push out what foreground reads need.
+    pub fn get_from_disk(&self, object_id: &ObjectId, index: u32) -> Result<Option<Vec<u8>>, ShardError> {
+        let mut options = rocksdb::ReadOptions::default();
+        options.fill_cache(false);
+        self.db
+            .get_cf_opt(self.cf(CF_DATA)?, key(object_id, index), &options)
+            .map_err(self.db_err())
+    }
+
     /// Size and creation time, if the shard is here.
     pub fn entry(&self, object_id: &ObjectId, index: u32) -> Result<Option<PackedEntry>, ShardError> {
         let raw = self

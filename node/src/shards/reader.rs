@@ -10,19 +10,55 @@ use super::store::{io_err, ShardError};
 
 /// Where a shard's bytes are.
 enum Source {
-    /// Read with `pread` on a blocking thread, straight into the caller's buffer.
-    File(Arc<std::fs::File>),
+    /// Read with `pread` on a blocking thread, straight into the caller's buffer. With `from_disk`,
+    /// the pages read are dropped from the page cache after each read.
+    File {
+        file: Arc<std::fs::File>,
+        from_disk: bool,
+    },
     Memory(Vec<u8>),
+}
+
+/// Drops the clean cached pages of a file range (len 0: to the end), so that the next read of it
+/// comes from the disk and a scrub does not crowd out what reads need. Best effort: a failure only
+/// means a cached read.
+pub(super) fn drop_cached(file: &std::fs::File, offset: u64, len: u64) {
+    use std::os::fd::AsRawFd;
+    // The kernel drops only whole pages inside the range: widen it to page bounds, so the pages a
+    // stripe shares with its neighbours go too.
+    const PAGE: u64 = 4096;
+    let start = offset - offset % PAGE;
+    let len = match len {
+        0 => 0,
+        len => (offset + len).next_multiple_of(PAGE) - start,
+    };
+    let (Ok(offset), Ok(len)) = (libc::off_t::try_from(start), libc::off_t::try_from(len)) else {
+        return;
+    };
+    // SAFETY: a plain syscall on a file descriptor we hold open.
+    unsafe { libc::posix_fadvise(file.as_raw_fd(), offset, len, libc::POSIX_FADV_DONTNEED) };
+}
+
+impl Drop for Source {
+    fn drop(&mut self) {
+        // Read-ahead may have brought in pages past the last read.
+        if let Source::File { file, from_disk: true } = self {
+            drop_cached(file, 0, 0);
+        }
+    }
 }
 
 impl Source {
     async fn read_at(&mut self, offset: u64, len: usize) -> std::io::Result<Vec<u8>> {
         match self {
-            Source::File(f) => {
-                let f = f.clone();
+            Source::File { file, from_disk } => {
+                let (f, from_disk) = (file.clone(), *from_disk);
                 tokio::task::spawn_blocking(move || {
                     let mut buf = vec![0u8; len];
                     f.read_exact_at(&mut buf, offset)?;
+                    if from_disk {
+                        drop_cached(&f, offset, len as u64);
+                    }
                     Ok(buf)
                 })
                 .await
@@ -53,11 +89,24 @@ pub struct ShardReader {
 
 impl ShardReader {
     pub async fn open(path: PathBuf) -> Result<Self, ShardError> {
+        Self::open_file(path, false).await
+    }
+
+    /// Opens a shard file to read it from the disk, not the page cache: what verification needs
+    /// (a cached copy would hide a rotten sector), leaving the cache to the reads that use it.
+    pub async fn open_from_disk(path: PathBuf) -> Result<Self, ShardError> {
+        Self::open_file(path, true).await
+    }
+
+    async fn open_file(path: PathBuf, from_disk: bool) -> Result<Self, ShardError> {
         let opened = {
             let path = path.clone();
             tokio::task::spawn_blocking(move || {
                 let file = std::fs::File::open(&path)?;
                 let len = file.metadata()?.len();
+                if from_disk {
+                    drop_cached(&file, 0, 0);
+                }
                 Ok::<_, std::io::Error>((file, len))
             })
             .await
@@ -69,7 +118,11 @@ impl ShardReader {
             Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Err(ShardError::NotFound(path)),
             Err(e) => return Err(io_err(&path)(e)),
         };
-        Self::parse(Source::File(Arc::new(file)), len, path).await
+        let source = Source::File {
+            file: Arc::new(file),
+            from_disk,
+        };
+        Self::parse(source, len, path).await
     }
 
     /// A packed shard, whose bytes are those a shard file would hold.
@@ -179,3 +232,7 @@ impl ShardReader {
         self.expected_hash(stripe) == Some(blake3::hash(data).as_bytes().as_slice())
     }
 }
+
+#[cfg(test)]
+#[path = "from_disk_tests.rs"]
+mod from_disk_tests;

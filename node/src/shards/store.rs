@@ -6,7 +6,7 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
 use std::time::SystemTime;
 
-use super::format::{closing, encode_header, ShardFileHeader};
+use super::format::{closing, encode_header, ShardFileHeader, FOOTER_LEN};
 use super::packed::PackedShards;
 use super::reader::ShardReader;
 use super::writer::ShardWriter;
@@ -50,6 +50,8 @@ pub struct StoredShard {
     pub packed: bool,
     pub size: u64,
     pub modified: SystemTime,
+    /// The file's identity (inode); a file renamed over it has another. 0 for a packed shard.
+    pub inode: u64,
 }
 
 /// A whole one-stripe shard to store.
@@ -58,6 +60,8 @@ pub struct WholeShardWrite {
     pub header: ShardFileHeader,
     pub stripe: bytes::Bytes,
     pub object_size: u64,
+    /// The table hash the coordinator computed: a shard that does not hash so is not stored.
+    pub expected_table_hash: Option<[u8; 32]>,
 }
 
 /// What the node holds of one shard now.
@@ -77,6 +81,48 @@ pub struct ShardStore {
     packed: PackedShards,
     /// Shards up to this many bytes are packed (0: none).
     pack_max: u64,
+    locks: Arc<ShardLocks>,
+    probe: Arc<super::DiskProbe>,
+    /// Test fault: the store alters each stripe it is given, as a faulty node or disk would.
+    #[cfg(test)]
+    pub(crate) alter_stripes: Arc<std::sync::atomic::AtomicBool>,
+    /// Test hook: runs inside `remove_if_unchanged`, after the check and before the delete.
+    #[cfg(test)]
+    #[allow(clippy::type_complexity)]
+    pub(crate) between_check_and_delete: Arc<std::sync::Mutex<Option<Box<dyn Fn() + Send>>>>,
+}
+
+/// Per-shard locks, striped: a few dozen mutexes shared by every shard, held only around a rename,
+/// a packed write or a check-and-delete.
+struct ShardLocks {
+    stripes: Vec<std::sync::Mutex<()>>,
+}
+
+impl ShardLocks {
+    fn new() -> Self {
+        Self {
+            stripes: (0..64).map(|_| std::sync::Mutex::new(())).collect(),
+        }
+    }
+
+    fn slot(&self, object_id: &ObjectId, index: u32) -> usize {
+        let mix = u64::from(object_id[0]) ^ (u64::from(object_id[1]) << 8) ^ u64::from(index);
+        (mix % self.stripes.len() as u64) as usize
+    }
+
+    fn lock(&self, object_id: &ObjectId, index: u32) -> std::sync::MutexGuard<'_, ()> {
+        self.stripes[self.slot(object_id, index)]
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+    }
+
+    /// The slots of several shards, each once, in order (so two holders never deadlock).
+    fn slots(&self, shards: impl Iterator<Item = (ObjectId, u32)>) -> Vec<usize> {
+        let mut slots: Vec<usize> = shards.map(|(id, index)| self.slot(&id, index)).collect();
+        slots.sort_unstable();
+        slots.dedup();
+        slots
+    }
 }
 
 impl ShardStore {
@@ -94,12 +140,19 @@ impl ShardStore {
         std::fs::File::open(&root)
             .and_then(|d| d.sync_all())
             .map_err(io_err(&root))?;
+        let probe = Arc::new(super::DiskProbe::new(&root));
         let store = Self {
             root,
             capacity_bytes,
             used_bytes: Arc::new(AtomicU64::new(0)),
             packed: PackedShards::open(data_dir)?,
             pack_max,
+            locks: Arc::new(ShardLocks::new()),
+            probe,
+            #[cfg(test)]
+            alter_stripes: Default::default(),
+            #[cfg(test)]
+            between_check_and_delete: Default::default(),
         };
         let used: u64 = store.list()?.iter().filter(|s| !is_temp(&s.path)).map(|s| s.size).sum();
         store.used_bytes.store(used, Ordering::Relaxed);
@@ -113,6 +166,11 @@ impl ShardStore {
     pub fn path(&self, object_id: &ObjectId, index: u32) -> PathBuf {
         let hex = object_id_hex(object_id);
         self.root.join(&hex[..2]).join(format!("{hex}.{index}{SHARD_SUFFIX}"))
+    }
+
+    /// The liveness check that writes and reads this store's disk.
+    pub fn disk_probe(&self) -> &super::DiskProbe {
+        &self.probe
     }
 
     pub fn used_bytes(&self) -> u64 {
@@ -129,6 +187,17 @@ impl ShardStore {
 
     pub(super) fn pack_max(&self) -> u64 {
         self.pack_max
+    }
+
+    /// The bytes that reach the disk for `stripe`: the same, except under an injected fault.
+    pub(super) fn as_stored(&self, stripe: bytes::Bytes) -> bytes::Bytes {
+        #[cfg(test)]
+        if self.alter_stripes.load(Ordering::Relaxed) && !stripe.is_empty() {
+            let mut altered = stripe.to_vec();
+            altered[0] ^= 1;
+            return altered.into();
+        }
+        stripe
     }
 
     /// Whether, and how, this node holds the shard now.
@@ -157,7 +226,38 @@ impl ShardStore {
                 .flatten()
                 .is_some_and(|e| e.size == shard.size && e.created == shard.modified);
         }
-        std::fs::metadata(&shard.path).is_ok_and(|m| m.len() == shard.size && m.modified().ok() == Some(shard.modified))
+        std::fs::metadata(&shard.path).is_ok_and(|m| {
+            m.len() == shard.size
+                && m.modified().ok() == Some(shard.modified)
+                && std::os::unix::fs::MetadataExt::ino(&m) == shard.inode
+        })
+    }
+
+    /// The lock that makes shard `index` of `object_id` visible or deletes it: a writer holds it
+    /// to rename or pack a shard into place, the collector to check and delete one.
+    pub(super) fn lock_shard(&self, object_id: &ObjectId, index: u32) -> std::sync::MutexGuard<'_, ()> {
+        self.locks.lock(object_id, index)
+    }
+
+    /// Deletes `shard` if it is still the one listed, checked and deleted under the shard's lock,
+    /// so that a shard a repair renamed or packed in since is never the one removed. Returns
+    /// whether it was removed.
+    pub fn remove_if_unchanged(&self, shard: &StoredShard) -> Result<bool, ShardError> {
+        let _guard = self.lock_shard(&shard.object_id, shard.index);
+        if !self.unchanged(shard) {
+            return Ok(false);
+        }
+        #[cfg(test)]
+        if let Some(hook) = self
+            .between_check_and_delete
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .as_ref()
+        {
+            hook();
+        }
+        self.remove(shard)?;
+        Ok(true)
     }
 
     /// What this node can still take: the lesser of its declared capacity and the filesystem's
@@ -197,22 +297,47 @@ impl ShardStore {
         }
     }
 
+    /// [`Self::open_reader`] for verification: reads come from the disk, not the page cache or
+    /// RocksDB's block cache, and leave those caches as they were.
+    pub async fn open_reader_from_disk(&self, object_id: &ObjectId, index: u32) -> Result<ShardReader, ShardError> {
+        let (packed, id) = (self.packed.clone(), *object_id);
+        let bytes = tokio::task::spawn_blocking(move || packed.get_from_disk(&id, index))
+            .await
+            .map_err(|e| io_err(&self.root)(std::io::Error::other(e)))??;
+        match bytes {
+            Some(bytes) => ShardReader::from_bytes(self.packed.display_path(object_id, index), bytes).await,
+            None => ShardReader::open_from_disk(self.path(object_id, index)).await,
+        }
+    }
+
     /// Stores whole one-stripe shards (a batch from `WriteShards`): those that fit the pack limit
     /// with one synced write, any other as a file. Returns each shard's table hash and size, in
-    /// order; a failure fails them all.
-    pub async fn put_whole_many(&self, shards: Vec<WholeShardWrite>) -> Result<Vec<([u8; 32], u64)>, ShardError> {
+    /// order, or why that shard alone was refused (it does not hash as its coordinator computed);
+    /// a failure of the shared write fails them all.
+    pub async fn put_whole_many(
+        &self,
+        shards: Vec<WholeShardWrite>,
+    ) -> Result<Vec<Result<([u8; 32], u64), ShardError>>, ShardError> {
         let mut out = Vec::with_capacity(shards.len());
         let mut packed: Vec<(ObjectId, u32, Vec<u8>, u64)> = Vec::new();
         let mut replaced = 0u64;
         let mut stale_files = Vec::new();
         for s in shards {
             let head = encode_header(&s.header);
-            let (tail, table_hash) = closing(&head, &[*blake3::hash(&s.stripe).as_bytes()], s.object_size);
-            let size = (head.len() + s.stripe.len() + tail.len()) as u64;
+            let size = (head.len() + s.stripe.len()) as u64 + 32 + FOOTER_LEN as u64;
             if self.pack_max == 0 || size > self.pack_max {
                 let mut w = self.create(&s.object_id, &s.header).await?;
-                w.write_stripe(s.stripe.clone()).await?;
-                out.push(w.finish(s.object_size, None).await?);
+                w.write_stripe(s.stripe).await?;
+                out.push(w.finish(s.object_size, s.expected_table_hash).await);
+                continue;
+            }
+            let stripe = self.as_stored(s.stripe);
+            let (tail, table_hash) = closing(&head, &[*blake3::hash(&stripe).as_bytes()], s.object_size);
+            if s.expected_table_hash.is_some_and(|e| e != table_hash) {
+                out.push(Err(ShardError::Corrupt {
+                    path: self.packed.display_path(&s.object_id, s.header.index),
+                    reason: "the shard received does not hash as its coordinator computed; not stored".into(),
+                }));
                 continue;
             }
             let present = self.present(&s.object_id, s.header.index);
@@ -221,18 +346,25 @@ impl ShardStore {
                 stale_files.push(self.path(&s.object_id, s.header.index));
             }
             let mut bytes = head;
-            bytes.reserve(s.stripe.len() + tail.len());
-            bytes.extend_from_slice(&s.stripe);
+            bytes.reserve(stripe.len() + tail.len());
+            bytes.extend_from_slice(&stripe);
             bytes.extend_from_slice(&tail);
             packed.push((s.object_id, s.header.index, bytes, s.header.created_at_ms));
-            out.push((table_hash, size));
+            out.push(Ok((table_hash, size)));
         }
         if !packed.is_empty() {
             let added: u64 = packed.iter().map(|p| p.2.len() as u64).sum();
-            let store = self.packed.clone();
-            tokio::task::spawn_blocking(move || store.put_many(&packed))
-                .await
-                .map_err(|e| io_err(&self.root)(std::io::Error::other(e)))??;
+            let (store, locks) = (self.packed.clone(), self.locks.clone());
+            tokio::task::spawn_blocking(move || {
+                let slots = locks.slots(packed.iter().map(|p| (p.0, p.1)));
+                let _guards: Vec<_> = slots
+                    .iter()
+                    .map(|&i| locks.stripes[i].lock().unwrap_or_else(|p| p.into_inner()))
+                    .collect();
+                store.put_many(&packed)
+            })
+            .await
+            .map_err(|e| io_err(&self.root)(std::io::Error::other(e)))??;
             for path in stale_files {
                 let _ = tokio::fs::remove_file(&path).await;
             }
@@ -256,6 +388,7 @@ impl ShardStore {
                 packed: true,
                 size: e.size,
                 modified: e.created,
+                inode: 0,
             })
             .collect();
         let top = std::fs::read_dir(&self.root).map_err(io_err(&self.root))?;
@@ -276,6 +409,7 @@ impl ShardStore {
                     packed: false,
                     size: meta.len(),
                     modified: meta.modified().unwrap_or(SystemTime::UNIX_EPOCH),
+                    inode: std::os::unix::fs::MetadataExt::ino(&meta),
                 });
             }
         }
@@ -554,3 +688,7 @@ mod tests {
         assert_eq!(parse_file_name("junk"), None);
     }
 }
+
+#[cfg(test)]
+#[path = "collect_race_tests.rs"]
+mod collect_race_tests;

@@ -78,7 +78,7 @@ impl ShardWriter {
     }
 
     pub async fn write_stripe(&mut self, data: impl Into<Bytes>) -> Result<(), ShardError> {
-        let data: Bytes = data.into();
+        let data: Bytes = self.store.as_stored(data.into());
         let hash = *blake3::hash(&data).as_bytes();
         let len = data.len() as u64;
         let projected = self.written + len + (self.hashes.len() as u64 + 1) * 32 + FOOTER_LEN as u64;
@@ -150,8 +150,9 @@ impl ShardWriter {
     }
 
     /// Writes the table and footer and makes the shard durable under its name. Returns
-    /// BLAKE3(table) and the stored size. With `expected` (a repair), a shard that does not hash
-    /// to it is refused and whatever the node held before stays untouched.
+    /// BLAKE3(table) and the stored size. With `expected` (the coordinator's own hash of what it
+    /// sent), a shard that does not hash to it is refused and whatever the node held before stays
+    /// untouched.
     pub async fn finish(mut self, object_size: u64, expected: Option<[u8; 32]>) -> Result<([u8; 32], u64), ShardError> {
         let final_path = self.store.path(&self.object_id, self.index);
         let sink = self.sink.take().ok_or_else(|| ShardError::Corrupt {
@@ -163,7 +164,7 @@ impl ShardWriter {
             // Dropping self removes a temp file; the existing shard, if any, stays untouched.
             return Err(ShardError::Corrupt {
                 path: final_path,
-                reason: "the rebuilt shard does not hash as the manifest recorded; not replacing anything".into(),
+                reason: "the shard received does not hash as its coordinator computed; not replacing anything".into(),
             });
         }
         let size = self.written + tail.len() as u64;
@@ -172,9 +173,12 @@ impl ShardWriter {
             Sink::Memory(mut buf) => {
                 buf.extend_from_slice(&tail);
                 let (store, id, index, created) = (self.store.clone(), self.object_id, self.index, self.created_ms);
-                tokio::task::spawn_blocking(move || store.packed().put(&id, index, &buf, created))
-                    .await
-                    .map_err(|e| io_err(&final_path)(std::io::Error::other(e)))??;
+                tokio::task::spawn_blocking(move || {
+                    let _guard = store.lock_shard(&id, index);
+                    store.packed().put(&id, index, &buf, created)
+                })
+                .await
+                .map_err(|e| io_err(&final_path)(std::io::Error::other(e)))??;
                 // A file of the same shard (written before packing was on) is now stale.
                 if replaced.file {
                     let _ = tokio::fs::remove_file(&final_path).await;
@@ -182,11 +186,15 @@ impl ShardWriter {
             }
             Sink::File(file) => {
                 let (tmp, target) = (self.tmp_path.clone(), final_path.clone());
+                let (store, id, index) = (self.store.clone(), self.object_id, self.index);
                 blocking(&self.tmp_path, move || {
                     (&*file).write_all(&tail)?;
                     file.sync_all()?;
                     drop(file);
+                    // The collector checks and deletes under this lock: never between the two.
+                    let guard = store.lock_shard(&id, index);
                     std::fs::rename(&tmp, &target)?;
+                    drop(guard);
                     // The rename is durable once the directory is.
                     let dir = target.parent().map(Path::to_owned).unwrap_or_default();
                     std::fs::File::open(dir)?.sync_all()

@@ -3,44 +3,51 @@
 //! Raft leader only; every repair commits through a conditional transaction, so two repairers
 //! racing cannot both win, and a rebuilt shard must hash exactly as the manifest recorded.
 
+mod lost;
+pub(crate) use lost::is_lost;
+mod queue;
+
 use std::collections::{BTreeMap, BTreeSet, HashMap};
+use std::future::Future;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use archipel_proto::shard::ShardHeader;
 use bytes::Bytes;
-use futures::StreamExt;
 
 use crate::cluster_map::NodeState;
 use crate::erasure::Codec;
+use crate::kv::KvEntry;
 use crate::node::Node;
 use crate::objects::fixity::{fixity_key, Evidence, NS_FIXITY};
-use crate::objects::model::{manifest_ns, now_ms, Manifest, ShardRef, Storage, NS_DAMAGED, NS_NAMESPACES};
+use crate::objects::model::{manifest_ns, now_ms, Manifest, ShardRef, Storage, NS_NAMESPACES};
+use crate::objects::ObjectError;
 use crate::objects::{damage_command, lookup_owner_manifest, Fanout, Feeds};
 use crate::raft::{Command, CommandResult, Condition, Expect};
 use crate::shards::{parse_object_id, ObjectId};
 use crate::workers::WorkerHandle;
+use queue::{Backoff, LostObject, Outcome, PassEnv, RepairQueues};
 
 pub const WORKER_NAME: &str = "repair";
 /// `sys.drain/<node id>`: set once no manifest references a draining or removed node any more.
 pub const NS_DRAIN: &str = "sys.drain";
 /// `sys.moves/<object id>.<index>`: shards to move to the placement of the current layout.
 pub const NS_MOVES: &str = "sys.moves";
-/// Damaged entries handled per pass.
+/// Due entries handled per pass and queue.
 const PASS_LIMIT: usize = 1000;
-const PROBE_TIMEOUT: Duration = Duration::from_secs(2);
-
-enum Outcome {
-    Repaired {
-        node: u64,
-    },
-    /// The object is gone or changed: nothing to repair.
-    Dropped,
-}
+/// Liveness probes check the node's disk too (4 s at most, `grpc::cluster_service`).
+const PROBE_TIMEOUT: Duration = Duration::from_secs(5);
+/// A failing entry waits at most this long before its next try.
+const MAX_BACKOFF: Duration = Duration::from_secs(3600);
 
 pub async fn run_repairer(node: Arc<Node>, handle: Arc<WorkerHandle>) {
     let poll = Duration::from_secs(node.config.repair.poll_secs);
+    let backoff = Backoff {
+        base_ms: poll.as_millis() as u64,
+        cap_ms: MAX_BACKOFF.as_millis() as u64,
+    };
     let mut liveness = Liveness::default();
+    let mut queues = RepairQueues::new(backoff, PASS_LIMIT);
     let mut repairs_done = 0u64;
     let mut planned_layout = 0u64;
     let mut busy = false;
@@ -54,6 +61,7 @@ pub async fn run_repairer(node: Arc<Node>, handle: Arc<WorkerHandle>) {
         handle.wait_if_paused().await;
         if !node.is_leader() {
             liveness = Liveness::default();
+            queues = RepairQueues::new(backoff, PASS_LIMIT);
             planned_layout = 0;
             handle.update(|s| {
                 s.state = "standby".into();
@@ -74,73 +82,132 @@ pub async fn run_repairer(node: Arc<Node>, handle: Arc<WorkerHandle>) {
                 Err(e) => handle.update(|s| s.last_error = format!("rebalance planning: {e}")),
             }
         }
-        let damaged = node.state.scan(NS_DAMAGED, b"", b"", PASS_LIMIT);
-        let moves = node.state.scan(NS_MOVES, b"", b"", PASS_LIMIT);
-        let (damaged, moves) = match (damaged, moves) {
-            (Ok((d, _)), Ok((m, _))) => (d, m),
-            (Err(e), _) | (_, Err(e)) => {
-                handle.update(|s| s.last_error = e.to_string());
-                continue;
-            }
-        };
-        node.metrics.objects_degraded.set(damaged.len() as i64);
-        // Damage first: redundancy matters more than balance.
-        let entries: Vec<(&'static str, crate::kv::KvEntry)> = damaged
-            .into_iter()
-            .map(|e| (NS_DAMAGED, e))
-            .chain(moves.into_iter().map(|e| (NS_MOVES, e)))
-            .collect();
-        let total = entries.len() as u64;
-        handle.update(|s| {
-            s.state = if total > 0 { "running".into() } else { "idle".into() };
-            s.items_total = total;
-            s.items_done = 0;
-            s.detail = format!("{total} shard(s) to repair or move");
-        });
         // One barrier per pass: each repair commits on its manifest's revision, so a manifest
         // that changes during the pass fails that commit and is looked at again.
         if let Err(e) = node.read_barrier().await {
             handle.update(|s| s.last_error = e.to_string());
             continue;
         }
-        let budget = RateBudget::new(node.config.repair.max_bytes_per_sec);
-        let concurrency = node.config.repair.concurrency.max(1);
-        let mut done = 0;
-        let jobs: Vec<_> = one_per_object(entries)
-            .into_iter()
-            .map(|(queue, entry)| repair_one(&node, &handle, &budget, queue, entry))
-            .collect();
-        let mut outcomes = futures::stream::iter(jobs).buffer_unordered(concurrency);
-        while let Some((key, outcome)) = outcomes.next().await {
-            match outcome {
-                Ok(Outcome::Repaired { node: target }) => {
-                    busy = true;
-                    repairs_done += 1;
-                    node.metrics.repairs_done.inc();
-                    tracing::info!(shard = %key, node = target, "shard repaired");
-                }
-                Ok(Outcome::Dropped) => busy = true,
-                Err(e) => {
-                    node.metrics.repair_failures.inc();
-                    tracing::warn!(shard = %key, "repair failed, will retry: {e}");
-                    handle.update(|s| s.last_error = format!("{key}: {e}"));
-                }
-            }
-            done += 1;
-            handle.update(|s| {
-                s.items_done = done;
-                s.repairs_done = repairs_done;
-                s.progress = done as f64 / total.max(1) as f64;
-            });
+        if let Err(e) = lost::prune(&node).await {
+            handle.update(|s| s.last_error = format!("pruning the lost list: {e}"));
         }
         handle.update(|s| {
-            s.last_cycle_completed_ms = now_ms();
-            s.state = "idle".into();
-            s.detail = format!(
-                "pass done: {done} of {total} handled; next pass within {} s",
-                poll.as_secs()
-            );
+            s.state = "running".into();
+            s.items_done = 0;
         });
+        let env = LeaderEnv {
+            node: &node,
+            handle: &handle,
+            budget: RateBudget::new(node.config.repair.max_bytes_per_sec),
+        };
+        let concurrency = node.config.repair.concurrency.max(1);
+        let pass = queues
+            .pass(&env, concurrency, |key, outcome, done, total| {
+                match outcome {
+                    Ok(Outcome::Repaired { node: target }) => {
+                        repairs_done += 1;
+                        node.metrics.repairs_done.inc();
+                        tracing::info!(shard = %key, node = target, "shard repaired");
+                    }
+                    Ok(Outcome::Dropped) => {}
+                    Ok(Outcome::Lost(lost)) => {
+                        tracing::error!(
+                            shard = %key,
+                            "{}/{} cannot be rebuilt and is listed as lost: {}",
+                            lost.namespace,
+                            lost.key,
+                            lost.reason
+                        );
+                    }
+                    Err(e) => {
+                        node.metrics.repair_failures.inc();
+                        tracing::warn!(shard = %key, "repair failed, will retry after a backoff: {e}");
+                        handle.update(|s| s.last_error = format!("{key}: {e}"));
+                    }
+                }
+                handle.update(|s| {
+                    s.items_total = total;
+                    s.items_done = done;
+                    s.repairs_done = repairs_done;
+                    s.progress = done as f64 / total.max(1) as f64;
+                });
+            })
+            .await;
+        match pass {
+            Ok(summary) => {
+                busy = summary.repaired + summary.dropped + summary.lost > 0;
+                node.metrics.objects_degraded.set(summary.damaged_seen as i64);
+                handle.update(|s| {
+                    s.last_cycle_completed_ms = now_ms();
+                    s.state = "idle".into();
+                    s.detail = format!(
+                        "pass done: {} repaired, {} failed (retried after a backoff), {} lost, {} waiting; next pass within {} s",
+                        summary.repaired,
+                        summary.failed,
+                        summary.lost,
+                        summary.waiting,
+                        poll.as_secs()
+                    );
+                });
+            }
+            Err(e) => handle.update(|s| {
+                s.state = "idle".into();
+                s.last_error = e;
+            }),
+        }
+    }
+}
+
+/// The leader's side of a pass: its state, its repairs, its Raft writes.
+struct LeaderEnv<'a> {
+    node: &'a Node,
+    handle: &'a WorkerHandle,
+    budget: RateBudget,
+}
+
+impl PassEnv for LeaderEnv<'_> {
+    fn now_ms(&self) -> u64 {
+        now_ms()
+    }
+
+    fn scan(&self, ns: &str, after: &[u8], limit: usize) -> Result<(Vec<KvEntry>, bool), String> {
+        self.node.state.scan(ns, b"", after, limit).map_err(|e| e.to_string())
+    }
+
+    async fn repair(&self, queue: &'static str, entry: &KvEntry) -> Result<Outcome, String> {
+        self.handle.wait_if_paused().await;
+        let key = String::from_utf8_lossy(&entry.key).into_owned();
+        let request: serde_json::Value = serde_json::from_slice(&entry.value).unwrap_or_default();
+        repair_entry(self.node, queue, &key, &request, &self.budget).await
+    }
+
+    fn retry_later(
+        &self,
+        queue: &'static str,
+        entry: &KvEntry,
+        value: serde_json::Value,
+    ) -> impl Future<Output = Result<(), String>> + Send {
+        // Only if nothing rewrote the entry meanwhile (a new detection starts afresh).
+        let txn = Command::Txn {
+            conditions: vec![Condition {
+                ns: queue.into(),
+                key: entry.key.clone(),
+                expect: Expect::Revision(entry.revision),
+            }],
+            then: vec![Command::Put {
+                ns: queue.into(),
+                key: entry.key.clone(),
+                value: value.to_string().into_bytes(),
+            }],
+        };
+        async move {
+            self.node.propose_grouped(txn).await.map_err(|e| e.to_string())?;
+            Ok(())
+        }
+    }
+
+    fn mark_lost(&self, lost: &LostObject) -> impl Future<Output = Result<(), String>> + Send {
+        lost::record(self.node, lost.clone())
     }
 }
 
@@ -202,7 +269,7 @@ impl Liveness {
             .filter(|n| n.state == NodeState::Up && n.id != node.id())
         {
             let seen = self.last_seen.entry(n.id).or_insert(now);
-            if node.probe(&n.addr, PROBE_TIMEOUT).await.is_ok() {
+            if node.probe_alive(&n.addr, PROBE_TIMEOUT).await.is_ok() {
                 *seen = Instant::now();
                 self.lost.remove(&n.id);
                 continue;
@@ -331,21 +398,6 @@ async fn drop_entry(node: &Node, queue: &str, key: &str) -> Result<Outcome, Stri
     Ok(Outcome::Dropped)
 }
 
-/// One queued entry, once the worker is not paused.
-async fn repair_one(
-    node: &Node,
-    handle: &WorkerHandle,
-    budget: &RateBudget,
-    queue: &'static str,
-    entry: crate::kv::KvEntry,
-) -> (String, Result<Outcome, String>) {
-    handle.wait_if_paused().await;
-    let key = String::from_utf8_lossy(&entry.key).into_owned();
-    let request: serde_json::Value = serde_json::from_slice(&entry.value).unwrap_or_default();
-    let outcome = repair_entry(node, queue, &key, &request, budget).await;
-    (key, outcome)
-}
-
 /// Handles one entry of `queue` (`sys.damaged` or `sys.moves`); `request` is its JSON value.
 async fn repair_entry(
     node: &Node,
@@ -361,6 +413,9 @@ async fn repair_entry(
     let Some(m) = lookup_owner_manifest(node, &object_id) else {
         return drop_entry(node, queue, key).await; // deleted or replaced since
     };
+    if lost::is_lost(node, id_hex) {
+        return drop_entry(node, queue, key).await; // a late report about a lost object
+    }
     let Some((_, revision)) = node.current_manifest(&m.namespace, &m.key).map_err(|e| e.to_string())? else {
         return drop_entry(node, queue, key).await;
     };
@@ -401,7 +456,20 @@ async fn repair_entry(
         .map_err(|e| e.to_string())?;
     // The node checks the rebuilt shard against the manifest's record before it replaces anything.
     let expected = holder.as_ref().map(|h| h.table_hash);
-    let table_hash = rebuild(node, &m, &codec, index, (target, addr), expected, budget).await?;
+    let table_hash = match rebuild(node, &m, &codec, index, (target, addr), expected, budget).await {
+        Ok(hash) => hash,
+        Err(RebuildError::Failed(e)) => return Err(e),
+        Err(RebuildError::Lost(reason)) => {
+            return Ok(Outcome::Lost(LostObject {
+                object_id: id_hex.to_owned(),
+                namespace: m.namespace.clone(),
+                key: m.key.clone(),
+                revision,
+                shards: profile.total(),
+                reason,
+            }))
+        }
+    };
     let mut repaired = m.clone();
     if let Storage::Sharded { shards, .. } = &mut repaired.storage {
         shards.retain(|s| s.index != index);
@@ -514,6 +582,20 @@ async fn choose_target(
     ))
 }
 
+/// Why a rebuild did not happen.
+enum RebuildError {
+    /// Fewer than k of the other shards are sound: the object cannot be rebuilt.
+    Lost(String),
+    /// Anything else (unreachable nodes, a failed write): worth another try.
+    Failed(String),
+}
+
+impl From<String> for RebuildError {
+    fn from(e: String) -> Self {
+        RebuildError::Failed(e)
+    }
+}
+
 /// Reconstructs shard `index` stripe by stripe from verified shards and streams it to `target`.
 async fn rebuild(
     node: &Node,
@@ -523,14 +605,14 @@ async fn rebuild(
     target: (u64, String),
     expected: Option<[u8; 32]>,
     budget: &RateBudget,
-) -> Result<[u8; 32], String> {
+) -> Result<[u8; 32], RebuildError> {
     let Storage::Sharded {
         profile,
         stripe_size,
         shards,
     } = &m.storage
     else {
-        return Err("not an erasure-coded object".into());
+        return Err(RebuildError::Failed("not an erasure-coded object".into()));
     };
     let (k, total) = (profile.data as usize, profile.total());
     // Every other shard may serve, in read preference; the one being rebuilt may not.
@@ -558,7 +640,10 @@ async fn rebuild(
     // k feeds stream the whole shard range; decoding and sending overlap the fetch.
     let mut feeds = Feeds::open(node, m, sources, (0, stripes), k);
     for stripe in 0..stripes {
-        let mut set = feeds.stripe(stripe, total).await.map_err(|e| e.to_string())?;
+        let mut set = feeds.stripe(stripe, total).await.map_err(|e| match e {
+            ObjectError::DataLoss { reason, .. } => RebuildError::Lost(reason),
+            other => RebuildError::Failed(other.to_string()),
+        })?;
         let stripe_len = m.stored_stripe_len(stripe);
         let codec = codec.clone();
         let shard = tokio::task::spawn_blocking(move || {
@@ -577,21 +662,7 @@ async fn rebuild(
     let refs = fanout.finish(m.size, expected).await.map_err(|e| e.to_string())?;
     refs.first()
         .map(|r| r.table_hash)
-        .ok_or_else(|| "the target node returned no shard".to_owned())
-}
-
-/// Keeps the entries of a pass to one per object: two repairs of one object would race on its
-/// manifest revision and one would be wasted. The others wait for the next pass.
-fn one_per_object<T>(entries: Vec<(T, crate::kv::KvEntry)>) -> Vec<(T, crate::kv::KvEntry)> {
-    let mut seen = BTreeSet::new();
-    entries
-        .into_iter()
-        .filter(|(_, e)| {
-            let key = String::from_utf8_lossy(&e.key);
-            let object = key.rsplit_once('.').map_or(key.as_ref(), |(id, _)| id).to_owned();
-            seen.insert(object)
-        })
-        .collect()
+        .ok_or_else(|| RebuildError::Failed("the target node returned no shard".to_owned()))
 }
 
 /// The repair rate limit, shared by every repair of a pass: each spends the bytes it sends
