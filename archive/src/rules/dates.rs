@@ -86,8 +86,8 @@ fn date_time(date: &str, time: &str) -> Option<NaiveDate> {
         f.is_empty() || (f.len() > 1 && f.starts_with('.') && f[1..].bytes().all(|c| c.is_ascii_digit()))
     });
     // 24:00:00 is xsd's end of day.
-    let valid_clock = clock.starts_with("24:00:00") && clock[8..].trim_start_matches(['.', '0']).is_empty()
-        || NaiveTime::parse_from_str(&clock[..8.min(clock.len())], "%H:%M:%S").is_ok();
+    let end_of_day = clock.starts_with("24:00:00") && clock[8..].trim_start_matches(['.', '0']).is_empty();
+    let valid_clock = end_of_day || NaiveTime::parse_from_str(&clock[..8.min(clock.len())], "%H:%M:%S").is_ok();
     (shape && fraction_ok && valid_clock && timezone(tz)).then_some(day)
 }
 

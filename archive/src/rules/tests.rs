@@ -189,7 +189,7 @@ fn prevent_inheritance_ref_non_rule_id_and_override() {
     assert_eq!(own.len(), 1);
     assert_eq!((own[0].unit_ids[0].as_str(), own[0].inherited), ("OWN", false));
     assert_eq!(own[0].end_date, Some(day("2035-05-05")));
-    assert_eq!(out[1].categories[0].prevent_inheritance, true);
+    assert!(out[1].categories[0].prevent_inheritance);
 }
 
 #[test]

@@ -13,6 +13,15 @@ use super::tree::Node;
 /// Elements of ManagementType besides the rule categories.
 const MANAGEMENT_OTHER: &[&str] = &["LogBook", "UpdateOperation", "OtherManagementAbstract"];
 
+/// HoldRule fields that belong to the Rule they follow.
+const HOLD_FIELDS: &[&str] = &[
+    "HoldEndDate",
+    "HoldOwner",
+    "HoldReassessingDate",
+    "HoldReason",
+    "PreventRearrangement",
+];
+
 /// Reads one child of Management/ManagementMetadata into `m` when it is a management element;
 /// gives it back otherwise.
 pub(crate) fn management_child(
