@@ -190,7 +190,11 @@ impl Catalog {
         let referential = self.rules_referential(tenant).await?;
         let mut changed = Vec::new();
         self.each_unit(tenant, |mut u| {
-            let uses = u.rules.iter().chain(&u.own_rules).any(|r| rule_ids.contains(&r.rule_id));
+            let uses = u
+                .rules
+                .iter()
+                .chain(&u.own_rules)
+                .any(|r| rule_ids.contains(&r.rule_id));
             if uses && crate::rules::recompute::refresh(&mut u, &referential) {
                 changed.push(u);
             }

@@ -195,7 +195,11 @@ impl Referentials {
         for r in &mut rules {
             if let Some(old) = current.get(&r.id) {
                 let old_version = old.version.max(1);
-                if (Rule { version: old.version, ..r.clone() }) == *old {
+                if (Rule {
+                    version: old.version,
+                    ..r.clone()
+                }) == *old
+                {
                     r.version = old_version;
                     continue;
                 }

@@ -484,12 +484,20 @@ fn namespaces_encodings_and_versions() {
 /// element: keeping one of two dates silently would change what the archive computes.
 #[test]
 fn rule_blocks_are_read_strictly() {
-    let with = |management: &str| sound("2.2").replacen("<Content>", &format!("<Management>{management}</Management><Content>"), 1);
+    let with = |management: &str| {
+        sound("2.2").replacen(
+            "<Content>",
+            &format!("<Management>{management}</Management><Content>"),
+            1,
+        )
+    };
     let error = |management: &str| match parse(with(management).as_bytes(), &ParseLimits::default()) {
         Err(ManifestError::Invalid { path, reason, .. }) => format!("{path}: {reason}"),
         other => panic!("expected an error for {management}, got {other:?}"),
     };
-    let e = error("<AccessRule><Rule>ACC-1</Rule><StartDate>2020-01-01</StartDate><StartDate>2021-01-01</StartDate></AccessRule>");
+    let e = error(
+        "<AccessRule><Rule>ACC-1</Rule><StartDate>2020-01-01</StartDate><StartDate>2021-01-01</StartDate></AccessRule>",
+    );
     assert!(e.contains("AccessRule/StartDate") && e.contains("given twice"), "{e}");
     let e = error("<AccessRule><StartDate>2020-01-01</StartDate><Rule>ACC-1</Rule></AccessRule>");
     assert!(e.contains("comes before any Rule"), "{e}");

@@ -220,7 +220,8 @@ pub async fn import_rules(
         .filter(|old| {
             rules.iter().any(|new| {
                 new.id == old.id
-                    && (new.duration, new.measurement, new.no_duration) != (old.duration, old.measurement, old.no_duration)
+                    && (new.duration, new.measurement, new.no_duration)
+                        != (old.duration, old.measurement, old.no_duration)
             })
         })
         .map(|r| r.id.clone())

@@ -133,8 +133,9 @@ pub async fn check(
         .into_iter()
         .map(|r| (r.id.clone(), r))
         .collect();
+    let attached = attachments(a, &t.tenant, &parsed).await?;
     let aip_id = uuid::Uuid::new_v4().simple().to_string();
-    let units = build_units(t, &parsed, &verified, &rules, agreement.as_ref(), &aip_id)?;
+    let units = build_units(t, &parsed, &verified, &rules, &attached, agreement.as_ref(), &aip_id)?;
     let files = units
         .iter()
         .flat_map(|u| u.objects.iter())
@@ -284,14 +285,60 @@ fn check_profile(p: &Profile, m: &ArchiveTransfer, errors: &mut Reasons) {
     }
 }
 
+/// The archived units that SIP units attach to by UpdateOperation, by SIP unit id. Only a
+/// unit of the transfer's tenant can be named; every other case is KO with its reason.
+async fn attachments(a: &Archive, tenant: &str, m: &ArchiveTransfer) -> Result<HashMap<String, UnitRecord>, Reasons> {
+    use crate::rules::update::{target, Target};
+    let mut out = HashMap::new();
+    let mut errors = Vec::new();
+    for u in m.all_units() {
+        let Some(found) = u.management.as_ref().and_then(target) else {
+            continue;
+        };
+        let subject = Some(format!("ArchiveUnit {}", u.id));
+        match found {
+            Ok(Target::SystemId(id)) => match a.catalog.unit(tenant, &id).await {
+                Ok(parent) => {
+                    out.insert(u.id.clone(), parent);
+                }
+                Err(crate::error::ArchiveError::NotFound(_)) => errors.push(reason(
+                    "rules",
+                    subject,
+                    format!(
+                        "ArchiveUnit {}, UpdateOperation/SystemId: `{id}` is no archive unit of tenant `{tenant}`; give the system id of a unit archived in this tenant",
+                        u.id
+                    ),
+                )),
+                Err(e) => errors.push(reason("rules", subject, e.to_string())),
+            },
+            Ok(Target::MetadataKey { name, value }) => errors.push(reason(
+                "rules",
+                subject,
+                format!(
+                    "ArchiveUnit {}, UpdateOperation/ArchiveUnitIdentifierKey ({name} = `{value}`): attaching by metadata key is not supported; give the unit's SystemId",
+                    u.id
+                ),
+            )),
+            Err(why) => errors.push(reason("rules", subject, format!("ArchiveUnit {}, {why}", u.id))),
+        }
+    }
+    if errors.is_empty() {
+        Ok(out)
+    } else {
+        Err(errors)
+    }
+}
+
 /// The rules of every unit, checked and inherited along every parent path (crate::rules).
 fn unit_rules(
     flat: &[manifest::FlatUnit<'_>],
     system_ids: &HashMap<&str, String>,
     mm: Option<&archipel_seda::manifest::ManagementMetadata>,
     rules: &HashMap<String, Rule>,
+    attached: &HashMap<String, UnitRecord>,
 ) -> Result<Vec<crate::rules::UnitRules>, Reasons> {
     let index: HashMap<&str, usize> = flat.iter().enumerate().map(|(i, f)| (f.unit.id.as_str(), i)).collect();
+    let existing: Vec<&UnitRecord> = attached.values().collect();
     let inputs: Vec<crate::rules::UnitInput> = flat
         .iter()
         .map(|f| crate::rules::UnitInput {
@@ -299,10 +346,15 @@ fn unit_rules(
             system_id: &system_ids[f.unit.id.as_str()],
             parents: f.parent_ids.iter().filter_map(|p| index.get(p).copied()).collect(),
             management: f.unit.management.as_ref(),
+            attached_to: attached
+                .get(&f.unit.id)
+                .and_then(|r| existing.iter().position(|e| e.id == r.id))
+                .into_iter()
+                .collect(),
         })
         .collect();
     let implicit_keep = mm.is_some_and(|m| m.originating_agency_identifier.is_some());
-    crate::rules::compute(&inputs, mm.map(|m| &m.rules), rules, implicit_keep)
+    crate::rules::compute(&inputs, &existing, mm.map(|m| &m.rules), rules, implicit_keep)
 }
 
 /// One catalog record per described unit, with its objects and its rules computed.
@@ -311,6 +363,7 @@ fn build_units(
     m: &ArchiveTransfer,
     verified: &HashMap<String, VerifiedObject>,
     rules: &HashMap<String, Rule>,
+    attached: &HashMap<String, UnitRecord>,
     agreement: Option<&Agreement>,
     aip_id: &str,
 ) -> Result<Vec<UnitRecord>, Reasons> {
@@ -332,7 +385,7 @@ fn build_units(
     let originating = mm.and_then(|mm| mm.originating_agency_identifier.clone());
     let mut errors = Vec::new();
     // Rule problems and Content date problems are reported together.
-    let unit_rules = unit_rules(&flat, &system_ids, mm, rules).unwrap_or_else(|e| {
+    let unit_rules = unit_rules(&flat, &system_ids, mm, rules, attached).unwrap_or_else(|e| {
         errors.extend(e);
         vec![crate::rules::UnitRules::default(); flat.len()]
     });
@@ -393,7 +446,8 @@ fn build_units(
         let content = u.content.clone().unwrap_or_default();
         let (start_date, end_date) =
             crate::rules::content::check(&content, &format!("ArchiveUnit {}", u.id), &mut errors);
-        let parent_ids: Vec<String> = f.parent_ids.iter().filter_map(|p| system_ids.get(p)).cloned().collect();
+        let mut parent_ids: Vec<String> = f.parent_ids.iter().filter_map(|p| system_ids.get(p)).cloned().collect();
+        parent_ids.extend(attached.get(&u.id).map(|p| p.id.clone()));
         let parent_id = parent_ids.first().cloned();
         let other = u.management.as_ref().map(|mg| &mg.other);
         out.push(UnitRecord {

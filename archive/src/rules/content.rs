@@ -33,15 +33,16 @@ pub fn check(content: &Content, subject: &str, errors: &mut Vec<Reason>) -> (Opt
             }
         }
     }
-    let mut day = |name: &str, value: &Option<String>, end: bool| match value.as_deref().map(|v| (v, content_date(v, end))) {
-        None => None,
-        Some((_, Some(ContentDate::Day(d)))) => Some(d),
-        Some((_, Some(ContentDate::Partial))) => None,
-        Some((v, None)) => {
-            report(name, v);
-            None
-        }
-    };
+    let mut day =
+        |name: &str, value: &Option<String>, end: bool| match value.as_deref().map(|v| (v, content_date(v, end))) {
+            None => None,
+            Some((_, Some(ContentDate::Day(d)))) => Some(d),
+            Some((_, Some(ContentDate::Partial))) => None,
+            Some((v, None)) => {
+                report(name, v);
+                None
+            }
+        };
     let start = day("StartDate", &content.start_date, false);
     let end = day("EndDate", &content.end_date, true);
     if let (Some(s), Some(e)) = (start, end) {
@@ -49,7 +50,9 @@ pub fn check(content: &Content, subject: &str, errors: &mut Vec<Reason>) -> (Opt
             errors.push(Reason {
                 step: "rules".into(),
                 subject: Some(subject.to_owned()),
-                message: format!("{subject}, Content/StartDate ({s}) comes after Content/EndDate ({e}): correct one of them"),
+                message: format!(
+                    "{subject}, Content/StartDate ({s}) comes after Content/EndDate ({e}): correct one of them"
+                ),
             });
         }
     }

@@ -52,7 +52,9 @@ fn calendar_date(s: &str) -> Option<NaiveDate> {
     let shape = b.len() == 10
         && b[4] == b'-'
         && b[7] == b'-'
-        && b.iter().enumerate().all(|(i, c)| i == 4 || i == 7 || c.is_ascii_digit());
+        && b.iter()
+            .enumerate()
+            .all(|(i, c)| i == 4 || i == 7 || c.is_ascii_digit());
     if !shape {
         return None;
     }
@@ -159,7 +161,10 @@ mod tests {
 
     #[test]
     fn content_dates_follow_seda_date_type() {
-        assert_eq!(content_date("2017-04-05T08:11:56", false), Some(ContentDate::Day(d(2017, 4, 5))));
+        assert_eq!(
+            content_date("2017-04-05T08:11:56", false),
+            Some(ContentDate::Day(d(2017, 4, 5)))
+        );
         assert_eq!(
             content_date("2017-04-05T08:11:56.250+01:00", false),
             Some(ContentDate::Day(d(2017, 4, 5)))
@@ -168,7 +173,15 @@ mod tests {
         assert_eq!(content_date("2017", true), Some(ContentDate::Day(d(2017, 12, 31))));
         assert_eq!(content_date("2016-02", true), Some(ContentDate::Day(d(2016, 2, 29))));
         assert_eq!(content_date("--12-25", false), Some(ContentDate::Partial));
-        for bad in ["2017-04-05T25:00:00", "2017-04-05T", "17", "2017-4", "hier", "--13", "2017-04-05T08:11"] {
+        for bad in [
+            "2017-04-05T25:00:00",
+            "2017-04-05T",
+            "17",
+            "2017-4",
+            "hier",
+            "--13",
+            "2017-04-05T08:11",
+        ] {
             assert_eq!(content_date(bad, false), None, "{bad}");
         }
     }

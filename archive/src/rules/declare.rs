@@ -29,7 +29,11 @@ pub struct Problems<'a> {
 
 impl Problems<'_> {
     pub fn push(&mut self, element: &str, line: u32, message: String) {
-        let at = if line > 0 { format!(" (line {line})") } else { String::new() };
+        let at = if line > 0 {
+            format!(" (line {line})")
+        } else {
+            String::new()
+        };
         self.errors.push(Reason {
             step: "rules".into(),
             subject: Some(self.subject.to_owned()),
@@ -61,17 +65,25 @@ pub fn declare(
         declared.ref_non_rule_ids = block.ref_non_rule_ids.clone();
         match (final_actions(category), block.final_action.as_deref()) {
             (Some(codes), Some(fa)) if codes.contains(&fa) => {
-                declared.properties.push(("FinalAction".into(), Value::String(fa.into())));
+                declared
+                    .properties
+                    .push(("FinalAction".into(), Value::String(fa.into())));
             }
             (Some(codes), Some(fa)) => problems.push(
                 &format!("{element}/FinalAction"),
                 block.line,
-                format!("`{fa}` is not a FinalAction of {element}; use one of {}", codes.join(", ")),
+                format!(
+                    "`{fa}` is not a FinalAction of {element}; use one of {}",
+                    codes.join(", ")
+                ),
             ),
             (Some(codes), None) => problems.push(
                 &format!("{element}/FinalAction"),
                 block.line,
-                format!("SEDA requires a FinalAction in {element}: add one of {}", codes.join(", ")),
+                format!(
+                    "SEDA requires a FinalAction in {element}: add one of {}",
+                    codes.join(", ")
+                ),
             ),
             (None, Some(_)) => problems.push(
                 &format!("{element}/FinalAction"),
@@ -156,7 +168,10 @@ fn rule(
         problems.push(
             &at,
             r.line,
-            format!("rule `{}` is not in the tenant's rules referential; import it first", r.rule_id),
+            format!(
+                "rule `{}` is not in the tenant's rules referential; import it first",
+                r.rule_id
+            ),
         );
         return None;
     };
@@ -164,7 +179,10 @@ fn rule(
         problems.push(
             &at,
             r.line,
-            format!("rule `{}` is a {} in the referential, not a {element}", r.rule_id, def.rule_type),
+            format!(
+                "rule `{}` is a {} in the referential, not a {element}",
+                r.rule_id, def.rule_type
+            ),
         );
         return None;
     }
@@ -218,11 +236,7 @@ fn rule(
     }
     if let (Some(s), Some(e)) = (start, end_date) {
         if e < s {
-            problems.push(
-                &at,
-                r.line,
-                format!("its end ({e}) comes before its StartDate ({s})"),
-            );
+            problems.push(&at, r.line, format!("its end ({e}) comes before its StartDate ({s})"));
             return None;
         }
     }

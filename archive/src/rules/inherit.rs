@@ -106,14 +106,24 @@ pub fn compute<R: Clone>(nodes: &[Node<R>]) -> Result<Vec<View<R>>, OrderError> 
             let refused: HashSet<&str> = declared
                 .map(|d| d.ref_non_rule_ids.iter().map(String::as_str).collect())
                 .unwrap_or_default();
-            let rules = inherit(me, local_rules, &node.parents, |p| views[p].rules.get(&category), |k| {
-                stop_all || refused.contains(k)
-            });
+            let rules = inherit(
+                me,
+                local_rules,
+                &node.parents,
+                |p| views[p].rules.get(&category),
+                |k| stop_all || refused.contains(k),
+            );
             let local_props = declared.map(|d| d.properties.clone()).unwrap_or_default();
-            let mut props = inherit(me, local_props, &node.parents, |p| views[p].properties.get(&category), |_| {
-                stop_all
-            });
-            if category == RuleCategory::Appraisal && node.implicit_keep && !props.iter().any(|p| p.key == "FinalAction")
+            let mut props = inherit(
+                me,
+                local_props,
+                &node.parents,
+                |p| views[p].properties.get(&category),
+                |_| stop_all,
+            );
+            if category == RuleCategory::Appraisal
+                && node.implicit_keep
+                && !props.iter().any(|p| p.key == "FinalAction")
             {
                 props.push(Effective {
                     key: "FinalAction".into(),
@@ -131,7 +141,13 @@ pub fn compute<R: Clone>(nodes: &[Node<R>]) -> Result<Vec<View<R>>, OrderError> 
                 view.properties.insert(category, props);
             }
         }
-        view.global = inherit(me, node.global.clone(), &node.parents, |p| Some(&views[p].global), |_| false);
+        view.global = inherit(
+            me,
+            node.global.clone(),
+            &node.parents,
+            |p| Some(&views[p].global),
+            |_| false,
+        );
         views.push(view);
     }
     Ok(views)

@@ -53,10 +53,14 @@ pub fn merge_into_root(unit: &mut Vec<Declared<AppliedRule>>, defaults: &[Declar
     }
     // A rule carries its category's FinalAction, whichever declaration it came from.
     for d in unit.iter_mut() {
-        let fa = d.properties.iter().find(|(n, _)| n == "FinalAction").and_then(|(_, v)| match v {
-            Value::String(s) => Some(s.clone()),
-            _ => None,
-        });
+        let fa = d
+            .properties
+            .iter()
+            .find(|(n, _)| n == "FinalAction")
+            .and_then(|(_, v)| match v {
+                Value::String(s) => Some(s.clone()),
+                _ => None,
+            });
         for (_, r) in d.rules.iter_mut() {
             r.final_action.clone_from(&fa);
         }

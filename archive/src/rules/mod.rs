@@ -12,6 +12,7 @@ pub mod metadata;
 pub mod recompute;
 pub mod referential;
 pub mod units;
+pub mod update;
 
 #[cfg(test)]
 mod props;

@@ -31,7 +31,11 @@ fn build(specs: &[UnitSpec]) -> Vec<Node<usize>> {
         .iter()
         .enumerate()
         .map(|(i, (parents, cats))| {
-            let parents: BTreeSet<usize> = if i == 0 { BTreeSet::new() } else { parents.iter().map(|p| p % i).collect() };
+            let parents: BTreeSet<usize> = if i == 0 {
+                BTreeSet::new()
+            } else {
+                parents.iter().map(|p| p % i).collect()
+            };
             let categories = CATEGORIES
                 .iter()
                 .zip(cats)

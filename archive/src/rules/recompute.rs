@@ -77,10 +77,16 @@ mod tests {
             hold: None,
         };
         let mut r = rule.clone();
-        assert!(!refresh_rule(&mut r, &HashMap::from([("APP-1".to_owned(), def.clone())])));
+        assert!(!refresh_rule(
+            &mut r,
+            &HashMap::from([("APP-1".to_owned(), def.clone())])
+        ));
         def.duration = Some(30);
         def.version = 2;
-        assert!(refresh_rule(&mut r, &HashMap::from([("APP-1".to_owned(), def.clone())])));
+        assert!(refresh_rule(
+            &mut r,
+            &HashMap::from([("APP-1".to_owned(), def.clone())])
+        ));
         assert_eq!(r.end_date, chrono::NaiveDate::from_ymd_opt(2050, 3, 1));
         def.duration = None;
         assert!(refresh_rule(&mut r, &HashMap::from([("APP-1".to_owned(), def)])));

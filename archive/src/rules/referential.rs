@@ -79,7 +79,11 @@ pub fn parse(text: &str) -> Result<Vec<Rule>> {
         }
         let field = |i: usize| record.get(index[i]).map(str::trim).unwrap_or("");
         let mut bad = |column: usize, what: String| {
-            problems.push(format!("line {line}, column {} ({}): {what}", COLUMNS[column], index[column] + 1));
+            problems.push(format!(
+                "line {line}, column {} ({}): {what}",
+                COLUMNS[column],
+                index[column] + 1
+            ));
         };
         let id = field(0);
         if let Err(e) = check_id("rule", id) {
@@ -87,12 +91,21 @@ pub fn parse(text: &str) -> Result<Vec<Rule>> {
             continue;
         }
         if let Some(earlier) = first_seen.insert(id.to_owned(), line) {
-            bad(0, format!("rule `{id}` was already given on line {earlier}; keep one line per rule"));
+            bad(
+                0,
+                format!("rule `{id}` was already given on line {earlier}; keep one line per rule"),
+            );
             continue;
         }
         let rule_type = field(1);
         let Some(rule_type) = RULE_TYPES.iter().find(|t| t.eq_ignore_ascii_case(rule_type)) else {
-            bad(1, format!("`{rule_type}` is not a rule type; write one of {}", RULE_TYPES.join(", ")));
+            bad(
+                1,
+                format!(
+                    "`{rule_type}` is not a rule type; write one of {}",
+                    RULE_TYPES.join(", ")
+                ),
+            );
             continue;
         };
         let (duration, no_duration) = match field(4) {
@@ -100,11 +113,15 @@ pub fn parse(text: &str) -> Result<Vec<Rule>> {
             "" => {
                 bad(
                     4,
-                    "the duration is empty; write a whole number or `unlimited` (only a HoldRule may leave it empty)".into(),
+                    "the duration is empty; write a whole number or `unlimited` (only a HoldRule may leave it empty)"
+                        .into(),
                 );
                 continue;
             }
-            d if ["unlimited", "illimité", "illimite"].iter().any(|u| d.eq_ignore_ascii_case(u)) => {
+            d if ["unlimited", "illimité", "illimite"]
+                .iter()
+                .any(|u| d.eq_ignore_ascii_case(u)) =>
+            {
                 (None, NoDuration::Unlimited)
             }
             d => match d.parse::<u32>() {
@@ -145,7 +162,9 @@ pub fn parse(text: &str) -> Result<Vec<Rule>> {
         if more > 0 {
             text.push_str(&format!("\n... and {more} more"));
         }
-        return Err(ArchiveError::Invalid(format!("the rules CSV was not imported:\n{text}")));
+        return Err(ArchiveError::Invalid(format!(
+            "the rules CSV was not imported:\n{text}"
+        )));
     }
     if rules.is_empty() {
         return Err(ArchiveError::Invalid("the rules CSV has a header but no rule".into()));
@@ -175,7 +194,11 @@ est en cours\",,\n\
         let rules = parse(VITAM_SHAPED).unwrap();
         assert_eq!(rules.len(), 5, "{rules:#?}");
         let acc = &rules[0];
-        assert!(acc.description.contains("Gouvernement,\n(art. L213-2, I, 1°, a)"), "{}", acc.description);
+        assert!(
+            acc.description.contains("Gouvernement,\n(art. L213-2, I, 1°, a)"),
+            "{}",
+            acc.description
+        );
         assert!(acc.description.ends_with("dit \"secret\""), "{}", acc.description);
         assert_eq!((acc.duration, acc.measurement), (Some(25), Measurement::Year));
         assert_eq!(rules[1].measurement, Measurement::Year);
@@ -206,9 +229,11 @@ est en cours\",,\n\
         }
         let e = parse("RuleId,RuleType\n").unwrap_err().to_string();
         assert!(e.contains("RuleValue"), "{e}");
-        let e = parse("RuleId,RuleType,RuleValue,RuleDescription,RuleDuration,RuleMeasurement\nX,AccessRule,v,\"open,1,YEAR\n")
-            .unwrap_err()
-            .to_string();
+        let e = parse(
+            "RuleId,RuleType,RuleValue,RuleDescription,RuleDuration,RuleMeasurement\nX,AccessRule,v,\"open,1,YEAR\n",
+        )
+        .unwrap_err()
+        .to_string();
         assert!(e.contains("line 2: 4 fields where the header has 6"), "{e}");
     }
 

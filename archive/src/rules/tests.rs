@@ -77,9 +77,10 @@ fn run(units: &[(&str, &[usize], Option<Management>)], mm: Option<Management>) -
             system_id: id,
             parents: parents.to_vec(),
             management: m.as_ref(),
+            attached_to: Vec::new(),
         })
         .collect();
-    compute(&inputs, mm.as_ref(), &referential(), true)
+    compute(&inputs, &[], mm.as_ref(), &referential(), true)
         .map_err(|e| e.into_iter().map(|r| r.message).collect::<Vec<_>>().join("\n"))
 }
 
@@ -93,7 +94,13 @@ fn day(s: &str) -> NaiveDate {
 
 #[test]
 fn diamond_inherits_once_with_both_paths() {
-    let access = |start| mgmt(vec![block(RuleCategory::Access, vec![rule("ACC-1", Some(start))], None)]);
+    let access = |start| {
+        mgmt(vec![block(
+            RuleCategory::Access,
+            vec![rule("ACC-1", Some(start))],
+            None,
+        )])
+    };
     let out = run(
         &[
             ("A", &[], access("2000-01-01")),
@@ -121,12 +128,20 @@ fn several_parents_bring_their_own_rules_and_final_actions() {
             (
                 "P1",
                 &[],
-                mgmt(vec![block(RuleCategory::Appraisal, vec![rule("APP-1", Some("2020-01-01"))], Some("Destroy"))]),
+                mgmt(vec![block(
+                    RuleCategory::Appraisal,
+                    vec![rule("APP-1", Some("2020-01-01"))],
+                    Some("Destroy"),
+                )]),
             ),
             (
                 "P2",
                 &[],
-                mgmt(vec![block(RuleCategory::Appraisal, vec![rule("APP-2", Some("2021-06-30"))], Some("Keep"))]),
+                mgmt(vec![block(
+                    RuleCategory::Appraisal,
+                    vec![rule("APP-2", Some("2021-06-30"))],
+                    Some("Keep"),
+                )]),
             ),
             ("X", &[0, 1], None),
         ],
@@ -136,8 +151,14 @@ fn several_parents_bring_their_own_rules_and_final_actions() {
     let x = &out[2];
     let app1 = find(x, "APP-1");
     let app2 = find(x, "APP-2");
-    assert_eq!((app1[0].unit_ids.as_slice(), app1[0].final_action.as_deref()), (&["P1".to_owned()][..], Some("Destroy")));
-    assert_eq!((app2[0].unit_ids.as_slice(), app2[0].final_action.as_deref()), (&["P2".to_owned()][..], Some("Keep")));
+    assert_eq!(
+        (app1[0].unit_ids.as_slice(), app1[0].final_action.as_deref()),
+        (&["P1".to_owned()][..], Some("Destroy"))
+    );
+    assert_eq!(
+        (app2[0].unit_ids.as_slice(), app2[0].final_action.as_deref()),
+        (&["P2".to_owned()][..], Some("Keep"))
+    );
     assert_eq!(app2[0].end_date, Some(day("2026-06-30")));
     // Both FinalActions reach X, each from its origin; no implicit Keep is added.
     let fas: Vec<_> = x.properties.iter().filter(|p| p.name == "FinalAction").collect();
@@ -147,9 +168,22 @@ fn several_parents_bring_their_own_rules_and_final_actions() {
 
 #[test]
 fn same_rule_from_two_origins_is_two_entries() {
-    let access = |start| mgmt(vec![block(RuleCategory::Access, vec![rule("ACC-1", Some(start))], None)]);
-    let out = run(&[("A", &[], access("2000-01-01")), ("B", &[], access("2010-01-01")), ("C", &[0, 1], None)], None)
-        .unwrap();
+    let access = |start| {
+        mgmt(vec![block(
+            RuleCategory::Access,
+            vec![rule("ACC-1", Some(start))],
+            None,
+        )])
+    };
+    let out = run(
+        &[
+            ("A", &[], access("2000-01-01")),
+            ("B", &[], access("2010-01-01")),
+            ("C", &[0, 1], None),
+        ],
+        None,
+    )
+    .unwrap();
     let c = find(&out[2], "ACC-1");
     assert_eq!(c.len(), 2);
     let ends: Vec<_> = c.iter().map(|r| (r.unit_ids[0].as_str(), r.end_date)).collect();
@@ -159,8 +193,16 @@ fn same_rule_from_two_origins_is_two_entries() {
 #[test]
 fn prevent_inheritance_ref_non_rule_id_and_override() {
     let parent = mgmt(vec![
-        block(RuleCategory::Access, vec![rule("ACC-1", Some("2000-01-01")), rule("ACC-2", Some("2000-01-01"))], None),
-        block(RuleCategory::Appraisal, vec![rule("APP-1", Some("2000-01-01"))], Some("Keep")),
+        block(
+            RuleCategory::Access,
+            vec![rule("ACC-1", Some("2000-01-01")), rule("ACC-2", Some("2000-01-01"))],
+            None,
+        ),
+        block(
+            RuleCategory::Appraisal,
+            vec![rule("APP-1", Some("2000-01-01"))],
+            Some("Keep"),
+        ),
     ]);
     let mut stop = block(RuleCategory::Access, vec![], None);
     stop.prevent_inheritance = Some(true);
@@ -179,11 +221,22 @@ fn prevent_inheritance_ref_non_rule_id_and_override() {
     )
     .unwrap();
     let ids = |u: &UnitRules, c: &str| -> Vec<String> {
-        u.rules.iter().filter(|r| r.category == c).map(|r| r.rule_id.clone()).collect()
+        u.rules
+            .iter()
+            .filter(|r| r.category == c)
+            .map(|r| r.rule_id.clone())
+            .collect()
     };
     assert!(ids(&out[1], "AccessRule").is_empty());
-    assert_eq!(ids(&out[1], "AppraisalRule"), ["APP-1"], "PreventInheritance stops only its category");
-    assert!(ids(&out[4], "AccessRule").is_empty(), "nor does anything reach below it");
+    assert_eq!(
+        ids(&out[1], "AppraisalRule"),
+        ["APP-1"],
+        "PreventInheritance stops only its category"
+    );
+    assert!(
+        ids(&out[4], "AccessRule").is_empty(),
+        "nor does anything reach below it"
+    );
     assert_eq!(ids(&out[2], "AccessRule"), ["ACC-1"]);
     let own = find(&out[3], "ACC-1");
     assert_eq!(own.len(), 1);
@@ -195,7 +248,11 @@ fn prevent_inheritance_ref_non_rule_id_and_override() {
 #[test]
 fn management_metadata_is_merged_into_roots_as_own_rules() {
     let mm = mgmt(vec![
-        block(RuleCategory::Appraisal, vec![rule("APP-1", Some("2001-01-01"))], Some("Destroy")),
+        block(
+            RuleCategory::Appraisal,
+            vec![rule("APP-1", Some("2001-01-01"))],
+            Some("Destroy"),
+        ),
         block(RuleCategory::Access, vec![rule("ACC-1", Some("2001-01-01"))], None),
     ]);
     let mut blocked = block(RuleCategory::Access, vec![], None);
@@ -203,7 +260,18 @@ fn management_metadata_is_merged_into_roots_as_own_rules() {
     let out = run(
         &[
             ("R1", &[], None),
-            ("R2", &[], mgmt(vec![blocked, block(RuleCategory::Appraisal, vec![rule("APP-1", Some("2015-01-01"))], Some("Keep"))])),
+            (
+                "R2",
+                &[],
+                mgmt(vec![
+                    blocked,
+                    block(
+                        RuleCategory::Appraisal,
+                        vec![rule("APP-1", Some("2015-01-01"))],
+                        Some("Keep"),
+                    ),
+                ]),
+            ),
             ("CHILD", &[0], None),
         ],
         mm,
@@ -240,7 +308,11 @@ fn end_kinds_and_hold_rules() {
             mgmt(vec![
                 block(RuleCategory::Hold, vec![hold_until], None),
                 block(RuleCategory::Access, vec![rule("ACC-1", None)], None),
-                block(RuleCategory::Storage, vec![rule("STO-INF", Some("2020-01-01"))], Some("Copy")),
+                block(
+                    RuleCategory::Storage,
+                    vec![rule("STO-INF", Some("2020-01-01"))],
+                    Some("Copy"),
+                ),
             ]),
         )],
         None,
@@ -248,7 +320,10 @@ fn end_kinds_and_hold_rules() {
     .unwrap();
     let u = &out[0];
     let hold = find(u, "HOL-1")[0];
-    assert_eq!((hold.end_date, hold.end_kind), (Some(day("2024-12-31")), Some(EndKind::HoldEndDate)));
+    assert_eq!(
+        (hold.end_date, hold.end_kind),
+        (Some(day("2024-12-31")), Some(EndKind::HoldEndDate))
+    );
     let attrs = hold.hold.as_ref().unwrap();
     assert_eq!(attrs.hold_owner.as_deref(), Some("Tribunal"));
     assert_eq!(attrs.prevent_rearrangement, Some(true));
@@ -257,7 +332,15 @@ fn end_kinds_and_hold_rules() {
     assert_eq!(find(u, "STO-INF")[0].end_kind, Some(EndKind::Unlimited));
     assert_eq!(find(u, "STO-INF")[0].end_date, None);
 
-    let indefinite = run(&[("U", &[], mgmt(vec![block(RuleCategory::Hold, vec![rule("HOL-1", None)], None)]))], None).unwrap();
+    let indefinite = run(
+        &[(
+            "U",
+            &[],
+            mgmt(vec![block(RuleCategory::Hold, vec![rule("HOL-1", None)], None)]),
+        )],
+        None,
+    )
+    .unwrap();
     assert_eq!(find(&indefinite[0], "HOL-1")[0].end_kind, Some(EndKind::Indefinite));
 }
 
@@ -272,7 +355,11 @@ fn bad_rules_are_ko_naming_unit_and_element() {
             "U9",
             &[],
             mgmt(vec![
-                block(RuleCategory::Access, vec![rule("ACC-1", Some("2020-02-30")), rule("ACC-2", Some("1/1/2020"))], None),
+                block(
+                    RuleCategory::Access,
+                    vec![rule("ACC-1", Some("2020-02-30")), rule("ACC-2", Some("1/1/2020"))],
+                    None,
+                ),
                 block(RuleCategory::Appraisal, vec![rule("APP-1", None)], None),
                 block(RuleCategory::Storage, vec![rule("STO-INF", None)], Some("Destroy")),
                 block(RuleCategory::Reuse, vec![], Some("Keep")),
@@ -297,7 +384,13 @@ fn bad_rules_are_ko_naming_unit_and_element() {
 
 #[test]
 fn a_rule_repeated_with_other_dates_is_ko_and_identical_is_one() {
-    let twice = |a, b| mgmt(vec![block(RuleCategory::Access, vec![rule("ACC-1", Some(a)), rule("ACC-1", Some(b))], None)]);
+    let twice = |a, b| {
+        mgmt(vec![block(
+            RuleCategory::Access,
+            vec![rule("ACC-1", Some(a)), rule("ACC-1", Some(b))],
+            None,
+        )])
+    };
     let e = run(&[("U", &[], twice("2020-01-01", "2021-01-01"))], None).unwrap_err();
     assert!(e.contains("rule `ACC-1` is given twice with different dates"), "{e}");
     let ok = run(&[("U", &[], twice("2020-01-01", "2020-01-01"))], None).unwrap();
@@ -310,13 +403,23 @@ fn unknown_or_miscategorised_rules_are_ko() {
         &[(
             "U",
             &[],
-            mgmt(vec![block(RuleCategory::Access, vec![rule("APP-1", None), rule("NOPE", None)], None)]),
+            mgmt(vec![block(
+                RuleCategory::Access,
+                vec![rule("APP-1", None), rule("NOPE", None)],
+                None,
+            )]),
         )],
         None,
     )
     .unwrap_err();
-    assert!(e.contains("rule `APP-1` is a AppraisalRule in the referential, not a AccessRule"), "{e}");
-    assert!(e.contains("rule `NOPE` is not in the tenant's rules referential"), "{e}");
+    assert!(
+        e.contains("rule `APP-1` is a AppraisalRule in the referential, not a AccessRule"),
+        "{e}"
+    );
+    assert!(
+        e.contains("rule `NOPE` is not in the tenant's rules referential"),
+        "{e}"
+    );
 }
 
 #[test]
@@ -325,7 +428,11 @@ fn implicit_keep_and_need_authorization() {
     m.need_authorization = Some(true);
     let mut child_m = mgmt(vec![]).unwrap();
     child_m.need_authorization = Some(false);
-    let out = run(&[("R", &[], Some(m)), ("C", &[0], None), ("D", &[1], Some(child_m))], None).unwrap();
+    let out = run(
+        &[("R", &[], Some(m)), ("C", &[0], None), ("D", &[1], Some(child_m))],
+        None,
+    )
+    .unwrap();
     let keep = out[1].properties.iter().find(|p| p.name == "FinalAction").unwrap();
     assert!(keep.implicit && keep.unit_ids == ["R"], "{keep:#?}");
     let need = |u: &UnitRules| {
@@ -341,7 +448,11 @@ fn implicit_keep_and_need_authorization() {
 
 #[test]
 fn classification_attributes_are_category_properties() {
-    let mut b = block(RuleCategory::Classification, vec![rule("CLA-1", Some("2020-01-01"))], None);
+    let mut b = block(
+        RuleCategory::Classification,
+        vec![rule("CLA-1", Some("2020-01-01"))],
+        None,
+    );
     b.classification = ClassificationFields {
         audience: Some("Interne".into()),
         level: Some("Secret Défense".into()),
@@ -356,7 +467,78 @@ fn classification_attributes_are_category_properties() {
         .filter(|p| p.category.as_deref() == Some("ClassificationRule"))
         .map(|p| (p.name.as_str(), p.value.clone(), p.unit_ids[0].as_str()))
         .collect();
-    assert!(names.contains(&("ClassificationLevel", serde_json::json!("Secret Défense"), "R")), "{names:?}");
-    assert!(names.contains(&("NeedReassessingAuthorization", serde_json::json!(true), "R")), "{names:?}");
-    assert!(names.contains(&("ClassificationReassessingDate", serde_json::json!("2025-01-01"), "R")), "{names:?}");
+    assert!(
+        names.contains(&("ClassificationLevel", serde_json::json!("Secret Défense"), "R")),
+        "{names:?}"
+    );
+    assert!(
+        names.contains(&("NeedReassessingAuthorization", serde_json::json!(true), "R")),
+        "{names:?}"
+    );
+    assert!(
+        names.contains(&("ClassificationReassessingDate", serde_json::json!("2025-01-01"), "R")),
+        "{names:?}"
+    );
+}
+
+/// An archived unit as the catalog keeps it: X (archived) holds ACC-1 from its parent P and its
+/// own APP-1.
+fn archived() -> crate::model::UnitRecord {
+    let rule = |id: &str, cat: &str, origin: &str, paths: serde_json::Value| {
+        serde_json::json!({"category": cat, "rule_id": id, "start_date": "2000-01-01", "end_date": "2025-01-01",
+            "end_kind": "computed", "inherited": origin != "x", "unit_ids": [origin], "sip_unit_ids": [origin.to_uppercase()],
+            "paths": paths})
+    };
+    serde_json::from_value(serde_json::json!({
+        "id": "x", "sip_id": "X", "tenant": "t", "aip_id": "a", "transfer_id": "tr", "parent_id": "p", "flow": null,
+        "agreement": null, "title": "X", "description": null, "level": null, "start_date": null, "end_date": null,
+        "originating_agency": null, "keywords": [], "objects": [], "content": null, "ingested_at": "2026-01-01T00:00:00Z",
+        "rules": [rule("ACC-1", "AccessRule", "p", serde_json::json!([["x", "p"]])), rule("APP-1", "AppraisalRule", "x", serde_json::json!([["x"]]))],
+        "properties": [{"category": "AppraisalRule", "name": "FinalAction", "value": "Destroy", "unit_ids": ["x"], "sip_unit_ids": ["X"], "paths": [["x"]]}],
+    }))
+    .unwrap()
+}
+
+#[test]
+fn a_unit_attached_to_an_archived_one_inherits_what_is_in_force_there() {
+    let x = archived();
+    let mut refuse = block(RuleCategory::Access, vec![], None);
+    refuse.ref_non_rule_ids = vec!["ACC-1".into()];
+    let units = [
+        UnitInput {
+            sip_id: "N",
+            system_id: "n",
+            parents: vec![],
+            management: None,
+            attached_to: vec![0],
+        },
+        UnitInput {
+            sip_id: "M",
+            system_id: "m",
+            parents: vec![0],
+            management: None,
+            attached_to: vec![],
+        },
+    ];
+    let refusing = mgmt(vec![refuse]);
+    let with_refusal = [UnitInput {
+        sip_id: "R",
+        system_id: "r",
+        parents: vec![],
+        management: refusing.as_ref(),
+        attached_to: vec![0],
+    }];
+    let out = compute(&units, &[&x], None, &referential(), true).unwrap();
+    let m = &out[1];
+    let acc = find(m, "ACC-1")[0];
+    assert_eq!((acc.unit_ids.as_slice(), acc.inherited), (&["p".to_owned()][..], true));
+    assert_eq!(acc.paths, [vec!["m", "n", "x", "p"]]);
+    let app = find(m, "APP-1")[0];
+    assert_eq!(app.unit_ids, ["x"]);
+    assert_eq!(app.paths, [vec!["m", "n", "x"]]);
+    let fa = m.properties.iter().find(|p| p.name == "FinalAction").unwrap();
+    assert_eq!((fa.value.as_str(), fa.implicit), (Some("Destroy"), false));
+    let r = compute(&with_refusal, &[&x], None, &referential(), true).unwrap();
+    assert!(find(&r[0], "ACC-1").is_empty());
+    assert_eq!(find(&r[0], "APP-1").len(), 1);
 }

@@ -5,9 +5,7 @@ use serde_json::Map;
 use super::ctx::{boolean, child_path, text, Ctx};
 use super::error::ManifestError;
 use super::json::{insert_child, to_json};
-use super::model::{
-    ClassificationFields, HoldFields, Management, ManagementMetadata, Rule, RuleBlock, RuleCategory,
-};
+use super::model::{ClassificationFields, HoldFields, Management, ManagementMetadata, Rule, RuleBlock, RuleCategory};
 use super::tree::Node;
 
 /// Elements of ManagementType besides the rule categories.
@@ -168,10 +166,7 @@ fn set_once(slot: &mut Option<String>, path: &str, node: &Node) -> Result<(), Ma
         return Err(invalid(
             path,
             node,
-            &format!(
-                "{} is given twice here: keep one value",
-                node.name
-            ),
+            &format!("{} is given twice here: keep one value", node.name),
         ));
     }
     *slot = text(node);
