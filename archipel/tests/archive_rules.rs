@@ -200,7 +200,7 @@ fn inherited_rules_follow_every_path() {
     assert!(c["own_rules"].as_array().unwrap().is_empty());
     let acc1 = rules_of(&c, "ACC-00001");
     assert_eq!(acc1.len(), 1);
-    assert_eq!(ids(acc1[0], "unit_ids"), [a_id.clone()]);
+    assert_eq!(ids(acc1[0], "unit_ids"), [a_id.as_str()]);
     assert_eq!(acc1[0]["start_date"], "2010-01-01");
     assert_eq!(acc1[0]["end_date"], "2010-01-01");
     let acc3 = rules_of(&c, "ACC-00003");
