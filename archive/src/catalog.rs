@@ -3,7 +3,7 @@
 //! half-way never shows. The catalog is a projection: [`Catalog::reindex`] rebuilds it from
 //! the AIP descriptors in the object store alone.
 
-use std::collections::HashSet;
+use std::collections::{HashMap, HashSet};
 
 use chrono::{DateTime, Utc};
 use futures::StreamExt;
@@ -11,7 +11,7 @@ use serde::{Deserialize, Serialize};
 
 use crate::error::{ArchiveError, Result};
 use crate::keys;
-use crate::model::{AipDescriptor, UnitRecord, AIP_FORMAT};
+use crate::model::{AipDescriptor, Rule, UnitRecord, AIP_FORMAT};
 use crate::store::{Expect, Store, Write};
 
 /// Unit records per transaction, and bytes: inside the cluster's limits (1000 operations, 4 MiB).
@@ -170,6 +170,48 @@ impl Catalog {
             .await
     }
 
+    /// The tenant's rules referential, by id.
+    async fn rules_referential(&self, tenant: &str) -> Result<HashMap<String, Rule>> {
+        Ok(self
+            .store
+            .scan::<Rule>(&keys::referentials(tenant, crate::referentials::RULE))
+            .await?
+            .into_iter()
+            .map(|(_, r)| (r.id.clone(), r))
+            .collect())
+    }
+
+    /// Recomputes the end dates of every visible unit using one of `rule_ids`, after the
+    /// referential changed them. Returns the ids of the units rewritten.
+    pub async fn recompute_rules(&self, tenant: &str, rule_ids: &HashSet<String>) -> Result<Vec<String>> {
+        if rule_ids.is_empty() {
+            return Ok(Vec::new());
+        }
+        let referential = self.rules_referential(tenant).await?;
+        let mut changed = Vec::new();
+        self.each_unit(tenant, |mut u| {
+            let uses = u
+                .rules
+                .iter()
+                .chain(&u.own_rules)
+                .any(|r| rule_ids.contains(&r.rule_id));
+            if uses && crate::rules::recompute::refresh(&mut u, &referential) {
+                changed.push(u);
+            }
+            Ok(())
+        })
+        .await?;
+        for batch in batches(unit_writes(tenant, &changed)?) {
+            self.store.atomically(&[], batch).await?;
+        }
+        if !changed.is_empty() {
+            self.store
+                .put(&keys::catalog_generation(tenant), &Utc::now().timestamp_micros())
+                .await?;
+        }
+        Ok(changed.into_iter().map(|u| u.id).collect())
+    }
+
     pub async fn generation(&self, tenant: &str) -> Result<i64> {
         Ok(self
             .store
@@ -211,6 +253,8 @@ impl Catalog {
         let mut seen_units = HashSet::new();
         let mut seen_aips = HashSet::new();
         let mut after = String::new();
+        // End dates follow the current referential, not the one of the ingest.
+        let referential = self.rules_referential(tenant).await?;
         loop {
             let (page, _) = client.list_objects(namespace, "aip/", &after, 1).await?;
             let Some(info) = page.into_iter().next() else { break };
@@ -229,7 +273,7 @@ impl Catalog {
             client
                 .get_object(namespace, &info.key, 0, None, &mut bytes, None)
                 .await?;
-            let d: AipDescriptor = serde_json::from_slice(&bytes)
+            let mut d: AipDescriptor = serde_json::from_slice(&bytes)
                 .map_err(|e| ArchiveError::Internal(format!("AIP descriptor `{}` is unreadable: {e}", info.key)))?;
             if d.format != AIP_FORMAT || d.tenant != tenant || d.aip_id != aip_id {
                 return Err(ArchiveError::Internal(format!(
@@ -243,8 +287,9 @@ impl Catalog {
                 report.abandoned.push(aip_id);
                 continue;
             }
-            for u in &d.units {
+            for u in &mut d.units {
                 seen_units.insert(u.id.clone());
+                crate::rules::recompute::refresh(u, &referential);
             }
             seen_aips.insert(aip_id.clone());
             report.units += d.units.len();

@@ -20,6 +20,7 @@ pub mod keys;
 pub mod logbook;
 pub mod model;
 pub mod referentials;
+pub mod rules;
 pub mod search;
 pub mod searching;
 pub mod server;

@@ -129,6 +129,32 @@ pub enum Measurement {
     Day,
 }
 
+impl Measurement {
+    /// Reads a measurement whatever its case (`YEAR`, `Year`, `year`), as Vitam's files vary.
+    pub fn parse(s: &str) -> Option<Measurement> {
+        [
+            ("year", Measurement::Year),
+            ("month", Measurement::Month),
+            ("day", Measurement::Day),
+        ]
+        .into_iter()
+        .find(|(name, _)| s.trim().eq_ignore_ascii_case(name))
+        .map(|(_, m)| m)
+    }
+}
+
+/// What a rule without a duration means.
+#[derive(Debug, Clone, Copy, Serialize, Deserialize, PartialEq, Eq, Default)]
+#[serde(rename_all = "snake_case")]
+pub enum NoDuration {
+    /// The rule never ends (`unlimited` in the CSV). Records older than this field meant it.
+    #[default]
+    Unlimited,
+    /// The duration is not set (an empty cell, HoldRule only): a hold then ends at its
+    /// HoldEndDate, or when lifted.
+    Undefined,
+}
+
 /// A management rule of the tenant's referential.
 #[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
 pub struct Rule {
@@ -139,9 +165,15 @@ pub struct Rule {
     pub value: String,
     #[serde(default)]
     pub description: String,
-    /// None: unlimited.
+    /// None: no duration, see `no_duration`.
     pub duration: Option<u32>,
     pub measurement: Measurement,
+    /// Whether a missing duration means unlimited or undefined.
+    #[serde(default)]
+    pub no_duration: NoDuration,
+    /// Version of this rule in the referential (1 at its first import).
+    #[serde(default)]
+    pub version: u32,
 }
 
 pub const RULE_TYPES: [&str; 7] = [
@@ -304,9 +336,93 @@ pub struct AppliedRule {
     pub end_date: Option<NaiveDate>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub final_action: Option<String>,
-    /// Comes from a parent unit or the transfer's defaults rather than the unit itself.
+    /// Comes from a parent unit rather than the unit itself.
     #[serde(default)]
     pub inherited: bool,
+    /// How `end_date` was obtained (absent on records written before end kinds existed).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub end_kind: Option<EndKind>,
+    /// The unit that declares the rule (system id): the unit itself for its own rules. One
+    /// entry per origin, as Vitam lists inherited rules.
+    #[serde(default)]
+    pub unit_ids: Vec<String>,
+    /// The same origin by the id the SIP gave it.
+    #[serde(default)]
+    pub sip_unit_ids: Vec<String>,
+    /// Every path from this unit up to the origin (system ids, this unit first).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub paths: Vec<Vec<String>>,
+    /// More paths lead to the origin than are listed (a hostile DAG can have exponentially many).
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub paths_truncated: bool,
+    /// HoldRule's attributes.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub hold: Option<HoldAttributes>,
+}
+
+/// How a rule's end date was obtained.
+#[derive(Debug, Clone, Copy, Serialize, Deserialize, PartialEq, Eq)]
+#[serde(rename_all = "snake_case")]
+pub enum EndKind {
+    /// StartDate plus the referential's duration.
+    Computed,
+    /// A HoldRule whose referential rule has no duration ends at its HoldEndDate.
+    HoldEndDate,
+    /// The referential rule is unlimited: no end.
+    Unlimited,
+    /// The rule has a duration but no StartDate: its end cannot be known yet.
+    Unknown,
+    /// A HoldRule with neither duration nor HoldEndDate: in force until lifted.
+    Indefinite,
+}
+
+/// A HoldRule's attributes (SEDA 2.2+).
+#[derive(Debug, Clone, Default, Serialize, Deserialize, PartialEq)]
+pub struct HoldAttributes {
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub hold_end_date: Option<NaiveDate>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub hold_owner: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub hold_reason: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub hold_reassessing_date: Option<NaiveDate>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub prevent_rearrangement: Option<bool>,
+}
+
+/// What a unit declares for one rule category besides its rules.
+#[derive(Debug, Clone, Default, Serialize, Deserialize, PartialEq)]
+pub struct CategoryDeclaration {
+    /// AccessRule, AppraisalRule, ...
+    pub category: String,
+    #[serde(default)]
+    pub prevent_inheritance: bool,
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub ref_non_rule_ids: Vec<String>,
+    /// FinalAction and ClassificationRule's attributes, by SEDA element name.
+    #[serde(default, skip_serializing_if = "serde_json::Map::is_empty")]
+    pub properties: serde_json::Map<String, serde_json::Value>,
+}
+
+/// A category attribute (FinalAction, ClassificationLevel, ...) or a global one
+/// (NeedAuthorization) as it applies to a unit, with where it comes from.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+pub struct AppliedProperty {
+    /// The rule category, or None for NeedAuthorization.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub category: Option<String>,
+    pub name: String,
+    pub value: serde_json::Value,
+    pub unit_ids: Vec<String>,
+    pub sip_unit_ids: Vec<String>,
+    #[serde(default)]
+    pub paths: Vec<Vec<String>>,
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub paths_truncated: bool,
+    /// Not written anywhere: Vitam's default (FinalAction Keep for AppraisalRule).
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub implicit: bool,
 }
 
 /// A catalog record: one archive unit.
@@ -327,6 +443,8 @@ pub struct UnitRecord {
     pub end_date: Option<NaiveDate>,
     pub originating_agency: Option<String>,
     pub keywords: Vec<String>,
+    /// The rules in force on the unit (Vitam's inherited rules view): its own and those it
+    /// inherits along every parent path, each with its origin.
     pub rules: Vec<AppliedRule>,
     pub objects: Vec<ObjectRecord>,
     /// Its PhysicalDataObjects (records written before they were kept have none).
@@ -335,6 +453,36 @@ pub struct UnitRecord {
     /// Every descriptive element, losslessly.
     pub content: serde_json::Value,
     pub ingested_at: DateTime<Utc>,
+    /// Every parent in the SIP (system ids); `parent_id` is the first.
+    #[serde(default)]
+    pub parent_ids: Vec<String>,
+    /// The rules the unit declares itself (ManagementMetadata's merged in for a root unit).
+    #[serde(default)]
+    pub own_rules: Vec<AppliedRule>,
+    /// PreventInheritance, RefNonRuleId and category attributes the unit declares itself.
+    #[serde(default)]
+    pub categories: Vec<CategoryDeclaration>,
+    /// Category attributes and NeedAuthorization in force, with their origins.
+    #[serde(default)]
+    pub properties: Vec<AppliedProperty>,
+    /// The unit's own NeedAuthorization (ManagementMetadata's for a root unit without one).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub need_authorization: Option<bool>,
+    /// Management/LogBook, as JSON.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub logbook: Option<serde_json::Value>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub submission_agency: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub archive_unit_profile: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub legal_status: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub acquisition_information: Option<String>,
+    /// Version of the tenant's rules referential the end dates were computed with (the
+    /// greatest version among the rules used).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub rules_version: Option<u32>,
 }
 
 /// What makes an AIP self-describing: stored beside its objects, enough to rebuild the catalog.

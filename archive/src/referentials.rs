@@ -7,7 +7,7 @@ use serde::Serialize;
 
 use crate::error::{ArchiveError, Result};
 use crate::keys;
-use crate::model::{check_id, Agency, Agreement, Profile, Rule, Tenant, RULE_TYPES};
+use crate::model::{check_id, Agency, Agreement, Profile, Rule, Tenant};
 use crate::store::{Expect, Store, Write};
 
 /// Kinds of referential records, as they appear in keys and messages.
@@ -174,17 +174,48 @@ impl Referentials {
     }
 
     /// Imports rules from CSV (`RuleId,RuleType,RuleValue,RuleDescription,RuleDuration,RuleMeasurement`,
-    /// the columns Vitam uses). All rows are checked before any is stored.
+    /// the columns Vitam uses). All rows are checked before any is stored. A rule that changes
+    /// gets the next version and its previous one moves to the history; an unchanged rule keeps
+    /// its version. Returns the rules as stored and the previous version of each changed one.
     pub async fn import_rules(&self, tenant: &str, csv: &str) -> Result<Vec<Rule>> {
-        let rules = parse_rules_csv(csv)?;
+        Ok(self.import_rules_versioned(tenant, csv).await?.0)
+    }
+
+    /// [`Self::import_rules`], also returning the previous version of every rule that changed.
+    pub async fn import_rules_versioned(&self, tenant: &str, csv: &str) -> Result<(Vec<Rule>, Vec<Rule>)> {
+        let mut rules = parse_rules_csv(csv)?;
+        let current: std::collections::HashMap<String, Rule> = self
+            .list::<Rule>(tenant, RULE)
+            .await?
+            .into_iter()
+            .map(|r| (r.id.clone(), r))
+            .collect();
         let mut batch = Vec::new();
-        for r in &rules {
-            batch.push(Write::put(keys::referential(tenant, RULE, &r.id), r)?);
+        let mut changed = Vec::new();
+        for r in &mut rules {
+            if let Some(old) = current.get(&r.id) {
+                let old_version = old.version.max(1);
+                if (Rule {
+                    version: old.version,
+                    ..r.clone()
+                }) == *old
+                {
+                    r.version = old_version;
+                    continue;
+                }
+                r.version = old_version + 1;
+                batch.push(Write::put(
+                    keys::referential_version(tenant, RULE, &r.id, old_version),
+                    old,
+                )?);
+                changed.push(old.clone());
+            }
+            batch.push(Write::put(keys::referential(tenant, RULE, &r.id), &*r)?);
         }
         for chunk in chunks(batch, 500) {
             self.store.atomically(&[], chunk).await?;
         }
-        Ok(rules)
+        Ok((rules, changed))
     }
 }
 
@@ -198,123 +229,7 @@ fn chunks(mut v: Vec<Write>, n: usize) -> Vec<Vec<Write>> {
     out
 }
 
-const RULE_COLUMNS: [&str; 6] = [
-    "RuleId",
-    "RuleType",
-    "RuleValue",
-    "RuleDescription",
-    "RuleDuration",
-    "RuleMeasurement",
-];
-
-/// Parses a rules CSV (comma or semicolon separated, double quotes for fields with separators).
+/// Parses a rules CSV; see [`crate::rules::referential`].
 pub fn parse_rules_csv(text: &str) -> Result<Vec<Rule>> {
-    let text = text.trim_start_matches('\u{feff}');
-    let mut lines = text.lines().enumerate().filter(|(_, l)| !l.trim().is_empty());
-    let Some((_, header)) = lines.next() else {
-        return Err(ArchiveError::Invalid("the rules CSV is empty".into()));
-    };
-    let sep = if header.contains(';') { ';' } else { ',' };
-    let columns = split_csv(header, sep);
-    let index_of = |name: &str| {
-        columns
-            .iter()
-            .position(|c| c.trim().eq_ignore_ascii_case(name))
-            .ok_or_else(|| {
-                ArchiveError::Invalid(format!(
-                    "the rules CSV has no `{name}` column; the header must name {}",
-                    RULE_COLUMNS.join(", ")
-                ))
-            })
-    };
-    let idx: Vec<usize> = RULE_COLUMNS.iter().map(|c| index_of(c)).collect::<Result<_>>()?;
-    let mut rules = Vec::new();
-    let mut seen = std::collections::HashSet::new();
-    for (n, line) in lines {
-        let line_no = n + 1;
-        let f = split_csv(line, sep);
-        let field = |i: usize| f.get(idx[i]).map(|s| s.trim()).unwrap_or("");
-        let bad = |what: String| ArchiveError::Invalid(format!("rules CSV line {line_no}: {what}"));
-        let id = field(0);
-        check_id("rule", id).map_err(|e| bad(e.to_string()))?;
-        if !seen.insert(id.to_owned()) {
-            return Err(bad(format!("rule `{id}` appears twice")));
-        }
-        let rule_type = field(1);
-        if !RULE_TYPES.contains(&rule_type) {
-            return Err(bad(format!(
-                "rule type `{rule_type}` is unknown; use one of {}",
-                RULE_TYPES.join(", ")
-            )));
-        }
-        let duration = match field(4) {
-            "" | "unlimited" | "illimite" | "illimité" => None,
-            d => Some(
-                d.parse::<u32>()
-                    .map_err(|_| bad(format!("duration `{d}` is not a whole number (or `unlimited`)")))?,
-            ),
-        };
-        let measurement = serde_json::from_value(serde_json::Value::String(field(5).to_owned()))
-            .map_err(|_| bad(format!("measurement `{}` is not YEAR, MONTH or DAY", field(5))))?;
-        rules.push(Rule {
-            id: id.into(),
-            rule_type: rule_type.into(),
-            value: field(2).into(),
-            description: field(3).into(),
-            duration,
-            measurement,
-        });
-    }
-    if rules.is_empty() {
-        return Err(ArchiveError::Invalid("the rules CSV has a header but no rule".into()));
-    }
-    Ok(rules)
-}
-
-fn split_csv(line: &str, sep: char) -> Vec<String> {
-    let mut out = Vec::new();
-    let mut cur = String::new();
-    let mut quoted = false;
-    let mut chars = line.chars().peekable();
-    while let Some(c) = chars.next() {
-        match c {
-            '"' if quoted && chars.peek() == Some(&'"') => {
-                cur.push('"');
-                chars.next();
-            }
-            '"' => quoted = !quoted,
-            c if c == sep && !quoted => out.push(std::mem::take(&mut cur)),
-            c => cur.push(c),
-        }
-    }
-    out.push(cur);
-    out
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn rules_csv_parses_and_rejects_precisely() {
-        let csv = "RuleId,RuleType,RuleValue,RuleDescription,RuleDuration,RuleMeasurement\n\
-                   APP-10Y,AppraisalRule,Dix ans,\"Durée d'utilité, administrative\",10,YEAR\n\
-                   ACC-0,AccessRule,Libre,,0,YEAR\n\
-                   STO-INF,StorageRule,Illimité,,unlimited,YEAR\n";
-        let rules = parse_rules_csv(csv).unwrap();
-        assert_eq!(rules.len(), 3);
-        assert_eq!(rules[0].description, "Durée d'utilité, administrative");
-        assert_eq!(rules[0].duration, Some(10));
-        assert_eq!(rules[2].duration, None);
-        let start = chrono::NaiveDate::from_ymd_opt(2020, 2, 29).unwrap();
-        assert_eq!(rules[0].end_date(start), chrono::NaiveDate::from_ymd_opt(2030, 2, 28));
-
-        let bad = "RuleId;RuleType;RuleValue;RuleDescription;RuleDuration;RuleMeasurement\nX;FooRule;v;;1;YEAR\n";
-        let e = parse_rules_csv(bad).unwrap_err().to_string();
-        assert!(e.contains("line 2") && e.contains("FooRule"), "{e}");
-        let e = parse_rules_csv("RuleId,RuleType\n").unwrap_err().to_string();
-        assert!(e.contains("RuleValue"), "{e}");
-        let dup = "RuleId,RuleType,RuleValue,RuleDescription,RuleDuration,RuleMeasurement\nA,AccessRule,v,,1,DAY\nA,AccessRule,v,,1,DAY\n";
-        assert!(parse_rules_csv(dup).unwrap_err().to_string().contains("twice"));
-    }
+    crate::rules::referential::parse(text)
 }

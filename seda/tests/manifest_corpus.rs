@@ -230,7 +230,7 @@ fn sip_ok_facts() {
         .as_ref()
         .unwrap();
     let class = id50.rule(RuleCategory::Classification).unwrap();
-    assert_eq!(class.other["ClassificationLevel"], "Confidentiel Défense");
+    assert_eq!(class.classification.level.as_deref(), Some("Confidentiel Défense"));
 
     let mm = t.package.as_ref().unwrap().management.as_ref().unwrap();
     assert_eq!(mm.acquisition_information.as_deref(), Some("Versement"));

@@ -474,7 +474,8 @@ fn namespaces_encodings_and_versions() {
     let m = t.all_units()[0].management.clone().unwrap();
     let rule = &m.rule(RuleCategory::Hold).unwrap().rules[0];
     assert_eq!(rule.rule_id, "HOL-1");
-    assert_eq!(rule.other["HoldEndDate"], "2030-01-01");
+    assert_eq!(rule.hold.end_date.as_deref(), Some("2030-01-01"));
+    assert_eq!(rule.hold.reason.as_deref(), Some("enquête"));
     assert!(t.extensions.is_empty());
     let t = parsed(&sound("2.1").replacen("<Content>", hold, 1));
     assert_eq!(t.extensions.len(), 1);
@@ -491,4 +492,54 @@ fn namespaces_encodings_and_versions() {
         parse(other.as_bytes(), &ParseLimits::default()),
         Err(ManifestError::UnsupportedEncoding { .. })
     ));
+}
+
+/// A rule field given twice, or PreventInheritance beside RefNonRuleId, is an error naming the
+/// element: keeping one of two dates silently would change what the archive computes.
+#[test]
+fn rule_blocks_are_read_strictly() {
+    let with = |management: &str| {
+        sound("2.2").replacen(
+            "<Content>",
+            &format!("<Management>{management}</Management><Content>"),
+            1,
+        )
+    };
+    let error = |management: &str| match parse(with(management).as_bytes(), &ParseLimits::default()) {
+        Err(ManifestError::Invalid { path, reason, .. }) => format!("{path}: {reason}"),
+        other => panic!("expected an error for {management}, got {other:?}"),
+    };
+    let e = error(
+        "<AccessRule><Rule>ACC-1</Rule><StartDate>2020-01-01</StartDate><StartDate>2021-01-01</StartDate></AccessRule>",
+    );
+    assert!(e.contains("AccessRule/StartDate") && e.contains("given twice"), "{e}");
+    let e = error("<AccessRule><StartDate>2020-01-01</StartDate><Rule>ACC-1</Rule></AccessRule>");
+    assert!(e.contains("comes before any Rule"), "{e}");
+    let e = error("<AccessRule><Rule>ACC-1</Rule><PreventInheritance>true</PreventInheritance><RefNonRuleId>ACC-2</RefNonRuleId></AccessRule>");
+    assert!(e.contains("RefNonRuleId beside PreventInheritance"), "{e}");
+    let e = error("<AppraisalRule><Rule>APP-1</Rule><FinalAction>Keep</FinalAction><FinalAction>Destroy</FinalAction></AppraisalRule>");
+    assert!(e.contains("FinalAction is given twice"), "{e}");
+    let e = error("<HoldRule><Rule>HOL-1</Rule><HoldEndDate>2030-01-01</HoldEndDate><HoldEndDate>2031-01-01</HoldEndDate></HoldRule>");
+    assert!(e.contains("HoldEndDate is given twice"), "{e}");
+
+    // Each StartDate and hold field belongs to the Rule it follows.
+    let t = parsed(&with(
+        "<HoldRule><Rule>HOL-1</Rule><StartDate>2020-01-01</StartDate><HoldOwner>Juge</HoldOwner>\
+         <Rule>HOL-2</Rule><HoldReassessingDate>2022-01-01</HoldReassessingDate><PreventRearrangement>true</PreventRearrangement></HoldRule>\
+         <ClassificationRule><Rule>CLA-1</Rule><ClassificationAudience>Interne</ClassificationAudience>\
+         <ClassificationLevel>Secret</ClassificationLevel><ClassificationOwner>SGDSN</ClassificationOwner>\
+         <ClassificationReassessingDate>2030-01-01</ClassificationReassessingDate>\
+         <NeedReassessingAuthorization>true</NeedReassessingAuthorization></ClassificationRule>",
+    ));
+    let m = t.all_units()[0].management.clone().unwrap();
+    let hold = m.rule(RuleCategory::Hold).unwrap();
+    assert_eq!(hold.rules[0].start_date.as_deref(), Some("2020-01-01"));
+    assert_eq!(hold.rules[0].hold.owner.as_deref(), Some("Juge"));
+    assert_eq!(hold.rules[1].start_date, None);
+    assert_eq!(hold.rules[1].hold.reassessing_date.as_deref(), Some("2022-01-01"));
+    assert_eq!(hold.rules[1].hold.prevent_rearrangement.as_deref(), Some("true"));
+    let c = &m.rule(RuleCategory::Classification).unwrap().classification;
+    assert_eq!(c.level.as_deref(), Some("Secret"));
+    assert_eq!(c.need_reassessing_authorization.as_deref(), Some("true"));
+    assert!(t.extensions.is_empty(), "{:?}", t.extensions);
 }

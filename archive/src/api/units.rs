@@ -48,17 +48,29 @@ pub async fn search(
     Ok(Json(page))
 }
 
+/// A unit as the API shows it: its catalog record (`own_rules` are the rules it declares,
+/// `rules` those in force), plus `inherited_rules`, the name the rules view goes by in Vitam.
+#[derive(serde::Serialize)]
+pub struct UnitView {
+    #[serde(flatten)]
+    pub unit: UnitRecord,
+    pub inherited_rules: Vec<crate::model::AppliedRule>,
+}
+
 pub async fn unit(
     State(a): State<Arc<Archive>>,
     Caller(who): Caller,
     Path((tenant, id)): Path<(String, String)>,
-) -> ApiResult<Json<UnitRecord>> {
+) -> ApiResult<Json<UnitView>> {
     a.authorize(&who, &tenant, &[Archivist, ControlAuthority]).await?;
     let u = a.catalog.unit(&tenant, &id).await?;
     a.journal
         .record(&tenant, "access.unit", "OK", &who.id, Some(&id), serde_json::json!({}))
         .await?;
-    Ok(Json(u))
+    Ok(Json(UnitView {
+        inherited_rules: u.rules.clone(),
+        unit: u,
+    }))
 }
 
 /// Streams one binary object of a unit (communication of the original).

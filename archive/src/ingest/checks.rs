@@ -5,15 +5,15 @@ use std::collections::HashMap;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
-use archipel_seda::manifest::{self, ArchiveTransfer, ParseLimits, RuleBlock};
+use archipel_seda::manifest::{self, ArchiveTransfer, ParseLimits};
 use archipel_seda::sip::{Sip, SipLimits};
 use archipel_seda::validate;
 use archipel_seda::version::{self, SedaVersion};
-use chrono::{NaiveDate, Utc};
+use chrono::Utc;
 
 use super::progress;
 use super::verify::{self, VerifiedObject};
-use crate::model::{Agreement, AppliedRule, Profile, Reason, Rule, Tenant, Transfer, UnitRecord};
+use crate::model::{Agreement, Profile, Reason, Rule, Tenant, Transfer, UnitRecord};
 use crate::referentials::{AGREEMENT, PROFILE, RULE};
 use crate::service::Archive;
 
@@ -150,8 +150,9 @@ pub async fn check(
         .into_iter()
         .map(|r| (r.id.clone(), r))
         .collect();
+    let attached = attachments(a, &t.tenant, &parsed).await?;
     let aip_id = uuid::Uuid::new_v4().simple().to_string();
-    let units = build_units(t, &parsed, &verified, &rules, agreement.as_ref(), &aip_id)?;
+    let units = build_units(t, &parsed, &verified, &rules, &attached, agreement.as_ref(), &aip_id)?;
     let files = units
         .iter()
         .flat_map(|u| u.objects.iter())
@@ -301,56 +302,76 @@ fn check_profile(p: &Profile, m: &ArchiveTransfer, errors: &mut Reasons) {
     }
 }
 
-/// The rules a unit (or ManagementMetadata) declares itself, checked against the referential.
-fn own_rules(
-    blocks: &[&RuleBlock],
-    rules: &HashMap<String, Rule>,
-    subject: &str,
-    errors: &mut Reasons,
-) -> Vec<AppliedRule> {
-    let mut applied: Vec<AppliedRule> = Vec::new();
-    for block in blocks {
-        let category = block.category.element();
-        for r in &block.rules {
-            let Some(def) = rules.get(&r.rule_id) else {
-                errors.push(reason(
+/// The archived units that SIP units attach to by UpdateOperation, by SIP unit id. Only a
+/// unit of the transfer's tenant can be named; every other case is KO with its reason.
+async fn attachments(a: &Archive, tenant: &str, m: &ArchiveTransfer) -> Result<HashMap<String, UnitRecord>, Reasons> {
+    use crate::rules::update::{target, Target};
+    let mut out = HashMap::new();
+    let mut errors = Vec::new();
+    for u in m.all_units() {
+        let Some(found) = u.management.as_ref().and_then(target) else {
+            continue;
+        };
+        let subject = Some(format!("ArchiveUnit {}", u.id));
+        match found {
+            Ok(Target::SystemId(id)) => match a.catalog.unit(tenant, &id).await {
+                Ok(parent) => {
+                    out.insert(u.id.clone(), parent);
+                }
+                Err(crate::error::ArchiveError::NotFound(_)) => errors.push(reason(
                     "rules",
-                    Some(subject.to_owned()),
+                    subject,
                     format!(
-                        "rule `{}` ({category}) is not in the tenant's rules referential; import it first",
-                        r.rule_id
+                        "ArchiveUnit {}, UpdateOperation/SystemId: `{id}` is no archive unit of tenant `{tenant}`; give the system id of a unit archived in this tenant",
+                        u.id
                     ),
-                ));
-                continue;
-            };
-            if def.rule_type != category {
-                errors.push(reason(
-                    "rules",
-                    Some(subject.to_owned()),
-                    format!("rule `{}` is a {}, not a {category}", r.rule_id, def.rule_type),
-                ));
-                continue;
-            }
-            if applied.iter().any(|x| x.category == category && x.rule_id == r.rule_id) {
-                continue;
-            }
-            let start = parse_date(r.start_date.as_deref());
-            applied.push(AppliedRule {
-                category: category.into(),
-                rule_id: r.rule_id.clone(),
-                start_date: start,
-                end_date: start.and_then(|s| def.end_date(s)),
-                final_action: block.final_action.clone(),
-                inherited: false,
-            });
+                )),
+                Err(e) => errors.push(reason("rules", subject, e.to_string())),
+            },
+            Ok(Target::MetadataKey { name, value }) => errors.push(reason(
+                "rules",
+                subject,
+                format!(
+                    "ArchiveUnit {}, UpdateOperation/ArchiveUnitIdentifierKey ({name} = `{value}`): attaching by metadata key is not supported; give the unit's SystemId",
+                    u.id
+                ),
+            )),
+            Err(why) => errors.push(reason("rules", subject, format!("ArchiveUnit {}, {why}", u.id))),
         }
     }
-    applied
+    if errors.is_empty() {
+        Ok(out)
+    } else {
+        Err(errors)
+    }
 }
 
-fn parse_date(s: Option<&str>) -> Option<NaiveDate> {
-    let s = s?.trim();
-    NaiveDate::parse_from_str(s.get(..10)?, "%Y-%m-%d").ok()
+/// The rules of every unit, checked and inherited along every parent path (crate::rules).
+fn unit_rules(
+    flat: &[manifest::FlatUnit<'_>],
+    system_ids: &HashMap<&str, String>,
+    mm: Option<&archipel_seda::manifest::ManagementMetadata>,
+    rules: &HashMap<String, Rule>,
+    attached: &HashMap<String, UnitRecord>,
+) -> Result<Vec<crate::rules::UnitRules>, Reasons> {
+    let index: HashMap<&str, usize> = flat.iter().enumerate().map(|(i, f)| (f.unit.id.as_str(), i)).collect();
+    let existing: Vec<&UnitRecord> = attached.values().collect();
+    let inputs: Vec<crate::rules::UnitInput> = flat
+        .iter()
+        .map(|f| crate::rules::UnitInput {
+            sip_id: &f.unit.id,
+            system_id: &system_ids[f.unit.id.as_str()],
+            parents: f.parent_ids.iter().filter_map(|p| index.get(p).copied()).collect(),
+            management: f.unit.management.as_ref(),
+            attached_to: attached
+                .get(&f.unit.id)
+                .and_then(|r| existing.iter().position(|e| e.id == r.id))
+                .into_iter()
+                .collect(),
+        })
+        .collect();
+    let implicit_keep = mm.is_some_and(|m| m.originating_agency_identifier.is_some());
+    crate::rules::compute(&inputs, &existing, mm.map(|m| &m.rules), rules, implicit_keep)
 }
 
 /// One catalog record per described unit, with its objects and its rules computed.
@@ -359,6 +380,7 @@ fn build_units(
     m: &ArchiveTransfer,
     verified: &HashMap<String, VerifiedObject>,
     rules: &HashMap<String, Rule>,
+    attached: &HashMap<String, UnitRecord>,
     agreement: Option<&Agreement>,
     aip_id: &str,
 ) -> Result<Vec<UnitRecord>, Reasons> {
@@ -368,56 +390,27 @@ fn build_units(
         system_ids.insert(f.unit.id.as_str(), uuid::Uuid::new_v4().simple().to_string());
     }
     let attach = super::objects::Objects::new(m);
-    let defaults = m
-        .package
-        .as_ref()
-        .and_then(|p| p.management.as_ref())
-        .map(|mm| &mm.rules);
-    let originating = m
-        .package
-        .as_ref()
-        .and_then(|p| p.management.as_ref())
-        .and_then(|mm| mm.originating_agency_identifier.clone());
+    let mm = m.package.as_ref().and_then(|p| p.management.as_ref());
+    let originating = mm.and_then(|mm| mm.originating_agency_identifier.clone());
     let mut errors = Vec::new();
-    let default_blocks: Vec<&RuleBlock> = defaults.into_iter().flat_map(|d| d.rules.iter()).collect();
-    let default_rules: Vec<AppliedRule> = own_rules(&default_blocks, rules, "ManagementMetadata", &mut errors)
-        .into_iter()
-        .map(|r| AppliedRule { inherited: true, ..r })
-        .collect();
-    let mut computed: HashMap<&str, Vec<AppliedRule>> = HashMap::new();
+    // Rule problems and Content date problems are reported together.
+    let unit_rules = unit_rules(&flat, &system_ids, mm, rules, attached).unwrap_or_else(|e| {
+        errors.extend(e);
+        vec![crate::rules::UnitRules::default(); flat.len()]
+    });
     let mut out = Vec::with_capacity(flat.len());
     let now = Utc::now();
-    for f in &flat {
+    for (f, ur) in flat.iter().zip(unit_rules) {
         let u = f.unit;
         let id = system_ids[u.id.as_str()].clone();
         let (objects, physical_objects) = attach.for_unit(u, verified, aip_id);
-        let own_blocks: Vec<&RuleBlock> = u.management.iter().flat_map(|mg| mg.rules.iter()).collect();
-        let mut applied = own_rules(&own_blocks, rules, &format!("ArchiveUnit {}", u.id), &mut errors);
-        // Inherited from the parent (or, for a root, from ManagementMetadata), unless the unit
-        // stops inheritance for that category or excludes the rule by RefNonRuleId.
-        let inherited: &[AppliedRule] = match f.parent_ids.first() {
-            Some(p) => computed.get(*p).map(Vec::as_slice).unwrap_or(&[]),
-            None => &default_rules,
-        };
-        for r in inherited {
-            let block = own_blocks.iter().find(|b| b.category.element() == r.category);
-            let stopped = block.is_some_and(|b| {
-                b.prevent_inheritance == Some(true) || b.ref_non_rule_ids.iter().any(|x| x == &r.rule_id)
-            });
-            if !stopped
-                && !applied
-                    .iter()
-                    .any(|x| x.category == r.category && x.rule_id == r.rule_id)
-            {
-                applied.push(AppliedRule {
-                    inherited: true,
-                    ..r.clone()
-                });
-            }
-        }
-        computed.insert(u.id.as_str(), applied.clone());
         let content = u.content.clone().unwrap_or_default();
-        let parent_id = f.parent_ids.first().and_then(|p| system_ids.get(p)).cloned();
+        let (start_date, end_date) =
+            crate::rules::content::check(&content, &format!("ArchiveUnit {}", u.id), &mut errors);
+        let mut parent_ids: Vec<String> = f.parent_ids.iter().filter_map(|p| system_ids.get(p)).cloned().collect();
+        parent_ids.extend(attached.get(&u.id).map(|p| p.id.clone()));
+        let parent_id = parent_ids.first().cloned();
+        let other = u.management.as_ref().map(|mg| &mg.other);
         out.push(UnitRecord {
             id,
             sip_id: u.id.clone(),
@@ -430,15 +423,26 @@ fn build_units(
             title: content.title().unwrap_or("(untitled)").to_owned(),
             description: content.descriptions.first().map(|d| d.text.clone()),
             level: content.description_level.clone(),
-            start_date: parse_date(content.start_date.as_deref()),
-            end_date: parse_date(content.end_date.as_deref()),
+            start_date,
+            end_date,
             originating_agency: originating.clone(),
             keywords: content.keywords.iter().filter_map(|k| k.content.clone()).collect(),
-            rules: applied,
+            rules: ur.rules,
             objects,
             physical_objects,
             content: content.raw.clone(),
             ingested_at: now,
+            parent_ids,
+            own_rules: ur.own_rules,
+            categories: ur.categories,
+            properties: ur.properties,
+            need_authorization: ur.need_authorization,
+            logbook: other.and_then(|o| o.get("LogBook")).cloned(),
+            submission_agency: mm.and_then(|mm| mm.submission_agency_identifier.clone()),
+            archive_unit_profile: u.archive_unit_profile.clone(),
+            legal_status: mm.and_then(|mm| mm.legal_status.clone()),
+            acquisition_information: mm.and_then(|mm| mm.acquisition_information.clone()),
+            rules_version: ur.rules_version,
         });
     }
     if errors.is_empty() {

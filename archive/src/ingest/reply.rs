@@ -53,6 +53,16 @@ pub fn build(t: &Transfer, archival_agency: &str, transferring_agency: &str, uni
     };
     let mut events: Vec<ReplyEvent> = t.errors.iter().map(|r| event(r, ReplyCode::Ko)).collect();
     events.extend(t.warnings.iter().map(|r| event(r, ReplyCode::Warning)));
+    // The rules computed for each unit, so the transferring agency sees each end and its kind.
+    events.extend(units.iter().filter_map(|u| {
+        Some(ReplyEvent {
+            event_type: "RULES".into(),
+            outcome: ReplyCode::Ok,
+            detail: crate::rules::describe::unit_rules(u)?,
+            subject: Some(EventSubject::ArchiveUnit(u.sip_id.clone())),
+            date: Utc::now(),
+        })
+    }));
     // A group referenced by several units is one object of the SIP: reply once for it.
     let mut seen = std::collections::HashSet::new();
     let group = |id: &Option<String>, system_id: &Option<String>| match (id, system_id) {

@@ -305,8 +305,26 @@ pub struct RuleBlock {
     pub prevent_inheritance: Option<bool>,
     pub ref_non_rule_ids: Vec<String>,
     pub final_action: Option<String>,
-    /// ClassificationLevel, ClassificationOwner, ... as JSON.
+    /// Elements the model has no field for, as JSON.
     pub other: Map<String, Value>,
+    /// ClassificationRule's attributes, as written.
+    #[serde(default)]
+    pub classification: ClassificationFields,
+    /// Line of the category element, for error messages.
+    #[serde(default)]
+    pub line: u32,
+}
+
+/// ClassificationRule's attributes besides its rules, as written.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ClassificationFields {
+    pub audience: Option<String>,
+    pub level: Option<String>,
+    pub owner: Option<String>,
+    /// xsd:date as written.
+    pub reassessing_date: Option<String>,
+    /// xsd:boolean as written.
+    pub need_reassessing_authorization: Option<String>,
 }
 
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
@@ -314,8 +332,27 @@ pub struct Rule {
     pub rule_id: String,
     /// xsd:date as written.
     pub start_date: Option<String>,
-    /// HoldRule's HoldEndDate, HoldOwner, ... as JSON.
+    /// Elements the model has no field for, as JSON.
     pub other: Map<String, Value>,
+    /// HoldRule's fields (SEDA 2.2+), as written.
+    #[serde(default)]
+    pub hold: HoldFields,
+    /// Line of the Rule element, for error messages.
+    #[serde(default)]
+    pub line: u32,
+}
+
+/// The fields a HoldRule's Rule may carry, as written.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct HoldFields {
+    /// xsd:date as written.
+    pub end_date: Option<String>,
+    pub owner: Option<String>,
+    /// xsd:date as written.
+    pub reassessing_date: Option<String>,
+    pub reason: Option<String>,
+    /// xsd:boolean as written.
+    pub prevent_rearrangement: Option<String>,
 }
 
 /// An ArchiveUnit's Content. The typed fields are copies of the common elements; `raw` holds

@@ -5,21 +5,11 @@ use serde_json::Map;
 use super::ctx::{boolean, child_path, text, Ctx};
 use super::error::ManifestError;
 use super::json::{insert_child, to_json};
-use super::model::{Management, ManagementMetadata, Rule, RuleBlock, RuleCategory};
+use super::model::{ClassificationFields, HoldFields, Management, ManagementMetadata, Rule, RuleBlock, RuleCategory};
 use super::tree::Node;
 
 /// Elements of ManagementType besides the rule categories.
 const MANAGEMENT_OTHER: &[&str] = &["LogBook", "UpdateOperation", "OtherManagementAbstract"];
-
-/// Elements a rule category may hold besides Rule, StartDate, PreventInheritance,
-/// RefNonRuleId and FinalAction.
-const RULE_OTHER: &[&str] = &[
-    "ClassificationAudience",
-    "ClassificationLevel",
-    "ClassificationOwner",
-    "ClassificationReassessingDate",
-    "NeedReassessingAuthorization",
-];
 
 /// HoldRule fields that belong to the Rule they follow.
 const HOLD_FIELDS: &[&str] = &[
@@ -70,6 +60,10 @@ pub(crate) fn management(ctx: &mut Ctx, node: Node, parent: &str) -> Result<Mana
     Ok(m)
 }
 
+/// One rule category element (AccessRule, ...), read strictly in the XSD's order: each Rule
+/// followed by its own StartDate (and, for HoldRule, its hold fields); then PreventInheritance
+/// or RefNonRuleId, never both; then FinalAction. A field given twice, or before any Rule, is
+/// an error naming the element: silently keeping one of two values would change a date.
 fn rule_block(ctx: &mut Ctx, category: RuleCategory, parent: &str, node: Node) -> Result<RuleBlock, ManifestError> {
     let path = child_path(parent, &node);
     let mut block = RuleBlock {
@@ -79,45 +73,111 @@ fn rule_block(ctx: &mut Ctx, category: RuleCategory, parent: &str, node: Node) -
         ref_non_rule_ids: Vec::new(),
         final_action: None,
         other: Map::new(),
+        classification: ClassificationFields::default(),
+        line: node.line,
     };
     for child in node.children {
-        let name = child.name.as_str();
         if child.foreign {
             ctx.keep(&mut block.other, &path, child, &[]);
             continue;
         }
-        match name {
+        match child.name.as_str() {
             "Rule" => block.rules.push(Rule {
                 rule_id: child.text.trim().to_owned(),
                 start_date: None,
                 other: Map::new(),
+                hold: HoldFields::default(),
+                line: child.line,
             }),
-            // StartDate and the Hold fields qualify the Rule they follow.
-            "StartDate" => match block.rules.last_mut() {
-                Some(rule) => rule.start_date = text(&child),
-                None => return Err(orphan(&path, &child)),
-            },
-            n if HOLD_FIELDS.contains(&n) && category == RuleCategory::Hold => match block.rules.last_mut() {
-                Some(rule) => insert_child(&mut rule.other, child.name.clone(), to_json(child)),
-                None => return Err(orphan(&path, &child)),
-            },
-            "PreventInheritance" => block.prevent_inheritance = Some(boolean(&child, &path)?),
-            "RefNonRuleId" => block.ref_non_rule_ids.extend(text(&child)),
-            "FinalAction" => block.final_action = text(&child),
-            _ => ctx.keep(&mut block.other, &path, child, RULE_OTHER),
+            "StartDate" => {
+                let rule = last_rule(&mut block.rules, &path, &child)?;
+                set_once(&mut rule.start_date, &path, &child)?;
+            }
+            name if category == RuleCategory::Hold && HOLD_FIELDS.contains(&name) => {
+                let rule = last_rule(&mut block.rules, &path, &child)?;
+                let slot = match name {
+                    "HoldEndDate" => &mut rule.hold.end_date,
+                    "HoldOwner" => &mut rule.hold.owner,
+                    "HoldReassessingDate" => &mut rule.hold.reassessing_date,
+                    "HoldReason" => &mut rule.hold.reason,
+                    _ => &mut rule.hold.prevent_rearrangement,
+                };
+                set_once(slot, &path, &child)?;
+            }
+            "PreventInheritance" => {
+                if block.prevent_inheritance.is_some() || !block.ref_non_rule_ids.is_empty() {
+                    return Err(invalid(
+                        &path,
+                        &child,
+                        "PreventInheritance appears twice or beside RefNonRuleId: SEDA allows one or the other",
+                    ));
+                }
+                block.prevent_inheritance = Some(boolean(&child, &path)?);
+            }
+            "RefNonRuleId" => {
+                if block.prevent_inheritance.is_some() {
+                    return Err(invalid(
+                        &path,
+                        &child,
+                        "RefNonRuleId beside PreventInheritance: SEDA allows one or the other",
+                    ));
+                }
+                block.ref_non_rule_ids.extend(text(&child));
+            }
+            "FinalAction" => set_once(&mut block.final_action, &path, &child)?,
+            "ClassificationAudience" if category == RuleCategory::Classification => {
+                set_once(&mut block.classification.audience, &path, &child)?
+            }
+            "ClassificationLevel" if category == RuleCategory::Classification => {
+                set_once(&mut block.classification.level, &path, &child)?
+            }
+            "ClassificationOwner" if category == RuleCategory::Classification => {
+                set_once(&mut block.classification.owner, &path, &child)?
+            }
+            "ClassificationReassessingDate" if category == RuleCategory::Classification => {
+                set_once(&mut block.classification.reassessing_date, &path, &child)?
+            }
+            "NeedReassessingAuthorization" if category == RuleCategory::Classification => {
+                set_once(&mut block.classification.need_reassessing_authorization, &path, &child)?
+            }
+            _ => ctx.keep(&mut block.other, &path, child, &[]),
         }
     }
     Ok(block)
 }
 
-fn orphan(path: &str, node: &Node) -> ManifestError {
+/// The Rule a StartDate or hold field qualifies.
+fn last_rule<'a>(rules: &'a mut [Rule], path: &str, node: &Node) -> Result<&'a mut Rule, ManifestError> {
+    rules.last_mut().ok_or_else(|| {
+        invalid(
+            path,
+            node,
+            &format!(
+                "{} comes before any Rule: put it right after the Rule it qualifies",
+                node.name
+            ),
+        )
+    })
+}
+
+/// Stores an element's text in a slot that must not be filled yet.
+fn set_once(slot: &mut Option<String>, path: &str, node: &Node) -> Result<(), ManifestError> {
+    if slot.is_some() {
+        return Err(invalid(
+            path,
+            node,
+            &format!("{} is given twice here: keep one value", node.name),
+        ));
+    }
+    *slot = text(node);
+    Ok(())
+}
+
+fn invalid(path: &str, node: &Node, reason: &str) -> ManifestError {
     ManifestError::Invalid {
         path: child_path(path, node),
         line: node.line,
-        reason: format!(
-            "{} comes before any Rule: put it right after the Rule it qualifies",
-            node.name
-        ),
+        reason: reason.to_owned(),
     }
 }
 
