@@ -17,8 +17,7 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use archipel_archive::search::{
-    sync, CatalogSource, CommittedAip, HoldFilter, RuleDoc, RuleFilter, SearchError, SearchQuery, TenantIndex,
-    UnitDoc,
+    sync, CatalogSource, CommittedAip, HoldFilter, RuleDoc, RuleFilter, SearchError, SearchQuery, TenantIndex, UnitDoc,
 };
 use chrono::{NaiveDate, TimeZone, Utc};
 use rand::rngs::StdRng;
@@ -27,12 +26,58 @@ use rand::{Rng, SeedableRng};
 
 const UNITS_PER_AIP: usize = 100;
 const WORDS: &[&str] = &[
-    "délibération", "conseil", "municipal", "registre", "état", "civil", "naissance", "mariage", "décès",
-    "cadastre", "plan", "parcelle", "voirie", "travaux", "école", "marché", "public", "budget", "primitif",
-    "compte", "administratif", "arrêté", "permis", "construire", "urbanisme", "élection", "recensement",
-    "police", "assainissement", "eau", "forêt", "bâtiment", "église", "cimetière", "concession", "personnel",
-    "carrière", "paie", "subvention", "association", "préfecture", "correspondance", "rapport", "séance",
-    "commission", "syndicat", "département", "région", "mandat", "titre", "bordereau", "facture",
+    "délibération",
+    "conseil",
+    "municipal",
+    "registre",
+    "état",
+    "civil",
+    "naissance",
+    "mariage",
+    "décès",
+    "cadastre",
+    "plan",
+    "parcelle",
+    "voirie",
+    "travaux",
+    "école",
+    "marché",
+    "public",
+    "budget",
+    "primitif",
+    "compte",
+    "administratif",
+    "arrêté",
+    "permis",
+    "construire",
+    "urbanisme",
+    "élection",
+    "recensement",
+    "police",
+    "assainissement",
+    "eau",
+    "forêt",
+    "bâtiment",
+    "église",
+    "cimetière",
+    "concession",
+    "personnel",
+    "carrière",
+    "paie",
+    "subvention",
+    "association",
+    "préfecture",
+    "correspondance",
+    "rapport",
+    "séance",
+    "commission",
+    "syndicat",
+    "département",
+    "région",
+    "mandat",
+    "titre",
+    "bordereau",
+    "facture",
 ];
 const LEVELS: &[&str] = &["RecordGrp", "File", "File", "Item", "Item", "Item"];
 const FLOWS: &[&str] = &["actes", "helios", "marches"];
@@ -49,7 +94,10 @@ fn aip_id(n: usize) -> String {
 }
 
 fn words(rng: &mut StdRng, n: usize) -> String {
-    (0..n).map(|_| *WORDS.choose(rng).unwrap_or(&"x")).collect::<Vec<_>>().join(" ")
+    (0..n)
+        .map(|_| *WORDS.choose(rng).unwrap_or(&"x"))
+        .collect::<Vec<_>>()
+        .join(" ")
 }
 
 fn day(y: i32, m: u32, d: u32) -> NaiveDate {
@@ -127,12 +175,19 @@ impl CatalogSource for Generated {
         Ok((first..self.aips)
             .filter(|n| !removed.contains(n))
             .take(limit)
-            .map(|n| CommittedAip { aip_id: aip_id(n), units: UNITS_PER_AIP })
+            .map(|n| CommittedAip {
+                aip_id: aip_id(n),
+                units: UNITS_PER_AIP,
+            })
             .collect())
     }
 
     async fn units(&self, aip: &str) -> Result<Vec<UnitDoc>, SearchError> {
-        Ok(aip.strip_prefix("aip-").and_then(|n| n.parse().ok()).map(units_of).unwrap_or_default())
+        Ok(aip
+            .strip_prefix("aip-")
+            .and_then(|n| n.parse().ok())
+            .map(units_of)
+            .unwrap_or_default())
     }
 }
 
@@ -168,7 +223,10 @@ fn dir_size(dir: &std::path::Path) -> u64 {
 }
 
 fn percentile(sorted: &[Duration], p: f64) -> Duration {
-    sorted.get(((sorted.len().saturating_sub(1)) as f64 * p) as usize).copied().unwrap_or_default()
+    sorted
+        .get(((sorted.len().saturating_sub(1)) as f64 * p) as usize)
+        .copied()
+        .unwrap_or_default()
 }
 
 struct Args {
@@ -178,7 +236,11 @@ struct Args {
 }
 
 fn args() -> Result<Args, String> {
-    let mut out = Args { units: 100_000, queries: 200, dir: None };
+    let mut out = Args {
+        units: 100_000,
+        queries: 200,
+        dir: None,
+    };
     let mut it = std::env::args().skip(1);
     while let Some(flag) = it.next() {
         let mut value = || it.next().ok_or(format!("{flag} needs a value"));
@@ -186,7 +248,11 @@ fn args() -> Result<Args, String> {
             "--units" => out.units = value()?.parse().map_err(|e| format!("--units: {e}"))?,
             "--queries" => out.queries = value()?.parse().map_err(|e| format!("--queries: {e}"))?,
             "--dir" => out.dir = Some(PathBuf::from(value()?)),
-            other => return Err(format!("unknown argument {other}; use --units N --queries N --dir PATH")),
+            other => {
+                return Err(format!(
+                    "unknown argument {other}; use --units N --queries N --dir PATH"
+                ))
+            }
         }
     }
     Ok(out)
@@ -196,8 +262,20 @@ type Make = Box<dyn Fn(&mut StdRng) -> SearchQuery>;
 
 fn queries() -> Vec<(&'static str, Make)> {
     vec![
-        ("all units, facets only (limit 0)", Box::new(|_| SearchQuery { limit: 0, ..SearchQuery::default() })),
-        ("one or two words", Box::new(|r| SearchQuery::text(words(r, r.gen_range(1..3))))),
+        (
+            "all units, facets only (limit 0)",
+            Box::new(|_| SearchQuery {
+                limit: 0,
+                ..SearchQuery::default()
+            }),
+        ),
+        (
+            "one or two words",
+            Box::new(|r| {
+                let n = r.gen_range(1..3);
+                SearchQuery::text(words(r, n))
+            }),
+        ),
         (
             "words + flow + date range",
             Box::new(|r| {
@@ -233,7 +311,10 @@ fn queries() -> Vec<(&'static str, Make)> {
         (
             "under a hold today",
             Box::new(|_| SearchQuery {
-                hold: Some(HoldFilter { held: true, on: Utc::now().date_naive() }),
+                hold: Some(HoldFilter {
+                    held: true,
+                    on: Utc::now().date_naive(),
+                }),
                 ..SearchQuery::default()
             }),
         ),
@@ -246,8 +327,16 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
     let temp = tempfile::tempdir()?;
     let dir = args.dir.clone().unwrap_or_else(|| temp.path().join("index"));
     let aips = args.units.div_ceil(UNITS_PER_AIP);
-    let catalog = Generated { aips, removed: Default::default(), generation: 1.into() };
-    println!("search bench: {} units in {aips} AIPs of {UNITS_PER_AIP}, index in {}", aips * UNITS_PER_AIP, dir.display());
+    let catalog = Generated {
+        aips,
+        removed: Default::default(),
+        generation: 1.into(),
+    };
+    println!(
+        "search bench: {} units in {aips} AIPs of {UNITS_PER_AIP}, index in {}",
+        aips * UNITS_PER_AIP,
+        dir.display()
+    );
     println!("start: {}", rss());
 
     let started = Instant::now();

@@ -140,8 +140,11 @@ impl CatalogSource for ClusterCatalog<'_> {
             .client()
             .get_object(&ns, &key, 0, None, &mut bytes, None)
             .await?;
-        let d: AipDescriptor = serde_json::from_slice(&bytes)
-            .map_err(|e| ArchiveError::Internal(format!("AIP descriptor `{key}` is unreadable ({e}); run `archipel archive reindex`")))?;
+        let d: AipDescriptor = serde_json::from_slice(&bytes).map_err(|e| {
+            ArchiveError::Internal(format!(
+                "AIP descriptor `{key}` is unreadable ({e}); run `archipel archive reindex`"
+            ))
+        })?;
         if d.tenant != self.tenant || d.aip_id != aip_id {
             return Err(ArchiveError::Internal(format!(
                 "AIP descriptor `{key}` describes AIP `{}` of tenant `{}`, not `{aip_id}` of `{}`",
@@ -188,7 +191,10 @@ pub async fn rebuild(a: &Archive, tenant: &str) -> Result<SyncReport> {
     tokio::task::spawn_blocking(move || cleared.clear())
         .await
         .map_err(|e| ArchiveError::Internal(format!("clearing the search index failed: {e}")))??;
-    tracing::info!(tenant, "search index emptied on request; rebuilding it from the catalog");
+    tracing::info!(
+        tenant,
+        "search index emptied on request; rebuilding it from the catalog"
+    );
     crate::search::sync(&index, &ClusterCatalog { archive: a, tenant }).await
 }
 

@@ -19,11 +19,10 @@ pub(crate) fn indexed_after(
     // Each segment gives its first `limit` live ids after `after`; the overall first `limit` are among them.
     let mut ids = BTreeSet::new();
     for segment in searcher.segment_readers() {
-        let found = live_after(segment, field, after, limit)
-            .map_err(|e| SearchError::Index {
-                action: "listing the indexed AIPs",
-                source: e,
-            })?;
+        let found = live_after(segment, field, after, limit).map_err(|e| SearchError::Index {
+            action: "listing the indexed AIPs",
+            source: e,
+        })?;
         ids.extend(found);
     }
     Ok(ids.into_iter().take(limit).collect())

@@ -97,10 +97,7 @@ fn existing(dir: &Path, expected: &tantivy::schema::Schema) -> Result<(Index, Ma
     if index.schema() != *expected {
         return Err("has fields Archipel does not write (a foreign index)".into());
     }
-    let payload = index
-        .load_metas()
-        .map_err(|e| format!("is unreadable ({e})"))?
-        .payload;
+    let payload = index.load_metas().map_err(|e| format!("is unreadable ({e})"))?.payload;
     let mark: Mark = payload
         .as_deref()
         .and_then(|p| serde_json::from_str(p).ok())

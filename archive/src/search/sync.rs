@@ -108,7 +108,11 @@ async fn merge<S: CatalogSource>(
             let after = indexed.after.clone();
             let s = searcher.clone();
             let page = blocking(move || aips::indexed_after(&s, aip_field, &after, PAGE)).await?;
-            indexed.fill(page.into_iter().map(|id| CommittedAip { aip_id: id, units: 0 }).collect());
+            indexed.fill(
+                page.into_iter()
+                    .map(|id| CommittedAip { aip_id: id, units: 0 })
+                    .collect(),
+            );
         }
         if committed.needs_page() {
             let page = catalog.committed_after(&committed.after, PAGE).await?;

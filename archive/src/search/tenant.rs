@@ -175,11 +175,7 @@ impl TenantIndex {
             text: text_query,
         } = query::build(&self.parser, &self.fields, req)?;
         let searcher = self.reader.searcher();
-        let facets_collector = if req.facets {
-            Some(facets::collector()?)
-        } else {
-            None
-        };
+        let facets_collector = if req.facets { Some(facets::collector()?) } else { None };
         // A zero limit still counts: TopDocs refuses a limit of 0, so ask for one hit and drop it.
         let top = TopDocs::with_limit(req.limit.max(1)).and_offset(req.offset);
         let (top, total, aggregations) = searcher
