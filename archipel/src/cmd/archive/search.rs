@@ -65,44 +65,45 @@ pub struct SearchArgs {
 }
 
 impl SearchArgs {
-    fn params(self) -> anyhow::Result<(String, Vec<(&'static str, String)>, bool, FrontArgs)> {
+    /// The API's query parameters.
+    fn params(&self) -> anyhow::Result<Vec<(&'static str, String)>> {
         if self.hold_on.is_some() && !self.held && !self.not_held {
             anyhow::bail!("--hold-on needs --held or --not-held");
         }
         let mut params = vec![("limit", self.limit.to_string()), ("offset", self.offset.to_string())];
         let optional = [
-            ("q", self.query),
-            ("flow", self.flow),
-            ("from", self.from),
-            ("to", self.to),
-            ("level", self.level),
-            ("originating_agency", self.originating_agency),
-            ("rule_category", self.rule_category),
-            ("final_action", self.final_action),
-            ("rule_end_from", self.rule_end_from),
-            ("rule_end_to", self.rule_end_to),
-            ("rule_id", self.rule_id),
-            ("hold_on", self.hold_on),
+            ("q", &self.query),
+            ("flow", &self.flow),
+            ("from", &self.from),
+            ("to", &self.to),
+            ("level", &self.level),
+            ("originating_agency", &self.originating_agency),
+            ("rule_category", &self.rule_category),
+            ("final_action", &self.final_action),
+            ("rule_end_from", &self.rule_end_from),
+            ("rule_end_to", &self.rule_end_to),
+            ("rule_id", &self.rule_id),
+            ("hold_on", &self.hold_on),
         ];
-        params.extend(optional.into_iter().filter_map(|(k, v)| v.map(|v| (k, v))));
+        params.extend(optional.into_iter().filter_map(|(k, v)| v.clone().map(|v| (k, v))));
         if self.held || self.not_held {
             params.push(("hold", self.held.to_string()));
         }
         if self.no_facets {
             params.push(("facets", "false".into()));
         }
-        Ok((self.tenant, params, self.json, self.front))
+        Ok(params)
     }
 }
 
 pub async fn run(args: SearchArgs) -> anyhow::Result<ExitCode> {
-    let (tenant, params, json, front) = args.params()?;
-    let f = Front::new(&front)?;
+    let params = args.params()?;
+    let f = Front::new(&args.front)?;
     let r = f
-        .request(Method::GET, &format!("/v1/tenants/{tenant}/units"))
+        .request(Method::GET, &format!("/v1/tenants/{}/units", args.tenant))
         .query(&params);
     let v: Value = f.json(r).await?;
-    if json {
+    if args.json {
         crate::output::print_json(&v)?;
         return Ok(ExitCode::SUCCESS);
     }
