@@ -1,45 +1,49 @@
 //! Keeps each tenant's search index in step with the catalog in the cluster.
 //!
-//! The index is local to a front and disposable. Before a search, a front compares the tenant's
-//! catalog generation with the one it last saw; when it moved, it indexes the AIPs it has not
-//! seen (from their self-describing descriptors), or rebuilds when some disappeared.
+//! The index is local to a front and disposable (`search::Indexes`, on disk under the front's search directory).
+//! Before a search, the front syncs it incrementally (`search::sync`): when the tenant's catalog generation moved,
+//! it reads the committed AIPs page by page, indexes those it lacks from their self-describing descriptors, and
+//! deletes the units of those that went. Only `reindex` empties it.
 
-use std::collections::{HashMap, HashSet};
+use std::collections::HashMap;
 use std::sync::Arc;
 
+use archipel_client::Consistency;
+use async_trait::async_trait;
+
 use crate::api::units::SearchParams;
+use crate::catalog::AipRecord;
 use crate::error::{ArchiveError, Result};
 use crate::keys;
 use crate::model::{AipDescriptor, UnitRecord};
-use crate::search::{SearchError, SearchQuery, UnitDoc};
+use crate::search::{
+    CatalogSource, CommittedAip, HoldFilter, RuleDoc, RuleFilter, SearchError, SearchQuery, SyncReport, UnitDoc,
+};
 use crate::service::Archive;
-
-/// What a front's index holds for one tenant.
-#[derive(Default)]
-pub struct SyncState {
-    generation: i64,
-    indexed_aips: HashSet<String>,
-}
+use crate::store::META_NS;
 
 /// One lock per tenant: syncing one tenant from the cluster never delays another's searches.
 #[derive(Default)]
 pub struct SearchSync {
-    tenants: std::sync::Mutex<HashMap<String, Arc<tokio::sync::Mutex<SyncState>>>>,
+    tenants: std::sync::Mutex<HashMap<String, Arc<tokio::sync::Mutex<()>>>>,
 }
 
 impl SearchSync {
-    fn tenant(&self, tenant: &str) -> Arc<tokio::sync::Mutex<SyncState>> {
+    fn tenant(&self, tenant: &str) -> Arc<tokio::sync::Mutex<()>> {
         let mut all = self.tenants.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
         Arc::clone(all.entry(tenant.to_owned()).or_default())
     }
 }
 
-fn search_error(e: SearchError) -> ArchiveError {
-    match e {
-        SearchError::Index { .. } | SearchError::CacheDir { .. } | SearchError::InvalidUnit { .. } => {
-            ArchiveError::Internal(e.to_string())
+impl From<SearchError> for ArchiveError {
+    fn from(e: SearchError) -> Self {
+        match e {
+            SearchError::Index { .. }
+            | SearchError::CacheDir { .. }
+            | SearchError::CacheInUse { .. }
+            | SearchError::InvalidUnit { .. } => ArchiveError::Internal(e.to_string()),
+            other => ArchiveError::Invalid(other.to_string()),
         }
-        other => ArchiveError::Invalid(other.to_string()),
     }
 }
 
@@ -75,92 +79,163 @@ pub fn to_doc(u: &UnitRecord) -> UnitDoc {
         keywords: u.keywords.clone(),
         text,
         ingested_at: u.ingested_at,
+        rules: u
+            .rules
+            .iter()
+            .map(|r| RuleDoc {
+                category: r.category.clone(),
+                rule_id: r.rule_id.clone(),
+                end_date: r.end_date,
+                final_action: r.final_action.clone(),
+            })
+            .collect(),
     }
 }
 
-async fn upsert(a: &Archive, tenant: &str, units: &[UnitRecord]) -> Result<()> {
-    let index = a.search.get(tenant).map_err(search_error)?;
-    let docs: Vec<UnitDoc> = units.iter().map(to_doc).collect();
-    tokio::task::spawn_blocking(move || index.upsert(&docs))
-        .await
-        .map_err(|e| ArchiveError::Internal(format!("indexing failed: {e}")))?
-        .map_err(search_error)
+/// The tenant's catalog in the cluster, read the way a sync needs it.
+struct ClusterCatalog<'a> {
+    archive: &'a Archive,
+    tenant: &'a str,
+}
+
+#[async_trait]
+impl CatalogSource for ClusterCatalog<'_> {
+    type Error = ArchiveError;
+
+    async fn generation(&self) -> Result<i64> {
+        self.archive.catalog.generation(self.tenant).await
+    }
+
+    async fn committed_after(&self, after: &str, limit: usize) -> Result<Vec<CommittedAip>> {
+        let prefix = keys::aips(self.tenant);
+        let start = if after.is_empty() {
+            Vec::new()
+        } else {
+            keys::aip(self.tenant, after).into_bytes()
+        };
+        let limit = u32::try_from(limit).unwrap_or(u32::MAX);
+        let (page, _) = self
+            .archive
+            .store
+            .client()
+            .meta_scan(META_NS, prefix.as_bytes(), &start, limit, Consistency::Linearizable)
+            .await?;
+        page.into_iter()
+            .map(|e| {
+                let record: AipRecord = serde_json::from_slice(&e.value)?;
+                Ok(CommittedAip {
+                    aip_id: record.aip_id,
+                    units: record.units,
+                })
+            })
+            .collect()
+    }
+
+    async fn units(&self, aip_id: &str) -> Result<Vec<UnitDoc>> {
+        let ns = keys::object_namespace(self.tenant);
+        let key = keys::aip_descriptor(aip_id);
+        let mut bytes = Vec::new();
+        self.archive
+            .store
+            .client()
+            .get_object(&ns, &key, 0, None, &mut bytes, None)
+            .await?;
+        let d: AipDescriptor = serde_json::from_slice(&bytes).map_err(|e| {
+            ArchiveError::Internal(format!(
+                "AIP descriptor `{key}` is unreadable ({e}); run `archipel archive reindex`"
+            ))
+        })?;
+        if d.tenant != self.tenant || d.aip_id != aip_id {
+            return Err(ArchiveError::Internal(format!(
+                "AIP descriptor `{key}` describes AIP `{}` of tenant `{}`, not `{aip_id}` of `{}`",
+                d.aip_id, d.tenant, self.tenant
+            )));
+        }
+        Ok(d.units.iter().map(to_doc).collect())
+    }
 }
 
 /// Indexes units this front just committed. A failure only delays them to the next sync.
 pub async fn index_units(a: &Arc<Archive>, tenant: &str, units: &[UnitRecord]) {
-    match upsert(a, tenant, units).await {
-        Ok(()) => {
-            if let Some(aip) = units.first().map(|u| u.aip_id.clone()) {
-                a.search_sync.tenant(tenant).lock().await.indexed_aips.insert(aip);
-            }
-        }
-        Err(e) => tracing::warn!(
+    let result = async {
+        let index = a.search.get(tenant)?;
+        let docs: Vec<UnitDoc> = units.iter().map(to_doc).collect();
+        tokio::task::spawn_blocking(move || index.upsert(&docs))
+            .await
+            .map_err(|e| ArchiveError::Internal(format!("indexing failed: {e}")))??;
+        Ok::<_, ArchiveError>(())
+    }
+    .await;
+    if let Err(e) = result {
+        tracing::warn!(
             "indexing {} units of {tenant} failed: {e}; the next search retries",
             units.len()
-        ),
+        );
     }
 }
 
 /// Brings the tenant's index up to the catalog.
-pub async fn sync(a: &Archive, tenant: &str) -> Result<()> {
+pub async fn sync(a: &Archive, tenant: &str) -> Result<SyncReport> {
     let lock = a.search_sync.tenant(tenant);
-    let mut state = lock.lock().await;
-    let generation = a.catalog.generation(tenant).await?;
-    if generation == state.generation && generation != 0 {
-        return Ok(());
-    }
-    let committed = a.catalog.committed_aips(tenant).await?;
-    if state.indexed_aips.iter().any(|x| !committed.contains(x)) {
-        a.search
-            .get(tenant)
-            .map_err(search_error)?
-            .clear()
-            .map_err(search_error)?;
-        state.indexed_aips.clear();
-    }
-    let ns = keys::object_namespace(tenant);
-    let missing: Vec<&String> = committed.iter().filter(|x| !state.indexed_aips.contains(*x)).collect();
-    for aip in missing {
-        let mut bytes = Vec::new();
-        a.store
-            .client()
-            .get_object(&ns, &keys::aip_descriptor(aip), 0, None, &mut bytes, None)
-            .await?;
-        let d: AipDescriptor = serde_json::from_slice(&bytes)?;
-        upsert(a, tenant, &d.units).await?;
-        state.indexed_aips.insert(aip.clone());
-    }
-    state.generation = generation;
-    Ok(())
+    let _serialised = lock.lock().await;
+    let index = a.search.get(tenant)?;
+    crate::search::sync(&index, &ClusterCatalog { archive: a, tenant }).await
 }
 
-/// Drops the tenant's index and builds it again from the cluster.
-pub async fn rebuild(a: &Archive, tenant: &str) -> Result<()> {
-    a.search
-        .get(tenant)
-        .map_err(search_error)?
-        .clear()
-        .map_err(search_error)?;
-    *a.search_sync.tenant(tenant).lock().await = SyncState::default();
-    sync(a, tenant).await
+/// Empties the tenant's index and builds it again from the cluster.
+pub async fn rebuild(a: &Archive, tenant: &str) -> Result<SyncReport> {
+    let lock = a.search_sync.tenant(tenant);
+    let _serialised = lock.lock().await;
+    let index = a.search.get(tenant)?;
+    let cleared = Arc::clone(&index);
+    tokio::task::spawn_blocking(move || cleared.clear())
+        .await
+        .map_err(|e| ArchiveError::Internal(format!("clearing the search index failed: {e}")))??;
+    tracing::info!(
+        tenant,
+        "search index emptied on request; rebuilding it from the catalog"
+    );
+    crate::search::sync(&index, &ClusterCatalog { archive: a, tenant }).await
 }
 
-pub async fn search(a: &Archive, tenant: &str, p: SearchParams) -> Result<serde_json::Value> {
-    sync(a, tenant).await?;
-    let query = SearchQuery {
+/// The search request a query string asks for. `today` decides what `hold=true` means without `hold_on`.
+pub fn to_query(p: SearchParams, today: chrono::NaiveDate) -> Result<SearchQuery> {
+    if p.hold_on.is_some() && p.hold.is_none() {
+        return Err(ArchiveError::Invalid(
+            "hold_on needs hold=true (units under a hold that day) or hold=false (units under none)".into(),
+        ));
+    }
+    Ok(SearchQuery {
         q: p.q,
         flow: p.flow,
         from: p.from,
         to: p.to,
         level: p.level,
+        originating_agency: p.originating_agency,
+        rule_id: p.rule_id,
+        rules: RuleFilter {
+            category: p.rule_category,
+            final_action: p.final_action,
+            end_from: p.rule_end_from,
+            end_to: p.rule_end_to,
+        },
+        hold: p.hold.map(|held| HoldFilter {
+            held,
+            on: p.hold_on.unwrap_or(today),
+        }),
+        facets: p.facets.unwrap_or(true),
         limit: p.limit.unwrap_or(20),
         offset: p.offset.unwrap_or(0),
-    };
-    let index = a.search.get(tenant).map_err(search_error)?;
+    })
+}
+
+pub async fn search(a: &Archive, tenant: &str, p: SearchParams) -> Result<serde_json::Value> {
+    // A search filter, not a decision: elimination re-checks holds against the leader's clock.
+    let query = to_query(p, chrono::Utc::now().date_naive())?;
+    sync(a, tenant).await?;
+    let index = a.search.get(tenant)?;
     let page = tokio::task::spawn_blocking(move || index.search(&query))
         .await
-        .map_err(|e| ArchiveError::Internal(format!("search failed: {e}")))?
-        .map_err(search_error)?;
+        .map_err(|e| ArchiveError::Internal(format!("search failed: {e}")))??;
     Ok(serde_json::to_value(page)?)
 }

@@ -20,6 +20,10 @@ use crate::store::Store;
 pub struct ArchiveConfig {
     /// Where uploaded SIPs wait while they are checked (a local scratch directory).
     pub spool_dir: PathBuf,
+    /// Where this front caches its per-tenant search indexes (local, disposable: deleting it costs a rebuild from
+    /// the catalog; one front per directory, enforced by a lock). `None` keeps them in RAM. Default
+    /// `<spool_dir>/search`.
+    pub search_dir: Option<PathBuf>,
     /// SIPs larger than this are refused before they are read.
     pub max_sip_bytes: u64,
     /// `archipel dev` only: unauthenticated loopback calls act for every tenant.
@@ -50,6 +54,7 @@ pub struct ArchiveConfig {
 impl ArchiveConfig {
     pub fn new(spool_dir: PathBuf) -> Self {
         Self {
+            search_dir: Some(spool_dir.join("search")),
             spool_dir,
             max_sip_bytes: 64 << 30,
             dev_trust_loopback: false,
@@ -88,6 +93,10 @@ impl Archive {
                 config.spool_dir.display()
             ))
         })?;
+        let search = match &config.search_dir {
+            Some(dir) => Indexes::on_disk(dir).map_err(|e| ArchiveError::Invalid(e.to_string()))?,
+            None => Indexes::in_ram(),
+        };
         let store = Store::new(client);
         let tsa_trust = match &config.tsa_ca {
             Some(path) => Some(
@@ -100,7 +109,7 @@ impl Archive {
             refs: Referentials::new(store.clone(), config.encrypt_tenant_namespaces),
             catalog: Catalog::new(store.clone()),
             auth: Authenticator::new(store.clone()),
-            search: Indexes::in_ram(),
+            search,
             search_sync: Default::default(),
             ingest_slots: tokio::sync::Semaphore::new(config.ingest_workers.max(1)),
             journal,

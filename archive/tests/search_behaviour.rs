@@ -1,4 +1,5 @@
-//! What a user of one tenant's index sees: ranking, French text, filters, paging, writes, errors, the disk cache.
+//! What a user of one tenant's index sees: ranking, French text, filters, paging, writes, errors.
+//! The disk cache and its sync from the catalog are in `search_cache.rs`.
 
 mod search_support;
 
@@ -330,38 +331,9 @@ fn hits_carry_a_snippet_around_the_matched_words() {
 }
 
 #[test]
-fn the_disk_cache_survives_reopening_and_is_reset_on_version_change() {
-    let dir = tempfile::tempdir().unwrap();
-    let path = dir.path().join("tenant");
-    {
-        let index = TenantIndex::open_or_create(&path).unwrap();
-        index.upsert(&[unit("u1", "Alpha"), unit("u2", "Beta")]).unwrap();
-    }
-    let index = TenantIndex::open_or_create(&path).unwrap();
-    assert_eq!(index.count(), 2);
-    assert_eq!(search(&index, "beta"), ["u2"]);
-    drop(index);
-
-    std::fs::write(path.join("notes.txt"), "not ours").unwrap();
-    std::fs::write(path.join("archipel-search-version"), "0").unwrap();
-    let index = TenantIndex::open_or_create(&path).unwrap();
-    assert_eq!(
-        index.count(),
-        0,
-        "a cache from another schema version is emptied for a rebuild"
-    );
-    assert!(
-        path.join("notes.txt").exists(),
-        "files tantivy did not write are left alone"
-    );
-    index.upsert(&[unit("u3", "Gamma")]).unwrap();
-    assert_eq!(search(&index, "gamma"), ["u3"]);
-}
-
-#[test]
 fn indexes_hand_out_one_index_per_tenant_and_see_writes_at_once() {
     let dir = tempfile::tempdir().unwrap();
-    for indexes in [Indexes::in_ram(), Indexes::on_disk(dir.path())] {
+    for indexes in [Indexes::in_ram(), Indexes::on_disk(dir.path()).unwrap()] {
         let a = indexes.get("tenant-a").unwrap();
         assert!(std::sync::Arc::ptr_eq(&a, &indexes.get("tenant-a").unwrap()));
         assert!(indexes.get("../etc").is_err());

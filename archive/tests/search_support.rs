@@ -1,7 +1,11 @@
 //! Builders shared by the search tests (included with `mod search_support;`).
 #![allow(dead_code)]
 
-use archipel_archive::search::UnitDoc;
+use std::collections::BTreeMap;
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::Mutex;
+
+use archipel_archive::search::{CatalogSource, CommittedAip, SearchError, UnitDoc};
 use chrono::{NaiveDate, TimeZone, Utc};
 
 pub fn day(y: i32, m: u32, d: u32) -> NaiveDate {
@@ -28,6 +32,7 @@ pub fn unit(id: &str, title: &str) -> UnitDoc {
             .with_ymd_and_hms(2025, 1, 2, 3, 4, 5)
             .single()
             .expect("valid test instant"),
+        rules: Vec::new(),
     }
 }
 
@@ -43,4 +48,82 @@ pub fn ids(page: &archipel_archive::search::SearchPage) -> Vec<String> {
     let mut ids: Vec<String> = page.hits.iter().map(|h| h.unit_id.clone()).collect();
     ids.sort();
     ids
+}
+
+/// A catalog in memory, as a front's index syncs from it: AIPs by id, a generation bumped by every change, and
+/// counters of what a sync read.
+#[derive(Default)]
+pub struct FakeCatalog {
+    aips: Mutex<BTreeMap<String, Vec<UnitDoc>>>,
+    generation: Mutex<i64>,
+    /// Descriptors read (AIPs whose units were fetched).
+    pub reads: AtomicUsize,
+    /// Reading this AIP's units fails, as a cluster outage would.
+    pub failing: Mutex<Option<String>>,
+}
+
+impl FakeCatalog {
+    /// Commits an AIP of `n` units `{aip}-u{i}`, titled after the AIP.
+    pub fn commit(&self, aip: &str, n: usize) {
+        let units = (0..n)
+            .map(|i| UnitDoc {
+                aip_id: aip.to_string(),
+                ..unit(&format!("{aip}-u{i}"), &format!("registre {aip}"))
+            })
+            .collect();
+        self.commit_units(aip, units);
+    }
+
+    pub fn commit_units(&self, aip: &str, units: Vec<UnitDoc>) {
+        self.aips.lock().unwrap().insert(aip.to_string(), units);
+        *self.generation.lock().unwrap() += 1;
+    }
+
+    pub fn remove(&self, aip: &str) {
+        self.aips.lock().unwrap().remove(aip);
+        *self.generation.lock().unwrap() += 1;
+    }
+
+    pub fn reads(&self) -> usize {
+        self.reads.load(Ordering::SeqCst)
+    }
+}
+
+#[derive(Debug)]
+pub struct FakeError(pub String);
+
+impl From<SearchError> for FakeError {
+    fn from(e: SearchError) -> Self {
+        FakeError(e.to_string())
+    }
+}
+
+#[async_trait::async_trait]
+impl CatalogSource for FakeCatalog {
+    type Error = FakeError;
+
+    async fn generation(&self) -> Result<i64, FakeError> {
+        Ok(*self.generation.lock().unwrap())
+    }
+
+    async fn committed_after(&self, after: &str, limit: usize) -> Result<Vec<CommittedAip>, FakeError> {
+        let aips = self.aips.lock().unwrap();
+        Ok(aips
+            .iter()
+            .filter(|(id, _)| id.as_str() > after)
+            .take(limit)
+            .map(|(id, units)| CommittedAip {
+                aip_id: id.clone(),
+                units: units.len(),
+            })
+            .collect())
+    }
+
+    async fn units(&self, aip_id: &str) -> Result<Vec<UnitDoc>, FakeError> {
+        if self.failing.lock().unwrap().as_deref() == Some(aip_id) {
+            return Err(FakeError(format!("cluster unavailable while reading {aip_id}")));
+        }
+        self.reads.fetch_add(1, Ordering::SeqCst);
+        Ok(self.aips.lock().unwrap().get(aip_id).cloned().unwrap_or_default())
+    }
 }

@@ -284,6 +284,7 @@ async fn start_archive_front(
     let client = super::cert::client_for(&list.join(","), Some(tls_dir))?;
     let mut config = archipel_archive::service::ArchiveConfig::new(data.join("archive-spool"));
     config.dev_trust_loopback = true;
+    config.search_dir = Some(data.join("archive-search"));
     config.seal_interval = Duration::from_secs(60);
     let listen = std::net::SocketAddr::from(([127, 0, 0, 1], port));
     let (addr, _handle) = super::archive::start_front(client, config, None, listen)

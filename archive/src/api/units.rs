@@ -23,6 +23,18 @@ pub struct SearchParams {
     pub from: Option<chrono::NaiveDate>,
     pub to: Option<chrono::NaiveDate>,
     pub level: Option<String>,
+    pub originating_agency: Option<String>,
+    /// Units with a rule of this SEDA category (`AppraisalRule`, …); with the three below, on the same rule.
+    pub rule_category: Option<String>,
+    pub final_action: Option<String>,
+    pub rule_end_from: Option<chrono::NaiveDate>,
+    pub rule_end_to: Option<chrono::NaiveDate>,
+    pub rule_id: Option<String>,
+    /// `true`: units under a HoldRule in force on `hold_on` (default today); `false`: units under none.
+    pub hold: Option<bool>,
+    pub hold_on: Option<chrono::NaiveDate>,
+    /// Facet counts (level, flow, originating agency, year); on unless `false`.
+    pub facets: Option<bool>,
     pub limit: Option<usize>,
     pub offset: Option<usize>,
 }

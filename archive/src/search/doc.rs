@@ -3,7 +3,7 @@
 use chrono::{DateTime, NaiveDate, Utc};
 use serde::{Deserialize, Serialize};
 
-use super::SearchError;
+use super::{RuleDoc, SearchError};
 
 /// Identifiers are keys, not prose: a generous bound that still stops garbage.
 const MAX_ID_BYTES: usize = 512;
@@ -34,6 +34,9 @@ pub struct UnitDoc {
     /// All other textual descriptive metadata, flattened.
     pub text: String,
     pub ingested_at: DateTime<Utc>,
+    /// The unit's management rules, own and inherited.
+    #[serde(default)]
+    pub rules: Vec<RuleDoc>,
 }
 
 impl UnitDoc {
@@ -73,6 +76,16 @@ impl UnitDoc {
                     "its {name} is {} bytes long, more than {MAX_ID_BYTES}",
                     value.len()
                 )));
+            }
+        }
+        for rule in &self.rules {
+            for (name, value) in [("rule category", &rule.category), ("rule id", &rule.rule_id)] {
+                if value.len() > MAX_ID_BYTES {
+                    return Err(invalid(format!(
+                        "a {name} is {} bytes long, more than {MAX_ID_BYTES}",
+                        value.len()
+                    )));
+                }
             }
         }
         if let (Some(start), Some(end)) = (self.start_date, self.end_date) {

@@ -26,6 +26,12 @@ pub enum SearchError {
     #[error("date range is empty: `from` {from} is after `to` {to}; swap them")]
     EmptyDateRange { from: NaiveDate, to: NaiveDate },
 
+    #[error("rule filter is invalid: {reason}")]
+    InvalidRuleFilter { reason: String },
+
+    #[error("search index directory {path} is already used by another archive front on this machine; give each front its own search directory (--search-dir)")]
+    CacheInUse { path: String },
+
     #[error("archive unit `{unit_id}` cannot be indexed: {reason}")]
     InvalidUnit { unit_id: String, reason: String },
 

@@ -4,14 +4,20 @@ use std::collections::HashMap;
 use std::path::PathBuf;
 use std::sync::{Arc, RwLock};
 
+use tantivy::directory::{Directory, DirectoryLock, Lock, MmapDirectory};
+
 use super::{SearchError, TenantIndex};
 
 const MAX_TENANT_BYTES: usize = 64;
+/// Held by the front using a cache root, so a second front pointed at it by mistake refuses to start instead of
+/// fighting over the same indexes. An OS file lock: released when the front exits, even by a crash.
+const FRONT_LOCK: &str = ".archipel-front.lock";
 
 /// The archive front's set of per-tenant indexes. Cheap to share (`Arc<Indexes>`); reads never wait on each other.
 pub struct Indexes {
     /// Cache root, one subdirectory per tenant; `None` keeps every index in RAM.
     root: Option<PathBuf>,
+    _lock: Option<DirectoryLock>,
     tenants: RwLock<HashMap<String, Arc<TenantIndex>>>,
 }
 
@@ -19,16 +25,48 @@ impl Indexes {
     pub fn in_ram() -> Self {
         Indexes {
             root: None,
+            _lock: None,
             tenants: RwLock::default(),
         }
     }
 
-    /// Indexes cached under `root/<tenant>/`, a directory the front may throw away at any time.
-    pub fn on_disk(root: impl Into<PathBuf>) -> Self {
-        Indexes {
-            root: Some(root.into()),
+    /// Indexes cached under `root/<tenant>/`, a directory the front may throw away at any time (it then rebuilds
+    /// them from the catalog). Fails if another front, in this process or another, already uses `root`.
+    pub fn on_disk(root: impl Into<PathBuf>) -> Result<Self, SearchError> {
+        let root = root.into();
+        let io = |source| SearchError::CacheDir {
+            path: root.display().to_string(),
+            source,
+        };
+        std::fs::create_dir_all(&root).map_err(io)?;
+        let directory = MmapDirectory::open(&root).map_err(|e| SearchError::Index {
+            action: "opening the search directory",
+            source: e.into(),
+        })?;
+        let lock = directory
+            .acquire_lock(&Lock {
+                filepath: PathBuf::from(FRONT_LOCK),
+                is_blocking: false,
+            })
+            .map_err(|e| match e {
+                tantivy::directory::error::LockError::LockBusy => SearchError::CacheInUse {
+                    path: root.display().to_string(),
+                },
+                tantivy::directory::error::LockError::IoError(source) => SearchError::CacheDir {
+                    path: root.display().to_string(),
+                    source: std::io::Error::new(source.kind(), source.to_string()),
+                },
+            })?;
+        Ok(Indexes {
+            root: Some(root),
+            _lock: Some(lock),
             tenants: RwLock::default(),
-        }
+        })
+    }
+
+    /// Where the indexes are cached, if on disk.
+    pub fn root(&self) -> Option<&std::path::Path> {
+        self.root.as_deref()
     }
 
     /// The tenant's index, opened or created on first use. `tenant` must come from the caller's credential.
@@ -43,7 +81,11 @@ impl Indexes {
             return Ok(index.clone());
         }
         let index = Arc::new(match &self.root {
-            Some(root) => TenantIndex::open_or_create(&root.join(tenant))?,
+            Some(root) => {
+                let index = TenantIndex::open_or_create(&root.join(tenant))?;
+                tracing::info!(tenant, outcome = ?index.outcome(), count = index.count(), "search index opened");
+                index
+            }
             None => TenantIndex::in_ram()?,
         });
         tenants.insert(tenant.to_string(), index.clone());

@@ -8,6 +8,8 @@ use tantivy::query::{AllQuery, BooleanQuery, ConstScoreQuery, Occur, Query, Quer
 use tantivy::schema::IndexRecordOption;
 use tantivy::{Index, Term};
 
+use super::facets::Facets;
+use super::rules::RuleFilter;
 use super::schema::{day_number, Fields};
 use super::SearchError;
 
@@ -40,6 +42,17 @@ pub struct SearchQuery {
     pub to: Option<NaiveDate>,
     /// Only units of this SEDA description level (exact, e.g. `File`).
     pub level: Option<String>,
+    /// Only units of this originating agency (exact identifier, e.g. `FRAD069`).
+    pub originating_agency: Option<String>,
+    /// Only units carrying this rule id (own or inherited, any category).
+    pub rule_id: Option<String>,
+    /// Only units carrying at least one rule of this category, final action and end-date range, all on the
+    /// same rule.
+    pub rules: RuleFilter,
+    /// Only units under a HoldRule in force on a day (`held`), or only units under none (`!held`).
+    pub hold: Option<HoldFilter>,
+    /// Count the matching units per level, flow, originating agency and year.
+    pub facets: bool,
     pub limit: usize,
     pub offset: usize,
 }
@@ -52,6 +65,11 @@ impl Default for SearchQuery {
             from: None,
             to: None,
             level: None,
+            originating_agency: None,
+            rule_id: None,
+            rules: RuleFilter::default(),
+            hold: None,
+            facets: true,
             limit: DEFAULT_LIMIT,
             offset: 0,
         }
@@ -90,6 +108,7 @@ impl SearchQuery {
                 return Err(SearchError::EmptyDateRange { from, to });
             }
         }
+        self.rules.check()?;
         if let Some(q) = &self.q {
             if q.len() > MAX_QUERY_BYTES {
                 return Err(SearchError::QueryTooLong {
@@ -109,12 +128,22 @@ impl SearchQuery {
     }
 }
 
+/// Units under a HoldRule in force on `on` (a hold with no end date, or ending on or after that day), or not.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub struct HoldFilter {
+    pub held: bool,
+    pub on: NaiveDate,
+}
+
 /// One page of results.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct SearchPage {
     /// How many units match in all, not just on this page.
     pub total: usize,
     pub hits: Vec<Hit>,
+    /// Counts over every matching unit (not just this page), when asked for.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub facets: Option<Facets>,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -122,6 +151,10 @@ pub struct Hit {
     pub unit_id: String,
     pub title: String,
     pub flow: Option<String>,
+    #[serde(default)]
+    pub level: String,
+    #[serde(default)]
+    pub originating_agency: String,
     pub start_date: Option<NaiveDate>,
     pub end_date: Option<NaiveDate>,
     pub score: f32,
@@ -171,7 +204,7 @@ pub(crate) fn parse_text(parser: &QueryParser, q: &str) -> Result<Box<dyn Query>
             tantivy::query::QueryParserError::SyntaxError(_) => "the syntax is invalid".to_string(),
             tantivy::query::QueryParserError::FieldDoesNotExist(field) => format!(
                 "there is no field `{field}` (searchable: title, description, keywords, text, flow, level, \
-                 originating_agency, unit_id, sip_unit_id, parent_id, transfer_id, aip_id)"
+                 originating_agency, unit_id, sip_unit_id, parent_id, transfer_id, aip_id, rule_category, rule_id)"
             ),
             tantivy::query::QueryParserError::AllButQueryForbidden => {
                 "it only excludes words; add at least one word to search for".to_string()
@@ -204,11 +237,32 @@ pub(crate) fn build(parser: &QueryParser, f: &Fields, req: &SearchQuery) -> Resu
             IndexRecordOption::Basic,
         )));
     }
-    if let Some(level) = &req.level {
-        filter(Box::new(TermQuery::new(
-            Term::from_field_text(f.description_level, level),
-            IndexRecordOption::Basic,
-        )));
+    let exact = [
+        (f.description_level, &req.level),
+        (f.originating_agency, &req.originating_agency),
+        (f.rule_id, &req.rule_id),
+    ];
+    for (field, value) in exact {
+        if let Some(value) = value {
+            filter(Box::new(TermQuery::new(
+                Term::from_field_text(field, value),
+                IndexRecordOption::Basic,
+            )));
+        }
+    }
+    if let Some(rules) = req.rules.query(f.rule_end) {
+        filter(rules);
+    }
+    if let Some(hold) = req.hold {
+        let held = RuleFilter::hold_on(f.rule_end, hold.on);
+        if hold.held {
+            filter(held);
+        } else {
+            filter(Box::new(BooleanQuery::new(vec![
+                (Occur::Must, Box::new(AllQuery) as Box<dyn Query>),
+                (Occur::MustNot, held),
+            ])));
+        }
     }
     // Overlap of [first, last] with [from, to] is: first <= to and last >= from.
     if let Some(to) = req.to {

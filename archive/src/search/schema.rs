@@ -14,7 +14,7 @@ use super::UnitDoc;
 /// Name under which the French analyzer is registered on every index.
 pub(crate) const FRENCH: &str = "archipel_fr";
 /// Bumped whenever the schema or the analyzer changes, so a stale on-disk cache is discarded instead of misread.
-pub(crate) const SCHEMA_VERSION: u32 = 1;
+pub(crate) const SCHEMA_VERSION: u32 = 2;
 /// Longer tokens are base64 blobs or hashes, not words anyone searches for.
 const MAX_TOKEN_CHARS: usize = 48;
 
@@ -58,6 +58,13 @@ pub(crate) struct Fields {
     pub start_day: Field,
     pub end_day: Field,
     pub ingested_at: Field,
+    /// Year of the first day covered, for the year facet.
+    pub year: Field,
+    /// Every rule category and rule id the unit carries (own or inherited), for exact filters.
+    pub rule_category: Field,
+    pub rule_id: Field,
+    /// One key per rule tying its category, final action and end day together (see `rules::end_key`).
+    pub rule_end: Field,
 }
 
 impl Fields {
@@ -80,9 +87,10 @@ pub(crate) fn schema() -> (Schema, Fields) {
         transfer_id: b.add_text_field("transfer_id", STRING | STORED),
         aip_id: b.add_text_field("aip_id", STRING | STORED),
         parent_id: b.add_text_field("parent_id", STRING | STORED),
-        flow: b.add_text_field("flow", STRING | STORED),
-        description_level: b.add_text_field("level", STRING | STORED),
-        originating_agency: b.add_text_field("originating_agency", STRING | STORED),
+        // FAST: the facets count these per matching unit from their columns.
+        flow: b.add_text_field("flow", STRING | STORED | FAST),
+        description_level: b.add_text_field("level", STRING | STORED | FAST),
+        originating_agency: b.add_text_field("originating_agency", STRING | STORED | FAST),
         title: b.add_text_field("title", french.clone()),
         description: b.add_text_field("description", french.clone()),
         keywords: b.add_text_field("keywords", french.clone()),
@@ -92,6 +100,12 @@ pub(crate) fn schema() -> (Schema, Fields) {
         start_day: b.add_i64_field("start_day", STORED),
         end_day: b.add_i64_field("end_day", STORED),
         ingested_at: b.add_date_field("ingested_at", STORED | FAST),
+        year: b.add_i64_field("year", FAST),
+        rule_category: b.add_text_field("rule_category", STRING),
+        rule_id: b.add_text_field("rule_id", STRING),
+        // Indexed, not FAST: a rule filter is a union of a few key ranges, which the term dictionary walks
+        // in proportion to the matches rather than scanning a column once per range.
+        rule_end: b.add_i64_field("rule_end", INDEXED),
     };
     (b.build(), fields)
 }
@@ -121,8 +135,15 @@ pub(crate) fn to_document(f: &Fields, unit: &UnitDoc) -> TantivyDocument {
     if let Some(flow) = &unit.flow {
         doc.add_text(f.flow, flow);
     }
-    doc.add_text(f.description_level, &unit.description_level);
-    doc.add_text(f.originating_agency, &unit.originating_agency);
+    // An empty value is no value: the facets count it as missing, not as a bucket named "".
+    for (field, value) in [
+        (f.description_level, &unit.description_level),
+        (f.originating_agency, &unit.originating_agency),
+    ] {
+        if !value.is_empty() {
+            doc.add_text(field, value);
+        }
+    }
     doc.add_text(f.title, &unit.title);
     doc.add_text(f.description, &unit.description);
     for keyword in &unit.keywords {
@@ -132,6 +153,14 @@ pub(crate) fn to_document(f: &Fields, unit: &UnitDoc) -> TantivyDocument {
     if let Some((first, last)) = unit.day_range() {
         doc.add_i64(f.first_day, day_number(first));
         doc.add_i64(f.last_day, day_number(last));
+        doc.add_i64(f.year, i64::from(chrono::Datelike::year(&first)).clamp(0, 9999));
+    }
+    for rule in &unit.rules {
+        doc.add_text(f.rule_category, &rule.category);
+        doc.add_text(f.rule_id, &rule.rule_id);
+        if let Some(key) = super::rules::end_key(rule) {
+            doc.add_i64(f.rule_end, key);
+        }
     }
     if let Some(start) = unit.start_date {
         doc.add_i64(f.start_day, day_number(start));

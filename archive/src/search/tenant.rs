@@ -4,26 +4,23 @@ use std::path::Path;
 use std::sync::{Mutex, MutexGuard};
 
 use tantivy::collector::{Count, TopDocs};
-use tantivy::directory::MmapDirectory;
 use tantivy::indexer::IndexWriterOptions;
 use tantivy::query::QueryParser;
-use tantivy::schema::Value;
-use tantivy::snippet::SnippetGenerator;
-use tantivy::{DocAddress, Index, IndexReader, IndexWriter, ReloadPolicy, Searcher, TantivyDocument, Term};
+use tantivy::{Index, IndexReader, IndexWriter, ReloadPolicy, Searcher, Term};
 
-use super::cache_dir;
-use super::query::{self, Hit, SearchPage, SearchQuery};
-use super::schema::{self, day_from_number, Fields};
-use super::{SearchError, UnitDoc};
+use super::cache_dir::{self, Mark, OpenOutcome};
+use super::hits::{self, Snippets};
+use super::query::{self, SearchPage, SearchQuery};
+use super::schema::{self, Fields};
+use super::{facets, SearchError, UnitDoc};
 
 /// One indexing thread per tenant: the machine's cores are shared by every tenant and by the archive's other work.
 const WRITER_THREADS: usize = 1;
 /// Merges are background tidying; tantivy's default of four threads per index would multiply by the tenant count.
 const MERGE_THREADS: usize = 1;
-/// Tantivy's floor is 15 MB per thread; a little above it flushes 10k catalog units in a few segments.
+/// Tantivy's floor is 15 MB per thread; a little above it flushes 10k catalog units in a few segments. This is
+/// the bound on what indexing holds in RAM: beyond it tantivy writes a segment to disk, however large the batch.
 const WRITER_BUDGET_BYTES: usize = 32_000_000;
-/// Enough context around the matched words to judge a hit, short enough for a result list.
-const SNIPPET_CHARS: usize = 180;
 
 /// A tenant's search index. Every write commits and reloads before returning, so the next search sees it. A commit
 /// flushes a segment (and fsyncs on disk): measured at ~20 ms in RAM and ~120 ms on disk per call whatever its size,
@@ -33,37 +30,33 @@ pub struct TenantIndex {
     parser: QueryParser,
     reader: IndexReader,
     writer: Mutex<IndexWriter>,
+    /// What the last commit recorded; changed only under the writer lock.
+    mark: Mutex<Mark>,
+    outcome: OpenOutcome,
 }
 
 impl TenantIndex {
     /// An index that lives in memory only, gone when dropped.
     pub fn in_ram() -> Result<Self, SearchError> {
         let (schema, _) = schema::schema();
-        Self::from_index(Index::create_in_ram(schema))
+        Self::from_index(Index::create_in_ram(schema), Mark::fresh(), OpenOutcome::Created)
     }
 
-    /// Opens the index cached in `dir`, creating it if absent. A cache written by another schema version, or one that
-    /// cannot be opened, is emptied and recreated: the caller then sees `count() == 0` and rebuilds from the catalog.
+    /// Opens the index cached in `dir`, creating it if absent. A cache written by another schema version, by
+    /// another program, or one that cannot be opened, is emptied and recreated with a log line saying why
+    /// ([`TenantIndex::outcome`] tells which happened); the next sync then builds it from the catalog.
     pub fn open_or_create(dir: &Path) -> Result<Self, SearchError> {
-        cache_dir::prepare(dir)?;
-        let (schema, _) = schema::schema();
-        let open = || -> tantivy::Result<Index> {
-            let directory = MmapDirectory::open(dir)?;
-            Index::open_or_create(directory, schema.clone())
-        };
-        let index = match open() {
-            Ok(index) => index,
-            Err(first) => {
-                tracing::warn!(dir = %dir.display(), error = %first, "search cache unreadable; recreating it");
-                cache_dir::wipe(dir)?;
-                open().map_err(SearchError::index("recreating the on-disk index"))?
-            }
-        };
-        cache_dir::mark_current(dir)?;
-        Self::from_index(index)
+        let (index, mark, outcome) = cache_dir::open(dir)?;
+        let fresh = outcome != OpenOutcome::Reused;
+        let tenant_index = Self::from_index(index, mark, outcome)?;
+        if fresh {
+            // Mark it at once, so an index interrupted before its first sync is still recognised as ours.
+            tenant_index.write(|_, _| Ok(()), |mark| mark)?;
+        }
+        Ok(tenant_index)
     }
 
-    fn from_index(index: Index) -> Result<Self, SearchError> {
+    fn from_index(index: Index, mark: Mark, outcome: OpenOutcome) -> Result<Self, SearchError> {
         schema::register_analyzers(&index);
         let fields = fields_of(&index)?;
         let parser = query::query_parser(&index, &fields);
@@ -86,50 +79,93 @@ impl TenantIndex {
             parser,
             reader,
             writer: Mutex::new(writer),
+            mark: Mutex::new(mark),
+            outcome,
         })
+    }
+
+    /// How the index was found when opened: reused, created, or rebuilt (and why).
+    pub fn outcome(&self) -> &OpenOutcome {
+        &self.outcome
+    }
+
+    /// The catalog generation the index last reflected in full, as recorded by its last commit; `None` before the
+    /// first complete sync (or after [`TenantIndex::clear`]).
+    pub fn synced_generation(&self) -> Option<i64> {
+        self.mark.lock().unwrap_or_else(|p| p.into_inner()).generation
     }
 
     /// Adds the units, replacing any indexed unit with the same `unit_id` (the last one wins within a batch). The
     /// whole batch is checked first, so a bad unit leaves the index untouched; then it is committed as one.
     pub fn upsert(&self, units: &[UnitDoc]) -> Result<(), SearchError> {
-        for unit in units {
-            unit.check()?;
-        }
         if units.is_empty() {
             return Ok(());
         }
-        self.write(|writer, f| {
-            for unit in units {
-                writer.delete_term(Term::from_field_text(f.unit_id, &unit.unit_id));
-                writer
-                    .add_document(schema::to_document(f, unit))
-                    .map_err(SearchError::index("adding a unit to the index"))?;
-            }
-            Ok(())
-        })
+        self.apply(&[], units, None)
+    }
+
+    /// In one commit: removes every unit of the AIPs `remove_aips`, adds (or replaces) `add`, and, when `synced`
+    /// is given, records that the index now reflects that catalog generation. Checked first, all or nothing.
+    pub fn apply(&self, remove_aips: &[String], add: &[UnitDoc], synced: Option<i64>) -> Result<(), SearchError> {
+        for unit in add {
+            unit.check()?;
+        }
+        self.write(
+            |writer, f| {
+                for aip in remove_aips {
+                    writer.delete_term(Term::from_field_text(f.aip_id, aip));
+                }
+                for unit in add {
+                    writer.delete_term(Term::from_field_text(f.unit_id, &unit.unit_id));
+                    writer
+                        .add_document(schema::to_document(f, unit))
+                        .map_err(SearchError::index("adding a unit to the index"))?;
+                }
+                Ok(())
+            },
+            |mark| Mark {
+                generation: synced.or(mark.generation),
+                ..mark
+            },
+        )
     }
 
     /// Removes the unit from the index; removing a unit that is not there is not an error.
     pub fn delete(&self, unit_id: &str) -> Result<(), SearchError> {
-        self.write(|writer, f| {
-            writer.delete_term(Term::from_field_text(f.unit_id, unit_id));
-            Ok(())
-        })
+        self.write(
+            |writer, f| {
+                writer.delete_term(Term::from_field_text(f.unit_id, unit_id));
+                Ok(())
+            },
+            |mark| mark,
+        )
     }
 
-    /// Empties the index, for a rebuild from the catalog.
+    /// Empties the index, for a rebuild from the catalog; it then reflects no generation.
     pub fn clear(&self) -> Result<(), SearchError> {
-        self.write(|writer, _| {
-            writer
-                .delete_all_documents()
-                .map_err(SearchError::index("clearing the index"))?;
-            Ok(())
-        })
+        self.write(
+            |writer, _| {
+                writer
+                    .delete_all_documents()
+                    .map_err(SearchError::index("clearing the index"))?;
+                Ok(())
+            },
+            |_| Mark::fresh(),
+        )
     }
 
     /// Units currently visible to search.
     pub fn count(&self) -> u64 {
         self.reader.searcher().num_docs()
+    }
+
+    /// A consistent view of the index as of the last commit, for reading many things from one state.
+    pub(crate) fn searcher(&self) -> Searcher {
+        self.reader.searcher()
+    }
+
+    pub(crate) fn fields(&self) -> &Fields {
+        &self.fields
     }
 
     pub fn search(&self, req: &SearchQuery) -> Result<SearchPage, SearchError> {
@@ -139,55 +175,43 @@ impl TenantIndex {
             text: text_query,
         } = query::build(&self.parser, &self.fields, req)?;
         let searcher = self.reader.searcher();
-        if req.limit == 0 {
-            let total = searcher
-                .search(&*query, &Count)
-                .map_err(SearchError::index("counting hits"))?;
-            return Ok(SearchPage {
-                total,
-                hits: Vec::new(),
-            });
-        }
-        let collector = (TopDocs::with_limit(req.limit).and_offset(req.offset), Count);
-        let (top, total) = searcher
-            .search(&*query, &collector)
+        let facets_collector = if req.facets { Some(facets::collector()?) } else { None };
+        // A zero limit still counts: TopDocs refuses a limit of 0, so ask for one hit and drop it.
+        let top = TopDocs::with_limit(req.limit.max(1)).and_offset(req.offset);
+        let (top, total, aggregations) = searcher
+            .search(&*query, &(top, Count, facets_collector))
             .map_err(SearchError::index("searching"))?;
-        let snippets = match &text_query {
-            Some(text_query) => Snippets::new(&searcher, &**text_query, &self.fields)?,
-            None => Snippets::none(),
+        let facets = aggregations
+            .map(|results| facets::from_results(&results, total))
+            .transpose()?;
+        let hits = if req.limit == 0 {
+            Vec::new()
+        } else {
+            let snippets = match &text_query {
+                Some(text_query) => Snippets::new(&searcher, &**text_query, &self.fields)?,
+                None => Snippets::none(),
+            };
+            top.into_iter()
+                .map(|(score, address)| hits::hit(&searcher, &self.fields, &snippets, score, address))
+                .collect::<Result<_, _>>()?
         };
-        let hits = top
-            .into_iter()
-            .map(|(score, address)| self.hit(&searcher, &snippets, score, address))
-            .collect::<Result<_, _>>()?;
-        Ok(SearchPage { total, hits })
+        Ok(SearchPage { total, hits, facets })
     }
 
-    fn hit(&self, searcher: &Searcher, snippets: &Snippets, score: f32, at: DocAddress) -> Result<Hit, SearchError> {
-        let f = &self.fields;
-        let doc: TantivyDocument = searcher.doc(at).map_err(SearchError::index("reading a hit"))?;
-        let text = |field| doc.get_first(field).and_then(|v| v.as_str()).map(str::to_string);
-        let day = |field| doc.get_first(field).and_then(|v| v.as_i64()).and_then(day_from_number);
-        Ok(Hit {
-            unit_id: text(f.unit_id).unwrap_or_default(),
-            title: text(f.title).unwrap_or_default(),
-            flow: text(f.flow),
-            start_date: day(f.start_day),
-            end_date: day(f.end_day),
-            score,
-            snippet: snippets.of(&doc),
-        })
-    }
-
-    /// Runs `change` under the writer lock, then commits and reloads; on failure, staged changes are rolled back so a
-    /// half-applied batch is never published by a later commit.
+    /// Runs `change` under the writer lock, then commits with the mark `next_mark` makes of the current one, and
+    /// reloads; on failure, staged changes are rolled back so a half-applied batch is never published by a later
+    /// commit, and the mark is unchanged.
     fn write(
         &self,
         change: impl FnOnce(&mut IndexWriter, &Fields) -> Result<(), SearchError>,
+        next_mark: impl FnOnce(Mark) -> Mark,
     ) -> Result<(), SearchError> {
         let mut writer = self.lock_writer()?;
+        let mark = next_mark(*self.mark.lock().unwrap_or_else(|p| p.into_inner()));
         let result = change(&mut writer, &self.fields).and_then(|()| {
-            writer.commit().map_err(SearchError::index("committing"))?;
+            let mut commit = writer.prepare_commit().map_err(SearchError::index("committing"))?;
+            commit.set_payload(&mark.to_payload());
+            commit.commit().map_err(SearchError::index("committing"))?;
             Ok(())
         });
         if result.is_err() {
@@ -196,6 +220,7 @@ impl TenantIndex {
                 .map_err(SearchError::index("rolling back a failed write"))?;
             return result;
         }
+        *self.mark.lock().unwrap_or_else(|p| p.into_inner()) = mark;
         self.reader
             .reload()
             .map_err(SearchError::index("reloading the reader after a commit"))
@@ -227,34 +252,4 @@ fn fields_of(index: &Index) -> Result<Fields, SearchError> {
         });
     }
     Ok(fields)
-}
-
-/// Excerpts around the matched words, from the description or else the flattened metadata.
-struct Snippets {
-    generators: Vec<SnippetGenerator>,
-}
-
-impl Snippets {
-    fn none() -> Self {
-        Snippets { generators: Vec::new() }
-    }
-
-    fn new(searcher: &Searcher, query: &dyn tantivy::query::Query, f: &Fields) -> Result<Self, SearchError> {
-        let mut generators = Vec::new();
-        for field in [f.description, f.text] {
-            let mut generator =
-                SnippetGenerator::create(searcher, query, field).map_err(SearchError::index("preparing snippets"))?;
-            generator.set_max_num_chars(SNIPPET_CHARS);
-            generators.push(generator);
-        }
-        Ok(Snippets { generators })
-    }
-
-    fn of(&self, doc: &TantivyDocument) -> Option<String> {
-        self.generators
-            .iter()
-            .map(|g| g.snippet_from_doc(doc))
-            .find(|s| !s.is_empty() && !s.highlighted().is_empty())
-            .map(|s| s.fragment().to_string())
-    }
 }

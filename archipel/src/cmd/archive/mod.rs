@@ -3,6 +3,7 @@
 mod bench;
 mod flows;
 mod http;
+mod search;
 mod serve;
 mod transfer;
 
@@ -64,28 +65,8 @@ pub enum ArchiveCommand {
         #[command(flatten)]
         front: FrontArgs,
     },
-    /// Search archive units.
-    Search {
-        #[arg(long)]
-        tenant: String,
-        /// Full-text query over titles, descriptions, keywords and all descriptive metadata.
-        query: Option<String>,
-        #[arg(long)]
-        flow: Option<String>,
-        /// Units whose dates overlap [from, to] (YYYY-MM-DD).
-        #[arg(long)]
-        from: Option<String>,
-        #[arg(long)]
-        to: Option<String>,
-        #[arg(long, default_value_t = 20)]
-        limit: usize,
-        #[arg(long, default_value_t = 0)]
-        offset: usize,
-        #[arg(long)]
-        json: bool,
-        #[command(flatten)]
-        front: FrontArgs,
-    },
+    /// Search archive units: full text, filters (description, management rules, holds) and facet counts.
+    Search(search::SearchArgs),
     /// Show one archive unit (JSON).
     Unit {
         #[arg(long)]
@@ -540,40 +521,7 @@ pub async fn run(command: ArchiveCommand) -> anyhow::Result<ExitCode> {
             )?;
             Ok(ExitCode::SUCCESS)
         }
-        C::Search {
-            tenant,
-            query,
-            flow,
-            from,
-            to,
-            limit,
-            offset,
-            json,
-            front,
-        } => {
-            let f = Front::new(&front)?;
-            let mut params: Vec<(&str, String)> = vec![("limit", limit.to_string()), ("offset", offset.to_string())];
-            for (k, v) in [("q", query), ("flow", flow), ("from", from), ("to", to)] {
-                if let Some(v) = v {
-                    params.push((k, v));
-                }
-            }
-            let r = f
-                .request(Method::GET, &format!("/v1/tenants/{tenant}/units"))
-                .query(&params);
-            let v: Value = f.json(r).await?;
-            if json {
-                crate::output::print_json(&v)?;
-            } else {
-                println!("{} units match", v["total"]);
-                show(
-                    &v["hits"],
-                    false,
-                    &["unit_id", "title", "flow", "start_date", "end_date"],
-                )?;
-            }
-            Ok(ExitCode::SUCCESS)
-        }
+        C::Search(args) => search::run(args).await,
         C::Unit { tenant, id, front } => {
             let f = Front::new(&front)?;
             let v: Value = f.get(&format!("/v1/tenants/{tenant}/units/{id}")).await?;

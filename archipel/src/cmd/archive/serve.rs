@@ -22,6 +22,10 @@ pub struct ServeArgs {
     /// Scratch directory for SIPs being checked (local; may be wiped when the front is stopped).
     #[arg(long, default_value = "/var/tmp/archipel-archive")]
     pub spool: PathBuf,
+    /// Directory caching this front's search indexes, one subdirectory per tenant (default: <spool>/search).
+    /// Disposable: deleting it costs a rebuild from the catalog. One front per directory (it is locked).
+    #[arg(long)]
+    pub search_dir: Option<PathBuf>,
     /// Directory holding the PRONOM signature files (DROID_SignatureFile_V*.xml and
     /// container-signature-*.xml). Without it formats are taken as the SIPs declare them.
     #[arg(long, env = "ARCHIPEL_PRONOM_DIR")]
@@ -76,6 +80,9 @@ pub async fn run(args: ServeArgs) -> anyhow::Result<ExitCode> {
     crate::cmd::server::init_logging(archipel_node::config::LogFormat::Human, "info");
     let client = crate::cmd::connect(&args.cluster)?;
     let mut config = ArchiveConfig::new(args.spool.clone());
+    if let Some(dir) = &args.search_dir {
+        config.search_dir = Some(dir.clone());
+    }
     config.max_sip_bytes = args.max_sip_bytes;
     config.tsa_url = args.tsa_url.clone();
     config.tsa_ca = args.tsa_ca.clone();
