@@ -189,6 +189,10 @@ fn inherited_rules_follow_every_path() {
     assert_eq!(root["acquisition_information"], "Versement");
     assert_eq!(root["submission_agency"], "Identifier5");
     assert!(root["logbook"]["Event"].is_object(), "{root:#}");
+    // The referential versions it was accepted under (agreements start at version 1).
+    assert_eq!(root["agreement"], "AGR-TEST", "{root:#}");
+    assert_eq!(root["agreement_version"], 1, "{root:#}");
+    assert!(root["rules_version"].as_u64().is_some(), "{root:#}");
 
     // C has two parents. Through A (PreventInheritance on AccessRule) it gets only A's access
     // rule; through B (RefNonRuleId ACC-00002) it gets the root's ACC-00003; the appraisal rule

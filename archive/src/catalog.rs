@@ -182,8 +182,8 @@ impl Catalog {
     }
 
     /// Recomputes the end dates of every visible unit using one of `rule_ids`, after the
-    /// referential changed them. Returns the ids of the units rewritten.
-    pub async fn recompute_rules(&self, tenant: &str, rule_ids: &HashSet<String>) -> Result<Vec<String>> {
+    /// referential changed them. Returns the units rewritten.
+    pub async fn recompute_rules(&self, tenant: &str, rule_ids: &HashSet<String>) -> Result<Vec<UnitRecord>> {
         if rule_ids.is_empty() {
             return Ok(Vec::new());
         }
@@ -209,7 +209,7 @@ impl Catalog {
                 .put(&keys::catalog_generation(tenant), &Utc::now().timestamp_micros())
                 .await?;
         }
-        Ok(changed.into_iter().map(|u| u.id).collect())
+        Ok(changed)
     }
 
     pub async fn generation(&self, tenant: &str) -> Result<i64> {

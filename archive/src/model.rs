@@ -483,6 +483,14 @@ pub struct UnitRecord {
     /// greatest version among the rules used).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub rules_version: Option<u32>,
+    /// Version of the agreement (contrat d'entrée) the unit was accepted under.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub agreement_version: Option<u32>,
+    /// The archival profile the unit was checked against, and its version.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub profile: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub profile_version: Option<u32>,
 }
 
 /// What makes an AIP self-describing: stored beside its objects, enough to rebuild the catalog.

@@ -242,7 +242,10 @@ pub async fn import_rules(
         .map(|r| r.id.clone())
         .collect();
     if !moved.is_empty() {
-        let units = a.catalog.recompute_rules(&tenant, &moved).await?;
+        let changed = a.catalog.recompute_rules(&tenant, &moved).await?;
+        // This front's index sees the new end dates at once; the search filters on them.
+        crate::searching::index_units(&a, &tenant, &changed).await;
+        let units: Vec<String> = changed.into_iter().map(|u| u.id).collect();
         a.journal
             .record(
                 &tenant,

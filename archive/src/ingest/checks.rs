@@ -152,7 +152,8 @@ pub async fn check(
         .collect();
     let attached = attachments(a, &t.tenant, &parsed).await?;
     let aip_id = uuid::Uuid::new_v4().simple().to_string();
-    let units = build_units(t, &parsed, &verified, &rules, &attached, agreement.as_ref(), &aip_id)?;
+    let accepted_under = (agreement.as_ref(), profile.as_ref());
+    let units = build_units(t, &parsed, &verified, &rules, &attached, accepted_under, &aip_id)?;
     let files = units
         .iter()
         .flat_map(|u| u.objects.iter())
@@ -381,7 +382,7 @@ fn build_units(
     verified: &HashMap<String, VerifiedObject>,
     rules: &HashMap<String, Rule>,
     attached: &HashMap<String, UnitRecord>,
-    agreement: Option<&Agreement>,
+    (agreement, profile): (Option<&Agreement>, Option<&Profile>),
     aip_id: &str,
 ) -> Result<Vec<UnitRecord>, Reasons> {
     let flat = validate::units_in_order(m).map_err(|e| vec![reason("structure", None, e.to_string())])?;
@@ -443,6 +444,9 @@ fn build_units(
             legal_status: mm.and_then(|mm| mm.legal_status.clone()),
             acquisition_information: mm.and_then(|mm| mm.acquisition_information.clone()),
             rules_version: ur.rules_version,
+            agreement_version: agreement.map(|a| a.version),
+            profile: profile.map(|p| p.id.clone()),
+            profile_version: profile.map(|p| p.version),
         });
     }
     if errors.is_empty() {
