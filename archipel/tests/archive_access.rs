@@ -68,7 +68,14 @@ fn denied(front: &Front, token: &str, args: &[&str]) -> String {
 }
 
 /// Every `/v1/tenants/{tenant}/…` route with a method, for tenant `region`, and its pattern.
-fn tenant_routes(unit: &str, item: &str, object: &str, transfer: &str) -> Vec<(&'static str, String, String)> {
+/// `message`: `<agency>/<MessageIdentifier>` of a real transfer of the tenant.
+fn tenant_routes(
+    unit: &str,
+    item: &str,
+    object: &str,
+    transfer: &str,
+    message: &str,
+) -> Vec<(&'static str, String, String)> {
     let t = "/v1/tenants/region";
     let p = "/v1/tenants/{tenant}";
     vec![
@@ -88,6 +95,11 @@ fn tenant_routes(unit: &str, item: &str, object: &str, transfer: &str) -> Vec<(&
             "GET",
             format!("{t}/transfers/{transfer}"),
             format!("{p}/transfers/{{id}}"),
+        ),
+        (
+            "GET",
+            format!("{t}/transfers/by-message/{message}"),
+            format!("{p}/transfers/by-message/{{agency}}/{{message_id}}"),
         ),
         (
             "GET",
@@ -184,6 +196,11 @@ fn tenants_are_isolated_and_the_catalog_rebuilds_from_the_cluster() {
     let unit = &region_units[0];
     let transfers = front.json(&region, &["transfers", "--tenant", "region", "--json"]);
     let transfer = transfers[0]["id"].as_str().unwrap().to_owned();
+    let message = format!(
+        "{}/{}",
+        transfers[0]["transferring_agency"].as_str().unwrap(),
+        transfers[0]["message_identifier"].as_str().unwrap()
+    );
     let cross: Vec<Vec<&str>> = vec![
         vec!["search", "--tenant", "region", "--json"],
         vec!["unit", "--tenant", "region", unit],
@@ -212,7 +229,7 @@ fn tenants_are_isolated_and_the_catalog_rebuilds_from_the_cluster() {
         .expect("region has a unit with an object");
     let object = item["objects"][0]["id"].as_str().unwrap().to_owned();
     let item_id = item["id"].as_str().unwrap().to_owned();
-    let routes = tenant_routes(unit, &item_id, &object, &transfer);
+    let routes = tenant_routes(unit, &item_id, &object, &transfer, &message);
     let in_router = tenant_route_patterns();
     for pattern in &in_router {
         assert!(
