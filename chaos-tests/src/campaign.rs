@@ -6,6 +6,7 @@ use std::time::{Duration, SystemTime, UNIX_EPOCH};
 use anyhow::{bail, Result};
 
 use crate::backend::Backend;
+use crate::check::INVARIANTS;
 use crate::cli::{Args, BackendKind};
 use crate::report::{print_failure, print_schedule, Summary};
 use crate::run::{run_one, RunParams};
@@ -78,11 +79,20 @@ fn replay_command(args: &Args, seed: u64) -> String {
     if !args.faults.is_empty() {
         cmd.push_str(&format!(" --faults {}", args.faults.join(",")));
     }
+    if !args.tolerate.is_empty() {
+        cmd.push_str(&format!(" --tolerate {}", args.tolerate.join(",")));
+    }
     cmd
 }
 
 pub async fn campaign<B: Backend>(mut backend: B, args: &Args) -> Result<bool> {
     let kinds = kinds(args, &backend.supported())?;
+    if let Some(unknown) = args.tolerate.iter().find(|t| !INVARIANTS.contains(&t.as_str())) {
+        bail!(
+            "unknown invariant `{unknown}` in --tolerate; known: {}",
+            INVARIANTS.join(", ")
+        );
+    }
     let first = args.seed.unwrap_or_else(default_seed);
     println!(
         "chaos: {} backend, {} run(s) from seed {first}, {} s and at most {} object ops per run, faults: {}",
@@ -105,6 +115,7 @@ pub async fn campaign<B: Backend>(mut backend: B, args: &Args) -> Result<bool> {
             redundancy_bound: Duration::from_secs(args.redundancy_bound),
             sabotage: args.self_test,
             min_puts_acked: args.min_puts_acked,
+            tolerate: args.tolerate.clone(),
         };
         let outcome = tokio::select! {
             r = run_one(&mut backend, &params) => r,

@@ -6,7 +6,9 @@ mod cas_linearizable;
 mod final_state;
 pub mod harness;
 mod no_half_written;
+mod no_lost;
 mod no_resurrection;
+mod placement;
 mod redundancy;
 
 use std::time::Duration;
@@ -15,6 +17,20 @@ use archipel_client::Client;
 
 use crate::backend::NodeRef;
 use crate::history::{CasHistory, ObjectHistory};
+
+/// Every invariant's name, as violations carry it (for `--tolerate`).
+pub const INVARIANTS: [&str; 10] = [
+    "acked-put-readable",
+    "cas-linearizable",
+    "final-state",
+    "full-redundancy",
+    "no-half-written",
+    "no-lost-object",
+    "no-resurrection",
+    "placement-site-bound",
+    harness::FAULTS,
+    harness::PUTS,
+];
 
 #[derive(Debug, Clone)]
 pub struct Violation {
@@ -62,6 +78,12 @@ pub async fn check_all(
     report.violations.extend(no_resurrection::check(objects, &state));
     report.violations.extend(no_half_written::check(objects, &state));
     report.violations.extend(cas_linearizable::check(cas, &state.counters));
+    report.violations.extend(no_lost::check(client).await);
+    let sites = nodes
+        .iter()
+        .map(|n| n.site.as_str())
+        .collect::<std::collections::BTreeSet<_>>();
+    report.violations.extend(placement::check(client, sites.len()).await);
     report
         .violations
         .extend(state.errors.into_iter().map(|e| Violation::new("final-state", e)));
