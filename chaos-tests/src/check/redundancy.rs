@@ -1,6 +1,6 @@
 //! Invariant: full redundancy is back within a bound after healing. Every node completes a scrub
-//! cycle started after the heal (the checker starts one, as an operator would), the repair
-//! queue (`sys.damaged`, what `archipel repair status` lists) is empty, and every sharded
+//! cycle started after the heal (the checker starts one, as an operator would), the repair and
+//! move queues (`sys.damaged`, `sys.moves`: what `archipel repair status` lists) are empty, and every sharded
 //! object's manifest lists all k+m shards.
 
 use std::collections::{BTreeMap, BTreeSet};
@@ -49,24 +49,20 @@ async fn pending(
             w.cycle_started_ms as i64 - healed_at_ms as i64
         ));
     }
-    match client
-        .meta_scan("sys.damaged", b"", b"", 100, Consistency::Linearizable)
-        .await
-    {
-        Ok((entries, _)) if !entries.is_empty() => {
-            let names: Vec<String> = entries
-                .iter()
-                .take(5)
-                .map(|e| String::from_utf8_lossy(&e.key).into_owned())
-                .collect();
-            return Some(format!(
-                "{} shard(s) awaiting repair ({}…)",
-                entries.len(),
-                names.join(", ")
-            ));
+    // The repair queue, and the moves that restore placement once lost nodes are back.
+    for (queue, what) in [("sys.damaged", "awaiting repair"), ("sys.moves", "awaiting a move")] {
+        match client.meta_scan(queue, b"", b"", 100, Consistency::Linearizable).await {
+            Ok((entries, _)) if !entries.is_empty() => {
+                let names: Vec<String> = entries
+                    .iter()
+                    .take(5)
+                    .map(|e| String::from_utf8_lossy(&e.key).into_owned())
+                    .collect();
+                return Some(format!("{} shard(s) {what} ({}…)", entries.len(), names.join(", ")));
+            }
+            Ok(_) => {}
+            Err(e) => return Some(format!("{queue} unreadable: {e}")),
         }
-        Ok(_) => {}
-        Err(e) => return Some(format!("repair queue unreadable: {e}")),
     }
     let mut after = String::new();
     for _ in 0..100 {

@@ -71,7 +71,9 @@ pub async fn run_repairer(node: Arc<Node>, handle: Arc<WorkerHandle>) {
         }
         liveness.check(&node, &handle).await;
         let layout = node.state.cluster_map().layout_version;
-        if layout != planned_layout {
+        // A node back from an outage changes no layout, but shards written or rebuilt while it
+        // was away may crowd the other sites past m-1: plan moves as for a new layout.
+        if layout != planned_layout || std::mem::take(&mut liveness.returned) {
             match plan_rebalance(&node, layout).await {
                 Ok(moves) => {
                     if moves > 0 {
@@ -217,6 +219,12 @@ impl PassEnv for LeaderEnv<'_> {
 struct Liveness {
     last_seen: HashMap<u64, Instant>,
     lost: BTreeSet<u64>,
+    /// Nodes whose last liveness probe failed.
+    unreachable: BTreeSet<u64>,
+    /// An unreachable node answered again since the last rebalance plan. While it was away,
+    /// degraded writes and repairs put its shards elsewhere, possibly past a site's m-1 bound
+    /// (the site's other node was away too); they should move back.
+    returned: bool,
     /// Draining or removed nodes whose shards are queued (once per leadership).
     emptied: BTreeSet<u64>,
 }
@@ -272,8 +280,13 @@ impl Liveness {
             if node.probe_alive(&n.addr, PROBE_TIMEOUT).await.is_ok() {
                 *seen = Instant::now();
                 self.lost.remove(&n.id);
+                if self.unreachable.remove(&n.id) {
+                    tracing::info!(node = n.id, "node reachable again; planning moves to restore placement");
+                    self.returned = true;
+                }
                 continue;
             }
+            self.unreachable.insert(n.id);
             if seen.elapsed() < timeout || self.lost.contains(&n.id) {
                 continue;
             }
