@@ -6,7 +6,7 @@ mod common;
 
 use std::path::Path;
 
-use archive_common::{manifest, seda_valid, shared, zip, File, Front, RULES_CSV};
+use archive_common::{manifest, region, seda_valid, shared, zip, File, Front, Region, RULES_CSV};
 use common::serial;
 
 fn assert_atr(atr: &Path, expect_code: &str) {
@@ -31,41 +31,7 @@ fn corpus_sips_are_ingested_and_bad_ones_rejected_precisely() {
     let corpus = shared().join("corpus/seda");
     let front = Front::start();
     // The operator may not transfer: it administers, it never handles content.
-    front.json(
-        &front.operator,
-        &["tenant", "add", "region", "--archival-agency", "Identifier4", "--json"],
-    );
-    let archivist = front.token("region", "archivist", None);
-    let rules = front.dir.path().join("rules.csv");
-    std::fs::write(&rules, RULES_CSV).unwrap();
-    front.json(
-        &archivist,
-        &[
-            "rules",
-            "import",
-            "--tenant",
-            "region",
-            rules.to_str().unwrap(),
-            "--json",
-        ],
-    );
-    for agreement in ["IC-000001", "ArchivalAgreement0", "AGR-TEST"] {
-        front.json(
-            &archivist,
-            &[
-                "agreement",
-                "add",
-                "--tenant",
-                "region",
-                "--id",
-                agreement,
-                "--transferring-agency",
-                "Identifier5",
-                "--json",
-            ],
-        );
-    }
-    let agency = front.token("region", "transferring-agency", Some("Identifier5"));
+    let Region { archivist, agency, .. } = region(&front, RULES_CSV, &["IC-000001", "ArchivalAgreement0", "AGR-TEST"]);
 
     if corpus.is_dir() {
         for sip in ["SIP_OK.zip", "TestSip.zip"] {
@@ -374,39 +340,7 @@ fn corpus_sips_are_ingested_and_bad_ones_rejected_precisely() {
 fn small_files_are_packed_in_tar_and_read_back() {
     let _g = serial();
     let front = Front::start();
-    front.json(
-        &front.operator,
-        &["tenant", "add", "region", "--archival-agency", "Identifier4", "--json"],
-    );
-    let archivist = front.token("region", "archivist", None);
-    let rules = front.dir.path().join("rules.csv");
-    std::fs::write(&rules, RULES_CSV).unwrap();
-    front.json(
-        &archivist,
-        &[
-            "rules",
-            "import",
-            "--tenant",
-            "region",
-            rules.to_str().unwrap(),
-            "--json",
-        ],
-    );
-    front.json(
-        &archivist,
-        &[
-            "agreement",
-            "add",
-            "--tenant",
-            "region",
-            "--id",
-            "AGR-TEST",
-            "--transferring-agency",
-            "Identifier5",
-            "--json",
-        ],
-    );
-    let agency = front.token("region", "transferring-agency", Some("Identifier5"));
+    let Region { archivist, agency, .. } = region(&front, RULES_CSV, &["AGR-TEST"]);
     // Three small files, one of them empty, and one past the 1 MiB packing limit.
     let large: Vec<u8> = (0..(3u32 << 19))
         .map(|i| (i.wrapping_mul(2654435761) >> 13) as u8)

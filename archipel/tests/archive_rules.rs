@@ -7,7 +7,7 @@ mod common;
 
 use std::path::Path;
 
-use archive_common::{seda_valid, shared, zip, Front};
+use archive_common::{region, seda_valid, shared, zip, Front, Region};
 use common::serial;
 use serde_json::Value;
 
@@ -79,24 +79,11 @@ struct Setup {
 
 fn setup() -> Setup {
     let front = Front::start();
-    front.json(
-        &front.operator,
-        &["tenant", "add", "region", "--archival-agency", "Identifier4", "--json"],
-    );
-    let archivist = front.token("region", "archivist", None);
-    let rules = front.dir.path().join("rules.csv");
-    std::fs::write(&rules, RULES).unwrap();
-    let imported = front.json(
-        &archivist,
-        &[
-            "rules",
-            "import",
-            "--tenant",
-            "region",
-            rules.to_str().unwrap(),
-            "--json",
-        ],
-    );
+    let Region {
+        archivist,
+        agency,
+        rules: imported,
+    } = region(&front, RULES, &["IC-000001", "ArchivalAgreement0", "AGR-TEST"]);
     let acc2 = imported
         .as_array()
         .unwrap()
@@ -110,23 +97,6 @@ fn setup() -> Setup {
             .contains("délibérations\n(art. L213-2, I, 1°)"),
         "{acc2}"
     );
-    for agreement in ["IC-000001", "ArchivalAgreement0", "AGR-TEST"] {
-        front.json(
-            &archivist,
-            &[
-                "agreement",
-                "add",
-                "--tenant",
-                "region",
-                "--id",
-                agreement,
-                "--transferring-agency",
-                "Identifier5",
-                "--json",
-            ],
-        );
-    }
-    let agency = front.token("region", "transferring-agency", Some("Identifier5"));
     Setup {
         front,
         archivist,

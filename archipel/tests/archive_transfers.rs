@@ -8,7 +8,7 @@ use std::io::{BufRead, BufReader};
 use std::path::Path;
 use std::process::{Child, Command, Stdio};
 
-use archive_common::{front_log, seda_valid, sha256_hex, zip, Front, RULES_CSV};
+use archive_common::{front_log, region, seda_valid, sha256_hex, zip, Front, RULES_CSV};
 use common::{bin, serial};
 
 /// A second front on the same cluster: fronts keep no state, so it must agree with the first.
@@ -119,40 +119,8 @@ fn aips(front: &Front, archivist: &str) -> u64 {
 }
 
 fn setup(front: &Front) -> (String, String) {
-    front.json(
-        &front.operator,
-        &["tenant", "add", "region", "--archival-agency", "Identifier4", "--json"],
-    );
-    let archivist = front.token("region", "archivist", None);
-    let rules = front.dir.path().join("rules.csv");
-    std::fs::write(&rules, RULES_CSV).unwrap();
-    front.json(
-        &archivist,
-        &[
-            "rules",
-            "import",
-            "--tenant",
-            "region",
-            rules.to_str().unwrap(),
-            "--json",
-        ],
-    );
-    front.json(
-        &archivist,
-        &[
-            "agreement",
-            "add",
-            "--tenant",
-            "region",
-            "--id",
-            "AGR-TEST",
-            "--transferring-agency",
-            "Identifier5",
-            "--json",
-        ],
-    );
-    let agency = front.token("region", "transferring-agency", Some("Identifier5"));
-    (archivist, agency)
+    let r = region(front, RULES_CSV, &["AGR-TEST"]);
+    (r.archivist, r.agency)
 }
 
 #[test]

@@ -222,3 +222,55 @@ ACC-00004,AccessRule,75 ans,,75,YEAR\nACC-00005,AccessRule,100 ans,,100,YEAR\nAC
 APP-00001,AppraisalRule,10 ans,,10,YEAR\nAPP-00002,AppraisalRule,5 ans,,5,YEAR\nCLASS-00001,ClassificationRule,Classement,,10,YEAR\n\
 DIS-00001,DisseminationRule,Diffusion,,75,YEAR\nDIS-00002,DisseminationRule,Diffusion,,25,YEAR\nREU-00001,ReuseRule,Réutilisation,,0,YEAR\n\
 STO-00001,StorageRule,Conservation,,5,YEAR\n";
+
+/// Tenant `region` (archival agency Identifier4), `rules_csv` imported, and each agreement in
+/// `agreements` open to the transferring agency Identifier5: the set-up most transfer tests need.
+pub struct Region {
+    pub archivist: String,
+    pub agency: String,
+    /// What the rules import answered.
+    pub rules: serde_json::Value,
+}
+
+pub fn region(front: &Front, rules_csv: &str, agreements: &[&str]) -> Region {
+    front.json(
+        &front.operator,
+        &["tenant", "add", "region", "--archival-agency", "Identifier4", "--json"],
+    );
+    let archivist = front.token("region", "archivist", None);
+    let path = front.dir.path().join("rules.csv");
+    std::fs::write(&path, rules_csv).unwrap();
+    let rules = front.json(
+        &archivist,
+        &[
+            "rules",
+            "import",
+            "--tenant",
+            "region",
+            path.to_str().unwrap(),
+            "--json",
+        ],
+    );
+    for agreement in agreements {
+        front.json(
+            &archivist,
+            &[
+                "agreement",
+                "add",
+                "--tenant",
+                "region",
+                "--id",
+                agreement,
+                "--transferring-agency",
+                "Identifier5",
+                "--json",
+            ],
+        );
+    }
+    let agency = front.token("region", "transferring-agency", Some("Identifier5"));
+    Region {
+        archivist,
+        agency,
+        rules,
+    }
+}
