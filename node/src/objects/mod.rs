@@ -20,8 +20,9 @@ mod put;
 mod retention;
 mod small;
 #[cfg(test)]
-mod test_sm;
+pub(crate) mod test_sm;
 mod upload;
+pub(crate) mod walk;
 
 pub(crate) use fanout::Fanout;
 pub(crate) use feed::Feeds;

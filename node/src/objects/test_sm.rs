@@ -24,6 +24,13 @@ impl Sm {
         }
     }
 
+    /// Closes the store and hands back its directory, to reopen or edit it.
+    pub fn close(self) -> tempfile::TempDir {
+        let Sm { _dir, sm, .. } = self;
+        drop(sm);
+        _dir
+    }
+
     /// Applies `cmd` as the leader appended it at `leader_ms`.
     pub async fn apply(&mut self, leader_ms: u64, cmd: Command) -> CommandResult {
         self.index += 1;
