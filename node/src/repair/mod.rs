@@ -5,6 +5,7 @@
 
 mod lost;
 pub(crate) use lost::is_lost;
+pub mod placement_check;
 mod queue;
 
 use std::collections::{BTreeMap, BTreeSet, HashMap};
@@ -52,6 +53,7 @@ pub async fn run_repairer(node: Arc<Node>, handle: Arc<WorkerHandle>) {
     let mut queues = RepairQueues::new(backoff, PASS_LIMIT);
     let mut repairs_done = 0u64;
     let mut planned_layout = 0u64;
+    let mut placement_checked: Option<Instant> = None;
     let mut busy = false;
     loop {
         // Right after a pass that got work done, look again at once: a drain or a lost node
@@ -65,6 +67,7 @@ pub async fn run_repairer(node: Arc<Node>, handle: Arc<WorkerHandle>) {
             liveness = Liveness::default();
             queues = RepairQueues::new(backoff, PASS_LIMIT);
             planned_layout = 0;
+            placement_checked = None;
             handle.update(|s| {
                 s.state = "standby".into();
                 s.detail = "only the Raft leader repairs".into();
@@ -84,6 +87,21 @@ pub async fn run_repairer(node: Arc<Node>, handle: Arc<WorkerHandle>) {
                     planned_layout = layout;
                 }
                 Err(e) => handle.update(|s| s.last_error = format!("rebalance planning: {e}")),
+            }
+        }
+        let check_every = Duration::from_secs(node.config.repair.placement_check_secs);
+        if !check_every.is_zero() && placement_checked.is_none_or(|t| t.elapsed() >= check_every) {
+            placement_checked = Some(Instant::now());
+            match placement_check::check(&node).await {
+                Ok(r) if r.violations() > 0 => tracing::warn!(
+                    objects = r.objects_checked,
+                    shared_node = r.shared_node,
+                    site_crowded = r.site_crowded,
+                    moves = r.moves_queued,
+                    "placement check: objects placed worse than the layout allows; moves queued"
+                ),
+                Ok(r) => tracing::debug!(objects = r.objects_checked, "placement check: every object well placed"),
+                Err(e) => handle.update(|s| s.last_error = format!("placement check: {e}")),
             }
         }
         // One barrier per pass: each repair commits on its manifest's revision, so a manifest
