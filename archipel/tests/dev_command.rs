@@ -41,6 +41,8 @@ fn dev_starts_a_cluster_reuses_its_dir_and_stops_cleanly() {
                 &port_arg,
                 "--archive-port",
                 "0",
+                "--vitam-port",
+                "0",
             ])
             .stdout(Stdio::piped())
             .stderr(std::fs::File::create(&stderr_path).unwrap())
