@@ -588,6 +588,14 @@ fn vitam_door_ingests_with_client_certificates() {
         .unwrap();
     let op_dir = dir.join("not-a-tenant");
     issue::write_bundle(&op_dir, &ca.cert_pem(), &op).unwrap();
+    // Revoked before the door's first connection, so its first read of the list has it.
+    let gone = ca
+        .issue_tenant_client("revoked-app", "region", Validity::days(1))
+        .unwrap();
+    let gone_dir = dir.join("revoked-app");
+    issue::write_bundle(&gone_dir, &ca.cert_pem(), &gone).unwrap();
+    let out = front.cluster.cli(&["cert", "revoke", &gone.serial, "--reason", "test"]);
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
 
     // The tenant's number, as an administrator reads it.
     let info = front.json(&r.archivist, &["tenant", "doors", "--tenant", "region", "--json"]);
@@ -707,6 +715,9 @@ fn vitam_door_ingests_with_client_certificates() {
         .is_none_or(|a| a.status == 0),
         "no client certificate: no TLS session"
     );
+    let revoked = post(&gone_dir, &number, "DEFAULT_WORKFLOW", &sip).unwrap();
+    assert_eq!(revoked.status, 401, "{}", revoked.text());
+    assert!(revoked.text().contains("revoked"), "{}", revoked.text());
     // Unknown operation: 404.
     let unknown = vitam(
         &app_dir,
