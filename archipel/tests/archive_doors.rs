@@ -680,6 +680,23 @@ fn vitam_door_ingests_with_client_certificates() {
     assert_eq!(a.status, 202, "{}", a.text());
     let id2 = a.header("X-Request-Id").unwrap();
     assert_eq!(poll(&app_dir, &door.url, &number, &id2).1, "OK");
+    // Scripts poll GET operations/{id} and read $results[0].globalStatus.
+    let details = vitam(
+        &app_dir,
+        &[
+            "-H",
+            &format!("X-Tenant-Id: {number}"),
+            &format!("{}/admin-external/v1/operations/{id2}", door.url),
+        ],
+    )
+    .unwrap();
+    assert_eq!(details.status, 200, "{}", details.text());
+    assert_eq!(
+        details.json()["$results"][0]["globalStatus"],
+        "OK",
+        "{}",
+        details.text()
+    );
 
     // Refusals: other tenant number, other workflow, no tenant header, non-tenant certificate,
     // no certificate at all.

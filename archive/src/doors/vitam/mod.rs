@@ -6,7 +6,7 @@
 //!   DEFAULT_WORKFLOW`. Answers 202 with `X-Request-Id`, the operation id (= the transfer id).
 //! - `HEAD /admin-external/v1/operations/{id}`: 202 while running, 200 once done, with
 //!   `X-Global-Execution-State` (RUNNING, COMPLETED) and `X-Global-Execution-Status` (STARTED,
-//!   OK, WARNING, KO, FATAL).
+//!   OK, WARNING, KO); `GET` adds Vitam's `RequestResponse` body (`$results[0].globalStatus`).
 //! - `GET /ingest-external/v1/ingests/{id}/archivetransferreply` and `…/manifests`.
 //!
 //! The certificate decides the tenant; `X-Tenant-Id` must be that tenant's number.
@@ -133,7 +133,10 @@ pub fn router(archive: Arc<Archive>) -> Router {
         .route("/ingest-external/v1/ingests", post(ingest))
         .route("/ingest-external/v1/ingests/{id}/{kind}", get(download))
         .route("/ingest-external/v1/status", get(|| async { StatusCode::NO_CONTENT }))
-        .route("/admin-external/v1/operations/{id}", head(operation))
+        .route(
+            "/admin-external/v1/operations/{id}",
+            head(operation).get(operation_details),
+        )
         .route("/admin-external/v1/status", get(|| async { StatusCode::NO_CONTENT }))
         .fallback(|| async { VitamError::new(StatusCode::NOT_FOUND, "no such route; see docs/connectors.md") })
         .layer(DefaultBodyLimit::disable())
@@ -250,6 +253,40 @@ async fn operation(State(a): State<Arc<Archive>>, c: Caller, Path(id): Path<Stri
             ("X-Global-Execution-Status", status),
             ("X-Context-Id", "INGEST"),
         ],
+    )
+        .into_response())
+}
+
+/// `GET operations/{id}`: the same answer as a Vitam `RequestResponse` holding one `ItemStatus`,
+/// for scripts that poll `$results[0].globalStatus`.
+async fn operation_details(State(a): State<Arc<Archive>>, c: Caller, Path(id): Path<String>) -> VResult<Response> {
+    let t = crate::ingest::transfer(&a, &c.tenant, &id).await?;
+    let (state, status) = execution(&t);
+    let code = if state == "COMPLETED" {
+        StatusCode::OK
+    } else {
+        StatusCode::ACCEPTED
+    };
+    let body = json!({
+        "httpCode": code.as_u16(),
+        "$hits": {"total": 1, "offset": 0, "limit": 1, "size": 1},
+        "$results": [{
+            "itemId": t.id,
+            "globalState": state,
+            "globalStatus": status,
+            "logbookTypeProcess": "INGEST",
+            "message": t.errors.first().map(|r| r.message.clone()),
+        }],
+        "$context": {},
+    });
+    Ok((
+        code,
+        [
+            ("X-Global-Execution-State", state),
+            ("X-Global-Execution-Status", status),
+            ("X-Context-Id", "INGEST"),
+        ],
+        Json(body),
     )
         .into_response())
 }
