@@ -285,7 +285,11 @@ async fn seda_messages(
     }
     let bordereau =
         bordereau.ok_or_else(|| ArchiveError::Invalid("the seda_message field (the bordereau) is missing".into()))?;
-    let b = read_bordereau(bordereau, &who)?;
+    // Parsing a large bordereau is CPU work: off the async threads.
+    let caller = who.clone();
+    let b = tokio::task::spawn_blocking(move || read_bordereau(bordereau, &caller))
+        .await
+        .map_err(|e| ArchiveError::Internal(format!("reading the bordereau failed: {e}")))??;
     if chunked {
         if attachments.is_some() {
             return Err(ApiError(ArchiveError::Invalid(
