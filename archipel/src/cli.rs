@@ -170,6 +170,9 @@ pub struct DevArgs {
     /// Port of the archive front (0: any free port); it trusts unauthenticated calls from this machine.
     #[arg(long, default_value_t = 8480)]
     pub archive_port: u16,
+    /// Port of the Vitam door (mutual TLS, client certificates of the dev CA; 0: any free port).
+    #[arg(long, default_value_t = 8443)]
+    pub vitam_port: u16,
     /// Each node's repair traffic limit (e.g. 100MiB, 0 = unlimited), as `[repair] max_bytes_per_sec`;
     /// `archipel bench` lifts it to measure what repair can do.
     #[arg(long, default_value = "100MiB")]

@@ -41,6 +41,8 @@ fn dev_starts_a_cluster_reuses_its_dir_and_stops_cleanly() {
                 &port_arg,
                 "--archive-port",
                 "0",
+                "--vitam-port",
+                "0",
             ])
             .stdout(Stdio::piped())
             .stderr(std::fs::File::create(&stderr_path).unwrap())
@@ -67,6 +69,12 @@ fn dev_starts_a_cluster_reuses_its_dir_and_stops_cleanly() {
             .strip_prefix("ARCHIPEL_ARCHIVE=")
             .unwrap_or_else(|| panic!("dev must print the archive front next: {line:?}"))
             .to_owned();
+        // Then the doors (docs/connectors.md).
+        for prefix in ["ARCHIPEL_ASALAE=http://", "ARCHIPEL_VITAM=https://"] {
+            let mut line = String::new();
+            stdout.read_line(&mut line).unwrap();
+            assert!(line.starts_with(prefix), "dev must print {prefix}…: {line:?}");
+        }
         // The local CLI needs no credential against the dev front, and its state outlives a restart.
         let args: &[&str] = if round == 0 {
             &["archive", "tenant", "add", "devtest", "--json"]

@@ -67,6 +67,11 @@ pub struct TokenRecord {
     pub agency: Option<String>,
     pub label: String,
     pub hash: String,
+    /// Argon2 hash of the lowercase hex SHA-256 of the whole token (`ark_…`): the password the
+    /// as@lae door receives over HTTP Basic, since Pastell's connector sends `sha256(password)`
+    /// (docs/connectors.md). Tokens made before the door lack it and must be made again.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub basic_hash: Option<String>,
     pub created_at: DateTime<Utc>,
     pub revoked_at: Option<DateTime<Utc>>,
 }
@@ -200,6 +205,60 @@ impl Authenticator {
         Ok(p)
     }
 
+    /// HTTP Basic as the as@lae door receives it: `login` is the token id, `password` the
+    /// lowercase hex SHA-256 of the whole token. Every refusal reads the same, so a caller cannot
+    /// tell an unknown login from a wrong password; an unknown login costs the same argon2 check.
+    pub async fn authenticate_basic(&self, login: &str, password: &str) -> Result<Principal> {
+        let refused = || ArchiveError::Unauthenticated("wrong login or password".into());
+        let fingerprint = *blake3::hash(format!("basic\0{login}\0{password}").as_bytes()).as_bytes();
+        if let Some(p) = self.cached(&fingerprint) {
+            return Ok(p);
+        }
+        let well_formed = login.len() == 16
+            && login.bytes().all(|b| b.is_ascii_hexdigit())
+            && password.len() == 64
+            && password.bytes().all(|b| b.is_ascii_hexdigit());
+        let record = if well_formed {
+            self.store
+                .get::<TokenRecord>(&keys::token(login))
+                .await?
+                .map(|v| v.value)
+        } else {
+            None
+        };
+        let usable = record
+            .as_ref()
+            .filter(|r| r.revoked_at.is_none())
+            .and_then(|r| r.basic_hash.clone());
+        let stored = match usable {
+            Some(h) => h,
+            None => dummy_hash()?,
+        };
+        let password = password.to_ascii_lowercase();
+        let matches = tokio::task::spawn_blocking(move || {
+            PasswordHash::new(&stored)
+                .map(|hash| Argon2::default().verify_password(password.as_bytes(), &hash).is_ok())
+                .unwrap_or(false)
+        })
+        .await
+        .map_err(|e| ArchiveError::Internal(format!("credential check failed: {e}")))?;
+        let record = match record {
+            Some(r) if matches && r.revoked_at.is_none() && r.basic_hash.is_some() => r,
+            _ => return Err(refused()),
+        };
+        let p = Principal {
+            id: record.id,
+            tenant: record.tenant,
+            role: record.role,
+            agency: record.agency,
+            all_tenants: false,
+        };
+        if let Ok(mut c) = self.cache.lock() {
+            c.insert(fingerprint, (p.clone(), Instant::now()));
+        }
+        Ok(p)
+    }
+
     fn cached(&self, fingerprint: &[u8; 32]) -> Option<Principal> {
         let mut c = self.cache.lock().ok()?;
         match c.get(fingerprint) {
@@ -245,6 +304,8 @@ impl Authenticator {
         rand::thread_rng().fill_bytes(&mut idb);
         let id = hex::encode(idb);
         let hash = hash_secret(&secret)?;
+        let token = format!("ark_{id}_{secret}");
+        let basic_hash = Some(hash_secret(&sha256_hex(&token))?);
         let record = TokenRecord {
             id: id.clone(),
             tenant: tenant.map(str::to_owned),
@@ -252,6 +313,7 @@ impl Authenticator {
             agency: agency.map(str::to_owned),
             label: label.to_owned(),
             hash,
+            basic_hash,
             created_at: Utc::now(),
             revoked_at: None,
         };
@@ -259,7 +321,7 @@ impl Authenticator {
             return Err(ArchiveError::Conflict("token id collision; try again".into()));
         }
         Ok(IssuedToken {
-            token: format!("ark_{id}_{secret}"),
+            token,
             id,
             tenant: record.tenant,
             role,
@@ -274,6 +336,7 @@ impl Authenticator {
             .into_iter()
             .map(|(_, mut r)| {
                 r.hash = String::new();
+                r.basic_hash = None;
                 r
             })
             .collect())
@@ -299,6 +362,7 @@ impl Authenticator {
         }
         self.forget_cached();
         current.value.hash = String::new();
+        current.value.basic_hash = None;
         Ok(current.value)
     }
 }
@@ -311,6 +375,24 @@ fn parse_token(bearer: &str) -> Result<(&str, &str)> {
         return Err(malformed());
     }
     Ok((id, secret))
+}
+
+/// Lowercase hex SHA-256, as PHP's `hash('sha256', …)` writes it.
+pub fn sha256_hex(text: &str) -> String {
+    use sha2::Digest;
+    hex::encode(sha2::Sha256::digest(text.as_bytes()))
+}
+
+/// A hash no password matches, checked for unknown logins so they cost what known ones do.
+fn dummy_hash() -> Result<String> {
+    static DUMMY: std::sync::OnceLock<String> = std::sync::OnceLock::new();
+    if let Some(h) = DUMMY.get() {
+        return Ok(h.clone());
+    }
+    let mut raw = [0u8; 32];
+    rand::thread_rng().fill_bytes(&mut raw);
+    let h = hash_secret(&hex::encode(raw))?;
+    Ok(DUMMY.get_or_init(|| h).clone())
 }
 
 fn hash_secret(secret: &str) -> Result<String> {

@@ -111,6 +111,22 @@ pub fn ack(transfer: &str) -> String {
     format!("ack/{transfer}.xml")
 }
 
+/// The last transfer a door received for a (TransferringAgency, MessageIdentifier) pair, so its
+/// replies are found even when it ended KO before claiming the pair (`doors::asalae`).
+pub fn door_message(t: &str, door: &str, agency: &str, message_id: &str) -> String {
+    format!("t/{t}/door/{door}/{}/{}", escape(agency), escape(message_id))
+}
+
+/// The Vitam door's numeric tenant aliases (Vitam tenants are integers): alias -> tenant, and
+/// tenant -> alias, both created only if absent.
+pub fn vitam_alias(alias: u32) -> String {
+    format!("doors/vitam/alias/{alias:010}")
+}
+pub const VITAM_ALIASES: &str = "doors/vitam/alias/";
+pub fn vitam_alias_of(t: &str) -> String {
+    format!("t/{t}/door/vitam-alias")
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -7,10 +7,13 @@
 //! - A transfer is stored whole or not at all, and every step is in the tenant's logbook.
 //! - No client can hold the front by going silent: headers have a deadline, uploads an idle
 //!   limit, bodies a size limit, connections a cap (`http`, `ArchiveConfig`).
+//! - The doors (`doors`: Pastell's as@lae REST, Vitam ingest-external) are adapters: every transfer
+//!   they take goes through `ingest::submit`, and their answers come from what ingest stored.
 
 pub mod api;
 pub mod auth;
 pub mod catalog;
+pub mod doors;
 pub mod error;
 pub mod flows;
 pub mod http;

@@ -69,8 +69,8 @@ pub async fn run(args: DevArgs) -> anyhow::Result<ExitCode> {
     let mut children: Vec<(u64, Child)> = Vec::new();
     let started = start_all(&exe, &nodes, &mut children, &tls_dir, repair_rate).await;
     let outcome = match started {
-        Ok(()) => match start_archive_front(&nodes, &data, args.archive_port, &tls_dir).await {
-            Ok(front) => serve(&nodes, &mut children, &tls_dir, front).await,
+        Ok(()) => match start_archive_front(&nodes, &data, (args.archive_port, args.vitam_port), &tls_dir).await {
+            Ok((front, vitam)) => serve(&nodes, &mut children, &tls_dir, front, vitam).await,
             Err(e) => Err(e),
         },
         Err(e) => Err(e),
@@ -277,9 +277,9 @@ fn log_tail(path: &Path) -> String {
 async fn start_archive_front(
     nodes: &[DevNode],
     data: &Path,
-    port: u16,
+    (port, vitam_port): (u16, u16),
     tls_dir: &Path,
-) -> anyhow::Result<std::net::SocketAddr> {
+) -> anyhow::Result<(std::net::SocketAddr, std::net::SocketAddr)> {
     let list: Vec<String> = nodes.iter().map(|n| n.addr.clone()).collect();
     let client = super::cert::client_for(&list.join(","), Some(tls_dir))?;
     let mut config = archipel_archive::service::ArchiveConfig::new(data.join("archive-spool"));
@@ -287,10 +287,27 @@ async fn start_archive_front(
     config.search_dir = Some(data.join("archive-search"));
     config.seal_interval = Duration::from_secs(60);
     let listen = std::net::SocketAddr::from(([127, 0, 0, 1], port));
-    let (addr, _handle) = super::archive::start_front(client, config, None, listen)
+    let archive = super::archive::open_archive(client, config, None).await?;
+    // The Vitam door accepts client certificates of the dev CA (`archipel cert issue --dir
+    // <data>/pki --client NAME --role tenant --tenant T`).
+    let doors = super::archive::VitamArgs {
+        vitam_listen: Some(std::net::SocketAddr::from(([127, 0, 0, 1], vitam_port))),
+        vitam_client_ca: Some(data.join("pki").join("ca.pem")),
+        ..Default::default()
+    };
+    let vitam = super::archive::start_vitam(
+        std::sync::Arc::clone(&archive),
+        &doors,
+        &data.join("archive-spool"),
+        None,
+    )
+    .await
+    .with_context(|| format!("the Vitam door could not start on port {vitam_port}; pass --vitam-port"))?
+    .context("the Vitam door did not start")?;
+    let (addr, _handle) = super::archive::serve_front(archive, listen)
         .await
         .with_context(|| format!("the archive front could not start on port {port}; pass --archive-port"))?;
-    Ok(addr)
+    Ok((addr, vitam))
 }
 
 async fn serve(
@@ -298,6 +315,7 @@ async fn serve(
     children: &mut [(u64, Child)],
     tls_dir: &Path,
     front: std::net::SocketAddr,
+    vitam: std::net::SocketAddr,
 ) -> anyhow::Result<()> {
     use std::io::Write;
     use tokio::signal::unix::{signal, SignalKind};
@@ -309,6 +327,8 @@ async fn serve(
     let mut out = std::io::stdout();
     let _ = writeln!(out, "ARCHIPEL_CLUSTER={}", list.join(","));
     let _ = writeln!(out, "ARCHIPEL_ARCHIVE=http://{front}");
+    let _ = writeln!(out, "ARCHIPEL_ASALAE=http://{front}/asalae");
+    let _ = writeln!(out, "ARCHIPEL_VITAM=https://{vitam}");
     // The CLI also finds this directory by itself for a running dev cluster (cmd/cert/locate.rs).
     let _ = writeln!(out, "ARCHIPEL_TLS_DIR={}", tls_dir.display());
     let _ = out.flush();

@@ -128,6 +128,9 @@ pub fn router(archive: Arc<Archive>) -> Router {
         .route("/v1/tenants/{tenant}/logbook/seal", post(units::seal_logbook))
         .route("/v1/tenants/{tenant}/logbook/export", get(units::export_logbook))
         .route("/v1/tenants/{tenant}/reindex", post(units::reindex))
+        // Pastell's as@lae REST connector (docs/connectors.md).
+        .nest("/asalae", crate::doors::asalae::router(&archive))
+        .route("/v1/tenants/{tenant}/doors", get(crate::doors::info))
         .fallback(|| async {
             ApiError(ArchiveError::NotFound(
                 "no such route; see /v1/openapi.json for the API".into(),

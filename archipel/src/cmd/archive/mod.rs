@@ -1,6 +1,7 @@
 //! `archipel archive …`: the archive layer's front and its administration.
 
 mod bench;
+mod doors;
 mod flows;
 mod http;
 mod search;
@@ -16,9 +17,10 @@ use futures::StreamExt;
 use reqwest::Method;
 use serde_json::{json, Value};
 
+pub use doors::{start_vitam, VitamArgs};
 use http::Front;
 pub use http::FrontArgs;
-pub use serve::{start_front, ServeArgs};
+pub use serve::{open_archive, serve_front, ServeArgs};
 
 #[derive(Subcommand)]
 pub enum ArchiveCommand {
@@ -131,6 +133,16 @@ pub enum TenantCommand {
         front: FrontArgs,
     },
     List {
+        #[arg(long)]
+        json: bool,
+        #[command(flatten)]
+        front: FrontArgs,
+    },
+    /// What a partner types in Pastell's connector forms for this tenant: the as@lae door's path
+    /// and the tenant's Vitam number (docs/connectors.md).
+    Doors {
+        #[arg(long)]
+        tenant: String,
         #[arg(long)]
         json: bool,
         #[command(flatten)]
@@ -383,6 +395,12 @@ pub async fn run(command: ArchiveCommand) -> anyhow::Result<ExitCode> {
                 let f = Front::new(&front)?;
                 let v: Value = f.get("/v1/tenants").await?;
                 show(&v, json, &["id", "name", "archival_agency"])?;
+                Ok(ExitCode::SUCCESS)
+            }
+            TenantCommand::Doors { tenant, json, front } => {
+                let f = Front::new(&front)?;
+                let v: Value = f.get(&format!("/v1/tenants/{tenant}/doors")).await?;
+                show(&v, json, &["tenant", "asalae_path", "vitam_tenant"])?;
                 Ok(ExitCode::SUCCESS)
             }
         },

@@ -1,5 +1,6 @@
 //! `archipel archive serve`, and the front `archipel dev` starts in-process.
 
+use std::io::Write;
 use std::net::SocketAddr;
 use std::path::PathBuf;
 use std::process::ExitCode;
@@ -60,6 +61,8 @@ pub struct ServeArgs {
     /// each (docs/archive.md, "The AIP"); 0 stores every file alone. At most 16MiB.
     #[arg(long, default_value = "1MiB")]
     pub pack_files_up_to: String,
+    #[command(flatten)]
+    pub vitam: super::doors::VitamArgs,
 }
 
 /// Parses `--pack-files-up-to`: a size within what one pack holds.
@@ -95,8 +98,23 @@ pub async fn run(args: ServeArgs) -> anyhow::Result<ExitCode> {
     config.max_request_body_bytes = args.max_body_bytes;
     config.encrypt_tenant_namespaces = !args.no_tenant_encryption;
     config.pack_files_up_to = pack_limit(&args.pack_files_up_to)?;
-    let (addr, handle) = start_front(client, config, args.pronom_dir.as_deref(), args.listen).await?;
-    println!("ARCHIPEL_ARCHIVE=http://{addr}");
+    let archive = open_archive(client, config, args.pronom_dir.as_deref()).await?;
+    let vitam = super::doors::start_vitam(
+        Arc::clone(&archive),
+        &args.vitam,
+        &args.spool,
+        args.cluster.tls_dir.as_deref(),
+    )
+    .await?;
+    let (addr, handle) = serve_front(archive, args.listen).await?;
+    // A reader may stop after the first line: a closed stdout must not stop the front.
+    let mut out = std::io::stdout();
+    let _ = writeln!(out, "ARCHIPEL_ARCHIVE=http://{addr}");
+    let _ = writeln!(out, "ARCHIPEL_ASALAE=http://{addr}/asalae");
+    if let Some(v) = vitam {
+        let _ = writeln!(out, "ARCHIPEL_VITAM=https://{v}");
+    }
+    let _ = out.flush();
     tokio::select! {
         r = handle => r.context("the archive front stopped")??,
         _ = crate::cmd::server::shutdown_signal() => eprintln!("archipel archive: stopping"),
@@ -104,13 +122,12 @@ pub async fn run(args: ServeArgs) -> anyhow::Result<ExitCode> {
     Ok(ExitCode::SUCCESS)
 }
 
-/// Starts a front and returns its address once it listens.
-pub async fn start_front(
+/// The archive service of a front, with format identification when signature files are found.
+pub async fn open_archive(
     client: Client,
     config: ArchiveConfig,
     pronom_dir: Option<&std::path::Path>,
-    listen: SocketAddr,
-) -> anyhow::Result<(SocketAddr, tokio::task::JoinHandle<std::io::Result<()>>)> {
+) -> anyhow::Result<Arc<Archive>> {
     let identifier = match archipel_pronom::SignatureFiles::discover(pronom_dir) {
         Ok(files) => {
             let id =
@@ -124,7 +141,14 @@ pub async fn start_front(
             None
         }
     };
-    let archive = Archive::new(client, config, identifier).await?;
+    Ok(Archive::new(client, config, identifier).await?)
+}
+
+/// Serves the front's REST API (with the as@lae door) on `listen`.
+pub async fn serve_front(
+    archive: Arc<Archive>,
+    listen: SocketAddr,
+) -> anyhow::Result<(SocketAddr, tokio::task::JoinHandle<std::io::Result<()>>)> {
     let listener = tokio::net::TcpListener::bind(listen)
         .await
         .with_context(|| format!("cannot listen on {listen}"))?;
