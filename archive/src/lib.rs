@@ -11,6 +11,7 @@
 pub mod api;
 pub mod auth;
 pub mod catalog;
+pub mod disposal;
 pub mod error;
 pub mod flows;
 pub mod http;

@@ -11,6 +11,7 @@ pub mod authorization;
 pub mod digest;
 pub mod manifest;
 pub mod message;
+pub mod notification;
 pub mod reply;
 pub mod sip;
 pub mod validate;
