@@ -231,6 +231,11 @@ fn holds(expect: &Expect, current: &Option<KvEntry>, now_ms: u64) -> bool {
         (Expect::RetentionPassed, Some(c)) => {
             crate::objects::Manifest::decode(&c.value).is_ok_and(|m| m.retain_until_ms <= now_ms)
         }
+        (Expect::Unlocked { .. }, None) => true,
+        // An unreadable lock keeps its object, as for manifests.
+        (Expect::Unlocked { bypass_governance }, Some(c)) => {
+            crate::objects::ObjectLock::decode(&c.value).is_ok_and(|l| !l.prevents_removal(now_ms, *bypass_governance))
+        }
         (Expect::Absent, None) => true,
         (Expect::Value(v), Some(c)) => &c.value == v,
         (Expect::Revision(r), Some(c)) => c.revision == *r,
