@@ -274,6 +274,19 @@ fn elimination_with_visa_holds_and_bytes_gone() {
         "the archivist's attempt is logged"
     );
 
+    // Nor can anyone delete a held AIP object through the cluster directly.
+    let pack = objects[0]["key"].as_str().unwrap().to_owned();
+    let out = front.cluster.cli(&["rm", &format!("archive.region/{pack}")]);
+    assert!(!out.status.success(), "a held AIP object was deleted without a visa");
+    let lock: Value =
+        serde_json::from_str(
+            &front
+                .cluster
+                .cli_ok(&["lock", "get", &format!("archive.region/{pack}"), "--json"]),
+        )
+        .unwrap();
+    assert_eq!(lock["legal_hold"], true, "{lock}");
+
     // The control authority approves; then a hold is put on C before execution.
     let p = front.json(
         &control,
@@ -363,6 +376,16 @@ fn elimination_with_visa_holds_and_bytes_gone() {
         .run(&r.archivist, &["unit", "--tenant", "region", &ua])
         .status
         .success());
+    let new_pack = unit(&ub)["objects"][0]["key"].as_str().unwrap().to_owned();
+    assert_ne!(new_pack, pack, "B's file moved to the rewritten pack");
+    let lock: Value =
+        serde_json::from_str(
+            &front
+                .cluster
+                .cli_ok(&["lock", "get", &format!("archive.region/{new_pack}"), "--json"]),
+        )
+        .unwrap();
+    assert_eq!(lock["legal_hold"], true, "the new pack is held too: {lock}");
     for (id, sip_object, data) in [(&ub, "B", &b), (&uc, "C", &c)] {
         let path = dir.join(format!("{sip_object}.out"));
         let out = front.run(

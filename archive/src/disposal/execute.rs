@@ -406,6 +406,12 @@ async fn finish_deletes(a: &Archive, tenant: &str, ns: &str, p: &mut Proposal, r
         .map(|e| e.pending_deletes.clone())
         .unwrap_or_default();
     let client = a.store.client();
+    // The cluster keeps this reason with each lock it clears: the visa is the authority.
+    let reason = format!(
+        "elimination {} under the control authority's visa {}",
+        p.id,
+        p.visa.as_ref().map_or("?", |v| v.message_identifier.as_str())
+    );
     for key in &pending {
         if let Some(prefix) = key.strip_suffix('*') {
             loop {
@@ -414,6 +420,7 @@ async fn finish_deletes(a: &Archive, tenant: &str, ns: &str, p: &mut Proposal, r
                     break;
                 }
                 for o in page {
+                    super::locks::release(&a.store, ns, &o.key, &reason).await?;
                     client.delete_object(ns, &o.key).await?;
                 }
             }
@@ -434,6 +441,7 @@ async fn finish_deletes(a: &Archive, tenant: &str, ns: &str, p: &mut Proposal, r
                     .await?;
             }
         } else {
+            super::locks::release(&a.store, ns, key, &reason).await?;
             client.delete_object(ns, key).await?;
         }
     }
@@ -527,6 +535,7 @@ async fn repack(
     let short = &elimination[elimination.len().saturating_sub(8)..];
     let new_key = format!("{stem}-{short}.tar");
     client.put_object_file(ns, &new_key, &tar_path, None).await?;
+    super::locks::hold(&a.store, ns, [new_key.clone()]).await?;
     let new_offsets: HashMap<String, u64> = offsets
         .into_iter()
         .map(|(key, offset)| (key.rsplit('/').next().unwrap_or_default().to_owned(), offset))

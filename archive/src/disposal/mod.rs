@@ -7,6 +7,7 @@
 pub mod analysis;
 pub mod execute;
 pub mod lease;
+pub mod locks;
 pub mod modification;
 pub mod modify;
 pub mod persist;
