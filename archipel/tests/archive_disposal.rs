@@ -196,6 +196,20 @@ fn elimination_with_visa_holds_and_bytes_gone() {
     assert_eq!(reasons(&v, &ub), ["BLOCKED_BY_HOLD_RULE"]);
     assert_eq!(reasons(&v, &root), ["HAS_CHILD_UNITS_TO_KEEP"]);
 
+    // An open communication (a delivery record of the access issue) keeps C for now.
+    let delivery = |status: &str| {
+        let record = serde_json::json!({"id": "DEL-1", "status": status, "units": [uc]}).to_string();
+        front
+            .cluster
+            .cli_ok(&["meta", "put", "archive", "t/region/delivery/DEL-1", &record]);
+    };
+    delivery("ready");
+    let v = analyse("2026-01-01");
+    assert_eq!(reasons(&v, &uc), ["IN_PENDING_COMMUNICATION"], "{v:#}");
+    delivery("expired");
+    let v = analyse("2026-01-01");
+    assert!(reasons(&v, &uc).is_empty(), "{v:#}");
+
     // A CONFLICT unit cannot be proposed; A and C can.
     let request = dir.join("request.xml");
     let out = front.run(

@@ -53,9 +53,10 @@ pub async fn all_units(a: &Archive, tenant: &str) -> Result<HashMap<String, Unit
 
 /// Units held by a communication that is still open, with the communications' ids.
 ///
-/// Seam with the access issue (communications, DIPs): it records each open communication
-/// under `t/<tenant>/communication/<id>` with its `units` and `status`; until it does, none
-/// is found and no unit is blocked by one.
+/// Seam with the access issue (communications, DIPs), read by shape so that neither side
+/// depends on the other's types: each communication is a record under `t/<tenant>/delivery/<id>`
+/// with its `id`, `status` and `units`. It is open until refused, failed or expired (a ready DIP
+/// is still being communicated). Before that issue is merged, none exists and none blocks.
 pub async fn pending_communications(a: &Archive, tenant: &str) -> Result<HashMap<String, Vec<String>>> {
     #[derive(serde::Deserialize)]
     struct Communication {
@@ -66,17 +67,14 @@ pub async fn pending_communications(a: &Archive, tenant: &str) -> Result<HashMap
         units: Vec<String>,
     }
     let mut out: HashMap<String, Vec<String>> = HashMap::new();
-    let prefix = format!("{}communication/", crate::keys::tenant_prefix(tenant));
+    let prefix = format!("{}delivery/", crate::keys::tenant_prefix(tenant));
     let records = a.store.scan::<serde_json::Value>(&prefix).await?;
     for (_, v) in records {
-        // Records of another shape are the access issue's own business, not ours to fail on.
+        // A record of another shape is the access issue's own business, not ours to fail on.
         let Ok(c) = serde_json::from_value::<Communication>(v) else {
             continue;
         };
-        let closed = matches!(
-            c.status.to_ascii_lowercase().as_str(),
-            "delivered" | "closed" | "refused" | "cancelled" | "expired" | "ko"
-        );
+        let closed = matches!(c.status.as_str(), "refused" | "failed" | "expired");
         if !closed {
             for u in c.units {
                 out.entry(u).or_default().push(c.id.clone());

@@ -251,7 +251,7 @@ pub enum RulesCommand {
     },
     /// Change the rules stored units declare (add, remove, new start date or rule id); end dates
     /// are recomputed, and inherited rules below them.
-    Modify(disposal::ModifyArgs),
+    Modify(Box<disposal::ModifyArgs>),
 }
 
 #[derive(Subcommand)]
@@ -504,7 +504,7 @@ pub async fn run(command: ArchiveCommand) -> anyhow::Result<ExitCode> {
                 show(&v, json, &["id", "rule_type", "duration", "measurement", "value"])?;
                 Ok(ExitCode::SUCCESS)
             }
-            RulesCommand::Modify(args) => disposal::modify(args).await,
+            RulesCommand::Modify(args) => disposal::modify(*args).await,
         },
         C::Transfers {
             tenant,
