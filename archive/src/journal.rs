@@ -277,6 +277,35 @@ impl Journal {
             .map_err(log_error)
     }
 
+    /// One OK entry per subject of one operation (a unit each), in one write.
+    pub async fn record_each(
+        &self,
+        tenant: &str,
+        event_type: &str,
+        actor: &str,
+        operation: &str,
+        items: Vec<(String, Value)>,
+    ) -> Result<()> {
+        if items.is_empty() {
+            return Ok(());
+        }
+        let mut entries: Vec<NewEntry> = items
+            .into_iter()
+            .map(|(subject, detail)| {
+                NewEntry::new(operation.to_owned(), event_type, Outcome::Ok, actor)
+                    .subject(subject)
+                    .detail(detail)
+            })
+            .collect();
+        // Chunks keep each append inside one cluster transaction.
+        while !entries.is_empty() {
+            let rest = entries.split_off(entries.len().min(200));
+            self.book.append_many(tenant, entries).await.map_err(log_error)?;
+            entries = rest;
+        }
+        Ok(())
+    }
+
     pub async fn entries(&self, tenant: &str, from: u64, limit: usize) -> Result<Vec<Entry>> {
         self.store
             .entries(tenant, from, limit)

@@ -13,6 +13,7 @@
 pub mod api;
 pub mod auth;
 pub mod catalog;
+pub mod disposal;
 pub mod doors;
 pub mod error;
 pub mod flows;

@@ -2,6 +2,7 @@
 //! in the path is then checked against the credential, never trusted on its own.
 
 mod admin;
+mod disposal;
 mod openapi;
 mod referentials;
 mod transfers;
@@ -131,6 +132,39 @@ pub fn router(archive: Arc<Archive>) -> Router {
         // Pastell's as@lae REST connector (docs/connectors.md).
         .nest("/asalae", crate::doors::asalae::router(&archive))
         .route("/v1/tenants/{tenant}/doors", get(crate::doors::info))
+        .route("/v1/tenants/{tenant}/eliminations/analysis", get(disposal::analysis))
+        .route("/v1/tenants/{tenant}/units/rules", post(disposal::modify_rules))
+        .route(
+            "/v1/tenants/{tenant}/accession-register",
+            get(disposal::accession_register),
+        )
+        .route("/v1/tenants/{tenant}/usage", get(disposal::tenant_usage))
+        .route("/v1/usage", get(disposal::platform_usage))
+        .route(
+            "/v1/tenants/{tenant}/eliminations",
+            post(disposal::propose).get(disposal::eliminations),
+        )
+        .route("/v1/tenants/{tenant}/eliminations/{id}", get(disposal::elimination))
+        .route(
+            "/v1/tenants/{tenant}/eliminations/{id}/messages/{name}",
+            get(disposal::elimination_message),
+        )
+        .route(
+            "/v1/tenants/{tenant}/eliminations/{id}/decision",
+            post(disposal::decide),
+        )
+        .route(
+            "/v1/tenants/{tenant}/eliminations/{id}/execute",
+            post(disposal::execute),
+        )
+        .route(
+            "/v1/tenants/{tenant}/modifications/{operation}",
+            get(disposal::modification),
+        )
+        .route(
+            "/v1/tenants/{tenant}/modifications/{operation}/notifications/{message}",
+            get(disposal::modification_notification),
+        )
         .fallback(|| async {
             ApiError(ArchiveError::NotFound(
                 "no such route; see /v1/openapi.json for the API".into(),

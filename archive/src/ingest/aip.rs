@@ -180,6 +180,8 @@ pub async fn store(a: &Arc<Archive>, t: &mut Transfer, mut c: Checked) -> Result
                 .collect();
             t.objects = distinct.len();
             crate::searching::index_units(a, &t.tenant, &c.units).await;
+            // Only an approved elimination lifts it (docs/archive.md, "Execution").
+            crate::disposal::locks::hold_committed(&a.store, &ns, &c.units).await;
             Ok(c.units)
         }
         Err(reasons) if !undo => Err(reasons),

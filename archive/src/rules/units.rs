@@ -152,12 +152,12 @@ pub fn compute(
     Ok(out)
 }
 
-type Ids<'a> = dyn Fn(usize) -> (String, String) + 'a;
+pub(crate) type Ids<'a> = dyn Fn(usize) -> (String, String) + 'a;
 
 /// An archived unit as engine nodes, one per origin of the rules in force on it, each declaring
 /// those rules as its own so that nothing above it is looked up again. Category attributes and
 /// NeedAuthorization go with the first node.
-fn archived_nodes(r: &UnitRecord) -> Vec<Node<AppliedRule>> {
+pub(crate) fn archived_nodes(r: &UnitRecord) -> Vec<Node<AppliedRule>> {
     let mut by_origin: Vec<(Vec<String>, Vec<Declared<AppliedRule>>)> = Vec::new();
     for rule in &r.rules {
         let Some(category) = RuleCategory::from_element(&rule.category) else {
@@ -215,7 +215,7 @@ fn declared(list: &mut Vec<Declared<AppliedRule>>, category: RuleCategory) -> &m
 
 /// A rule inherited through an archived unit keeps the origin it has there, and each path goes
 /// on along the paths it has there.
-fn through_archived(e: Effective<AppliedRule>, ids: &Ids) -> AppliedRule {
+pub(crate) fn through_archived(e: Effective<AppliedRule>, ids: &Ids) -> AppliedRule {
     let archived = e.value;
     let mut joined = Vec::new();
     let mut truncated = e.truncated || archived.paths_truncated;
@@ -244,7 +244,7 @@ fn paths(e_paths: &[Vec<usize>], ids: &Ids) -> Vec<Vec<String>> {
     e_paths.iter().map(|p| p.iter().map(|&i| ids(i).0).collect()).collect()
 }
 
-fn applied(me: usize, e: Effective<AppliedRule>, ids: &Ids) -> AppliedRule {
+pub(crate) fn applied(me: usize, e: Effective<AppliedRule>, ids: &Ids) -> AppliedRule {
     let (origin, sip_origin) = ids(e.origin);
     AppliedRule {
         inherited: e.origin != me,
@@ -256,7 +256,7 @@ fn applied(me: usize, e: Effective<AppliedRule>, ids: &Ids) -> AppliedRule {
     }
 }
 
-fn property(category: Option<RuleCategory>, e: Effective<Value>, ids: &Ids) -> AppliedProperty {
+pub(crate) fn property(category: Option<RuleCategory>, e: Effective<Value>, ids: &Ids) -> AppliedProperty {
     let (origin, sip_origin) = ids(e.origin);
     AppliedProperty {
         category: category.map(|c| c.element().to_owned()),
@@ -270,7 +270,7 @@ fn property(category: Option<RuleCategory>, e: Effective<Value>, ids: &Ids) -> A
     }
 }
 
-fn declaration(d: &Declared<AppliedRule>) -> CategoryDeclaration {
+pub(crate) fn declaration(d: &Declared<AppliedRule>) -> CategoryDeclaration {
     CategoryDeclaration {
         category: d.category.element().to_owned(),
         prevent_inheritance: d.prevent_inheritance == Some(true),

@@ -1,6 +1,7 @@
 //! `archipel archive …`: the archive layer's front and its administration.
 
 mod bench;
+mod disposal;
 mod doors;
 mod flows;
 mod http;
@@ -111,6 +112,20 @@ pub enum ArchiveCommand {
         #[command(flatten)]
         front: FrontArgs,
     },
+    /// Elimination: analysis of what may be destroyed.
+    Elimination {
+        #[command(subcommand)]
+        command: disposal::EliminationCommand,
+    },
+    /// Legal holds (HoldRule) on stored units.
+    Hold {
+        #[command(subcommand)]
+        command: disposal::HoldCommand,
+    },
+    /// The accession register (registre des entrées): entries and movements out per originating agency.
+    Register(disposal::RegisterArgs),
+    /// Use per tenant, flow and month, for the partners' cost sharing.
+    Usage(disposal::UsageArgs),
     /// API tokens.
     Token {
         #[command(subcommand)]
@@ -246,6 +261,9 @@ pub enum RulesCommand {
         #[command(flatten)]
         front: FrontArgs,
     },
+    /// Change the rules stored units declare (add, remove, new start date or rule id); end dates
+    /// are recomputed, and inherited rules below them.
+    Modify(Box<disposal::ModifyArgs>),
 }
 
 #[derive(Subcommand)]
@@ -504,6 +522,7 @@ pub async fn run(command: ArchiveCommand) -> anyhow::Result<ExitCode> {
                 show(&v, json, &["id", "rule_type", "duration", "measurement", "value"])?;
                 Ok(ExitCode::SUCCESS)
             }
+            RulesCommand::Modify(args) => disposal::modify(*args).await,
         },
         C::Transfers {
             tenant,
@@ -540,6 +559,10 @@ pub async fn run(command: ArchiveCommand) -> anyhow::Result<ExitCode> {
             Ok(ExitCode::SUCCESS)
         }
         C::Search(args) => search::run(args).await,
+        C::Elimination { command } => disposal::elimination(command).await,
+        C::Hold { command } => disposal::hold(command).await,
+        C::Register(args) => disposal::register(args).await,
+        C::Usage(args) => disposal::usage(args).await,
         C::Unit { tenant, id, front } => {
             let f = Front::new(&front)?;
             let v: Value = f.get(&format!("/v1/tenants/{tenant}/units/{id}")).await?;

@@ -1,0 +1,122 @@
+//! Disposal: elimination analysis, holds and management-rule modification of stored units
+//! (docs/archive.md, "Elimination" and "Holds and rule modification").
+//!
+//! Pure decisions live in their own files (`analysis`, `modify`); this module reads the
+//! catalog and writes through the store.
+
+pub mod analysis;
+pub mod execute;
+pub mod lease;
+pub mod locks;
+pub mod modification;
+pub mod modify;
+pub mod persist;
+pub mod proposal;
+pub mod register;
+pub mod reinherit;
+pub mod usage;
+
+use std::collections::HashMap;
+
+use chrono::NaiveDate;
+use serde::Serialize;
+
+use crate::error::Result;
+use crate::model::UnitRecord;
+use crate::service::Archive;
+
+/// The result of an elimination analysis.
+#[derive(Debug, Clone, Serialize)]
+pub struct Analysis {
+    pub tenant: String,
+    pub at: NaiveDate,
+    /// Units considered (every visible unit of the tenant).
+    pub considered: usize,
+    pub destroy: usize,
+    pub conflict: usize,
+    /// One entry per DESTROY or CONFLICT unit; KEEP units are not listed.
+    pub units: Vec<analysis::Entry>,
+}
+
+/// Every visible unit of the tenant, by id (the whole catalog: the analysis and rule changes
+/// need the unit graph).
+pub async fn all_units(a: &Archive, tenant: &str) -> Result<HashMap<String, UnitRecord>> {
+    let mut units = HashMap::new();
+    a.catalog
+        .each_unit(tenant, |u| {
+            units.insert(u.id.clone(), u);
+            Ok(())
+        })
+        .await?;
+    Ok(units)
+}
+
+/// Units held by a communication that is still open, with the communications' ids.
+///
+/// Seam with the access issue (communications, DIPs), read by shape so that neither side
+/// depends on the other's types: each communication is a record under `t/<tenant>/delivery/<id>`
+/// with its `id`, `status` and `units`. It is open until refused, failed or expired (a ready DIP
+/// is still being communicated). Before that issue is merged, none exists and none blocks.
+pub async fn pending_communications(a: &Archive, tenant: &str) -> Result<HashMap<String, Vec<String>>> {
+    #[derive(serde::Deserialize)]
+    struct Communication {
+        id: String,
+        #[serde(default)]
+        status: String,
+        #[serde(default)]
+        units: Vec<String>,
+    }
+    let mut out: HashMap<String, Vec<String>> = HashMap::new();
+    let prefix = format!("{}delivery/", crate::keys::tenant_prefix(tenant));
+    let records = a.store.scan::<serde_json::Value>(&prefix).await?;
+    for (_, v) in records {
+        // A record of another shape is the access issue's own business, not ours to fail on.
+        let Ok(c) = serde_json::from_value::<Communication>(v) else {
+            continue;
+        };
+        let closed = matches!(c.status.as_str(), "refused" | "failed" | "expired");
+        if !closed {
+            for u in c.units {
+                out.entry(u).or_default().push(c.id.clone());
+            }
+        }
+    }
+    Ok(out)
+}
+
+/// The elimination analysis of every visible unit of `tenant` at `at`.
+pub async fn analyse(a: &Archive, tenant: &str, at: NaiveDate) -> Result<Analysis> {
+    let units = all_units(a, tenant).await?;
+    let communications = pending_communications(a, tenant).await?;
+    Ok(analyse_units(tenant, &units, &communications, at))
+}
+
+pub fn analyse_units(
+    tenant: &str,
+    units: &HashMap<String, UnitRecord>,
+    communications: &HashMap<String, Vec<String>>,
+    at: NaiveDate,
+) -> Analysis {
+    let agency_of = |id: &str| units.get(id).and_then(|u| u.originating_agency.clone());
+    let mut ordered: Vec<&UnitRecord> = units.values().collect();
+    ordered.sort_by(|x, y| (&x.aip_id, &x.id).cmp(&(&y.aip_id, &y.id)));
+    let analysed = ordered
+        .into_iter()
+        .map(|u| analysis::Analysed::new(u, analysis::analyse_unit(u, at, &agency_of)))
+        .collect();
+    let entries = analysis::finish(analysed, communications);
+    Analysis {
+        tenant: tenant.into(),
+        at,
+        considered: units.len(),
+        destroy: entries.iter().filter(|e| e.status == analysis::Status::Destroy).count(),
+        conflict: entries
+            .iter()
+            .filter(|e| e.status == analysis::Status::Conflict)
+            .count(),
+        units: entries,
+    }
+}
+
+#[cfg(test)]
+mod tests;
