@@ -7,8 +7,10 @@
 //! - Every message it writes is valid against the official schema of the transfer's SEDA version.
 //! - It does no network or cluster I/O; the archive crate drives it.
 
+pub mod authorization;
 pub mod digest;
 pub mod manifest;
+pub mod message;
 pub mod reply;
 pub mod sip;
 pub mod validate;

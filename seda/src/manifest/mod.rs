@@ -6,7 +6,7 @@
 //! [`ArchiveTransfer::extensions`]; references between ids are checked by [`crate::validate`].
 
 mod ctx;
-mod encoding;
+pub(crate) mod encoding;
 mod error;
 mod graph;
 mod json;
@@ -15,7 +15,7 @@ pub mod model;
 mod objects;
 mod rules;
 mod transfer;
-mod tree;
+pub(crate) mod tree;
 mod units;
 
 pub use error::ManifestError;

@@ -12,7 +12,7 @@ mod model;
 pub mod text;
 pub mod transfer;
 mod version;
-mod xml;
+pub(crate) mod xml;
 
 pub use ack::{write_acknowledgement, Acknowledgement};
 pub use error::ReplyError;
