@@ -8,9 +8,11 @@
 //! - No client can hold the front by going silent: headers have a deadline, uploads an idle
 //!   limit, bodies a size limit, connections a cap (`http`, `ArchiveConfig`).
 
+pub mod access;
 pub mod api;
 pub mod auth;
 pub mod catalog;
+pub mod delivery;
 pub mod error;
 pub mod flows;
 pub mod http;

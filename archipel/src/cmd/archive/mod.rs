@@ -1,5 +1,6 @@
 //! `archipel archive …`: the archive layer's front and its administration.
 
+mod access;
 mod bench;
 mod flows;
 mod http;
@@ -108,6 +109,18 @@ pub enum ArchiveCommand {
         json: bool,
         #[command(flatten)]
         front: FrontArgs,
+    },
+    /// Access contracts (contrats d'accès): what requester tokens may see and take.
+    AccessContract {
+        #[command(subcommand)]
+        command: access::AccessContractCommand,
+    },
+    /// Ask for a communication: a DIP of units by id or search, with a derogation if needed.
+    Deliver(access::DeliverArgs),
+    /// Communication requests: follow them, answer derogations, download DIPs.
+    Delivery {
+        #[command(subcommand)]
+        command: access::DeliveryCommand,
     },
     /// API tokens.
     Token {
@@ -292,12 +305,15 @@ pub enum TokenCommand {
         /// The tenant (not for operators).
         #[arg(long)]
         tenant: Option<String>,
-        /// transferring-agency, archivist, control-authority or operator.
+        /// transferring-agency, archivist, control-authority, operator or requester.
         #[arg(long)]
         role: String,
         /// For transferring-agency tokens: the agency identifier it transfers as.
         #[arg(long)]
         agency: Option<String>,
+        /// For requester tokens: the access contract it acts under.
+        #[arg(long)]
+        access_contract: Option<String>,
         #[arg(long, default_value = "")]
         label: String,
         #[arg(long)]
@@ -643,6 +659,9 @@ pub async fn run(command: ArchiveCommand) -> anyhow::Result<ExitCode> {
             }
             Ok(ExitCode::SUCCESS)
         }
+        C::AccessContract { command } => access::contract(command).await,
+        C::Deliver(args) => access::deliver(args).await,
+        C::Delivery { command } => access::delivery(command).await,
         C::Token { command } => match command {
             TokenCommand::Bootstrap { cluster, label, json } => {
                 let client = crate::cmd::connect(&cluster)?;
@@ -676,12 +695,14 @@ pub async fn run(command: ArchiveCommand) -> anyhow::Result<ExitCode> {
                 tenant,
                 role,
                 agency,
+                access_contract,
                 label,
                 json,
                 front,
             } => {
                 let f = Front::new(&front)?;
-                let body = json!({"tenant": tenant, "role": role, "agency": agency, "label": label});
+                let body = json!({"tenant": tenant, "role": role, "agency": agency, "label": label,
+                    "access_contract": access_contract});
                 let v: Value = f.json(f.request(Method::POST, "/v1/tokens").json(&body)).await?;
                 if json {
                     crate::output::print_json(&v)?;

@@ -60,6 +60,16 @@ pub struct ServeArgs {
     /// each (docs/archive.md, "The AIP"); 0 stores every file alone. At most 16MiB.
     #[arg(long, default_value = "1MiB")]
     pub pack_files_up_to: String,
+    /// Most units one communication request (DIP) may name.
+    #[arg(long, default_value_t = 10_000)]
+    pub max_delivery_units: usize,
+    /// How long a built DIP stays downloadable, in hours.
+    #[arg(long, default_value_t = 168)]
+    pub dip_ttl_hours: u64,
+    /// Tests only: take access decisions (communicability) on the day written in this file
+    /// (`2070-01-01`) instead of today.
+    #[arg(long, hide = true)]
+    pub access_clock_file: Option<PathBuf>,
 }
 
 /// Parses `--pack-files-up-to`: a size within what one pack holds.
@@ -95,6 +105,18 @@ pub async fn run(args: ServeArgs) -> anyhow::Result<ExitCode> {
     config.max_request_body_bytes = args.max_body_bytes;
     config.encrypt_tenant_namespaces = !args.no_tenant_encryption;
     config.pack_files_up_to = pack_limit(&args.pack_files_up_to)?;
+    if args.max_delivery_units == 0 || args.dip_ttl_hours == 0 {
+        anyhow::bail!("--max-delivery-units and --dip-ttl-hours must be at least 1");
+    }
+    config.max_delivery_units = args.max_delivery_units;
+    config.dip_ttl = std::time::Duration::from_secs(args.dip_ttl_hours * 3600);
+    if let Some(path) = &args.access_clock_file {
+        tracing::warn!(
+            "access decisions use the day in {} instead of today: a test setting, never for production",
+            path.display()
+        );
+        config.access_clock = archipel_archive::access::AccessClock::File(path.clone());
+    }
     let (addr, handle) = start_front(client, config, args.pronom_dir.as_deref(), args.listen).await?;
     println!("ARCHIPEL_ARCHIVE=http://{addr}");
     tokio::select! {
