@@ -140,8 +140,9 @@ pub enum Command {
     Identify(crate::cmd::identify::IdentifyArgs),
     /// The archive layer: SEDA transfers, tenants, agreements, search, logbook.
     Archive {
+        // Boxed: the archive's commands carry many options, the other variants few.
         #[command(subcommand)]
-        command: crate::cmd::archive::ArchiveCommand,
+        command: Box<crate::cmd::archive::ArchiveCommand>,
     },
     /// The cluster PKI: CA, node and client certificates, revocation.
     Cert {

@@ -9,14 +9,12 @@ use clap::Parser;
 
 fn main() -> std::process::ExitCode {
     let cli = cli::Cli::parse();
-    if !matches!(
-        cli.command,
-        cli::Command::Server { .. }
-            | cli::Command::Dev(_)
-            | cli::Command::Archive {
-                command: cmd::archive::ArchiveCommand::Serve(_)
-            }
-    ) {
+    let serves = match &cli.command {
+        cli::Command::Server { .. } | cli::Command::Dev(_) => true,
+        cli::Command::Archive { command } => matches!(**command, cmd::archive::ArchiveCommand::Serve(_)),
+        _ => false,
+    };
+    if !serves {
         // A CLI piped into `head` should end quietly, not panic on a closed stdout. Servers keep
         // Rust's default (ignore SIGPIPE) so a dropped connection never kills them.
         // SAFETY: setting a signal disposition before any thread starts.

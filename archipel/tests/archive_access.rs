@@ -123,6 +123,35 @@ fn tenant_routes(
         ("POST", format!("{t}/logbook/seal"), format!("{p}/logbook/seal")),
         ("GET", format!("{t}/logbook/export"), format!("{p}/logbook/export")),
         ("POST", format!("{t}/reindex"), format!("{p}/reindex")),
+        ("GET", format!("{t}/access-contracts"), format!("{p}/access-contracts")),
+        (
+            "GET",
+            format!("{t}/access-contracts/c1"),
+            format!("{p}/access-contracts/{{id}}"),
+        ),
+        (
+            "PUT",
+            format!("{t}/access-contracts/c1"),
+            format!("{p}/access-contracts/{{id}}"),
+        ),
+        ("GET", format!("{t}/deliveries"), format!("{p}/deliveries")),
+        ("POST", format!("{t}/deliveries"), format!("{p}/deliveries")),
+        ("GET", format!("{t}/deliveries/d1"), format!("{p}/deliveries/{{id}}")),
+        (
+            "GET",
+            format!("{t}/deliveries/d1/dip"),
+            format!("{p}/deliveries/{{id}}/dip"),
+        ),
+        (
+            "POST",
+            format!("{t}/deliveries/d1/authorization"),
+            format!("{p}/deliveries/{{id}}/authorization"),
+        ),
+        (
+            "GET",
+            format!("{t}/deliveries/d1/messages/request"),
+            format!("{p}/deliveries/{{id}}/messages/{{name}}"),
+        ),
     ]
 }
 

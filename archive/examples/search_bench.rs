@@ -153,6 +153,7 @@ fn units_of(aip: usize) -> Vec<UnitDoc> {
                 text: words(&mut rng, 60),
                 ingested_at: Utc.with_ymd_and_hms(2026, 1, 1, 0, 0, 0).single().unwrap_or_default(),
                 rules,
+                communicable_from: None,
             }
         })
         .collect()

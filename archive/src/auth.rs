@@ -28,6 +28,9 @@ pub enum Role {
     ControlAuthority,
     /// Administers tenants and credentials; never sees archive content.
     Operator,
+    /// A service or a reading-room account: searches, reads and asks for communications
+    /// under its access contract only (`access`).
+    Requester,
 }
 
 impl std::str::FromStr for Role {
@@ -38,8 +41,9 @@ impl std::str::FromStr for Role {
             "archivist" => Ok(Self::Archivist),
             "control-authority" => Ok(Self::ControlAuthority),
             "operator" => Ok(Self::Operator),
+            "requester" => Ok(Self::Requester),
             other => Err(ArchiveError::Invalid(format!(
-                "unknown role `{other}`: use transferring-agency, archivist, control-authority or operator"
+                "unknown role `{other}`: use transferring-agency, archivist, control-authority, operator or requester"
             ))),
         }
     }
@@ -52,6 +56,7 @@ impl std::fmt::Display for Role {
             Self::Archivist => "archivist",
             Self::ControlAuthority => "control-authority",
             Self::Operator => "operator",
+            Self::Requester => "requester",
         })
     }
 }
@@ -66,6 +71,9 @@ pub struct TokenRecord {
     /// For transferring agencies: the agency they transfer as.
     pub agency: Option<String>,
     pub label: String,
+    /// For requesters: the access contract they act under.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub access_contract: Option<String>,
     pub hash: String,
     /// Argon2 hash of the lowercase hex SHA-256 of the whole token (`ark_…`): the password the
     /// as@lae door receives over HTTP Basic, since Pastell's connector sends `sha256(password)`
@@ -83,6 +91,8 @@ pub struct Principal {
     pub tenant: Option<String>,
     pub role: Role,
     pub agency: Option<String>,
+    /// For requesters: the access contract they act under.
+    pub access_contract: Option<String>,
     /// `archipel dev` only: the local CLI acts as every role in every tenant.
     pub all_tenants: bool,
 }
@@ -95,6 +105,7 @@ impl Principal {
             tenant: None,
             role: Role::Operator,
             agency: None,
+            access_contract: None,
             all_tenants: true,
         }
     }
@@ -197,6 +208,7 @@ impl Authenticator {
             tenant: record.tenant,
             role: record.role,
             agency: record.agency,
+            access_contract: record.access_contract,
             all_tenants: false,
         };
         if let Ok(mut c) = self.cache.lock() {
@@ -251,6 +263,7 @@ impl Authenticator {
             tenant: record.tenant,
             role: record.role,
             agency: record.agency,
+            access_contract: record.access_contract,
             all_tenants: false,
         };
         if let Ok(mut c) = self.cache.lock() {
@@ -284,6 +297,32 @@ impl Authenticator {
         agency: Option<&str>,
         label: &str,
     ) -> Result<IssuedToken> {
+        self.create_with_contract(tenant, role, agency, None, label).await
+    }
+
+    /// [`Self::create`], with the access contract a requester token acts under (required for
+    /// requesters, refused for other roles). The contract's existence is checked by the caller.
+    pub async fn create_with_contract(
+        &self,
+        tenant: Option<&str>,
+        role: Role,
+        agency: Option<&str>,
+        access_contract: Option<&str>,
+        label: &str,
+    ) -> Result<IssuedToken> {
+        match (role, access_contract) {
+            (Role::Requester, None) => {
+                return Err(ArchiveError::Invalid(
+                    "a requester token needs --access-contract: the contract it acts under".into(),
+                ))
+            }
+            (Role::Requester, Some(_)) | (_, None) => {}
+            (other, Some(_)) => {
+                return Err(ArchiveError::Invalid(format!(
+                    "only requester tokens act under an access contract; a {other} token cannot take one"
+                )))
+            }
+        }
         if role == Role::Operator && tenant.is_some() {
             return Err(ArchiveError::Invalid(
                 "an operator token belongs to no tenant: drop --tenant".into(),
@@ -312,6 +351,7 @@ impl Authenticator {
             role,
             agency: agency.map(str::to_owned),
             label: label.to_owned(),
+            access_contract: access_contract.map(str::to_owned),
             hash,
             basic_hash,
             created_at: Utc::now(),
@@ -425,6 +465,7 @@ mod tests {
             tenant: Some("region".into()),
             role: Role::Archivist,
             agency: None,
+            access_contract: None,
             all_tenants: false,
         };
         assert!(p.require("region", &[Role::Archivist]).is_ok());

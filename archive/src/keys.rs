@@ -127,6 +127,29 @@ pub fn vitam_alias_of(t: &str) -> String {
     format!("t/{t}/door/vitam-alias")
 }
 
+/// An approved derogation: `principal` may take `unit`'s content (`access::guard::Grant`).
+pub fn access_grant(t: &str, principal: &str, unit: &str) -> String {
+    format!("t/{t}/access-grant/{}/{}", escape(principal), escape(unit))
+}
+
+/// A communication request and its DIP (`delivery::Delivery`).
+pub fn delivery(t: &str, id: &str) -> String {
+    format!("t/{t}/delivery/{id}")
+}
+pub fn deliveries(t: &str) -> String {
+    format!("t/{t}/delivery/")
+}
+
+/// The DIP zip of a delivery, in the tenant's namespace (deleted once expired).
+pub fn dip(delivery: &str) -> String {
+    format!("dip/{delivery}.zip")
+}
+
+/// A SEDA message of a delivery (the request, authorisation requests and replies).
+pub fn delivery_message(delivery: &str, name: &str) -> String {
+    format!("delivery/{delivery}/{name}.xml")
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

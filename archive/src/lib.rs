@@ -10,9 +10,11 @@
 //! - The doors (`doors`: Pastell's as@lae REST, Vitam ingest-external) are adapters: every transfer
 //!   they take goes through `ingest::submit`, and their answers come from what ingest stored.
 
+pub mod access;
 pub mod api;
 pub mod auth;
 pub mod catalog;
+pub mod delivery;
 pub mod disposal;
 pub mod doors;
 pub mod error;

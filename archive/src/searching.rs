@@ -17,7 +17,8 @@ use crate::error::{ArchiveError, Result};
 use crate::keys;
 use crate::model::{AipDescriptor, UnitRecord};
 use crate::search::{
-    CatalogSource, CommittedAip, HoldFilter, RuleDoc, RuleFilter, SearchError, SearchQuery, SyncReport, UnitDoc,
+    CatalogSource, CommittedAip, CommunicableFilter, HoldFilter, RuleDoc, RuleFilter, SearchError, SearchQuery,
+    SyncReport, UnitDoc,
 };
 use crate::service::Archive;
 use crate::store::META_NS;
@@ -89,6 +90,7 @@ pub fn to_doc(u: &UnitRecord) -> UnitDoc {
                 final_action: r.final_action.clone(),
             })
             .collect(),
+        communicable_from: crate::access::Communicability::of(u).index_day(),
     }
 }
 
@@ -200,6 +202,11 @@ pub async fn rebuild(a: &Archive, tenant: &str) -> Result<SyncReport> {
 
 /// The search request a query string asks for. `today` decides what `hold=true` means without `hold_on`.
 pub fn to_query(p: SearchParams, today: chrono::NaiveDate) -> Result<SearchQuery> {
+    if p.communicable_at.is_some() && p.communicable.is_none() {
+        return Err(ArchiveError::Invalid(
+            "communicable_at needs communicable=true (units communicable that day) or communicable=false".into(),
+        ));
+    }
     if p.hold_on.is_some() && p.hold.is_none() {
         return Err(ArchiveError::Invalid(
             "hold_on needs hold=true (units under a hold that day) or hold=false (units under none)".into(),
@@ -223,6 +230,11 @@ pub fn to_query(p: SearchParams, today: chrono::NaiveDate) -> Result<SearchQuery
             held,
             on: p.hold_on.unwrap_or(today),
         }),
+        communicable: p.communicable.map(|communicable| CommunicableFilter {
+            communicable,
+            on: p.communicable_at.unwrap_or(today),
+        }),
+        originating_agencies: None,
         facets: p.facets.unwrap_or(true),
         limit: p.limit.unwrap_or(20),
         offset: p.offset.unwrap_or(0),
@@ -230,8 +242,37 @@ pub fn to_query(p: SearchParams, today: chrono::NaiveDate) -> Result<SearchQuery
 }
 
 pub async fn search(a: &Archive, tenant: &str, p: SearchParams) -> Result<serde_json::Value> {
-    // A search filter, not a decision: elimination re-checks holds against the leader's clock.
-    let query = to_query(p, chrono::Utc::now().date_naive())?;
+    search_within(a, tenant, p, &crate::access::Scope::TenantWide).await
+}
+
+/// [`search`] restricted to what `scope` may see: a requester's contract limits the
+/// originating agencies and, unless it sees non-communicable units, adds "communicable today".
+pub async fn search_within(
+    a: &Archive,
+    tenant: &str,
+    p: SearchParams,
+    scope: &crate::access::Scope,
+) -> Result<serde_json::Value> {
+    // A search filter, not a decision: elimination re-checks holds against the leader's clock,
+    // and downloads re-check communicability (`access::guard`).
+    let today = a.config.access_clock.today()?;
+    let mut query = to_query(p, today)?;
+    if let Some(contract) = scope.contract() {
+        if !contract.all_originating_agencies {
+            query.originating_agencies = Some(contract.originating_agencies.clone());
+        }
+        if !contract.see_non_communicable {
+            // The caller's own filter still applies: asking for non-communicable units gives none.
+            let own = query.communicable;
+            query.communicable = Some(CommunicableFilter {
+                communicable: true,
+                on: today,
+            });
+            if own.is_some_and(|c| !c.communicable) {
+                query.originating_agencies = Some(Vec::new());
+            }
+        }
+    }
     sync(a, tenant).await?;
     let index = a.search.get(tenant)?;
     let page = tokio::task::spawn_blocking(move || index.search(&query))

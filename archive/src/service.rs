@@ -49,6 +49,12 @@ pub struct ArchiveConfig {
     /// Files up to this size are stored in tar packs rather than one object each
     /// (`ingest::pack`); 0 stores every file alone.
     pub pack_files_up_to: u64,
+    /// The day access decisions are taken on (`access::clock`); the system clock but in tests.
+    pub access_clock: crate::access::AccessClock,
+    /// Most units one communication request may name.
+    pub max_delivery_units: usize,
+    /// How long a built DIP stays downloadable.
+    pub dip_ttl: Duration,
 }
 
 impl ArchiveConfig {
@@ -67,6 +73,9 @@ impl ArchiveConfig {
             max_request_body_bytes: 2 << 20,
             encrypt_tenant_namespaces: true,
             pack_files_up_to: crate::ingest::pack::PACK_MEMBER_MAX,
+            access_clock: crate::access::AccessClock::System,
+            max_delivery_units: 10_000,
+            dip_ttl: Duration::from_secs(7 * 24 * 3600),
         }
     }
 }

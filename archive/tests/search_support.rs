@@ -33,6 +33,7 @@ pub fn unit(id: &str, title: &str) -> UnitDoc {
             .single()
             .expect("valid test instant"),
         rules: Vec::new(),
+        communicable_from: None,
     }
 }
 

@@ -8,6 +8,7 @@
 //! - It does no network or cluster I/O; the archive crate drives it.
 
 pub mod authorization;
+pub mod delivery;
 pub mod digest;
 pub mod manifest;
 pub mod message;

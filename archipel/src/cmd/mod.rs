@@ -35,7 +35,7 @@ pub async fn run(cli: crate::cli::Cli) -> anyhow::Result<ExitCode> {
         Command::Meta { command } => meta::run(command).await,
         Command::Cert { command } => cert::run(command).await,
         Command::Identify(args) => identify::run(args).await,
-        Command::Archive { command } => archive::run(command).await,
+        Command::Archive { command } => archive::run(*command).await,
         Command::Bench(args) => bench::run(args).await,
         Command::Ns { command } => namespaces::run(command).await,
         Command::Scrub { command } => workers::scrub(command).await,

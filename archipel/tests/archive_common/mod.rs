@@ -3,6 +3,7 @@
 
 #![allow(dead_code)]
 
+pub mod access;
 pub mod disposal;
 
 use std::io::{BufRead, BufReader, Write};

@@ -63,6 +63,9 @@ pub struct NewToken {
     pub agency: Option<String>,
     #[serde(default)]
     pub label: String,
+    /// For requester tokens: the access contract they act under.
+    #[serde(default)]
+    pub access_contract: Option<String>,
 }
 
 pub async fn create_token(
@@ -74,10 +77,21 @@ pub async fn create_token(
     let role: Role = t.role.parse()?;
     if let Some(tenant) = &t.tenant {
         a.refs.tenant(tenant).await?;
+        if let Some(contract) = &t.access_contract {
+            a.refs
+                .get::<crate::access::AccessContract>(tenant, crate::access::ACCESS_CONTRACT, contract)
+                .await?;
+        }
     }
     let issued = a
         .auth
-        .create(t.tenant.as_deref(), role, t.agency.as_deref(), &t.label)
+        .create_with_contract(
+            t.tenant.as_deref(),
+            role,
+            t.agency.as_deref(),
+            t.access_contract.as_deref(),
+            &t.label,
+        )
         .await?;
     let book = t.tenant.as_deref().unwrap_or(crate::journal::PLATFORM);
     a.journal
@@ -87,7 +101,7 @@ pub async fn create_token(
             "OK",
             &who.id,
             Some(&issued.id),
-            serde_json::json!({"role": role.to_string(), "label": t.label}),
+            serde_json::json!({"role": role.to_string(), "label": t.label, "access_contract": t.access_contract}),
         )
         .await?;
     Ok((StatusCode::CREATED, Json(issued)))

@@ -1,7 +1,9 @@
 //! The REST API (axum). Every route resolves the caller from its bearer token first; the tenant
 //! in the path is then checked against the credential, never trusted on its own.
 
+mod access;
 mod admin;
+mod deliveries;
 mod disposal;
 mod openapi;
 mod referentials;
@@ -164,6 +166,26 @@ pub fn router(archive: Arc<Archive>) -> Router {
         .route(
             "/v1/tenants/{tenant}/modifications/{operation}/notifications/{message}",
             get(disposal::modification_notification),
+        )
+        .route("/v1/access/legal-delays", get(access::legal_delays))
+        .route("/v1/tenants/{tenant}/access-contracts", get(access::list_contracts))
+        .route(
+            "/v1/tenants/{tenant}/access-contracts/{id}",
+            put(access::put_contract).get(access::get_contract),
+        )
+        .route(
+            "/v1/tenants/{tenant}/deliveries",
+            post(deliveries::submit).get(deliveries::list),
+        )
+        .route("/v1/tenants/{tenant}/deliveries/{id}", get(deliveries::status))
+        .route("/v1/tenants/{tenant}/deliveries/{id}/dip", get(deliveries::dip))
+        .route(
+            "/v1/tenants/{tenant}/deliveries/{id}/authorization",
+            post(deliveries::authorize),
+        )
+        .route(
+            "/v1/tenants/{tenant}/deliveries/{id}/messages/{name}",
+            get(deliveries::message),
         )
         .fallback(|| async {
             ApiError(ArchiveError::NotFound(

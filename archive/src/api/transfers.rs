@@ -70,7 +70,9 @@ pub async fn status(
 ) -> ApiResult<Json<Transfer>> {
     a.authorize(&who, &tenant, &[TransferringAgency, Archivist, Operator])
         .await?;
-    Ok(Json(crate::ingest::transfer(&a, &tenant, &id).await?))
+    let t = crate::ingest::transfer(&a, &tenant, &id).await?;
+    crate::access::guard::check_transfer(&a, &who, &tenant, &t).await?;
+    Ok(Json(t))
 }
 
 /// The transfer holding a (TransferringAgency, MessageIdentifier) pair (`ingest::message`).
@@ -81,9 +83,9 @@ pub async fn by_message(
 ) -> ApiResult<Json<Transfer>> {
     a.authorize(&who, &tenant, &[TransferringAgency, Archivist, Operator])
         .await?;
-    Ok(Json(
-        crate::ingest::message::by_message(&a, &tenant, &agency, &message).await?,
-    ))
+    let t = crate::ingest::message::by_message(&a, &tenant, &agency, &message).await?;
+    crate::access::guard::check_transfer(&a, &who, &tenant, &t).await?;
+    Ok(Json(t))
 }
 
 pub async fn list(
@@ -93,7 +95,10 @@ pub async fn list(
 ) -> ApiResult<Json<Vec<Transfer>>> {
     a.authorize(&who, &tenant, &[TransferringAgency, Archivist, Operator])
         .await?;
-    Ok(Json(crate::ingest::transfers(&a, &tenant).await?))
+    let mut all = crate::ingest::transfers(&a, &tenant).await?;
+    // A transferring agency follows its own transfers only.
+    all.retain(|t| crate::access::guard::own_transfer(&who, t));
+    Ok(Json(all))
 }
 
 /// The ArchiveTransferReply, once the transfer is finished.
@@ -105,6 +110,7 @@ pub async fn atr(
     a.authorize(&who, &tenant, &[TransferringAgency, Archivist, Operator])
         .await?;
     let t = crate::ingest::transfer(&a, &tenant, &id).await?;
+    crate::access::guard::check_transfer(&a, &who, &tenant, &t).await?;
     let key = t.atr_key.ok_or_else(|| {
         ArchiveError::Conflict(format!("transfer `{id}` is {:?}: its reply is not ready yet", t.status))
     })?;
@@ -127,6 +133,7 @@ pub async fn ack(
     a.authorize(&who, &tenant, &[TransferringAgency, Archivist, Operator])
         .await?;
     let t = crate::ingest::transfer(&a, &tenant, &id).await?;
+    crate::access::guard::check_transfer(&a, &who, &tenant, &t).await?;
     let key = t.ack_key.ok_or_else(|| {
         ArchiveError::NotFound(format!(
             "transfer `{id}` has no acknowledgement: its manifest could not be read"

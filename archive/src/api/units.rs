@@ -10,12 +10,13 @@ use axum::Json;
 use serde::Deserialize;
 
 use super::{ApiResult, Caller};
-use crate::auth::Role::{Archivist, ControlAuthority, Operator};
+use crate::access::guard;
+use crate::auth::Role::{Archivist, ControlAuthority, Operator, Requester};
 use crate::error::ArchiveError;
 use crate::model::UnitRecord;
 use crate::service::Archive;
 
-#[derive(Deserialize, Default)]
+#[derive(Deserialize, Default, Clone)]
 #[serde(deny_unknown_fields)]
 pub struct SearchParams {
     pub q: Option<String>,
@@ -33,6 +34,10 @@ pub struct SearchParams {
     /// `true`: units under a HoldRule in force on `hold_on` (default today); `false`: units under none.
     pub hold: Option<bool>,
     pub hold_on: Option<chrono::NaiveDate>,
+    /// `true`: units freely communicable on `communicable_at` (default: today); `false`: units
+    /// that are not (`access::communicability`).
+    pub communicable: Option<bool>,
+    pub communicable_at: Option<chrono::NaiveDate>,
     /// Facet counts (level, flow, originating agency, year); on unless `false`.
     pub facets: Option<bool>,
     pub limit: Option<usize>,
@@ -45,8 +50,10 @@ pub async fn search(
     Path(tenant): Path<String>,
     Query(p): Query<SearchParams>,
 ) -> ApiResult<Json<serde_json::Value>> {
-    a.authorize(&who, &tenant, &[Archivist, ControlAuthority]).await?;
-    let page = crate::searching::search(&a, &tenant, p).await?;
+    a.authorize(&who, &tenant, &[Archivist, ControlAuthority, Requester])
+        .await?;
+    let scope = guard::scope(&a, &who, &tenant).await?;
+    let page = crate::searching::search_within(&a, &tenant, p, &scope).await?;
     a.journal
         .record(
             &tenant,
@@ -67,6 +74,10 @@ pub struct UnitView {
     #[serde(flatten)]
     pub unit: UnitRecord,
     pub inherited_rules: Vec<crate::model::AppliedRule>,
+    /// When the unit is freely communicable, and why (`access::communicability`).
+    pub communicability: crate::access::Communicability,
+    /// Whether it is communicable today (the access clock's day).
+    pub communicable: bool,
 }
 
 pub async fn unit(
@@ -74,13 +85,23 @@ pub async fn unit(
     Caller(who): Caller,
     Path((tenant, id)): Path<(String, String)>,
 ) -> ApiResult<Json<UnitView>> {
-    a.authorize(&who, &tenant, &[Archivist, ControlAuthority]).await?;
-    let u = a.catalog.unit(&tenant, &id).await?;
+    a.authorize(&who, &tenant, &[Archivist, ControlAuthority, Requester])
+        .await?;
+    let scope = guard::scope(&a, &who, &tenant).await?;
+    let today = a.config.access_clock.today()?;
+    let mut u = a.catalog.unit(&tenant, &id).await?;
+    let communicability = guard::view(&a, &who, &tenant, &scope, &u, today).await?;
+    if let Some(contract) = scope.contract() {
+        // A requester sees only the versions its contract lets it take.
+        u.objects.retain(|o| contract.covers_version(o.version.as_deref()));
+    }
     a.journal
         .record(&tenant, "access.unit", "OK", &who.id, Some(&id), serde_json::json!({}))
         .await?;
     Ok(Json(UnitView {
         inherited_rules: u.rules.clone(),
+        communicable: communicability.on(today),
+        communicability,
         unit: u,
     }))
 }
@@ -91,14 +112,19 @@ pub async fn object(
     Caller(who): Caller,
     Path((tenant, id, object)): Path<(String, String, String)>,
 ) -> ApiResult<Response> {
-    a.authorize(&who, &tenant, &[Archivist]).await?;
+    a.authorize(&who, &tenant, &[Archivist, Requester]).await?;
+    let scope = guard::scope(&a, &who, &tenant).await?;
+    let today = a.config.access_clock.today()?;
     let u = a.catalog.unit(&tenant, &id).await?;
+    // Outside the contract, the unit does not exist for the caller: checked before the object.
+    guard::view(&a, &who, &tenant, &scope, &u, today).await?;
     let o = u
         .objects
         .iter()
         .find(|o| o.id == object || o.sip_id == object)
         .ok_or_else(|| ArchiveError::NotFound(format!("object `{object}` of unit `{id}`")))?
         .clone();
+    guard::download(&a, &who, &tenant, &scope, &u, &o, today).await?;
     a.journal
         .record(
             &tenant,

@@ -37,6 +37,11 @@ pub struct UnitDoc {
     /// The unit's management rules, own and inherited.
     #[serde(default)]
     pub rules: Vec<RuleDoc>,
+    /// The first day the unit is freely communicable (`access::communicability`; 1 January of
+    /// year 1 when always), `None` when no date can be given (NeedAuthorization, an AccessRule
+    /// without end).
+    #[serde(default)]
+    pub communicable_from: Option<NaiveDate>,
 }
 
 impl UnitDoc {

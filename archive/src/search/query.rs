@@ -51,6 +51,12 @@ pub struct SearchQuery {
     pub rules: RuleFilter,
     /// Only units under a HoldRule in force on a day (`held`), or only units under none (`!held`).
     pub hold: Option<HoldFilter>,
+    /// Only units freely communicable on a day (`communicable`), or only units that are not.
+    #[serde(default)]
+    pub communicable: Option<CommunicableFilter>,
+    /// Only units of these originating agencies (an access contract's); `None`: any.
+    #[serde(default)]
+    pub originating_agencies: Option<Vec<String>>,
     /// Count the matching units per level, flow, originating agency and year.
     pub facets: bool,
     pub limit: usize,
@@ -69,6 +75,8 @@ impl Default for SearchQuery {
             rule_id: None,
             rules: RuleFilter::default(),
             hold: None,
+            communicable: None,
+            originating_agencies: None,
             facets: true,
             limit: DEFAULT_LIMIT,
             offset: 0,
@@ -132,6 +140,13 @@ impl SearchQuery {
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 pub struct HoldFilter {
     pub held: bool,
+    pub on: NaiveDate,
+}
+
+/// Units freely communicable on `on` (`communicable`), or not.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub struct CommunicableFilter {
+    pub communicable: bool,
     pub on: NaiveDate,
 }
 
@@ -263,6 +278,34 @@ pub(crate) fn build(parser: &QueryParser, f: &Fields, req: &SearchQuery) -> Resu
                 (Occur::MustNot, held),
             ])));
         }
+    }
+    if let Some(c) = req.communicable {
+        let day = Term::from_field_i64(f.communicable_day, day_number(c.on));
+        filter(Box::new(match c.communicable {
+            true => RangeQuery::new(Bound::Unbounded, Bound::Included(day)),
+            false => RangeQuery::new(Bound::Excluded(day), Bound::Unbounded),
+        }));
+    }
+    if let Some(agencies) = &req.originating_agencies {
+        let any: Vec<(Occur, Box<dyn Query>)> = agencies
+            .iter()
+            .map(|agency| {
+                let q: Box<dyn Query> = Box::new(TermQuery::new(
+                    Term::from_field_text(f.originating_agency, agency),
+                    IndexRecordOption::Basic,
+                ));
+                (Occur::Should, q)
+            })
+            .collect();
+        // No agency: nothing matches (an empty BooleanQuery would).
+        let restricted: Box<dyn Query> = match any.is_empty() {
+            true => Box::new(BooleanQuery::new(vec![(
+                Occur::MustNot,
+                Box::new(AllQuery) as Box<dyn Query>,
+            )])),
+            false => Box::new(BooleanQuery::new(any)),
+        };
+        filter(restricted);
     }
     // Overlap of [first, last] with [from, to] is: first <= to and last >= from.
     if let Some(to) = req.to {

@@ -14,7 +14,7 @@ use super::UnitDoc;
 /// Name under which the French analyzer is registered on every index.
 pub(crate) const FRENCH: &str = "archipel_fr";
 /// Bumped whenever the schema or the analyzer changes, so a stale on-disk cache is discarded instead of misread.
-pub(crate) const SCHEMA_VERSION: u32 = 2;
+pub(crate) const SCHEMA_VERSION: u32 = 3;
 /// Longer tokens are base64 blobs or hashes, not words anyone searches for.
 const MAX_TOKEN_CHARS: usize = 48;
 
@@ -65,6 +65,8 @@ pub(crate) struct Fields {
     pub rule_id: Field,
     /// One key per rule tying its category, final action and end day together (see `rules::end_key`).
     pub rule_end: Field,
+    /// The first day the unit is freely communicable, as a day number; `i64::MAX` when never.
+    pub communicable_day: Field,
 }
 
 impl Fields {
@@ -106,6 +108,7 @@ pub(crate) fn schema() -> (Schema, Fields) {
         // Indexed, not FAST: a rule filter is a union of a few key ranges, which the term dictionary walks
         // in proportion to the matches rather than scanning a column once per range.
         rule_end: b.add_i64_field("rule_end", INDEXED),
+        communicable_day: b.add_i64_field("communicable_day", INDEXED),
     };
     (b.build(), fields)
 }
@@ -168,6 +171,7 @@ pub(crate) fn to_document(f: &Fields, unit: &UnitDoc) -> TantivyDocument {
     if let Some(end) = unit.end_date {
         doc.add_i64(f.end_day, day_number(end));
     }
+    doc.add_i64(f.communicable_day, unit.communicable_from.map_or(i64::MAX, day_number));
     let ingested = DateTime::from_timestamp_micros(unit.ingested_at.timestamp_micros());
     doc.add_date(f.ingested_at, ingested);
     doc

@@ -1,4 +1,5 @@
-//! Reading the SEDA business messages other than ArchiveTransfer (authorisation replies): the XML is read into the bounded tree of [`crate::manifest`] (no DTD,
+//! Reading the SEDA business messages other than ArchiveTransfer (authorisation replies,
+//! delivery requests): the XML is read into the bounded tree of [`crate::manifest`] (no DTD,
 //! no external entity, bounded size and depth), then walked child by child in the order the
 //! message's XSD requires, so a misplaced, unknown or missing element is refused by name and
 //! line instead of being silently skipped.
@@ -167,6 +168,15 @@ pub(crate) fn date_time(message: &'static str, element: &'static str, n: &Node) 
             n,
             "not an xsd:dateTime such as 2026-03-01T10:00:00Z",
         )),
+    }
+}
+
+/// An `xsd:boolean`.
+pub(crate) fn boolean(message: &'static str, element: &'static str, n: &Node) -> Result<bool, MessageError> {
+    match token(n).as_str() {
+        "true" | "1" => Ok(true),
+        "false" | "0" => Ok(false),
+        _ => Err(invalid(message, element, n, "not an xsd:boolean (true, false, 1 or 0)")),
     }
 }
 

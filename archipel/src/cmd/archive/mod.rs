@@ -1,5 +1,6 @@
 //! `archipel archive …`: the archive layer's front and its administration.
 
+mod access;
 mod bench;
 mod disposal;
 mod doors;
@@ -126,6 +127,18 @@ pub enum ArchiveCommand {
     Register(disposal::RegisterArgs),
     /// Use per tenant, flow and month, for the partners' cost sharing.
     Usage(disposal::UsageArgs),
+    /// Access contracts (contrats d'accès): what requester tokens may see and take.
+    AccessContract {
+        #[command(subcommand)]
+        command: access::AccessContractCommand,
+    },
+    /// Ask for a communication: a DIP of units by id or search, with a derogation if needed.
+    Deliver(access::DeliverArgs),
+    /// Communication requests: follow them, answer derogations, download DIPs.
+    Delivery {
+        #[command(subcommand)]
+        command: access::DeliveryCommand,
+    },
     /// API tokens.
     Token {
         #[command(subcommand)]
@@ -322,12 +335,15 @@ pub enum TokenCommand {
         /// The tenant (not for operators).
         #[arg(long)]
         tenant: Option<String>,
-        /// transferring-agency, archivist, control-authority or operator.
+        /// transferring-agency, archivist, control-authority, operator or requester.
         #[arg(long)]
         role: String,
         /// For transferring-agency tokens: the agency identifier it transfers as.
         #[arg(long)]
         agency: Option<String>,
+        /// For requester tokens: the access contract it acts under.
+        #[arg(long)]
+        access_contract: Option<String>,
         #[arg(long, default_value = "")]
         label: String,
         #[arg(long)]
@@ -684,6 +700,9 @@ pub async fn run(command: ArchiveCommand) -> anyhow::Result<ExitCode> {
             }
             Ok(ExitCode::SUCCESS)
         }
+        C::AccessContract { command } => access::contract(command).await,
+        C::Deliver(args) => access::deliver(args).await,
+        C::Delivery { command } => access::delivery(command).await,
         C::Token { command } => match command {
             TokenCommand::Bootstrap { cluster, label, json } => {
                 let client = crate::cmd::connect(&cluster)?;
@@ -717,12 +736,14 @@ pub async fn run(command: ArchiveCommand) -> anyhow::Result<ExitCode> {
                 tenant,
                 role,
                 agency,
+                access_contract,
                 label,
                 json,
                 front,
             } => {
                 let f = Front::new(&front)?;
-                let body = json!({"tenant": tenant, "role": role, "agency": agency, "label": label});
+                let body = json!({"tenant": tenant, "role": role, "agency": agency, "label": label,
+                    "access_contract": access_contract});
                 let v: Value = f.json(f.request(Method::POST, "/v1/tokens").json(&body)).await?;
                 if json {
                     crate::output::print_json(&v)?;

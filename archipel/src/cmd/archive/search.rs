@@ -51,6 +51,15 @@ pub struct SearchArgs {
     /// The day --held / --not-held refer to (YYYY-MM-DD).
     #[arg(long)]
     hold_on: Option<String>,
+    /// Only units freely communicable (today, or on --communicable-at).
+    #[arg(long, conflicts_with = "not_communicable")]
+    communicable: bool,
+    /// Only units not yet communicable (today, or on --communicable-at).
+    #[arg(long)]
+    not_communicable: bool,
+    /// The day --communicable / --not-communicable refer to (YYYY-MM-DD).
+    #[arg(long)]
+    communicable_at: Option<String>,
     /// Skip the facet counts.
     #[arg(long)]
     no_facets: bool,
@@ -84,10 +93,17 @@ impl SearchArgs {
             ("rule_end_to", &self.rule_end_to),
             ("rule_id", &self.rule_id),
             ("hold_on", &self.hold_on),
+            ("communicable_at", &self.communicable_at),
         ];
         params.extend(optional.into_iter().filter_map(|(k, v)| v.clone().map(|v| (k, v))));
         if self.held || self.not_held {
             params.push(("hold", self.held.to_string()));
+        }
+        if self.communicable_at.is_some() && !self.communicable && !self.not_communicable {
+            anyhow::bail!("--communicable-at needs --communicable or --not-communicable");
+        }
+        if self.communicable || self.not_communicable {
+            params.push(("communicable", self.communicable.to_string()));
         }
         if self.no_facets {
             params.push(("facets", "false".into()));

@@ -63,6 +63,16 @@ pub struct ServeArgs {
     pub pack_files_up_to: String,
     #[command(flatten)]
     pub vitam: super::doors::VitamArgs,
+    /// Most units one communication request (DIP) may name.
+    #[arg(long, default_value_t = 10_000)]
+    pub max_delivery_units: usize,
+    /// How long a built DIP stays downloadable, in hours.
+    #[arg(long, default_value_t = 168)]
+    pub dip_ttl_hours: u64,
+    /// Tests only: take access decisions (communicability) on the day written in this file
+    /// (`2070-01-01`) instead of today.
+    #[arg(long, hide = true)]
+    pub access_clock_file: Option<PathBuf>,
 }
 
 /// Parses `--pack-files-up-to`: a size within what one pack holds.
@@ -98,6 +108,18 @@ pub async fn run(args: ServeArgs) -> anyhow::Result<ExitCode> {
     config.max_request_body_bytes = args.max_body_bytes;
     config.encrypt_tenant_namespaces = !args.no_tenant_encryption;
     config.pack_files_up_to = pack_limit(&args.pack_files_up_to)?;
+    if args.max_delivery_units == 0 || args.dip_ttl_hours == 0 {
+        anyhow::bail!("--max-delivery-units and --dip-ttl-hours must be at least 1");
+    }
+    config.max_delivery_units = args.max_delivery_units;
+    config.dip_ttl = std::time::Duration::from_secs(args.dip_ttl_hours * 3600);
+    if let Some(path) = &args.access_clock_file {
+        tracing::warn!(
+            "access decisions use the day in {} instead of today: a test setting, never for production",
+            path.display()
+        );
+        config.access_clock = archipel_archive::access::AccessClock::File(path.clone());
+    }
     let archive = open_archive(client, config, args.pronom_dir.as_deref()).await?;
     let vitam = super::doors::start_vitam(
         Arc::clone(&archive),

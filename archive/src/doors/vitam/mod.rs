@@ -120,6 +120,7 @@ impl FromRequestParts<Arc<Archive>> for Caller {
             tenant: Some(tenant.clone()),
             role: Role::TransferringAgency,
             agency: None,
+            access_contract: None,
             all_tenants: false,
         };
         a.authorize(&principal, &tenant, &[Role::TransferringAgency]).await?;
