@@ -152,6 +152,51 @@ fn tenant_routes(
             format!("{t}/deliveries/d1/messages/request"),
             format!("{p}/deliveries/{{id}}/messages/{{name}}"),
         ),
+        ("GET", format!("{t}/doors"), format!("{p}/doors")),
+        (
+            "GET",
+            format!("{t}/eliminations/analysis"),
+            format!("{p}/eliminations/analysis"),
+        ),
+        ("POST", format!("{t}/units/rules"), format!("{p}/units/rules")),
+        (
+            "GET",
+            format!("{t}/accession-register"),
+            format!("{p}/accession-register"),
+        ),
+        ("GET", format!("{t}/usage"), format!("{p}/usage")),
+        ("GET", format!("{t}/eliminations"), format!("{p}/eliminations")),
+        ("POST", format!("{t}/eliminations"), format!("{p}/eliminations")),
+        (
+            "GET",
+            format!("{t}/eliminations/e1"),
+            format!("{p}/eliminations/{{id}}"),
+        ),
+        (
+            "GET",
+            format!("{t}/eliminations/e1/messages/request"),
+            format!("{p}/eliminations/{{id}}/messages/{{name}}"),
+        ),
+        (
+            "POST",
+            format!("{t}/eliminations/e1/decision"),
+            format!("{p}/eliminations/{{id}}/decision"),
+        ),
+        (
+            "POST",
+            format!("{t}/eliminations/e1/execute"),
+            format!("{p}/eliminations/{{id}}/execute"),
+        ),
+        (
+            "GET",
+            format!("{t}/modifications/m1"),
+            format!("{p}/modifications/{{operation}}"),
+        ),
+        (
+            "GET",
+            format!("{t}/modifications/m1/notifications/n1"),
+            format!("{p}/modifications/{{operation}}/notifications/{{message}}"),
+        ),
     ]
 }
 

@@ -49,9 +49,11 @@ pub async fn modify_rules(
     State(a): State<Arc<Archive>>,
     Caller(who): Caller,
     Path(tenant): Path<String>,
-    Json(req): Json<ModificationRequest>,
+    body: axum::body::Bytes,
 ) -> ApiResult<Json<ModificationRecord>> {
+    // The tenant check comes before the body is read: another tenant learns nothing.
     a.authorize(&who, &tenant, &[Archivist]).await?;
+    let req: ModificationRequest = json_body(&body)?;
     match modification::modify(&a, &tenant, &who, req.clone()).await {
         Ok(record) => Ok(Json(record)),
         Err(e) => {
@@ -104,9 +106,10 @@ pub async fn propose(
     State(a): State<Arc<Archive>>,
     Caller(who): Caller,
     Path(tenant): Path<String>,
-    Json(req): Json<proposal::ProposalRequest>,
+    body: axum::body::Bytes,
 ) -> ApiResult<Json<proposal::Proposal>> {
     a.authorize(&who, &tenant, &[Archivist]).await?;
+    let req: proposal::ProposalRequest = json_body(&body)?;
     match proposal::propose(&a, &tenant, &who, req).await {
         Ok(p) => Ok(Json(p)),
         Err(e) => {
@@ -252,8 +255,17 @@ pub async fn accession_register(
 #[derive(Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct UsageParams {
-    /// YYYY-MM.
-    pub month: String,
+    /// YYYY-MM. Optional for the extractor, so that a missing one is reported after the caller
+    /// is checked (another tenant learns nothing about the route).
+    pub month: Option<String>,
+}
+
+impl UsageParams {
+    fn month(&self) -> Result<&str, ArchiveError> {
+        self.month
+            .as_deref()
+            .ok_or_else(|| ArchiveError::Invalid("give the month: ?month=YYYY-MM".into()))
+    }
 }
 
 pub async fn tenant_usage(
@@ -263,7 +275,7 @@ pub async fn tenant_usage(
     Query(p): Query<UsageParams>,
 ) -> ApiResult<Json<Vec<crate::disposal::usage::UsageRow>>> {
     a.authorize(&who, &tenant, &[Archivist]).await?;
-    Ok(Json(crate::disposal::usage::usage(&a, &tenant, &p.month).await?))
+    Ok(Json(crate::disposal::usage::usage(&a, &tenant, p.month()?).await?))
 }
 
 /// Every tenant's usage (the convention is between partners): operators.
@@ -273,10 +285,11 @@ pub async fn platform_usage(
     Query(p): Query<UsageParams>,
 ) -> ApiResult<Json<Vec<crate::disposal::usage::UsageRow>>> {
     a.authorize_operator(&who).await?;
-    crate::disposal::usage::month_bounds(&p.month)?;
+    let month = p.month()?;
+    crate::disposal::usage::month_bounds(month)?;
     let mut rows = Vec::new();
     for t in a.refs.tenants().await? {
-        rows.extend(crate::disposal::usage::usage(&a, &t.id, &p.month).await?);
+        rows.extend(crate::disposal::usage::usage(&a, &t.id, month).await?);
     }
     a.journal
         .record(
@@ -289,4 +302,8 @@ pub async fn platform_usage(
         )
         .await?;
     Ok(Json(rows))
+}
+
+fn json_body<T: serde::de::DeserializeOwned>(body: &[u8]) -> Result<T, ArchiveError> {
+    serde_json::from_slice(body).map_err(|e| ArchiveError::Invalid(format!("the JSON body is invalid: {e}")))
 }
