@@ -36,9 +36,13 @@ enum Op {
     MetaGet,
     MetaScan,
     CreateNamespaceEncrypted,
+    PutObjectLocked,
+    ObjectLock,
+    SetObjectLock,
+    DeleteObjectBypassingGovernance,
 }
 
-const ALL: [Op; 16] = [
+const ALL: [Op; 20] = [
     Op::CreateNamespace,
     Op::CreateNamespaceEncrypted,
     Op::Namespace,
@@ -55,6 +59,10 @@ const ALL: [Op; 16] = [
     Op::MetaTxnCondition,
     Op::MetaGet,
     Op::MetaScan,
+    Op::PutObjectLocked,
+    Op::ObjectLock,
+    Op::SetObjectLock,
+    Op::DeleteObjectBypassingGovernance,
 ];
 
 /// Client operations that name no namespace, and what a tenant certificate gets from them.
@@ -104,6 +112,10 @@ impl Op {
             Op::MetaTxnWrite | Op::MetaTxnCondition => "meta_txn",
             Op::MetaGet => "meta_get",
             Op::MetaScan => "meta_scan",
+            Op::PutObjectLocked => "put_object_locked",
+            Op::ObjectLock => "object_lock",
+            Op::SetObjectLock => "set_object_lock",
+            Op::DeleteObjectBypassingGovernance => "delete_object_bypassing_governance",
         }
     }
 }
@@ -198,6 +210,27 @@ async fn run(
             .map(drop),
         Op::MetaScan => client
             .meta_scan(ns, b"", b"", 100, Consistency::Linearizable)
+            .await
+            .map(drop),
+        Op::PutObjectLocked => {
+            let hold = archipel_client::proto::object::ObjectLockSpec {
+                legal_hold: true,
+                ..Default::default()
+            };
+            client
+                .put_object_locked(ns, fresh, &b"held"[..], Some(4), Some(hold), None)
+                .await
+                .map(drop)
+        }
+        Op::ObjectLock => client.object_lock(ns, key).await.map(drop),
+        // An empty lock on an object without one: a change any writer may make.
+        Op::SetObjectLock => client
+            .set_object_lock(ns, key, Default::default(), false, "")
+            .await
+            .map(drop),
+        // A key that does not exist: its own namespace answers "did not exist".
+        Op::DeleteObjectBypassingGovernance => client
+            .delete_object_bypassing_governance(ns, fresh, "isolation test")
             .await
             .map(drop),
     }
