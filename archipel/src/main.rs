@@ -16,6 +16,9 @@ fn main() -> std::process::ExitCode {
             | cli::Command::Archive {
                 command: cmd::archive::ArchiveCommand::Serve(_)
             }
+            | cli::Command::S3 {
+                command: cmd::s3::S3Command::Serve(_)
+            }
     ) {
         // A CLI piped into `head` should end quietly, not panic on a closed stdout. Servers keep
         // Rust's default (ignore SIGPIPE) so a dropped connection never kills them.

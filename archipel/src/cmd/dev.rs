@@ -70,7 +70,10 @@ pub async fn run(args: DevArgs) -> anyhow::Result<ExitCode> {
     let started = start_all(&exe, &nodes, &mut children, &tls_dir, repair_rate).await;
     let outcome = match started {
         Ok(()) => match start_archive_front(&nodes, &data, args.archive_port, &tls_dir).await {
-            Ok(front) => serve(&nodes, &mut children, &tls_dir, front).await,
+            Ok(front) => match super::s3::start_dev(&addrs, &tls_dir, &data, args.s3_port).await {
+                Ok(s3_lines) => serve(&nodes, &mut children, &tls_dir, front, &s3_lines).await,
+                Err(e) => Err(e),
+            },
             Err(e) => Err(e),
         },
         Err(e) => Err(e),
@@ -298,6 +301,7 @@ async fn serve(
     children: &mut [(u64, Child)],
     tls_dir: &Path,
     front: std::net::SocketAddr,
+    s3_lines: &[String],
 ) -> anyhow::Result<()> {
     use std::io::Write;
     use tokio::signal::unix::{signal, SignalKind};
@@ -309,6 +313,9 @@ async fn serve(
     let mut out = std::io::stdout();
     let _ = writeln!(out, "ARCHIPEL_CLUSTER={}", list.join(","));
     let _ = writeln!(out, "ARCHIPEL_ARCHIVE=http://{front}");
+    for line in s3_lines {
+        let _ = writeln!(out, "{line}");
+    }
     // The CLI also finds this directory by itself for a running dev cluster (cmd/cert/locate.rs).
     let _ = writeln!(out, "ARCHIPEL_TLS_DIR={}", tls_dir.display());
     let _ = out.flush();
