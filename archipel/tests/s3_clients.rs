@@ -337,6 +337,11 @@ fn bad_input_gets_the_s3_error_clients_expect() {
         .unwrap();
     assert!(ok.success());
     assert_eq!(sha256_of(&fetched), sha256_of(&small));
+    assert!(url.contains("X-Amz-Signature="), "a SigV4 presigned URL: {url}");
+    let tampered = url.trim().replace("small.bin", "other.bin");
+    let out = Command::new("curl").args(["-s", &tampered]).output().unwrap();
+    let body = String::from_utf8_lossy(&out.stdout);
+    assert!(body.contains("SignatureDoesNotMatch"), "{body}");
     let url = gw.aws_ok(&key, &["s3", "presign", "s3://checks/small.bin", "--expires-in", "1"]);
     std::thread::sleep(std::time::Duration::from_secs(2));
     let out = Command::new("curl").args(["-s", url.trim()]).output().unwrap();
@@ -345,9 +350,6 @@ fn bad_input_gets_the_s3_error_clients_expect() {
         body.contains("<Code>AccessDenied</Code>") && body.contains("expired"),
         "{body}"
     );
-    let tampered = url.trim().replace("small.bin", "other.bin");
-    let out = Command::new("curl").args(["-s", &tampered]).output().unwrap();
-    assert!(String::from_utf8_lossy(&out.stdout).contains("SignatureDoesNotMatch"));
 
     // A part under 5 MiB that is not the last: EntityTooSmall at completion.
     let created = gw.aws_ok(

@@ -17,19 +17,32 @@ pub(crate) fn owner(tenant: &str) -> Owner {
 }
 
 impl Gateway {
-    pub(crate) async fn op_list_buckets(&self, id: &Identity) -> S3Result<ListBucketsOutput> {
+    pub(crate) async fn op_list_buckets(&self, id: &Identity, input: &ListBucketsInput) -> S3Result<ListBucketsOutput> {
+        let max = match input.max_buckets {
+            Some(n) if !(1..=10_000).contains(&n) => {
+                return Err(s3_error!(InvalidArgument, "max-buckets must be between 1 and 10000"))
+            }
+            Some(n) => n as usize,
+            None => usize::MAX,
+        };
+        let prefix = input.prefix.clone().unwrap_or_default();
         let mut buckets = Vec::new();
-        let mut after = Vec::new();
+        let mut truncated = false;
+        let mut after = input.continuation_token.clone().unwrap_or_default().into_bytes();
         loop {
             let (entries, more) = self
                 .client
-                .meta_scan(BUCKETS_NS, b"", &after, 1000, Consistency::Linearizable)
+                .meta_scan(BUCKETS_NS, prefix.as_bytes(), &after, 1000, Consistency::Linearizable)
                 .await
                 .map_err(cluster_error)?;
             for e in &entries {
                 let name = String::from_utf8_lossy(&e.key).into_owned();
                 let r: BucketRecord = decode(&name, &e.value)?;
                 if r.tenant == id.tenant && !r.deleting {
+                    if buckets.len() == max {
+                        truncated = true;
+                        break;
+                    }
                     buckets.push(s3s::dto::Bucket {
                         bucket_region: None,
                         creation_date: Some(crate::lock::ms_timestamp(r.created_ms)),
@@ -38,14 +51,19 @@ impl Gateway {
                 }
             }
             match entries.last() {
-                Some(last) if more => after = last.key.clone(),
+                Some(last) if more && !truncated => after = last.key.clone(),
                 _ => break,
             }
         }
+        let continuation_token = buckets
+            .last()
+            .and_then(|b: &s3s::dto::Bucket| b.name.clone())
+            .filter(|_| truncated);
         Ok(ListBucketsOutput {
             buckets: Some(buckets),
             owner: Some(owner(&id.tenant)),
-            ..Default::default()
+            continuation_token,
+            prefix: input.prefix.clone(),
         })
     }
 
@@ -83,10 +101,8 @@ impl Gateway {
             None => None,
         };
         match theirs {
-            Some(r) if r.tenant == id.tenant && !r.deleting => Err(s3_error!(
-                BucketAlreadyOwnedByYou,
-                "Your previous request to create the named bucket succeeded and you already own it."
-            )),
+            // us-east-1's answer (the only region here): creating a bucket one owns succeeds.
+            Some(r) if r.tenant == id.tenant && !r.deleting => Ok(()),
             _ => Err(s3_error!(
                 BucketAlreadyExists,
                 "The requested bucket name is not available. Please select a different name and try again."

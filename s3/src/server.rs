@@ -33,6 +33,7 @@ pub fn service(
     let gateway = Arc::new(Gateway::new(client, Arc::clone(&keys)));
     let mut builder = S3ServiceBuilder::new(Gateway::clone(&gateway));
     builder.set_auth(KeyAuth(keys));
+    builder.set_validation(BucketNames);
     if let Some(domain) = &config.domain {
         let host = s3s::host::SingleDomain::new(domain).map_err(|e| format!("--domain {domain}: {e}"))?;
         builder.set_host(host);
@@ -89,5 +90,14 @@ async fn accept_loop(listener: TcpListener, service: S3Service) {
                 tracing::debug!("s3 gateway: connection from {peer} ended: {e}");
             }
         });
+    }
+}
+
+/// AWS's bucket naming rules, with the ones s3s leaves out: no `-.` or `.-`.
+struct BucketNames;
+
+impl s3s::validation::NameValidation for BucketNames {
+    fn validate_bucket_name(&self, name: &str) -> bool {
+        s3s::path::check_bucket_name(name) && !name.contains("-.") && !name.contains(".-")
     }
 }

@@ -13,7 +13,7 @@ fn ok<T>(output: T) -> S3Result<S3Response<T>> {
 impl S3 for Gateway {
     async fn list_buckets(&self, req: S3Request<ListBucketsInput>) -> S3Result<S3Response<ListBucketsOutput>> {
         let id = self.identity(&req.credentials).await?;
-        ok(self.op_list_buckets(&id).await?)
+        ok(self.op_list_buckets(&id, &req.input).await?)
     }
 
     async fn create_bucket(&self, req: S3Request<CreateBucketInput>) -> S3Result<S3Response<CreateBucketOutput>> {

@@ -103,7 +103,13 @@ impl Gateway {
 
     fn home(&self, key: &Key) -> PathBuf {
         let home = self.dir.path().join(format!("home-{}", key.access));
-        std::fs::create_dir_all(&home).unwrap();
+        std::fs::create_dir_all(home.join(".aws")).unwrap();
+        // SigV4 everywhere, presigned URLs included (awscli 2.9 presigns with SigV2 otherwise).
+        std::fs::write(
+            home.join(".aws/config"),
+            "[default]\ns3 =\n    signature_version = s3v4\n",
+        )
+        .unwrap();
         home
     }
 
@@ -152,6 +158,8 @@ impl Gateway {
     pub fn rclone(&self, key: &Key, args: &[&str]) -> Output {
         Command::new("rclone")
             .env("HOME", self.home(key))
+            // rclone refuses a custom CA bundle on a plain-HTTP endpoint.
+            .env_remove("AWS_CA_BUNDLE")
             .env("RCLONE_CONFIG", self.home(key).join("rclone.conf"))
             .env("RCLONE_CONFIG_ARC_TYPE", "s3")
             .env("RCLONE_CONFIG_ARC_PROVIDER", "Other")
