@@ -99,13 +99,25 @@ pub enum Command {
         #[arg(long)]
         json: bool,
     },
-    /// Delete NS/KEY (refused in a WORM namespace before the retention date).
+    /// Delete NS/KEY (refused in a WORM namespace before the retention date, and while the
+    /// object's own lock holds it: see `archipel lock`).
     Rm {
         target: String,
+        /// Delete although a GOVERNANCE retention of the object's own is in force (operator or
+        /// control-authority certificate; needs --reason, logged by the cluster).
+        #[arg(long, requires = "reason")]
+        bypass_governance: bool,
+        #[arg(long)]
+        reason: Option<String>,
         #[command(flatten)]
         cluster: ClusterArgs,
         #[arg(long)]
         json: bool,
+    },
+    /// An object's own lock: retention (GOVERNANCE or COMPLIANCE until a date) and legal hold.
+    Lock {
+        #[command(subcommand)]
+        command: LockCommand,
     },
     /// Object namespaces.
     Ns {
@@ -390,6 +402,46 @@ pub enum RepairCommand {
     },
     /// Let paused repairs go on.
     Resume {
+        #[command(flatten)]
+        cluster: ClusterArgs,
+        #[arg(long)]
+        json: bool,
+    },
+}
+
+#[derive(Subcommand)]
+pub enum LockCommand {
+    /// Show NS/KEY's lock.
+    Get {
+        target: String,
+        #[command(flatten)]
+        cluster: ClusterArgs,
+        #[arg(long)]
+        json: bool,
+    },
+    /// Change NS/KEY's lock; what is not given stays as it is. Anyone who may write the object
+    /// may extend a retention or set a legal hold. Shortening a GOVERNANCE retention needs
+    /// --bypass-governance, clearing a legal hold an operator or control-authority certificate,
+    /// both with --reason. A COMPLIANCE retention can never be shortened.
+    Set {
+        target: String,
+        /// governance, compliance, or none (removes the retention).
+        #[arg(long)]
+        mode: Option<String>,
+        /// Retention date: YYYY-MM-DD (midnight UTC) or RFC 3339.
+        #[arg(long, conflicts_with = "days")]
+        until: Option<String>,
+        /// Retention of this many days from now.
+        #[arg(long)]
+        days: Option<u64>,
+        /// on or off.
+        #[arg(long)]
+        legal_hold: Option<String>,
+        #[arg(long)]
+        bypass_governance: bool,
+        /// Why (required to bypass a retention or clear a legal hold; kept with the lock).
+        #[arg(long, default_value = "")]
+        reason: String,
         #[command(flatten)]
         cluster: ClusterArgs,
         #[arg(long)]

@@ -143,6 +143,7 @@ fn a_silent_object_upload_is_dropped_and_nothing_is_stored() {
                 namespace: "stall".into(),
                 key: key.clone(),
                 size: Some(8 << 20),
+                lock: None,
             })),
         }))
         .unwrap();

@@ -6,8 +6,8 @@ use std::path::Path;
 use archipel_proto::object::objects_client::ObjectsClient;
 use archipel_proto::object::{
     get_object_chunk, put_object_chunk, CreateNamespaceRequest, DeleteObjectRequest, GetNamespaceRequest,
-    GetObjectRequest, ListNamespacesRequest, ListObjectsRequest, Namespace, NamespaceSpec, ObjectInfo, PutHeader,
-    PutObjectChunk, StatObjectRequest,
+    GetObjectLockRequest, GetObjectRequest, ListNamespacesRequest, ListObjectsRequest, Namespace, NamespaceSpec,
+    ObjectInfo, ObjectLock, ObjectLockSpec, PutHeader, PutObjectChunk, SetObjectLockRequest, StatObjectRequest,
 };
 use tokio::io::{AsyncRead, AsyncReadExt, AsyncWrite, AsyncWriteExt};
 use tokio::sync::mpsc;
@@ -97,8 +97,26 @@ impl Client {
         &self,
         namespace: &str,
         key: &str,
+        reader: R,
+        size: Option<u64>,
+        progress: Option<Progress<'_>>,
+    ) -> Result<ObjectInfo, ClientError>
+    where
+        R: AsyncRead + Unpin,
+    {
+        self.put_object_locked(namespace, key, reader, size, None, progress)
+            .await
+    }
+
+    /// [`Client::put_object`], committing the object with a lock of its own (retention and/or
+    /// legal hold; see `ObjectLockSpec`): the object is never visible unlocked.
+    pub async fn put_object_locked<R>(
+        &self,
+        namespace: &str,
+        key: &str,
         mut reader: R,
         size: Option<u64>,
+        lock: Option<ObjectLockSpec>,
         progress: Option<Progress<'_>>,
     ) -> Result<ObjectInfo, ClientError>
     where
@@ -111,6 +129,7 @@ impl Client {
                 namespace: namespace.into(),
                 key: key.into(),
                 size,
+                lock,
             })),
         };
         let _ = tx.send(header).await;
@@ -332,10 +351,73 @@ impl Client {
 
     /// Deletes the object; returns whether it existed.
     pub async fn delete_object(&self, namespace: &str, key: &str) -> Result<bool, ClientError> {
-        let req = DeleteObjectRequest {
+        self.delete_object_with(DeleteObjectRequest {
+            namespace: namespace.into(),
+            key: key.into(),
+            ..Default::default()
+        })
+        .await
+    }
+
+    /// Deletes although a GOVERNANCE retention of the object's own is in force: needs an operator
+    /// or control-authority certificate and a reason, which the cluster logs. COMPLIANCE
+    /// retentions, legal holds and the namespace's WORM retention still refuse.
+    pub async fn delete_object_bypassing_governance(
+        &self,
+        namespace: &str,
+        key: &str,
+        reason: &str,
+    ) -> Result<bool, ClientError> {
+        self.delete_object_with(DeleteObjectRequest {
+            namespace: namespace.into(),
+            key: key.into(),
+            bypass_governance: true,
+            reason: reason.into(),
+        })
+        .await
+    }
+
+    /// The object's own lock (all defaults when it has none).
+    pub async fn object_lock(&self, namespace: &str, key: &str) -> Result<ObjectLock, ClientError> {
+        let req = GetObjectLockRequest {
             namespace: namespace.into(),
             key: key.into(),
         };
+        self.call(Idempotence::Safe, |ch| {
+            let req = req.clone();
+            async move { ObjectsClient::new(ch).get_object_lock(req).await }
+        })
+        .await
+    }
+
+    /// Replaces the object's lock with `lock`. Extending a retention or setting a legal hold is
+    /// open to any writer; shortening a GOVERNANCE retention needs `bypass_governance`, and
+    /// clearing a legal hold an operator or control-authority certificate, both with a reason.
+    /// A COMPLIANCE retention can never be shortened. Repeating a change is harmless, so an
+    /// unknown outcome is retried.
+    pub async fn set_object_lock(
+        &self,
+        namespace: &str,
+        key: &str,
+        lock: ObjectLockSpec,
+        bypass_governance: bool,
+        reason: &str,
+    ) -> Result<ObjectLock, ClientError> {
+        let req = SetObjectLockRequest {
+            namespace: namespace.into(),
+            key: key.into(),
+            lock: Some(lock),
+            bypass_governance,
+            reason: reason.into(),
+        };
+        self.call(Idempotence::Safe, |ch| {
+            let req = req.clone();
+            async move { ObjectsClient::new(ch).set_object_lock(req).await }
+        })
+        .await
+    }
+
+    async fn delete_object_with(&self, req: DeleteObjectRequest) -> Result<bool, ClientError> {
         // Not retried after an unknown outcome: it could delete a newer object under the same key.
         let reply = self
             .call(Idempotence::ServerSaysSafe, |ch| {

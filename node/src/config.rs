@@ -122,6 +122,9 @@ pub struct RepairTuning {
     pub max_bytes_per_sec: u64,
     /// Shards rebuilt at once. Small shards are bound by round trips, not bandwidth.
     pub concurrency: usize,
+    /// How often the leader checks every object's placement against the layout and queues
+    /// moves for those placed worse than it allows (`repair/placement_check.rs`); 0 = never.
+    pub placement_check_secs: u64,
 }
 
 impl Default for RepairTuning {
@@ -132,6 +135,7 @@ impl Default for RepairTuning {
             poll_secs: 10,
             max_bytes_per_sec: 100 << 20,
             concurrency: 16,
+            placement_check_secs: 3600,
         }
     }
 }

@@ -10,7 +10,7 @@ use serde::{Deserialize, Serialize};
 use crate::node::Node;
 use crate::objects::fixity::{fixity_key, Evidence, NS_FIXITY};
 use crate::objects::lookup_owner_manifest;
-use crate::objects::model::{now_ms, Manifest, Storage};
+use crate::objects::model::{now_ms, Storage};
 use crate::raft::Command;
 use crate::shards::{object_id_hex, ShardError, StoredShard};
 use crate::workers::WorkerHandle;
@@ -243,19 +243,26 @@ async fn run_cycle(node: &Arc<Node>, handle: &WorkerHandle, cycle: &mut Cycle) -
         save(node, cycle);
     }
     handle.update(|s| s.detail = "checking that every shard assigned here exists".into());
-    let missing = find_missing(node).await?;
-    for (m, index) in missing {
-        cycle.errors += 1;
-        node.metrics.scrub_errors.inc();
-        let reason = "shard file missing";
-        tracing::error!(object = %object_id_hex(&m.object_id), index, "scrub: {reason}");
-        evidence.push(Command::Put {
-            ns: NS_FIXITY.into(),
-            key: fixity_key(&m.object_id, index),
-            value: evidence_value(node.id(), "missing", reason, now_ms()),
-        });
-        flush(node, &mut evidence).await; // before the damage record, as above
-        node.record_damage(&m, index, Some(node.id()), None, reason).await;
+    // Page by page through this node's shard index: bounded memory whatever the catalog's size.
+    let mut walk = crate::objects::walk::NodeShards::new(&node.state, node.id());
+    while let Some(page) = walk.next_page()? {
+        for placed in page {
+            if node.shards.contains(&placed.manifest.object_id, placed.index) {
+                continue;
+            }
+            let (m, index) = (placed.manifest, placed.index);
+            cycle.errors += 1;
+            node.metrics.scrub_errors.inc();
+            let reason = "shard file missing";
+            tracing::error!(object = %object_id_hex(&m.object_id), index, "scrub: {reason}");
+            evidence.push(Command::Put {
+                ns: NS_FIXITY.into(),
+                key: fixity_key(&m.object_id, index),
+                value: evidence_value(node.id(), "missing", reason, now_ms()),
+            });
+            flush(node, &mut evidence).await; // before the damage record, as above
+            node.record_damage(&m, index, Some(node.id()), None, reason).await;
+        }
     }
     flush(node, &mut evidence).await;
     handle.update(|s| s.errors_found = cycle.errors);
@@ -437,22 +444,6 @@ async fn verify(node: &Node, shard: &StoredShard, pacer: &mut Pacer, pace: Pace)
         }
     }
     Verdict::Ok
-}
-
-/// Shards that manifests assign to this node but that are not on its disk.
-async fn find_missing(node: &Node) -> Result<Vec<(Manifest, u32)>, String> {
-    let manifests = crate::repair::all_manifests(node)?;
-    let mut missing = Vec::new();
-    for m in manifests {
-        if let Storage::Sharded { shards, .. } = &m.storage {
-            for s in shards.iter().filter(|s| s.node_id == node.id()) {
-                if !node.shards.contains(&m.object_id, s.index) {
-                    missing.push((m.clone(), s.index));
-                }
-            }
-        }
-    }
-    Ok(missing)
 }
 
 #[cfg(test)]

@@ -89,6 +89,19 @@ impl Node {
                 redundancy.lost - redundancy.proven_lost
             ));
         }
+        let placement = crate::repair::placement_check::last_report(self).unwrap_or_default();
+        if placement.violations() > 0 {
+            if health == Health::Ok {
+                health = Health::Degraded;
+            }
+            reasons.push(format!(
+                "{} object(s) placed worse than the layout allows ({} with two shards on one node, {} with a crowded site) at the last placement check; {} move(s) queued",
+                placement.violations(),
+                placement.shared_node,
+                placement.site_crowded,
+                placement.moves_queued
+            ));
+        }
         if redundancy.at_risk > 0 {
             reasons.push(format!(
                 "{} object(s) at risk: one more shard loss would lose them; repair is under way",
@@ -109,6 +122,8 @@ impl Node {
             shards_awaiting_repair: redundancy.shards,
             shards_to_move: redundancy.moves,
             lost: redundancy.listed,
+            placement_violations: placement.violations(),
+            placement_checked_at_ms: placement.checked_at_ms,
             cluster_id: map.cluster_id.clone(),
             leader_id: leader.as_ref().map(|(id, _)| *id),
             term,

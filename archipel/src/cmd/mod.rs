@@ -5,6 +5,7 @@ pub mod bench;
 pub mod cert;
 mod dev;
 pub mod identify;
+mod locks;
 mod membership;
 mod meta;
 mod namespaces;
@@ -61,7 +62,17 @@ pub async fn run(cli: crate::cli::Cli) -> anyhow::Result<ExitCode> {
             cluster,
             json,
         } => objects::ls(&connect(&cluster)?, &target, limit, json).await,
-        Command::Rm { target, cluster, json } => objects::rm(&connect(&cluster)?, &target, json).await,
+        Command::Rm {
+            target,
+            bypass_governance,
+            reason,
+            cluster,
+            json,
+        } => {
+            let bypass = reason.filter(|_| bypass_governance);
+            objects::rm(&connect(&cluster)?, &target, bypass.as_deref(), json).await
+        }
+        Command::Lock { command } => locks::run(command).await,
     }
 }
 

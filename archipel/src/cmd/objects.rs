@@ -15,7 +15,7 @@ use serde_json::json;
 use crate::output::print_json;
 
 /// `ns/key` → (ns, key); `ls` also accepts a bare `ns`.
-fn split_target(target: &str, key_required: bool) -> anyhow::Result<(String, String)> {
+pub(super) fn split_target(target: &str, key_required: bool) -> anyhow::Result<(String, String)> {
     match target.split_once('/') {
         Some((ns, key)) if !ns.is_empty() && (!key.is_empty() || !key_required) => Ok((ns.into(), key.into())),
         None if !key_required && !target.is_empty() => Ok((target.into(), String::new())),
@@ -57,6 +57,7 @@ pub fn info_json(i: &ObjectInfo) -> serde_json::Value {
         "blake3": hex::encode(&i.blake3),
         "storage": i.storage,
         "encrypted": i.encrypted,
+        "lock": i.lock.as_ref().map(super::locks::lock_json),
         "stripe_size": i.stripe_size,
         "created_at_ms": i.created_at_ms,
         "retain_until_ms": if i.retain_until_ms > 0 { Some(i.retain_until_ms) } else { None },
@@ -274,9 +275,18 @@ pub async fn ls(client: &Client, target: &str, limit: usize, json: bool) -> anyh
     Ok(ExitCode::SUCCESS)
 }
 
-pub async fn rm(client: &Client, target: &str, json: bool) -> anyhow::Result<ExitCode> {
+/// `bypass_governance`: the reason for deleting through a GOVERNANCE retention.
+pub async fn rm(
+    client: &Client,
+    target: &str,
+    bypass_governance: Option<&str>,
+    json: bool,
+) -> anyhow::Result<ExitCode> {
     let (ns, key) = split_target(target, true)?;
-    let existed = client.delete_object(&ns, &key).await?;
+    let existed = match bypass_governance {
+        Some(reason) => client.delete_object_bypassing_governance(&ns, &key, reason).await?,
+        None => client.delete_object(&ns, &key).await?,
+    };
     if json {
         print_json(&json!({"namespace": ns, "key": key, "deleted": existed}))?;
     } else if existed {

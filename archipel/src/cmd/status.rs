@@ -76,6 +76,8 @@ fn to_json(s: &ClusterStatus, health: Health) -> serde_json::Value {
         "objects_at_risk": s.objects_at_risk,
         "objects_lost": s.objects_lost,
         "shards_awaiting_repair": s.shards_awaiting_repair,
+        "placement_violations": s.placement_violations,
+        "placement_checked_at_ms": (s.placement_checked_at_ms > 0).then_some(s.placement_checked_at_ms),
         "shards_to_move": s.shards_to_move,
         "lost": s.lost.iter().map(lost_json).collect::<Vec<_>>(),
         "nodes": nodes,

@@ -7,6 +7,7 @@
 pub mod cluster_service;
 pub mod idle;
 pub mod meta_service;
+mod object_lock;
 pub mod object_service;
 pub mod pki_service;
 pub mod raft_service;

@@ -6,9 +6,9 @@ use std::sync::Arc;
 use archipel_proto::object::objects_server::Objects;
 use archipel_proto::object::{
     get_object_chunk, put_object_chunk, CreateNamespaceRequest, DeleteObjectReply, DeleteObjectRequest,
-    GetNamespaceRequest, GetObjectChunk, GetObjectRequest, ListNamespacesReply, ListNamespacesRequest,
-    ListObjectsReply, ListObjectsRequest, Namespace, NamespaceSpec, ObjectInfo, PutObjectChunk, ShardLocation,
-    StatObjectRequest,
+    GetNamespaceRequest, GetObjectChunk, GetObjectLockRequest, GetObjectRequest, ListNamespacesReply,
+    ListNamespacesRequest, ListObjectsReply, ListObjectsRequest, Namespace, NamespaceSpec, ObjectInfo,
+    ObjectLock as PbLock, PutObjectChunk, SetObjectLockRequest, ShardLocation, StatObjectRequest,
 };
 use bytes::Bytes;
 use futures::StreamExt;
@@ -17,9 +17,10 @@ use tokio_stream::wrappers::ReceiverStream;
 use tonic::{Request, Response, Status, Streaming};
 
 use super::idle::IdleLimit;
+use super::object_lock::{actor, lock_to_pb, spec_from_pb};
 use crate::kv::{DEFAULT_SCAN_LIMIT, MAX_SCAN_LIMIT};
 use crate::node::Node;
-use crate::objects::{Manifest, NamespaceConfig, ObjectError, ReadRange, Storage};
+use crate::objects::{LockChange, Manifest, NamespaceConfig, ObjectError, Override, ReadRange, Storage};
 use crate::tls::tenant::{self, Confined};
 
 pub struct ObjectService {
@@ -77,6 +78,13 @@ impl ObjectService {
             revision,
             last_full_verification_ms: self.node.last_full_verification(m).unwrap_or(0),
             encrypted: m.sealed.is_some(),
+            lock: match self.node.object_lock(m) {
+                Ok(lock) => lock.as_ref().map(lock_to_pb),
+                Err(e) => {
+                    tracing::error!("{}/{}: {e}", m.namespace, m.key);
+                    None
+                }
+            },
         }
     }
 
@@ -154,6 +162,7 @@ impl Objects for ObjectService {
 
     async fn put_object(&self, request: Request<Streaming<PutObjectChunk>>) -> Result<Response<ObjectInfo>, Status> {
         let confined = Confined::of(&request);
+        let writer = actor(&request, self.node.tls.is_some());
         let mut stream = request.into_inner();
         let idle = IdleLimit::client_stream(&self.node.config.network, "object upload");
         let header = match idle.next_message(&mut stream).await? {
@@ -171,6 +180,7 @@ impl Objects for ObjectService {
             "/archipel.object.v1.Objects/PutObject",
             &header.namespace,
         )?;
+        let lock_spec = spec_from_pb(header.lock.as_ref())?;
         // put_object reports a silent client like one that went away; the flag tells them apart.
         let (chunks, stalled) = idle.guard(stream);
         let data = chunks.map(|item| match item {
@@ -183,7 +193,14 @@ impl Objects for ObjectService {
         });
         let outcome = match self
             .node
-            .put_object(&header.namespace, &header.key, header.size, Box::pin(data))
+            .put_object(
+                &header.namespace,
+                &header.key,
+                header.size,
+                lock_spec,
+                &writer,
+                Box::pin(data),
+            )
             .await
         {
             Ok(o) => o,
@@ -287,13 +304,57 @@ impl Objects for ObjectService {
         request: Request<DeleteObjectRequest>,
     ) -> Result<Response<DeleteObjectReply>, Status> {
         let confined = Confined::of(&request);
+        let caller = actor(&request, self.node.tls.is_some());
         let r = request.into_inner();
         tenant::check(
             confined.as_ref(),
             "/archipel.object.v1.Objects/DeleteObject",
             &r.namespace,
         )?;
-        let existed = self.node.delete_object(&r.namespace, &r.key).await?;
+        let bypass = r.bypass_governance.then(|| Override {
+            actor: caller,
+            reason: r.reason.clone(),
+        });
+        let existed = self.node.delete_object(&r.namespace, &r.key, bypass.as_ref()).await?;
         Ok(Response::new(DeleteObjectReply { existed }))
+    }
+
+    async fn get_object_lock(&self, request: Request<GetObjectLockRequest>) -> Result<Response<PbLock>, Status> {
+        let confined = Confined::of(&request);
+        let r = request.into_inner();
+        tenant::check(
+            confined.as_ref(),
+            "/archipel.object.v1.Objects/GetObjectLock",
+            &r.namespace,
+        )?;
+        let (m, _) = self.node.stat_object(&r.namespace, &r.key).await?;
+        let lock = self.node.object_lock(&m)?;
+        Ok(Response::new(lock.as_ref().map(lock_to_pb).unwrap_or_default()))
+    }
+
+    async fn set_object_lock(&self, request: Request<SetObjectLockRequest>) -> Result<Response<PbLock>, Status> {
+        let confined = Confined::of(&request);
+        let caller = actor(&request, self.node.tls.is_some());
+        let r = request.into_inner();
+        tenant::check(
+            confined.as_ref(),
+            "/archipel.object.v1.Objects/SetObjectLock",
+            &r.namespace,
+        )?;
+        let spec = spec_from_pb(r.lock.as_ref())?;
+        let lock = self
+            .node
+            .set_object_lock(
+                &r.namespace,
+                &r.key,
+                spec,
+                LockChange {
+                    actor: &caller,
+                    bypass_governance: r.bypass_governance,
+                    reason: &r.reason,
+                },
+            )
+            .await?;
+        Ok(Response::new(lock_to_pb(&lock)))
     }
 }

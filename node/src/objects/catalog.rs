@@ -4,6 +4,7 @@ use crate::node::Node;
 use crate::raft::{Command, CommandResult, Condition, Expect};
 use crate::shards::object_id_hex;
 
+use super::lock::{self, Override};
 use super::model::{manifest_ns, validate_object_key, Manifest, NS_OBJECT_IDS};
 use super::retention::{self, check_retention};
 use super::ObjectError;
@@ -59,8 +60,14 @@ impl Node {
         Ok((objects, more))
     }
 
-    /// Removes the object; its shards are reclaimed by the orphan collector. Returns whether it existed.
-    pub async fn delete_object(&self, namespace: &str, key: &str) -> Result<bool, ObjectError> {
+    /// Removes the object; its shards are reclaimed by the orphan collector. Returns whether it
+    /// existed. `bypass` lifts a GOVERNANCE retention of the object's own, nothing else.
+    pub async fn delete_object(
+        &self,
+        namespace: &str,
+        key: &str,
+        bypass: Option<&Override>,
+    ) -> Result<bool, ObjectError> {
         validate_object_key(key).map_err(ObjectError::Invalid)?;
         self.read_barrier().await?;
         self.namespace(namespace)?;
@@ -69,9 +76,31 @@ impl Node {
         };
         // A quick refusal; the decision is the transaction's, on the state time it applies at.
         check_retention(&manifest, self.state_time_ms())?;
-        let result = self.propose(delete_txn(&manifest, revision)).await?;
+        if let Some(o) = bypass {
+            if !o.actor.privileged || o.reason.trim().is_empty() {
+                return Err(ObjectError::LockForbidden(format!(
+                    "bypassing a GOVERNANCE retention of `{namespace}/{key}` needs an operator or control-authority \
+                     certificate and a reason ({} asked)",
+                    o.actor.subject
+                )));
+            }
+        }
+        self.check_unlocked(&manifest, bypass.is_some())?;
+        let result = self.propose(delete_txn(&manifest, revision, bypass.is_some())).await?;
         match result {
-            CommandResult::Txn { succeeded: true, .. } => Ok(true),
+            CommandResult::Txn { succeeded: true, .. } => {
+                if let Some(o) = bypass {
+                    tracing::warn!(namespace, key, by = %o.actor.subject, reason = %o.reason, "deleted bypassing a GOVERNANCE retention");
+                }
+                Ok(true)
+            }
+            CommandResult::Txn {
+                failed_condition: Some(DELETE_UNLOCKED),
+                ..
+            } => Err(match self.object_lock(&manifest)? {
+                Some(l) => lock::locked(&manifest, &l),
+                None => ObjectError::Conflict,
+            }),
             CommandResult::Txn {
                 failed_condition: Some(DELETE_UNRETAINED),
                 ..
@@ -84,10 +113,13 @@ impl Node {
 
 /// Which condition of [`delete_txn`] is the retention's.
 const DELETE_UNRETAINED: usize = 1;
+/// Which condition of [`delete_txn`] is the object lock's.
+const DELETE_UNLOCKED: usize = 2;
 
 /// Deletes the object `manifest` if its key is still at `revision` and no retention holds it at
-/// the state time the transaction applies at.
-pub(super) fn delete_txn(manifest: &Manifest, revision: u64) -> Command {
+/// the state time the transaction applies at (a GOVERNANCE retention of its own aside, with
+/// `bypass_governance`).
+pub(super) fn delete_txn(manifest: &Manifest, revision: u64, bypass_governance: bool) -> Command {
     let (namespace, key) = (manifest.namespace.as_str(), manifest.key.as_str());
     let mns = manifest_ns(namespace);
     let mut then = vec![
@@ -101,6 +133,7 @@ pub(super) fn delete_txn(manifest: &Manifest, revision: u64) -> Command {
         },
     ];
     then.extend(super::fixity::forget(manifest));
+    then.push(lock::forget(namespace, key));
     Command::Txn {
         conditions: vec![
             Condition {
@@ -109,6 +142,7 @@ pub(super) fn delete_txn(manifest: &Manifest, revision: u64) -> Command {
                 expect: Expect::Revision(revision),
             },
             retention::unretained(namespace, key),
+            lock::unlocked(namespace, key, bypass_governance),
         ],
         then,
     }

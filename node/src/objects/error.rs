@@ -19,6 +19,16 @@ pub enum ObjectError {
         key: String,
         until: String,
     },
+    /// The object's own lock (retention or legal hold) forbids this, for anyone.
+    #[error("`{namespace}/{key}`: {why}")]
+    LockRefused {
+        namespace: String,
+        key: String,
+        why: String,
+    },
+    /// Only a privileged certificate, with a reason, may do this.
+    #[error("{0}")]
+    LockForbidden(String),
     #[error("the upload declared {declared} bytes but sent {sent}; nothing was stored")]
     SizeMismatch { declared: u64, sent: u64 },
     /// Nothing was stored; the client may retry, here or elsewhere.
@@ -60,7 +70,8 @@ impl From<ObjectError> for Status {
             ObjectError::Invalid(_) | ObjectError::SizeMismatch { .. } => Status::invalid_argument(msg),
             ObjectError::NoNamespace(_) | ObjectError::NotFound { .. } => Status::not_found(msg),
             ObjectError::NamespaceExists(_) => Status::already_exists(msg),
-            ObjectError::RetentionLocked { .. } => Status::failed_precondition(msg),
+            ObjectError::RetentionLocked { .. } | ObjectError::LockRefused { .. } => Status::failed_precondition(msg),
+            ObjectError::LockForbidden(_) => Status::permission_denied(msg),
             ObjectError::Unavailable(_) | ObjectError::ShardsUnreachable { .. } => retry_safe(Status::unavailable(msg)),
             ObjectError::Conflict => Status::aborted(msg),
             ObjectError::DataLoss { .. } => Status::data_loss(msg),

@@ -11,12 +11,18 @@ pub mod fixity;
 mod free_space;
 mod gc;
 mod get;
+pub mod lock;
+#[cfg(test)]
+mod lock_tests;
 pub mod model;
 mod namespaces;
 mod put;
 mod retention;
 mod small;
+#[cfg(test)]
+pub(crate) mod test_sm;
 mod upload;
+pub(crate) mod walk;
 
 pub(crate) use fanout::Fanout;
 pub(crate) use feed::Feeds;
@@ -27,5 +33,6 @@ pub use error::ObjectError;
 pub use free_space::FreeSpaceCache;
 pub use gc::{collect_once, lookup_owner_manifest, run_orphan_collector};
 pub use get::ReadRange;
+pub use lock::{LockActor, LockChange, LockMode, LockSpec, ObjectLock, Override};
 pub use model::{Manifest, NamespaceConfig, Sealing, ShardRef, Storage};
 pub use small::ShardBatcher;

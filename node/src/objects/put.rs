@@ -17,6 +17,7 @@ use crate::raft::{Command, CommandResult, Condition, Expect};
 use crate::shards::{object_id_hex, ObjectId};
 
 use super::fanout::Fanout;
+use super::lock::{self, LockActor, LockSpec, ObjectLock};
 use super::model::{manifest_ns, validate_object_key, Manifest, NamespaceConfig, ShardRef, Storage, NS_OBJECT_IDS};
 use super::retention::{self, check_retention};
 use super::ObjectError;
@@ -42,6 +43,8 @@ impl Node {
         namespace: &str,
         key: &str,
         declared_size: Option<u64>,
+        lock_spec: LockSpec,
+        writer: &LockActor,
         data: S,
     ) -> Result<PutOutcome, ObjectError>
     where
@@ -51,6 +54,7 @@ impl Node {
         let started = std::time::Instant::now();
         // The commit must apply within the orphan grace of this, in state time (`retention`).
         let started_state_ms = retention::upload_start(self)?;
+        lock::check_new(&lock_spec, started_state_ms)?;
         // No read barrier: the commit is conditional on the revision read here, so a stale read
         // costs a retry (below), never a lost update.
         let ns = match self.namespace(namespace) {
@@ -63,6 +67,7 @@ impl Node {
         let existing = self.current_manifest(namespace, key)?;
         if let Some((old, _)) = &existing {
             check_retention(old, self.state_time_ms())?;
+            self.check_unlocked(old, false)?;
         }
         let mut input = StripeInput {
             stream: data,
@@ -75,6 +80,7 @@ impl Node {
         let first = input.next_stripe().await?;
         let object_id: ObjectId = rand::random();
         let (manifest, missing) = self.store(&ns, key, object_id, first, &mut input).await?;
+        let new_lock = self.new_lock(&manifest, &lock_spec, writer);
         // Past the grace period the collector may have taken this upload's shards (and marked the
         // id collected, which would fail the commit anyway): give up clearly.
         if started.elapsed() >= self.config.objects.orphan_grace {
@@ -83,7 +89,13 @@ impl Node {
             ));
         }
         let revision = match self
-            .commit_manifest(&manifest, existing.as_ref(), missing.clone(), started_state_ms)
+            .commit_manifest(
+                &manifest,
+                existing.as_ref(),
+                missing.clone(),
+                started_state_ms,
+                new_lock.as_ref(),
+            )
             .await
         {
             Err(ObjectError::Conflict) => {
@@ -93,9 +105,16 @@ impl Node {
                 let existing = self.current_manifest(namespace, key)?;
                 if let Some((old, _)) = &existing {
                     check_retention(old, self.state_time_ms())?;
+                    self.check_unlocked(old, false)?;
                 }
-                self.commit_manifest(&manifest, existing.as_ref(), missing, started_state_ms)
-                    .await?
+                self.commit_manifest(
+                    &manifest,
+                    existing.as_ref(),
+                    missing,
+                    started_state_ms,
+                    new_lock.as_ref(),
+                )
+                .await?
             }
             other => other?,
         };
@@ -171,10 +190,11 @@ impl Node {
         existing: Option<&(Manifest, u64)>,
         extra: Vec<Command>,
         started_state_ms: u64,
+        new_lock: Option<&ObjectLock>,
     ) -> Result<u64, ObjectError> {
         let grace_ms = self.config.objects.orphan_grace.as_millis() as u64;
         let deadline = retention::commit_deadline(manifest, started_state_ms, grace_ms);
-        let txn = commit_txn(manifest, existing, extra, deadline);
+        let txn = commit_txn(manifest, existing, extra, deadline, new_lock);
         let result = self.propose_grouped(txn).await?;
         match result {
             CommandResult::Txn {
@@ -199,6 +219,17 @@ impl Node {
                 ..
             } => Err(match self.current_manifest(&manifest.namespace, &manifest.key)? {
                 Some((current, _)) => retention::locked(&current),
+                None => ObjectError::Conflict,
+            }),
+            CommandResult::Txn {
+                succeeded: false,
+                failed_condition: Some(COMMIT_UNLOCKED),
+                ..
+            } => Err(match self.current_manifest(&manifest.namespace, &manifest.key)? {
+                Some((current, _)) => match self.object_lock(&current)? {
+                    Some(l) => lock::locked(&current, &l),
+                    None => ObjectError::Conflict,
+                },
                 None => ObjectError::Conflict,
             }),
             CommandResult::Txn {
@@ -484,15 +515,18 @@ impl Node {
 const COMMIT_NOT_COLLECTED: usize = 1;
 const COMMIT_UNRETAINED: usize = 2;
 const COMMIT_DEADLINE: usize = 3;
+const COMMIT_UNLOCKED: usize = 4;
 
 /// The transaction committing `manifest`: the key still holds `existing` (its revision, or
 /// absent), the collector has not given up the object id, no retention holds the key at apply
-/// time, and it applies before state time `deadline`.
+/// time, no lock of the replaced version forbids it, and it applies before state time `deadline`.
+/// The new version's lock (or none) replaces the old one's.
 pub(super) fn commit_txn(
     manifest: &Manifest,
     existing: Option<&(Manifest, u64)>,
     extra: Vec<Command>,
     deadline: u64,
+    new_lock: Option<&ObjectLock>,
 ) -> Command {
     let mns = manifest_ns(&manifest.namespace);
     let key = manifest.key.as_bytes().to_vec();
@@ -520,11 +554,13 @@ pub(super) fn commit_txn(
         None => Expect::Absent,
     };
     then.extend(extra);
+    then.push(lock::commit_lock(manifest, new_lock));
     let conditions = vec![
         Condition { ns: mns, key, expect },
         super::collected::not_collected(&manifest.object_id),
         retention::unretained(&manifest.namespace, &manifest.key),
         Condition::state_time(Expect::StateTimeBefore(deadline)),
+        lock::unlocked(&manifest.namespace, &manifest.key, false),
     ];
     Command::Txn { conditions, then }
 }

@@ -84,15 +84,12 @@ pub(super) fn commit_deadline(manifest: &Manifest, started_ms: u64, orphan_grace
 
 #[cfg(test)]
 mod tests {
-    use openraft::storage::RaftStateMachine;
-    use openraft::{CommittedLeaderId, EntryPayload};
-
     use super::*;
     use crate::objects::catalog::delete_txn;
     use crate::objects::model::Storage;
     use crate::objects::put::commit_txn;
-    use crate::raft::{Command, CommandResult, Entry, LogId};
-    use crate::store::{open_db, StateMachineStore};
+    use crate::objects::test_sm::{failed, Sm};
+    use crate::raft::CommandResult;
 
     const DAY_MS: u64 = 24 * 3600 * 1000;
     const LEADER_NOW: u64 = 1_700_000_000_000;
@@ -112,45 +109,6 @@ mod tests {
         }
     }
 
-    struct Sm {
-        _dir: tempfile::TempDir,
-        sm: StateMachineStore,
-        index: u64,
-    }
-
-    impl Sm {
-        fn new() -> Self {
-            let dir = tempfile::tempdir().unwrap();
-            let sm = StateMachineStore::open(open_db(dir.path()).unwrap()).unwrap();
-            Self {
-                _dir: dir,
-                sm,
-                index: 0,
-            }
-        }
-
-        /// Applies `cmd` as the leader appended it at `leader_ms`.
-        async fn apply(&mut self, leader_ms: u64, cmd: Command) -> CommandResult {
-            self.index += 1;
-            let entry = Entry {
-                log_id: LogId::new(CommittedLeaderId::new(1, 1), self.index),
-                payload: EntryPayload::Normal(cmd.stamped(leader_ms)),
-            };
-            self.sm.apply(vec![entry]).await.unwrap().remove(0)
-        }
-    }
-
-    fn failed(result: &CommandResult) -> Option<usize> {
-        match result {
-            CommandResult::Txn {
-                succeeded: false,
-                failed_condition,
-                ..
-            } => *failed_condition,
-            _ => None,
-        }
-    }
-
     /// A coordinator whose clock is a year ahead believes a 30-day retention is over, passes its
     /// own pre-check and proposes the delete and the overwrite. Apply judges on the leader's time
     /// and refuses both, until the retention is really over.
@@ -158,7 +116,7 @@ mod tests {
     async fn a_coordinator_a_year_ahead_cannot_delete_or_overwrite_a_locked_object() {
         let mut sm = Sm::new();
         let locked = manifest("deliberation.pdf", 1, LEADER_NOW, 30 * 24 * 3600);
-        let commit = commit_txn(&locked, None, vec![], LEADER_NOW + GRACE_MS);
+        let commit = commit_txn(&locked, None, vec![], LEADER_NOW + GRACE_MS, None);
         let stored = sm.apply(LEADER_NOW, commit).await;
         let CommandResult::Txn {
             succeeded: true,
@@ -179,17 +137,17 @@ mod tests {
         );
 
         let leader_now = LEADER_NOW + DAY_MS;
-        let delete = sm.apply(leader_now, delete_txn(&locked, revision)).await;
+        let delete = sm.apply(leader_now, delete_txn(&locked, revision, false)).await;
         assert_eq!(failed(&delete), Some(1), "{delete:?}");
         let newer = manifest("deliberation.pdf", 2, coordinator_now, 0);
-        let overwrite = commit_txn(&newer, Some(&(locked.clone(), revision)), vec![], u64::MAX);
+        let overwrite = commit_txn(&newer, Some(&(locked.clone(), revision)), vec![], u64::MAX, None);
         let overwrite = sm.apply(leader_now, overwrite).await;
         assert_eq!(failed(&overwrite), Some(2), "{overwrite:?}");
         let kept = sm.sm.view().get("sys.obj/acts", b"deliberation.pdf").unwrap().unwrap();
         assert_eq!(Manifest::decode(&kept.value).unwrap(), locked);
 
         let after_retention = locked.retain_until_ms;
-        let delete = sm.apply(after_retention, delete_txn(&locked, revision)).await;
+        let delete = sm.apply(after_retention, delete_txn(&locked, revision, false)).await;
         assert!(
             matches!(delete, CommandResult::Txn { succeeded: true, .. }),
             "{delete:?}"
@@ -206,14 +164,18 @@ mod tests {
         assert_eq!(deadline, started + GRACE_MS + RETENTION_SLACK_MS);
         for _node in 0..3 {
             let mut sm = Sm::new();
-            let result = sm.apply(deadline, commit_txn(&m, None, vec![], deadline)).await;
+            let result = sm.apply(deadline, commit_txn(&m, None, vec![], deadline, None)).await;
             assert_eq!(failed(&result), Some(3), "{result:?}");
             assert!(sm.sm.view().get("sys.obj/acts", b"late.bin").unwrap().is_none());
-            let result = sm.apply(deadline - 1, commit_txn(&m, None, vec![], deadline)).await;
+            let result = sm
+                .apply(deadline - 1, commit_txn(&m, None, vec![], deadline, None))
+                .await;
             assert_eq!(failed(&result), Some(3), "the state time never goes back: {result:?}");
         }
         let mut sm = Sm::new();
-        let result = sm.apply(deadline - 1, commit_txn(&m, None, vec![], deadline)).await;
+        let result = sm
+            .apply(deadline - 1, commit_txn(&m, None, vec![], deadline, None))
+            .await;
         assert!(
             matches!(result, CommandResult::Txn { succeeded: true, .. }),
             "{result:?}"

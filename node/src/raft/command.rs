@@ -100,6 +100,12 @@ pub enum Expect {
     /// The key is absent, or holds an object manifest whose retention date has passed at the
     /// state machine's time. Retention is decided here, never on a coordinator's clock.
     RetentionPassed,
+    /// The key (in `sys.lock/<namespace>`) is absent, or holds an object lock that does not
+    /// forbid removal at the state machine's time (`objects::lock`). Appended last: bincode
+    /// numbers variants by position.
+    Unlocked {
+        bypass_governance: bool,
+    },
 }
 
 impl Condition {

@@ -5,6 +5,7 @@
 
 mod lost;
 pub(crate) use lost::is_lost;
+pub mod placement_check;
 mod queue;
 
 use std::collections::{BTreeMap, BTreeSet, HashMap};
@@ -20,11 +21,13 @@ use crate::erasure::Codec;
 use crate::kv::KvEntry;
 use crate::node::Node;
 use crate::objects::fixity::{fixity_key, Evidence, NS_FIXITY};
-use crate::objects::model::{manifest_ns, now_ms, Manifest, ShardRef, Storage, NS_NAMESPACES};
+use crate::objects::model::{manifest_ns, now_ms, Manifest, ShardRef, Storage, NS_DAMAGED};
+use crate::objects::walk::{AllManifests, NodeShards, PlacedShard};
 use crate::objects::ObjectError;
 use crate::objects::{damage_command, lookup_owner_manifest, Fanout, Feeds};
 use crate::raft::{Command, CommandResult, Condition, Expect};
 use crate::shards::{parse_object_id, ObjectId};
+use crate::store::StateView;
 use crate::workers::WorkerHandle;
 use queue::{Backoff, LostObject, Outcome, PassEnv, RepairQueues};
 
@@ -50,6 +53,7 @@ pub async fn run_repairer(node: Arc<Node>, handle: Arc<WorkerHandle>) {
     let mut queues = RepairQueues::new(backoff, PASS_LIMIT);
     let mut repairs_done = 0u64;
     let mut planned_layout = 0u64;
+    let mut placement_checked: Option<Instant> = None;
     let mut busy = false;
     loop {
         // Right after a pass that got work done, look again at once: a drain or a lost node
@@ -63,6 +67,7 @@ pub async fn run_repairer(node: Arc<Node>, handle: Arc<WorkerHandle>) {
             liveness = Liveness::default();
             queues = RepairQueues::new(backoff, PASS_LIMIT);
             planned_layout = 0;
+            placement_checked = None;
             handle.update(|s| {
                 s.state = "standby".into();
                 s.detail = "only the Raft leader repairs".into();
@@ -82,6 +87,21 @@ pub async fn run_repairer(node: Arc<Node>, handle: Arc<WorkerHandle>) {
                     planned_layout = layout;
                 }
                 Err(e) => handle.update(|s| s.last_error = format!("rebalance planning: {e}")),
+            }
+        }
+        let check_every = Duration::from_secs(node.config.repair.placement_check_secs);
+        if !check_every.is_zero() && placement_checked.is_none_or(|t| t.elapsed() >= check_every) {
+            placement_checked = Some(Instant::now());
+            match placement_check::check(&node).await {
+                Ok(r) if r.violations() > 0 => tracing::warn!(
+                    objects = r.objects_checked,
+                    shared_node = r.shared_node,
+                    site_crowded = r.site_crowded,
+                    moves = r.moves_queued,
+                    "placement check: objects placed worse than the layout allows; moves queued"
+                ),
+                Ok(r) => tracing::debug!(objects = r.objects_checked, "placement check: every object well placed"),
+                Err(e) => handle.update(|s| s.last_error = format!("placement check: {e}")),
             }
         }
         // One barrier per pass: each repair commits on its manifest's revision, so a manifest
@@ -246,10 +266,16 @@ impl Liveness {
                 _ => format!("node {} was removed from the cluster", n.id),
             };
             match queue_node_shards(node, n.id, &reason).await {
-                Ok(count) if count > 0 => {
+                Ok(q) if q.still_placed > 0 => {
                     // Not done yet: scan again next pass, which also catches a write that
                     // committed a shard here after the drain began.
-                    tracing::info!(node = n.id, shards = count, "{reason}: shards queued for repair");
+                    if q.newly_queued > 0 {
+                        tracing::info!(
+                            node = n.id,
+                            shards = q.newly_queued,
+                            "{reason}: shards queued for repair"
+                        );
+                    }
                 }
                 Ok(_) => {
                     // No manifest references the node any more: record that it is empty.
@@ -294,8 +320,8 @@ impl Liveness {
             tracing::warn!("{reason}; rebuilding its shards elsewhere");
             handle.update(|s| s.detail = reason.clone());
             match queue_node_shards(node, n.id, &reason).await {
-                Ok(count) => {
-                    tracing::info!(node = n.id, shards = count, "queued for repair");
+                Ok(q) => {
+                    tracing::info!(node = n.id, shards = q.newly_queued, "queued for repair");
                     self.lost.insert(n.id);
                 }
                 Err(e) => handle.update(|s| s.last_error = e),
@@ -317,21 +343,80 @@ async fn propose_full(node: &Node, batch: &mut Vec<Command>, min: usize) -> Resu
     Ok(())
 }
 
-/// Records every shard held by `lost` as damaged, in batches.
-async fn queue_node_shards(node: &Node, lost: u64, reason: &str) -> Result<usize, String> {
+/// What queueing a node's shards found.
+#[derive(Debug, Default, PartialEq, Eq)]
+struct Queued {
+    /// Shards the applied manifests still place on the node.
+    still_placed: usize,
+    /// Of those, shards recorded for repair now (the others were queued already).
+    newly_queued: usize,
+}
+
+/// Records every shard the manifests place on `lost` as damaged, in batches, walking that node's
+/// shard index page by page. A shard with a damage record already is left alone, so a drain
+/// that takes many passes queues each shard once, not once per pass.
+async fn queue_node_shards(node: &Node, lost: u64, reason: &str) -> Result<Queued, String> {
+    queue_shards_of(&node.state, lost, reason, node.id(), |batch| async move {
+        node.propose(Command::Batch(batch))
+            .await
+            .map(|_| ())
+            .map_err(|e| e.to_string())
+    })
+    .await
+}
+
+/// [`queue_node_shards`] on `view`, handing each full batch of damage records to `propose`.
+async fn queue_shards_of<F, Fut>(
+    view: &StateView,
+    lost: u64,
+    reason: &str,
+    detected_by: u64,
+    mut propose: F,
+) -> Result<Queued, String>
+where
+    F: FnMut(Vec<Command>) -> Fut,
+    Fut: Future<Output = Result<(), String>>,
+{
     let mut batch = Vec::new();
-    let mut count = 0;
-    for m in all_manifests(node)? {
-        if let Storage::Sharded { shards, .. } = &m.storage {
-            for s in shards.iter().filter(|s| s.node_id == lost) {
-                batch.push(damage_command(&m, s.index, Some(lost), None, reason, node.id()));
-                count += 1;
+    let mut queued = Queued::default();
+    let mut walk = NodeShards::new(view, lost);
+    while let Some(page) = walk.next_page()? {
+        for placed in page {
+            queued.still_placed += 1;
+            if already_queued(view, &placed)? {
+                continue;
+            }
+            batch.push(damage_command(
+                &placed.manifest,
+                placed.index,
+                Some(lost),
+                None,
+                reason,
+                detected_by,
+            ));
+            queued.newly_queued += 1;
+            if batch.len() >= BATCH {
+                propose(std::mem::take(&mut batch)).await?;
             }
         }
-        propose_full(node, &mut batch, BATCH).await?;
     }
-    propose_full(node, &mut batch, 1).await?;
-    Ok(count)
+    if !batch.is_empty() {
+        propose(batch).await?;
+    }
+    Ok(queued)
+}
+
+/// Whether the shard has a damage record already (its repair is queued).
+fn already_queued(view: &StateView, placed: &PlacedShard) -> Result<bool, String> {
+    let key = format!(
+        "{}.{}",
+        crate::shards::object_id_hex(&placed.manifest.object_id),
+        placed.index
+    );
+    Ok(view
+        .get(NS_DAMAGED, key.as_bytes())
+        .map_err(|e| e.to_string())?
+        .is_some())
 }
 
 /// Queues a move for every shard whose node differs from the placement of layout `version`.
@@ -339,37 +424,10 @@ async fn plan_rebalance(node: &Node, version: u64) -> Result<usize, String> {
     let nodes = node.placement_nodes();
     let mut batch = Vec::new();
     let mut count = 0;
-    for m in all_manifests(node)? {
-        let Storage::Sharded { profile, shards, .. } = &m.storage else {
-            continue;
-        };
-        if shards.len() != profile.total() {
-            continue; // degraded: repair comes first
-        }
-        let mut current = vec![0u64; profile.total()];
-        for s in shards {
-            if let Some(slot) = current.get_mut(s.index as usize) {
-                *slot = s.node_id;
-            }
-        }
-        let Ok(ideal) = crate::placement::place(&m.object_id, *profile, &nodes, &[]) else {
-            continue;
-        };
-        let target = crate::placement::reconcile(&current, &ideal);
-        for (index, (&from, &to)) in current.iter().zip(&target).enumerate() {
-            if from == to || current.contains(&to) {
-                continue;
-            }
-            let value = serde_json::json!({
-                "namespace": m.namespace, "key": m.key, "node_id": from, "move_to": to,
-                "reason": format!("rebalance to layout v{version}"), "detected_at_ms": now_ms(),
-            });
-            batch.push(Command::Put {
-                ns: NS_MOVES.into(),
-                key: format!("{}.{index}", crate::shards::object_id_hex(&m.object_id)).into_bytes(),
-                value: value.to_string().into_bytes(),
-            });
-            count += 1;
+    let mut walk = AllManifests::new(&node.state);
+    while let Some(page) = walk.next_page()? {
+        for m in page {
+            count += plan_moves(&m, &nodes, version, &mut batch);
         }
         propose_full(node, &mut batch, BATCH).await?;
     }
@@ -377,28 +435,46 @@ async fn plan_rebalance(node: &Node, version: u64) -> Result<usize, String> {
     Ok(count)
 }
 
-pub(crate) fn all_manifests(node: &Node) -> Result<Vec<Manifest>, String> {
-    let mut out = Vec::new();
-    let (namespaces, _) = node
-        .state
-        .scan(NS_NAMESPACES, b"", b"", crate::kv::MAX_SCAN_LIMIT)
-        .map_err(|e| e.to_string())?;
-    for ns in namespaces {
-        let name = String::from_utf8_lossy(&ns.key).into_owned();
-        let mut after = Vec::new();
-        loop {
-            let (page, more) = node
-                .state
-                .scan(&manifest_ns(&name), b"", &after, 1000)
-                .map_err(|e| e.to_string())?;
-            out.extend(page.iter().filter_map(|e| Manifest::decode(&e.value).ok()));
-            match page.last() {
-                Some(last) if more => after = last.key.clone(),
-                _ => break,
-            }
+/// Adds to `batch` the moves that bring `m` to its placement on `nodes`; returns how many.
+fn plan_moves(
+    m: &Manifest,
+    nodes: &[crate::placement::PlacementNode],
+    version: u64,
+    batch: &mut Vec<Command>,
+) -> usize {
+    let Storage::Sharded { profile, shards, .. } = &m.storage else {
+        return 0;
+    };
+    if shards.len() != profile.total() {
+        return 0; // degraded: repair comes first
+    }
+    let mut current = vec![0u64; profile.total()];
+    for s in shards {
+        if let Some(slot) = current.get_mut(s.index as usize) {
+            *slot = s.node_id;
         }
     }
-    Ok(out)
+    let Ok(ideal) = crate::placement::place(&m.object_id, *profile, nodes, &[]) else {
+        return 0;
+    };
+    let target = crate::placement::reconcile(&current, &ideal);
+    let mut count = 0;
+    for (index, (&from, &to)) in current.iter().zip(&target).enumerate() {
+        if from == to || current.contains(&to) {
+            continue;
+        }
+        let value = serde_json::json!({
+            "namespace": m.namespace, "key": m.key, "node_id": from, "move_to": to,
+            "reason": format!("rebalance to layout v{version}"), "detected_at_ms": now_ms(),
+        });
+        batch.push(Command::Put {
+            ns: NS_MOVES.into(),
+            key: format!("{}.{index}", crate::shards::object_id_hex(&m.object_id)).into_bytes(),
+            value: value.to_string().into_bytes(),
+        });
+        count += 1;
+    }
+    count
 }
 
 async fn drop_entry(node: &Node, queue: &str, key: &str) -> Result<Outcome, String> {
@@ -706,3 +782,6 @@ impl RateBudget {
         }
     }
 }
+
+#[cfg(test)]
+mod queue_once_tests;

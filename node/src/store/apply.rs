@@ -11,6 +11,7 @@ use std::collections::HashMap;
 use rocksdb::WriteBatch;
 
 use super::db::{cf, Db, CF_KV};
+use super::shard_index;
 use crate::cluster_map::ClusterMap;
 use crate::kv::{self, KvEntry};
 use crate::raft::{Command, CommandResult, Expect};
@@ -135,12 +136,14 @@ impl<'a> Applier<'a> {
             Command::AddNode(node) => self.map_op(|m| m.add_node(node)),
             Command::SetNodeState { node_id, state } => self.map_op(|m| m.set_state(node_id, state)),
             Command::Put { ns, key, value } => {
+                self.index_shards(&ns, &key, Some(&value), revision)?;
                 self.write(kv::encode_key(&ns, &key), Some(kv::encode_value(revision, &value)));
                 CommandResult::Put { revision }
             }
             Command::Delete { ns, key } => {
                 let existed = self.current(&ns, &key)?.is_some();
                 if existed {
+                    self.index_shards(&ns, &key, None, revision)?;
                     self.write(kv::encode_key(&ns, &key), None);
                 }
                 CommandResult::Delete { existed, revision }
@@ -160,6 +163,7 @@ impl<'a> Applier<'a> {
                         revision,
                     });
                 }
+                self.index_shards(&ns, &key, new_value.as_deref(), revision)?;
                 let raw_key = kv::encode_key(&ns, &key);
                 let after = new_value.map(|value| KvEntry {
                     ns,
@@ -210,6 +214,32 @@ impl<'a> Applier<'a> {
         })
     }
 
+    /// Keeps the per-node shard index (`shard_index`) in step with a write of `ns/key`: only
+    /// manifest rows index anything.
+    fn index_shards(
+        &mut self,
+        ns: &str,
+        key: &[u8],
+        new_value: Option<&[u8]>,
+        revision: u64,
+    ) -> Result<(), rocksdb::Error> {
+        if !shard_index::is_manifest_ns(ns) {
+            return Ok(());
+        }
+        let old = self.current(ns, key)?.map(|e| e.value);
+        let (gone, added) = shard_index::changes(old.as_deref(), new_value);
+        for row in gone {
+            self.write(kv::encode_key(&row.ns(), &row.key()), None);
+        }
+        for (row, owner) in added {
+            self.write(
+                kv::encode_key(&row.ns(), &row.key()),
+                Some(kv::encode_value(revision, &owner)),
+            );
+        }
+        Ok(())
+    }
+
     fn map_op(&mut self, op: impl FnOnce(&mut ClusterMap) -> Result<(), String>) -> CommandResult {
         match op(self.map) {
             Ok(()) => {
@@ -230,6 +260,11 @@ fn holds(expect: &Expect, current: &Option<KvEntry>, now_ms: u64) -> bool {
         // An unreadable manifest keeps its object: refusing a delete is the safe side.
         (Expect::RetentionPassed, Some(c)) => {
             crate::objects::Manifest::decode(&c.value).is_ok_and(|m| m.retain_until_ms <= now_ms)
+        }
+        (Expect::Unlocked { .. }, None) => true,
+        // An unreadable lock keeps its object, as for manifests.
+        (Expect::Unlocked { bypass_governance }, Some(c)) => {
+            crate::objects::ObjectLock::decode(&c.value).is_ok_and(|l| !l.prevents_removal(now_ms, *bypass_governance))
         }
         (Expect::Absent, None) => true,
         (Expect::Value(v), Some(c)) => &c.value == v,

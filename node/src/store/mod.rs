@@ -8,6 +8,7 @@
 mod apply;
 mod db;
 mod log_store;
+pub mod shard_index;
 mod state_machine;
 mod wal_sync;
 

@@ -148,6 +148,7 @@ impl StateMachineStore {
         let map: ClusterMap = view.get_sm(KEY_MAP)?.unwrap_or_default();
         *view.map.write().unwrap_or_else(|p| p.into_inner()) = map;
         view.set_sm_clock(view.load_sm_clock()?);
+        index_shards_if_missing(&view.db)?;
         Ok(Self {
             view: Arc::new(view),
             snapshot_lock: Arc::default(),
@@ -252,11 +253,25 @@ impl StateMachineStore {
         batch.put_cf(sm, KEY_MEMBERSHIP, to_json(&payload.membership)?);
         batch.put_cf(sm, KEY_MAP, to_json(&payload.cluster_map)?);
         db.write_opt(batch, &sync_write()).map_err(sm_write_err)?;
+        // A snapshot from a node that predates the index carries none.
+        index_shards_if_missing(db)?;
         *self.view.map.write().unwrap_or_else(|p| p.into_inner()) = payload.cluster_map;
         self.view.set_sm_clock(self.view.load_sm_clock()?);
         self.save_snapshot(meta, &data)?;
         Ok(())
     }
+}
+
+fn index_shards_if_missing(db: &Db) -> Result<(), StorageError> {
+    let started = std::time::Instant::now();
+    if let Some(rows) = super::shard_index::build_if_missing(db).map_err(sm_write_err)? {
+        tracing::info!(
+            rows,
+            took_ms = started.elapsed().as_millis() as u64,
+            "per-node shard index built"
+        );
+    }
+    Ok(())
 }
 
 fn parse<T: serde::de::DeserializeOwned>(raw: Option<Vec<u8>>) -> Result<Option<T>, StorageError> {
