@@ -544,3 +544,250 @@ fn bad_input_gets_the_s3_error_clients_expect() {
     );
     gw.aws_fails_with(&key, &["s3", "ls", "s3://no-such-bucket"], "NoSuchBucket");
 }
+
+/// The data objects (namespace keys) of bucket `bucket` of tenant `tenant`, as the cluster lists them.
+fn data_objects(gw: &Gateway, tenant: &str, bucket: &str) -> Vec<String> {
+    let out = gw.cluster.cli_ok(&["ls", &format!("{tenant}.s3.{bucket}"), "--json"]);
+    let v: serde_json::Value = serde_json::from_str(&out).unwrap();
+    v.as_array()
+        .unwrap()
+        .iter()
+        .map(|o| o["key"].as_str().unwrap().to_owned())
+        .collect()
+}
+
+#[test]
+fn object_lock_is_enforced_by_the_cluster() {
+    if !clients_present() {
+        return;
+    }
+    let _g = serial();
+    let gw = Gateway::start();
+    let key = gw.create_key("region", false);
+    let work = tempfile::tempdir().unwrap();
+    let file = work.path().join("acte.xml");
+    random_file(&file, 4000, 9);
+    let body = file.to_str().unwrap();
+
+    gw.aws_ok(
+        &key,
+        &[
+            "s3api",
+            "create-bucket",
+            "--bucket",
+            "worm",
+            "--object-lock-enabled-for-bucket",
+        ],
+    );
+    gw.aws_ok(
+        &key,
+        &[
+            "s3api",
+            "put-object-lock-configuration",
+            "--bucket",
+            "worm",
+            "--object-lock-configuration",
+            r#"{"ObjectLockEnabled":"Enabled","Rule":{"DefaultRetention":{"Mode":"GOVERNANCE","Days":1}}}"#,
+        ],
+    );
+    // Default retention: GOVERNANCE for a day; deleting or overwriting is refused...
+    gw.aws_ok(
+        &key,
+        &[
+            "s3api",
+            "put-object",
+            "--bucket",
+            "worm",
+            "--key",
+            "gov.xml",
+            "--body",
+            body,
+        ],
+    );
+    let retention = gw.aws_ok(
+        &key,
+        &["s3api", "get-object-retention", "--bucket", "worm", "--key", "gov.xml"],
+    );
+    assert!(retention.contains("GOVERNANCE"), "{retention}");
+    gw.aws_fails_with(
+        &key,
+        &["s3api", "delete-object", "--bucket", "worm", "--key", "gov.xml"],
+        "AccessDenied",
+    );
+    gw.aws_fails_with(
+        &key,
+        &[
+            "s3api",
+            "put-object",
+            "--bucket",
+            "worm",
+            "--key",
+            "gov.xml",
+            "--body",
+            body,
+        ],
+        "AccessDenied",
+    );
+    // ... by the cluster itself, not only by the gateway: `archipel rm` of its data is refused.
+    let data = data_objects(&gw, "region", "worm");
+    assert_eq!(data.len(), 1, "{data:?}");
+    let rm = gw.cluster.cli(&["rm", &format!("region.s3.worm/{}", data[0])]);
+    assert!(!rm.status.success(), "the cluster deleted a locked object");
+    // GOVERNANCE yields to the bypass header.
+    gw.aws_ok(
+        &key,
+        &[
+            "s3api",
+            "delete-object",
+            "--bucket",
+            "worm",
+            "--key",
+            "gov.xml",
+            "--bypass-governance-retention",
+        ],
+    );
+    assert!(data_objects(&gw, "region", "worm").is_empty());
+
+    // COMPLIANCE: never bypassed, never shortened.
+    let until = "2099-01-01T00:00:00Z";
+    gw.aws_ok(
+        &key,
+        &[
+            "s3api",
+            "put-object",
+            "--bucket",
+            "worm",
+            "--key",
+            "comp.xml",
+            "--body",
+            body,
+            "--object-lock-mode",
+            "COMPLIANCE",
+            "--object-lock-retain-until-date",
+            until,
+        ],
+    );
+    gw.aws_fails_with(
+        &key,
+        &[
+            "s3api",
+            "delete-object",
+            "--bucket",
+            "worm",
+            "--key",
+            "comp.xml",
+            "--bypass-governance-retention",
+        ],
+        "AccessDenied",
+    );
+    gw.aws_fails_with(
+        &key,
+        &[
+            "s3api",
+            "put-object-retention",
+            "--bucket",
+            "worm",
+            "--key",
+            "comp.xml",
+            "--bypass-governance-retention",
+            "--retention",
+            r#"{"Mode":"COMPLIANCE","RetainUntilDate":"2098-01-01T00:00:00Z"}"#,
+        ],
+        "AccessDenied",
+    );
+    let data = data_objects(&gw, "region", "worm");
+    let rm = gw.cluster.cli(&[
+        "rm",
+        &format!("region.s3.worm/{}", data[0]),
+        "--bypass-governance",
+        "--reason",
+        "test",
+    ]);
+    assert!(!rm.status.success(), "the cluster bypassed a COMPLIANCE lock");
+
+    // Legal hold: blocks even an expired-or-bypassed retention until cleared.
+    gw.aws_ok(
+        &key,
+        &[
+            "s3api",
+            "put-object",
+            "--bucket",
+            "worm",
+            "--key",
+            "held.xml",
+            "--body",
+            body,
+        ],
+    );
+    gw.aws_ok(
+        &key,
+        &[
+            "s3api",
+            "put-object-legal-hold",
+            "--bucket",
+            "worm",
+            "--key",
+            "held.xml",
+            "--legal-hold",
+            "Status=ON",
+        ],
+    );
+    gw.aws_fails_with(
+        &key,
+        &[
+            "s3api",
+            "delete-object",
+            "--bucket",
+            "worm",
+            "--key",
+            "held.xml",
+            "--bypass-governance-retention",
+        ],
+        "AccessDenied",
+    );
+    gw.aws_ok(
+        &key,
+        &[
+            "s3api",
+            "put-object-legal-hold",
+            "--bucket",
+            "worm",
+            "--key",
+            "held.xml",
+            "--legal-hold",
+            "Status=OFF",
+        ],
+    );
+    gw.aws_ok(
+        &key,
+        &[
+            "s3api",
+            "delete-object",
+            "--bucket",
+            "worm",
+            "--key",
+            "held.xml",
+            "--bypass-governance-retention",
+        ],
+    );
+    // Lock headers on a bucket without object lock are refused.
+    gw.aws_ok(&key, &["s3", "mb", "s3://plain"]);
+    gw.aws_fails_with(
+        &key,
+        &[
+            "s3api",
+            "put-object",
+            "--bucket",
+            "plain",
+            "--key",
+            "x",
+            "--body",
+            body,
+            "--object-lock-mode",
+            "GOVERNANCE",
+            "--object-lock-retain-until-date",
+            until,
+        ],
+        "InvalidRequest",
+    );
+}

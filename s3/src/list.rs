@@ -134,7 +134,11 @@ impl Gateway {
             is_truncated: Some(page.truncated),
             contents: Some(contents(&page, &enc, fetch_owner.then_some(&bucket))),
             common_prefixes: Some(prefixes(&page, &enc)),
-            delimiter: input.delimiter.as_deref().map(|d| enc.apply(d)),
+            delimiter: input
+                .delimiter
+                .as_deref()
+                .filter(|d| !d.is_empty())
+                .map(|d| enc.apply(d)),
             encoding_type: input.encoding_type.clone(),
             start_after: input.start_after.as_deref().map(|s| enc.apply(s)),
             ..Default::default()
@@ -165,7 +169,11 @@ impl Gateway {
                 .map(|l| enc.apply(l)),
             contents: Some(contents(&page, &enc, Some(&bucket))),
             common_prefixes: Some(prefixes(&page, &enc)),
-            delimiter: input.delimiter.as_deref().map(|d| enc.apply(d)),
+            delimiter: input
+                .delimiter
+                .as_deref()
+                .filter(|d| !d.is_empty())
+                .map(|d| enc.apply(d)),
             encoding_type: input.encoding_type.clone(),
             ..Default::default()
         })
@@ -279,7 +287,11 @@ impl Gateway {
             next_version_id_marker: page.last.as_ref().filter(|_| page.truncated).map(|_| "null".into()),
             versions: Some(versions),
             common_prefixes: Some(prefixes(&page, &enc)),
-            delimiter: input.delimiter.as_deref().map(|d| enc.apply(d)),
+            delimiter: input
+                .delimiter
+                .as_deref()
+                .filter(|d| !d.is_empty())
+                .map(|d| enc.apply(d)),
             encoding_type: input.encoding_type.clone(),
             ..Default::default()
         })

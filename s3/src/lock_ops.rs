@@ -1,5 +1,6 @@
 //! Object Lock operations: bucket default retention, per-object retention and legal hold.
 
+use archipel_client::proto::object::{LockMode, ObjectLockSpec};
 use archipel_client::CasExpect;
 use s3s::dto::*;
 use s3s::{s3_error, S3Result};
@@ -112,6 +113,7 @@ impl Gateway {
         key: &str,
         change: impl Fn(&LockState) -> S3Result<LockState>,
         bypass: bool,
+        reason: &str,
     ) -> S3Result<()> {
         if !bucket.record.object_lock {
             return Err(s3_error!(InvalidRequest, "Bucket is missing Object Lock Configuration"));
@@ -121,7 +123,7 @@ impl Gateway {
             let old = record.lock.clone().unwrap_or_default();
             let new = change(&old)?;
             record.lock = Some(new);
-            self.update_cluster_lock(bucket, &record, bypass).await?;
+            self.update_cluster_lock(bucket, &record, bypass, reason).await?;
             let outcome = self
                 .client
                 .meta_cas(
@@ -175,6 +177,7 @@ impl Gateway {
                 })
             },
             bypass,
+            &format!("S3 PutObjectRetention by access key {}", id.access_key),
         )
         .await
     }
@@ -226,6 +229,11 @@ impl Gateway {
                 })
             },
             false,
+            &format!(
+                "S3 PutObjectLegalHold {} by access key {}",
+                status.as_str(),
+                id.access_key
+            ),
         )
         .await
     }
@@ -250,28 +258,98 @@ impl Gateway {
         })
     }
 
-    /// Pushes a new object's lock down to its data objects in the cluster.
-    pub(crate) async fn apply_cluster_lock(&self, _bucket: &Bucket, _record: &ObjectRecord) -> S3Result<()> {
+    /// Locks the data objects of a new object in the cluster before its record is committed,
+    /// so it is never visible unlocked; the cluster then refuses their deletion itself.
+    pub(crate) async fn apply_cluster_lock(
+        &self,
+        bucket: &Bucket,
+        record: &ObjectRecord,
+        reason: &str,
+    ) -> S3Result<()> {
+        let Some(lock) = record.lock.as_ref().filter(|l| holds(l)) else {
+            return Ok(());
+        };
+        for piece in &record.pieces {
+            self.client
+                .set_object_lock(bucket.ns(), &piece.k, cluster_spec(lock), false, reason)
+                .await
+                .map_err(cluster_error)?;
+        }
         Ok(())
     }
 
-    /// Pushes a changed lock down to the data objects.
+    /// Pushes a changed lock down to the data objects (shortening GOVERNANCE or clearing a
+    /// legal hold goes with the bypass and the reason, which the cluster records).
     pub(crate) async fn update_cluster_lock(
         &self,
-        _bucket: &Bucket,
-        _record: &ObjectRecord,
-        _bypass: bool,
+        bucket: &Bucket,
+        record: &ObjectRecord,
+        bypass: bool,
+        reason: &str,
     ) -> S3Result<()> {
+        let lock = record.lock.clone().unwrap_or_default();
+        for piece in &record.pieces {
+            self.client
+                .set_object_lock(bucket.ns(), &piece.k, cluster_spec(&lock), bypass, reason)
+                .await
+                .map_err(cluster_error)?;
+        }
         Ok(())
     }
 
-    /// Before deleting: lifts an expired or bypassed GOVERNANCE lock on the data objects.
-    pub(crate) async fn release_cluster_lock(
+    /// Deletes a locked object's data before its record: the cluster decides (on the leader's
+    /// time) whether the lock still holds, exactly as for `archipel rm`.
+    pub(crate) async fn delete_locked_data(
         &self,
-        _bucket: &Bucket,
-        _record: &ObjectRecord,
-        _bypass: bool,
+        bucket: &Bucket,
+        record: &ObjectRecord,
+        bypass: bool,
+        reason: &str,
     ) -> S3Result<()> {
+        if record.lock.is_none() {
+            return Ok(());
+        }
+        for piece in &record.pieces {
+            let outcome = if bypass {
+                self.client
+                    .delete_object_bypassing_governance(bucket.ns(), &piece.k, reason)
+                    .await
+            } else {
+                self.client.delete_object(bucket.ns(), &piece.k).await
+            };
+            match outcome {
+                Ok(_) | Err(archipel_client::ClientError::NotFound(_)) => {}
+                Err(archipel_client::ClientError::FailedPrecondition(m)) => {
+                    return Err(s3_error!(
+                        AccessDenied,
+                        "Object is WORM protected and cannot be overwritten or deleted (Object Lock): {m}"
+                    ))
+                }
+                Err(e) => return Err(cluster_error(e)),
+            }
+        }
         Ok(())
+    }
+}
+
+/// Whether a lock asks the cluster for anything (a retention in force or a legal hold).
+fn holds(lock: &LockState) -> bool {
+    lock.legal_hold || lock.retain_until_ms.is_some_and(|u| u > now_ms())
+}
+
+fn cluster_spec(lock: &LockState) -> ObjectLockSpec {
+    let mode = match lock.mode.as_deref() {
+        Some(lock::GOVERNANCE) => LockMode::Governance,
+        Some(lock::COMPLIANCE) => LockMode::Compliance,
+        _ => LockMode::None,
+    };
+    ObjectLockSpec {
+        mode: mode as i32,
+        retain_until_ms: if mode == LockMode::None {
+            0
+        } else {
+            lock.retain_until_ms.unwrap_or(0)
+        },
+        legal_hold: lock.legal_hold,
     }
 }

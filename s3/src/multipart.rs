@@ -340,7 +340,21 @@ impl Gateway {
             ));
         }
         for _ in 0..8 {
-            let (upload, upload_rev) = self.upload(&bucket, &input.key, &input.upload_id).await?;
+            let (upload, upload_rev) = match self.upload(&bucket, &input.key, &input.upload_id).await {
+                Ok(u) => u,
+                // Completed already (a client retrying after a lost answer): the same answer.
+                Err(e) => match self.object_entry(&bucket, &input.key).await? {
+                    Some((done, _)) if done.upload_id.as_deref() == Some(input.upload_id.as_str()) => {
+                        return Ok(CompleteMultipartUploadOutput {
+                            bucket: Some(bucket.name.clone()),
+                            key: Some(input.key.clone()),
+                            e_tag: Some(etag(&done.etag)),
+                            ..Default::default()
+                        })
+                    }
+                    _ => return Err(e),
+                },
+            };
             let (stored, _) = self.parts(&bucket, &input.upload_id, 0, MAX_PARTS as usize).await?;
             let stored: std::collections::BTreeMap<i32, PartRecord> = stored.into_iter().collect();
             let mut pieces = Vec::with_capacity(asked.len());
@@ -377,7 +391,15 @@ impl Gateway {
                 headers: upload.headers.clone(),
                 checksums: Checksums::default(),
                 lock: upload.lock.clone(),
+                upload_id: Some(input.upload_id.clone()),
             };
+            let reason = format!("S3 CompleteMultipartUpload by access key {}", id.access_key);
+            if record.lock.is_some() {
+                if let Some((current, _)) = self.object_entry(&bucket, &input.key).await? {
+                    lock::check_replace(&bucket, &current)?;
+                }
+            }
+            self.apply_cluster_lock(&bucket, &record, &reason).await?;
             let uns = uploads_ns(bucket.ns());
             let ukey = upload_entry_key(&input.key, &input.upload_id);
             let trash = TrashRecord {
@@ -414,7 +436,6 @@ impl Gateway {
                 .await;
             match outcome {
                 Ok(()) => {
-                    self.apply_cluster_lock(&bucket, &record).await?;
                     return Ok(CompleteMultipartUploadOutput {
                         bucket: Some(bucket.name.clone()),
                         key: Some(input.key.clone()),

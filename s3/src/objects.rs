@@ -62,18 +62,58 @@ pub(crate) fn check_conditions(
         }
         _ => {}
     }
+    let unmodified = || {
+        let mut e = S3Error::new(not_modified.clone());
+        if not_modified == S3ErrorCode::NotModified {
+            // A 304 still names the representation (RFC 9110 15.4.5).
+            let mut headers = http::HeaderMap::new();
+            if let Ok(v) = http::HeaderValue::from_str(&format!("\"{}\"", record.etag)) {
+                headers.insert(http::header::ETAG, v);
+            }
+            e.set_headers(headers);
+        }
+        e
+    };
     match if_none_match {
-        Some(c) if etag_matches(c, &record.etag) => return Err(S3Error::new(not_modified)),
+        Some(c) if etag_matches(c, &record.etag) => return Err(unmodified()),
         None => {
             if let Some(t) = if_modified_since {
                 if modified <= secs(lock::timestamp_ms(t)?) {
-                    return Err(S3Error::new(not_modified));
+                    return Err(unmodified());
                 }
             }
         }
         _ => {}
     }
     Ok(())
+}
+
+/// Conditions of a conditional delete (If-Match, x-amz-if-match-size/-last-modified-time, or
+/// the per-object ETag/Size/LastModifiedTime of DeleteObjects). A missing object deletes fine.
+#[derive(Default)]
+pub(crate) struct DeleteIf {
+    pub etag: Option<ETagCondition>,
+    pub size: Option<i64>,
+    pub modified: Option<Timestamp>,
+}
+
+impl DeleteIf {
+    fn check(&self, record: &ObjectRecord) -> S3Result<()> {
+        if let Some(c) = &self.etag {
+            if !etag_matches(c, &record.etag) {
+                return Err(precondition());
+            }
+        }
+        if self.size.is_some_and(|s| s != record.size as i64) {
+            return Err(precondition());
+        }
+        if let Some(t) = &self.modified {
+            if secs(lock::timestamp_ms(t)?) != secs(record.modified_ms) {
+                return Err(precondition());
+            }
+        }
+        Ok(())
+    }
 }
 
 pub(crate) fn headers_from(
@@ -180,13 +220,15 @@ impl Gateway {
             input.object_lock_retain_until_date.as_ref(),
             input.object_lock_legal_hold_status.as_ref().map(|s| s.as_str()),
         )?;
-        // Refuse early what the commit would refuse, before any byte is stored.
-        if let Some(cond) = &input.if_none_match {
-            if cond.is_any() && self.object_entry(&bucket, &input.key).await?.is_some() {
-                return Err(s3_error!(
-                    PreconditionFailed,
-                    "At least one of the pre-conditions you specified did not hold"
-                ));
+        // Refuse early what the commit would refuse, before any byte is stored (and, in a
+        // locked bucket, locked: locked data cannot be deleted again).
+        let must_be_new = input.if_none_match.as_ref().is_some_and(|c| c.is_any());
+        if must_be_new || bucket.record.object_lock {
+            if let Some((current, _)) = self.object_entry(&bucket, &input.key).await? {
+                if must_be_new {
+                    return Err(precondition());
+                }
+                lock::check_replace(&bucket, &current)?;
             }
         }
         let headers = headers_from(
@@ -209,7 +251,13 @@ impl Gateway {
             headers,
             checksums: digests.checksums.clone(),
             lock: lock_state,
+            upload_id: None,
         };
+        let reason = format!("S3 PutObject by access key {}", id.access_key);
+        if let Err(e) = self.apply_cluster_lock(&bucket, &record, &reason).await {
+            self.discard(bucket.ns(), &piece.k).await;
+            return Err(e);
+        }
         let if_match = input.if_match.clone();
         let if_none_match = input.if_none_match.clone();
         let committed = self
@@ -227,7 +275,6 @@ impl Gateway {
             self.discard(bucket.ns(), &piece.k).await;
             return Err(e);
         }
-        self.apply_cluster_lock(&bucket, &record).await?;
         let c = record.checksums;
         Ok(S3Response::new(PutObjectOutput {
             e_tag: Some(etag(&record.etag)),
@@ -393,14 +440,24 @@ impl Gateway {
     }
 
     /// Deletes `key` (absent is fine, as in S3). Locked objects are refused.
-    pub(crate) async fn delete_one(&self, bucket: &Bucket, key: &str, bypass_governance: bool) -> S3Result<()> {
+    pub(crate) async fn delete_one(
+        &self,
+        id: &Identity,
+        bucket: &Bucket,
+        key: &str,
+        bypass_governance: bool,
+        cond: &DeleteIf,
+    ) -> S3Result<()> {
         let ons = bucket.objects_ns();
         for _ in 0..16 {
             let Some((record, revision)) = self.object_entry(bucket, key).await? else {
                 return Ok(());
             };
+            cond.check(&record)?;
             lock::check_delete(&record, bypass_governance)?;
-            self.release_cluster_lock(bucket, &record, bypass_governance).await?;
+            let reason = format!("S3 DeleteObject by access key {}", id.access_key);
+            self.delete_locked_data(bucket, &record, bypass_governance, &reason)
+                .await?;
             let mut ops = vec![TxnOp {
                 namespace: ons.clone(),
                 key: key.as_bytes().to_vec(),
@@ -431,8 +488,19 @@ impl Gateway {
     pub(crate) async fn op_delete_object(&self, id: &Identity, input: &DeleteObjectInput) -> S3Result<()> {
         let bucket = self.bucket(id, &input.bucket).await?;
         check_version(input.version_id.as_deref())?;
-        self.delete_one(&bucket, &input.key, input.bypass_governance_retention.unwrap_or(false))
-            .await
+        let cond = DeleteIf {
+            etag: input.if_match.clone(),
+            size: input.if_match_size,
+            modified: input.if_match_last_modified_time.clone(),
+        };
+        self.delete_one(
+            id,
+            &bucket,
+            &input.key,
+            input.bypass_governance_retention.unwrap_or(false),
+            &cond,
+        )
+        .await
     }
 
     pub(crate) async fn op_delete_objects(
@@ -453,7 +521,14 @@ impl Gateway {
         let mut errors = Vec::new();
         for o in &input.delete.objects {
             let outcome = match check_version(o.version_id.as_deref()) {
-                Ok(()) => self.delete_one(&bucket, &o.key, bypass).await,
+                Ok(()) => {
+                    let cond = DeleteIf {
+                        etag: o.e_tag.clone().map(ETagCondition::ETag),
+                        size: o.size,
+                        modified: o.last_modified_time.clone(),
+                    };
+                    self.delete_one(id, &bucket, &o.key, bypass, &cond).await
+                }
                 Err(e) => Err(e),
             };
             match outcome {
@@ -537,6 +612,11 @@ impl Gateway {
             input.object_lock_retain_until_date.as_ref(),
             input.object_lock_legal_hold_status.as_ref().map(|s| s.as_str()),
         )?;
+        if dst.record.object_lock {
+            if let Some((current, _)) = self.object_entry(&dst, &input.key).await? {
+                lock::check_replace(&dst, &current)?;
+            }
+        }
         let (piece, digests) = self
             .copy_bytes(
                 src_ref,
@@ -555,7 +635,13 @@ impl Gateway {
             headers,
             checksums: digests.checksums,
             lock: lock_state,
+            upload_id: None,
         };
+        let reason = format!("S3 CopyObject by access key {}", id.access_key);
+        if let Err(e) = self.apply_cluster_lock(&dst, &record, &reason).await {
+            self.discard(dst.ns(), &piece.k).await;
+            return Err(e);
+        }
         if let Err(e) = self
             .commit_object(&dst, &input.key, &record, Also::nothing(&dst), |_| Ok(()))
             .await
@@ -563,7 +649,6 @@ impl Gateway {
             self.discard(dst.ns(), &piece.k).await;
             return Err(e);
         }
-        self.apply_cluster_lock(&dst, &record).await?;
         Ok(CopyObjectOutput {
             copy_object_result: Some(CopyObjectResult {
                 e_tag: Some(etag(&record.etag)),
@@ -614,12 +699,7 @@ fn check_version(version_id: Option<&str>) -> S3Result<()> {
 }
 
 fn invalid_part_number() -> S3Error {
-    let mut e = S3Error::with_message(
-        S3ErrorCode::Custom("InvalidPartNumber".into()),
-        "The requested partnumber is not satisfiable",
-    );
-    e.set_status_code(http::StatusCode::RANGE_NOT_SATISFIABLE);
-    e
+    s3_error!(InvalidPart, "The requested partnumber is not satisfiable")
 }
 
 fn precondition() -> S3Error {

@@ -136,6 +136,9 @@ pub struct ObjectRecord {
     pub checksums: Checksums,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub lock: Option<LockState>,
+    /// The multipart upload this object completed, so that a repeated completion succeeds.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub upload_id: Option<String>,
 }
 
 impl ObjectRecord {
