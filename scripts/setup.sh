@@ -6,6 +6,8 @@ set -euo pipefail
 # Debian packages: clang/libclang for RocksDB's bindgen, a C++ toolchain for RocksDB itself,
 # xmllint for SEDA schema validation. protoc is not needed: the build uses a vendored one.
 PACKAGES=(build-essential clang libclang-dev pkg-config libxml2-utils curl)
+# Real S3 clients driving the S3 gateway in its integration tests (archipel/tests/s3_clients.rs).
+PACKAGES+=(awscli rclone s3cmd)
 
 missing=()
 for p in "${PACKAGES[@]}"; do

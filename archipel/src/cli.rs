@@ -154,6 +154,11 @@ pub enum Command {
         #[command(subcommand)]
         command: MetaCommand,
     },
+    /// The S3 gateway: serve the S3 API over the cluster, manage tenants' access keys.
+    S3 {
+        #[command(subcommand)]
+        command: crate::cmd::s3::S3Command,
+    },
 }
 
 #[derive(Args)]
@@ -174,6 +179,10 @@ pub struct DevArgs {
     /// Port of the Vitam door (mutual TLS, client certificates of the dev CA; 0: any free port).
     #[arg(long, default_value_t = 8443)]
     pub vitam_port: u16,
+    /// Port of the S3 gateway (0: any free port; default 8490, or any free port when 8490 is
+    /// taken); a dev access key is printed with it.
+    #[arg(long)]
+    pub s3_port: Option<u16>,
     /// Each node's repair traffic limit (e.g. 100MiB, 0 = unlimited), as `[repair] max_bytes_per_sec`;
     /// `archipel bench` lifts it to measure what repair can do.
     #[arg(long, default_value = "100MiB")]

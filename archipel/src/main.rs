@@ -12,6 +12,7 @@ fn main() -> std::process::ExitCode {
     let serves = match &cli.command {
         cli::Command::Server { .. } | cli::Command::Dev(_) => true,
         cli::Command::Archive { command } => matches!(**command, cmd::archive::ArchiveCommand::Serve(_)),
+        cli::Command::S3 { command } => matches!(command, cmd::s3::S3Command::Serve(_)),
         _ => false,
     };
     if !serves {

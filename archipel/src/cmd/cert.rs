@@ -11,7 +11,7 @@ use archipel_node::tls::{issue, Ca, Role, Validity};
 use clap::{Args, Subcommand};
 use serde_json::json;
 
-pub use locate::{client_for, register_dev_cluster, unregister_dev_cluster};
+pub use locate::{client_for, register_dev_cluster, tls_dir_for, unregister_dev_cluster};
 
 use crate::cli::ClusterArgs;
 

@@ -70,7 +70,10 @@ pub async fn run(args: DevArgs) -> anyhow::Result<ExitCode> {
     let started = start_all(&exe, &nodes, &mut children, &tls_dir, repair_rate).await;
     let outcome = match started {
         Ok(()) => match start_archive_front(&nodes, &data, (args.archive_port, args.vitam_port), &tls_dir).await {
-            Ok((front, vitam)) => serve(&nodes, &mut children, &tls_dir, front, vitam).await,
+            Ok((front, vitam)) => match super::s3::start_dev(&addrs, &tls_dir, &data, args.s3_port).await {
+                Ok(s3_lines) => serve(&nodes, &mut children, &tls_dir, front, vitam, &s3_lines).await,
+                Err(e) => Err(e),
+            },
             Err(e) => Err(e),
         },
         Err(e) => Err(e),
@@ -316,6 +319,7 @@ async fn serve(
     tls_dir: &Path,
     front: std::net::SocketAddr,
     vitam: std::net::SocketAddr,
+    s3_lines: &[String],
 ) -> anyhow::Result<()> {
     use std::io::Write;
     use tokio::signal::unix::{signal, SignalKind};
@@ -329,6 +333,9 @@ async fn serve(
     let _ = writeln!(out, "ARCHIPEL_ARCHIVE=http://{front}");
     let _ = writeln!(out, "ARCHIPEL_ASALAE=http://{front}/asalae");
     let _ = writeln!(out, "ARCHIPEL_VITAM=https://{vitam}");
+    for line in s3_lines {
+        let _ = writeln!(out, "{line}");
+    }
     // The CLI also finds this directory by itself for a running dev cluster (cmd/cert/locate.rs).
     let _ = writeln!(out, "ARCHIPEL_TLS_DIR={}", tls_dir.display());
     let _ = out.flush();

@@ -10,6 +10,7 @@ mod membership;
 mod meta;
 mod namespaces;
 mod objects;
+pub mod s3;
 mod server;
 mod status;
 mod workers;
@@ -37,6 +38,7 @@ pub async fn run(cli: crate::cli::Cli) -> anyhow::Result<ExitCode> {
         Command::Identify(args) => identify::run(args).await,
         Command::Archive { command } => archive::run(*command).await,
         Command::Bench(args) => bench::run(args).await,
+        Command::S3 { command } => s3::run(command).await,
         Command::Ns { command } => namespaces::run(command).await,
         Command::Scrub { command } => workers::scrub(command).await,
         Command::Repair { command } => workers::repair(command).await,

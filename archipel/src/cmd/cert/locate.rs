@@ -9,15 +9,20 @@ use archipel_client::{Client, TlsFiles, TLS_DIR_ENV};
 
 /// A client for `list`, with the TLS directory resolved as described above.
 pub fn client_for(list: &str, tls_dir: Option<&Path>) -> anyhow::Result<Client> {
-    let dir = tls_dir
+    let dir = tls_dir_for(list, tls_dir);
+    Ok(Client::from_list_with_tls(list, dir.map(|d| TlsFiles::from_dir(&d)))?)
+}
+
+/// The TLS directory a command for `list` uses, resolved as described above.
+pub fn tls_dir_for(list: &str, tls_dir: Option<&Path>) -> Option<PathBuf> {
+    tls_dir
         .map(Path::to_path_buf)
         .or_else(|| {
             std::env::var_os(TLS_DIR_ENV)
                 .filter(|d| !d.is_empty())
                 .map(PathBuf::from)
         })
-        .or_else(|| list.split(',').next().and_then(|a| dev_tls_dir(a.trim())));
-    Ok(Client::from_list_with_tls(list, dir.map(|d| TlsFiles::from_dir(&d)))?)
+        .or_else(|| list.split(',').next().and_then(|a| dev_tls_dir(a.trim())))
 }
 
 /// Records that the dev cluster at `addrs` uses the client bundle in `tls_dir`.
