@@ -11,7 +11,7 @@ use std::sync::Arc;
 use archipel_client::Consistency;
 use async_trait::async_trait;
 
-use crate::api::units::SearchParams;
+pub use crate::api::units::SearchParams;
 use crate::catalog::AipRecord;
 use crate::error::{ArchiveError, Result};
 use crate::keys;
@@ -230,6 +230,11 @@ pub fn to_query(p: SearchParams, today: chrono::NaiveDate) -> Result<SearchQuery
 }
 
 pub async fn search(a: &Archive, tenant: &str, p: SearchParams) -> Result<serde_json::Value> {
+    Ok(serde_json::to_value(search_page(a, tenant, p).await?)?)
+}
+
+/// [`search`], typed.
+pub async fn search_page(a: &Archive, tenant: &str, p: SearchParams) -> Result<crate::search::SearchPage> {
     // A search filter, not a decision: elimination re-checks holds against the leader's clock.
     let query = to_query(p, chrono::Utc::now().date_naive())?;
     sync(a, tenant).await?;
@@ -237,5 +242,5 @@ pub async fn search(a: &Archive, tenant: &str, p: SearchParams) -> Result<serde_
     let page = tokio::task::spawn_blocking(move || index.search(&query))
         .await
         .map_err(|e| ArchiveError::Internal(format!("search failed: {e}")))??;
-    Ok(serde_json::to_value(page)?)
+    Ok(page)
 }
