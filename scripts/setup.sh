@@ -6,6 +6,8 @@ set -euo pipefail
 # Debian packages: clang/libclang for RocksDB's bindgen, a C++ toolchain for RocksDB itself,
 # xmllint for SEDA schema validation. protoc is not needed: the build uses a vendored one.
 PACKAGES=(build-essential clang libclang-dev pkg-config libxml2-utils curl)
+# Headless Chromium and its WebDriver for the web interface's browser tests (archipel/tests/ui_browser.rs).
+PACKAGES+=(chromium chromium-driver)
 
 missing=()
 for p in "${PACKAGES[@]}"; do

@@ -69,7 +69,7 @@ pub async fn run(args: DevArgs) -> anyhow::Result<ExitCode> {
     let mut children: Vec<(u64, Child)> = Vec::new();
     let started = start_all(&exe, &nodes, &mut children, &tls_dir, repair_rate).await;
     let outcome = match started {
-        Ok(()) => match start_archive_front(&nodes, &data, args.archive_port, &tls_dir).await {
+        Ok(()) => match start_archive_front(&nodes, &data, args.archive_port, &tls_dir, &args.ui).await {
             Ok(front) => serve(&nodes, &mut children, &tls_dir, front).await,
             Err(e) => Err(e),
         },
@@ -274,12 +274,19 @@ fn log_tail(path: &Path) -> String {
 
 /// The archive front of the dev cluster, in this process. It trusts calls from this machine
 /// without a token, so the local CLI needs no set-up.
+/// The front as `serve` announces it: its address, and the web interface's sign-in if it has one.
+struct DevFront {
+    addr: std::net::SocketAddr,
+    ui_token: Option<String>,
+}
+
 async fn start_archive_front(
     nodes: &[DevNode],
     data: &Path,
     port: u16,
     tls_dir: &Path,
-) -> anyhow::Result<std::net::SocketAddr> {
+    ui: &super::archive::ui::UiArgs,
+) -> anyhow::Result<DevFront> {
     let list: Vec<String> = nodes.iter().map(|n| n.addr.clone()).collect();
     let client = super::cert::client_for(&list.join(","), Some(tls_dir))?;
     let mut config = archipel_archive::service::ArchiveConfig::new(data.join("archive-spool"));
@@ -287,17 +294,28 @@ async fn start_archive_front(
     config.search_dir = Some(data.join("archive-search"));
     config.seal_interval = Duration::from_secs(60);
     let listen = std::net::SocketAddr::from(([127, 0, 0, 1], port));
-    let (addr, _handle) = super::archive::start_front(client, config, None, listen)
+    let ui_config = ui.config()?;
+    let with_ui = ui_config.is_some();
+    let (addr, _handle, archive) = super::archive::start_front(client, config, None, listen, ui_config)
         .await
         .with_context(|| format!("the archive front could not start on port {port}; pass --archive-port"))?;
-    Ok(addr)
+    let ui_token = if with_ui {
+        Some(
+            super::archive::ui::dev_sign_in(&archive, data)
+                .await
+                .context("cannot prepare the web interface's dev sign-in")?,
+        )
+    } else {
+        None
+    };
+    Ok(DevFront { addr, ui_token })
 }
 
 async fn serve(
     nodes: &[DevNode],
     children: &mut [(u64, Child)],
     tls_dir: &Path,
-    front: std::net::SocketAddr,
+    front: DevFront,
 ) -> anyhow::Result<()> {
     use std::io::Write;
     use tokio::signal::unix::{signal, SignalKind};
@@ -308,9 +326,13 @@ async fn serve(
     // A reader may stop after the first line: a closed stdout must not stop the cluster.
     let mut out = std::io::stdout();
     let _ = writeln!(out, "ARCHIPEL_CLUSTER={}", list.join(","));
-    let _ = writeln!(out, "ARCHIPEL_ARCHIVE=http://{front}");
+    let _ = writeln!(out, "ARCHIPEL_ARCHIVE=http://{}", front.addr);
     // The CLI also finds this directory by itself for a running dev cluster (cmd/cert/locate.rs).
     let _ = writeln!(out, "ARCHIPEL_TLS_DIR={}", tls_dir.display());
+    if let Some(token) = &front.ui_token {
+        let _ = writeln!(out, "ARCHIPEL_UI=http://{}/ui/", front.addr);
+        let _ = writeln!(out, "ARCHIPEL_UI_TOKEN={token}");
+    }
     let _ = out.flush();
     let sites = nodes
         .iter()
@@ -332,6 +354,14 @@ async fn serve(
         list.join(","),
         tls_dir.display()
     );
+    if front.ui_token.is_some() {
+        eprintln!(
+            "web interface: open http://{}/ui/ and sign in with ARCHIPEL_UI_TOKEN (an archivist of tenant `{}`); other roles: archipel archive token create --tenant {} --role …",
+            front.addr,
+            super::archive::ui::DEV_TENANT,
+            super::archive::ui::DEV_TENANT
+        );
+    }
     let stop = async {
         tokio::select! {
             _ = term.recv() => {}

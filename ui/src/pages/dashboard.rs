@@ -31,7 +31,7 @@ pub async fn page(State(ui): State<UiState>, v: Viewer) -> UiResult<Response> {
     };
     let health = cluster_line(&ui, l).await;
     let mut recent: Vec<&Transfer> = transfers.iter().collect();
-    recent.sort_by(|a, b| b.received_at.cmp(&a.received_at));
+    recent.sort_by_key(|t| std::cmp::Reverse(t.received_at));
     let failed: Vec<&Transfer> = recent
         .iter()
         .copied()

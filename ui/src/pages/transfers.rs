@@ -44,7 +44,7 @@ pub async fn list(State(ui): State<UiState>, v: Viewer, Query(f): Query<Filters>
     let tenant = v.allow(&ui, READERS).await?;
     let l = v.lang;
     let mut all = visible_transfers(&ui, &v, &tenant).await?;
-    all.sort_by(|a, b| b.received_at.cmp(&a.received_at));
+    all.sort_by_key(|t| std::cmp::Reverse(t.received_at));
     let mut agencies: Vec<String> = all.iter().filter_map(|t| t.transferring_agency.clone()).collect();
     agencies.sort();
     agencies.dedup();

@@ -60,6 +60,8 @@ pub struct ServeArgs {
     /// each (docs/archive.md, "The AIP"); 0 stores every file alone. At most 16MiB.
     #[arg(long, default_value = "1MiB")]
     pub pack_files_up_to: String,
+    #[command(flatten)]
+    pub ui: super::ui::UiArgs,
 }
 
 /// Parses `--pack-files-up-to`: a size within what one pack holds.
@@ -95,8 +97,13 @@ pub async fn run(args: ServeArgs) -> anyhow::Result<ExitCode> {
     config.max_request_body_bytes = args.max_body_bytes;
     config.encrypt_tenant_namespaces = !args.no_tenant_encryption;
     config.pack_files_up_to = pack_limit(&args.pack_files_up_to)?;
-    let (addr, handle) = start_front(client, config, args.pronom_dir.as_deref(), args.listen).await?;
+    let ui = args.ui.config()?;
+    let with_ui = ui.is_some();
+    let (addr, handle, _) = start_front(client, config, args.pronom_dir.as_deref(), args.listen, ui).await?;
     println!("ARCHIPEL_ARCHIVE=http://{addr}");
+    if with_ui {
+        println!("ARCHIPEL_UI=http://{addr}/ui/");
+    }
     tokio::select! {
         r = handle => r.context("the archive front stopped")??,
         _ = crate::cmd::server::shutdown_signal() => eprintln!("archipel archive: stopping"),
@@ -104,13 +111,18 @@ pub async fn run(args: ServeArgs) -> anyhow::Result<ExitCode> {
     Ok(ExitCode::SUCCESS)
 }
 
-/// Starts a front and returns its address once it listens.
+/// A running front: its address, its task and its service.
+pub type Started = (SocketAddr, tokio::task::JoinHandle<std::io::Result<()>>, Arc<Archive>);
+
+/// Starts a front (with the web interface under /ui/ unless `ui` is None) and returns its
+/// address once it listens.
 pub async fn start_front(
     client: Client,
     config: ArchiveConfig,
     pronom_dir: Option<&std::path::Path>,
     listen: SocketAddr,
-) -> anyhow::Result<(SocketAddr, tokio::task::JoinHandle<std::io::Result<()>>)> {
+    ui: Option<archipel_ui::UiConfig>,
+) -> anyhow::Result<Started> {
     let identifier = match archipel_pronom::SignatureFiles::discover(pronom_dir) {
         Ok(files) => {
             let id =
@@ -129,6 +141,10 @@ pub async fn start_front(
         .await
         .with_context(|| format!("cannot listen on {listen}"))?;
     let addr = listener.local_addr()?;
-    let handle = tokio::spawn(server::serve(archive, listener));
-    Ok((addr, handle))
+    let extra = match ui {
+        Some(config) => archipel_ui::router(Arc::clone(&archive), config),
+        None => axum::Router::new(),
+    };
+    let handle = tokio::spawn(server::serve_with(Arc::clone(&archive), listener, extra));
+    Ok((addr, handle, archive))
 }
