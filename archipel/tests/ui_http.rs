@@ -77,13 +77,25 @@ fn sessions_forms_and_limits_over_http() {
         ))
         .spawn()
         .unwrap();
-    let mut lines = BufReader::new(child.stdout.take().unwrap()).lines();
-    let archive = lines.next().unwrap().unwrap();
-    let ui_line = lines.next().unwrap().unwrap();
+    // Other doors may print their lines between these two: read up to the interface's.
+    let mut printed = std::collections::HashMap::new();
+    for line in BufReader::new(child.stdout.take().unwrap()).lines().take(10) {
+        let line = line.unwrap();
+        if let Some((k, v)) = line.split_once('=') {
+            printed.insert(k.to_owned(), v.to_owned());
+        }
+        if printed.contains_key("ARCHIPEL_UI") {
+            break;
+        }
+    }
+    let archive = format!(
+        "ARCHIPEL_ARCHIVE={}",
+        printed.get("ARCHIPEL_ARCHIVE").expect("serve prints ARCHIPEL_ARCHIVE")
+    );
     assert!(archive.starts_with("ARCHIPEL_ARCHIVE=http://"), "{archive}");
-    let base = ui_line
-        .strip_prefix("ARCHIPEL_UI=")
-        .unwrap_or_else(|| panic!("serve must print ARCHIPEL_UI next: {ui_line}"))
+    let base = printed
+        .get("ARCHIPEL_UI")
+        .unwrap_or_else(|| panic!("serve must print ARCHIPEL_UI: {printed:?}"))
         .trim_end_matches('/')
         .to_owned();
     let front_url = archive.trim_start_matches("ARCHIPEL_ARCHIVE=").to_owned();
