@@ -8,6 +8,8 @@ set -euo pipefail
 PACKAGES=(build-essential clang libclang-dev pkg-config libxml2-utils curl)
 # Real S3 clients driving the S3 gateway in its integration tests (archipel/tests/s3_clients.rs).
 PACKAGES+=(awscli rclone s3cmd)
+# Headless Chromium and its WebDriver for the web interface's browser tests (archipel/tests/ui_browser.rs).
+PACKAGES+=(chromium chromium-driver)
 
 missing=()
 for p in "${PACKAGES[@]}"; do

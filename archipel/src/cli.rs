@@ -187,6 +187,8 @@ pub struct DevArgs {
     /// `archipel bench` lifts it to measure what repair can do.
     #[arg(long, default_value = "100MiB")]
     pub repair_rate: String,
+    #[command(flatten)]
+    pub ui: crate::cmd::archive::ui::UiArgs,
 }
 
 #[derive(Subcommand)]

@@ -313,6 +313,24 @@ impl Journal {
             .map_err(|e| ArchiveError::Unavailable(e.to_string()))
     }
 
+    /// How many entries `tenant`'s logbook holds (its last sequence number), 0 when empty.
+    pub async fn last_seq(&self, tenant: &str) -> Result<u64> {
+        let head = self
+            .store
+            .head(tenant)
+            .await
+            .map_err(|e| ArchiveError::Unavailable(e.to_string()))?;
+        Ok(head.map_or(0, |(h, _)| h.seq))
+    }
+
+    /// The latest seal of `tenant`'s logbook, if it was ever sealed.
+    pub async fn last_seal(&self, tenant: &str) -> Result<Option<Seal>> {
+        self.store
+            .last_seal(tenant)
+            .await
+            .map_err(|e| ArchiveError::Unavailable(e.to_string()))
+    }
+
     /// Re-checks the chain and every seal.
     pub async fn verify(&self, tenant: &str) -> Result<Value> {
         let report = logbook::verify(self.store.as_ref(), tenant, &self.keys)

@@ -27,6 +27,7 @@ pub mod logbook;
 pub mod model;
 pub mod referentials;
 pub mod rules;
+pub mod rules_import;
 pub mod search;
 pub mod searching;
 pub mod server;

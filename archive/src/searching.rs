@@ -11,7 +11,7 @@ use std::sync::Arc;
 use archipel_client::Consistency;
 use async_trait::async_trait;
 
-use crate::api::units::SearchParams;
+pub use crate::api::units::SearchParams;
 use crate::catalog::AipRecord;
 use crate::error::{ArchiveError, Result};
 use crate::keys;
@@ -245,14 +245,29 @@ pub async fn search(a: &Archive, tenant: &str, p: SearchParams) -> Result<serde_
     search_within(a, tenant, p, &crate::access::Scope::TenantWide).await
 }
 
-/// [`search`] restricted to what `scope` may see: a requester's contract limits the
-/// originating agencies and, unless it sees non-communicable units, adds "communicable today".
+/// [`search`], typed (the web interface renders it).
+pub async fn search_page(a: &Archive, tenant: &str, p: SearchParams) -> Result<crate::search::SearchPage> {
+    search_page_within(a, tenant, p, &crate::access::Scope::TenantWide).await
+}
+
+/// [`search`] restricted to what `scope` may see.
 pub async fn search_within(
     a: &Archive,
     tenant: &str,
     p: SearchParams,
     scope: &crate::access::Scope,
 ) -> Result<serde_json::Value> {
+    Ok(serde_json::to_value(search_page_within(a, tenant, p, scope).await?)?)
+}
+
+/// The search as `scope` may see it: a requester's contract limits the originating agencies and,
+/// unless it sees non-communicable units, adds "communicable today".
+pub async fn search_page_within(
+    a: &Archive,
+    tenant: &str,
+    p: SearchParams,
+    scope: &crate::access::Scope,
+) -> Result<crate::search::SearchPage> {
     // A search filter, not a decision: elimination re-checks holds against the leader's clock,
     // and downloads re-check communicability (`access::guard`).
     let today = a.config.access_clock.today()?;
@@ -278,5 +293,5 @@ pub async fn search_within(
     let page = tokio::task::spawn_blocking(move || index.search(&query))
         .await
         .map_err(|e| ArchiveError::Internal(format!("search failed: {e}")))??;
-    Ok(serde_json::to_value(page)?)
+    Ok(page)
 }

@@ -69,13 +69,15 @@ pub async fn run(args: DevArgs) -> anyhow::Result<ExitCode> {
     let mut children: Vec<(u64, Child)> = Vec::new();
     let started = start_all(&exe, &nodes, &mut children, &tls_dir, repair_rate).await;
     let outcome = match started {
-        Ok(()) => match start_archive_front(&nodes, &data, (args.archive_port, args.vitam_port), &tls_dir).await {
-            Ok((front, vitam)) => match super::s3::start_dev(&addrs, &tls_dir, &data, args.s3_port).await {
-                Ok(s3_lines) => serve(&nodes, &mut children, &tls_dir, front, vitam, &s3_lines).await,
+        Ok(()) => {
+            match start_archive_front(&nodes, &data, (args.archive_port, args.vitam_port), &tls_dir, &args.ui).await {
+                Ok(front) => match super::s3::start_dev(&addrs, &tls_dir, &data, args.s3_port).await {
+                    Ok(s3_lines) => serve(&nodes, &mut children, &tls_dir, front, &s3_lines).await,
+                    Err(e) => Err(e),
+                },
                 Err(e) => Err(e),
-            },
-            Err(e) => Err(e),
-        },
+            }
+        }
         Err(e) => Err(e),
     };
     stop_all(&mut children);
@@ -275,6 +277,14 @@ fn log_tail(path: &Path) -> String {
     lines[lines.len().saturating_sub(15)..].join("\n")
 }
 
+/// The front as `serve` announces it: its address, its Vitam door's, and the web interface's
+/// sign-in if it has one.
+struct DevFront {
+    addr: std::net::SocketAddr,
+    vitam: std::net::SocketAddr,
+    ui_token: Option<String>,
+}
+
 /// The archive front of the dev cluster, in this process. It trusts calls from this machine
 /// without a token, so the local CLI needs no set-up.
 async fn start_archive_front(
@@ -282,7 +292,8 @@ async fn start_archive_front(
     data: &Path,
     (port, vitam_port): (u16, u16),
     tls_dir: &Path,
-) -> anyhow::Result<(std::net::SocketAddr, std::net::SocketAddr)> {
+    ui: &super::archive::ui::UiArgs,
+) -> anyhow::Result<DevFront> {
     let list: Vec<String> = nodes.iter().map(|n| n.addr.clone()).collect();
     let client = super::cert::client_for(&list.join(","), Some(tls_dir))?;
     let mut config = archipel_archive::service::ArchiveConfig::new(data.join("archive-spool"));
@@ -307,18 +318,28 @@ async fn start_archive_front(
     .await
     .with_context(|| format!("the Vitam door could not start on port {vitam_port}; pass --vitam-port"))?
     .context("the Vitam door did not start")?;
-    let (addr, _handle) = super::archive::serve_front(archive, listen)
+    let ui_config = ui.config()?;
+    let with_ui = ui_config.is_some();
+    let (addr, _handle) = super::archive::serve_front(std::sync::Arc::clone(&archive), listen, ui_config)
         .await
         .with_context(|| format!("the archive front could not start on port {port}; pass --archive-port"))?;
-    Ok((addr, vitam))
+    let ui_token = if with_ui {
+        Some(
+            super::archive::ui::dev_sign_in(&archive, data)
+                .await
+                .context("cannot prepare the web interface's dev sign-in")?,
+        )
+    } else {
+        None
+    };
+    Ok(DevFront { addr, vitam, ui_token })
 }
 
 async fn serve(
     nodes: &[DevNode],
     children: &mut [(u64, Child)],
     tls_dir: &Path,
-    front: std::net::SocketAddr,
-    vitam: std::net::SocketAddr,
+    front: DevFront,
     s3_lines: &[String],
 ) -> anyhow::Result<()> {
     use std::io::Write;
@@ -330,14 +351,18 @@ async fn serve(
     // A reader may stop after the first line: a closed stdout must not stop the cluster.
     let mut out = std::io::stdout();
     let _ = writeln!(out, "ARCHIPEL_CLUSTER={}", list.join(","));
-    let _ = writeln!(out, "ARCHIPEL_ARCHIVE=http://{front}");
-    let _ = writeln!(out, "ARCHIPEL_ASALAE=http://{front}/asalae");
-    let _ = writeln!(out, "ARCHIPEL_VITAM=https://{vitam}");
+    let _ = writeln!(out, "ARCHIPEL_ARCHIVE=http://{}", front.addr);
+    let _ = writeln!(out, "ARCHIPEL_ASALAE=http://{}/asalae", front.addr);
+    let _ = writeln!(out, "ARCHIPEL_VITAM=https://{}", front.vitam);
     for line in s3_lines {
         let _ = writeln!(out, "{line}");
     }
     // The CLI also finds this directory by itself for a running dev cluster (cmd/cert/locate.rs).
     let _ = writeln!(out, "ARCHIPEL_TLS_DIR={}", tls_dir.display());
+    if let Some(token) = &front.ui_token {
+        let _ = writeln!(out, "ARCHIPEL_UI=http://{}/ui/", front.addr);
+        let _ = writeln!(out, "ARCHIPEL_UI_TOKEN={token}");
+    }
     let _ = out.flush();
     let sites = nodes
         .iter()
@@ -359,6 +384,14 @@ async fn serve(
         list.join(","),
         tls_dir.display()
     );
+    if front.ui_token.is_some() {
+        eprintln!(
+            "web interface: open http://{}/ui/ and sign in with ARCHIPEL_UI_TOKEN (an archivist of tenant `{}`); other roles: archipel archive token create --tenant {} --role …",
+            front.addr,
+            super::archive::ui::DEV_TENANT,
+            super::archive::ui::DEV_TENANT
+        );
+    }
     let stop = async {
         tokio::select! {
             _ = term.recv() => {}

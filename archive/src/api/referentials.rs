@@ -218,46 +218,7 @@ pub async fn import_rules(
     body: String,
 ) -> ApiResult<Json<Vec<Rule>>> {
     a.authorize(&who, &tenant, WRITERS).await?;
-    let (rules, previous) = a.refs.import_rules_versioned(&tenant, &body).await?;
-    a.journal
-        .record(
-            &tenant,
-            "rules.imported",
-            "OK",
-            &who.id,
-            None,
-            serde_json::json!({"count": rules.len(), "changed": previous.iter().map(|r| &r.id).collect::<Vec<_>>()}),
-        )
-        .await?;
-    // A changed duration moves the end dates of the units using the rule (as Vitam does).
-    let moved: std::collections::HashSet<String> = previous
-        .iter()
-        .filter(|old| {
-            rules.iter().any(|new| {
-                new.id == old.id
-                    && (new.duration, new.measurement, new.no_duration)
-                        != (old.duration, old.measurement, old.no_duration)
-            })
-        })
-        .map(|r| r.id.clone())
-        .collect();
-    if !moved.is_empty() {
-        let changed = a.catalog.recompute_rules(&tenant, &moved).await?;
-        // This front's index sees the new end dates at once; the search filters on them.
-        crate::searching::index_units(&a, &tenant, &changed).await;
-        let units: Vec<String> = changed.into_iter().map(|u| u.id).collect();
-        a.journal
-            .record(
-                &tenant,
-                "rules.recomputed",
-                "OK",
-                &who.id,
-                None,
-                serde_json::json!({"rules": moved, "units": units.len(), "first_units": units.iter().take(10).collect::<Vec<_>>()}),
-            )
-            .await?;
-    }
-    Ok(Json(rules))
+    Ok(Json(crate::rules_import::import_rules(&a, &who, &tenant, &body).await?))
 }
 
 pub async fn list_rules(

@@ -9,6 +9,7 @@ mod http;
 mod search;
 mod serve;
 mod transfer;
+pub mod ui;
 
 use std::path::PathBuf;
 use std::process::ExitCode;

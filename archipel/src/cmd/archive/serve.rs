@@ -73,6 +73,8 @@ pub struct ServeArgs {
     /// (`2070-01-01`) instead of today.
     #[arg(long, hide = true)]
     pub access_clock_file: Option<PathBuf>,
+    #[command(flatten)]
+    pub ui: super::ui::UiArgs,
 }
 
 /// Parses `--pack-files-up-to`: a size within what one pack holds.
@@ -128,10 +130,15 @@ pub async fn run(args: ServeArgs) -> anyhow::Result<ExitCode> {
         args.cluster.tls_dir.as_deref(),
     )
     .await?;
-    let (addr, handle) = serve_front(archive, args.listen).await?;
+    let ui = args.ui.config()?;
+    let with_ui = ui.is_some();
+    let (addr, handle) = serve_front(archive, args.listen, ui).await?;
     // A reader may stop after the first line: a closed stdout must not stop the front.
     let mut out = std::io::stdout();
     let _ = writeln!(out, "ARCHIPEL_ARCHIVE=http://{addr}");
+    if with_ui {
+        let _ = writeln!(out, "ARCHIPEL_UI=http://{addr}/ui/");
+    }
     let _ = writeln!(out, "ARCHIPEL_ASALAE=http://{addr}/asalae");
     if let Some(v) = vitam {
         let _ = writeln!(out, "ARCHIPEL_VITAM=https://{v}");
@@ -166,15 +173,21 @@ pub async fn open_archive(
     Ok(Archive::new(client, config, identifier).await?)
 }
 
-/// Serves the front's REST API (with the as@lae door) on `listen`.
+/// Serves the front's REST API (with the as@lae door), and the web interface under /ui/ unless
+/// `ui` is None, on `listen`.
 pub async fn serve_front(
     archive: Arc<Archive>,
     listen: SocketAddr,
+    ui: Option<archipel_ui::UiConfig>,
 ) -> anyhow::Result<(SocketAddr, tokio::task::JoinHandle<std::io::Result<()>>)> {
     let listener = tokio::net::TcpListener::bind(listen)
         .await
         .with_context(|| format!("cannot listen on {listen}"))?;
     let addr = listener.local_addr()?;
-    let handle = tokio::spawn(server::serve(archive, listener));
+    let extra = match ui {
+        Some(config) => archipel_ui::router(Arc::clone(&archive), config),
+        None => axum::Router::new(),
+    };
+    let handle = tokio::spawn(server::serve_with(archive, listener, extra));
     Ok((addr, handle))
 }

@@ -1,0 +1,242 @@
+//! The web interface over plain HTTP, no browser needed: sign-in and its cookies, the security
+//! headers, CSRF refusals (403), an upload over the front's SIP limit (a message on the page,
+//! nothing stored), and idle expiry.
+
+mod common;
+
+use std::io::{BufRead, BufReader};
+use std::process::{Command, Stdio};
+use std::time::Duration;
+
+use common::{bin, serial, TestCluster, Tuning};
+
+const LIMIT: usize = 20_000;
+
+struct Ui {
+    base: String,
+    http: reqwest::Client,
+}
+
+/// The value of `name="…" value="…"` in a page.
+fn hidden(html: &str, name: &str) -> String {
+    let marker = format!("name=\"{name}\" value=\"");
+    let start = html
+        .find(&marker)
+        .unwrap_or_else(|| panic!("no {name} field in:\n{html}"))
+        + marker.len();
+    html[start..].split('"').next().unwrap().to_owned()
+}
+
+/// `name=value` of a Set-Cookie header for `name`, with the whole header.
+fn set_cookie(r: &reqwest::Response, name: &str) -> Option<(String, String)> {
+    r.headers()
+        .get_all(reqwest::header::SET_COOKIE)
+        .iter()
+        .filter_map(|v| v.to_str().ok())
+        .find(|v| v.starts_with(&format!("{name}=")))
+        .map(|v| (v.split(';').next().unwrap().to_owned(), v.to_owned()))
+}
+
+impl Ui {
+    async fn get(&self, path: &str, cookie: &str) -> reqwest::Response {
+        self.http
+            .get(format!("{}{path}", self.base))
+            .header(reqwest::header::COOKIE, cookie)
+            .send()
+            .await
+            .unwrap()
+    }
+
+    async fn post_form(&self, path: &str, cookie: &str, body: &str) -> reqwest::Response {
+        self.http
+            .post(format!("{}{path}", self.base))
+            .header(reqwest::header::COOKIE, cookie)
+            .header(reqwest::header::CONTENT_TYPE, "application/x-www-form-urlencoded")
+            .body(body.to_owned())
+            .send()
+            .await
+            .unwrap()
+    }
+}
+
+#[test]
+fn sessions_forms_and_limits_over_http() {
+    let _g = serial();
+    let cluster = TestCluster::start(&["region", "departement", "metropole"], 2, Tuning::default());
+    cluster.wait_healthy(Duration::from_secs(30));
+    let dir = tempfile::tempdir().unwrap();
+    let spool = dir.path().join("spool");
+    let mut child = Command::new(bin())
+        .args(["archive", "serve", "--listen", "127.0.0.1:0", "--spool"])
+        .arg(&spool)
+        .args(["--max-sip-bytes", &LIMIT.to_string(), "--ui-idle-timeout-secs", "3"])
+        .env("ARCHIPEL_CLUSTER", cluster.addrs())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::from(
+            std::fs::File::create(dir.path().join("front.log")).unwrap(),
+        ))
+        .spawn()
+        .unwrap();
+    // Other doors may print their lines between these two: read up to the interface's.
+    let mut printed = std::collections::HashMap::new();
+    for line in BufReader::new(child.stdout.take().unwrap()).lines().take(10) {
+        let line = line.unwrap();
+        if let Some((k, v)) = line.split_once('=') {
+            printed.insert(k.to_owned(), v.to_owned());
+        }
+        if printed.contains_key("ARCHIPEL_UI") {
+            break;
+        }
+    }
+    let archive = format!(
+        "ARCHIPEL_ARCHIVE={}",
+        printed.get("ARCHIPEL_ARCHIVE").expect("serve prints ARCHIPEL_ARCHIVE")
+    );
+    assert!(archive.starts_with("ARCHIPEL_ARCHIVE=http://"), "{archive}");
+    let base = printed
+        .get("ARCHIPEL_UI")
+        .unwrap_or_else(|| panic!("serve must print ARCHIPEL_UI: {printed:?}"))
+        .trim_end_matches('/')
+        .to_owned();
+    let front_url = archive.trim_start_matches("ARCHIPEL_ARCHIVE=").to_owned();
+    let cli = |token: &str, args: &[&str]| {
+        let out = Command::new(bin())
+            .arg("archive")
+            .args(args)
+            .env("ARCHIPEL_ARCHIVE", &front_url)
+            .env("ARCHIPEL_TOKEN", token)
+            .env("ARCHIPEL_CLUSTER", cluster.addrs())
+            .output()
+            .unwrap();
+        assert!(
+            out.status.success(),
+            "{args:?}: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        serde_json::from_slice::<serde_json::Value>(&out.stdout).unwrap()
+    };
+    let out = cluster.cli(&["archive", "token", "bootstrap", "--json"]);
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    let operator = serde_json::from_slice::<serde_json::Value>(&out.stdout).unwrap()["token"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    cli(
+        &operator,
+        &["tenant", "add", "region", "--archival-agency", "Identifier4", "--json"],
+    );
+    let archivist = cli(
+        &operator,
+        &["token", "create", "--tenant", "region", "--role", "archivist", "--json"],
+    )["token"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+
+    let rt = tokio::runtime::Runtime::new().unwrap();
+    rt.block_on(async {
+        let ui = Ui {
+            base,
+            http: reqwest::Client::builder()
+                .redirect(reqwest::redirect::Policy::none())
+                .build()
+                .unwrap(),
+        };
+        // The front's root leads to the interface; a page without a session to the sign-in.
+        let r = ui.get("/", "").await;
+        assert_eq!(r.status(), 303);
+        let r = ui.get("/versements", "").await;
+        assert_eq!(r.status(), 303);
+        assert_eq!(r.headers()["location"], "/ui/connexion?retour=/ui/versements");
+
+        // The sign-in page: security headers, a pre-session CSRF cookie.
+        let r = ui.get("/connexion", "").await;
+        assert_eq!(r.status(), 200);
+        let csp = r.headers()["content-security-policy"].to_str().unwrap().to_owned();
+        assert!(csp.contains("default-src 'self'") && csp.contains("frame-ancestors 'self'"), "{csp}");
+        assert_eq!(r.headers()["x-content-type-options"], "nosniff");
+        let (pre, pre_header) = set_cookie(&r, "archipel_csrf").expect("a pre-session CSRF cookie");
+        assert!(pre_header.contains("HttpOnly") && pre_header.contains("SameSite=Strict"));
+        let page = r.text().await.unwrap();
+        assert!(page.contains("<html lang=\"fr\">"), "French first");
+        let token_field = hidden(&page, "_csrf");
+
+        // Without the cookie that goes with it, the sign-in form is refused.
+        let body = format!("_csrf={token_field}&token={archivist}&retour=/ui/");
+        let r = ui.post_form("/connexion", "", &body).await;
+        assert_eq!(r.status(), 403);
+        assert!(r.text().await.unwrap().contains("Formulaire refusé"));
+        // A wrong token: 401 on the form, no session.
+        let r = ui
+            .post_form("/connexion", &pre, &format!("_csrf={token_field}&token=ark_nope&retour=/ui/"))
+            .await;
+        assert_eq!(r.status(), 401);
+        assert!(set_cookie(&r, "archipel_session").is_none());
+        // The right token opens a strict session.
+        let r = ui.post_form("/connexion", &pre, &body).await;
+        assert_eq!(r.status(), 303);
+        let (session, header) = set_cookie(&r, "archipel_session").expect("a session cookie");
+        assert!(header.contains("HttpOnly") && header.contains("SameSite=Strict") && header.contains("Path=/ui"), "{header}");
+        assert!(!header.contains("Secure"), "plain HTTP without --ui-secure-cookies");
+        let r = ui.get("/", &session).await;
+        assert_eq!(r.status(), 200);
+        assert!(r.text().await.unwrap().contains("Tableau de bord"));
+
+        // English by Accept-Language.
+        let r = ui
+            .http
+            .get(format!("{}/", ui.base))
+            .header(reqwest::header::COOKIE, &session)
+            .header(reqwest::header::ACCEPT_LANGUAGE, "en-GB,en;q=0.9")
+            .send()
+            .await
+            .unwrap();
+        let page = r.text().await.unwrap();
+        assert!(page.contains("<html lang=\"en\">") && page.contains("Dashboard"));
+
+        // A forged form: 403, whatever it asks.
+        let r = ui.post_form("/journal/verifier", &session, "_csrf=forged").await;
+        assert_eq!(r.status(), 403);
+        let r = ui.post_form("/deconnexion", &session, "").await;
+        assert_eq!(r.status(), 403);
+
+        // An upload over the SIP limit: a message on the page, nothing stored.
+        let page = ui.get("/versements/nouveau", &session).await.text().await.unwrap();
+        let csrf = hidden(&page, "_csrf");
+        let boundary = "archipelboundary7";
+        let mut body = format!(
+            "--{boundary}\r\nContent-Disposition: form-data; name=\"_csrf\"\r\n\r\n{csrf}\r\n--{boundary}\r\nContent-Disposition: form-data; name=\"sip\"; filename=\"gros.zip\"\r\nContent-Type: application/zip\r\n\r\n"
+        )
+        .into_bytes();
+        body.extend(std::iter::repeat_n(b'x', LIMIT * 3));
+        body.extend(format!("\r\n--{boundary}--\r\n").into_bytes());
+        let r = ui
+            .http
+            .post(format!("{}/versements/nouveau", ui.base))
+            .header(reqwest::header::COOKIE, &session)
+            .header(reqwest::header::CONTENT_TYPE, format!("multipart/form-data; boundary={boundary}"))
+            .body(body)
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(r.status(), 413);
+        let page = r.text().await.unwrap();
+        assert!(page.contains("dépasse la taille maximale") && page.contains("rien n’a été enregistré"), "{page}");
+        let spooled: Vec<_> = std::fs::read_dir(&spool)
+            .unwrap()
+            .filter_map(|e| e.ok())
+            .filter(|e| e.file_name().to_string_lossy().starts_with("sip-"))
+            .collect();
+        assert!(spooled.is_empty(), "no spool file left: {spooled:?}");
+        let transfers = cli(&archivist, &["transfers", "--tenant", "region", "--json"]);
+        assert_eq!(transfers.as_array().map(Vec::len), Some(0), "{transfers}");
+
+        // Idle for longer than --ui-idle-timeout-secs: back to the sign-in page, told why.
+        tokio::time::sleep(Duration::from_secs(4)).await;
+        let r = ui.get("/", &session).await;
+        assert_eq!(r.status(), 303);
+        assert_eq!(r.headers()["location"], "/ui/connexion?retour=/ui/&motif=expiree");
+    });
+    let _ = child.kill();
+    let _ = child.wait();
+}
