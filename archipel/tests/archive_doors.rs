@@ -547,11 +547,15 @@ fn vitam_front(front: &Front) -> VitamFront {
         .unwrap();
     let mut out = BufReader::new(child.stdout.take().unwrap());
     let mut url = None;
-    for _ in 0..3 {
+    // The front prints one ARCHIPEL_… line per door it serves; the Vitam one is among the first.
+    for _ in 0..6 {
         let mut line = String::new();
-        out.read_line(&mut line).unwrap();
+        if out.read_line(&mut line).unwrap() == 0 {
+            break;
+        }
         if let Some(u) = line.trim().strip_prefix("ARCHIPEL_VITAM=") {
             url = Some(u.to_owned());
+            break;
         }
     }
     let url = url.unwrap_or_else(|| panic!("no ARCHIPEL_VITAM line; log: {}", front_log(dir.path())));

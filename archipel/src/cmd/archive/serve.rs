@@ -136,12 +136,12 @@ pub async fn run(args: ServeArgs) -> anyhow::Result<ExitCode> {
     // A reader may stop after the first line: a closed stdout must not stop the front.
     let mut out = std::io::stdout();
     let _ = writeln!(out, "ARCHIPEL_ARCHIVE=http://{addr}");
-    if with_ui {
-        let _ = writeln!(out, "ARCHIPEL_UI=http://{addr}/ui/");
-    }
     let _ = writeln!(out, "ARCHIPEL_ASALAE=http://{addr}/asalae");
     if let Some(v) = vitam {
         let _ = writeln!(out, "ARCHIPEL_VITAM=https://{v}");
+    }
+    if with_ui {
+        let _ = writeln!(out, "ARCHIPEL_UI=http://{addr}/ui/");
     }
     let _ = out.flush();
     tokio::select! {
