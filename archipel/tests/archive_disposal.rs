@@ -70,7 +70,7 @@ fn elimination_with_visa_holds_and_bytes_gone() {
         orphan_grace_secs: 30,
         ..Tuning::default()
     };
-    let front = Front::start_with(tuning, &["--no-tenant-encryption"]);
+    let front = Front::start_with(tuning, &["--no-tenant-encryption".as_ref()]);
     // APP-00001 lasts one year here: the SIP's units (from 2020-01-01) are eliminable since 2021.
     let rules = RULES_CSV.replace(
         "APP-00001,AppraisalRule,10 ans,,10,YEAR",

@@ -1,55 +1,18 @@
 //! Fronts and SIPs for the access tests: a front whose access decisions take the day from a
 //! file (the injected clock), and SIPs whose units carry an originating agency and AccessRules.
 
-use std::io::{BufRead, BufReader};
 use std::path::Path;
-use std::process::{Command, Stdio};
-use std::time::Duration;
 
-use super::{front_log, shared, zip, Front, SITES};
-use crate::common::{bin, TestCluster, Tuning};
+use super::{zip, Front};
+use crate::common::Tuning;
 
 impl Front {
     /// A front like [`Front::start`], deciding access on the day written in `clock_file`.
     pub fn start_with_access_clock(clock_file: &Path) -> Self {
-        let cluster = TestCluster::start(&SITES, 2, Tuning::default());
-        cluster.wait_healthy(Duration::from_secs(30));
-        let dir = tempfile::tempdir().unwrap();
-        let mut cmd = Command::new(bin());
-        cmd.args(["archive", "serve", "--listen", "127.0.0.1:0", "--spool"])
-            .arg(dir.path().join("spool"))
-            .arg("--access-clock-file")
-            .arg(clock_file)
-            .env("ARCHIPEL_CLUSTER", cluster.addrs())
-            .stdout(Stdio::piped())
-            .stderr(Stdio::from(
-                std::fs::File::create(dir.path().join("front.log")).unwrap(),
-            ));
-        let pronom = shared().join("pronom");
-        if pronom.is_dir() {
-            cmd.arg("--pronom-dir").arg(&pronom);
-        }
-        let mut child = cmd.spawn().unwrap();
-        let mut line = String::new();
-        BufReader::new(child.stdout.take().unwrap())
-            .read_line(&mut line)
-            .unwrap();
-        let url = line
-            .trim()
-            .strip_prefix("ARCHIPEL_ARCHIVE=")
-            .unwrap_or_else(|| panic!("front did not start: {line:?}; log: {}", front_log(dir.path())))
-            .to_owned();
-        let out = cluster.cli(&["archive", "token", "bootstrap", "--json"]);
-        assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
-        let v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
-        let operator = v["token"].as_str().unwrap().to_owned();
-        Front {
-            cluster,
-            url,
-            operator,
-            dir,
-            child,
-        }
+        Self::start_with(
+            Tuning::default(),
+            &["--access-clock-file".as_ref(), clock_file.as_os_str()],
+        )
     }
 }
 

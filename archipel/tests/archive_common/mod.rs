@@ -38,12 +38,18 @@ impl Drop for Front {
 
 impl Front {
     pub fn start() -> Self {
-        let cluster = TestCluster::start(&SITES, 2, Tuning::default());
+        Self::start_with(Tuning::default(), &[])
+    }
+
+    /// A front over a cluster started with `tuning`, `archipel archive serve` given `args` too.
+    pub fn start_with(tuning: Tuning, args: &[&std::ffi::OsStr]) -> Self {
+        let cluster = TestCluster::start(&SITES, 2, tuning);
         cluster.wait_healthy(Duration::from_secs(30));
         let dir = tempfile::tempdir().unwrap();
         let mut cmd = Command::new(bin());
         cmd.args(["archive", "serve", "--listen", "127.0.0.1:0", "--spool"])
             .arg(dir.path().join("spool"))
+            .args(args)
             .env("ARCHIPEL_CLUSTER", cluster.addrs())
             .stdout(Stdio::piped())
             .stderr(Stdio::from(

@@ -251,10 +251,6 @@ pub fn check_change(
     Ok(())
 }
 
-/// Which condition of a lock change failed: the manifest's (object replaced or deleted) or the
-/// lock's (changed meanwhile).
-const SET_MANIFEST: usize = 0;
-
 impl Node {
     /// The lock of `manifest`'s version in this node's applied state.
     pub fn object_lock(&self, manifest: &Manifest) -> Result<Option<ObjectLock>, ObjectError> {
@@ -373,10 +369,7 @@ impl Node {
                 );
                 Ok(lock)
             }
-            CommandResult::Txn {
-                failed_condition: Some(SET_MANIFEST),
-                ..
-            } => Err(ObjectError::Conflict),
+            // The object was replaced or deleted, or its lock changed, meanwhile.
             CommandResult::Txn { succeeded: false, .. } => Err(ObjectError::Conflict),
             other => Err(ObjectError::Internal(format!("unexpected result {other:?}"))),
         }

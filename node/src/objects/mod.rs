@@ -27,6 +27,7 @@ pub(crate) mod walk;
 pub(crate) use fanout::Fanout;
 pub(crate) use feed::Feeds;
 pub(crate) use get::damage_command;
+pub(crate) use put::{owner_value, parse_owner};
 pub(crate) use upload::UploadIntent;
 
 pub use error::ObjectError;

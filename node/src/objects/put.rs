@@ -566,14 +566,14 @@ pub(super) fn commit_txn(
 }
 
 /// What `sys.objid/<id>` holds: the object's namespace and key, NUL-separated.
-pub(super) fn owner_value(namespace: &str, key: &str) -> Vec<u8> {
+pub(crate) fn owner_value(namespace: &str, key: &str) -> Vec<u8> {
     let mut v = namespace.as_bytes().to_vec();
     v.push(0);
     v.extend_from_slice(key.as_bytes());
     v
 }
 
-pub(super) fn parse_owner(value: &[u8]) -> Option<(String, String)> {
+pub(crate) fn parse_owner(value: &[u8]) -> Option<(String, String)> {
     let sep = value.iter().position(|b| *b == 0)?;
     Some((
         String::from_utf8(value[..sep].to_vec()).ok()?,

@@ -16,6 +16,8 @@ use super::db::{cf, sync_write, Db, CF_KV};
 use crate::kv;
 use crate::objects::model::{Storage, NS_MANIFEST_PREFIX};
 use crate::objects::Manifest;
+/// An index row's value: the namespace and key it points at, as `sys.objid` holds them.
+pub(crate) use crate::objects::{owner_value, parse_owner};
 use crate::shards::object_id_hex;
 
 pub const NS_NODE_SHARDS_PREFIX: &str = "sys.nodeshards/";
@@ -45,22 +47,6 @@ impl ShardRow {
     pub fn key(&self) -> Vec<u8> {
         format!("{}.{}", self.object_hex, self.index).into_bytes()
     }
-}
-
-/// The namespace and key an index row points at.
-pub fn owner_value(namespace: &str, key: &str) -> Vec<u8> {
-    let mut v = namespace.as_bytes().to_vec();
-    v.push(0);
-    v.extend_from_slice(key.as_bytes());
-    v
-}
-
-pub fn parse_owner(value: &[u8]) -> Option<(String, String)> {
-    let sep = value.iter().position(|b| *b == 0)?;
-    Some((
-        String::from_utf8(value[..sep].to_vec()).ok()?,
-        String::from_utf8(value[sep + 1..].to_vec()).ok()?,
-    ))
 }
 
 /// Whether keyspace namespace `ns` holds manifests.
