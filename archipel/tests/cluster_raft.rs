@@ -10,6 +10,13 @@ use common::{runtime, serial, TestCluster, Tuning};
 
 const SITES: [&str; 3] = ["region", "departement", "metropole"];
 
+fn wall_ms() -> u64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap()
+        .as_millis() as u64
+}
+
 fn wait_stale_value(addr: &str, ns: &str, key: &[u8], want: &[u8]) {
     let rt = runtime();
     let deadline = Instant::now() + Duration::from_secs(10);
@@ -39,6 +46,21 @@ fn writes_are_readable_from_every_node() {
             .expect("linearizable read through a follower sees the write");
         assert_eq!(got.value, b"world");
         wait_stale_value(&node.addr, "test", b"hello", b"world");
+    }
+    // Every node, leader or follower, tells the leader-stamped time; it never goes back.
+    let mut last = 0;
+    for node in &cluster.nodes {
+        let before = wall_ms();
+        let one = Client::from_list(&node.addr).unwrap();
+        let t = rt.block_on(one.cluster_time_ms()).unwrap();
+        // The idle cluster's time lags the leader's clock by at most a 5 s tick.
+        assert!(
+            t + 10_000 >= before && t <= wall_ms() + 1_000,
+            "{}: cluster time {t}, wall {before}",
+            node.addr
+        );
+        assert!(t >= last, "cluster time went back from {last} to {t} at {}", node.addr);
+        last = t;
     }
     // Voters are spread: 5 voters over 3 sites, no site with a majority.
     let s = cluster.status_json();

@@ -67,9 +67,10 @@ const ALL: [Op; 20] = [
 
 /// Client operations that name no namespace, and what a tenant certificate gets from them.
 /// `list_namespaces` is checked apart: it must show the tenant its own namespaces only.
-const NOT_NAMESPACED: [(&str, Expect); 14] = [
+const NOT_NAMESPACED: [(&str, Expect); 15] = [
     ("list_namespaces", Expect::Filtered),
     ("status", Expect::Allowed),
+    ("cluster_time_ms", Expect::Allowed),
     ("node_info", Expect::Allowed),
     ("init_cluster", Expect::NeedsOperator),
     ("add_node", Expect::NeedsOperator),
@@ -365,6 +366,7 @@ fn a_tenant_certificate_reaches_its_own_namespaces_only() {
             Some(match name {
                 "list_namespaces" | "new" | "from_list" => return None,
                 "status" => ville.status(500).await.map(drop),
+                "cluster_time_ms" => ville.cluster_time_ms().await.map(drop),
                 "node_info" => ville.node_info(&addr).await.map(drop),
                 "init_cluster" => ville.init_cluster(&addr).await.map(drop),
                 "add_node" => ville.add_node("127.0.0.1:1", "region").await.map(drop),

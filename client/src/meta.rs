@@ -3,7 +3,7 @@
 use archipel_proto::meta::meta_client::MetaClient;
 use archipel_proto::meta::{
     cas_request, txn_condition, CasRequest, Consistency as PbConsistency, DeleteRequest, Entry, GetRequest, PutRequest,
-    ScanRequest, TxnCondition, TxnRequest, TxnWrite,
+    ScanRequest, TimeRequest, TxnCondition, TxnRequest, TxnWrite,
 };
 
 use crate::conn::Idempotence;
@@ -228,6 +228,18 @@ impl Client {
             .await?;
         Ok((reply.entries.into_iter().map(MetaEntry::from).collect(), reply.more))
     }
+
+    /// The cluster's time in milliseconds since the epoch, stamped by the Raft leader: judge
+    /// deadlines (communicability, expiry) by it, not by this machine's clock. It never goes
+    /// back and lags the leader's clock by at most a tick (5 s) when the cluster is idle.
+    pub async fn cluster_time_ms(&self) -> Result<u64, ClientError> {
+        let reply = self
+            .call(Idempotence::Safe, |ch| async move {
+                MetaClient::new(ch).time(TimeRequest {}).await
+            })
+            .await?;
+        Ok(reply.now_ms)
+    }
 }
 
 #[cfg(test)]
@@ -239,7 +251,7 @@ mod tests {
     use std::time::Duration;
 
     use archipel_proto::meta::meta_server::{Meta, MetaServer};
-    use archipel_proto::meta::{CasReply, DeleteReply, GetReply, PutReply, ScanReply, TxnReply};
+    use archipel_proto::meta::{CasReply, DeleteReply, GetReply, PutReply, ScanReply, TimeReply, TxnReply};
     use tonic::{Request, Response, Status};
 
     use super::*;
@@ -249,6 +261,7 @@ mod tests {
     #[derive(Clone, Default)]
     struct BrokenNode {
         writes: Arc<AtomicUsize>,
+        reads: Arc<AtomicUsize>,
     }
 
     fn lost() -> Status {
@@ -277,6 +290,10 @@ mod tests {
         }
         async fn txn(&self, _: Request<TxnRequest>) -> Result<Response<TxnReply>, Status> {
             self.writes.fetch_add(1, Ordering::SeqCst);
+            Err(lost())
+        }
+        async fn time(&self, _: Request<TimeRequest>) -> Result<Response<TimeReply>, Status> {
+            self.reads.fetch_add(1, Ordering::SeqCst);
             Err(lost())
         }
     }
@@ -313,5 +330,14 @@ mod tests {
         let delete = client.meta_delete("app", b"k").await;
         assert!(matches!(delete, Err(ClientError::Indeterminate(_))), "{delete:?}");
         assert_eq!(node.writes.load(Ordering::SeqCst), 2, "the delete was sent again");
+    }
+
+    /// Reading the cluster's time changes nothing: a lost answer is asked again.
+    #[tokio::test]
+    async fn reading_the_cluster_time_is_retried() {
+        let node = BrokenNode::default();
+        let client = client_of_two(&node).await;
+        assert!(client.cluster_time_ms().await.is_err());
+        assert!(node.reads.load(Ordering::SeqCst) > 1, "the time read was not retried");
     }
 }

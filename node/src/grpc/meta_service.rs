@@ -6,7 +6,7 @@ use std::sync::Arc;
 use archipel_proto::meta::meta_server::Meta;
 use archipel_proto::meta::{
     cas_request, txn_condition, CasReply, CasRequest, Consistency, DeleteReply, DeleteRequest, Entry, GetReply,
-    GetRequest, PutReply, PutRequest, ScanReply, ScanRequest, TxnReply, TxnRequest,
+    GetRequest, PutReply, PutRequest, ScanReply, ScanRequest, TimeReply, TimeRequest, TxnReply, TxnRequest,
 };
 use tonic::{Request, Response, Status};
 
@@ -264,6 +264,15 @@ impl Meta for MetaService {
         Ok(Response::new(ScanReply {
             entries: entries.into_iter().map(to_pb).collect(),
             more,
+        }))
+    }
+
+    /// The leader-stamped state time once this node has caught up with the leader: what the
+    /// archive layer judges communicability and deadlines by, never its own wall clock.
+    async fn time(&self, _request: Request<TimeRequest>) -> Result<Response<TimeReply>, Status> {
+        self.read_barrier(Consistency::Linearizable as i32).await?;
+        Ok(Response::new(TimeReply {
+            now_ms: self.node.state_time_ms(),
         }))
     }
 }
