@@ -190,6 +190,8 @@ pub struct RaftTuning {
     pub snapshot_after_logs: u64,
     /// Entries kept after a snapshot, so that slightly lagging peers catch up from the log.
     pub keep_logs_after_snapshot: u64,
+    /// Also build a snapshot this often when anything was applied since the last one.
+    pub snapshot_every_secs: u64,
 }
 
 impl Default for RaftTuning {
@@ -202,6 +204,7 @@ impl Default for RaftTuning {
             election_timeout_max_ms: 3000,
             snapshot_after_logs: 10_000,
             keep_logs_after_snapshot: 1_000,
+            snapshot_every_secs: 3600,
         }
     }
 }
@@ -342,6 +345,9 @@ impl RawConfig {
         }
         if r.snapshot_after_logs == 0 {
             return Err(invalid("raft.snapshot_after_logs", "must be 1 or more"));
+        }
+        if r.snapshot_every_secs < 10 {
+            return Err(invalid("raft.snapshot_every_secs", "must be 10 or more"));
         }
         let o = &self.objects;
         let stripe_size = parse_size(&o.stripe_size).map_err(|r| invalid("objects.stripe_size", r))?;

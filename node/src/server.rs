@@ -130,6 +130,10 @@ pub async fn run(config: NodeConfig, shutdown: impl Future<Output = ()> + Send +
     let gauges = tokio::spawn(update_raft_gauges(node.clone()));
     let grouper = tokio::spawn(crate::group_commit::run(node.clone(), commit_queue));
     let ticker = tokio::spawn(crate::raft::tick::run(node.clone()));
+    let snapshot_timer = tokio::spawn(crate::raft::snapshot_timer::run(
+        node.clone(),
+        Duration::from_secs(config.raft.snapshot_every_secs),
+    ));
     let collector = tokio::spawn(crate::objects::run_orphan_collector(node.clone()));
     let scrub_handle = crate::workers::WorkerHandle::new(crate::scrub::WORKER_NAME);
     node.workers.register(scrub_handle.clone());
@@ -150,6 +154,7 @@ pub async fn run(config: NodeConfig, shutdown: impl Future<Output = ()> + Send +
     gauges.abort();
     grouper.abort();
     ticker.abort();
+    snapshot_timer.abort();
     collector.abort();
     scrubber.abort();
     repairer.abort();

@@ -3,11 +3,10 @@
 pub mod codec;
 pub mod command;
 pub mod network;
+pub mod snapshot_timer;
 #[cfg(test)]
 pub mod test_cluster;
 pub mod tick;
-
-use std::io::Cursor;
 
 pub use command::{Command, CommandResult, Condition, Expect};
 
@@ -20,7 +19,7 @@ openraft::declare_raft_types!(
         R = CommandResult,
         NodeId = NodeId,
         Node = openraft::BasicNode,
-        SnapshotData = Cursor<Vec<u8>>,
+        SnapshotData = tokio::fs::File,
 );
 
 pub type Raft = openraft::Raft<TypeConfig>;

@@ -16,8 +16,8 @@ use crate::cluster_map::ClusterMap;
 use crate::kv::{self, KvEntry};
 use crate::raft::{Command, CommandResult, Expect};
 
+pub(crate) use crate::sys_keys::NS_STATE;
 /// Where the state machine keeps its clock: a keyspace row, so snapshots carry it.
-pub(crate) const NS_STATE: &str = "sys.state";
 pub(crate) const KEY_CLOCK: &[u8] = b"clock";
 
 /// The state machine's time and revision counter, persisted with the applied state.

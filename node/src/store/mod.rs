@@ -9,6 +9,7 @@ mod apply;
 mod db;
 mod log_store;
 pub mod shard_index;
+mod snapshot_file;
 mod state_machine;
 mod wal_sync;
 

@@ -20,7 +20,7 @@ use crate::objects::Manifest;
 pub(crate) use crate::objects::{owner_value, parse_owner};
 use crate::shards::object_id_hex;
 
-pub const NS_NODE_SHARDS_PREFIX: &str = "sys.nodeshards/";
+pub use crate::sys_keys::NS_NODE_SHARDS_PREFIX;
 /// In `sys.state`: present once the index is complete (value: its format version).
 pub(crate) const KEY_SHARD_INDEX: &[u8] = b"shard_index";
 const INDEX_VERSION: &[u8] = b"1";

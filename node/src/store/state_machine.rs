@@ -1,6 +1,7 @@
 //! The Raft state machine: cluster map and metadata keyspace in RocksDB, snapshots of both.
 
-use std::io::Cursor;
+use std::io::{Seek, SeekFrom};
+use std::path::{Path, PathBuf};
 use std::sync::{Arc, RwLock};
 
 use openraft::storage::{RaftStateMachine, Snapshot};
@@ -10,6 +11,7 @@ use serde::{Deserialize, Serialize};
 
 use super::apply::{Applier, SmClock, KEY_CLOCK, NS_STATE};
 use super::db::{cf, sync_write, Db, CF_KV, CF_SM};
+use super::snapshot_file::{self, SnapshotHeader};
 use crate::cluster_map::ClusterMap;
 use crate::kv::{self, KvEntry};
 use crate::raft::{CommandResult, Entry, LogId, StorageError, StoredMembership, TypeConfig};
@@ -17,22 +19,22 @@ use crate::raft::{CommandResult, Entry, LogId, StorageError, StoredMembership, T
 const KEY_APPLIED: &[u8] = b"last_applied";
 const KEY_MEMBERSHIP: &[u8] = b"membership";
 const KEY_MAP: &[u8] = b"cluster_map";
-const KEY_SNAPSHOT: &[u8] = b"current_snapshot";
+/// Before snapshot files: the whole snapshot as one value. Removed on open.
+const KEY_SNAPSHOT_INLINE: &[u8] = b"current_snapshot";
+/// The current snapshot: its meta and its file's name.
+const KEY_SNAPSHOT_FILE: &[u8] = b"snapshot_file";
+/// Present while a received snapshot replaces the state; resumed on open.
+const KEY_INSTALLING: &[u8] = b"installing_snapshot";
+/// Subdirectory of the metadata store's directory holding snapshot files.
+const SNAPSHOT_DIR: &str = "snapshots";
+/// Rows per install write: bounded memory, few WAL writes.
+const INSTALL_BATCH_BYTES: usize = 8 << 20;
 
-/// Everything a snapshot holds. Built from one RocksDB snapshot, so it is consistent.
+/// Where the current snapshot is.
 #[derive(Serialize, Deserialize)]
-struct SnapshotPayload {
-    last_applied: Option<LogId>,
-    membership: StoredMembership,
-    cluster_map: ClusterMap,
-    /// Raw keyspace rows, in key order.
-    kv: Vec<(Vec<u8>, Vec<u8>)>,
-}
-
-#[derive(Serialize, Deserialize)]
-struct StoredSnapshot {
+struct SnapshotPointer {
     meta: SnapshotMeta<u64, openraft::BasicNode>,
-    data: Vec<u8>,
+    file: String,
 }
 
 fn sm_read_err(e: impl std::error::Error + 'static) -> StorageError {
@@ -148,11 +150,27 @@ impl StateMachineStore {
         let map: ClusterMap = view.get_sm(KEY_MAP)?.unwrap_or_default();
         *view.map.write().unwrap_or_else(|p| p.into_inner()) = map;
         view.set_sm_clock(view.load_sm_clock()?);
-        index_shards_if_missing(&view.db)?;
-        Ok(Self {
+        let store = Self {
             view: Arc::new(view),
             snapshot_lock: Arc::default(),
-        })
+        };
+        // No build runs yet: temp files are what a crash left.
+        remove_files(&store.snapshot_dir(), |name| name.ends_with(".tmp"));
+        store.resume_install()?;
+        if store
+            .db()
+            .get_cf(cf(store.db(), CF_SM), KEY_SNAPSHOT_INLINE)
+            .map_err(sm_read_err)?
+            .is_some()
+        {
+            // openraft builds a file snapshot when one is next needed.
+            store
+                .db()
+                .delete_cf(cf(store.db(), CF_SM), KEY_SNAPSHOT_INLINE)
+                .map_err(sm_write_err)?;
+        }
+        index_shards_if_missing(store.db())?;
+        Ok(store)
     }
 
     pub fn view(&self) -> Arc<StateView> {
@@ -163,7 +181,14 @@ impl StateMachineStore {
         &self.view.db
     }
 
-    fn build(&self) -> Result<Snapshot<TypeConfig>, StorageError> {
+    /// Where snapshot files live: beside RocksDB's own files, in the same directory tree.
+    pub(super) fn snapshot_dir(&self) -> PathBuf {
+        self.db().path().join(SNAPSHOT_DIR)
+    }
+
+    /// Streams the applied state, read from one RocksDB snapshot (so it is consistent), to a
+    /// file; memory stays bounded by a row whatever the keyspace's size.
+    fn build(&self) -> Result<(SnapshotMeta<u64, openraft::BasicNode>, std::fs::File), StorageError> {
         let db = self.db();
         let snap = db.snapshot();
         let get = |key: &[u8]| -> Result<Option<Vec<u8>>, StorageError> {
@@ -172,42 +197,51 @@ impl StateMachineStore {
         let last_applied: Option<LogId> = parse(get(KEY_APPLIED)?)?;
         let membership: StoredMembership = parse(get(KEY_MEMBERSHIP)?)?.unwrap_or_default();
         let cluster_map: ClusterMap = parse(get(KEY_MAP)?)?.unwrap_or_default();
-        let mut rows = Vec::new();
-        for item in snap.iterator_cf(cf(db, CF_KV), IteratorMode::Start) {
-            let (k, v) = item.map_err(sm_read_err)?;
-            rows.push((k.to_vec(), v.to_vec()));
-        }
-        let payload = SnapshotPayload {
-            last_applied,
-            membership: membership.clone(),
-            cluster_map,
-            kv: rows,
-        };
-        let data = bincode::serialize(&payload).map_err(|e| StorageIOError::write_snapshot(None, &e))?;
         let snapshot_id = match last_applied {
             Some(l) => format!("{}-{}-{}", l.leader_id.term, l.index, uuid::Uuid::new_v4().simple()),
             None => format!("empty-{}", uuid::Uuid::new_v4().simple()),
         };
         let meta = SnapshotMeta {
             last_log_id: last_applied,
-            last_membership: membership,
+            last_membership: membership.clone(),
             snapshot_id,
         };
-        self.save_snapshot(&meta, &data)?;
-        Ok(Snapshot {
-            meta,
-            snapshot: Box::new(Cursor::new(data)),
-        })
+        let header = SnapshotHeader {
+            last_applied,
+            membership,
+            cluster_map,
+        };
+        let rows = snap
+            .iterator_cf(cf(db, CF_KV), IteratorMode::Start)
+            .map(|item| item.map_err(std::io::Error::other));
+        let write_err = |e: std::io::Error| StorageIOError::write_snapshot(Some(meta.signature()), &e);
+        let name = file_name(&meta.snapshot_id).map_err(write_err)?;
+        let path = snapshot_file::write(&self.snapshot_dir(), &name, &header, rows).map_err(write_err)?;
+        // Opened before it may be superseded (and unlinked): the caller still reads it whole.
+        let file = std::fs::File::open(&path).map_err(write_err)?;
+        self.save_snapshot(&meta, &name)?;
+        Ok((meta, file))
     }
 
-    /// Stores the snapshot as the current one, unless the current one is more recent (a build
-    /// that started before an install finished): a snapshot never goes back. True if stored.
+    /// Makes `<snapshot dir>/<name>` the current snapshot, unless the current one is more recent
+    /// (a build that started before an install finished): a snapshot never goes back. Files of
+    /// superseded snapshots are removed. True if stored.
     pub(crate) fn save_snapshot(
         &self,
         meta: &SnapshotMeta<u64, openraft::BasicNode>,
-        data: &[u8],
+        name: &str,
     ) -> Result<bool, StorageError> {
         let _guard = self.snapshot_lock.lock().unwrap_or_else(|p| p.into_inner());
+        self.save_locked(meta, name)
+    }
+
+    /// [`Self::save_snapshot`] for a caller holding `snapshot_lock`.
+    fn save_locked(&self, meta: &SnapshotMeta<u64, openraft::BasicNode>, name: &str) -> Result<bool, StorageError> {
+        let dir = self.snapshot_dir();
+        if !dir.join(name).exists() {
+            // Removed by an install that finished first: that one is current.
+            return Ok(false);
+        }
         if let Some(current) = self.stored_snapshot()? {
             if current.meta.last_log_id > meta.last_log_id {
                 tracing::info!(
@@ -215,50 +249,158 @@ impl StateMachineStore {
                     dropped = ?meta.last_log_id,
                     "a newer snapshot was stored meanwhile; the older one is not kept"
                 );
+                let _ = std::fs::remove_file(dir.join(name));
                 return Ok(false);
             }
         }
-        let stored = bincode::serialize(&StoredSnapshot {
+        let pointer = serde_json::to_vec(&SnapshotPointer {
             meta: meta.clone(),
-            data: data.to_vec(),
+            file: name.to_owned(),
         })
         .map_err(|e| StorageIOError::write_snapshot(Some(meta.signature()), &e))?;
         self.db()
-            .put_cf_opt(cf(self.db(), CF_SM), KEY_SNAPSHOT, stored, &sync_write())
+            .put_cf_opt(cf(self.db(), CF_SM), KEY_SNAPSHOT_FILE, pointer, &sync_write())
             .map_err(|e| StorageIOError::write_snapshot(Some(meta.signature()), &e))?;
+        remove_other_snapshots(&dir, name);
         Ok(true)
     }
 
-    fn stored_snapshot(&self) -> Result<Option<StoredSnapshot>, StorageError> {
+    fn stored_snapshot(&self) -> Result<Option<SnapshotPointer>, StorageError> {
         let raw = self
             .db()
-            .get_cf(cf(self.db(), CF_SM), KEY_SNAPSHOT)
+            .get_cf(cf(self.db(), CF_SM), KEY_SNAPSHOT_FILE)
             .map_err(|e| StorageIOError::read_snapshot(None, &e))?;
-        raw.map(|raw| bincode::deserialize(&raw).map_err(|e| StorageIOError::read_snapshot(None, &e).into()))
+        raw.map(|raw| serde_json::from_slice(&raw).map_err(|e| StorageIOError::read_snapshot(None, &e).into()))
             .transpose()
     }
 
-    fn install(&self, meta: &SnapshotMeta<u64, openraft::BasicNode>, data: Vec<u8>) -> Result<(), StorageError> {
-        let payload: SnapshotPayload =
-            bincode::deserialize(&data).map_err(|e| StorageIOError::read_snapshot(Some(meta.signature()), &e))?;
+    /// Keeps a received snapshot durably (checked against its hash), records that it is being
+    /// installed, then replaces the keyspace from it. A crash in between resumes on open.
+    fn install(
+        &self,
+        meta: &SnapshotMeta<u64, openraft::BasicNode>,
+        mut received: std::fs::File,
+    ) -> Result<(), StorageError> {
+        let read_err = |e: std::io::Error| StorageIOError::read_snapshot(Some(meta.signature()), &e);
+        let name = file_name(&meta.snapshot_id).map_err(read_err)?;
+        // Held throughout, so a build finishing meanwhile cannot remove the file being installed.
+        let _guard = self.snapshot_lock.lock().unwrap_or_else(|p| p.into_inner());
+        received.seek(SeekFrom::Start(0)).map_err(read_err)?;
+        snapshot_file::copy_verified(received, &self.snapshot_dir(), &name).map_err(read_err)?;
+        let pointer = SnapshotPointer {
+            meta: meta.clone(),
+            file: name,
+        };
+        let raw = serde_json::to_vec(&pointer).map_err(sm_write_err)?;
+        self.db()
+            .put_cf_opt(cf(self.db(), CF_SM), KEY_INSTALLING, raw, &sync_write())
+            .map_err(sm_write_err)?;
+        self.replace_state_from(&pointer)?;
+        self.save_locked(meta, &pointer.file)?;
+        Ok(())
+    }
+
+    /// Replaces the applied state with the snapshot file's, in bounded batches. The last batch
+    /// (applied log id, membership, map, and clearing the install record) is synced and makes
+    /// the install count; until then a restart starts it over from the file.
+    fn replace_state_from(&self, pointer: &SnapshotPointer) -> Result<(), StorageError> {
+        let path = self.snapshot_dir().join(&pointer.file);
+        let read_err = |e: std::io::Error| StorageIOError::read_snapshot(Some(pointer.meta.signature()), &e);
+        let mut reader = snapshot_file::Reader::open(&path).map_err(read_err)?;
         let db = self.db();
         let mut batch = WriteBatch::default();
         // Namespaces are ASCII, so every keyspace row sorts below 0xFF.
         batch.delete_range_cf(cf(db, CF_KV), b"".as_slice(), b"\xff".as_slice());
-        for (k, v) in &payload.kv {
+        while let Some((k, v)) = reader.next_row().map_err(read_err)? {
             batch.put_cf(cf(db, CF_KV), k, v);
+            if batch.size_in_bytes() >= INSTALL_BATCH_BYTES {
+                db.write(std::mem::take(&mut batch)).map_err(sm_write_err)?;
+            }
         }
+        let header = std::mem::replace(
+            &mut reader.header,
+            SnapshotHeader {
+                last_applied: None,
+                membership: StoredMembership::default(),
+                cluster_map: ClusterMap::default(),
+            },
+        );
+        reader.finish().map_err(read_err)?;
         let sm = cf(db, CF_SM);
-        batch.put_cf(sm, KEY_APPLIED, to_json(&payload.last_applied)?);
-        batch.put_cf(sm, KEY_MEMBERSHIP, to_json(&payload.membership)?);
-        batch.put_cf(sm, KEY_MAP, to_json(&payload.cluster_map)?);
+        batch.put_cf(sm, KEY_APPLIED, to_json(&header.last_applied)?);
+        batch.put_cf(sm, KEY_MEMBERSHIP, to_json(&header.membership)?);
+        batch.put_cf(sm, KEY_MAP, to_json(&header.cluster_map)?);
+        batch.delete_cf(sm, KEY_INSTALLING);
         db.write_opt(batch, &sync_write()).map_err(sm_write_err)?;
         // A snapshot from a node that predates the index carries none.
         index_shards_if_missing(db)?;
-        *self.view.map.write().unwrap_or_else(|p| p.into_inner()) = payload.cluster_map;
+        *self.view.map.write().unwrap_or_else(|p| p.into_inner()) = header.cluster_map;
         self.view.set_sm_clock(self.view.load_sm_clock()?);
-        self.save_snapshot(meta, &data)?;
         Ok(())
+    }
+
+    #[cfg(test)]
+    pub(super) fn record_install_for_test(&self, meta: &SnapshotMeta<u64, openraft::BasicNode>, name: &str) {
+        let pointer = SnapshotPointer {
+            meta: meta.clone(),
+            file: name.to_owned(),
+        };
+        let raw = serde_json::to_vec(&pointer).unwrap();
+        self.db().put_cf(cf(self.db(), CF_SM), KEY_INSTALLING, raw).unwrap();
+    }
+
+    /// Finishes an install a crash interrupted, before anything reads the state.
+    fn resume_install(&self) -> Result<(), StorageError> {
+        let raw = self
+            .db()
+            .get_cf(cf(self.db(), CF_SM), KEY_INSTALLING)
+            .map_err(sm_read_err)?;
+        let Some(raw) = raw else {
+            return Ok(());
+        };
+        let pointer: SnapshotPointer = serde_json::from_slice(&raw).map_err(sm_read_err)?;
+        tracing::warn!(
+            snapshot = %pointer.meta.snapshot_id,
+            "a snapshot install was interrupted; installing it again from its file"
+        );
+        self.replace_state_from(&pointer)?;
+        self.save_snapshot(&pointer.meta, &pointer.file)?;
+        Ok(())
+    }
+}
+
+/// Snapshot ids come from the leader: only what is safe in a file name is accepted.
+pub(super) fn file_name(snapshot_id: &str) -> std::io::Result<String> {
+    if snapshot_id.is_empty()
+        || snapshot_id.len() > 128
+        || !snapshot_id
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_')
+    {
+        return Err(std::io::Error::new(
+            std::io::ErrorKind::InvalidData,
+            format!("snapshot id {snapshot_id:?} is not a plain name"),
+        ));
+    }
+    Ok(format!("{snapshot_id}.snap"))
+}
+
+/// Removes every complete snapshot file but `keep` (a `.tmp` may be a build in progress; leftovers
+/// of crashes go at open). Best effort: a file that stays only costs disk.
+fn remove_other_snapshots(dir: &Path, keep: &str) {
+    remove_files(dir, |name| name != keep && name.ends_with(".snap"));
+}
+
+fn remove_files(dir: &Path, pick: impl Fn(&str) -> bool) {
+    let Ok(entries) = std::fs::read_dir(dir) else {
+        return;
+    };
+    for entry in entries.flatten() {
+        if entry.file_name().to_str().is_some_and(&pick) {
+            if let Err(e) = std::fs::remove_file(entry.path()) {
+                tracing::warn!(file = %entry.path().display(), "old snapshot file not removed: {e}");
+            }
+        }
     }
 }
 
@@ -285,9 +427,13 @@ fn to_json<T: Serialize>(value: &T) -> Result<Vec<u8>, StorageError> {
 impl RaftSnapshotBuilder<TypeConfig> for StateMachineStore {
     async fn build_snapshot(&mut self) -> Result<Snapshot<TypeConfig>, StorageError> {
         let this = self.clone();
-        tokio::task::spawn_blocking(move || this.build())
+        let (meta, file) = tokio::task::spawn_blocking(move || this.build())
             .await
-            .map_err(|e| StorageIOError::write_snapshot(None, &e))?
+            .map_err(|e| StorageIOError::write_snapshot(None, &e))??;
+        Ok(Snapshot {
+            meta,
+            snapshot: Box::new(tokio::fs::File::from_std(file)),
+        })
     }
 }
 
@@ -357,19 +503,35 @@ impl RaftStateMachine<TypeConfig> for StateMachineStore {
         self.clone()
     }
 
-    async fn begin_receiving_snapshot(&mut self) -> Result<Box<Cursor<Vec<u8>>>, StorageError> {
-        Ok(Box::new(Cursor::new(Vec::new())))
+    /// An unnamed file (created, then unlinked): a transfer cut short by a crash leaves nothing.
+    async fn begin_receiving_snapshot(&mut self) -> Result<Box<tokio::fs::File>, StorageError> {
+        let dir = self.snapshot_dir();
+        let file = tokio::task::spawn_blocking(move || -> std::io::Result<std::fs::File> {
+            std::fs::create_dir_all(&dir)?;
+            let path = dir.join(format!("receiving-{}.part", uuid::Uuid::new_v4().simple()));
+            let file = std::fs::OpenOptions::new()
+                .read(true)
+                .write(true)
+                .create_new(true)
+                .open(&path)?;
+            std::fs::remove_file(&path)?;
+            Ok(file)
+        })
+        .await
+        .map_err(|e| StorageIOError::write_snapshot(None, &e))?
+        .map_err(|e| StorageIOError::write_snapshot(None, &e))?;
+        Ok(Box::new(tokio::fs::File::from_std(file)))
     }
 
     async fn install_snapshot(
         &mut self,
         meta: &SnapshotMeta<u64, openraft::BasicNode>,
-        snapshot: Box<Cursor<Vec<u8>>>,
+        snapshot: Box<tokio::fs::File>,
     ) -> Result<(), StorageError> {
         let this = self.clone();
         let meta = meta.clone();
-        let data = snapshot.into_inner();
-        tokio::task::spawn_blocking(move || this.install(&meta, data))
+        let received = snapshot.into_std().await;
+        tokio::task::spawn_blocking(move || this.install(&meta, received))
             .await
             .map_err(|e| StorageIOError::write_snapshot(None, &e))?
     }
@@ -378,9 +540,17 @@ impl RaftStateMachine<TypeConfig> for StateMachineStore {
         let Some(stored) = self.stored_snapshot()? else {
             return Ok(None);
         };
-        Ok(Some(Snapshot {
-            meta: stored.meta,
-            snapshot: Box::new(Cursor::new(stored.data)),
-        }))
+        let path = self.snapshot_dir().join(&stored.file);
+        match tokio::fs::File::open(&path).await {
+            Ok(file) => Ok(Some(Snapshot {
+                meta: stored.meta,
+                snapshot: Box::new(file),
+            })),
+            Err(e) => {
+                // openraft builds a new one when a follower needs it.
+                tracing::warn!(file = %path.display(), "current snapshot file unreadable: {e}");
+                Ok(None)
+            }
+        }
     }
 }

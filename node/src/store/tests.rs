@@ -433,10 +433,107 @@ async fn an_older_snapshot_never_replaces_a_newer_one() {
     let newer = sm.get_snapshot_builder().await.build_snapshot().await.unwrap();
     assert_eq!(newer.meta.last_log_id.unwrap().index, 3);
 
-    let stored = sm.save_snapshot(&older.meta, &older.snapshot.into_inner()).unwrap();
+    // The older build's file, as if its build finished just now.
+    let older_name = state_machine::file_name(&older.meta.snapshot_id).unwrap();
+    let mut bytes = Vec::new();
+    let mut older_file = older.snapshot;
+    tokio::io::AsyncReadExt::read_to_end(&mut *older_file, &mut bytes)
+        .await
+        .unwrap();
+    std::fs::write(sm.snapshot_dir().join(&older_name), bytes).unwrap();
+    let stored = sm.save_snapshot(&older.meta, &older_name).unwrap();
     assert!(!stored, "the older snapshot was stored over the newer one");
     let current = sm.get_current_snapshot().await.unwrap().unwrap();
     assert_eq!(current.meta.snapshot_id, newer.meta.snapshot_id);
+    assert!(
+        !sm.snapshot_dir().join(&older_name).exists(),
+        "the refused file is removed"
+    );
+}
+
+async fn read_all(mut file: Box<tokio::fs::File>) -> Vec<u8> {
+    use tokio::io::{AsyncReadExt, AsyncSeekExt};
+    file.seek(std::io::SeekFrom::Start(0)).await.unwrap();
+    let mut bytes = Vec::new();
+    file.read_to_end(&mut bytes).await.unwrap();
+    bytes
+}
+
+async fn receiving_file(sm: &mut StateMachineStore, bytes: &[u8]) -> Box<tokio::fs::File> {
+    use tokio::io::AsyncWriteExt;
+    let mut file = sm.begin_receiving_snapshot().await.unwrap();
+    file.write_all(bytes).await.unwrap();
+    file.flush().await.unwrap();
+    file
+}
+
+/// Snapshots are files: one snapshot file at a time, none left by a received transfer, and a
+/// truncated transfer is refused without touching the receiver's state.
+#[tokio::test]
+async fn a_truncated_snapshot_is_refused_and_the_state_kept() {
+    let (_d, mut sm) = open();
+    let rows: Vec<Entry> = (1..=200)
+        .map(|i| entry(i, put("ns", &format!("k{i:04}"), "v")))
+        .collect();
+    sm.apply(rows).await.unwrap();
+    let snapshot = sm.get_snapshot_builder().await.build_snapshot().await.unwrap();
+    sm.get_snapshot_builder().await.build_snapshot().await.unwrap();
+    let files: Vec<_> = std::fs::read_dir(sm.snapshot_dir()).unwrap().collect();
+    assert_eq!(files.len(), 1, "superseded snapshot files are removed: {files:?}");
+    let bytes = read_all(snapshot.snapshot).await;
+
+    let (_d2, mut other) = open();
+    other.apply(vec![entry(1, put("ns", "mine", "!"))]).await.unwrap();
+    let cut = receiving_file(&mut other, &bytes[..bytes.len() / 2]).await;
+    other.install_snapshot(&snapshot.meta, cut).await.unwrap_err();
+    assert_eq!(other.view().get("ns", b"mine").unwrap().unwrap().value, b"!");
+    assert!(other.view().get("ns", b"k0001").unwrap().is_none());
+    assert!(other.get_current_snapshot().await.unwrap().is_none());
+    let whole = receiving_file(&mut other, &bytes).await;
+    other.install_snapshot(&snapshot.meta, whole).await.unwrap();
+    assert!(other.view().get("ns", b"mine").unwrap().is_none());
+    assert_eq!(other.view().scan("ns", b"", b"", 1000).unwrap().0.len(), 200);
+    let names: Vec<String> = std::fs::read_dir(other.snapshot_dir())
+        .unwrap()
+        .map(|e| e.unwrap().file_name().into_string().unwrap())
+        .collect();
+    assert_eq!(
+        names,
+        vec![state_machine::file_name(&snapshot.meta.snapshot_id).unwrap()]
+    );
+}
+
+/// A crash while a received snapshot replaces the state (some rows written, the applied log id
+/// not yet) is finished when the store opens again, from the kept file.
+#[tokio::test]
+async fn an_interrupted_install_is_finished_on_open() {
+    let (_d, mut sm) = open();
+    let rows: Vec<Entry> = (1..=50)
+        .map(|i| entry(i, put("ns", &format!("k{i:04}"), "v")))
+        .collect();
+    sm.apply(rows).await.unwrap();
+    let snapshot = sm.get_snapshot_builder().await.build_snapshot().await.unwrap();
+    let bytes = read_all(snapshot.snapshot).await;
+
+    let dir = tempfile::tempdir().unwrap();
+    {
+        let mut other = StateMachineStore::open(open_db(dir.path()).unwrap()).unwrap();
+        other.apply(vec![entry(1, put("ns", "mine", "!"))]).await.unwrap();
+        // What `install` does before the crash: the file kept, the install recorded, some rows
+        // of the snapshot written over the old state.
+        let name = state_machine::file_name(&snapshot.meta.snapshot_id).unwrap();
+        std::fs::create_dir_all(other.snapshot_dir()).unwrap();
+        std::fs::write(other.snapshot_dir().join(&name), &bytes).unwrap();
+        other.record_install_for_test(&snapshot.meta, &name);
+        other.apply(vec![entry(2, put("ns", "k0001", "v"))]).await.unwrap();
+    }
+    let mut reopened = StateMachineStore::open(open_db(dir.path()).unwrap()).unwrap();
+    let (applied, _) = reopened.applied_state().await.unwrap();
+    assert_eq!(applied.unwrap().index, 50);
+    assert!(reopened.view().get("ns", b"mine").unwrap().is_none());
+    assert_eq!(reopened.view().scan("ns", b"", b"", 1000).unwrap().0.len(), 50);
+    let current = reopened.get_current_snapshot().await.unwrap().unwrap();
+    assert_eq!(current.meta.snapshot_id, snapshot.meta.snapshot_id);
 }
 
 fn io<E: std::error::Error + 'static>(e: &E) -> crate::raft::StorageError {
