@@ -147,25 +147,34 @@ fn save(node: &Node, cycle: &Cycle) {
     }
 }
 
+/// This node's finished shards (no temp files) whose object id starts with `bucket`.
+async fn finished_shards(node: &Node, bucket: u8) -> Result<Vec<StoredShard>, String> {
+    let store = node.shards.clone();
+    Ok(tokio::task::spawn_blocking(move || store.list_bucket(bucket))
+        .await
+        .map_err(|e| e.to_string())?
+        .map_err(|e| e.to_string())?
+        .into_iter()
+        .filter(|s| !crate::shards::is_temp(&s.path))
+        .collect())
+}
+
 fn shard_name(s: &StoredShard) -> String {
     format!("{}.{}", object_id_hex(&s.object_id), s.index)
 }
 
 async fn run_cycle(node: &Arc<Node>, handle: &WorkerHandle, cycle: &mut Cycle) -> Result<(), String> {
     let interval = Duration::from_secs(node.config.scrub.interval_secs);
-    let store = node.shards.clone();
-    let mut shards: Vec<StoredShard> = tokio::task::spawn_blocking(move || store.list())
-        .await
-        .map_err(|e| e.to_string())?
-        .map_err(|e| e.to_string())?
-        .into_iter()
-        .filter(|s| !crate::shards::is_temp(&s.path))
-        .collect();
     let since = cycle.previous_started_ms;
-    shards.sort_by_cached_key(|s| scan_key(s, since));
-    let total = shards.len() as u64;
-    let total_bytes: u64 = shards.iter().map(|s| s.size).sum();
-    let total_cost: u64 = shards.iter().map(|s| s.size.max(SHARD_COST_FLOOR)).sum();
+    // Counted, not kept: the cycle walks the store one 256th at a time (bounded memory).
+    let (mut total, mut total_bytes, mut total_cost) = (0u64, 0u64, 0u64);
+    for bucket in 0..=u8::MAX {
+        for s in finished_shards(node, bucket).await? {
+            total += 1;
+            total_bytes += s.size;
+            total_cost += s.size.max(SHARD_COST_FLOOR);
+        }
+    }
     // The busy limit counts costs; what must still be read, in the same units.
     let cost_per_byte = total_cost as f64 / total_bytes.max(1) as f64;
     let mut evidence: Vec<Command> = Vec::new();
@@ -182,61 +191,72 @@ async fn run_cycle(node: &Arc<Node>, handle: &WorkerHandle, cycle: &mut Cycle) -
     report(handle, cycle, total, total_bytes, interval);
     if !cycle.files_done {
         let resume_after = cycle.cursor.as_deref().map(cursor_key);
-        for shard in shards
-            .iter()
-            .filter(|s| resume_after.as_deref().is_none_or(|c| scan_key(s, since).as_str() > c))
-        {
-            handle.wait_if_paused().await;
-            let remaining = total_bytes.saturating_sub(cycle.bytes);
-            let due_ms = (cycle.started_ms + interval.as_millis() as u64).saturating_sub(now_ms());
-            let pace = Pace {
-                needed: remaining as f64 * 1000.0 / due_ms.max(1) as f64,
-                cost_per_byte,
-            };
-            let verdict = verify(node, shard, &mut pacer, pace).await;
-            let now = now_ms();
-            match &verdict {
-                Verdict::Ok => {
-                    node.metrics.scrub_shards_verified.inc();
-                    node.metrics.scrub_bytes_verified.inc_by(shard.size);
-                    evidence.push(evidence_cmd(node, shard, "ok", "", now));
-                }
-                Verdict::Corrupt { stripe, reason } => {
-                    cycle.errors += 1;
-                    node.metrics.scrub_errors.inc();
-                    tracing::error!(shard = %shard.path.display(), "scrub: {reason}");
-                    evidence.push(evidence_cmd(node, shard, "corrupt", reason, now));
-                    // Committed before the damage record: a repair, which starts from that record,
-                    // then writes its "ok" after this, never under it.
-                    flush(node, &mut evidence).await;
-                    if let Some(m) = lookup_owner_manifest(node, &shard.object_id) {
-                        node.record_damage(&m, shard.index, Some(node.id()), *stripe, reason)
-                            .await;
+        // The order of `scan_key`: the group written since the previous cycle, then the others;
+        // within a group by name, and a name begins with its bucket's hex byte.
+        for group in ["new:", "old:"] {
+            for bucket in 0..=u8::MAX {
+                let mut shards: Vec<(String, StoredShard)> = finished_shards(node, bucket)
+                    .await?
+                    .into_iter()
+                    .map(|s| (scan_key(&s, since), s))
+                    .filter(|(key, _)| key.starts_with(group))
+                    .filter(|(key, _)| resume_after.as_deref().is_none_or(|c| key.as_str() > c))
+                    .collect();
+                shards.sort_by(|a, b| a.0.cmp(&b.0));
+                for (_, shard) in &shards {
+                    handle.wait_if_paused().await;
+                    let remaining = total_bytes.saturating_sub(cycle.bytes);
+                    let due_ms = (cycle.started_ms + interval.as_millis() as u64).saturating_sub(now_ms());
+                    let pace = Pace {
+                        needed: remaining as f64 * 1000.0 / due_ms.max(1) as f64,
+                        cost_per_byte,
+                    };
+                    let verdict = verify(node, shard, &mut pacer, pace).await;
+                    let now = now_ms();
+                    match &verdict {
+                        Verdict::Ok => {
+                            node.metrics.scrub_shards_verified.inc();
+                            node.metrics.scrub_bytes_verified.inc_by(shard.size);
+                            evidence.push(evidence_cmd(node, shard, "ok", "", now));
+                        }
+                        Verdict::Corrupt { stripe, reason } => {
+                            cycle.errors += 1;
+                            node.metrics.scrub_errors.inc();
+                            tracing::error!(shard = %shard.path.display(), "scrub: {reason}");
+                            evidence.push(evidence_cmd(node, shard, "corrupt", reason, now));
+                            // Committed before the damage record: a repair, which starts from that record,
+                            // then writes its "ok" after this, never under it.
+                            flush(node, &mut evidence).await;
+                            if let Some(m) = lookup_owner_manifest(node, &shard.object_id) {
+                                node.record_damage(&m, shard.index, Some(node.id()), *stripe, reason)
+                                    .await;
+                            }
+                        }
+                        Verdict::NotOurs => orphans += 1,
                     }
+                    cycle.done += 1;
+                    cycle.bytes += shard.size;
+                    cycle.cursor = Some(scan_key(shard, since));
+                    if evidence.len() >= node.config.scrub.evidence_batch || last_flush.elapsed() > FLUSH_EVERY {
+                        flush(node, &mut evidence).await;
+                        save(node, cycle);
+                        last_flush = Instant::now();
+                    }
+                    report(handle, cycle, total, total_bytes, interval);
+                    if orphans > 0 {
+                        handle.update(|s| {
+                            s.detail = format!(
+                                "{} ({orphans} unexpected shard file(s) left to the orphan collector)",
+                                s.detail
+                            )
+                        });
+                    }
+                    // The stripes were paced as they were read; a small shard costs at least the floor.
+                    pacer
+                        .pace(node, 0, SHARD_COST_FLOOR.saturating_sub(shard.size), pace)
+                        .await;
                 }
-                Verdict::NotOurs => orphans += 1,
             }
-            cycle.done += 1;
-            cycle.bytes += shard.size;
-            cycle.cursor = Some(scan_key(shard, since));
-            if evidence.len() >= node.config.scrub.evidence_batch || last_flush.elapsed() > FLUSH_EVERY {
-                flush(node, &mut evidence).await;
-                save(node, cycle);
-                last_flush = Instant::now();
-            }
-            report(handle, cycle, total, total_bytes, interval);
-            if orphans > 0 {
-                handle.update(|s| {
-                    s.detail = format!(
-                        "{} ({orphans} unexpected shard file(s) left to the orphan collector)",
-                        s.detail
-                    )
-                });
-            }
-            // The stripes were paced as they were read; a small shard costs at least the floor.
-            pacer
-                .pace(node, 0, SHARD_COST_FLOOR.saturating_sub(shard.size), pace)
-                .await;
         }
         flush(node, &mut evidence).await;
         cycle.files_done = true;

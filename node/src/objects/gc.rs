@@ -24,47 +24,50 @@ pub async fn run_orphan_collector(node: Arc<Node>) {
     }
 }
 
-/// One pass; returns how many files were removed.
+/// One pass; returns how many files were removed. Walks the store one 256th at a time, so
+/// memory holds one slice of the node's shards, never all of them.
 pub async fn collect_once(node: &Node) -> Result<usize, String> {
-    let store = node.shards.clone();
-    let shards = tokio::task::spawn_blocking(move || store.list())
-        .await
-        .map_err(|e| e.to_string())?
-        .map_err(|e| e.to_string())?;
     let grace = node.config.objects.orphan_grace;
-    // A shard's age is its file's mtime against this node's clock. Safety does not rest on it: the
-    // collector deletes only after its mark or intent expiry won in apply, on the state time.
-    let now = SystemTime::UNIX_EPOCH + std::time::Duration::from_millis(node.clock.now_ms());
-    let aged: Vec<StoredShard> = shards
-        .into_iter()
-        .filter(|s| now.duration_since(s.modified).unwrap_or_default() >= grace)
-        .collect();
-    if aged.is_empty() {
-        return Ok(0);
-    }
-    // Decide only on state that includes every commit made so far: a node cut off from the
-    // leader, or frozen, must not take fresh shards for orphans.
-    if let Err(e) = node.read_barrier().await {
-        return Err(format!(
-            "skipping this pass, the node cannot confirm its state is current: {e}"
-        ));
-    }
     let mut removed = 0;
     let mut failures = Vec::new();
-    for shard in aged {
-        let orphan = crate::shards::is_temp(&shard.path) || !referenced_here(node, &shard)?;
-        if !orphan || !upload_given_up(node, &shard).await? {
+    for bucket in 0..=u8::MAX {
+        let store = node.shards.clone();
+        let shards = tokio::task::spawn_blocking(move || store.list_bucket(bucket))
+            .await
+            .map_err(|e| e.to_string())?
+            .map_err(|e| e.to_string())?;
+        // A shard's age is its file's mtime against this node's clock. Safety does not rest on it: the
+        // collector deletes only after its mark or intent expiry won in apply, on the state time.
+        let now = SystemTime::UNIX_EPOCH + std::time::Duration::from_millis(node.clock.now_ms());
+        let aged: Vec<StoredShard> = shards
+            .into_iter()
+            .filter(|s| now.duration_since(s.modified).unwrap_or_default() >= grace)
+            .collect();
+        if aged.is_empty() {
             continue;
         }
-        // The file may have been replaced since it was listed (a repair renamed a new one in):
-        // checked again and deleted under the shard's lock, which the writer's rename takes too.
-        match node.shards.remove_if_unchanged(&shard) {
-            Ok(true) => {
-                tracing::debug!(path = %shard.path.display(), "removed orphan shard");
-                removed += 1;
+        // Decide only on state that includes every commit made before this slice was listed: a
+        // node cut off from the leader, or frozen, must not take fresh shards for orphans.
+        if let Err(e) = node.read_barrier().await {
+            return Err(format!(
+                "skipping this pass, the node cannot confirm its state is current: {e}"
+            ));
+        }
+        for shard in aged {
+            let orphan = crate::shards::is_temp(&shard.path) || !referenced_here(node, &shard)?;
+            if !orphan || !upload_given_up(node, &shard).await? {
+                continue;
             }
-            Ok(false) => {}
-            Err(e) => failures.push(e.to_string()),
+            // The file may have been replaced since it was listed (a repair renamed a new one in):
+            // checked again and deleted under the shard's lock, which the writer's rename takes too.
+            match node.shards.remove_if_unchanged(&shard) {
+                Ok(true) => {
+                    tracing::debug!(path = %shard.path.display(), "removed orphan shard");
+                    removed += 1;
+                }
+                Ok(false) => {}
+                Err(e) => failures.push(e.to_string()),
+            }
         }
     }
     let mark_ttl_ms = (2 * grace.as_millis() as u64).max(super::collected::MIN_MARK_TTL_MS);

@@ -195,9 +195,24 @@ impl PackedShards {
     }
 
     pub fn list(&self) -> Result<Vec<PackedEntry>, ShardError> {
+        self.list_from(IteratorMode::Start, |_| true)
+    }
+
+    /// The entries whose object id starts with `bucket`, in key order.
+    pub fn list_bucket(&self, bucket: u8) -> Result<Vec<PackedEntry>, ShardError> {
+        let start = [bucket];
+        self.list_from(IteratorMode::From(&start, rocksdb::Direction::Forward), |k| {
+            k.first() == Some(&bucket)
+        })
+    }
+
+    fn list_from(&self, mode: IteratorMode, within: impl Fn(&[u8]) -> bool) -> Result<Vec<PackedEntry>, ShardError> {
         let mut out = Vec::new();
-        for item in self.db.iterator_cf(self.cf(CF_INDEX)?, IteratorMode::Start) {
+        for item in self.db.iterator_cf(self.cf(CF_INDEX)?, mode) {
             let (k, v) = item.map_err(self.db_err())?;
+            if !within(&k) {
+                break;
+            }
             let (Some((object_id, index)), Some((size, created_ms))) = (parse_key(&k), parse_index_value(&v)) else {
                 tracing::warn!(dir = %self.dir.display(), "skipping a malformed packed-shard index entry");
                 continue;

@@ -154,7 +154,15 @@ impl ShardStore {
             #[cfg(test)]
             between_check_and_delete: Default::default(),
         };
-        let used: u64 = store.list()?.iter().filter(|s| !is_temp(&s.path)).map(|s| s.size).sum();
+        let mut used = 0;
+        for bucket in 0..=u8::MAX {
+            used += store
+                .list_bucket(bucket)?
+                .iter()
+                .filter(|s| !is_temp(&s.path))
+                .map(|s| s.size)
+                .sum::<u64>();
+        }
         store.used_bytes.store(used, Ordering::Relaxed);
         Ok(store)
     }
@@ -375,11 +383,22 @@ impl ShardStore {
         Ok(out)
     }
 
-    /// Every finished shard, packed or not, and every temp file.
+    /// Every finished shard, packed or not, and every temp file. Holds them all: passes over a
+    /// whole store walk [`Self::list_bucket`] instead.
     pub fn list(&self) -> Result<Vec<StoredShard>, ShardError> {
+        let mut out = Vec::new();
+        for bucket in 0..=u8::MAX {
+            out.extend(self.list_bucket(bucket)?);
+        }
+        Ok(out)
+    }
+
+    /// The shards and temp files whose object id starts with byte `bucket`, sorted by name: one
+    /// of 256 slices of the store, so a pass over all of them holds one slice at a time.
+    pub fn list_bucket(&self, bucket: u8) -> Result<Vec<StoredShard>, ShardError> {
         let mut out: Vec<StoredShard> = self
             .packed
-            .list()?
+            .list_bucket(bucket)?
             .into_iter()
             .map(|e| StoredShard {
                 object_id: e.object_id,
@@ -391,11 +410,13 @@ impl ShardStore {
                 inode: 0,
             })
             .collect();
-        let top = std::fs::read_dir(&self.root).map_err(io_err(&self.root))?;
-        for dir in top.flatten() {
-            let Ok(files) = std::fs::read_dir(dir.path()) else {
-                continue;
-            };
+        let dir = self.root.join(hex::encode([bucket]));
+        let files = match std::fs::read_dir(&dir) {
+            Ok(files) => files,
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(sorted(out)),
+            Err(e) => return Err(io_err(&dir)(e)),
+        };
+        {
             for f in files.flatten() {
                 let name = f.file_name().to_string_lossy().into_owned();
                 let Some((id, index)) = parse_file_name(&name) else {
@@ -413,7 +434,7 @@ impl ShardStore {
                 });
             }
         }
-        Ok(out)
+        Ok(sorted(out))
     }
 
     /// Removes a shard (or temp file) and its accounting.
@@ -442,6 +463,11 @@ pub fn is_temp(path: &Path) -> bool {
     path.file_name()
         .and_then(|n| n.to_str())
         .is_some_and(|n| n.contains(TMP_MARKER))
+}
+
+fn sorted(mut shards: Vec<StoredShard>) -> Vec<StoredShard> {
+    shards.sort_by(|a, b| (a.object_id, a.index, &a.path).cmp(&(b.object_id, b.index, &b.path)));
+    shards
 }
 
 /// `<hex>.<index>.shard` or `<hex>.<index>.shard.tmp-<rand>`.
@@ -543,6 +569,40 @@ mod tests {
             assert!(!store.contains(&id, 1));
             assert_eq!(store.used_bytes(), 0);
         }
+    }
+
+    /// The 256 buckets partition the store: every shard, packed or a file, in exactly one,
+    /// each sorted by name, so passes over the store hold one bucket at a time.
+    #[tokio::test]
+    async fn buckets_partition_the_store_in_name_order() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = ShardStore::open(dir.path(), 1 << 30, 64 << 10).unwrap();
+        let mut written = Vec::new();
+        for (i, first) in [0x00u8, 0x00, 0x7f, 0xff, 0xff, 0xa1].into_iter().enumerate() {
+            let mut id = [i as u8; 16];
+            id[0] = first;
+            // Odd ones spill to files (past the 64 KiB pack limit), even ones are packed.
+            let len = if i % 2 == 0 { 4 } else { 100 << 10 };
+            let mut h = header(i as u32);
+            h.shard_len = len as u64;
+            let mut w = store.create(&id, &h).await.unwrap();
+            w.write_stripe(bytes::Bytes::from(vec![i as u8; len])).await.unwrap();
+            w.finish(len as u64, None).await.unwrap();
+            written.push((id, i as u32));
+        }
+        let mut seen = Vec::new();
+        for bucket in 0..=u8::MAX {
+            let slice = store.list_bucket(bucket).unwrap();
+            assert!(slice.iter().all(|s| s.object_id[0] == bucket), "bucket {bucket:02x}");
+            let keys: Vec<_> = slice.iter().map(|s| (s.object_id, s.index)).collect();
+            let mut sorted_keys = keys.clone();
+            sorted_keys.sort();
+            assert_eq!(keys, sorted_keys, "bucket {bucket:02x} is in name order");
+            seen.extend(keys);
+        }
+        written.sort();
+        assert_eq!(seen, written);
+        assert!(store.list().unwrap().iter().any(|s| s.packed) && store.list().unwrap().iter().any(|s| !s.packed));
     }
 
     #[tokio::test]
