@@ -63,6 +63,7 @@ pub mod shards;
 pub mod size;
 pub mod status;
 pub mod store;
+pub mod sys_keys;
 pub mod time;
 pub mod tls;
 pub mod voters;

@@ -8,7 +8,7 @@ use crate::shards::{object_id_hex, ObjectId};
 
 use super::model::{Manifest, Storage};
 
-pub const NS_FIXITY: &str = "sys.fixity";
+pub use crate::sys_keys::NS_FIXITY;
 
 #[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
 pub struct Evidence {

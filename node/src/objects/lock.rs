@@ -18,8 +18,7 @@ use crate::shards::object_id_hex;
 use super::model::{manifest_ns, validate_object_key, Manifest};
 use super::ObjectError;
 
-/// Locks of namespace `x` live in `sys.lock/x`, keyed by object key.
-pub const NS_LOCK_PREFIX: &str = "sys.lock/";
+pub use crate::sys_keys::NS_LOCK_PREFIX;
 /// The longest retention an object may be given, as for a namespace's WORM retention.
 const MAX_RETENTION_MS: u64 = 200 * 365 * 24 * 3600 * 1000;
 /// Reasons are logged and kept with the lock; a bound keeps the record small.

@@ -5,24 +5,9 @@ use serde::{Deserialize, Serialize};
 use crate::ec_profile::EcProfile;
 use crate::shards::ObjectId;
 
-/// Keyspace namespaces reserved for the object store; clients cannot write `sys.*` directly.
-pub const NS_NAMESPACES: &str = "sys.ns";
-/// Manifests of namespace `x` live in `sys.obj/x`, keyed by object key.
-pub const NS_MANIFEST_PREFIX: &str = "sys.obj/";
-/// Object id (hex) -> namespace and key: what a shard's owner is, for garbage collection.
-pub const NS_OBJECT_IDS: &str = "sys.objid";
-/// Repairs and moves in flight: `<object id hex>.<index>`, written before the shard is sent. The
-/// commit needs it; the orphan collector removes an expired one before deleting the upload's
-/// shard, so a late commit can never name a deleted shard.
-pub const NS_UPLOADS: &str = "sys.upload";
-/// Object ids the orphan collector gave up (their shards may be deleted): `<object id hex>` ->
-/// when, as big-endian ms. A PUT commits only while its id is absent here.
-pub const NS_COLLECTED: &str = "sys.collected";
-/// Shards found corrupt or missing, for the healing work: `<object id hex>.<index>`.
-pub const NS_DAMAGED: &str = "sys.damaged";
-/// Objects that cannot be rebuilt (fewer than k sound shards), out of the repair queue:
-/// `<object id hex>` -> JSON (namespace, key, reason, when).
-pub const NS_LOST: &str = "sys.lost";
+pub use crate::sys_keys::{
+    NS_COLLECTED, NS_DAMAGED, NS_LOST, NS_MANIFEST_PREFIX, NS_NAMESPACES, NS_OBJECT_IDS, NS_UPLOADS,
+};
 
 pub const MAX_OBJECT_KEY_BYTES: usize = 1024;
 pub const MAX_NAMESPACE_NAME: usize = 63;

@@ -32,10 +32,7 @@ use crate::workers::WorkerHandle;
 use queue::{Backoff, LostObject, Outcome, PassEnv, RepairQueues};
 
 pub const WORKER_NAME: &str = "repair";
-/// `sys.drain/<node id>`: set once no manifest references a draining or removed node any more.
-pub const NS_DRAIN: &str = "sys.drain";
-/// `sys.moves/<object id>.<index>`: shards to move to the placement of the current layout.
-pub const NS_MOVES: &str = "sys.moves";
+pub use crate::sys_keys::{NS_DRAIN, NS_MOVES};
 /// Due entries handled per pass and queue.
 const PASS_LIMIT: usize = 1000;
 /// Liveness probes check the node's disk too (4 s at most, `grpc::cluster_service`).

@@ -16,8 +16,8 @@ use crate::objects::walk::AllManifests;
 use crate::placement::PlacementNode;
 use crate::raft::Command;
 
-/// `sys.placement/last`: the last check's [`PlacementReport`] (JSON).
-pub const NS_PLACEMENT: &str = "sys.placement";
+/// `sys.placement/last` holds the last check's [`PlacementReport`] (JSON).
+pub use crate::sys_keys::NS_PLACEMENT;
 pub const KEY_LAST: &[u8] = b"last";
 
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]

@@ -9,8 +9,7 @@ use serde::{Deserialize, Serialize};
 
 use crate::store::StateView;
 
-/// Keyspace namespace of revoked serials; `sys.*` cannot be written by clients directly.
-pub const NS_REVOKED: &str = "sys.revoked";
+pub use crate::sys_keys::NS_REVOKED;
 
 /// What is stored for a revoked serial.
 #[derive(Debug, Clone, Serialize, Deserialize, PartialEq, Eq)]
