@@ -64,6 +64,7 @@ pub mod size;
 pub mod status;
 pub mod store;
 pub mod time;
+pub mod time_offset;
 pub mod tls;
 pub mod voters;
 pub mod workers;
