@@ -88,6 +88,7 @@ impl Links {
     }
 
     /// The links cut now, as (from, to).
+    #[cfg(test)]
     pub fn cut(&self) -> Vec<(u64, u64)> {
         let state = self.state.lock().unwrap_or_else(|p| p.into_inner());
         state.iter().filter(|(_, tx)| !*tx.borrow()).map(|(k, _)| *k).collect()
