@@ -26,7 +26,13 @@ fn kinds(args: &Args, supported: &[FaultKind], defaults: &[FaultKind]) -> Result
     let mut out = Vec::new();
     for name in &args.faults {
         if name.trim() == "all" {
-            out.extend(supported.iter().filter(|k| !out.contains(*k)).copied().collect::<Vec<_>>());
+            out.extend(
+                supported
+                    .iter()
+                    .filter(|k| !out.contains(*k))
+                    .copied()
+                    .collect::<Vec<_>>(),
+            );
             continue;
         }
         let Some(k) = FaultKind::parse(name) else {

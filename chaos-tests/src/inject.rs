@@ -222,7 +222,11 @@ impl<'a, B: Backend> Injector<'a, B> {
                 let leader = self.leader().await?;
                 let others: Vec<u64> = nodes.iter().map(|n| n.id).filter(|id| *id != leader).collect();
                 let other = others[((p.pick >> 8) % others.len() as u64) as usize];
-                let (from, to) = if (p.pick >> 4) & 1 == 1 { (leader, other) } else { (other, leader) };
+                let (from, to) = if (p.pick >> 4) & 1 == 1 {
+                    (leader, other)
+                } else {
+                    (other, leader)
+                };
                 e.target = format!("link {from} → {to} (leader {leader})");
                 self.backend.set_link(from, to, false).await?;
                 self.hold(p).await;
@@ -338,7 +342,8 @@ impl<'a, B: Backend> Injector<'a, B> {
         let deadline = Instant::now() + LEADER_WAIT;
         while Instant::now() < deadline {
             for n in nodes.iter().filter(|n| n.id != except) {
-                if let Ok(Ok(info)) = tokio::time::timeout(Duration::from_secs(2), self.client.node_info(&n.addr)).await {
+                if let Ok(Ok(info)) = tokio::time::timeout(Duration::from_secs(2), self.client.node_info(&n.addr)).await
+                {
                     if info.raft.as_ref().is_some_and(|r| r.role == "leader") {
                         return Some(n.id);
                     }

@@ -107,7 +107,16 @@ pub async fn run_one<B: Backend>(backend: &mut B, p: &RunParams) -> Result<RunOu
     }
     let cas = std::mem::take(&mut *shared.cas.lock().map_err(|_| anyhow::anyhow!("history poisoned"))?);
     let placement = backend.placement_check_interval();
-    let mut report = check_all(&client, &nodes, &objects, &cas, healed_at_ms, p.redundancy_bound, placement).await;
+    let mut report = check_all(
+        &client,
+        &nodes,
+        &objects,
+        &cas,
+        healed_at_ms,
+        p.redundancy_bound,
+        placement,
+    )
+    .await;
     let worm = std::mem::take(&mut *shared.worm.lock().map_err(|_| anyhow::anyhow!("history poisoned"))?);
     if shared.worm_enabled {
         eprintln!(
@@ -116,7 +125,9 @@ pub async fn run_one<B: Backend>(backend: &mut B, p: &RunParams) -> Result<RunOu
             worm.deletes_refused,
             worm.deletes_unknown
         );
-        report.violations.extend(crate::check::worm::check(&client, &worm).await);
+        report
+            .violations
+            .extend(crate::check::worm::check(&client, &worm).await);
     }
     report.violations.extend(harness::check(
         plan.len(),

@@ -216,7 +216,9 @@ mod tests {
         }
         let root = std::env::temp_dir().join(format!("chaos-disk-test-{}", std::process::id()));
         std::fs::create_dir_all(&root).unwrap();
-        let disk = LoopDisk::create(&root.join("img"), &root.join("mnt"), 64).await.unwrap();
+        let disk = LoopDisk::create(&root.join("img"), &root.join("mnt"), 64)
+            .await
+            .unwrap();
         let synced = disk.mount.join("synced");
         let mut f = std::fs::File::create(&synced).unwrap();
         f.write_all(b"kept").unwrap();

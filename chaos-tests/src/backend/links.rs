@@ -49,11 +49,11 @@ impl Links {
                     None => bind_retrying(addr)
                         .await
                         .with_context(|| format!("cannot listen on {addr} for the client's link to node {}", to.id))?,
-                    Some(m) => m
-                        .ns
-                        .run(move || std::net::TcpListener::bind(addr))
-                        .await
-                        .with_context(|| format!("cannot listen for link {}→{}", m.id, to.id))?,
+                    Some(m) => {
+                        m.ns.run(move || std::net::TcpListener::bind(addr))
+                            .await
+                            .with_context(|| format!("cannot listen for link {}→{}", m.id, to.id))?
+                    }
                 };
                 listener.set_nonblocking(true)?;
                 let listener = TcpListener::from_std(listener)?;
@@ -155,7 +155,11 @@ async fn forward(inbound: TcpStream, mut open: watch::Receiver<bool>, ns: Arc<Ne
 }
 
 /// Copies bytes while the link is open; while it is cut, holds what it read and waits.
-async fn pump(mut from: tokio::net::tcp::OwnedReadHalf, mut to: tokio::net::tcp::OwnedWriteHalf, mut open: watch::Receiver<bool>) {
+async fn pump(
+    mut from: tokio::net::tcp::OwnedReadHalf,
+    mut to: tokio::net::tcp::OwnedWriteHalf,
+    mut open: watch::Receiver<bool>,
+) {
     let mut buf = vec![0u8; 64 * 1024];
     loop {
         let n = match from.read(&mut buf).await {
@@ -220,12 +224,21 @@ mod tests {
         let pid = std::process::id();
         let a = Arc::new(Netns::create(&format!("chaostest{pid}-a")).await.unwrap());
         let b = Arc::new(Netns::create(&format!("chaostest{pid}-b")).await.unwrap());
-        let (addr_a, addr_b): (SocketAddr, SocketAddr) = ("127.0.0.1:17801".parse().unwrap(), "127.0.0.1:17802".parse().unwrap());
+        let (addr_a, addr_b): (SocketAddr, SocketAddr) =
+            ("127.0.0.1:17801".parse().unwrap(), "127.0.0.1:17802".parse().unwrap());
         let _ea = echo_in(&a, addr_a).await;
         let _eb = echo_in(&b, addr_b).await;
         let links = Links::start(&[
-            Member { id: 1, addr: addr_a, ns: a.clone() },
-            Member { id: 2, addr: addr_b, ns: b.clone() },
+            Member {
+                id: 1,
+                addr: addr_a,
+                ns: a.clone(),
+            },
+            Member {
+                id: 2,
+                addr: addr_b,
+                ns: b.clone(),
+            },
         ])
         .await
         .unwrap();

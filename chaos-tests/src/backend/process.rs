@@ -44,7 +44,9 @@ impl Extras {
             .iter()
             .any(|k| matches!(k, CutSite | OneWayLeader | OneWayLink | LongPartition | CutSiteRestart));
         let disk = kinds.iter().any(|k| matches!(k, Enospc | Eio));
-        let clock = kinds.iter().any(|k| matches!(k, ClockJump | ClockJumpLeader | LongPartition));
+        let clock = kinds
+            .iter()
+            .any(|k| matches!(k, ClockJump | ClockJumpLeader | LongPartition));
         Self { net, disk, clock }
     }
 
@@ -609,7 +611,9 @@ impl Backend for ProcessBackend {
         let p = self.loop_disk(node)?;
         Self::hard_kill(p);
         if let Some(d) = &p.disk {
-            d.remount().await.with_context(|| format!("node {node}: cannot bring its filesystem back"))?;
+            d.remount()
+                .await
+                .with_context(|| format!("node {node}: cannot bring its filesystem back"))?;
         }
         p.disk_failed = false;
         self.spawn(node).await

@@ -19,7 +19,10 @@ pub async fn check(client: &Client, h: &WormHistory) -> Vec<Violation> {
     if h.locked.is_empty() {
         out.push(Violation::new(
             NAME,
-            format!("no locked object was acknowledged, nothing was tested: {}", h.setup_errors.join("; ")),
+            format!(
+                "no locked object was acknowledged, nothing was tested: {}",
+                h.setup_errors.join("; ")
+            ),
         ));
     }
     for (key, blake3, size) in &h.locked {

@@ -41,7 +41,9 @@ fn now_ms() -> u64 {
 pub async fn worker(shared: Arc<Shared>) {
     let mut rng = ChaCha8Rng::seed_from_u64(shared.seed.wrapping_add(3000));
     if let Err(e) = shared.client.create_namespace(WORM_NAMESPACE, None, 0).await {
-        record(&shared, |h| h.setup_errors.push(format!("creating {WORM_NAMESPACE}: {e}")));
+        record(&shared, |h| {
+            h.setup_errors.push(format!("creating {WORM_NAMESPACE}: {e}"))
+        });
         return;
     }
     for i in 0..LOCKED {
@@ -60,7 +62,9 @@ pub async fn worker(shared: Arc<Shared>) {
         {
             Ok(info) => match <[u8; 32]>::try_from(info.blake3.as_slice()) {
                 Ok(b) => record(&shared, |h| h.locked.push((key.clone(), b, info.size))),
-                Err(_) => record(&shared, |h| h.setup_errors.push(format!("{key}: no BLAKE3 in the reply"))),
+                Err(_) => record(&shared, |h| {
+                    h.setup_errors.push(format!("{key}: no BLAKE3 in the reply"))
+                }),
             },
             Err(e) => record(&shared, |h| h.setup_errors.push(format!("locked put {key}: {e}"))),
         }
@@ -76,7 +80,9 @@ pub async fn worker(shared: Arc<Shared>) {
             Err(ClientError::Indeterminate(_)) => record(&shared, |h| h.deletes_unknown += 1),
             // Refused (retention), or not reachable now: either way nothing was applied.
             Err(_) => record(&shared, |h| h.deletes_refused += 1),
-            Ok(_) => record(&shared, |h| h.deletes_applied.push(format!("{key}: delete acknowledged"))),
+            Ok(_) => record(&shared, |h| {
+                h.deletes_applied.push(format!("{key}: delete acknowledged"))
+            }),
         }
     }
 }
