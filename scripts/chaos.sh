@@ -33,7 +33,7 @@ fi
 case $backend in
 process)
     # Long partitions hold 22-32 s: longer runs when the opt-in faults are on.
-    if [[ $faults == default ]]; then duration=${DURATION:-40}; else duration=${DURATION:-60}; fi
+    if [[ $faults == default ]]; then duration=${DURATION:-40}; else duration=${DURATION:-90}; fi
     ;;
 compose) duration=${DURATION:-60} ;;
 *)
