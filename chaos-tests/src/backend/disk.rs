@@ -6,6 +6,7 @@
 //!   the journal, the closest to a disk dying: from then on every read and write on it fails with
 //!   EIO, and what was not fsynced is gone. The heal is what an operator does: stop the node,
 //!   unmount, mount again (the journal replays), start the node.
+//!
 //! Needs root, `mkfs.ext4` and loop devices; no device-mapper (this kernel has none).
 
 use std::io::Write;
@@ -184,6 +185,7 @@ pub fn unmount_all_under(root: &Path) {
 
 /// Whether loop-mounted filesystems can be made here.
 pub fn available() -> Result<()> {
+    // SAFETY: geteuid(2) has no preconditions.
     if unsafe { libc::geteuid() } != 0 {
         bail!("loop-mounted data directories need root");
     }

@@ -75,6 +75,7 @@ impl Drop for Netns {
 
 /// Whether namespaces can be made here (root, `ip` present): probed once with a throwaway one.
 pub async fn available(probe_name: &str) -> Result<()> {
+    // SAFETY: geteuid(2) has no preconditions.
     if unsafe { libc::geteuid() } != 0 {
         bail!("network namespaces need root");
     }
