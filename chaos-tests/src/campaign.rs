@@ -18,22 +18,35 @@ fn default_seed() -> u64 {
         .map(|d| d.as_secs())
         .unwrap_or(1)
 }
-fn kinds(args: &Args, supported: &[FaultKind]) -> Result<Vec<FaultKind>> {
+/// The kinds named by `--faults` (`all`: every kind the backend supports), else its defaults.
+fn kinds(args: &Args, supported: &[FaultKind], defaults: &[FaultKind]) -> Result<Vec<FaultKind>> {
     if args.faults.is_empty() {
-        return Ok(supported.to_vec());
+        return Ok(defaults.to_vec());
     }
     let mut out = Vec::new();
     for name in &args.faults {
+        if name.trim() == "all" {
+            out.extend(
+                supported
+                    .iter()
+                    .filter(|k| !out.contains(*k))
+                    .copied()
+                    .collect::<Vec<_>>(),
+            );
+            continue;
+        }
         let Some(k) = FaultKind::parse(name) else {
             bail!(
-                "unknown fault `{name}`; known: {}",
+                "unknown fault `{name}`; known: all, {}",
                 schedule::ALL.map(FaultKind::name).join(", ")
             );
         };
         if !supported.contains(&k) {
-            bail!("the chosen backend cannot inject `{name}`");
+            bail!("the chosen backend cannot inject `{name}` here (see docs/reliability.md for what each fault needs)");
         }
-        out.push(k);
+        if !out.contains(&k) {
+            out.push(k);
+        }
     }
     Ok(out)
 }
@@ -86,7 +99,7 @@ fn replay_command(args: &Args, seed: u64) -> String {
 }
 
 pub async fn campaign<B: Backend>(mut backend: B, args: &Args) -> Result<bool> {
-    let kinds = kinds(args, &backend.supported())?;
+    let kinds = kinds(args, &backend.supported(), &backend.default_kinds())?;
     if let Some(unknown) = args.tolerate.iter().find(|t| !INVARIANTS.contains(&t.as_str())) {
         bail!(
             "unknown invariant `{unknown}` in --tolerate; known: {}",

@@ -32,8 +32,10 @@ pub struct Args {
     /// workload stops at this count or at --duration, whichever comes first.
     #[arg(long, default_value_t = 2000)]
     pub ops: u64,
-    /// Only these fault kinds (comma-separated, e.g. kill-node,flip-bytes); default: all the
-    /// backend supports.
+    /// Only these fault kinds (comma-separated, e.g. kill-node,flip-bytes); `all`: every kind
+    /// the backend can inject here, opt-in ones included. Default: the backend's default kinds
+    /// (on the process backend, the opt-in partitions, clock jumps, ENOSPC and EIO are left out:
+    /// they need root and set up namespaces, loop devices and clock files).
     #[arg(long, value_delimiter = ',')]
     pub faults: Vec<String>,
     /// Invariants (comma-separated names) whose violations are printed as warnings instead of

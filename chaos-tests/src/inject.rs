@@ -18,6 +18,8 @@ use crate::workload::NAMESPACE;
 const LEADER_WAIT: Duration = Duration::from_secs(15);
 /// How long a damage fault waits for an acknowledged sharded object to hit.
 const CANDIDATE_WAIT: Duration = Duration::from_secs(10);
+/// 25 h: past the collected-mark TTL's 24 h floor (`node/src/objects/collected.rs`).
+const MARK_TTL_JUMP_MS: i64 = 25 * 3_600_000;
 
 #[derive(Debug, Clone)]
 pub struct Executed {
@@ -206,6 +208,77 @@ impl<'a, B: Backend> Injector<'a, B> {
                     wait_healthy(&nodes, Duration::from_secs(60)).await?;
                 }
             }
+            FaultKind::OneWayLeader => {
+                // The leader cannot open a connection to anyone; everyone still reaches it.
+                let leader = self.leader().await?;
+                let others: Vec<u64> = nodes.iter().map(|n| n.id).filter(|id| *id != leader).collect();
+                e.target = format!("node {leader} (leader) → every other node");
+                self.links(leader, &others, true, false).await?;
+                self.hold(p).await;
+                self.links(leader, &others, true, true).await?;
+            }
+            FaultKind::OneWayLink => {
+                // One direction between the leader and another node, either way round.
+                let leader = self.leader().await?;
+                let others: Vec<u64> = nodes.iter().map(|n| n.id).filter(|id| *id != leader).collect();
+                let other = others[((p.pick >> 8) % others.len() as u64) as usize];
+                let (from, to) = if (p.pick >> 4) & 1 == 1 {
+                    (leader, other)
+                } else {
+                    (other, leader)
+                };
+                e.target = format!("link {from} → {to} (leader {leader})");
+                self.backend.set_link(from, to, false).await?;
+                self.hold(p).await;
+                self.backend.set_link(from, to, true).await?;
+            }
+            FaultKind::LongPartition => {
+                e.target = self.long_partition(p).await?;
+            }
+            FaultKind::CutSiteRestart => {
+                // Overlapping faults: a site cut off while a node of another site restarts.
+                let others: Vec<u64> = nodes.iter().filter(|n| n.site != site).map(|n| n.id).collect();
+                let victim = others[((p.pick >> 8) % others.len() as u64) as usize];
+                e.target = format!("site {site} cut; node {victim} killed and restarted meanwhile");
+                self.backend.cut_site(&site).await?;
+                tokio::time::sleep(p.hold / 3).await;
+                self.backend.kill(victim).await?;
+                tokio::time::sleep(p.hold / 3).await;
+                self.backend.revive(victim).await?;
+                tokio::time::sleep(p.hold / 3).await;
+                self.backend.heal_site(&site).await?;
+            }
+            FaultKind::ClockJump | FaultKind::ClockJumpLeader => {
+                let id = if p.kind == FaultKind::ClockJumpLeader {
+                    self.leader().await?
+                } else {
+                    node.id
+                };
+                // From a minute to two days, either way: the stamping clock of a running node.
+                let ms = 60_000 + (p.pick >> 8) as i64 % (2 * 86_400_000 - 60_000);
+                let ms = if (p.pick >> 40) & 1 == 1 { -ms } else { ms };
+                e.target = format!("node {id} ({:+.1} h, running)", ms as f64 / 3_600_000.0);
+                self.backend.set_clock_offset(id, ms).await?;
+                self.hold(p).await;
+                self.backend.set_clock_offset(id, 0).await?;
+            }
+            FaultKind::Enospc => {
+                let taken = self.backend.fill_fs(node.id).await?;
+                e.target = format!("node {} (filesystem full, {} MiB of ballast)", node.id, taken >> 20);
+                self.hold(p).await;
+                self.note_exit(node.id, e);
+                self.backend.unfill_fs(node.id).await?;
+                if self.backend.is_running(node.id) == Some(false) {
+                    self.backend.revive(node.id).await?;
+                }
+            }
+            FaultKind::Eio => {
+                e.target = format!("node {} (every disk I/O fails with EIO)", node.id);
+                self.backend.fail_disk(node.id).await?;
+                self.hold(p).await;
+                self.note_exit(node.id, e);
+                self.backend.repair_disk(node.id).await?;
+            }
             FaultKind::FlipBytes | FaultKind::DeleteShard => {
                 e.target = self.damage(p).await?;
                 e.healed_at = None;
@@ -214,6 +287,80 @@ impl<'a, B: Backend> Injector<'a, B> {
         }
         e.healed_at = Some(self.start.elapsed());
         Ok(())
+    }
+
+    /// Cuts (`open` false) or opens the links between `node` and each of `others`: outgoing
+    /// ones, and the incoming ones too unless `one_way`.
+    async fn links(&mut self, node: u64, others: &[u64], one_way: bool, open: bool) -> Result<()> {
+        for o in others {
+            self.backend.set_link(node, *o, open).await?;
+            if !one_way {
+                self.backend.set_link(*o, node, open).await?;
+            }
+        }
+        Ok(())
+    }
+
+    /// The leader cut off both ways for longer than the orphan grace and the node-down
+    /// timeout. Halfway, the leader the majority elected jumps 25 h ahead: past the 24 h floor of
+    /// the collected-mark TTL, which no real partition in a run can outlast. Then all heals.
+    async fn long_partition(&mut self, p: &Planned) -> Result<String> {
+        let nodes = self.backend.nodes();
+        let leader = self.leader().await?;
+        let others: Vec<u64> = nodes.iter().map(|n| n.id).filter(|id| *id != leader).collect();
+        self.links(leader, &others, false, false).await?;
+        let began = Instant::now();
+        tokio::time::sleep(p.hold / 2).await;
+        let mut target = format!("node {leader} (leader) isolated {:.0} s", p.hold.as_secs_f64());
+        let successor = self.leader_among(&nodes, leader).await;
+        let jumped = match successor {
+            Some(id) => {
+                self.backend.set_clock_offset(id, MARK_TTL_JUMP_MS).await?;
+                target.push_str(&format!("; new leader {id} jumped +25 h"));
+                Some(id)
+            }
+            None => {
+                target.push_str("; no new leader within the wait (no clock jump)");
+                None
+            }
+        };
+        if let Some(rest) = p.hold.checked_sub(began.elapsed()) {
+            tokio::time::sleep(rest).await;
+        }
+        if let Some(id) = jumped {
+            self.backend.set_clock_offset(id, 0).await?;
+        }
+        self.links(leader, &others, false, true).await?;
+        if successor.is_none() {
+            bail!("{target}: the majority elected no leader while the old one was cut off");
+        }
+        Ok(target)
+    }
+
+    /// A node other than `except` that says it leads, asked node by node.
+    async fn leader_among(&self, nodes: &[crate::backend::NodeRef], except: u64) -> Option<u64> {
+        let deadline = Instant::now() + LEADER_WAIT;
+        while Instant::now() < deadline {
+            for n in nodes.iter().filter(|n| n.id != except) {
+                if let Ok(Ok(info)) = tokio::time::timeout(Duration::from_secs(2), self.client.node_info(&n.addr)).await
+                {
+                    if info.raft.as_ref().is_some_and(|r| r.role == "leader") {
+                        return Some(n.id);
+                    }
+                }
+            }
+            tokio::time::sleep(Duration::from_millis(300)).await;
+        }
+        None
+    }
+
+    /// Says in the log whether the node's process exited under a disk fault.
+    fn note_exit(&mut self, node: u64, e: &mut Executed) {
+        match self.backend.is_running(node) {
+            Some(true) => e.target.push_str("; the node kept running"),
+            Some(false) => e.target.push_str("; the node exited"),
+            None => {}
+        }
     }
 
     async fn hold(&self, p: &Planned) {

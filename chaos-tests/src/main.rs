@@ -18,9 +18,10 @@ use std::process::ExitCode;
 use clap::Parser;
 
 use crate::backend::compose::ComposeBackend;
-use crate::backend::process::ProcessBackend;
+use crate::backend::process::{Extras, ProcessBackend};
 use crate::campaign::campaign;
 use crate::cli::{Args, BackendKind};
+use crate::schedule::FaultKind;
 
 fn default_bin() -> PathBuf {
     let target = std::env::var_os("CARGO_TARGET_DIR")
@@ -57,7 +58,13 @@ async fn campaign_main() -> ExitCode {
     let outcome = match args.backend {
         BackendKind::Process => {
             let bin = args.archipel_bin.clone().unwrap_or_else(default_bin);
-            match ProcessBackend::new(bin, &args.work_dir, args.base_port) {
+            let extras = if args.faults.iter().any(|f| f.trim() == "all") {
+                Extras::probe(args.base_port).await
+            } else {
+                let named: Vec<FaultKind> = args.faults.iter().filter_map(|f| FaultKind::parse(f)).collect();
+                Extras::for_kinds(&named)
+            };
+            match ProcessBackend::new(bin, &args.work_dir, args.base_port, extras) {
                 Ok(b) => campaign(b, &args).await,
                 Err(e) => Err(e),
             }

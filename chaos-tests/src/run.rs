@@ -73,6 +73,15 @@ pub async fn run_one<B: Backend>(backend: &mut B, p: &RunParams) -> Result<RunOu
         ops_started: AtomicU64::new(0),
         objects: Mutex::new(ObjectHistory::default()),
         cas: Mutex::new(CasHistory::default()),
+        worm: Mutex::new(Default::default()),
+        // Locked objects must survive clock jumps: with the clock faults only, so that the
+        // default campaign's workload stays as it was.
+        worm_enabled: p.kinds.iter().any(|k| {
+            matches!(
+                k,
+                FaultKind::ClockJump | FaultKind::ClockJumpLeader | FaultKind::LongPartition | FaultKind::ClockSkew
+            )
+        }),
     });
     let workload = tokio::spawn(workload::run(shared.clone()));
     let log = Injector::new(backend, &client, start, &shared.objects).run(&plan).await;
@@ -97,7 +106,29 @@ pub async fn run_one<B: Backend>(backend: &mut B, p: &RunParams) -> Result<RunOu
         warnings.push(format!("self-test: {what}"));
     }
     let cas = std::mem::take(&mut *shared.cas.lock().map_err(|_| anyhow::anyhow!("history poisoned"))?);
-    let mut report = check_all(&client, &nodes, &objects, &cas, healed_at_ms, p.redundancy_bound).await;
+    let placement = backend.placement_check_interval();
+    let mut report = check_all(
+        &client,
+        &nodes,
+        &objects,
+        &cas,
+        healed_at_ms,
+        p.redundancy_bound,
+        placement,
+    )
+    .await;
+    let worm = std::mem::take(&mut *shared.worm.lock().map_err(|_| anyhow::anyhow!("history poisoned"))?);
+    if shared.worm_enabled {
+        eprintln!(
+            "chaos: worm: {} locked object(s), {} delete(s) refused, {} of unknown outcome",
+            worm.locked.len(),
+            worm.deletes_refused,
+            worm.deletes_unknown
+        );
+        report
+            .violations
+            .extend(crate::check::worm::check(&client, &worm).await);
+    }
     report.violations.extend(harness::check(
         plan.len(),
         &log,

@@ -20,9 +20,18 @@ pub enum FaultKind {
     DiskFull,
     RollingRestart,
     ClockSkew,
+    // Opt-in on the process backend (network namespaces, loop-mounted disks, clock file):
+    OneWayLeader,
+    OneWayLink,
+    LongPartition,
+    CutSiteRestart,
+    ClockJump,
+    ClockJumpLeader,
+    Enospc,
+    Eio,
 }
 
-pub const ALL: [FaultKind; 12] = [
+pub const ALL: [FaultKind; 20] = [
     FaultKind::KillNode,
     FaultKind::KillLeader,
     FaultKind::KillSite,
@@ -35,7 +44,19 @@ pub const ALL: [FaultKind; 12] = [
     FaultKind::DiskFull,
     FaultKind::RollingRestart,
     FaultKind::ClockSkew,
+    FaultKind::OneWayLeader,
+    FaultKind::OneWayLink,
+    FaultKind::LongPartition,
+    FaultKind::CutSiteRestart,
+    FaultKind::ClockJump,
+    FaultKind::ClockJumpLeader,
+    FaultKind::Enospc,
+    FaultKind::Eio,
 ];
+
+/// How long a long partition lasts: more than the chaos configs' orphan grace (15 s) and
+/// node-down timeout (10 s) (`backend/process.rs`).
+pub const LONG_PARTITION_MS: std::ops::Range<u64> = 22_000..32_000;
 
 impl FaultKind {
     pub fn name(self) -> &'static str {
@@ -52,6 +73,14 @@ impl FaultKind {
             Self::DiskFull => "disk-full",
             Self::RollingRestart => "rolling-restart",
             Self::ClockSkew => "clock-skew",
+            Self::OneWayLeader => "one-way-leader",
+            Self::OneWayLink => "one-way-link",
+            Self::LongPartition => "long-partition",
+            Self::CutSiteRestart => "cut-site-restart",
+            Self::ClockJump => "clock-jump",
+            Self::ClockJumpLeader => "clock-jump-leader",
+            Self::Enospc => "enospc",
+            Self::Eio => "eio",
         }
     }
 
@@ -67,6 +96,12 @@ impl FaultKind {
             Self::KillNode | Self::KillLeader | Self::KillSite => rng.gen_range(2_000..12_000),
             Self::Pause | Self::PauseLeader => rng.gen_range(1_000..8_000),
             Self::CutSite | Self::Latency | Self::DiskFull | Self::ClockSkew => rng.gen_range(3_000..12_000),
+            Self::OneWayLeader | Self::OneWayLink | Self::ClockJump | Self::ClockJumpLeader => {
+                rng.gen_range(3_000..12_000)
+            }
+            Self::Enospc | Self::Eio => rng.gen_range(3_000..10_000),
+            Self::CutSiteRestart => rng.gen_range(6_000..12_000),
+            Self::LongPartition => rng.gen_range(LONG_PARTITION_MS),
         };
         Duration::from_millis(ms)
     }

@@ -47,6 +47,9 @@ struct RawConfig {
     /// Test rigs only: serve and dial without TLS. Logged loudly at start.
     #[serde(default)]
     insecure_plaintext: bool,
+    /// Test rigs only (chaos campaigns): the leader's stamping clock adds the offset in this file
+    /// (`time_offset.rs`). Logged loudly at start.
+    test_clock_offset_file: Option<PathBuf>,
 }
 
 /// `[tls]`: the node's certificate bundle, as `archipel cert issue --node` writes it.
@@ -255,6 +258,8 @@ pub struct NodeConfig {
     /// `tls.plaintext_metrics`: `/metrics` is also served without TLS.
     pub plaintext_metrics: bool,
     pub master_key: MasterKeyFile,
+    /// `test_clock_offset_file`: see `time_offset.rs`.
+    pub test_clock_offset_file: Option<PathBuf>,
 }
 
 /// Stripes above this make shard messages and decode buffers unwieldy.
@@ -440,6 +445,7 @@ impl RawConfig {
             capacity_bytes,
             raft: self.raft,
             log: self.log,
+            test_clock_offset_file: self.test_clock_offset_file,
         })
     }
 }

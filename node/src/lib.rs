@@ -65,6 +65,7 @@ pub mod status;
 pub mod store;
 pub mod sys_keys;
 pub mod time;
+pub mod time_offset;
 pub mod tls;
 pub mod voters;
 pub mod workers;

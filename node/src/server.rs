@@ -125,7 +125,7 @@ pub async fn run(config: NodeConfig, shutdown: impl Future<Output = ()> + Send +
         small_writes: Default::default(),
         commits,
         master_key,
-        clock: Arc::new(crate::time::SystemClock),
+        clock: crate::time_offset::clock_for(&config),
     });
     let gauges = tokio::spawn(update_raft_gauges(node.clone()));
     let grouper = tokio::spawn(crate::group_commit::run(node.clone(), commit_queue));

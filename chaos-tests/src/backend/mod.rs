@@ -2,7 +2,10 @@
 
 pub mod compose;
 pub mod delay_queue;
+pub mod disk;
 pub mod latency;
+pub mod links;
+pub mod netns;
 pub mod process;
 mod shell;
 
@@ -65,6 +68,43 @@ pub trait Backend {
     }
     async fn unskew_clock(&mut self, _node: u64) -> Result<()> {
         bail!("{}: clock skew is not supported", self.name())
+    }
+    /// Whether the node's process is alive (None: the backend cannot tell).
+    fn is_running(&mut self, _node: u64) -> Option<bool> {
+        None
+    }
+    /// How often the cluster's placement check runs, when short enough for the checker to wait
+    /// for a report after healing (None: stock configs, hourly).
+    fn placement_check_interval(&self) -> Option<Duration> {
+        None
+    }
+    /// The kinds a campaign runs when `--faults` names none (opt-in kinds left out).
+    fn default_kinds(&self) -> Vec<FaultKind> {
+        self.supported()
+    }
+    /// Cut (`open` false) or restore the one-way link `from`→`to`: connections `from` opens
+    /// to `to` hang; `to` still reaches `from`.
+    async fn set_link(&mut self, _from: u64, _to: u64, _open: bool) -> Result<()> {
+        bail!("{}: cutting one link is not supported", self.name())
+    }
+    /// Shift a running node's stamping clock by `offset_ms` (0: none), without a restart.
+    async fn set_clock_offset(&mut self, _node: u64, _offset_ms: i64) -> Result<()> {
+        bail!("{}: moving a running node's clock is not supported", self.name())
+    }
+    /// Fill the node's filesystem (real ENOSPC); returns the bytes taken.
+    async fn fill_fs(&mut self, _node: u64) -> Result<u64> {
+        bail!("{}: filling a node's filesystem is not supported", self.name())
+    }
+    async fn unfill_fs(&mut self, _node: u64) -> Result<()> {
+        bail!("{}: filling a node's filesystem is not supported", self.name())
+    }
+    /// Make every I/O on the node's filesystem fail with EIO, the node still running.
+    async fn fail_disk(&mut self, _node: u64) -> Result<()> {
+        bail!("{}: disk I/O errors are not supported", self.name())
+    }
+    /// Stop the node, bring its filesystem back, start the node.
+    async fn repair_disk(&mut self, _node: u64) -> Result<()> {
+        bail!("{}: disk I/O errors are not supported", self.name())
     }
     /// Undo every fault still in force: every node running, unpaused, connected, normal.
     async fn heal_all(&mut self) -> Result<()>;

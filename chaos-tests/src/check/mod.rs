@@ -10,6 +10,7 @@ mod no_lost;
 mod no_resurrection;
 mod placement;
 mod redundancy;
+pub mod worm;
 
 use std::time::Duration;
 
@@ -19,7 +20,7 @@ use crate::backend::NodeRef;
 use crate::history::{CasHistory, ObjectHistory};
 
 /// Every invariant's name, as violations carry it (for `--tolerate`).
-pub const INVARIANTS: [&str; 10] = [
+pub const INVARIANTS: [&str; 11] = [
     "acked-put-readable",
     "cas-linearizable",
     "final-state",
@@ -30,6 +31,7 @@ pub const INVARIANTS: [&str; 10] = [
     "placement-site-bound",
     harness::FAULTS,
     harness::PUTS,
+    worm::NAME,
 ];
 
 #[derive(Debug, Clone)]
@@ -63,9 +65,10 @@ pub async fn check_all(
     cas: &CasHistory,
     healed_at_ms: u64,
     bound: Duration,
+    placement_check: Option<Duration>,
 ) -> CheckReport {
     let mut report = CheckReport::default();
-    match redundancy::wait_full_redundancy(client, nodes, healed_at_ms, bound).await {
+    match redundancy::wait_full_redundancy(client, nodes, healed_at_ms, bound, placement_check).await {
         Ok((after, errors)) => {
             report.redundancy_after = Some(after);
             report.scrub_errors = errors;

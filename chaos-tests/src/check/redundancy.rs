@@ -1,7 +1,9 @@
 //! Invariant: full redundancy is back within a bound after healing. Every node completes a scrub
 //! cycle started after the heal (the checker starts one, as an operator would), the repair and
-//! move queues (`sys.damaged`, `sys.moves`: what `archipel repair status` lists) are empty, and every sharded
-//! object's manifest lists all k+m shards.
+//! move queues (`sys.damaged`, `sys.moves`: what `archipel repair status` lists) are empty, every sharded
+//! object's manifest lists all k+m shards, and, when the cluster's placement check runs often
+//! enough, its report (`archipel status --json`: `placement_violations`) finished after the heal
+//! with no violation.
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::time::{Duration, Instant};
@@ -20,6 +22,7 @@ async fn pending(
     nodes: &[NodeRef],
     healed_at_ms: u64,
     kicked: &mut BTreeMap<u64, Instant>,
+    placement_check: Option<Duration>,
 ) -> Option<String> {
     for n in nodes {
         let scrub = match client.workers(&n.addr).await {
@@ -62,6 +65,24 @@ async fn pending(
             }
             Ok(_) => {}
             Err(e) => return Some(format!("{queue} unreadable: {e}")),
+        }
+    }
+    if placement_check.is_some() {
+        match client.status(1000).await {
+            Ok(s) if s.placement_checked_at_ms < healed_at_ms => {
+                return Some(format!(
+                    "the placement check has not run since the heal (last at {} ms before it)",
+                    healed_at_ms as i64 - s.placement_checked_at_ms as i64
+                ))
+            }
+            Ok(s) if s.placement_violations > 0 => {
+                return Some(format!(
+                    "the placement check reports {} object(s) placed worse than the layout allows",
+                    s.placement_violations
+                ))
+            }
+            Ok(_) => {}
+            Err(e) => return Some(format!("status unreadable: {e}")),
         }
     }
     let mut after = String::new();
@@ -124,12 +145,13 @@ pub async fn wait_full_redundancy(
     nodes: &[NodeRef],
     healed_at_ms: u64,
     bound: Duration,
+    placement_check: Option<Duration>,
 ) -> Result<(Duration, u64), String> {
     let start = Instant::now();
     let mut kicked = BTreeMap::new();
     let mut last = String::new();
     while start.elapsed() < bound {
-        match pending(client, nodes, healed_at_ms, &mut kicked).await {
+        match pending(client, nodes, healed_at_ms, &mut kicked, placement_check).await {
             None => return Ok((start.elapsed(), scrub_errors(client, nodes).await)),
             Some(why) => last = why,
         }

@@ -4,6 +4,7 @@
 mod cas;
 mod objects;
 pub mod payload;
+pub mod worm;
 
 use std::sync::atomic::AtomicU64;
 use std::sync::{Arc, Mutex};
@@ -31,6 +32,9 @@ pub struct Shared {
     pub ops_started: AtomicU64,
     pub objects: Mutex<ObjectHistory>,
     pub cas: Mutex<CasHistory>,
+    /// Locked objects and the deletes tried on them (with the clock faults only).
+    pub worm: Mutex<worm::WormHistory>,
+    pub worm_enabled: bool,
 }
 
 impl Shared {
@@ -51,6 +55,9 @@ pub async fn run(shared: Arc<Shared>) {
     }
     for w in 0..CAS_WORKERS {
         tasks.push(tokio::spawn(cas::worker(shared.clone(), w)));
+    }
+    if shared.worm_enabled {
+        tasks.push(tokio::spawn(worm::worker(shared.clone())));
     }
     for t in tasks {
         if let Err(e) = t.await {
