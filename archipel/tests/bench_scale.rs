@@ -50,7 +50,9 @@ fn bench_scale_measures_every_step_at_both_sizes() {
     for step in TIMED_STEPS {
         let r = row(step);
         assert!(r["small"].is_f64() && r["large"].is_f64(), "{step} not measured: {r}");
-        assert!(r["growth"].is_f64() && r["projected_10m"].is_f64(), "{step}: {r}");
+        // A step quicker than the bench's sampling (20 ms) at N/10 reads 0 there, and has no growth.
+        assert!(r["growth"].is_f64() || r["small"] == 0.0, "{step}: {r}");
+        assert!(r["projected_10m"].is_f64(), "{step}: {r}");
         assert!(r["pass"].is_boolean() && r["target"].is_string(), "{step}: {r}");
     }
     let rss = row("peak RSS, largest node");

@@ -46,18 +46,18 @@ pub struct BenchArgs {
     pub json: bool,
     /// Another benchmark instead of this one.
     #[command(subcommand)]
-    pub mode: Option<BenchMode>,
+    pub what: Option<BenchWhat>,
 }
 
 #[derive(clap::Subcommand)]
-pub enum BenchMode {
+pub enum BenchWhat {
     /// How the storage core grows with the catalog: two local clusters with N/10 and N objects,
     /// each step's time (snapshot, new node, drain, scrub) and the nodes' peak memory.
     Scale(scale::ScaleArgs),
 }
 
 pub async fn run(mut args: BenchArgs) -> anyhow::Result<ExitCode> {
-    if let Some(BenchMode::Scale(scale)) = args.mode.take() {
+    if let Some(BenchWhat::Scale(scale)) = args.what.take() {
         return scale::run(scale).await;
     }
     let parse = |s: &str| archipel_node::size::parse_size(s).map_err(anyhow::Error::msg);
