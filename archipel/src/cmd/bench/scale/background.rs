@@ -6,7 +6,7 @@ use std::time::{Duration, Instant};
 
 use anyhow::bail;
 use archipel_client::proto::worker::NodeWorkers;
-use archipel_client::Client;
+use archipel_client::{Client, ClientError};
 
 const SCRUB_LIMIT: Duration = Duration::from_secs(4 * 3600);
 const DRAIN_LIMIT_SECS: u64 = 8 * 3600;
@@ -42,7 +42,15 @@ pub async fn scrub_cycle(client: &Client) -> anyhow::Result<Scrubbed> {
     let start = Instant::now();
     let mut last_report = Instant::now();
     loop {
-        let now = scrub_workers(&client.cluster_workers("scrub", "", 0).await?)?;
+        let now = match client.cluster_workers("scrub", "", 0).await {
+            Ok(nodes) => scrub_workers(&nodes)?,
+            // An election on a loaded machine: look again.
+            Err(e) if e.is_transient() && start.elapsed() < SCRUB_LIMIT => {
+                tokio::time::sleep(Duration::from_secs(1)).await;
+                continue;
+            }
+            Err(e) => return Err(e.into()),
+        };
         let pending: Vec<u64> = before
             .iter()
             .filter(|(id, w)| now.get(*id).is_none_or(|n| n.cycles_completed <= w.cycles_completed))
@@ -75,6 +83,14 @@ pub async fn scrub_cycle(client: &Client) -> anyhow::Result<Scrubbed> {
 pub async fn drain(client: &Client, id: u64) -> anyhow::Result<f64> {
     let start = Instant::now();
     client.drain_node(id).await?;
-    crate::cmd::membership::wait_drained(client, id, DRAIN_LIMIT_SECS, false).await?;
-    Ok(start.elapsed().as_secs_f64())
+    loop {
+        match crate::cmd::membership::wait_drained(client, id, DRAIN_LIMIT_SECS, false).await {
+            Ok(_) => return Ok(start.elapsed().as_secs_f64()),
+            // An election on a loaded machine interrupted the wait, not the drain.
+            Err(e) if e.downcast_ref::<ClientError>().is_some_and(ClientError::is_transient) => {
+                tokio::time::sleep(Duration::from_secs(1)).await;
+            }
+            Err(e) => return Err(e),
+        }
+    }
 }

@@ -11,8 +11,9 @@ use super::probe::{RaftSample, RaftWatch};
 
 /// How often a long load says where it is.
 const PROGRESS_EVERY: Duration = Duration::from_secs(10);
-/// Attempts per PUT when the cluster answers with a retry-safe error (a leader change).
-const ATTEMPTS: u32 = 3;
+/// How long a PUT or a filler write is retried while the cluster answers that it is
+/// unavailable (an election on a loaded machine can take several seconds).
+const RETRY_FOR: Duration = Duration::from_secs(120);
 /// The metadata namespace that takes the writes bringing the next snapshot about.
 const FILLER_NS: &str = "bench-scale-filler";
 
@@ -74,14 +75,14 @@ pub async fn objects(
     })
 }
 
+/// Each object's bytes are in memory, so a PUT whose outcome is unknown is simply sent again.
 async fn put_one(client: &Client, ns: &str, key: &str, body: &[u8]) -> anyhow::Result<()> {
-    let mut attempt = 1;
+    let start = Instant::now();
     loop {
         match client.put_object(ns, key, body, Some(body.len() as u64), None).await {
             Ok(_) => return Ok(()),
-            Err(e) if e.is_transient() && attempt < ATTEMPTS => {
-                attempt += 1;
-                tokio::time::sleep(Duration::from_millis(500)).await;
+            Err(e) if e.is_transient() && start.elapsed() < RETRY_FOR => {
+                tokio::time::sleep(Duration::from_secs(1)).await;
             }
             Err(e) => return Err(e).with_context(|| format!("PUT {ns}/{key} failed")),
         }
@@ -151,10 +152,19 @@ async fn fill(client: &Client, stop: &AtomicBool, every: u64) -> anyhow::Result<
                         3 * every
                     );
                 }
-                client
-                    .meta_put(FILLER_NS, format!("{i:012}").as_bytes(), b"x")
-                    .await
-                    .context("a metadata write failed")?;
+                // Each key is written once and its value does not matter: sending it again
+                // after an unknown outcome is harmless here.
+                let key = format!("{i:012}");
+                let start = Instant::now();
+                loop {
+                    match client.meta_put(FILLER_NS, key.as_bytes(), b"x").await {
+                        Ok(_) => break,
+                        Err(e) if e.is_transient() && start.elapsed() < RETRY_FOR => {
+                            tokio::time::sleep(Duration::from_secs(1)).await;
+                        }
+                        Err(e) => return Err(e).context("a metadata write failed"),
+                    }
+                }
                 i += TASKS;
             }
             Ok::<(), anyhow::Error>(())
