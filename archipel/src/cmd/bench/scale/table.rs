@@ -57,6 +57,9 @@ pub struct Row {
     pub pass: Option<bool>,
 }
 
+/// Reads one step's time from a run.
+type Figure = fn(&Measured) -> Option<f64>;
+
 /// How a figure is carried to 10 M objects.
 #[derive(Clone, Copy)]
 enum Fit {
@@ -125,7 +128,7 @@ impl Table {
                 false,
             ),
         ];
-        let timed: [(&'static str, fn(&Measured) -> Option<f64>); 6] = [
+        let timed: [(&'static str, Figure); 6] = [
             ("snapshot build, slowest node", |m| Some(m.snapshot_build_secs)),
             ("snapshot sent to a new node and installed", |m| m.snapshot_install_secs),
             ("new node caught up", |m| Some(m.catch_up_secs)),
