@@ -177,12 +177,9 @@ async fn fill(client: &Client, stop: &AtomicBool, every: u64) -> anyhow::Result<
 mod tests {
     use super::*;
 
-    fn sample(ms: u64, applied: u64, snapshot: Option<u64>) -> RaftSample {
+    fn sample(base: Instant, ms: u64, applied: u64, snapshot: Option<u64>) -> RaftSample {
         RaftSample {
-            at: Instant::now()
-                .checked_sub(Duration::from_secs(10))
-                .unwrap_or_else(Instant::now)
-                + Duration::from_millis(ms),
+            at: base + Duration::from_millis(ms),
             last_applied: applied,
             snapshot_index: snapshot,
         }
@@ -190,11 +187,12 @@ mod tests {
 
     #[test]
     fn a_build_is_timed_from_when_its_entry_was_applied_to_when_the_snapshot_shows() {
+        let t = Instant::now();
         let s = [
-            sample(0, 90, Some(50)),
-            sample(100, 120, Some(50)),
-            sample(200, 130, Some(50)),
-            sample(300, 140, Some(120)),
+            sample(t, 0, 90, Some(50)),
+            sample(t, 100, 120, Some(50)),
+            sample(t, 200, 130, Some(50)),
+            sample(t, 300, 140, Some(120)),
         ];
         let secs = build_time(&s, 100).expect("a snapshot covers 100");
         assert!((secs - 0.2).abs() < 1e-9, "{secs}");
