@@ -187,6 +187,11 @@ pub struct DevArgs {
     /// `archipel bench` lifts it to measure what repair can do.
     #[arg(long, default_value = "100MiB")]
     pub repair_rate: String,
+    /// Each node's `[raft] snapshot_after_logs`, with `keep_logs_after_snapshot` a tenth of it
+    /// (default: the node's own, 10 000 and 1 000); `archipel bench scale` lowers it so that
+    /// small runs build and send snapshots too.
+    #[arg(long, value_parser = clap::value_parser!(u64).range(1..))]
+    pub snapshot_after_logs: Option<u64>,
     #[command(flatten)]
     pub ui: crate::cmd::archive::ui::UiArgs,
 }

@@ -11,6 +11,8 @@ fn main() -> std::process::ExitCode {
     let cli = cli::Cli::parse();
     let serves = match &cli.command {
         cli::Command::Server { .. } | cli::Command::Dev(_) => true,
+        // Benches talk to nodes for minutes: a connection a node drops must not kill them.
+        cli::Command::Bench(_) => true,
         cli::Command::Archive { command } => matches!(**command, cmd::archive::ArchiveCommand::Serve(_)),
         cli::Command::S3 { command } => matches!(command, cmd::s3::S3Command::Serve(_)),
         _ => false,

@@ -264,6 +264,7 @@ async fn run_cycle(node: &Arc<Node>, handle: &WorkerHandle, cycle: &mut Cycle) -
     }
     handle.update(|s| s.detail = "checking that every shard assigned here exists".into());
     // Page by page through this node's shard index: bounded memory whatever the catalog's size.
+    let missing_pass = Instant::now();
     let mut walk = crate::objects::walk::NodeShards::new(&node.state, node.id());
     while let Some(page) = walk.next_page()? {
         for placed in page {
@@ -292,6 +293,7 @@ async fn run_cycle(node: &Arc<Node>, handle: &WorkerHandle, cycle: &mut Cycle) -
     handle.update(|s| {
         s.last_cycle_completed_ms = cycle.completed_ms;
         s.cycles_completed = cycle.cycles_completed;
+        s.last_missing_pass_us = missing_pass.elapsed().as_micros() as u64;
         s.progress = 1.0;
         s.eta_secs = Some(0);
     });

@@ -67,7 +67,11 @@ pub async fn run(args: DevArgs) -> anyhow::Result<ExitCode> {
     super::cert::register_dev_cluster(&addrs, &tls_dir)?;
     let exe = std::env::current_exe().context("cannot find the archipel executable")?;
     let mut children: Vec<(u64, Child)> = Vec::new();
-    let started = start_all(&exe, &nodes, &mut children, &tls_dir, repair_rate).await;
+    let tuning = NodeTuning {
+        repair_rate,
+        snapshot_after_logs: args.snapshot_after_logs,
+    };
+    let started = start_all(&exe, &nodes, &mut children, &tls_dir, tuning).await;
     let outcome = match started {
         Ok(()) => {
             match start_archive_front(&nodes, &data, (args.archive_port, args.vitam_port), &tls_dir, &args.ui).await {
@@ -146,20 +150,54 @@ fn dev_pki(data: &Path, nodes: &[DevNode]) -> anyhow::Result<PathBuf> {
     Ok(client_dir)
 }
 
-fn write_node_config(node: &DevNode, repair_rate: u64) -> anyhow::Result<PathBuf> {
+/// Per-node settings `archipel dev` writes into each node's config.
+#[derive(Clone, Copy)]
+pub(crate) struct NodeTuning {
+    pub repair_rate: u64,
+    /// `[raft] snapshot_after_logs`, when not the node's default.
+    pub snapshot_after_logs: Option<u64>,
+}
+
+fn write_node_config(node: &DevNode, tuning: NodeTuning) -> anyhow::Result<PathBuf> {
     std::fs::create_dir_all(&node.dir)?;
     let path = node.dir.join("node.toml");
+    let snapshots = tuning
+        .snapshot_after_logs
+        // Keeps the nodes' default ratio (10 000 and 1 000), so a newcomer still gets a snapshot.
+        .map(|n| format!("snapshot_after_logs = {n}\nkeep_logs_after_snapshot = {}\n", n / 10))
+        .unwrap_or_default();
     // Short timeouts: loopback latency, and newcomers should see failover within seconds.
     let text = format!(
-        "node_id = {}\nsite = \"{}\"\nlisten = \"{}\"\ndata_dir = \"{}\"\ncapacity = \"100GiB\"\n\n[raft]\nheartbeat_ms = 100\nelection_timeout_min_ms = 800\nelection_timeout_max_ms = 1600\n\n[repair]\nmax_bytes_per_sec = {repair_rate}\n\n[tls]\ndir = \"{}\"\n",
+        "node_id = {}\nsite = \"{}\"\nlisten = \"{}\"\ndata_dir = \"{}\"\ncapacity = \"100GiB\"\n\n[raft]\nheartbeat_ms = 100\nelection_timeout_min_ms = 800\nelection_timeout_max_ms = 1600\n{snapshots}\n[repair]\nmax_bytes_per_sec = {}\n\n[tls]\ndir = \"{}\"\n",
         node.id,
         node.site,
         node.addr,
         node.dir.display(),
+        tuning.repair_rate,
         node.dir.join("tls").display()
     );
     std::fs::write(&path, text)?;
     Ok(path)
+}
+
+/// A node to add to a running dev cluster later (`archipel bench scale` times its catch-up):
+/// its certificate from the dev CA, the master key and its config under `data/<id>`. Returns
+/// the config's path, for `archipel server --config`.
+pub(crate) fn prepare_extra_node(
+    data: &Path,
+    id: u64,
+    site: &str,
+    addr: &str,
+    tuning: NodeTuning,
+) -> anyhow::Result<PathBuf> {
+    let node = DevNode {
+        id,
+        site: site.to_owned(),
+        addr: addr.to_owned(),
+        dir: data.join(id.to_string()),
+    };
+    dev_pki(data, std::slice::from_ref(&node))?;
+    write_node_config(&node, tuning)
 }
 
 fn check_not_running(node: &DevNode) -> anyhow::Result<()> {
@@ -184,11 +222,11 @@ async fn start_all(
     nodes: &[DevNode],
     children: &mut Vec<(u64, Child)>,
     tls_dir: &Path,
-    repair_rate: u64,
+    tuning: NodeTuning,
 ) -> anyhow::Result<()> {
     for node in nodes {
         check_not_running(node)?;
-        let config = write_node_config(node, repair_rate)?;
+        let config = write_node_config(node, tuning)?;
         let log = OpenOptions::new()
             .create(true)
             .append(true)

@@ -151,7 +151,12 @@ async fn remove_with_retry(
 }
 
 /// Waits until the leader records that no manifest references the node (`sys.drain/<id>`).
-async fn wait_drained(client: &Client, id: u64, timeout_secs: u64, quiet: bool) -> anyhow::Result<Option<u64>> {
+pub(crate) async fn wait_drained(
+    client: &Client,
+    id: u64,
+    timeout_secs: u64,
+    quiet: bool,
+) -> anyhow::Result<Option<u64>> {
     use archipel_client::Consistency;
     let deadline = tokio::time::Instant::now() + std::time::Duration::from_secs(timeout_secs);
     let mut last_report = u64::MAX;

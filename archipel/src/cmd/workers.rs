@@ -67,6 +67,7 @@ fn worker_json(w: &NodeWorker) -> serde_json::Value {
             "errors_found": i.errors_found, "repairs_done": i.repairs_done, "eta_secs": i.eta_secs,
             "cycle_started_ms": i.cycle_started_ms, "last_cycle_completed_ms": i.last_cycle_completed_ms,
             "cycles_completed": i.cycles_completed, "last_error": i.last_error, "detail": i.detail,
+            "last_missing_pass_us": i.last_missing_pass_us,
         }),
         Err(e) => json!({"node": w.node_id, "site": w.site, "error": e}),
     }

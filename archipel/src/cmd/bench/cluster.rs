@@ -9,16 +9,25 @@ use anyhow::{bail, Context};
 pub struct LocalCluster {
     child: Child,
     pub addrs: String,
+    /// Node i listens on base_port + i - 1; the ten ports from base_port are this run's.
+    pub base_port: u16,
 }
 
 impl LocalCluster {
     pub async fn start(data: &Path) -> anyhow::Result<Self> {
+        Self::start_with(data, &[]).await
+    }
+
+    /// With more `archipel dev` arguments.
+    pub async fn start_with(data: &Path, extra: &[String]) -> anyhow::Result<Self> {
         let exe = std::env::current_exe().context("cannot find the archipel executable")?;
-        let base_port = 27_400 + (std::process::id() % 500) as u16 * 10;
+        let base_port = free_window()?;
         let mut child = Command::new(exe)
             .args(["dev", "--data"])
             .arg(data)
             .args(["--base-port", &base_port.to_string(), "--archive-port", "0"])
+            .args(["--vitam-port", "0"])
+            .args(extra)
             // What repair can do, not what the default limit lets it.
             .args(["--repair-rate", "0"])
             .stdout(Stdio::piped())
@@ -41,6 +50,7 @@ impl LocalCluster {
         Ok(Self {
             addrs: addrs.to_owned(),
             child,
+            base_port,
         })
     }
 
@@ -48,6 +58,19 @@ impl LocalCluster {
     pub fn stop(self) {
         drop(self);
     }
+}
+
+/// Ten free ports in a row, below Linux's ephemeral range (32768+), starting from a window
+/// picked by the process id so that concurrent benches rarely try the same one.
+fn free_window() -> anyhow::Result<u16> {
+    let first = std::process::id() % 500;
+    for step in 0..500 {
+        let base = 27_400 + ((first + step) % 500) as u16 * 10;
+        if (base..base + 10).all(|p| std::net::TcpListener::bind(("127.0.0.1", p)).is_ok()) {
+            return Ok(base);
+        }
+    }
+    bail!("no ten free ports in a row between 27400 and 32400 for the local cluster")
 }
 
 impl Drop for LocalCluster {

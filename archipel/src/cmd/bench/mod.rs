@@ -5,6 +5,7 @@ pub(crate) mod cluster;
 mod healing;
 mod limit;
 mod report;
+mod scale;
 mod workload;
 
 use std::path::PathBuf;
@@ -43,9 +44,22 @@ pub struct BenchArgs {
     pub runs: u32,
     #[arg(long)]
     pub json: bool,
+    /// Another benchmark instead of this one.
+    #[command(subcommand)]
+    pub what: Option<BenchWhat>,
 }
 
-pub async fn run(args: BenchArgs) -> anyhow::Result<ExitCode> {
+#[derive(clap::Subcommand)]
+pub enum BenchWhat {
+    /// How the storage core grows with the catalog: two local clusters with N/10 and N objects,
+    /// each step's time (snapshot, new node, drain, scrub) and the nodes' peak memory.
+    Scale(scale::ScaleArgs),
+}
+
+pub async fn run(mut args: BenchArgs) -> anyhow::Result<ExitCode> {
+    if let Some(BenchWhat::Scale(scale)) = args.what.take() {
+        return scale::run(scale).await;
+    }
     let parse = |s: &str| archipel_node::size::parse_size(s).map_err(anyhow::Error::msg);
     let large = parse(&args.large).context("--large")?;
     let limit_bytes = parse(&args.limit_bytes).context("--limit-bytes")?;
