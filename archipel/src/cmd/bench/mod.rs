@@ -5,6 +5,7 @@ pub(crate) mod cluster;
 mod healing;
 mod limit;
 mod report;
+mod s3;
 mod workload;
 
 use std::path::PathBuf;
@@ -43,9 +44,20 @@ pub struct BenchArgs {
     pub runs: u32,
     #[arg(long)]
     pub json: bool,
+    #[command(subcommand)]
+    pub what: Option<BenchWhat>,
+}
+
+#[derive(clap::Subcommand)]
+pub enum BenchWhat {
+    /// The S3 gateway against the client crate, same cluster, same run (ratios).
+    S3(s3::S3BenchArgs),
 }
 
 pub async fn run(args: BenchArgs) -> anyhow::Result<ExitCode> {
+    if let Some(BenchWhat::S3(s3_args)) = args.what {
+        return s3::run(s3_args).await;
+    }
     let parse = |s: &str| archipel_node::size::parse_size(s).map_err(anyhow::Error::msg);
     let large = parse(&args.large).context("--large")?;
     let limit_bytes = parse(&args.limit_bytes).context("--limit-bytes")?;
