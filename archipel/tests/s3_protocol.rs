@@ -63,7 +63,11 @@ fn curl(
         .args(["-o", "-", "-w", "\n%{http_code}"]);
     for (k, v) in &all {
         // curl sends `Name;` as an empty header.
-        let arg = if v.is_empty() { format!("{k};") } else { format!("{k}: {v}") };
+        let arg = if v.is_empty() {
+            format!("{k};")
+        } else {
+            format!("{k}: {v}")
+        };
         cmd.args(["-H", &arg]);
     }
     if chunked {
@@ -116,7 +120,11 @@ fn odd_but_legal_requests_get_s3s_answers() {
     let a = curl(&gw, Some(&key), "PUT", "/proto/big", &[], Some(&big), true);
     assert_eq!(a.status, 411, "{}", a.body);
     assert!(a.body.contains("<Code>MissingContentLength</Code>"), "{}", a.body);
-    gw.aws_fails_with(&key, &["s3api", "head-object", "--bucket", "proto", "--key", "big"], "404");
+    gw.aws_fails_with(
+        &key,
+        &["s3api", "head-object", "--bucket", "proto", "--key", "big"],
+        "404",
+    );
 
     // `aws-chunked` frames one request's body: it is never kept as the object's encoding.
     for (sent, kept) in [
@@ -129,8 +137,16 @@ fn odd_but_legal_requests_get_s3s_answers() {
         gw.aws_ok(
             &key,
             &[
-                "s3api", "put-object", "--bucket", "proto", "--key", "enc", "--body", small.to_str().unwrap(),
-                "--content-encoding", sent,
+                "s3api",
+                "put-object",
+                "--bucket",
+                "proto",
+                "--key",
+                "enc",
+                "--body",
+                small.to_str().unwrap(),
+                "--content-encoding",
+                sent,
             ],
         );
         let head = gw.aws_ok(&key, &["s3api", "head-object", "--bucket", "proto", "--key", "enc"]);
@@ -151,7 +167,19 @@ fn acls_and_policies_answer_as_a_bucket_owner_enforced_bucket() {
     let work = tempfile::tempdir().unwrap();
     let small = work.path().join("small.bin");
     random_file(&small, 1000, 10);
-    gw.aws_ok(&key, &["s3api", "put-object", "--bucket", "owned", "--key", "k", "--body", small.to_str().unwrap()]);
+    gw.aws_ok(
+        &key,
+        &[
+            "s3api",
+            "put-object",
+            "--bucket",
+            "owned",
+            "--key",
+            "k",
+            "--body",
+            small.to_str().unwrap(),
+        ],
+    );
 
     // Reading an ACL: the owner tenant's full control, nothing else.
     for args in [
@@ -166,12 +194,31 @@ fn acls_and_policies_answer_as_a_bucket_owner_enforced_bucket() {
         assert_eq!(grants[0]["Grantee"]["ID"], "region");
     }
     let own: serde_json::Value =
-        serde_json::from_str(&gw.aws_ok(&key, &["s3api", "get-bucket-ownership-controls", "--bucket", "owned"])).unwrap();
-    assert_eq!(own["OwnershipControls"]["Rules"][0]["ObjectOwnership"], "BucketOwnerEnforced");
+        serde_json::from_str(&gw.aws_ok(&key, &["s3api", "get-bucket-ownership-controls", "--bucket", "owned"]))
+            .unwrap();
+    assert_eq!(
+        own["OwnershipControls"]["Rules"][0]["ObjectOwnership"],
+        "BucketOwnerEnforced"
+    );
 
     // Setting the ACL there is succeeds; any other is refused and changes nothing.
-    gw.aws_ok(&key, &["s3api", "put-bucket-acl", "--bucket", "owned", "--acl", "private"]);
-    gw.aws_ok(&key, &["s3api", "put-object-acl", "--bucket", "owned", "--key", "k", "--acl", "bucket-owner-full-control"]);
+    gw.aws_ok(
+        &key,
+        &["s3api", "put-bucket-acl", "--bucket", "owned", "--acl", "private"],
+    );
+    gw.aws_ok(
+        &key,
+        &[
+            "s3api",
+            "put-object-acl",
+            "--bucket",
+            "owned",
+            "--key",
+            "k",
+            "--acl",
+            "bucket-owner-full-control",
+        ],
+    );
     gw.aws_fails_with(
         &key,
         &["s3api", "put-bucket-acl", "--bucket", "owned", "--acl", "public-read"],
@@ -179,25 +226,62 @@ fn acls_and_policies_answer_as_a_bucket_owner_enforced_bucket() {
     );
     gw.aws_fails_with(
         &key,
-        &["s3api", "put-object", "--bucket", "owned", "--key", "pub", "--body", small.to_str().unwrap(), "--acl", "public-read"],
+        &[
+            "s3api",
+            "put-object",
+            "--bucket",
+            "owned",
+            "--key",
+            "pub",
+            "--body",
+            small.to_str().unwrap(),
+            "--acl",
+            "public-read",
+        ],
         "AccessControlListNotSupported",
     );
-    gw.aws_fails_with(&key, &["s3api", "head-object", "--bucket", "owned", "--key", "pub"], "404");
     gw.aws_fails_with(
         &key,
-        &["s3api", "create-bucket", "--bucket", "writer-owned", "--object-ownership", "ObjectWriter"],
+        &["s3api", "head-object", "--bucket", "owned", "--key", "pub"],
+        "404",
+    );
+    gw.aws_fails_with(
+        &key,
+        &[
+            "s3api",
+            "create-bucket",
+            "--bucket",
+            "writer-owned",
+            "--object-ownership",
+            "ObjectWriter",
+        ],
         "InvalidArgument",
     );
     // Policies are not kept: none to read, none accepted.
-    gw.aws_fails_with(&key, &["s3api", "get-bucket-policy", "--bucket", "owned"], "NoSuchBucketPolicy");
     gw.aws_fails_with(
         &key,
-        &["s3api", "put-bucket-policy", "--bucket", "owned", "--policy", "{\"Version\":\"2012-10-17\",\"Statement\":[]}"],
+        &["s3api", "get-bucket-policy", "--bucket", "owned"],
+        "NoSuchBucketPolicy",
+    );
+    gw.aws_fails_with(
+        &key,
+        &[
+            "s3api",
+            "put-bucket-policy",
+            "--bucket",
+            "owned",
+            "--policy",
+            "{\"Version\":\"2012-10-17\",\"Statement\":[]}",
+        ],
         "NotImplemented",
     );
     // Another tenant's key sees none of it.
     let other = gw.create_key("ville", false);
-    gw.aws_fails_with(&other, &["s3api", "get-bucket-acl", "--bucket", "owned"], "NoSuchBucket");
+    gw.aws_fails_with(
+        &other,
+        &["s3api", "get-bucket-acl", "--bucket", "owned"],
+        "NoSuchBucket",
+    );
 }
 
 #[test]
@@ -214,10 +298,22 @@ fn malformed_and_anonymous_requests_get_s3s_errors() {
     random_file(&small, 1000, 9);
 
     // An empty Content-MD5 is a malformed digest, not an absent one: nothing is stored.
-    let a = curl(&gw, Some(&key), "PUT", "/strict/md5", &[("Content-MD5", "")], Some(&small), false);
+    let a = curl(
+        &gw,
+        Some(&key),
+        "PUT",
+        "/strict/md5",
+        &[("Content-MD5", "")],
+        Some(&small),
+        false,
+    );
     assert_eq!(a.status, 400, "{}", a.body);
     assert!(a.body.contains("<Code>InvalidDigest</Code>"), "{}", a.body);
-    gw.aws_fails_with(&key, &["s3api", "head-object", "--bucket", "strict", "--key", "md5"], "404");
+    gw.aws_fails_with(
+        &key,
+        &["s3api", "head-object", "--bucket", "strict", "--key", "md5"],
+        "404",
+    );
 
     // An empty Authorization header is refused as such (403 AccessDenied), for objects and buckets.
     for path in ["/strict/auth", "/newbucket"] {
@@ -225,12 +321,28 @@ fn malformed_and_anonymous_requests_get_s3s_errors() {
         assert_eq!(a.status, 403, "{path}: {}", a.body);
         assert!(a.body.contains("<Code>AccessDenied</Code>"), "{path}: {}", a.body);
     }
-    gw.aws_fails_with(&key, &["s3api", "head-object", "--bucket", "strict", "--key", "auth"], "404");
+    gw.aws_fails_with(
+        &key,
+        &["s3api", "head-object", "--bucket", "strict", "--key", "auth"],
+        "404",
+    );
     gw.aws_fails_with(&key, &["s3api", "head-bucket", "--bucket", "newbucket"], "404");
 
     // Anonymous requests: AccessDenied on a bucket that exists, NoSuchBucket (404) once it is
     // gone, as S3 answers.
-    gw.aws_ok(&key, &["s3api", "put-object", "--bucket", "strict", "--key", "foo", "--body", small.to_str().unwrap()]);
+    gw.aws_ok(
+        &key,
+        &[
+            "s3api",
+            "put-object",
+            "--bucket",
+            "strict",
+            "--key",
+            "foo",
+            "--body",
+            small.to_str().unwrap(),
+        ],
+    );
     let a = curl(&gw, None, "DELETE", "/strict/foo", &[], None, false);
     assert_eq!(a.status, 403, "{}", a.body);
     assert!(a.body.contains("<Code>AccessDenied</Code>"), "{}", a.body);

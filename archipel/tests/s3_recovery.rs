@@ -28,7 +28,7 @@ fn data_objects(gw: &Gateway, namespace: &str) -> Vec<String> {
 fn intents(gw: &Gateway) -> Vec<serde_json::Value> {
     let out = gw.cluster.cli_ok(&["meta", "scan", "s3.intents", "--json"]);
     let v: serde_json::Value = serde_json::from_str(&out).unwrap();
-    v.as_array().cloned().unwrap_or_default()
+    v["entries"].as_array().cloned().unwrap_or_default()
 }
 
 fn sweep(gw: &Gateway, ttl_secs: &str) -> serde_json::Value {
@@ -58,7 +58,16 @@ fn a_crash_between_data_and_record_leaves_no_orphan() {
     // Committed uploads consume their intents: a PUT and a multipart part leave none.
     gw.aws_ok(
         &key,
-        &["s3api", "put-object", "--bucket", "crash", "--key", "kept", "--body", kept.to_str().unwrap()],
+        &[
+            "s3api",
+            "put-object",
+            "--bucket",
+            "crash",
+            "--key",
+            "kept",
+            "--body",
+            kept.to_str().unwrap(),
+        ],
     );
     let created = gw.aws_ok(
         &key,
@@ -71,11 +80,25 @@ fn a_crash_between_data_and_record_leaves_no_orphan() {
     gw.aws_ok(
         &key,
         &[
-            "s3api", "upload-part", "--bucket", "crash", "--key", "mp", "--upload-id", &upload_id,
-            "--part-number", "1", "--body", kept.to_str().unwrap(),
+            "s3api",
+            "upload-part",
+            "--bucket",
+            "crash",
+            "--key",
+            "mp",
+            "--upload-id",
+            &upload_id,
+            "--part-number",
+            "1",
+            "--body",
+            kept.to_str().unwrap(),
         ],
     );
-    assert!(intents(&gw).is_empty(), "committed data keeps no intent: {:?}", intents(&gw));
+    assert!(
+        intents(&gw).is_empty(),
+        "committed data keeps no intent: {:?}",
+        intents(&gw)
+    );
     let before = data_objects(&gw, ns);
     assert_eq!(before.len(), 2, "{before:?}");
 
@@ -83,7 +106,16 @@ fn a_crash_between_data_and_record_leaves_no_orphan() {
     gw.restart(&[("ARCHIPEL_S3_FAULT", "crash-after-data")]);
     let out = gw.aws(
         &key,
-        &["s3api", "put-object", "--bucket", "crash", "--key", "lost", "--body", lost.to_str().unwrap()],
+        &[
+            "s3api",
+            "put-object",
+            "--bucket",
+            "crash",
+            "--key",
+            "lost",
+            "--body",
+            lost.to_str().unwrap(),
+        ],
     );
     assert!(!out.status.success(), "the PUT cannot succeed: the gateway died");
     assert!(!gw.wait_exit().success(), "the gateway aborted");
@@ -99,11 +131,19 @@ fn a_crash_between_data_and_record_leaves_no_orphan() {
 
     // Restarted, the gateway shows nothing of it.
     gw.restart(&[]);
-    gw.aws_fails_with(&key, &["s3api", "head-object", "--bucket", "crash", "--key", "lost"], "404");
+    gw.aws_fails_with(
+        &key,
+        &["s3api", "head-object", "--bucket", "crash", "--key", "lost"],
+        "404",
+    );
 
     // Within its time-to-live the data stays: it could be an upload still in progress.
     let r = sweep(&gw, "3600");
-    assert_eq!((r["orphans_removed"].as_u64(), r["intents_kept"].as_u64()), (Some(0), Some(1)), "{r}");
+    assert_eq!(
+        (r["orphans_removed"].as_u64(), r["intents_kept"].as_u64()),
+        (Some(0), Some(1)),
+        "{r}"
+    );
     assert_eq!(data_objects(&gw, ns).len(), 3);
 
     // Expired on the leader-stamped clock, it is deleted; what records use is not.
@@ -121,7 +161,16 @@ fn a_crash_between_data_and_record_leaves_no_orphan() {
     // The key can be written again, normally.
     gw.aws_ok(
         &key,
-        &["s3api", "put-object", "--bucket", "crash", "--key", "lost", "--body", lost.to_str().unwrap()],
+        &[
+            "s3api",
+            "put-object",
+            "--bucket",
+            "crash",
+            "--key",
+            "lost",
+            "--body",
+            lost.to_str().unwrap(),
+        ],
     );
     gw.aws_ok(&key, &["s3", "cp", "s3://crash/lost", back.to_str().unwrap()]);
     assert_eq!(sha256_of(&back), sha256_of(&lost));

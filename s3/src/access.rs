@@ -1,6 +1,5 @@
 //! The check s3s runs before every operation, signed or not: unsigned requests are refused,
-//! but a bucket that does not exist says so first (`NoSuchBucket`, as S3 answers), and an
-//! Authorization header that is present but empty is refused as such.
+//! but a bucket that does not exist says so first (`NoSuchBucket`, as S3 answers).
 //!
 //! Which tenant may touch which bucket is decided by the operations themselves (`Gateway::bucket`).
 
@@ -20,16 +19,6 @@ pub(crate) struct Access {
 #[async_trait::async_trait]
 impl S3Access for Access {
     async fn check(&self, cx: &mut S3AccessContext<'_>) -> S3Result<()> {
-        if cx
-            .headers()
-            .get(http::header::AUTHORIZATION)
-            .is_some_and(|v| v.as_bytes().iter().all(u8::is_ascii_whitespace))
-        {
-            return Err(s3_error!(
-                AccessDenied,
-                "The Authorization header is empty: sign the request (AWS Signature Version 4)."
-            ));
-        }
         if cx.credentials().is_some() {
             return Ok(());
         }

@@ -60,7 +60,9 @@ fn owner_grants(tenant: &str) -> Grants {
 fn is_owner_only(policy: &AccessControlPolicy, tenant: &str) -> bool {
     let grants = policy.grants.as_deref().unwrap_or_default();
     grants.iter().all(|g| {
-        g.permission.as_ref().is_some_and(|p| p.as_str() == Permission::FULL_CONTROL)
+        g.permission
+            .as_ref()
+            .is_some_and(|p| p.as_str() == Permission::FULL_CONTROL)
             && g.grantee
                 .as_ref()
                 .is_some_and(|e| e.type_.as_str() == Type::CANONICAL_USER && e.id.as_deref() == Some(tenant))
@@ -76,7 +78,11 @@ impl Gateway {
         })
     }
 
-    pub(crate) async fn op_get_object_acl(&self, id: &Identity, input: &GetObjectAclInput) -> S3Result<GetObjectAclOutput> {
+    pub(crate) async fn op_get_object_acl(
+        &self,
+        id: &Identity,
+        input: &GetObjectAclInput,
+    ) -> S3Result<GetObjectAclOutput> {
         let bucket = self.bucket(id, &input.bucket).await?;
         self.object(&bucket, &input.key).await?;
         Ok(GetObjectAclOutput {

@@ -1,4 +1,7 @@
-//! Request bodies s3s cannot take as they come.
+//! Requests s3s cannot take as they come.
+//!
+//! An `Authorization` header that is present but empty is refused here with `AccessDenied`
+//! (403), as S3 does; s3s would answer a 400 for the header it cannot parse.
 //!
 //! A payload signed with its SHA-256 but sent with `Transfer-Encoding: chunked` and no
 //! Content-Length (SDKs streaming a small body do this, and s3-tests checks it) has no known
@@ -29,6 +32,17 @@ fn needs_length(req: &Request<Incoming>) -> bool {
 
 /// The request as s3s should see it, or the S3 error answering it.
 pub async fn prepare(req: Request<Incoming>) -> Result<Request<s3s::Body>, Response<s3s::Body>> {
+    if req
+        .headers()
+        .get(http::header::AUTHORIZATION)
+        .is_some_and(|v| v.as_bytes().iter().all(u8::is_ascii_whitespace))
+    {
+        return Err(error(
+            StatusCode::FORBIDDEN,
+            "AccessDenied",
+            "The Authorization header is empty: sign the request (AWS Signature Version 4).",
+        ));
+    }
     if !needs_length(&req) {
         return Ok(req.map(s3s::Body::from));
     }

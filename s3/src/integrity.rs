@@ -141,7 +141,10 @@ mod tests {
         let mut h = http::HeaderMap::new();
         assert!(refuse_empty_md5(&h).is_ok());
         h.insert("content-md5", http::HeaderValue::from_static(""));
-        assert_eq!(refuse_empty_md5(&h).unwrap_err().code(), &s3s::S3ErrorCode::InvalidDigest);
+        assert_eq!(
+            refuse_empty_md5(&h).unwrap_err().code(),
+            &s3s::S3ErrorCode::InvalidDigest
+        );
     }
 
     #[test]

@@ -14,8 +14,8 @@
 use std::time::Duration;
 
 use archipel_client::{CasExpect, ClientError, Consistency, TxnOp};
-use serde::{Deserialize, Serialize};
 use s3s::{S3Error, S3ErrorCode, S3Result};
+use serde::{Deserialize, Serialize};
 
 use crate::error::cluster_error;
 use crate::gateway::Gateway;

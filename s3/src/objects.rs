@@ -281,21 +281,28 @@ impl Gateway {
             return Err(e);
         }
         if self.faults.crash_after_data {
-            tracing::error!("fault injection: stopping between the data and the record of {}", input.key);
+            tracing::error!(
+                "fault injection: stopping between the data and the record of {}",
+                input.key
+            );
             std::process::abort();
         }
         let if_match = input.if_match.clone();
         let if_none_match = input.if_none_match.clone();
         let committed = self
-            .commit_object(&bucket, &input.key, &record, Also::consuming(&bucket, intent), |current| {
-                match (current, &if_none_match, &if_match) {
+            .commit_object(
+                &bucket,
+                &input.key,
+                &record,
+                Also::consuming(&bucket, intent),
+                |current| match (current, &if_none_match, &if_match) {
                     (Some(_), Some(c), _) if c.is_any() => Err(precondition()),
                     (Some(cur), Some(c), _) if etag_matches(c, &cur.etag) => Err(precondition()),
                     (None, _, Some(_)) => Err(s3_error!(NoSuchKey, "The specified key does not exist.")),
                     (Some(cur), _, Some(c)) if !etag_matches(c, &cur.etag) => Err(precondition()),
                     _ => Ok(()),
-                }
-            })
+                },
+            )
             .await;
         if let Err(e) = committed {
             self.discard(bucket.ns(), &piece.k).await;

@@ -67,6 +67,18 @@ impl S3 for Gateway {
         ok(GetBucketVersioningOutput::default())
     }
 
+    async fn put_bucket_versioning(
+        &self,
+        req: S3Request<PutBucketVersioningInput>,
+    ) -> S3Result<S3Response<PutBucketVersioningOutput>> {
+        let id = self.writer(&req.credentials).await?;
+        self.op_head_bucket(&id, &req.input.bucket).await?;
+        Err(s3s::s3_error!(
+            NotImplemented,
+            "Versioning is not supported: an object has one version. For WORM copies use Object Lock, which works here without versioning (docs/s3.md)."
+        ))
+    }
+
     async fn put_object(&self, req: S3Request<PutObjectInput>) -> S3Result<S3Response<PutObjectOutput>> {
         self.op_put_object(req).await
     }

@@ -93,7 +93,10 @@ impl Signer {
             req.payload_sha256
         );
         let scope = format!("{date}/{REGION}/s3/aws4_request");
-        let to_sign = format!("AWS4-HMAC-SHA256\n{stamp}\n{scope}\n{}", sha256_hex(canonical.as_bytes()));
+        let to_sign = format!(
+            "AWS4-HMAC-SHA256\n{stamp}\n{scope}\n{}",
+            sha256_hex(canonical.as_bytes())
+        );
         let mut key = hmac(format!("AWS4{}", self.secret_key).as_bytes(), date.as_bytes());
         for part in [REGION, "s3", "aws4_request"] {
             key = hmac(&key, part.as_bytes());

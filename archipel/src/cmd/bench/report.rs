@@ -122,7 +122,13 @@ impl Report {
     /// The gateway's large-object figures as ratios to the client crate's, measured just before.
     pub fn s3_large(&mut self, gateway: &Large, direct: &Large) {
         let mib = gateway.bytes >> 20;
-        self.push(format!("client crate: large PUT ({mib} MiB)"), direct.put_mbps, "MB/s", None, None);
+        self.push(
+            format!("client crate: large PUT ({mib} MiB)"),
+            direct.put_mbps,
+            "MB/s",
+            None,
+            None,
+        );
         self.push(
             format!("S3 gateway: large PUT ({mib} MiB)"),
             gateway.put_mbps,
@@ -130,7 +136,13 @@ impl Report {
             Some(gateway.put_mbps / direct.put_mbps),
             Some(Target::at_least("≥ 0.90 of the client crate", 0.9)),
         );
-        self.push(format!("client crate: large GET ({mib} MiB)"), direct.get_mbps, "MB/s", None, None);
+        self.push(
+            format!("client crate: large GET ({mib} MiB)"),
+            direct.get_mbps,
+            "MB/s",
+            None,
+            None,
+        );
         self.push(
             format!("S3 gateway: large GET ({mib} MiB)"),
             gateway.get_mbps,

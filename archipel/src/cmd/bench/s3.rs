@@ -152,10 +152,18 @@ impl GatewayProcess {
         let exe = std::env::current_exe().context("cannot find the archipel executable")?;
         let tls = crate::cmd::cert::tls_dir_for(addrs, None);
         let mut cmd = Command::new(exe);
-        cmd.args(["s3", "serve", "--cluster", addrs, "--listen", "127.0.0.1:0", "--seal-key"])
-            .arg(&seal_path)
-            .stdout(Stdio::piped())
-            .stderr(Stdio::null());
+        cmd.args([
+            "s3",
+            "serve",
+            "--cluster",
+            addrs,
+            "--listen",
+            "127.0.0.1:0",
+            "--seal-key",
+        ])
+        .arg(&seal_path)
+        .stdout(Stdio::piped())
+        .stderr(Stdio::null());
         if let Some(dir) = tls {
             cmd.env(archipel_client::TLS_DIR_ENV, dir);
         }
@@ -200,11 +208,7 @@ impl S3Http {
             },
             now,
         );
-        let url = format!(
-            "{}{}",
-            self.endpoint,
-            archipel_s3::signer::uri_encode(path, true)
-        );
+        let url = format!("{}{}", self.endpoint, archipel_s3::signer::uri_encode(path, true));
         let mut req = self.http.request(method, url);
         for (k, v) in headers.iter().copied() {
             req = req.header(k, v);
@@ -286,7 +290,7 @@ impl S3Http {
     /// `count` PUTs then GETs of 64 KiB objects from `concurrency` workers, each its own task
     /// (as the client-crate workload runs them).
     async fn small(&self, count: usize, concurrency: usize) -> anyhow::Result<Small> {
-        let data = bytes::Bytes::from(vec![0xa5u8; SMALL]);
+        let data = Arc::new(vec![0xa5u8; SMALL]);
         let (put_per_sec, put_lat) = self.workers(count, concurrency, Some(data)).await?;
         let (get_per_sec, get_lat) = self.workers(count, concurrency, None).await?;
         Ok(Small {
@@ -305,7 +309,7 @@ impl S3Http {
         &self,
         count: usize,
         concurrency: usize,
-        data: Option<bytes::Bytes>,
+        data: Option<Arc<Vec<u8>>>,
     ) -> anyhow::Result<(f64, Vec<f64>)> {
         let start = Instant::now();
         let mut tasks = Vec::new();
@@ -317,7 +321,10 @@ impl S3Http {
                     let key = format!("small/{i}");
                     let t = Instant::now();
                     match &data {
-                        Some(d) => s3.put(&key, reqwest::Body::from(d.clone()), d.len() as u64).await?,
+                        Some(d) => {
+                            s3.put(&key, reqwest::Body::from(d.as_ref().clone()), d.len() as u64)
+                                .await?
+                        }
                         None => {
                             let n = s3.get(&key).await?;
                             if n != SMALL as u64 {
