@@ -8,6 +8,7 @@ use s3s::{s3_error, S3Error, S3ErrorCode, S3Result};
 use tokio::io::AsyncRead;
 
 use crate::error::cluster_error;
+use crate::intents::{self, Intent};
 use crate::keys::{Identity, Keys};
 use crate::records::*;
 
@@ -18,6 +19,14 @@ const SWAP_ATTEMPTS: usize = 16;
 pub struct Gateway {
     pub(crate) client: Arc<Client>,
     pub(crate) keys: Arc<Keys>,
+    pub(crate) faults: Faults,
+}
+
+/// Faults injected by tests of crash recovery; all off in service.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct Faults {
+    /// PutObject aborts the process once the data is stored, before its record is committed.
+    pub crash_after_data: bool,
 }
 
 /// What an object commit does besides writing the record: more writes and conditions in the
@@ -26,6 +35,8 @@ pub struct Also {
     pub ops: Vec<TxnOp>,
     pub conditions: Vec<(String, Vec<u8>, CasExpect)>,
     pub trash: TrashRecord,
+    /// Intents of the new data the record refers to, consumed by the commit.
+    pub intents: Vec<Intent>,
 }
 
 impl Also {
@@ -39,6 +50,15 @@ impl Also {
                 upload_parts: None,
                 keep_if_used_by: None,
             },
+            intents: vec![],
+        }
+    }
+
+    /// [`Also::nothing`] but consuming the intent of the record's new data.
+    pub fn consuming(bucket: &Bucket, intent: Intent) -> Self {
+        Self {
+            intents: vec![intent],
+            ..Self::nothing(bucket)
         }
     }
 }
@@ -77,7 +97,15 @@ pub(crate) fn contended(what: &str) -> S3Error {
 
 impl Gateway {
     pub fn new(client: Arc<Client>, keys: Arc<Keys>) -> Self {
-        Self { client, keys }
+        Self {
+            client,
+            keys,
+            faults: Faults::default(),
+        }
+    }
+
+    pub fn with_faults(self, faults: Faults) -> Self {
+        Self { faults, ..self }
     }
 
     /// The caller's identity; anonymous requests are refused (s3s already did for signed
@@ -144,25 +172,32 @@ impl Gateway {
             .ok_or_else(|| s3_error!(NoSuchKey, "The specified key does not exist."))
     }
 
-    /// Stores `reader` as a new data object of the bucket's namespace under a fresh key.
+    /// Stores `reader` as a new data object of the bucket's namespace under a fresh key,
+    /// announced first by an intent that the record's commit must consume (see `intents`).
     pub(crate) async fn store<R: AsyncRead + Unpin + Send>(
         &self,
         bucket: &Bucket,
         prefix: &str,
         reader: R,
         size: Option<u64>,
-    ) -> S3Result<String> {
+    ) -> S3Result<Intent> {
         let key = format!("{prefix}{}", uuid::Uuid::new_v4().simple());
-        match self.client.put_object(bucket.ns(), &key, reader, size, None).await {
-            Ok(_) => Ok(key),
+        let intent = self.announce(bucket.ns(), &key).await?;
+        let stored = self.client.put_object(bucket.ns(), &key, reader, size, None).await;
+        let err = match stored {
+            Ok(_) => return Ok(intent),
             Err(ClientError::InvalidArgument(m)) if m.starts_with("reading the input failed") => {
-                Err(S3Error::with_message(S3ErrorCode::IncompleteBody, m))
+                S3Error::with_message(S3ErrorCode::IncompleteBody, m)
             }
             Err(ClientError::InvalidArgument(m)) if m.contains("bytes") => {
-                Err(S3Error::with_message(S3ErrorCode::IncompleteBody, m))
+                S3Error::with_message(S3ErrorCode::IncompleteBody, m)
             }
-            Err(e) => Err(cluster_error(e)),
-        }
+            // The data may yet be committed: its intent stays for the sweep to judge.
+            Err(e @ ClientError::Indeterminate(_)) => return Err(cluster_error(e)),
+            Err(e) => cluster_error(e),
+        };
+        self.discard(bucket.ns(), &key).await;
+        Err(err)
     }
 
     /// Makes `record` the object at `key`, replacing whatever was there, if the bucket is
@@ -179,6 +214,7 @@ impl Gateway {
             ops: extra,
             conditions: extra_conditions,
             trash,
+            intents: fresh,
         } = with;
         let ons = bucket.objects_ns();
         let value = encode(record)?;
@@ -199,12 +235,18 @@ impl Gateway {
             for (ns, k, e) in &extra_conditions {
                 conditions.push((ns, k, e.clone()));
             }
+            let first_intent = conditions.len();
+            let intent_conditions: Vec<_> = fresh.iter().map(Intent::condition).collect();
+            for (ns, k, e) in &intent_conditions {
+                conditions.push((ns, k, e.clone()));
+            }
             let mut ops = vec![TxnOp {
                 namespace: ons.clone(),
                 key: key.as_bytes().to_vec(),
                 value: Some(value.clone()),
             }];
             ops.extend(extra.iter().cloned());
+            ops.extend(fresh.iter().flat_map(Intent::clear_ops));
             let mut trash = trash.clone();
             if let Some((old, _)) = &current {
                 trash.data.extend(old.pieces.iter().map(|p| p.k.clone()));
@@ -223,6 +265,7 @@ impl Gateway {
             }
             match outcome.failed_condition {
                 Some(0) => return Err(contended(&format!("bucket {}", bucket.name))),
+                Some(i) if i >= first_intent => return Err(intents::reclaimed()),
                 Some(i) if i >= 2 => {
                     return Err(s3_error!(
                         NoSuchUpload,

@@ -97,6 +97,22 @@ impl Declared {
     }
 }
 
+/// An empty Content-MD5 is a malformed digest (S3: InvalidDigest), not a missing one; s3s
+/// reads empty headers as absent, so it is checked on the raw headers.
+pub fn refuse_empty_md5(headers: &http::HeaderMap) -> S3Result<()> {
+    if headers
+        .get_all("content-md5")
+        .iter()
+        .any(|v| v.as_bytes().iter().all(u8::is_ascii_whitespace))
+    {
+        return Err(s3_error!(
+            InvalidDigest,
+            "The Content-MD5 you specified was invalid: the header is empty."
+        ));
+    }
+    Ok(())
+}
+
 pub fn base64_decode(text: &str) -> Option<Vec<u8>> {
     const ALPHABET: &[u8] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
     let text = text.trim().trim_end_matches('=');
@@ -119,6 +135,17 @@ pub fn base64_decode(text: &str) -> Option<Vec<u8>> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn an_empty_content_md5_is_invalid_digest() {
+        let mut h = http::HeaderMap::new();
+        assert!(refuse_empty_md5(&h).is_ok());
+        h.insert("content-md5", http::HeaderValue::from_static(""));
+        assert_eq!(
+            refuse_empty_md5(&h).unwrap_err().code(),
+            &s3s::S3ErrorCode::InvalidDigest
+        );
+    }
 
     #[test]
     fn base64_round_trips_md5s() {

@@ -12,13 +12,20 @@
 //! - Bytes stream: uploads go to the cluster as they arrive (hashed on the way), downloads and
 //!   server-side copies stream from the cluster; no object is held whole in memory.
 //! - Multipart parts are stored once; completing an upload writes a record listing them.
+//! - Every data object is announced by an intent before it is stored; the commit of the record
+//!   that uses it removes the intent, and the sweep deletes data whose intent expired (on the
+//!   leader-stamped clock): a crash between data and record leaves no orphan for ever.
 //! - Secrets are stored sealed (XChaCha20-Poly1305 under a seal key kept off the cluster).
 
+mod access;
+mod acl;
 mod body;
 mod buckets;
 mod error;
+mod framing;
 mod gateway;
 mod integrity;
+mod intents;
 pub mod keys;
 mod list;
 mod lock;
@@ -28,8 +35,10 @@ mod objects;
 pub mod records;
 mod server;
 mod service;
+pub mod signer;
 
 pub use error::GatewayError;
-pub use gateway::Gateway;
+pub use gateway::{Faults, Gateway};
+pub use intents::{IntentSweep, DEFAULT_INTENT_TTL};
 pub use keys::{default_seal_key_path, KeySummary, Keys, NewKey, SealKey};
 pub use server::{service, start, GatewayConfig};

@@ -12,6 +12,7 @@ use crate::buckets::owner;
 use crate::error::cluster_error;
 use crate::gateway::{contended, decode, encode, Also, Bucket, Gateway};
 use crate::integrity::Declared;
+use crate::intents::Intent;
 use crate::keys::Identity;
 use crate::lock::{self, ms_timestamp};
 use crate::objects::{check_conditions, etag, headers_from};
@@ -97,6 +98,15 @@ impl Gateway {
         input: &CreateMultipartUploadInput,
     ) -> S3Result<CreateMultipartUploadOutput> {
         let bucket = self.bucket(id, &input.bucket).await?;
+        crate::acl::check_requested(
+            input.acl.as_ref().map(|a| a.as_str()),
+            &[
+                input.grant_full_control.as_ref(),
+                input.grant_read.as_ref(),
+                input.grant_read_acp.as_ref(),
+                input.grant_write_acp.as_ref(),
+            ],
+        )?;
         let lock_state = lock::initial_lock(
             &bucket,
             input.object_lock_mode.as_ref().map(|m| m.as_str()),
@@ -147,6 +157,7 @@ impl Gateway {
 
     pub(crate) async fn op_upload_part(&self, req: S3Request<UploadPartInput>) -> S3Result<UploadPartOutput> {
         let id = self.writer(&req.credentials).await?;
+        crate::integrity::refuse_empty_md5(&req.headers)?;
         let trailers = req.trailing_headers.clone();
         let input = req.input;
         check_part_number(input.part_number)?;
@@ -165,7 +176,7 @@ impl Gateway {
             input.checksum_sha256.as_ref(),
         )?;
         let prefix = format!("p/{}/", input.upload_id);
-        let (piece, digests) = self
+        let (piece, digests, intent) = self
             .store_body(&bucket, &prefix, input.body, &declared, trailers.as_ref())
             .await?;
         let part = PartRecord {
@@ -174,7 +185,7 @@ impl Gateway {
             modified_ms: now_ms(),
             checksums: digests.checksums,
         };
-        self.commit_part(&bucket, &input.key, &input.upload_id, input.part_number, &part)
+        self.commit_part(&bucket, &input.key, &input.upload_id, input.part_number, &part, &intent)
             .await?;
         let c = part.checksums;
         Ok(UploadPartOutput {
@@ -187,8 +198,9 @@ impl Gateway {
         })
     }
 
-    /// Records a part, if its upload is still open. A replaced part bumps the upload record,
-    /// so that a completion that read the old part fails and starts again.
+    /// Records a part, if its upload is still open, consuming the intent of its data. A
+    /// replaced part bumps the upload record, so that a completion that read the old part fails
+    /// and starts again.
     async fn commit_part(
         &self,
         bucket: &Bucket,
@@ -196,6 +208,7 @@ impl Gateway {
         upload_id: &str,
         number: i32,
         part: &PartRecord,
+        intent: &Intent,
     ) -> S3Result<()> {
         let uns = uploads_ns(bucket.ns());
         let pns = parts_ns(bucket.ns());
@@ -222,6 +235,7 @@ impl Gateway {
                 key: pkey.clone(),
                 value: Some(value.clone()),
             }];
+            ops.extend(intent.clear_ops());
             let mut trash = None;
             if let Some(old) = &old {
                 let old_part: PartRecord = decode("part", &old.value)?;
@@ -244,12 +258,14 @@ impl Gateway {
                 Some(o) => CasExpect::Revision(o.revision),
                 None => CasExpect::Absent,
             };
+            let (ins, ikey, iexpect) = intent.condition();
             let outcome = self
                 .client
                 .meta_txn(
                     &[
                         (&uns, &ukey, CasExpect::Revision(upload.revision)),
                         (&pns, &pkey, expect_part),
+                        (&ins, &ikey, iexpect),
                     ],
                     ops,
                 )
@@ -260,6 +276,9 @@ impl Gateway {
                     self.empty_trash_entry(&t).await;
                 }
                 return Ok(());
+            }
+            if outcome.failed_condition == Some(2) {
+                return Err(crate::intents::reclaimed());
             }
         }
         self.discard(bucket.ns(), &part.piece.k).await;
@@ -300,7 +319,7 @@ impl Gateway {
             Some(text) => parse_copy_range(text, source.size)?,
         };
         let prefix = format!("p/{}/", input.upload_id);
-        let (piece, digests) = self
+        let (piece, digests, intent) = self
             .copy_bytes(&src, &source, range, &dst, &prefix, Wanted::default())
             .await?;
         let part = PartRecord {
@@ -309,7 +328,7 @@ impl Gateway {
             modified_ms: now_ms(),
             checksums: digests.checksums,
         };
-        self.commit_part(&dst, &input.key, &input.upload_id, input.part_number, &part)
+        self.commit_part(&dst, &input.key, &input.upload_id, input.part_number, &part, &intent)
             .await?;
         Ok(UploadPartCopyOutput {
             copy_part_result: Some(CopyPartResult {
@@ -423,6 +442,8 @@ impl Gateway {
                         }],
                         conditions: vec![(uploads_ns(bucket.ns()), ukey, CasExpect::Revision(upload_rev))],
                         trash,
+                        // The parts' intents were consumed when each part was recorded.
+                        intents: vec![],
                     },
                     |current| match (current, &if_none_match, &if_match) {
                         (Some(_), Some(c), _) if c.is_any() => Err(s3_error!(PreconditionFailed)),

@@ -10,6 +10,7 @@ use crate::body::{self, HashingReader, Wanted};
 use crate::error::cluster_error;
 use crate::gateway::{contended, Also, Bucket, Gateway};
 use crate::integrity::Declared;
+use crate::intents::Intent;
 use crate::keys::Identity;
 use crate::lock;
 use crate::records::*;
@@ -132,7 +133,7 @@ pub(crate) fn headers_from(
     });
     Headers {
         content_type: content_type.map(str::to_owned),
-        content_encoding: content_encoding.map(str::to_owned),
+        content_encoding: content_encoding.and_then(stored_encoding),
         content_disposition: content_disposition.map(str::to_owned),
         content_language: content_language.map(str::to_owned),
         cache_control: cache_control.map(str::to_owned),
@@ -141,6 +142,17 @@ pub(crate) fn headers_from(
             .map(|m| m.iter().map(|(k, v)| (k.to_ascii_lowercase(), v.clone())).collect())
             .unwrap_or_default(),
     }
+}
+
+/// The Content-Encoding kept with an object: `aws-chunked` describes how this request's body
+/// was framed, not the object, so S3 drops it (and the header when nothing else remains).
+fn stored_encoding(header: &str) -> Option<String> {
+    let kept: Vec<&str> = header
+        .split(',')
+        .map(str::trim)
+        .filter(|t| !t.is_empty() && !t.eq_ignore_ascii_case("aws-chunked"))
+        .collect();
+    (!kept.is_empty()).then(|| kept.join(", "))
 }
 
 fn parse_expires(h: &Headers) -> Option<Timestamp> {
@@ -203,9 +215,19 @@ fn select(record: &ObjectRecord, range: Option<&Range>, part_number: Option<i32>
 impl Gateway {
     pub(crate) async fn op_put_object(&self, req: S3Request<PutObjectInput>) -> S3Result<S3Response<PutObjectOutput>> {
         let id = self.writer(&req.credentials).await?;
+        crate::integrity::refuse_empty_md5(&req.headers)?;
         let trailers = req.trailing_headers.clone();
         let input = req.input;
         let bucket = self.bucket(&id, &input.bucket).await?;
+        crate::acl::check_requested(
+            input.acl.as_ref().map(|a| a.as_str()),
+            &[
+                input.grant_full_control.as_ref(),
+                input.grant_read.as_ref(),
+                input.grant_read_acp.as_ref(),
+                input.grant_write_acp.as_ref(),
+            ],
+        )?;
         let declared = Declared::new(
             input.content_md5.as_deref(),
             input.checksum_algorithm.as_ref().map(|a| a.as_str()),
@@ -240,7 +262,7 @@ impl Gateway {
             input.expires.as_ref(),
             input.metadata.as_ref(),
         );
-        let (piece, digests) = self
+        let (piece, digests, intent) = self
             .store_body(&bucket, DATA_PREFIX, input.body, &declared, trailers.as_ref())
             .await?;
         let record = ObjectRecord {
@@ -258,18 +280,29 @@ impl Gateway {
             self.discard(bucket.ns(), &piece.k).await;
             return Err(e);
         }
+        if self.faults.crash_after_data {
+            tracing::error!(
+                "fault injection: stopping between the data and the record of {}",
+                input.key
+            );
+            std::process::abort();
+        }
         let if_match = input.if_match.clone();
         let if_none_match = input.if_none_match.clone();
         let committed = self
-            .commit_object(&bucket, &input.key, &record, Also::nothing(&bucket), |current| {
-                match (current, &if_none_match, &if_match) {
+            .commit_object(
+                &bucket,
+                &input.key,
+                &record,
+                Also::consuming(&bucket, intent),
+                |current| match (current, &if_none_match, &if_match) {
                     (Some(_), Some(c), _) if c.is_any() => Err(precondition()),
                     (Some(cur), Some(c), _) if etag_matches(c, &cur.etag) => Err(precondition()),
                     (None, _, Some(_)) => Err(s3_error!(NoSuchKey, "The specified key does not exist.")),
                     (Some(cur), _, Some(c)) if !etag_matches(c, &cur.etag) => Err(precondition()),
                     _ => Ok(()),
-                }
-            })
+                },
+            )
             .await;
         if let Err(e) = committed {
             self.discard(bucket.ns(), &piece.k).await;
@@ -295,37 +328,40 @@ impl Gateway {
         body: Option<StreamingBlob>,
         declared: &Declared,
         trailers: Option<&s3s::TrailingHeaders>,
-    ) -> S3Result<(Piece, body::Digests)> {
+    ) -> S3Result<(Piece, body::Digests, Intent)> {
         let wanted = declared.wanted();
-        let (key, digests) = match body {
+        let (intent, digests) = match body {
             Some(b) => {
                 let mut reader = HashingReader::new(body::body_reader(b), wanted);
-                let key = self.store(bucket, prefix, &mut reader, None).await?;
-                (key, reader.finish())
+                let intent = self.store(bucket, prefix, &mut reader, None).await?;
+                (intent, reader.finish())
             }
             None => {
                 let mut reader = HashingReader::new(&[][..], wanted);
-                let key = self.store(bucket, prefix, &mut reader, Some(0)).await?;
-                (key, reader.finish())
+                let intent = self.store(bucket, prefix, &mut reader, Some(0)).await?;
+                (intent, reader.finish())
             }
         };
         if let Err(e) = declared.verify(&digests, trailers) {
-            self.discard(bucket.ns(), &key).await;
+            self.discard(bucket.ns(), &intent.key).await;
             return Err(e);
         }
         Ok((
             Piece {
-                k: key,
+                k: intent.key.clone(),
                 size: digests.size,
             },
             digests,
+            intent,
         ))
     }
 
-    /// Deletes a data object nothing refers to (a refused upload).
+    /// Deletes a data object nothing refers to (a refused upload), then its intent. If the
+    /// data cannot be deleted, the intent stays and the sweep retries.
     pub(crate) async fn discard(&self, namespace: &str, key: &str) {
-        if let Err(e) = self.delete_data(namespace, key).await {
-            tracing::warn!("{namespace}/{key} was refused but could not be deleted: {e}");
+        match self.delete_data(namespace, key).await {
+            Ok(()) => self.forget(namespace, key).await,
+            Err(e) => tracing::warn!("{namespace}/{key} was refused but could not be deleted yet: {e}"),
         }
     }
 
@@ -568,6 +604,15 @@ impl Gateway {
             ));
         };
         let dst = self.bucket(id, &input.bucket).await?;
+        crate::acl::check_requested(
+            input.acl.as_ref().map(|a| a.as_str()),
+            &[
+                input.grant_full_control.as_ref(),
+                input.grant_read.as_ref(),
+                input.grant_read_acp.as_ref(),
+                input.grant_write_acp.as_ref(),
+            ],
+        )?;
         let src = if **src_bucket == *input.bucket {
             None
         } else {
@@ -617,7 +662,7 @@ impl Gateway {
                 lock::check_replace(&dst, &current)?;
             }
         }
-        let (piece, digests) = self
+        let (piece, digests, intent) = self
             .copy_bytes(
                 src_ref,
                 &source,
@@ -643,7 +688,7 @@ impl Gateway {
             return Err(e);
         }
         if let Err(e) = self
-            .commit_object(&dst, &input.key, &record, Also::nothing(&dst), |_| Ok(()))
+            .commit_object(&dst, &input.key, &record, Also::consuming(&dst, intent), |_| Ok(()))
             .await
         {
             self.discard(dst.ns(), &piece.k).await;
@@ -669,7 +714,7 @@ impl Gateway {
         dst: &Bucket,
         prefix: &str,
         wanted: Wanted,
-    ) -> S3Result<(Piece, body::Digests)> {
+    ) -> S3Result<(Piece, body::Digests, Intent)> {
         let len = range.end - range.start;
         let stream = body::stream_pieces(
             Arc::clone(&self.client),
@@ -678,14 +723,15 @@ impl Gateway {
             range,
         );
         let mut reader = HashingReader::new(body::reader_of(stream), wanted);
-        let key = self.store(dst, prefix, &mut reader, Some(len)).await?;
+        let intent = self.store(dst, prefix, &mut reader, Some(len)).await?;
         let digests = reader.finish();
         Ok((
             Piece {
-                k: key,
+                k: intent.key.clone(),
                 size: digests.size,
             },
             digests,
+            intent,
         ))
     }
 }
@@ -725,5 +771,20 @@ pub(crate) fn lock_fields(
                 if l.legal_hold { "ON" } else { "OFF" }.to_owned(),
             )),
         ),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn aws_chunked_is_never_kept_as_the_objects_encoding() {
+        assert_eq!(stored_encoding("gzip").as_deref(), Some("gzip"));
+        assert_eq!(stored_encoding("deflate, gzip").as_deref(), Some("deflate, gzip"));
+        assert_eq!(stored_encoding("gzip, aws-chunked").as_deref(), Some("gzip"));
+        assert_eq!(stored_encoding("aws-chunked, gzip").as_deref(), Some("gzip"));
+        assert_eq!(stored_encoding("aws-chunked"), None);
+        assert_eq!(stored_encoding("AWS-Chunked, aws-chunked"), None);
     }
 }

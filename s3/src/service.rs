@@ -18,6 +18,18 @@ impl S3 for Gateway {
 
     async fn create_bucket(&self, req: S3Request<CreateBucketInput>) -> S3Result<S3Response<CreateBucketOutput>> {
         let id = self.writer(&req.credentials).await?;
+        let i = &req.input;
+        crate::acl::check_requested(
+            i.acl.as_ref().map(|a| a.as_str()),
+            &[
+                i.grant_full_control.as_ref(),
+                i.grant_read.as_ref(),
+                i.grant_read_acp.as_ref(),
+                i.grant_write.as_ref(),
+                i.grant_write_acp.as_ref(),
+            ],
+        )?;
+        crate::acl::check_ownership(i.object_ownership.as_ref())?;
         self.op_create_bucket(&id, &req.input).await?;
         ok(CreateBucketOutput {
             location: Some(format!("/{}", req.input.bucket)),
@@ -53,6 +65,18 @@ impl S3 for Gateway {
         let id = self.identity(&req.credentials).await?;
         self.op_head_bucket(&id, &req.input.bucket).await?;
         ok(GetBucketVersioningOutput::default())
+    }
+
+    async fn put_bucket_versioning(
+        &self,
+        req: S3Request<PutBucketVersioningInput>,
+    ) -> S3Result<S3Response<PutBucketVersioningOutput>> {
+        let id = self.writer(&req.credentials).await?;
+        self.op_head_bucket(&id, &req.input.bucket).await?;
+        Err(s3s::s3_error!(
+            NotImplemented,
+            "Versioning is not supported: an object has one version. For WORM copies use Object Lock, which works here without versioning (docs/s3.md)."
+        ))
     }
 
     async fn put_object(&self, req: S3Request<PutObjectInput>) -> S3Result<S3Response<PutObjectOutput>> {
@@ -149,6 +173,82 @@ impl S3 for Gateway {
     ) -> S3Result<S3Response<ListMultipartUploadsOutput>> {
         let id = self.identity(&req.credentials).await?;
         ok(self.op_list_multipart_uploads(&id, &req.input).await?)
+    }
+
+    async fn get_bucket_acl(&self, req: S3Request<GetBucketAclInput>) -> S3Result<S3Response<GetBucketAclOutput>> {
+        let id = self.identity(&req.credentials).await?;
+        ok(self.op_get_bucket_acl(&id, &req.input.bucket).await?)
+    }
+
+    async fn put_bucket_acl(&self, req: S3Request<PutBucketAclInput>) -> S3Result<S3Response<PutBucketAclOutput>> {
+        let id = self.writer(&req.credentials).await?;
+        let i = &req.input;
+        self.op_put_acl(
+            &id,
+            &i.bucket,
+            None,
+            i.acl.as_ref().map(|a| a.as_str()),
+            i.access_control_policy.as_ref(),
+            &[
+                i.grant_full_control.as_ref(),
+                i.grant_read.as_ref(),
+                i.grant_read_acp.as_ref(),
+                i.grant_write.as_ref(),
+                i.grant_write_acp.as_ref(),
+            ],
+        )
+        .await?;
+        ok(PutBucketAclOutput {})
+    }
+
+    async fn get_object_acl(&self, req: S3Request<GetObjectAclInput>) -> S3Result<S3Response<GetObjectAclOutput>> {
+        let id = self.identity(&req.credentials).await?;
+        ok(self.op_get_object_acl(&id, &req.input).await?)
+    }
+
+    async fn put_object_acl(&self, req: S3Request<PutObjectAclInput>) -> S3Result<S3Response<PutObjectAclOutput>> {
+        let id = self.writer(&req.credentials).await?;
+        let i = &req.input;
+        self.op_put_acl(
+            &id,
+            &i.bucket,
+            Some(&i.key),
+            i.acl.as_ref().map(|a| a.as_str()),
+            i.access_control_policy.as_ref(),
+            &[
+                i.grant_full_control.as_ref(),
+                i.grant_read.as_ref(),
+                i.grant_read_acp.as_ref(),
+                i.grant_write_acp.as_ref(),
+            ],
+        )
+        .await?;
+        ok(PutObjectAclOutput::default())
+    }
+
+    async fn get_bucket_ownership_controls(
+        &self,
+        req: S3Request<GetBucketOwnershipControlsInput>,
+    ) -> S3Result<S3Response<GetBucketOwnershipControlsOutput>> {
+        let id = self.identity(&req.credentials).await?;
+        ok(self.op_get_bucket_ownership_controls(&id, &req.input.bucket).await?)
+    }
+
+    async fn get_bucket_policy(
+        &self,
+        req: S3Request<GetBucketPolicyInput>,
+    ) -> S3Result<S3Response<GetBucketPolicyOutput>> {
+        let id = self.identity(&req.credentials).await?;
+        ok(self.op_get_bucket_policy(&id, &req.input.bucket).await?)
+    }
+
+    async fn put_bucket_policy(
+        &self,
+        req: S3Request<PutBucketPolicyInput>,
+    ) -> S3Result<S3Response<PutBucketPolicyOutput>> {
+        let id = self.writer(&req.credentials).await?;
+        self.op_put_bucket_policy(&id, &req.input.bucket).await?;
+        ok(PutBucketPolicyOutput {})
     }
 
     async fn put_object_lock_configuration(

@@ -1,4 +1,5 @@
-//! `archipel s3`: the S3 gateway (`serve`) and its access keys (`key create|list|revoke`).
+//! `archipel s3`: the S3 gateway (`serve`), its access keys (`key create|list|revoke`) and its
+//! clean-up (`sweep`).
 
 use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
@@ -19,6 +20,18 @@ pub enum S3Command {
     Key {
         #[command(subcommand)]
         command: KeyCommand,
+    },
+    /// Finish interrupted clean-ups and delete data left by uploads that never committed
+    /// (a gateway crash between data and record), once; `serve` does this every minute.
+    Sweep {
+        #[command(flatten)]
+        cluster: ClusterArgs,
+        /// Data announced longer than this (seconds, on the cluster's leader-stamped time)
+        /// without a record is deleted.
+        #[arg(long, default_value_t = archipel_s3::DEFAULT_INTENT_TTL.as_secs())]
+        intent_ttl_secs: u64,
+        #[arg(long)]
+        json: bool,
     },
 }
 
@@ -44,7 +57,14 @@ pub struct ServeArgs {
     /// always work.
     #[arg(long)]
     pub domain: Option<String>,
+    /// Data announced longer than this (seconds, leader-stamped time) without a record is
+    /// deleted by the gateway's sweep.
+    #[arg(long, default_value_t = archipel_s3::DEFAULT_INTENT_TTL.as_secs())]
+    pub intent_ttl_secs: u64,
 }
+
+/// Fault injection for crash-recovery tests (`crash-after-data`); never set in service.
+const FAULT_ENV: &str = "ARCHIPEL_S3_FAULT";
 
 #[derive(Subcommand)]
 pub enum KeyCommand {
@@ -86,7 +106,38 @@ pub async fn run(command: S3Command) -> anyhow::Result<ExitCode> {
     match command {
         S3Command::Serve(args) => serve(args).await,
         S3Command::Key { command } => key(command).await,
+        S3Command::Sweep {
+            cluster,
+            intent_ttl_secs,
+            json,
+        } => sweep(cluster, intent_ttl_secs, json).await,
     }
+}
+
+async fn sweep(cluster: ClusterArgs, intent_ttl_secs: u64, json: bool) -> anyhow::Result<ExitCode> {
+    let client = Arc::new(crate::cmd::connect(&cluster)?);
+    let keys = Arc::new(Keys::without_seal(Arc::clone(&client)));
+    let gateway = archipel_s3::Gateway::new(client, keys);
+    let cleanups = gateway.sweep().await.context("finishing interrupted clean-ups")?;
+    let orphans = gateway
+        .sweep_intents(std::time::Duration::from_secs(intent_ttl_secs))
+        .await
+        .context("sweeping orphaned upload data")?;
+    if json {
+        crate::output::print_json(&serde_json::json!({
+            "cleanups_finished": cleanups,
+            "orphans_removed": orphans.removed,
+            "intents_kept": orphans.kept,
+            "orphans_locked": orphans.locked,
+        }))?;
+    } else {
+        println!("{cleanups} interrupted clean-ups finished");
+        println!(
+            "{} orphaned data objects deleted, {} uploads still within their {intent_ttl_secs} s, {} locked orphans left until their lock ends",
+            orphans.removed, orphans.kept, orphans.locked
+        );
+    }
+    Ok(ExitCode::SUCCESS)
 }
 
 /// The seal key file: `--seal-key`, else s3-seal.key in the TLS directory used for `cluster`.
@@ -111,7 +162,16 @@ async fn serve(args: ServeArgs) -> anyhow::Result<ExitCode> {
     crate::cmd::server::init_logging(archipel_node::config::LogFormat::Human, "info");
     let client = Arc::new(crate::cmd::connect(&args.cluster)?);
     let seal = load_seal(&seal_key_path(&args.seal, &args.cluster)?)?;
-    let config = GatewayConfig { domain: args.domain };
+    let faults = match std::env::var(FAULT_ENV).ok().as_deref() {
+        None | Some("") => archipel_s3::Faults::default(),
+        Some("crash-after-data") => archipel_s3::Faults { crash_after_data: true },
+        Some(other) => anyhow::bail!("{FAULT_ENV}={other}: the only fault is crash-after-data"),
+    };
+    let config = GatewayConfig {
+        domain: args.domain,
+        intent_ttl: std::time::Duration::from_secs(args.intent_ttl_secs),
+        faults,
+    };
     let (addr, handle) = archipel_s3::start(client, seal, config, args.listen)
         .await
         .with_context(|| format!("cannot listen on {}", args.listen))?;

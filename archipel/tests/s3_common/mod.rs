@@ -41,45 +41,35 @@ pub fn have(tool: &str) -> bool {
 impl Gateway {
     /// Three sites, one node each, and a gateway on a free port.
     pub fn start() -> Self {
+        Self::start_with(&[])
+    }
+
+    /// [`Gateway::start`] with extra environment for the gateway process (fault injection).
+    pub fn start_with(env: &[(&str, &str)]) -> Self {
         let cluster = TestCluster::start(&["a", "b", "c"], 1, Tuning::default());
         let dir = tempfile::tempdir().unwrap();
-        let listen = format!("127.0.0.1:{}", free_port());
-        let mut child = Command::new(bin())
-            .env(archipel_client::TLS_DIR_ENV, &pki().operator_dir)
-            .args([
-                "s3",
-                "serve",
-                "--cluster",
-                &cluster.addrs(),
-                "--listen",
-                &listen,
-                "--seal-key",
-            ])
-            .arg(dir.path().join("seal.key"))
-            .stdout(Stdio::piped())
-            .stderr(std::fs::File::create(dir.path().join("gateway.log")).unwrap())
-            .spawn()
-            .unwrap();
-        let mut line = String::new();
-        BufReader::new(child.stdout.take().unwrap())
-            .read_line(&mut line)
-            .unwrap();
-        let endpoint = line
-            .trim()
-            .strip_prefix("ARCHIPEL_S3=")
-            .unwrap_or_else(|| {
-                panic!(
-                    "the gateway printed {line:?}: {}",
-                    std::fs::read_to_string(dir.path().join("gateway.log")).unwrap_or_default()
-                )
-            })
-            .to_owned();
+        let (child, endpoint) = spawn_gateway(&cluster, dir.path(), env);
         Self {
             cluster,
             endpoint,
             dir,
             child,
         }
+    }
+
+    /// Stops the gateway process (if it still runs) and starts a new one on the same cluster
+    /// and seal key, with `env`; the endpoint changes.
+    pub fn restart(&mut self, env: &[(&str, &str)]) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+        let (child, endpoint) = spawn_gateway(&self.cluster, self.dir.path(), env);
+        self.child = child;
+        self.endpoint = endpoint;
+    }
+
+    /// Waits for the gateway process to end (a test that made it crash); its exit status.
+    pub fn wait_exit(&mut self) -> std::process::ExitStatus {
+        self.child.wait().unwrap()
     }
 
     pub fn log(&self) -> String {
@@ -215,6 +205,49 @@ impl Gateway {
         );
         String::from_utf8_lossy(&out.stdout).into_owned()
     }
+}
+
+fn spawn_gateway(cluster: &TestCluster, dir: &Path, env: &[(&str, &str)]) -> (Child, String) {
+    let listen = format!("127.0.0.1:{}", free_port());
+    let log = dir.join("gateway.log");
+    let mut child = Command::new(bin())
+        .env(archipel_client::TLS_DIR_ENV, &pki().operator_dir)
+        .envs(env.iter().copied())
+        .args([
+            "s3",
+            "serve",
+            "--cluster",
+            &cluster.addrs(),
+            "--listen",
+            &listen,
+            "--seal-key",
+        ])
+        .arg(dir.join("seal.key"))
+        .stdout(Stdio::piped())
+        .stderr(
+            std::fs::OpenOptions::new()
+                .create(true)
+                .append(true)
+                .open(&log)
+                .unwrap(),
+        )
+        .spawn()
+        .unwrap();
+    let mut line = String::new();
+    BufReader::new(child.stdout.take().unwrap())
+        .read_line(&mut line)
+        .unwrap();
+    let endpoint = line
+        .trim()
+        .strip_prefix("ARCHIPEL_S3=")
+        .unwrap_or_else(|| {
+            panic!(
+                "the gateway printed {line:?}: {}",
+                std::fs::read_to_string(&log).unwrap_or_default()
+            )
+        })
+        .to_owned();
+    (child, endpoint)
 }
 
 /// A file of `size` pseudo-random bytes.

@@ -5,6 +5,7 @@ pub(crate) mod cluster;
 mod healing;
 mod limit;
 mod report;
+mod s3;
 mod scale;
 mod workload;
 
@@ -54,11 +55,15 @@ pub enum BenchWhat {
     /// How the storage core grows with the catalog: two local clusters with N/10 and N objects,
     /// each step's time (snapshot, new node, drain, scrub) and the nodes' peak memory.
     Scale(scale::ScaleArgs),
+    /// The S3 gateway against the client crate, same cluster, same run (ratios).
+    S3(s3::S3BenchArgs),
 }
 
 pub async fn run(mut args: BenchArgs) -> anyhow::Result<ExitCode> {
-    if let Some(BenchWhat::Scale(scale)) = args.what.take() {
-        return scale::run(scale).await;
+    match args.what.take() {
+        Some(BenchWhat::Scale(scale)) => return scale::run(scale).await,
+        Some(BenchWhat::S3(s3_args)) => return s3::run(s3_args).await,
+        None => {}
     }
     let parse = |s: &str| archipel_node::size::parse_size(s).map_err(anyhow::Error::msg);
     let large = parse(&args.large).context("--large")?;

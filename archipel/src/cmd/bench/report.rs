@@ -119,6 +119,64 @@ impl Report {
         self.push(format!("{kib} KiB GET p99"), s.get_p99_ms, "ms", None, None);
     }
 
+    /// The gateway's large-object figures as ratios to the client crate's, measured just before.
+    pub fn s3_large(&mut self, gateway: &Large, direct: &Large) {
+        let mib = gateway.bytes >> 20;
+        self.push(
+            format!("client crate: large PUT ({mib} MiB)"),
+            direct.put_mbps,
+            "MB/s",
+            None,
+            None,
+        );
+        self.push(
+            format!("S3 gateway: large PUT ({mib} MiB)"),
+            gateway.put_mbps,
+            "MB/s",
+            Some(gateway.put_mbps / direct.put_mbps),
+            Some(Target::at_least("≥ 0.90 of the client crate", 0.9)),
+        );
+        self.push(
+            format!("client crate: large GET ({mib} MiB)"),
+            direct.get_mbps,
+            "MB/s",
+            None,
+            None,
+        );
+        self.push(
+            format!("S3 gateway: large GET ({mib} MiB)"),
+            gateway.get_mbps,
+            "MB/s",
+            Some(gateway.get_mbps / direct.get_mbps),
+            Some(Target::at_least("≥ 0.90 of the client crate", 0.9)),
+        );
+    }
+
+    /// The gateway's 64 KiB figures as ratios to the client crate's.
+    pub fn s3_small(&mut self, gateway: &Small, direct: &Small) {
+        let target = Some(Target::at_least("≥ 0.80 of the client crate", 0.8));
+        self.push("client crate: 64 KiB PUT", direct.put_per_sec, "obj/s", None, None);
+        self.push(
+            "S3 gateway: 64 KiB PUT",
+            gateway.put_per_sec,
+            "obj/s",
+            Some(gateway.put_per_sec / direct.put_per_sec),
+            target,
+        );
+        self.push("client crate: 64 KiB PUT p50", direct.put_p50_ms, "ms", None, None);
+        self.push("S3 gateway: 64 KiB PUT p50", gateway.put_p50_ms, "ms", None, None);
+        self.push("client crate: 64 KiB GET", direct.get_per_sec, "obj/s", None, None);
+        self.push(
+            "S3 gateway: 64 KiB GET",
+            gateway.get_per_sec,
+            "obj/s",
+            Some(gateway.get_per_sec / direct.get_per_sec),
+            target,
+        );
+        self.push("client crate: 64 KiB GET p50", direct.get_p50_ms, "ms", None, None);
+        self.push("S3 gateway: 64 KiB GET p50", gateway.get_p50_ms, "ms", None, None);
+    }
+
     pub fn healing(&mut self, h: &Healing, l: &Limit) {
         self.push(
             format!("repair (drain of {} MiB)", h.repair_bytes >> 20),

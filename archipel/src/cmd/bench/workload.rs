@@ -31,7 +31,15 @@ pub fn percentile(sorted: &[f64], p: f64) -> f64 {
 
 pub async fn large(client: &Client, dir: &Path, bytes: u64) -> anyhow::Result<Large> {
     let path = dir.join("large.bin");
-    let mut f = tokio::fs::File::create(&path).await?;
+    write_large_file(&path, bytes).await?;
+    let result = large_from(client, &path, bytes).await;
+    let _ = tokio::fs::remove_file(&path).await;
+    result
+}
+
+/// A file of `bytes` pseudo-random (incompressible) bytes.
+pub async fn write_large_file(path: &Path, bytes: u64) -> anyhow::Result<()> {
+    let mut f = tokio::fs::File::create(path).await?;
     let mut block = vec![0u8; 4 << 20];
     let mut written = 0u64;
     let mut seed = 0x2545_f491_4f6c_dd1du64;
@@ -47,15 +55,18 @@ pub async fn large(client: &Client, dir: &Path, bytes: u64) -> anyhow::Result<La
         written += n as u64;
     }
     f.sync_all().await?;
-    drop(f);
+    Ok(())
+}
+
+/// PUT of the file at `path` as `bench/large`, then its GET, through the client crate.
+pub async fn large_from(client: &Client, path: &Path, bytes: u64) -> anyhow::Result<Large> {
     let start = Instant::now();
-    client.put_object_file("bench", "large", &path, None).await?;
+    client.put_object_file("bench", "large", path, None).await?;
     let put_mbps = bytes as f64 / start.elapsed().as_secs_f64() / 1e6;
     let start = Instant::now();
     let mut sink = tokio::io::sink();
     client.get_object("bench", "large", 0, None, &mut sink, None).await?;
     let get_mbps = bytes as f64 / start.elapsed().as_secs_f64() / 1e6;
-    let _ = tokio::fs::remove_file(&path).await;
     Ok(Large {
         bytes,
         put_mbps,
