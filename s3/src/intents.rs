@@ -28,9 +28,6 @@ pub const INTENTS_SEEN_NS: &str = "s3.intents.seen";
 /// largest object (5 GiB) over a slow link stays far below it.
 pub const DEFAULT_INTENT_TTL: Duration = Duration::from_secs(24 * 3600);
 
-/// Key of the probe objects the sweep writes to read the cluster's time.
-const CLOCK_PROBE_PREFIX: &str = "t/clock-";
-
 #[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct IntentRecord {
     pub namespace: String,
@@ -144,17 +141,6 @@ impl Gateway {
         }
     }
 
-    /// The cluster's leader-stamped time, read from the `created_at_ms` of an empty probe
-    /// object stored (and deleted) in `namespace`.
-    async fn cluster_now(&self, namespace: &str) -> Result<u64, ClientError> {
-        let key = format!("{CLOCK_PROBE_PREFIX}{}", uuid::Uuid::new_v4().simple());
-        let info = self.client.put_object(namespace, &key, &[][..], Some(0), None).await?;
-        if let Err(e) = self.client.delete_object(namespace, &key).await {
-            tracing::warn!("clock probe {namespace}/{key} not deleted: {e}");
-        }
-        Ok(info.created_at_ms)
-    }
-
     /// Deletes the data of intents older than `ttl` on the leader-stamped clock.
     pub async fn sweep_intents(&self, ttl: Duration) -> Result<IntentSweep, ClientError> {
         let mut report = IntentSweep::default();
@@ -176,10 +162,10 @@ impl Gateway {
                         continue;
                     }
                 };
-                // One probe per pass: the intents are judged against the same instant.
+                // One reading per pass: the intents are judged against the same instant.
                 let now = match clock {
                     Some(t) => t,
-                    None => *clock.insert(self.cluster_now(&record.namespace).await?),
+                    None => *clock.insert(self.client.cluster_time_ms().await?),
                 };
                 self.judge(&e.key, e.revision, record, now, ttl, &mut report).await?;
             }
