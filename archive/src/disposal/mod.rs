@@ -5,11 +5,14 @@
 //! catalog and writes through the store.
 
 pub mod analysis;
+pub mod audit;
 pub mod execute;
 pub mod lease;
 pub mod locks;
 pub mod modification;
 pub mod modify;
+pub mod outgoing;
+pub mod outpackage;
 pub mod persist;
 pub mod proposal;
 pub mod register;
