@@ -242,6 +242,16 @@ fn tenant_routes(
             format!("{t}/audits/a1/report"),
             format!("{p}/audits/{{id}}/report"),
         ),
+        (
+            "POST",
+            format!("{t}/probative-reports"),
+            format!("{p}/probative-reports"),
+        ),
+        (
+            "GET",
+            format!("{t}/probative-reports/RVP-00"),
+            format!("{p}/probative-reports/{{id}}"),
+        ),
     ]
 }
 

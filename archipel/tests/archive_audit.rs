@@ -1,7 +1,8 @@
 //! Integrity audit end to end on a real cluster, through the CLI: every object read back and
 //! found intact, the report stored, its digest logged and sealed; an object whose recorded
 //! SHA-512 no longer matches its bytes is reported as an anomaly (record, report, logbook),
-//! for a unit selection and for a search.
+//! for a unit selection and for a search. The relevé de valeur probante of a unit is stored,
+//! logged, and checked offline by docs/logbook-verify.py --releve.
 
 mod archive_common;
 mod common;
@@ -95,8 +96,46 @@ fn audit_reads_back_every_object_and_reports_anomalies() {
     assert!(!out.status.success());
     assert!(String::from_utf8_lossy(&out.stderr).contains("no such unit"));
 
+    // The relevé de valeur probante of B: its objects as recorded, its transfer's entries proven
+    // under a signed seal; the offline verifier agrees, and refuses a doctored copy.
+    let releve = dir.join("releve.json");
+    let rv = front.json(
+        &r.archivist,
+        &["probative-report", "--tenant", "region", "--unit", &ub, "-o", releve.to_str().unwrap(), "--json"],
+    );
+    assert_eq!(rv["report"]["verdict"], "OK", "{rv:#}");
+    let unit = &rv["report"]["units"][0];
+    assert_eq!(unit["objects"][0]["check"]["verdict"], "OK");
+    assert!(unit["transfer"]["atr"]["sha512"].is_string(), "{unit:#}");
+    let proven = unit["logbook"].as_array().unwrap();
+    assert!(
+        proven.iter().any(|p| p["entry"]["event_type"] == "transfer.finished" && p["proof_ok"] == true),
+        "{unit:#}"
+    );
+    let stored = std::fs::read(&releve).unwrap();
+    assert_eq!(hex::encode(sha2::Sha512::digest(&stored)), rv["sha512"].as_str().unwrap());
+    let verifier = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../docs/logbook-verify.py");
+    match std::process::Command::new("python3").arg(&verifier).arg("--releve").arg(&releve).output() {
+        Err(e) => eprintln!("SKIP: python3 is missing ({e}); the relevé is not checked offline"),
+        Ok(out) => {
+            let text = String::from_utf8_lossy(&out.stdout).into_owned();
+            assert!(out.status.success() && text.contains("VERIFIED"), "{text}{}", String::from_utf8_lossy(&out.stderr));
+            let mut doctored: Value = serde_json::from_slice(&stored).unwrap();
+            doctored["units"][0]["logbook"][0]["entry"]["actor"] = Value::String("quelqu'un d'autre".into());
+            let bad = dir.join("releve-falsifie.json");
+            std::fs::write(&bad, serde_json::to_vec_pretty(&doctored).unwrap()).unwrap();
+            let out = std::process::Command::new("python3").arg(&verifier).arg("--releve").arg(&bad).output().unwrap();
+            assert_eq!(out.status.code(), Some(1), "{}", String::from_utf8_lossy(&out.stdout));
+        }
+    }
+    // A's relevé says what is wrong.
+    let rv_a = front.json(&r.archivist, &["probative-report", "--tenant", "region", "--unit", &ua, "--json"]);
+    assert_eq!(rv_a["report"]["verdict"], "KO", "{rv_a:#}");
+    assert!(rv_a["report"]["units"][0]["problems"][0].as_str().unwrap().contains("DigestMismatch"));
+
     let log = front.json(&r.archivist, &["logbook", "show", "--tenant", "region", "--limit", "1000"]);
     let entries = log.as_array().unwrap();
+    assert!(entries.iter().any(|e| e["event_type"] == "probative.report" && e["detail"]["report_sha512"] == rv["sha512"]));
     let ko = entries
         .iter()
         .filter(|e| e["event_type"] == "audit.object.checked")

@@ -68,3 +68,40 @@ pub async fn report(
     let bytes = audit::report(&a, &tenant, &id).await?;
     Ok(([(header::CONTENT_TYPE, "application/json")], bytes).into_response())
 }
+
+/// A relevé de valeur probante of the units named (`{"unit_ids": […]}`), built, stored and
+/// logged at once.
+pub async fn probative(
+    State(a): State<Arc<Archive>>,
+    Caller(who): Caller,
+    Path(tenant): Path<String>,
+    body: axum::body::Bytes,
+) -> ApiResult<Json<crate::disposal::probative::Stored>> {
+    a.authorize(&who, &tenant, &[Archivist, ControlAuthority]).await?;
+    let req: crate::disposal::probative::ProbativeRequest = serde_json::from_slice(&body)
+        .map_err(|e| ArchiveError::Invalid(format!("the JSON body is invalid (want {{\"unit_ids\": […]}}): {e}")))?;
+    match crate::disposal::probative::build(&a, &tenant, &who, req).await {
+        Ok(r) => Ok(Json(r)),
+        Err(e) => {
+            if let Err(log) = a
+                .journal
+                .record(&tenant, "probative.report", "KO", &who.id, None, serde_json::json!({"reason": e.to_string()}))
+                .await
+            {
+                tracing::error!("a refused probative-value report could not be logged: {log}");
+            }
+            Err(e.into())
+        }
+    }
+}
+
+/// A stored relevé, byte for byte as logged.
+pub async fn probative_report(
+    State(a): State<Arc<Archive>>,
+    Caller(who): Caller,
+    Path((tenant, id)): Path<(String, String)>,
+) -> ApiResult<Response> {
+    a.authorize(&who, &tenant, &[Archivist, ControlAuthority]).await?;
+    let bytes = crate::disposal::probative::get(&a, &tenant, &id).await?;
+    Ok(([(header::CONTENT_TYPE, "application/json")], bytes).into_response())
+}

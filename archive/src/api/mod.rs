@@ -208,6 +208,11 @@ pub fn router(archive: Arc<Archive>) -> Router {
         .route("/v1/tenants/{tenant}/audits", post(audit::start).get(audit::list))
         .route("/v1/tenants/{tenant}/audits/{id}", get(audit::show))
         .route("/v1/tenants/{tenant}/audits/{id}/report", get(audit::report))
+        .route("/v1/tenants/{tenant}/probative-reports", post(audit::probative))
+        .route(
+            "/v1/tenants/{tenant}/probative-reports/{id}",
+            get(audit::probative_report),
+        )
         .route("/v1/access/legal-delays", get(access::legal_delays))
         .route("/v1/tenants/{tenant}/access-contracts", get(access::list_contracts))
         .route(

@@ -14,6 +14,7 @@ pub mod modify;
 pub mod outgoing;
 pub mod outpackage;
 pub mod persist;
+pub mod probative;
 pub mod proposal;
 pub mod register;
 pub mod reinherit;

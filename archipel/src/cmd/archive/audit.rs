@@ -176,3 +176,57 @@ fn print(v: &Value, json: bool) -> anyhow::Result<ExitCode> {
     }
     Ok(ExitCode::SUCCESS)
 }
+
+/// `archipel archive probative-report` (relevé de valeur probante).
+#[derive(clap::Args)]
+pub struct ProbativeArgs {
+    #[arg(long)]
+    tenant: String,
+    /// A unit (system id); repeat, at most 100.
+    #[arg(long = "unit", required = true)]
+    units: Vec<String>,
+    /// Save the report (JSON) here; `docs/logbook-verify.py --releve FILE` checks it offline.
+    #[arg(long, short)]
+    output: Option<PathBuf>,
+    #[arg(long)]
+    json: bool,
+    #[command(flatten)]
+    front: FrontArgs,
+}
+
+pub async fn probative(args: ProbativeArgs) -> anyhow::Result<ExitCode> {
+    let f = Front::new(&args.front)?;
+    let path = format!("/v1/tenants/{}/probative-reports", args.tenant);
+    let v: Value = f
+        .json(f.request(Method::POST, &path).json(&json!({"unit_ids": args.units})))
+        .await?;
+    let id = v["id"].as_str().unwrap_or_default().to_owned();
+    if let Some(out) = &args.output {
+        // The stored bytes, whose SHA-512 the logbook holds.
+        save(&f, &format!("{path}/{id}"), out).await?;
+    }
+    if args.json {
+        crate::output::print_json(&v)?;
+        return Ok(ExitCode::SUCCESS);
+    }
+    let r = &v["report"];
+    println!(
+        "relevé de valeur probante {id} : {} — SHA-512 {}",
+        r["verdict"].as_str().unwrap_or("?"),
+        v["sha512"].as_str().unwrap_or("?")
+    );
+    for u in r["units"].as_array().into_iter().flatten() {
+        println!(
+            "{}\t{}\t{} objets\t{} entrées de journal prouvées\t{}",
+            u["unit_id"].as_str().unwrap_or("?"),
+            u["verdict"].as_str().unwrap_or("?"),
+            u["objects"].as_array().map_or(0, Vec::len),
+            u["logbook"].as_array().map_or(0, Vec::len),
+            u["problems"]
+                .as_array()
+                .map(|p| p.iter().filter_map(Value::as_str).collect::<Vec<_>>().join("; "))
+                .unwrap_or_default()
+        );
+    }
+    Ok(ExitCode::SUCCESS)
+}

@@ -145,6 +145,10 @@ pub enum ArchiveCommand {
         #[command(subcommand)]
         command: audit::AuditCommand,
     },
+    /// Relevé de valeur probante: the evidence chain of units (digests, proven logbook entries,
+    /// transfer), stored, logged and checkable offline.
+    #[command(alias = "releve")]
+    ProbativeReport(audit::ProbativeArgs),
     /// Access contracts (contrats d'accès): what requester tokens may see and take.
     AccessContract {
         #[command(subcommand)]
@@ -600,6 +604,7 @@ pub async fn run(command: ArchiveCommand) -> anyhow::Result<ExitCode> {
         C::Restitution { command } => outgoing::restitution(command).await,
         C::TransferOut { command } => outgoing::transfer_out(command).await,
         C::Audit { command } => audit::audit(command).await,
+        C::ProbativeReport(args) => audit::probative(args).await,
         C::Unit { tenant, id, front } => {
             let f = Front::new(&front)?;
             let v: Value = f.get(&format!("/v1/tenants/{tenant}/units/{id}")).await?;
