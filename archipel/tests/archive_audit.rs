@@ -2,7 +2,8 @@
 //! found intact, the report stored, its digest logged and sealed; an object whose recorded
 //! SHA-512 no longer matches its bytes is reported as an anomaly (record, report, logbook),
 //! for a unit selection and for a search. The relevé de valeur probante of a unit is stored,
-//! logged, and checked offline by docs/logbook-verify.py --releve.
+//! logged, and checked offline by docs/logbook-verify.py --releve. A legal hold recorded as
+//! pending (failed at commit) is set again by the sweep.
 
 mod archive_common;
 mod common;
@@ -146,4 +147,30 @@ fn audit_reads_back_every_object_and_reports_anomalies() {
         .any(|e| e["event_type"] == "audit.finished" && e["detail"]["report_sha512"] == clean["report_sha512"]));
     let listed = front.json(&r.archivist, &["audit", "show", "--tenant", "region", "--json"]);
     assert_eq!(listed.as_array().unwrap().len(), 4);
+
+    // A hold that failed at commit is recorded as pending (simulated: the hold cleared by an
+    // operator and the record written as the commit writes it); the sweep sets it again.
+    let b_unit = front.json(&r.archivist, &["unit", "--tenant", "region", &ub]);
+    let pack = b_unit["objects"][0]["key"].as_str().unwrap().to_owned();
+    let aip = b_unit["aip_id"].as_str().unwrap().to_owned();
+    let target = format!("archive.region/{pack}");
+    let lock = |front: &Front| -> Value {
+        serde_json::from_str(&front.cluster.cli_ok(&["lock", "get", &target, "--json"])).unwrap()
+    };
+    assert_eq!(lock(&front)["legal_hold"], true);
+    front.cluster.cli_ok(&["lock", "set", &target, "--legal-hold", "off", "--reason", "test: a hold that failed"]);
+    assert_eq!(lock(&front)["legal_hold"], false);
+    let pending = serde_json::json!({"namespace": "archive.region", "aip": aip, "keys": [pack],
+                                     "error": "cluster unavailable", "at": "2026-12-01T10:00:00Z"});
+    let marker = format!("t/region/hold-pending/{aip}");
+    front.cluster.cli_ok(&["meta", "put", "archive", &marker, &pending.to_string()]);
+    let out = front.run(&r.archivist, &["hold", "sweep", "--json"]);
+    assert!(!out.status.success(), "an archivist cannot sweep the platform's holds");
+    let swept = front.json(&front.operator, &["hold", "sweep", "--json"]);
+    assert_eq!(swept["held_aips"], serde_json::json!([aip]), "{swept:#}");
+    assert_eq!(swept["objects_held"], 1);
+    assert_eq!(lock(&front)["legal_hold"], true, "the sweep put the hold back");
+    assert!(!front.cluster.cli(&["meta", "get", "archive", &marker]).status.success(), "the pending record is gone");
+    let again = front.json(&front.operator, &["hold", "sweep", "--json"]);
+    assert_eq!(again["held_aips"], serde_json::json!([]));
 }

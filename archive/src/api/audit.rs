@@ -105,3 +105,25 @@ pub async fn probative_report(
     let bytes = crate::disposal::probative::get(&a, &tenant, &id).await?;
     Ok(([(header::CONTENT_TYPE, "application/json")], bytes).into_response())
 }
+
+/// Retries now the legal holds that failed at commit (the front also does it every few
+/// minutes): operators.
+pub async fn sweep_holds(
+    State(a): State<Arc<Archive>>,
+    Caller(who): Caller,
+) -> ApiResult<Json<crate::disposal::locks::SweepReport>> {
+    a.authorize_operator(&who).await?;
+    let report = crate::server::sweep_holds(&a).await?;
+    a.journal
+        .record(
+            crate::journal::PLATFORM,
+            "holds.swept",
+            if report.failing.is_empty() { "OK" } else { "WARNING" },
+            &who.id,
+            None,
+            serde_json::json!({"held_aips": report.held_aips, "objects_held": report.objects_held,
+                               "objects_gone": report.objects_gone, "failing": report.failing}),
+        )
+        .await?;
+    Ok(Json(report))
+}

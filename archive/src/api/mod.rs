@@ -209,6 +209,7 @@ pub fn router(archive: Arc<Archive>) -> Router {
         .route("/v1/tenants/{tenant}/audits/{id}", get(audit::show))
         .route("/v1/tenants/{tenant}/audits/{id}/report", get(audit::report))
         .route("/v1/tenants/{tenant}/probative-reports", post(audit::probative))
+        .route("/v1/holds/sweep", post(audit::sweep_holds))
         .route(
             "/v1/tenants/{tenant}/probative-reports/{id}",
             get(audit::probative_report),

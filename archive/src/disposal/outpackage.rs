@@ -9,7 +9,7 @@
 //! hold the package once.
 
 use std::collections::{BTreeMap, HashMap, HashSet};
-use std::io::Read;
+use std::io::{Read, Write};
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
@@ -64,7 +64,6 @@ fn manifest(o: &Outgoing, t: &Tenant, units: &[UnitRecord], entries: &[Entry]) -
         }
     }
     // xsd:IDs of the manifest: the catalog's ids may start with a digit.
-    let mut object_ids: HashMap<&str, String> = HashMap::new();
     let mut group_ids: HashMap<String, String> = HashMap::new();
     let mut unit_group: HashMap<&str, String> = HashMap::new();
     let mut objects = Vec::new();
@@ -73,10 +72,8 @@ fn manifest(o: &Outgoing, t: &Tenant, units: &[UnitRecord], entries: &[Entry]) -
         let group_key = ob.group_system_id.clone().unwrap_or_else(|| ob.id.clone());
         let n = group_ids.len() + 1;
         let group = group_ids.entry(group_key).or_insert_with(|| format!("G{n}")).clone();
-        let id = format!("O{}", i + 1);
-        object_ids.insert(ob.id.as_str(), id.clone());
         objects.push(OutObject {
-            id,
+            id: format!("O{}", i + 1),
             group_id: group,
             version: ob.version.clone(),
             uri: e.path.clone(),

@@ -140,6 +140,14 @@ pub enum HoldCommand {
         #[command(flatten)]
         out: ModifyOutput,
     },
+    /// Retry now the cluster legal holds that could not be set when their AIP was committed
+    /// (the front retries them every few minutes anyway). Operator token.
+    Sweep {
+        #[arg(long)]
+        json: bool,
+        #[command(flatten)]
+        front: FrontArgs,
+    },
     /// Lift a hold the units declare.
     Lift {
         #[arg(long)]
@@ -416,6 +424,25 @@ pub async fn hold(command: HoldCommand) -> anyhow::Result<ExitCode> {
             });
             let change = json!({"action": "add", "rule_id": rule, "start_date": start_date, "hold": hold});
             send(&tenant, units, vec![change], out).await
+        }
+        HoldCommand::Sweep { json, front } => {
+            let f = Front::new(&front)?;
+            let v: Value = f.json(f.request(Method::POST, "/v1/holds/sweep")).await?;
+            if json {
+                crate::output::print_json(&v)?;
+            } else {
+                println!(
+                    "{} AIP désormais sous gel d'objets, {} objets verrouillés, {} disparus, {} en échec",
+                    v["held_aips"].as_array().map_or(0, Vec::len),
+                    v["objects_held"],
+                    v["objects_gone"],
+                    v["failing"].as_array().map_or(0, Vec::len)
+                );
+                for f in v["failing"].as_array().into_iter().flatten() {
+                    println!("échec : {}", f.as_str().unwrap_or("?"));
+                }
+            }
+            Ok(ExitCode::SUCCESS)
         }
         HoldCommand::Lift {
             tenant,
