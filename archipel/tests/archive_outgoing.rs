@@ -4,6 +4,7 @@
 //! ArchiveTransferReply keeps the units, the package ingests into a second tenant (playing the
 //! Archives départementales), and that archive's own ATR (OK) deletes the units here, with
 //! their elimination record and a `transfer_out` movement in the register.
+//! Rules are modified by query first.
 //! Restitution: the ArchiveRestitutionRequest, its Reply and the package are SEDA-valid; a unit
 //! under a legal hold cannot leave; the agency's acknowledgement deletes the units here.
 
@@ -90,6 +91,19 @@ fn transfer_out_round_trip_and_restitution() {
         system_id(&atr, "UB"),
         system_id(&atr, "UC"),
     );
+
+    // Rules modified by query (the three items), so the package carries more than inherited rules.
+    let modified = front.json(
+        &r.archivist,
+        &["rules", "modify", "--tenant", "region", "--query", r#"{"level": "Item"}"#, "--add", "DIS-00001",
+          "--start-date", "2020-01-01", "--json"],
+    );
+    let mut changed: Vec<String> =
+        modified["units"].as_array().unwrap().iter().map(|u| u.as_str().unwrap().to_owned()).collect();
+    changed.sort();
+    let mut items = vec![ua.clone(), ub.clone(), uc.clone()];
+    items.sort();
+    assert_eq!(changed, items, "{modified:#}");
 
     // A transfer out of C, refused by the receiving archive: C stays.
     let t1 = front.json(

@@ -27,8 +27,6 @@ use crate::service::Archive;
 const RECORD_ANOMALIES: usize = 1000;
 /// How often the progress is written to the record.
 const PROGRESS_EVERY: Duration = Duration::from_secs(1);
-/// Units one search page brings when the scope is a query.
-const QUERY_PAGE: usize = 500;
 pub const REPORT_FORMAT: &str = "archipel-audit/1";
 
 pub fn key(tenant: &str, id: &str) -> String {
@@ -188,25 +186,7 @@ async fn scope_units(a: &Archive, tenant: &str, req: &AuditRequest) -> Result<Ve
             }
             out
         }
-        (None, Some(q)) => {
-            let mut params: crate::api::units::SearchParams = serde_json::from_value(q.clone())
-                .map_err(|e| ArchiveError::Invalid(format!("the query is not a unit search (the parameters of GET …/units): {e}")))?;
-            params.facets = Some(false);
-            params.limit = Some(QUERY_PAGE);
-            let mut out = Vec::new();
-            let mut offset = 0;
-            loop {
-                params.offset = Some(offset);
-                let page = crate::searching::search_page(a, tenant, params.clone()).await?;
-                let n = page.hits.len();
-                out.extend(page.hits.into_iter().map(|h| h.unit_id));
-                offset += n;
-                if n == 0 || offset >= page.total {
-                    break;
-                }
-            }
-            out
-        }
+        (None, Some(q)) => super::units_matching(a, tenant, q).await?,
     };
     let mut units: Vec<UnitRecord> = ids.into_iter().filter_map(|id| all.get(&id).cloned()).collect();
     units.sort_by(|x, y| x.id.cmp(&y.id));

@@ -167,8 +167,12 @@ pub struct ModifyArgs {
     #[arg(long)]
     tenant: String,
     /// A unit to modify (system id); repeat.
-    #[arg(long = "unit", required = true)]
+    #[arg(long = "unit", required_unless_present = "query")]
     units: Vec<String>,
+    /// Instead of --unit: the units a search finds, as JSON with the parameters of `GET …/units`
+    /// (e.g. '{"originating_agency": "SP-REGION", "rule_id": "APP-00001"}').
+    #[arg(long, conflicts_with = "units")]
+    query: Option<String>,
     /// Declare this rule on the units.
     #[arg(long, group = "change")]
     add: Option<String>,
@@ -423,7 +427,7 @@ pub async fn hold(command: HoldCommand) -> anyhow::Result<ExitCode> {
                 "prevent_rearrangement": prevent_rearrangement.then_some(true),
             });
             let change = json!({"action": "add", "rule_id": rule, "start_date": start_date, "hold": hold});
-            send(&tenant, units, vec![change], out).await
+            send(&tenant, units, None, vec![change], out).await
         }
         HoldCommand::Sweep { json, front } => {
             let f = Front::new(&front)?;
@@ -451,7 +455,7 @@ pub async fn hold(command: HoldCommand) -> anyhow::Result<ExitCode> {
             out,
         } => {
             let change = json!({"action": "remove", "rule_id": rule});
-            send(&tenant, units, vec![change], out).await
+            send(&tenant, units, None, vec![change], out).await
         }
     }
 }
@@ -474,12 +478,25 @@ pub async fn modify(args: ModifyArgs) -> anyhow::Result<ExitCode> {
     } else {
         anyhow::bail!("say what to change: --add RULE, --remove RULE, --update RULE or --changes FILE");
     };
-    send(&args.tenant, args.units, changes, args.out).await
+    let query: Option<Value> = match &args.query {
+        Some(q) => Some(serde_json::from_str(q).context("--query is not JSON, e.g. '{\"rule_id\": \"APP-00001\"}'")?),
+        None => None,
+    };
+    send(&args.tenant, args.units, query, changes, args.out).await
 }
 
-async fn send(tenant: &str, units: Vec<String>, changes: Vec<Value>, out: ModifyOutput) -> anyhow::Result<ExitCode> {
+async fn send(
+    tenant: &str,
+    units: Vec<String>,
+    query: Option<Value>,
+    changes: Vec<Value>,
+    out: ModifyOutput,
+) -> anyhow::Result<ExitCode> {
     let f = Front::new(&out.front)?;
-    let body = json!({"unit_ids": units, "changes": changes, "comment": out.comment, "seda_version": out.seda_version});
+    let mut body = json!({"unit_ids": units, "changes": changes, "comment": out.comment, "seda_version": out.seda_version});
+    if let Some(q) = query {
+        body["query"] = q;
+    }
     let r = f
         .request(Method::POST, &format!("/v1/tenants/{tenant}/units/rules"))
         .json(&body);
