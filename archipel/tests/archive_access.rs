@@ -200,7 +200,11 @@ fn tenant_routes(
         // Restitution and transfer out (#20).
         ("GET", format!("{t}/restitutions"), format!("{p}/restitutions")),
         ("POST", format!("{t}/restitutions"), format!("{p}/restitutions")),
-        ("GET", format!("{t}/restitutions/r1"), format!("{p}/restitutions/{{id}}")),
+        (
+            "GET",
+            format!("{t}/restitutions/r1"),
+            format!("{p}/restitutions/{{id}}"),
+        ),
         (
             "GET",
             format!("{t}/restitutions/r1/package"),
@@ -218,7 +222,11 @@ fn tenant_routes(
         ),
         ("GET", format!("{t}/transfers-out"), format!("{p}/transfers-out")),
         ("POST", format!("{t}/transfers-out"), format!("{p}/transfers-out")),
-        ("GET", format!("{t}/transfers-out/o1"), format!("{p}/transfers-out/{{id}}")),
+        (
+            "GET",
+            format!("{t}/transfers-out/o1"),
+            format!("{p}/transfers-out/{{id}}"),
+        ),
         (
             "GET",
             format!("{t}/transfers-out/o1/package"),

@@ -23,15 +23,33 @@ fn assert_seda(path: &std::path::Path) {
 }
 
 /// A SIP of three one-file units under a root, for the originating agency `agency`.
-fn sip(dir: &std::path::Path, name: &str, agreement: &str, agency: &str, tag: &str) -> (std::path::PathBuf, Vec<Vec<u8>>) {
+fn sip(
+    dir: &std::path::Path,
+    name: &str,
+    agreement: &str,
+    agency: &str,
+    tag: &str,
+) -> (std::path::PathBuf, Vec<Vec<u8>>) {
     let data: Vec<Vec<u8>> = ["a", "b", "c"]
         .iter()
         .map(|f| format!("{tag} fichier {f} ").repeat(200).into_bytes())
         .collect();
     let files = [
-        File { id: "A", name: "a.txt", data: &data[0] },
-        File { id: "B", name: "b.txt", data: &data[1] },
-        File { id: "C", name: "c.txt", data: &data[2] },
+        File {
+            id: "A",
+            name: "a.txt",
+            data: &data[0],
+        },
+        File {
+            id: "B",
+            name: "b.txt",
+            data: &data[1],
+        },
+        File {
+            id: "C",
+            name: "c.txt",
+            data: &data[2],
+        },
     ];
     let xml = manifest(agreement, &files, "").replace(
         "<ManagementMetadata/>",
@@ -74,10 +92,30 @@ fn transfer_out_round_trip_and_restitution() {
     let dep = front.token("dep", "archivist", None);
     let rules_path = dir.join("dep-rules.csv");
     std::fs::write(&rules_path, &rules).unwrap();
-    front.json(&dep, &["rules", "import", "--tenant", "dep", rules_path.to_str().unwrap(), "--json"]);
     front.json(
         &dep,
-        &["agreement", "add", "--tenant", "dep", "--id", "AGR-IN", "--transferring-agency", "Identifier4", "--json"],
+        &[
+            "rules",
+            "import",
+            "--tenant",
+            "dep",
+            rules_path.to_str().unwrap(),
+            "--json",
+        ],
+    );
+    front.json(
+        &dep,
+        &[
+            "agreement",
+            "add",
+            "--tenant",
+            "dep",
+            "--id",
+            "AGR-IN",
+            "--transferring-agency",
+            "Identifier4",
+            "--json",
+        ],
     );
     let dep_in = front.token("dep", "transferring-agency", Some("Identifier4"));
 
@@ -95,11 +133,26 @@ fn transfer_out_round_trip_and_restitution() {
     // Rules modified by query (the three items), so the package carries more than inherited rules.
     let modified = front.json(
         &r.archivist,
-        &["rules", "modify", "--tenant", "region", "--query", r#"{"level": "Item"}"#, "--add", "DIS-00001",
-          "--start-date", "2020-01-01", "--json"],
+        &[
+            "rules",
+            "modify",
+            "--tenant",
+            "region",
+            "--query",
+            r#"{"level": "Item"}"#,
+            "--add",
+            "DIS-00001",
+            "--start-date",
+            "2020-01-01",
+            "--json",
+        ],
     );
-    let mut changed: Vec<String> =
-        modified["units"].as_array().unwrap().iter().map(|u| u.as_str().unwrap().to_owned()).collect();
+    let mut changed: Vec<String> = modified["units"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|u| u.as_str().unwrap().to_owned())
+        .collect();
     changed.sort();
     let mut items = vec![ua.clone(), ub.clone(), uc.clone()];
     items.sort();
@@ -108,8 +161,19 @@ fn transfer_out_round_trip_and_restitution() {
     // A transfer out of C, refused by the receiving archive: C stays.
     let t1 = front.json(
         &r.archivist,
-        &["transfer-out", "start", "--tenant", "region", "--archival-agency", "AD-DEP", "--agreement", "AGR-IN",
-          "--unit", &uc, "--json"],
+        &[
+            "transfer-out",
+            "start",
+            "--tenant",
+            "region",
+            "--archival-agency",
+            "AD-DEP",
+            "--agreement",
+            "AGR-IN",
+            "--unit",
+            &uc,
+            "--json",
+        ],
     );
     assert_eq!(t1["status"], "ready", "{t1:#}");
     let t1_id = t1["id"].as_str().unwrap().to_owned();
@@ -129,7 +193,15 @@ fn transfer_out_round_trip_and_restitution() {
     assert_seda(&ko);
     let rejected = front.json(
         &r.archivist,
-        &["transfer-out", "reply", "--tenant", "region", &t1_id, ko.to_str().unwrap(), "--json"],
+        &[
+            "transfer-out",
+            "reply",
+            "--tenant",
+            "region",
+            &t1_id,
+            ko.to_str().unwrap(),
+            "--json",
+        ],
     );
     assert_eq!(rejected["status"], "rejected", "{rejected:#}");
     assert!(!gone(&front, &r.archivist, "region", &uc), "a KO keeps the unit");
@@ -138,22 +210,58 @@ fn transfer_out_round_trip_and_restitution() {
     let package = dir.join("out.zip");
     let t2 = front.json(
         &r.archivist,
-        &["transfer-out", "start", "--tenant", "region", "--archival-agency", "AD-DEP", "--agreement", "AGR-IN",
-          "--unit", &root, "-o", package.to_str().unwrap(), "--json"],
+        &[
+            "transfer-out",
+            "start",
+            "--tenant",
+            "region",
+            "--archival-agency",
+            "AD-DEP",
+            "--agreement",
+            "AGR-IN",
+            "--unit",
+            &root,
+            "-o",
+            package.to_str().unwrap(),
+            "--json",
+        ],
     );
     assert_eq!(t2["status"], "ready", "{t2:#}");
-    assert_eq!(t2["units"].as_array().unwrap().len(), 4, "the root takes its children: {t2:#}");
+    assert_eq!(
+        t2["units"].as_array().unwrap().len(),
+        4,
+        "the root takes its children: {t2:#}"
+    );
     let t2_id = t2["id"].as_str().unwrap().to_owned();
     assert_seda(&package);
     let manifest_xml = dir.join("transfer.xml");
     let out = front.run(
         &r.archivist,
-        &["transfer-out", "message", "--tenant", "region", &t2_id, "transfer", "-o", manifest_xml.to_str().unwrap()],
+        &[
+            "transfer-out",
+            "message",
+            "--tenant",
+            "region",
+            &t2_id,
+            "transfer",
+            "-o",
+            manifest_xml.to_str().unwrap(),
+        ],
     );
     assert!(out.status.success(), "{}", stderr(&out));
     assert_seda(&manifest_xml);
     // Another transfer's reply is refused and changes nothing.
-    let out = front.run(&r.archivist, &["transfer-out", "reply", "--tenant", "region", &t2_id, ko.to_str().unwrap()]);
+    let out = front.run(
+        &r.archivist,
+        &[
+            "transfer-out",
+            "reply",
+            "--tenant",
+            "region",
+            &t2_id,
+            ko.to_str().unwrap(),
+        ],
+    );
     assert!(!out.status.success());
     assert!(stderr(&out).contains("answers"), "{}", stderr(&out));
 
@@ -162,7 +270,10 @@ fn transfer_out_round_trip_and_restitution() {
     assert_eq!(v["status"], "OK", "{v:#}");
     assert_seda(&dep_atr);
     let dep_text = std::fs::read_to_string(&dep_atr).unwrap();
-    let dep_units: Vec<String> = ["U1", "U2", "U3", "U4"].iter().map(|u| system_id(&dep_text, u)).collect();
+    let dep_units: Vec<String> = ["U1", "U2", "U3", "U4"]
+        .iter()
+        .map(|u| system_id(&dep_text, u))
+        .collect();
     let found: Vec<Value> = dep_units
         .iter()
         .map(|u| front.json(&dep, &["unit", "--tenant", "dep", u]))
@@ -174,24 +285,44 @@ fn transfer_out_round_trip_and_restitution() {
     let copy = dir.join("a.copy");
     let out = front.run(
         &dep,
-        &["download", "--tenant", "dep", with_file["id"].as_str().unwrap(),
-          with_file["objects"][0]["sip_id"].as_str().unwrap(), "-o", copy.to_str().unwrap()],
+        &[
+            "download",
+            "--tenant",
+            "dep",
+            with_file["id"].as_str().unwrap(),
+            with_file["objects"][0]["sip_id"].as_str().unwrap(),
+            "-o",
+            copy.to_str().unwrap(),
+        ],
     );
     assert!(out.status.success(), "{}", stderr(&out));
     assert_eq!(std::fs::read(&copy).unwrap(), data[0], "the file arrived intact");
 
     let done = front.json(
         &r.archivist,
-        &["transfer-out", "reply", "--tenant", "region", &t2_id, dep_atr.to_str().unwrap(), "--json"],
+        &[
+            "transfer-out",
+            "reply",
+            "--tenant",
+            "region",
+            &t2_id,
+            dep_atr.to_str().unwrap(),
+            "--json",
+        ],
     );
     assert_eq!(done["status"], "executed", "{done:#}");
     for u in [&root, &ua, &ub, &uc] {
         assert!(gone(&front, &r.archivist, "region", u), "{u} left region");
     }
-    let reg = front.json(&r.archivist, &["register", "--tenant", "region", "--agency", "SP-REGION", "--json"]);
+    let reg = front.json(
+        &r.archivist,
+        &["register", "--tenant", "region", "--agency", "SP-REGION", "--json"],
+    );
     let movements = reg["agencies"][0]["movements"].as_array().unwrap().clone();
     assert!(
-        movements.iter().any(|m| m["kind"] == "transfer_out" && m["counts"]["units"] == 4),
+        movements
+            .iter()
+            .any(|m| m["kind"] == "transfer_out" && m["counts"]["units"] == 4),
         "{reg:#}"
     );
 
@@ -201,20 +332,66 @@ fn transfer_out_round_trip_and_restitution() {
     assert_eq!(v["status"], "OK", "{v:#}");
     let atr2 = std::fs::read_to_string(atr2).unwrap();
     let (root2, ub2) = (system_id(&atr2, "ROOT"), system_id(&atr2, "UB"));
-    front.json(&r.archivist, &["hold", "add", "--tenant", "region", "--rule", "HOL-00001", &ub2, "--json"]);
-    let out = front.run(&r.archivist, &["restitution", "start", "--tenant", "region", "--unit", &root2]);
-    assert!(!out.status.success());
-    assert!(stderr(&out).contains("legal hold"), "{}", stderr(&out));
-    front.json(&r.archivist, &["hold", "lift", "--tenant", "region", "--rule", "HOL-00001", &ub2, "--json"]);
+    front.json(
+        &r.archivist,
+        &[
+            "hold",
+            "add",
+            "--tenant",
+            "region",
+            "--rule",
+            "HOL-00001",
+            &ub2,
+            "--json",
+        ],
+    );
     let out = front.run(
         &r.archivist,
-        &["restitution", "start", "--tenant", "region", "--unit", &root2, "--originating-agency", "SP-AUTRE"],
+        &["restitution", "start", "--tenant", "region", "--unit", &root2],
+    );
+    assert!(!out.status.success());
+    assert!(stderr(&out).contains("legal hold"), "{}", stderr(&out));
+    front.json(
+        &r.archivist,
+        &[
+            "hold",
+            "lift",
+            "--tenant",
+            "region",
+            "--rule",
+            "HOL-00001",
+            &ub2,
+            "--json",
+        ],
+    );
+    let out = front.run(
+        &r.archivist,
+        &[
+            "restitution",
+            "start",
+            "--tenant",
+            "region",
+            "--unit",
+            &root2,
+            "--originating-agency",
+            "SP-AUTRE",
+        ],
     );
     assert!(!out.status.success(), "only the units' own agency gets them back");
     let restitution = dir.join("restitution.zip");
     let rs = front.json(
         &r.archivist,
-        &["restitution", "start", "--tenant", "region", "--unit", &root2, "-o", restitution.to_str().unwrap(), "--json"],
+        &[
+            "restitution",
+            "start",
+            "--tenant",
+            "region",
+            "--unit",
+            &root2,
+            "-o",
+            restitution.to_str().unwrap(),
+            "--json",
+        ],
     );
     assert_eq!(rs["status"], "ready", "{rs:#}");
     assert_eq!(rs["recipient"], "SP-REGION");
@@ -224,11 +401,23 @@ fn transfer_out_round_trip_and_restitution() {
         let path = dir.join(format!("restitution-{name}.xml"));
         let out = front.run(
             &r.archivist,
-            &["restitution", "message", "--tenant", "region", &rs_id, name, "-o", path.to_str().unwrap()],
+            &[
+                "restitution",
+                "message",
+                "--tenant",
+                "region",
+                &rs_id,
+                name,
+                "-o",
+                path.to_str().unwrap(),
+            ],
         );
         assert!(out.status.success(), "{}", stderr(&out));
         let text = std::fs::read_to_string(&path).unwrap();
-        assert!(text.contains("<ArchiveRestitutionRequest") && text.contains(&root2), "{text}");
+        assert!(
+            text.contains("<ArchiveRestitutionRequest") && text.contains(&root2),
+            "{text}"
+        );
         assert_seda(&path);
     }
     // Only the archivist records the receipt.
@@ -237,34 +426,77 @@ fn transfer_out_round_trip_and_restitution() {
     assert!(!out.status.success());
     let done = front.json(
         &r.archivist,
-        &["restitution", "acknowledge", "--tenant", "region", &rs_id, "--comment", "Reçu par le service producteur", "--json"],
+        &[
+            "restitution",
+            "acknowledge",
+            "--tenant",
+            "region",
+            &rs_id,
+            "--comment",
+            "Reçu par le service producteur",
+            "--json",
+        ],
     );
     assert_eq!(done["status"], "executed", "{done:#}");
     assert!(gone(&front, &r.archivist, "region", &root2));
     let ack = dir.join("ack.xml");
     let out = front.run(
         &r.archivist,
-        &["restitution", "message", "--tenant", "region", &rs_id, "answer", "-o", ack.to_str().unwrap()],
+        &[
+            "restitution",
+            "message",
+            "--tenant",
+            "region",
+            &rs_id,
+            "answer",
+            "-o",
+            ack.to_str().unwrap(),
+        ],
     );
     assert!(out.status.success(), "{}", stderr(&out));
     assert_seda(&ack);
     let elimination = front.json(
         &r.archivist,
-        &["elimination", "show", "--tenant", "region", done["elimination"].as_str().unwrap(), "--json"],
+        &[
+            "elimination",
+            "show",
+            "--tenant",
+            "region",
+            done["elimination"].as_str().unwrap(),
+            "--json",
+        ],
     );
     assert_eq!(elimination["kind"], "restitution");
     let notification = dir.join("notification.xml");
-    let name = elimination["execution"]["notifications"][0]["message_identifier"].as_str().unwrap();
+    let name = elimination["execution"]["notifications"][0]["message_identifier"]
+        .as_str()
+        .unwrap();
     let out = front.run(
         &r.archivist,
-        &["elimination", "message", "--tenant", "region", done["elimination"].as_str().unwrap(), name, "-o",
-          notification.to_str().unwrap()],
+        &[
+            "elimination",
+            "message",
+            "--tenant",
+            "region",
+            done["elimination"].as_str().unwrap(),
+            name,
+            "-o",
+            notification.to_str().unwrap(),
+        ],
     );
     assert!(out.status.success(), "{}", stderr(&out));
     assert_seda(&notification);
 
-    let log = front.json(&r.archivist, &["logbook", "show", "--tenant", "region", "--limit", "1000"]);
-    let events: Vec<&str> = log.as_array().unwrap().iter().filter_map(|e| e["event_type"].as_str()).collect();
+    let log = front.json(
+        &r.archivist,
+        &["logbook", "show", "--tenant", "region", "--limit", "1000"],
+    );
+    let events: Vec<&str> = log
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter_map(|e| e["event_type"].as_str())
+        .collect();
     for e in [
         "transfer_out.started",
         "transfer_out.package.built",

@@ -126,7 +126,10 @@ fn transfer(version: SedaVersion) -> OutgoingTransfer {
 fn outgoing_messages_are_valid_in_every_version() {
     for version in SedaVersion::ALL {
         let v = version.as_str();
-        assert_valid(&format!("transfer-{v}"), &write_outgoing_transfer(&transfer(version)).unwrap());
+        assert_valid(
+            &format!("transfer-{v}"),
+            &write_outgoing_transfer(&transfer(version)).unwrap(),
+        );
         let m = RestitutionMessage {
             version,
             message_identifier: "REST-0001-REQ".into(),
@@ -139,11 +142,17 @@ fn outgoing_messages_are_valid_in_every_version() {
             archival_agency: "Identifier4".into(),
             originating_agency: "SP-REGION".into(),
         };
-        assert_valid(&format!("restitution-request-{v}"), &write_restitution_request(&m).unwrap());
+        assert_valid(
+            &format!("restitution-request-{v}"),
+            &write_restitution_request(&m).unwrap(),
+        );
         let reply = RestitutionMessage {
             message_identifier: "REST-0001-REPLY".into(),
             ..m
         };
-        assert_valid(&format!("restitution-reply-{v}"), &write_restitution_reply(&reply).unwrap());
+        assert_valid(
+            &format!("restitution-reply-{v}"),
+            &write_restitution_reply(&reply).unwrap(),
+        );
     }
 }

@@ -31,7 +31,14 @@ pub async fn start(
         Err(e) => {
             if let Err(log) = a
                 .journal
-                .record(&tenant, "audit.started", "KO", &who.id, None, serde_json::json!({"reason": e.to_string()}))
+                .record(
+                    &tenant,
+                    "audit.started",
+                    "KO",
+                    &who.id,
+                    None,
+                    serde_json::json!({"reason": e.to_string()}),
+                )
                 .await
             {
                 tracing::error!("a refused audit could not be logged: {log}");
@@ -85,7 +92,14 @@ pub async fn probative(
         Err(e) => {
             if let Err(log) = a
                 .journal
-                .record(&tenant, "probative.report", "KO", &who.id, None, serde_json::json!({"reason": e.to_string()}))
+                .record(
+                    &tenant,
+                    "probative.report",
+                    "KO",
+                    &who.id,
+                    None,
+                    serde_json::json!({"reason": e.to_string()}),
+                )
                 .await
             {
                 tracing::error!("a refused probative-value report could not be logged: {log}");

@@ -16,10 +16,16 @@ use crate::disposal::outgoing::{self, AnswerInput, Kind, Outgoing, OutgoingReque
 use crate::error::ArchiveError;
 use crate::service::Archive;
 
-async fn start(a: Arc<Archive>, who: crate::auth::Principal, tenant: String, kind: Kind, body: &[u8]) -> ApiResult<Json<Outgoing>> {
+async fn start(
+    a: Arc<Archive>,
+    who: crate::auth::Principal,
+    tenant: String,
+    kind: Kind,
+    body: &[u8],
+) -> ApiResult<Json<Outgoing>> {
     a.authorize(&who, &tenant, &[Archivist]).await?;
-    let req: OutgoingRequest = serde_json::from_slice(body)
-        .map_err(|e| ArchiveError::Invalid(format!("the JSON body is invalid: {e}")))?;
+    let req: OutgoingRequest =
+        serde_json::from_slice(body).map_err(|e| ArchiveError::Invalid(format!("the JSON body is invalid: {e}")))?;
     match outgoing::start(&a, &tenant, &who, kind, req).await {
         Ok(o) => Ok(Json(o)),
         Err(e) => {
@@ -90,7 +96,13 @@ pub async fn transfer_out(
     Ok(Json(outgoing::get(&a, &tenant, Kind::TransferOut, &id).await?))
 }
 
-async fn package(a: Arc<Archive>, who: crate::auth::Principal, tenant: String, kind: Kind, id: String) -> ApiResult<Response> {
+async fn package(
+    a: Arc<Archive>,
+    who: crate::auth::Principal,
+    tenant: String,
+    kind: Kind,
+    id: String,
+) -> ApiResult<Response> {
     a.authorize(&who, &tenant, &[Archivist]).await?;
     let o = outgoing::get(&a, &tenant, kind, &id).await?;
     let Some(p) = o.package.clone().filter(|_| o.status != outgoing::Status::Executed) else {
@@ -127,7 +139,10 @@ async fn package(a: Arc<Archive>, who: crate::auth::Principal, tenant: String, k
     let mut resp = Body::from_stream(tokio_util::io::ReaderStream::new(r)).into_response();
     let headers = [
         (header::CONTENT_TYPE, "application/zip".to_owned()),
-        (header::CONTENT_DISPOSITION, format!("attachment; filename=\"{id}.zip\"")),
+        (
+            header::CONTENT_DISPOSITION,
+            format!("attachment; filename=\"{id}.zip\""),
+        ),
         (header::CONTENT_LENGTH, p.size.to_string()),
     ];
     for (k, v) in headers {
@@ -154,7 +169,14 @@ pub async fn transfer_out_package(
     package(a, who, tenant, Kind::TransferOut, id).await
 }
 
-async fn message(a: Arc<Archive>, who: crate::auth::Principal, tenant: String, kind: Kind, id: String, name: String) -> ApiResult<Response> {
+async fn message(
+    a: Arc<Archive>,
+    who: crate::auth::Principal,
+    tenant: String,
+    kind: Kind,
+    id: String,
+    name: String,
+) -> ApiResult<Response> {
     a.authorize(&who, &tenant, &[Archivist, ControlAuthority]).await?;
     let o = outgoing::get(&a, &tenant, kind, &id).await?;
     let m = o.message(&name).ok_or_else(|| {
@@ -231,7 +253,15 @@ async fn answer(
     match result {
         Ok(o) => Ok(Json(o)),
         Err(e) => {
-            refused(&a, &tenant, &format!("{}.answered", kind.event()), &who.id, Some(&id), &e).await;
+            refused(
+                &a,
+                &tenant,
+                &format!("{}.answered", kind.event()),
+                &who.id,
+                Some(&id),
+                &e,
+            )
+            .await;
             Err(e.into())
         }
     }

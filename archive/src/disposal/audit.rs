@@ -146,7 +146,13 @@ pub async fn get(a: &Archive, tenant: &str, id: &str) -> Result<Audit> {
 }
 
 pub async fn list(a: &Archive, tenant: &str) -> Result<Vec<Audit>> {
-    let mut out: Vec<Audit> = a.store.scan::<Audit>(&prefix(tenant)).await?.into_iter().map(|(_, x)| x).collect();
+    let mut out: Vec<Audit> = a
+        .store
+        .scan::<Audit>(&prefix(tenant))
+        .await?
+        .into_iter()
+        .map(|(_, x)| x)
+        .collect();
     out.sort_by(|x, y| x.created_at.cmp(&y.created_at));
     Ok(out)
 }
@@ -162,7 +168,11 @@ async fn scope_units(a: &Archive, tenant: &str, req: &AuditRequest) -> Result<Ve
         }
         (None, None) => all.keys().cloned().collect(),
         (Some(ids), None) => {
-            let unknown: Vec<&str> = ids.iter().filter(|i| !all.contains_key(*i)).map(String::as_str).collect();
+            let unknown: Vec<&str> = ids
+                .iter()
+                .filter(|i| !all.contains_key(*i))
+                .map(String::as_str)
+                .collect();
             if !unknown.is_empty() {
                 return Err(ArchiveError::Invalid(format!(
                     "no such unit in this tenant: {}; nothing was audited",
@@ -197,7 +207,8 @@ async fn scope_units(a: &Archive, tenant: &str, req: &AuditRequest) -> Result<Ve
 pub async fn start(a: &Arc<Archive>, tenant: &str, who: &Principal, req: AuditRequest) -> Result<Audit> {
     let units = scope_units(a, tenant, &req).await?;
     let id = format!("AUDIT-{}", uuid::Uuid::new_v4().simple());
-    let mut objects: BTreeMap<(String, Option<u64>, String), (crate::model::ObjectRecord, Vec<String>)> = BTreeMap::new();
+    let mut objects: BTreeMap<(String, Option<u64>, String), (crate::model::ObjectRecord, Vec<String>)> =
+        BTreeMap::new();
     for u in &units {
         for o in &u.objects {
             objects
@@ -256,7 +267,14 @@ pub async fn start(a: &Arc<Archive>, tenant: &str, who: &Principal, req: AuditRe
             let _ = save(&a2, &record).await;
             let _ = a2
                 .journal
-                .record(&record.tenant, "audit.finished", "KO", &actor, Some(&record.id), serde_json::json!({"error": e.to_string()}))
+                .record(
+                    &record.tenant,
+                    "audit.finished",
+                    "KO",
+                    &actor,
+                    Some(&record.id),
+                    serde_json::json!({"error": e.to_string()}),
+                )
                 .await;
         }
     });
@@ -392,7 +410,13 @@ async fn run(
     let sha512 = hex::encode(Sha512::digest(&bytes));
     let report_key = format!("audits/{}/report.json", x.id);
     client
-        .put_object(&t.namespace, &report_key, bytes.as_slice(), Some(bytes.len() as u64), None)
+        .put_object(
+            &t.namespace,
+            &report_key,
+            bytes.as_slice(),
+            Some(bytes.len() as u64),
+            None,
+        )
         .await?;
     a.journal
         .record(
@@ -409,7 +433,11 @@ async fn run(
     x.seal = match a.journal.seal(&x.tenant).await {
         Ok(s) => Some(s),
         Err(e) => {
-            tracing::warn!("the logbook of {} could not be sealed after audit {}: {e}", x.tenant, x.id);
+            tracing::warn!(
+                "the logbook of {} could not be sealed after audit {}: {e}",
+                x.tenant,
+                x.id
+            );
             None
         }
     };
@@ -423,11 +451,17 @@ async fn run(
 /// The stored report of a finished audit.
 pub async fn report(a: &Archive, tenant: &str, id: &str) -> Result<Vec<u8>> {
     let x = get(a, tenant, id).await?;
-    let key = x
-        .report_key
-        .ok_or_else(|| ArchiveError::Conflict(format!("audit `{id}` is {:?}: its report comes when it is done", x.status)))?;
+    let key = x.report_key.ok_or_else(|| {
+        ArchiveError::Conflict(format!(
+            "audit `{id}` is {:?}: its report comes when it is done",
+            x.status
+        ))
+    })?;
     let t = a.refs.tenant(tenant).await?;
     let mut bytes = Vec::new();
-    a.store.client().get_object(&t.namespace, &key, 0, None, &mut bytes, None).await?;
+    a.store
+        .client()
+        .get_object(&t.namespace, &key, 0, None, &mut bytes, None)
+        .await?;
     Ok(bytes)
 }

@@ -70,7 +70,9 @@ pub fn pending_key(tenant: &str, aip: &str) -> String {
 pub async fn hold_committed(store: &Store, tenant: &str, namespace: &str, aip: &str, units: &[UnitRecord]) {
     let keys = data_keys(units);
     if let Err(e) = hold(store, namespace, keys.iter().cloned()).await {
-        tracing::warn!("the legal hold on the objects of AIP {aip} in {namespace} could not be set ({e}); the sweep retries it");
+        tracing::warn!(
+            "the legal hold on the objects of AIP {aip} in {namespace} could not be set ({e}); the sweep retries it"
+        );
         let pending = PendingHold {
             namespace: namespace.into(),
             aip: aip.into(),

@@ -15,8 +15,7 @@ use std::sync::Arc;
 
 use archipel_seda::authorization::AuthorizationDecision;
 use archipel_seda::outgoing::{
-    parse_acknowledgement, parse_transfer_reply, write_restitution_reply, write_restitution_request,
-    RestitutionMessage,
+    parse_acknowledgement, parse_transfer_reply, write_restitution_reply, write_restitution_request, RestitutionMessage,
 };
 use archipel_seda::reply::{write_acknowledgement, Acknowledgement};
 use chrono::{DateTime, NaiveDate, Utc};
@@ -257,7 +256,13 @@ async fn blockers(
 ) -> Result<Vec<String>> {
     let communications = super::pending_communications(a, tenant).await?;
     let mut busy: HashMap<String, String> = HashMap::new();
-    for o in a.store.scan::<Outgoing>(&prefix(tenant)).await?.into_iter().map(|(_, o)| o) {
+    for o in a
+        .store
+        .scan::<Outgoing>(&prefix(tenant))
+        .await?
+        .into_iter()
+        .map(|(_, o)| o)
+    {
         if matches!(o.status, Status::Building | Status::Ready | Status::Accepted) {
             for u in o.units {
                 busy.insert(u.unit_id, o.id.clone());
@@ -286,11 +291,19 @@ async fn blockers(
 
 /// Starts a restitution or a transfer out: checks, writes the messages, then builds the
 /// package in the background (the record's `progress` follows it).
-pub async fn start(a: &Arc<Archive>, tenant: &str, who: &Principal, kind: Kind, req: OutgoingRequest) -> Result<Outgoing> {
+pub async fn start(
+    a: &Arc<Archive>,
+    tenant: &str,
+    who: &Principal,
+    kind: Kind,
+    req: OutgoingRequest,
+) -> Result<Outgoing> {
     let version = super::modification::seda_version(req.seda_version.as_deref())?;
     let t = a.refs.tenant(tenant).await?;
     if req.unit_ids.is_empty() {
-        return Err(ArchiveError::Invalid("give the units (unit_ids): nothing was started".into()));
+        return Err(ArchiveError::Invalid(
+            "give the units (unit_ids): nothing was started".into(),
+        ));
     }
     let units = super::all_units(a, tenant).await?;
     let ids = with_descendants(&units, &req.unit_ids)?;
@@ -316,8 +329,11 @@ pub async fn start(a: &Arc<Archive>, tenant: &str, who: &Principal, kind: Kind, 
                         .into(),
                 ));
             }
-            let agencies: HashSet<Option<&String>> =
-                ids.iter().filter_map(|id| units.get(id)).map(|u| u.originating_agency.as_ref()).collect();
+            let agencies: HashSet<Option<&String>> = ids
+                .iter()
+                .filter_map(|id| units.get(id))
+                .map(|u| u.originating_agency.as_ref())
+                .collect();
             let theirs: Vec<Option<&String>> = agencies.into_iter().collect();
             match (theirs.as_slice(), &req.originating_agency) {
                 ([Some(own)], None) => (*own).clone(),
@@ -433,7 +449,10 @@ pub async fn start(a: &Arc<Archive>, tenant: &str, who: &Principal, kind: Kind, 
             ..base
         })
         .map_err(|e| ArchiveError::Invalid(format!("the ArchiveRestitutionRequestReply cannot be written: {e}")))?;
-        for (name, mid, xml) in [("request", format!("{id}-REQ"), request), ("reply", format!("{id}-REPLY"), reply)] {
+        for (name, mid, xml) in [
+            ("request", format!("{id}-REQ"), request),
+            ("reply", format!("{id}-REPLY"), reply),
+        ] {
             let k = object_key(&id, &format!("{name}.xml"));
             a.store
                 .client()
@@ -489,7 +508,11 @@ fn spawn_build(a: Arc<Archive>, tenant: String, id: String) {
                 });
                 o.package = Some(package);
                 // Logged before it is offered: a package nobody could account for never leaves.
-                if let Err(e) = a.journal.record(&tenant, &event, "OK", "archive", Some(&id), detail).await {
+                if let Err(e) = a
+                    .journal
+                    .record(&tenant, &event, "OK", "archive", Some(&id), detail)
+                    .await
+                {
                     o.status = Status::Failed;
                     o.error = Some(format!("the package could not be logged: {e}; start again"));
                 } else {
@@ -502,7 +525,14 @@ fn spawn_build(a: Arc<Archive>, tenant: String, id: String) {
                 o.error = Some(e.to_string());
                 let _ = a
                     .journal
-                    .record(&tenant, &event, "KO", "archive", Some(&id), serde_json::json!({"error": e.to_string()}))
+                    .record(
+                        &tenant,
+                        &event,
+                        "KO",
+                        "archive",
+                        Some(&id),
+                        serde_json::json!({"error": e.to_string()}),
+                    )
                     .await;
             }
         }
@@ -567,7 +597,16 @@ pub async fn answer(
                 receiver: t.archival_agency.clone(),
             })
             .map_err(|e| ArchiveError::Invalid(format!("the Acknowledgement cannot be written: {e}")))?;
-            (xml, Answer { message_identifier: mid, accepted: true, reply_code: None, by: who.id.clone(), at: Utc::now() })
+            (
+                xml,
+                Answer {
+                    message_identifier: mid,
+                    accepted: true,
+                    reply_code: None,
+                    by: who.id.clone(),
+                    at: Utc::now(),
+                },
+            )
         }
         (Kind::Restitution, AnswerInput::Xml(xml)) => {
             let ack = parse_acknowledgement(&xml)
@@ -585,7 +624,13 @@ pub async fn answer(
                     ack.sender, o.recipient
                 )));
             }
-            let answer = Answer { message_identifier: ack.message_identifier, accepted: true, reply_code: None, by: who.id.clone(), at: Utc::now() };
+            let answer = Answer {
+                message_identifier: ack.message_identifier,
+                accepted: true,
+                reply_code: None,
+                by: who.id.clone(),
+                at: Utc::now(),
+            };
             (xml, answer)
         }
         (Kind::TransferOut, AnswerInput::Xml(xml)) => {
@@ -700,8 +745,8 @@ async fn finish(a: &Arc<Archive>, tenant: &str, who: &Principal, mut o: Outgoing
         .clone()
         .ok_or_else(|| ArchiveError::Internal(format!("{} is accepted without its deletion", o.kind.name(&o.id))))?;
     let p = super::execute::execute(a, tenant, who, &pid).await?;
-    let done = p.status == ProposalStatus::Executed
-        && p.execution.as_ref().is_some_and(|e| e.pending_deletes.is_empty());
+    let done =
+        p.status == ProposalStatus::Executed && p.execution.as_ref().is_some_and(|e| e.pending_deletes.is_empty());
     if done {
         for u in &mut o.units {
             u.outcome = p

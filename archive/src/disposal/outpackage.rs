@@ -116,7 +116,11 @@ fn manifest(o: &Outgoing, t: &Tenant, units: &[UnitRecord], entries: &[Entry]) -
         OutUnit {
             id,
             level: u.level.clone(),
-            title: if u.title.trim().is_empty() { u.id.clone() } else { u.title.clone() },
+            title: if u.title.trim().is_empty() {
+                u.id.clone()
+            } else {
+                u.title.clone()
+            },
             description: u.description.clone(),
             archival_agency_identifier: Some(u.id.clone()),
             originating_agency: u.originating_agency.clone(),
@@ -259,8 +263,8 @@ pub async fn build(a: &Arc<Archive>, o: &mut Outgoing, t: &Tenant) -> Result<(Pa
             }
         }
     };
-    let ((size, sha512), manifest) = written
-        .map_err(|e| ArchiveError::Internal(format!("the package writer stopped: {e}")))??;
+    let ((size, sha512), manifest) =
+        written.map_err(|e| ArchiveError::Internal(format!("the package writer stopped: {e}")))??;
     let key = outgoing::object_key(&o.id, "package.zip");
     a.store
         .client()
@@ -269,7 +273,13 @@ pub async fn build(a: &Arc<Archive>, o: &mut Outgoing, t: &Tenant) -> Result<(Pa
     let manifest_key = outgoing::object_key(&o.id, "manifest.xml");
     a.store
         .client()
-        .put_object(&t.namespace, &manifest_key, manifest.as_slice(), Some(manifest.len() as u64), None)
+        .put_object(
+            &t.namespace,
+            &manifest_key,
+            manifest.as_slice(),
+            Some(manifest.len() as u64),
+            None,
+        )
         .await?;
     o.progress.objects_done = o.progress.objects_total;
     o.progress.bytes_done = o.progress.bytes_total;
@@ -336,10 +346,11 @@ fn write_zip(
         zip.add_entry(&format!("metadata/{unit}.json"), |w| w.write_all(bytes))
             .map_err(zip_err)?;
     }
-    zip.add_entry("manifest.xml", |w| w.write_all(manifest)).map_err(zip_err)?;
+    zip.add_entry("manifest.xml", |w| w.write_all(manifest))
+        .map_err(zip_err)?;
     let size = zip.commit().map_err(zip_err)?;
-    let mut f = std::fs::File::open(out)
-        .map_err(|e| ArchiveError::Internal(format!("cannot read the package back: {e}")))?;
+    let mut f =
+        std::fs::File::open(out).map_err(|e| ArchiveError::Internal(format!("cannot read the package back: {e}")))?;
     let mut hasher = Sha512::new();
     let mut buf = vec![0u8; 256 << 10];
     loop {

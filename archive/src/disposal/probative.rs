@@ -255,7 +255,11 @@ pub async fn build(a: &Archive, tenant: &str, who: &Principal, req: ProbativeReq
         archival_agency: t.archival_agency.clone(),
         created_by: who.id.clone(),
         created_at: Utc::now(),
-        verdict: if out.iter().all(|u| u.verdict == "OK") { "OK".into() } else { "KO".into() },
+        verdict: if out.iter().all(|u| u.verdict == "OK") {
+            "OK".into()
+        } else {
+            "KO".into()
+        },
         units: out,
         keys: vec![serde_json::to_value(a.journal.public_key())?],
         procedure: PROCEDURE.iter().map(|s| (*s).to_owned()).collect(),
@@ -295,7 +299,14 @@ pub async fn get(a: &Archive, tenant: &str, id: &str) -> Result<Vec<u8>> {
     let mut bytes = Vec::new();
     a.store
         .client()
-        .get_object(&t.namespace, &format!("probative/{id}/report.json"), 0, None, &mut bytes, None)
+        .get_object(
+            &t.namespace,
+            &format!("probative/{id}/report.json"),
+            0,
+            None,
+            &mut bytes,
+            None,
+        )
         .await
         .map_err(|e| match ArchiveError::from(e) {
             ArchiveError::NotFound(_) => ArchiveError::NotFound(format!("probative-value report `{id}`")),

@@ -77,7 +77,11 @@ pub struct ReceivedAcknowledgement {
 pub fn parse_acknowledgement(xml: &[u8]) -> Result<ReceivedAcknowledgement, MessageError> {
     let (version, root) = message::read_root(xml, ACK)?;
     let mut seq = Seq::new(ACK, &root);
-    let comments = seq.many("Comment").into_iter().map(|c| c.text.trim().to_owned()).collect();
+    let comments = seq
+        .many("Comment")
+        .into_iter()
+        .map(|c| c.text.trim().to_owned())
+        .collect();
     let date = message::date_time(ACK, "Date", seq.req("Date")?)?;
     let message_identifier = message::identifier(ACK, "MessageIdentifier", seq.req("MessageIdentifier")?)?;
     seq.opt("Signature");
@@ -116,7 +120,10 @@ mod tests {
         assert_eq!(r.reply_code, "KO");
         assert!(!r.accepted());
         assert_eq!(r.message_request_identifier, "TOUT-1");
-        assert_eq!((r.archival_agency.as_str(), r.transferring_agency.as_str()), ("AD", "REGION"));
+        assert_eq!(
+            (r.archival_agency.as_str(), r.transferring_agency.as_str()),
+            ("AD", "REGION")
+        );
         let ok = ATR_KO.replace(">KO<", ">OK<");
         assert!(parse_transfer_reply(ok.as_bytes()).unwrap().accepted());
     }

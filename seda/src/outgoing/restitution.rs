@@ -56,7 +56,11 @@ pub fn write_restitution_reply(m: &RestitutionMessage) -> Result<Vec<u8>, ReplyE
     write(REPLY, m, Some((code, request)))
 }
 
-fn write(message: &'static str, m: &RestitutionMessage, reply: Option<(String, String)>) -> Result<Vec<u8>, ReplyError> {
+fn write(
+    message: &'static str,
+    m: &RestitutionMessage,
+    reply: Option<(String, String)>,
+) -> Result<Vec<u8>, ReplyError> {
     let header = Header::new(
         message,
         &m.comments,
@@ -117,18 +121,26 @@ mod tests {
         ];
         let mut at = 0;
         for part in order {
-            let found = xml[at..].find(part).unwrap_or_else(|| panic!("{part} missing or out of order:\n{xml}"));
+            let found = xml[at..]
+                .find(part)
+                .unwrap_or_else(|| panic!("{part} missing or out of order:\n{xml}"));
             at += found + part.len();
         }
         let req = String::from_utf8(write_restitution_request(&sample()).unwrap()).unwrap();
-        assert!(req.contains("<ArchiveRestitutionRequest ") && !req.contains("ReplyCode"), "{req}");
+        assert!(
+            req.contains("<ArchiveRestitutionRequest ") && !req.contains("ReplyCode"),
+            "{req}"
+        );
     }
 
     #[test]
     fn a_reply_without_request_or_units_is_refused() {
         let mut m = sample();
         m.message_request_identifier = None;
-        assert!(matches!(write_restitution_reply(&m), Err(ReplyError::MissingField { .. })));
+        assert!(matches!(
+            write_restitution_reply(&m),
+            Err(ReplyError::MissingField { .. })
+        ));
         let mut m = sample();
         m.unit_identifiers.clear();
         assert!(write_restitution_request(&m).is_err());

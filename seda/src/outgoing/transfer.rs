@@ -126,7 +126,10 @@ pub fn write_outgoing_transfer(t: &OutgoingTransfer) -> Result<Vec<u8>, ReplyErr
         x.text("MessageIdentifier", &id)?;
         x.opt_text("ArchivalAgreement", agreement.as_deref())?;
         x.element("CodeListVersions", &[], |x| {
-            x.text("MessageDigestAlgorithmCodeListVersion", "MessageDigestAlgorithmCodeListVersion0")?;
+            x.text(
+                "MessageDigestAlgorithmCodeListVersion",
+                "MessageDigestAlgorithmCodeListVersion0",
+            )?;
             x.text("MimeTypeCodeListVersion", "MimeTypeCodeListVersion0")?;
             x.text("FileFormatCodeListVersion", "PRONOM")
         })?;
@@ -216,7 +219,10 @@ fn write_unit(x: &mut Xml, version: SedaVersion, u: &OutUnit) -> std::io::Result
         x.element("Content", &[], |x| {
             x.text("DescriptionLevel", u.level.as_deref().unwrap_or("Item"))?;
             x.text("Title", &text::free_text(&u.title))?;
-            x.opt_text("ArchivalAgencyArchiveUnitIdentifier", u.archival_agency_identifier.as_deref())?;
+            x.opt_text(
+                "ArchivalAgencyArchiveUnitIdentifier",
+                u.archival_agency_identifier.as_deref(),
+            )?;
             if let Some(d) = u.description.as_deref().filter(|d| !text::is_blank(d)) {
                 x.text("Description", &text::free_text(d))?;
             }
@@ -353,7 +359,9 @@ mod tests {
         ];
         let mut at = 0;
         for part in order {
-            let found = xml[at..].find(part).unwrap_or_else(|| panic!("{part} missing or out of order:\n{xml}"));
+            let found = xml[at..]
+                .find(part)
+                .unwrap_or_else(|| panic!("{part} missing or out of order:\n{xml}"));
             at += found + part.len();
         }
         let old = String::from_utf8(write_outgoing_transfer(&sample(SedaVersion::V2_1)).unwrap()).unwrap();

@@ -73,7 +73,8 @@ pub async fn audit(command: AuditCommand) -> anyhow::Result<ExitCode> {
                 body["unit_ids"] = json!(units);
             }
             if let Some(q) = &query {
-                body["query"] = serde_json::from_str(q).context("--query is not JSON, e.g. '{\"q\": \"délibération\"}'")?;
+                body["query"] =
+                    serde_json::from_str(q).context("--query is not JSON, e.g. '{\"q\": \"délibération\"}'")?;
             }
             let path = format!("/v1/tenants/{tenant}/audits");
             let mut v: Value = f.json(f.request(Method::POST, &path).json(&body)).await?;
@@ -84,7 +85,11 @@ pub async fn audit(command: AuditCommand) -> anyhow::Result<ExitCode> {
                         let p = &v["progress"];
                         eprint!(
                             "\raudit {id} : {}/{} objets relus, {}/{} octets, {} anomalies   ",
-                            p["objects_done"], p["objects_total"], p["bytes_done"], p["bytes_total"], v["counts"]["anomalies"]
+                            p["objects_done"],
+                            p["objects_total"],
+                            p["bytes_done"],
+                            p["bytes_total"],
+                            v["counts"]["anomalies"]
                         );
                     }
                     tokio::time::sleep(Duration::from_millis(500)).await;
@@ -99,7 +104,12 @@ pub async fn audit(command: AuditCommand) -> anyhow::Result<ExitCode> {
             }
             print(&v, json)
         }
-        AuditCommand::Show { tenant, id, json, front } => {
+        AuditCommand::Show {
+            tenant,
+            id,
+            json,
+            front,
+        } => {
             let f = Front::new(&front)?;
             match id {
                 Some(id) => {
@@ -126,7 +136,12 @@ pub async fn audit(command: AuditCommand) -> anyhow::Result<ExitCode> {
                 }
             }
         }
-        AuditCommand::Report { tenant, id, output, front } => {
+        AuditCommand::Report {
+            tenant,
+            id,
+            output,
+            front,
+        } => {
             let f = Front::new(&front)?;
             save(&f, &format!("/v1/tenants/{tenant}/audits/{id}/report"), &output).await?;
             Ok(ExitCode::SUCCESS)
@@ -136,11 +151,15 @@ pub async fn audit(command: AuditCommand) -> anyhow::Result<ExitCode> {
 
 async fn save(f: &Front, path: &str, out: &std::path::Path) -> anyhow::Result<()> {
     let bytes = f.send(f.request(Method::GET, path)).await?.bytes().await?;
-    let dir = out.parent().filter(|p| !p.as_os_str().is_empty()).unwrap_or(std::path::Path::new("."));
+    let dir = out
+        .parent()
+        .filter(|p| !p.as_os_str().is_empty())
+        .unwrap_or(std::path::Path::new("."));
     let mut tmp = tempfile::NamedTempFile::new_in(dir).with_context(|| format!("cannot write in {}", dir.display()))?;
     std::io::Write::write_all(&mut tmp, &bytes)?;
     tmp.as_file().sync_all()?;
-    tmp.persist(out).with_context(|| format!("cannot write {}", out.display()))?;
+    tmp.persist(out)
+        .with_context(|| format!("cannot write {}", out.display()))?;
     Ok(())
 }
 
@@ -172,7 +191,10 @@ fn print(v: &Value, json: bool) -> anyhow::Result<ExitCode> {
         );
     }
     if let Some(s) = v["report_sha512"].as_str() {
-        println!("rapport SHA-512 {s}, scellé dans le journal (sceau {})", v["seal"]["index"]);
+        println!(
+            "rapport SHA-512 {s}, scellé dans le journal (sceau {})",
+            v["seal"]["index"]
+        );
     }
     Ok(ExitCode::SUCCESS)
 }

@@ -493,7 +493,8 @@ async fn send(
     out: ModifyOutput,
 ) -> anyhow::Result<ExitCode> {
     let f = Front::new(&out.front)?;
-    let mut body = json!({"unit_ids": units, "changes": changes, "comment": out.comment, "seda_version": out.seda_version});
+    let mut body =
+        json!({"unit_ids": units, "changes": changes, "comment": out.comment, "seda_version": out.seda_version});
     if let Some(q) = query {
         body["query"] = q;
     }
