@@ -314,6 +314,21 @@ fn transfer_out_round_trip_and_restitution() {
     for u in [&root, &ua, &ub, &uc] {
         assert!(gone(&front, &r.archivist, "region", u), "{u} left region");
     }
+    let out = front.run(
+        &r.archivist,
+        &[
+            "transfer-out",
+            "package",
+            "--tenant",
+            "region",
+            &t2_id,
+            "-o",
+            dir.join("again.zip").to_str().unwrap(),
+        ],
+    );
+    assert!(!out.status.success(), "the package went with the units");
+    let listing = front.cluster.cli_ok(&["ls", "archive.region/outgoing/"]);
+    assert!(!listing.contains("package.zip"), "no package left behind: {listing}");
     let reg = front.json(
         &r.archivist,
         &["register", "--tenant", "region", "--agency", "SP-REGION", "--json"],

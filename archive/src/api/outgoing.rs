@@ -105,14 +105,19 @@ async fn package(
 ) -> ApiResult<Response> {
     a.authorize(&who, &tenant, &[Archivist]).await?;
     let o = outgoing::get(&a, &tenant, kind, &id).await?;
-    let Some(p) = o.package.clone().filter(|_| o.status != outgoing::Status::Executed) else {
+    let Some(p) = o
+        .package
+        .clone()
+        .filter(|_| matches!(o.status, outgoing::Status::Ready | outgoing::Status::Accepted))
+    else {
         return Err(ArchiveError::Conflict(format!(
             "{id} has no package to download ({:?}): {}",
             o.status,
-            if o.status == outgoing::Status::Executed {
-                "the units left and their package went with them"
-            } else {
-                "wait for status ready"
+            match o.status {
+                outgoing::Status::Executed => "the units left, and their package was deleted with them",
+                outgoing::Status::Rejected => "the recipient refused it and the package was deleted",
+                outgoing::Status::Failed => "its build failed; start a new one",
+                _ => "wait for status ready",
             }
         ))
         .into());

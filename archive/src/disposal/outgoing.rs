@@ -690,6 +690,7 @@ pub async fn answer(
     if !accepted {
         o.status = Status::Rejected;
         save(a, &o).await?;
+        drop_package(a, &t.namespace, &o).await;
         return Ok(o);
     }
     // The deletion's authority is the answer, as the visa is an elimination's.
@@ -738,6 +739,21 @@ pub async fn answer(
     finish(a, tenant, who, o).await
 }
 
+/// Deletes the package once it has no use: the units left (their bytes must not stay behind in
+/// it) or the recipient refused them (they are still here). The manifest stays, as the record of
+/// what was sent.
+async fn drop_package(a: &Archive, namespace: &str, o: &Outgoing) {
+    if let Some(p) = &o.package {
+        if let Err(e) = a.store.client().delete_object(namespace, &p.key).await {
+            tracing::warn!(
+                "the package {namespace}/{} of {} could not be deleted: {e}",
+                p.key,
+                o.id
+            );
+        }
+    }
+}
+
 /// Runs (or finishes) the local deletion of an accepted restitution or transfer out.
 async fn finish(a: &Arc<Archive>, tenant: &str, who: &Principal, mut o: Outgoing) -> Result<Outgoing> {
     let pid = o
@@ -758,6 +774,8 @@ async fn finish(a: &Arc<Archive>, tenant: &str, who: &Principal, mut o: Outgoing
         o.status = Status::Executed;
         o.updated_at = Utc::now();
         save(a, &o).await?;
+        let t = a.refs.tenant(tenant).await?;
+        drop_package(a, &t.namespace, &o).await;
         a.journal
             .record(
                 tenant,
