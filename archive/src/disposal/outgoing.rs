@@ -730,8 +730,9 @@ pub async fn answer(
         }),
         execution: None,
     };
+    // Already there when an earlier answer stopped before recording it: that one goes on.
     if !a.store.create(&proposal::key(tenant, &pid), &p).await? {
-        return Err(ArchiveError::Conflict(format!("the deletion `{pid}` exists already")));
+        tracing::info!("deletion {pid} exists already: resuming it");
     }
     o.status = Status::Accepted;
     o.elimination = Some(pid);
