@@ -167,8 +167,14 @@ pub async fn build(a: &Archive, tenant: &str, who: &Principal, req: ProbativeReq
         proven.push((
             subject,
             ProvenEntry {
-                entry: serde_json::to_value(&proof.entry)?,
-                seal: serde_json::to_value(&proof.seal)?,
+                // The canonical forms the hashes are over, as an offline verifier reads them.
+                entry: serde_json::from_slice(
+                    &proof
+                        .entry
+                        .to_canonical_json()
+                        .map_err(|err| ArchiveError::Internal(format!("logbook entry {}: {err}", e.seq)))?,
+                )?,
+                seal: serde_json::from_slice(&proof.seal.to_canonical_json())?,
                 path: proof.path.iter().map(|h| h.to_string()).collect(),
                 proof_ok: ok,
             },
