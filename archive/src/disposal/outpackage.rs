@@ -104,15 +104,13 @@ fn manifest(o: &Outgoing, t: &Tenant, units: &[UnitRecord], entries: &[Entry]) -
         *counter += 1;
         let id = format!("U{counter}");
         seen.insert(u.id.clone());
-        let kids = children
-            .get(u.id.as_str())
-            .map(|c| {
-                c.iter()
-                    .filter(|c| !seen.contains(&c.id))
-                    .map(|c| tree(c, children, unit_group, counter, seen))
-                    .collect()
-            })
-            .unwrap_or_default();
+        let mut kids = Vec::new();
+        for c in children.get(u.id.as_str()).into_iter().flatten() {
+            // A unit reached by two parents is written once, under the first.
+            if !seen.contains(&c.id) {
+                kids.push(tree(c, children, unit_group, counter, seen));
+            }
+        }
         OutUnit {
             id,
             level: u.level.clone(),
