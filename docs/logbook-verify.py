@@ -243,7 +243,7 @@ def verify_releve(report_path, keys_path):
         for o in u["objects"]:
             c = o["check"]
             at = f"{where}, object {o['object_id']}"
-            if c.get("found_sha512") != o["sha512"] or c.get("found_size") != o["size"]:
+            if str(c.get("found_sha512")).lower() != o["sha512"].lower() or c.get("found_size") != o["size"]:
                 raise Broken(at, f"read back as {o['size']} bytes with SHA-512 {o['sha512']}",
                              f"{c.get('found_size')} bytes with SHA-512 {c.get('found_sha512')} ({c.get('verdict')})")
             objects += 1
