@@ -117,7 +117,10 @@ fn audit_reads_back_every_object_and_reports_anomalies() {
     let anomaly = &found["anomalies"][0];
     assert_eq!(anomaly["verdict"], "DIGEST_MISMATCH", "{anomaly:#}");
     assert!(
-        anomaly["found_sha512"].as_str().unwrap().eq_ignore_ascii_case(&recorded),
+        anomaly["found_sha512"]
+            .as_str()
+            .unwrap()
+            .eq_ignore_ascii_case(&recorded),
         "the bytes are those ingested: {anomaly:#}"
     );
     assert_eq!(anomaly["unit_ids"], serde_json::json!([ua]));

@@ -1,8 +1,8 @@
 //! The package of a restitution or a transfer out: a zip holding `manifest.xml` (an
 //! ArchiveTransfer from Archipel's archival agency to the recipient, so that the recipient can
 //! ingest it as any SIP), `Content/<object id>[.ext]` (each object re-hashed while copied and
-//! compared with the SHA-512 recorded at ingest: nothing altered leaves) and
-//! `metadata/<unit id>.json` (each unit's complete catalog record).
+//! compared with the SHA-512 recorded at ingest: nothing altered leaves). Nothing else: a SIP
+//! holding files its manifest does not reference is refused (by Archipel's own ingest too).
 //!
 //! Objects come one at a time through the spool (the zip is built in a temporary file there,
 //! synced and renamed, then stored whole in the cluster), so memory stays flat; the spool must
@@ -225,10 +225,6 @@ pub async fn build(a: &Arc<Archive>, o: &mut Outgoing, t: &Tenant) -> Result<(Pa
         let (client, ns) = (a.store.client().clone(), t.namespace.clone());
         let (objects_done, bytes_done) = (objects_done.clone(), bytes_done.clone());
         let handle = tokio::runtime::Handle::current();
-        let units_json: Vec<(String, Vec<u8>)> = units
-            .iter()
-            .map(|u| Ok((u.id.clone(), serde_json::to_vec_pretty(u)?)))
-            .collect::<Result<_>>()?;
         let (zip_path, work) = (zip_path.clone(), dir.path().to_path_buf());
         tokio::task::spawn_blocking(move || {
             write_zip(
@@ -236,7 +232,6 @@ pub async fn build(a: &Arc<Archive>, o: &mut Outgoing, t: &Tenant) -> Result<(Pa
                 &client,
                 &ns,
                 &entries,
-                &units_json,
                 &manifest,
                 &zip_path,
                 &work,
@@ -299,7 +294,6 @@ fn write_zip(
     client: &Arc<archipel_client::Client>,
     ns: &str,
     entries: &[Entry],
-    units_json: &[(String, Vec<u8>)],
     manifest: &[u8],
     out: &Path,
     work: &Path,
@@ -339,10 +333,6 @@ fn write_zip(
         }
         objects_done.fetch_add(1, Ordering::Relaxed);
         bytes_done.fetch_add(o.size, Ordering::Relaxed);
-    }
-    for (unit, bytes) in units_json {
-        zip.add_entry(&format!("metadata/{unit}.json"), |w| w.write_all(bytes))
-            .map_err(zip_err)?;
     }
     zip.add_entry("manifest.xml", |w| w.write_all(manifest))
         .map_err(zip_err)?;

@@ -344,8 +344,10 @@ fn changes_are_checked_against_the_referential() {
 fn leaving(ids: &[&str]) -> super::proposal::Proposal {
     let units: Vec<Value> = ids
         .iter()
-        .map(|id| json!({"unit_id": id, "sip_id": id, "title": id, "aip_id": "a", "transfer_id": "tr",
-                         "objects": 0, "bytes": 0, "decision": "approved"}))
+        .map(|id| {
+            json!({"unit_id": id, "sip_id": id, "title": id, "aip_id": "a", "transfer_id": "tr",
+                         "objects": 0, "bytes": 0, "decision": "approved"})
+        })
         .collect();
     serde_json::from_value(json!({
         "id": "REST-1-DEL", "kind": "restitution", "tenant": "t", "status": "approved", "created_by": "x",
@@ -372,7 +374,15 @@ fn leaving_units_stay_for_a_hold_or_a_communication_and_keep_their_parents() {
     let mut p = leaving(&["r", "c1", "c2", "c3", "gone"]);
     let chosen = super::outgoing::choose_leaving(&units, &communications, day("2026-06-01"), &mut p);
     assert_eq!(chosen, ["c1"]);
-    let outcome = |id: &str| p.units.iter().find(|u| u.unit_id == id).unwrap().outcome.clone().unwrap_or_default();
+    let outcome = |id: &str| {
+        p.units
+            .iter()
+            .find(|u| u.unit_id == id)
+            .unwrap()
+            .outcome
+            .clone()
+            .unwrap_or_default()
+    };
     assert!(outcome("c2").contains("legal hold HOL-1"), "{}", outcome("c2"));
     assert!(outcome("c3").contains("open communication DEL-1"), "{}", outcome("c3"));
     assert!(outcome("r").starts_with("kept: its child unit"), "{}", outcome("r"));

@@ -6,8 +6,7 @@
 //! (plus HoldRule, which only 2.2 and 2.3 have, and is left out of a 2.1 message: the hold
 //! stays with the sender's records). Each unit carries the rules it declares itself; the
 //! recipient recomputes inheritance. ClassificationRule (which needs a level and an owner the
-//! catalog keeps apart) is not written; the lossless JSON of each unit travels beside the
-//! manifest.
+//! catalog keeps apart) is not written.
 
 use chrono::{DateTime, NaiveDate, Utc};
 
