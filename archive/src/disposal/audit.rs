@@ -29,6 +29,9 @@ const RECORD_ANOMALIES: usize = 1000;
 const PROGRESS_EVERY: Duration = Duration::from_secs(1);
 pub const REPORT_FORMAT: &str = "archipel-audit/1";
 
+/// One stored object: its key, its offset in a pack, its digest (units may share it).
+type ObjectKey = (String, Option<u64>, String);
+
 pub fn key(tenant: &str, id: &str) -> String {
     format!("t/{tenant}/audit/{id}")
 }
@@ -153,7 +156,7 @@ pub async fn list(a: &Archive, tenant: &str) -> Result<Vec<Audit>> {
         .into_iter()
         .map(|(_, x)| x)
         .collect();
-    out.sort_by(|x, y| x.created_at.cmp(&y.created_at));
+    out.sort_by_key(|x| x.created_at);
     Ok(out)
 }
 
@@ -207,8 +210,7 @@ async fn scope_units(a: &Archive, tenant: &str, req: &AuditRequest) -> Result<Ve
 pub async fn start(a: &Arc<Archive>, tenant: &str, who: &Principal, req: AuditRequest) -> Result<Audit> {
     let units = scope_units(a, tenant, &req).await?;
     let id = format!("AUDIT-{}", uuid::Uuid::new_v4().simple());
-    let mut objects: BTreeMap<(String, Option<u64>, String), (crate::model::ObjectRecord, Vec<String>)> =
-        BTreeMap::new();
+    let mut objects: BTreeMap<ObjectKey, (crate::model::ObjectRecord, Vec<String>)> = BTreeMap::new();
     for u in &units {
         for o in &u.objects {
             objects

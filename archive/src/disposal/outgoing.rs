@@ -209,7 +209,7 @@ pub async fn list(a: &Archive, tenant: &str, kind: Kind) -> Result<Vec<Outgoing>
         .map(|(_, o)| o)
         .filter(|o| o.kind == kind)
         .collect();
-    out.sort_by(|x, y| x.created_at.cmp(&y.created_at));
+    out.sort_by_key(|x| x.created_at);
     Ok(out)
 }
 
