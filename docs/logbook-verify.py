@@ -6,6 +6,12 @@ Usage: logbook-verify.py DIR
   DIR/seals.jsonl    one seal per line, in index order
   DIR/keys.json      the trusted public seal key(s): one object or a list of objects
 
+       logbook-verify.py --releve REPORT.json [KEYS.json]
+  checks a relevé de valeur probante (docs/archive.md): each logbook entry's hash, its Merkle
+  path up to its seal, the seal's hash and token, and that every object read back as recorded.
+  Without KEYS.json the keys the report carries are used (compare their key_id with the one
+  the archive publishes).
+
 Python standard library only; Ed25519 seal signatures are checked when the `cryptography` package is
 installed, otherwise reported as unchecked. Exit status: 0 intact, 1 broken, 2 unusable input.
 """
@@ -181,7 +187,91 @@ def verify(directory):
     return len(entries), sealed_up_to, notes
 
 
+def root_from_path(entry_hash_hex, index, size, path):
+    """RFC 9162 2.1.3.2: the root an audit path leads to, or None."""
+    if index >= size:
+        return None
+    f, s = index, size - 1
+    r = leaf_hash(entry_hash_hex)
+    for p in path:
+        p = bytes.fromhex(p)
+        if s == 0:
+            return None
+        if f & 1 == 1 or f == s:
+            r = hashlib.sha256(b"\x01" + p + r).digest()
+            while f & 1 == 0 and f != 0:
+                f >>= 1
+                s >>= 1
+        else:
+            r = hashlib.sha256(b"\x01" + r + p).digest()
+        f >>= 1
+        s >>= 1
+    return r.hex() if s == 0 else None
+
+
+def verify_releve(report_path, keys_path):
+    report = parse(Path(report_path).read_text(encoding="utf-8"))
+    notes = set()
+    if keys_path:
+        keys = load_keys(Path(keys_path))
+    else:
+        keys = {}
+        for k in report["keys"]:
+            keys.update(load_keys_from(k))
+        notes.add("keys taken from the report itself: check their key_id against the archive's published key")
+    entries = objects = 0
+    for u in report["units"]:
+        where = f"unit {u['unit_id']}"
+        if not u["logbook"]:
+            raise Broken(where, "at least one logbook entry", "none")
+        for p in u["logbook"]:
+            e, s = p["entry"], p["seal"]
+            at = f"{where}, entry {e['seq']}"
+            check_shape(e, at, ("seq",), ("hash", "prev_hash"))
+            check_shape(s, at, ("index", "first_seq", "last_seq"), ("hash", "prev_seal_hash", "root"))
+            if hash_without(e) != e["hash"]:
+                raise Broken(at, f"hash {hash_without(e)} (recomputed)", e["hash"])
+            if e["tenant"] != s["tenant"] or not s["first_seq"] <= e["seq"] <= s["last_seq"]:
+                raise Broken(at, f"an entry inside seal {s['index']} ({s['first_seq']}..{s['last_seq']})", e["seq"])
+            root = root_from_path(e["hash"], e["seq"] - s["first_seq"], s["last_seq"] - s["first_seq"] + 1, p["path"])
+            if root != s["root"]:
+                raise Broken(at, f"the audit path to lead to root {s['root']}", root)
+            if hash_without(s) != s["hash"]:
+                raise Broken(f"{at}, seal {s['index']}", f"hash {hash_without(s)} (recomputed)", s["hash"])
+            check_token(s, keys, notes)
+            entries += 1
+        for o in u["objects"]:
+            c = o["check"]
+            at = f"{where}, object {o['object_id']}"
+            if str(c.get("found_sha512")).lower() != o["sha512"].lower() or c.get("found_size") != o["size"]:
+                raise Broken(at, f"read back as {o['size']} bytes with SHA-512 {o['sha512']}",
+                             f"{c.get('found_size')} bytes with SHA-512 {c.get('found_sha512')} ({c.get('verdict')})")
+            objects += 1
+    return len(report["units"]), entries, objects, notes
+
+
+def load_keys_from(k):
+    raw = bytes.fromhex(k["public_key"])
+    expected_id = "ed25519:" + sha256_hex(raw)[:16]
+    if k.get("algorithm") != "ed25519" or k["key_id"] != expected_id or len(raw) != 32:
+        raise ValueError(f"public key {k.get('key_id')!r} is malformed or its id is not {expected_id}")
+    return {k["key_id"]: raw}
+
+
 def main(argv):
+    if len(argv) in (3, 4) and argv[1] == "--releve":
+        try:
+            units, entries, objects, notes = verify_releve(argv[2], argv[3] if len(argv) == 4 else None)
+        except Broken as b:
+            print(f"BROKEN at {b}")
+            return 1
+        except (OSError, ValueError, KeyError, TypeError) as e:
+            print(f"UNUSABLE report: {type(e).__name__}: {e}", file=sys.stderr)
+            return 2
+        for note in sorted(notes):
+            print(f"NOTE: {note}")
+        print(f"VERIFIED: {units} units, {entries} logbook entries proven under their seals, {objects} objects as recorded")
+        return 0
     if len(argv) != 2:
         print(__doc__, file=sys.stderr)
         return 2

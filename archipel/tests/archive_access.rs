@@ -197,6 +197,69 @@ fn tenant_routes(
             format!("{t}/modifications/m1/notifications/n1"),
             format!("{p}/modifications/{{operation}}/notifications/{{message}}"),
         ),
+        // Restitution and transfer out (#20).
+        ("GET", format!("{t}/restitutions"), format!("{p}/restitutions")),
+        ("POST", format!("{t}/restitutions"), format!("{p}/restitutions")),
+        (
+            "GET",
+            format!("{t}/restitutions/r1"),
+            format!("{p}/restitutions/{{id}}"),
+        ),
+        (
+            "GET",
+            format!("{t}/restitutions/r1/package"),
+            format!("{p}/restitutions/{{id}}/package"),
+        ),
+        (
+            "GET",
+            format!("{t}/restitutions/r1/messages/request"),
+            format!("{p}/restitutions/{{id}}/messages/{{name}}"),
+        ),
+        (
+            "POST",
+            format!("{t}/restitutions/r1/acknowledgement"),
+            format!("{p}/restitutions/{{id}}/acknowledgement"),
+        ),
+        ("GET", format!("{t}/transfers-out"), format!("{p}/transfers-out")),
+        ("POST", format!("{t}/transfers-out"), format!("{p}/transfers-out")),
+        (
+            "GET",
+            format!("{t}/transfers-out/o1"),
+            format!("{p}/transfers-out/{{id}}"),
+        ),
+        (
+            "GET",
+            format!("{t}/transfers-out/o1/package"),
+            format!("{p}/transfers-out/{{id}}/package"),
+        ),
+        (
+            "GET",
+            format!("{t}/transfers-out/o1/messages/transfer"),
+            format!("{p}/transfers-out/{{id}}/messages/{{name}}"),
+        ),
+        (
+            "POST",
+            format!("{t}/transfers-out/o1/reply"),
+            format!("{p}/transfers-out/{{id}}/reply"),
+        ),
+        ("GET", format!("{t}/audits"), format!("{p}/audits")),
+        ("POST", format!("{t}/audits"), format!("{p}/audits")),
+        ("GET", format!("{t}/audits/a1"), format!("{p}/audits/{{id}}")),
+        (
+            "GET",
+            format!("{t}/audits/a1/report"),
+            format!("{p}/audits/{{id}}/report"),
+        ),
+        (
+            "POST",
+            format!("{t}/probative-reports"),
+            format!("{p}/probative-reports"),
+        ),
+        (
+            "GET",
+            format!("{t}/probative-reports/RVP-00"),
+            format!("{p}/probative-reports/{{id}}"),
+        ),
     ]
 }
 

@@ -361,6 +361,23 @@ impl Journal {
         }))
     }
 
+    /// The proof that entry `seq` is under a seal (it must be sealed already), and whether it
+    /// checks against this front's keys.
+    pub async fn prove(&self, tenant: &str, seq: u64) -> Result<(logbook::InclusionProof, bool)> {
+        let proof = self
+            .book
+            .prove(tenant, seq)
+            .await
+            .map_err(|e| ArchiveError::Unavailable(format!("no inclusion proof for entry {seq}: {e}")))?;
+        let ok = logbook::verify_inclusion(&proof, &self.keys).is_ok();
+        Ok((proof, ok))
+    }
+
+    /// The public seal key a third party checks seals with.
+    pub fn public_key(&self) -> &logbook::PublicSealKey {
+        &self.public
+    }
+
     /// Seals what was written since the last seal.
     pub async fn seal(&self, tenant: &str) -> Result<Value> {
         let seal = self.book.seal(tenant).await.map_err(log_error)?;

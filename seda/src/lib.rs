@@ -13,6 +13,7 @@ pub mod digest;
 pub mod manifest;
 pub mod message;
 pub mod notification;
+pub mod outgoing;
 pub mod reply;
 pub mod sip;
 pub mod validate;

@@ -3,9 +3,11 @@
 
 mod access;
 mod admin;
+mod audit;
 mod deliveries;
 mod disposal;
 mod openapi;
+mod outgoing;
 mod referentials;
 mod transfers;
 pub(crate) mod units;
@@ -166,6 +168,51 @@ pub fn router(archive: Arc<Archive>) -> Router {
         .route(
             "/v1/tenants/{tenant}/modifications/{operation}/notifications/{message}",
             get(disposal::modification_notification),
+        )
+        // Restitution and transfer out (#20).
+        .route(
+            "/v1/tenants/{tenant}/restitutions",
+            post(outgoing::start_restitution).get(outgoing::list_restitutions),
+        )
+        .route("/v1/tenants/{tenant}/restitutions/{id}", get(outgoing::restitution))
+        .route(
+            "/v1/tenants/{tenant}/restitutions/{id}/package",
+            get(outgoing::restitution_package),
+        )
+        .route(
+            "/v1/tenants/{tenant}/restitutions/{id}/messages/{name}",
+            get(outgoing::restitution_message),
+        )
+        .route(
+            "/v1/tenants/{tenant}/restitutions/{id}/acknowledgement",
+            post(outgoing::restitution_acknowledgement),
+        )
+        .route(
+            "/v1/tenants/{tenant}/transfers-out",
+            post(outgoing::start_transfer_out).get(outgoing::list_transfers_out),
+        )
+        .route("/v1/tenants/{tenant}/transfers-out/{id}", get(outgoing::transfer_out))
+        .route(
+            "/v1/tenants/{tenant}/transfers-out/{id}/package",
+            get(outgoing::transfer_out_package),
+        )
+        .route(
+            "/v1/tenants/{tenant}/transfers-out/{id}/messages/{name}",
+            get(outgoing::transfer_out_message),
+        )
+        .route(
+            "/v1/tenants/{tenant}/transfers-out/{id}/reply",
+            post(outgoing::transfer_out_reply),
+        )
+        // Integrity audits (#20).
+        .route("/v1/tenants/{tenant}/audits", post(audit::start).get(audit::list))
+        .route("/v1/tenants/{tenant}/audits/{id}", get(audit::show))
+        .route("/v1/tenants/{tenant}/audits/{id}/report", get(audit::report))
+        .route("/v1/tenants/{tenant}/probative-reports", post(audit::probative))
+        .route("/v1/holds/sweep", post(audit::sweep_holds))
+        .route(
+            "/v1/tenants/{tenant}/probative-reports/{id}",
+            get(audit::probative_report),
         )
         .route("/v1/access/legal-delays", get(access::legal_delays))
         .route("/v1/tenants/{tenant}/access-contracts", get(access::list_contracts))

@@ -109,6 +109,15 @@ enum ForAgency {
 }
 
 /// Vitam's per-unit analysis. `agency_of` gives the originating agency of an origin unit.
+/// The HoldRules in force on `u` at `at` (no end date, or ending after it).
+pub fn active_holds(u: &UnitRecord, at: NaiveDate) -> BTreeSet<String> {
+    u.rules
+        .iter()
+        .filter(|r| r.category == HOLD && r.end_date.is_none_or(|end| at < end))
+        .map(|r| r.rule_id.clone())
+        .collect()
+}
+
 pub fn analyse_unit(u: &UnitRecord, at: NaiveDate, agency_of: &dyn Fn(&str) -> Agency) -> Verdict {
     let appraisal: Vec<&AppliedRule> = u.rules.iter().filter(|r| r.category == APPRAISAL).collect();
     let actions: Vec<&AppliedProperty> = u
@@ -116,12 +125,7 @@ pub fn analyse_unit(u: &UnitRecord, at: NaiveDate, agency_of: &dyn Fn(&str) -> A
         .iter()
         .filter(|p| p.category.as_deref() == Some(APPRAISAL) && p.name == "FinalAction")
         .collect();
-    let holds: BTreeSet<String> = u
-        .rules
-        .iter()
-        .filter(|r| r.category == HOLD && r.end_date.is_none_or(|end| at < end))
-        .map(|r| r.rule_id.clone())
-        .collect();
+    let holds = active_holds(u, at);
     let origin = |ids: &[String]| {
         ids.first()
             .map(|id| agency_of(id))

@@ -20,7 +20,7 @@ use serde::{Deserialize, Serialize};
 use sha2::Digest;
 
 use super::analysis::Status;
-use super::proposal::{self, Proposal, ProposalStatus, UnitDecision};
+use super::proposal::{self, Proposal, ProposalKind, ProposalStatus, UnitDecision};
 use crate::auth::Principal;
 use crate::error::{ArchiveError, Result};
 use crate::keys;
@@ -52,6 +52,9 @@ pub struct Execution {
 #[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct EliminationRecord {
     pub format: String,
+    /// `elimination`, `restitution` or `transfer_out` (records written before have none).
+    #[serde(default = "elimination_kind")]
+    pub kind: String,
     pub elimination: String,
     pub tenant: String,
     pub visa: String,
@@ -62,6 +65,10 @@ pub struct EliminationRecord {
 }
 
 pub const RECORD_FORMAT: &str = "archipel-elimination/1";
+
+fn elimination_kind() -> String {
+    "elimination".into()
+}
 
 /// Runs (or finishes) the elimination `id`.
 pub async fn execute(a: &Arc<Archive>, tenant: &str, who: &Principal, id: &str) -> Result<Proposal> {
@@ -166,6 +173,7 @@ async fn run(a: &Arc<Archive>, tenant: &str, who: &Principal, mut p: Proposal, m
     if previous.is_none() {
         let record = EliminationRecord {
             format: RECORD_FORMAT.into(),
+            kind: p.kind.as_str().into(),
             elimination: p.id.clone(),
             tenant: tenant.into(),
             visa: visa.message_identifier.clone(),
@@ -288,10 +296,20 @@ async fn run(a: &Arc<Archive>, tenant: &str, who: &Principal, mut p: Proposal, m
             version,
             message_identifier: message_identifier.clone(),
             date: Utc::now(),
-            comments: vec![format!(
-                "Élimination {} exécutée sous le visa {} du contrôle scientifique et technique",
-                p.id, visa.message_identifier
-            )],
+            comments: vec![match p.kind {
+                ProposalKind::Elimination => format!(
+                    "Élimination {} exécutée sous le visa {} du contrôle scientifique et technique",
+                    p.id, visa.message_identifier
+                ),
+                ProposalKind::Restitution => format!(
+                    "Suppression {} des unités restituées, après l'accusé de réception {} du service producteur",
+                    p.id, visa.message_identifier
+                ),
+                ProposalKind::TransferOut => format!(
+                    "Suppression {} des unités transférées, après leur prise en charge (ArchiveTransferReply {}) par le service d'archives destinataire",
+                    p.id, visa.message_identifier
+                ),
+            }],
             archival_agreement: None,
             authorization_reply_identifier: visa.message_identifier.clone(),
             unit_identifiers: ids.clone(),
@@ -365,6 +383,9 @@ async fn choose(
     // Today's analysis decides, not the proposal's: what changed since the visa counts.
     let today = Utc::now().date_naive();
     let communications = super::pending_communications(a, tenant).await?;
+    if p.kind != ProposalKind::Elimination {
+        return Ok(super::outgoing::choose_leaving(units, &communications, today, p));
+    }
     let analysis = super::analyse_units(tenant, units, &communications, today);
     let verdicts: HashMap<&str, &super::analysis::Entry> =
         analysis.units.iter().map(|e| (e.unit_id.as_str(), e)).collect();
@@ -407,11 +428,12 @@ async fn finish_deletes(a: &Archive, tenant: &str, ns: &str, p: &mut Proposal, r
         .unwrap_or_default();
     let client = a.store.client();
     // The cluster keeps this reason with each lock it clears: the visa is the authority.
-    let reason = format!(
-        "elimination {} under the control authority's visa {}",
-        p.id,
-        p.visa.as_ref().map_or("?", |v| v.message_identifier.as_str())
-    );
+    let authority = p.visa.as_ref().map_or("?", |v| v.message_identifier.as_str());
+    let reason = match p.kind {
+        ProposalKind::Elimination => format!("elimination {} under the control authority's visa {authority}", p.id),
+        ProposalKind::Restitution => format!("restitution {} acknowledged by {authority}", p.id),
+        ProposalKind::TransferOut => format!("transfer out {} accepted by {authority}", p.id),
+    };
     for key in &pending {
         if let Some(prefix) = key.strip_suffix('*') {
             loop {

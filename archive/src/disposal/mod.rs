@@ -5,12 +5,16 @@
 //! catalog and writes through the store.
 
 pub mod analysis;
+pub mod audit;
 pub mod execute;
 pub mod lease;
 pub mod locks;
 pub mod modification;
 pub mod modify;
+pub mod outgoing;
+pub mod outpackage;
 pub mod persist;
+pub mod probative;
 pub mod proposal;
 pub mod register;
 pub mod reinherit;
@@ -50,6 +54,32 @@ pub async fn all_units(a: &Archive, tenant: &str) -> Result<HashMap<String, Unit
         .await?;
     Ok(units)
 }
+
+/// Units a search finds, all pages (`query`: the parameters of `GET …/units`, as JSON).
+pub async fn units_matching(a: &Archive, tenant: &str, query: &serde_json::Value) -> Result<Vec<String>> {
+    let mut params: crate::api::units::SearchParams = serde_json::from_value(query.clone()).map_err(|e| {
+        crate::error::ArchiveError::Invalid(format!(
+            "the query is not a unit search (the parameters of GET …/units): {e}"
+        ))
+    })?;
+    params.facets = Some(false);
+    params.limit = Some(QUERY_PAGE);
+    let mut out = Vec::new();
+    let mut offset = 0;
+    loop {
+        params.offset = Some(offset);
+        let page = crate::searching::search_page(a, tenant, params.clone()).await?;
+        let n = page.hits.len();
+        out.extend(page.hits.into_iter().map(|h| h.unit_id));
+        offset += n;
+        if n == 0 || offset >= page.total {
+            return Ok(out);
+        }
+    }
+}
+
+/// Units one search page brings when a disposal operation selects by query.
+const QUERY_PAGE: usize = 500;
 
 /// Units held by a communication that is still open, with the communications' ids.
 ///

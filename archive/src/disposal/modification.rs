@@ -23,7 +23,12 @@ pub const MAX_UNITS: usize = 10_000;
 #[derive(Debug, Clone, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct ModificationRequest {
+    /// The units (system ids); or give `query`.
+    #[serde(default)]
     pub unit_ids: Vec<String>,
+    /// Instead of `unit_ids`: the units a search finds (the parameters of `GET …/units`).
+    #[serde(default)]
+    pub query: Option<serde_json::Value>,
     pub changes: Vec<Change>,
     /// Why (kept in the record, the logbook and the notification).
     #[serde(default)]
@@ -88,8 +93,19 @@ pub async fn modify(
     a: &Archive,
     tenant: &str,
     who: &Principal,
-    req: ModificationRequest,
+    mut req: ModificationRequest,
 ) -> Result<ModificationRecord> {
+    if let Some(q) = req.query.take() {
+        if !req.unit_ids.is_empty() {
+            return Err(ArchiveError::Invalid("give unit_ids or query, not both".into()));
+        }
+        req.unit_ids = super::units_matching(a, tenant, &q).await?;
+        if req.unit_ids.is_empty() {
+            return Err(ArchiveError::Invalid(
+                "the query finds no unit: nothing was modified".into(),
+            ));
+        }
+    }
     if req.unit_ids.is_empty() || req.changes.is_empty() {
         return Err(ArchiveError::Invalid(
             "name at least one unit (unit_ids) and one change (changes)".into(),

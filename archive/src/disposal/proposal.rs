@@ -50,6 +50,28 @@ pub enum ProposalStatus {
     Executed,
 }
 
+/// Why the units leave: an elimination under the control authority's visa, or the deletion
+/// that closes a restitution or a transfer out, under the recipient's acknowledgement.
+#[derive(Debug, Clone, Copy, Serialize, Deserialize, PartialEq, Eq, Default)]
+#[serde(rename_all = "snake_case")]
+pub enum ProposalKind {
+    #[default]
+    Elimination,
+    Restitution,
+    TransferOut,
+}
+
+impl ProposalKind {
+    /// The register's movement kind.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            ProposalKind::Elimination => "elimination",
+            ProposalKind::Restitution => "restitution",
+            ProposalKind::TransferOut => "transfer_out",
+        }
+    }
+}
+
 #[derive(Debug, Clone, Copy, Serialize, Deserialize, PartialEq, Eq)]
 #[serde(rename_all = "snake_case")]
 pub enum UnitDecision {
@@ -98,6 +120,10 @@ pub struct Visa {
 #[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
 pub struct Proposal {
     pub id: String,
+    /// `elimination`, or the local deletion closing a restitution or a transfer out (then
+    /// `visa` is the recipient's acknowledgement and `request` the outgoing message).
+    #[serde(default)]
+    pub kind: ProposalKind,
     pub tenant: String,
     pub status: ProposalStatus,
     pub created_by: String,
@@ -224,6 +250,7 @@ pub async fn propose(a: &Archive, tenant: &str, who: &Principal, req: ProposalRe
     let request_key = object_key(&id, "request.xml");
     put_xml(a, &t.namespace, &request_key, &xml).await?;
     let proposal = Proposal {
+        kind: ProposalKind::Elimination,
         id: id.clone(),
         tenant: tenant.into(),
         status: ProposalStatus::Proposed,

@@ -59,11 +59,12 @@ pub struct Entry {
 
 #[derive(Debug, Clone, Serialize)]
 pub struct Movement {
-    /// `elimination` (restitution and transfer out are not done yet).
+    /// `elimination`, `restitution` or `transfer_out`.
     pub kind: String,
     pub id: String,
     pub date: DateTime<Utc>,
-    /// The authority: the visa's MessageIdentifier.
+    /// The authority: the visa's MessageIdentifier, or the recipient's acknowledgement
+    /// (restitution) or ArchiveTransferReply (transfer out).
     pub authority: String,
     pub counts: Counts,
 }
@@ -185,7 +186,7 @@ pub fn build<'a>(
         }
         for (a, (counts, _)) in per_agency {
             movements.entry(a).or_default().push(Movement {
-                kind: "elimination".into(),
+                kind: r.kind.clone(),
                 id: r.elimination.clone(),
                 date: r.executed_at,
                 authority: r.visa.clone(),

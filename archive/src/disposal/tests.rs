@@ -339,3 +339,62 @@ fn changes_are_checked_against_the_referential() {
     )
     .is_err());
 }
+
+/// A deletion closing a restitution or transfer out of `ids`, already approved.
+fn leaving(ids: &[&str]) -> super::proposal::Proposal {
+    let units: Vec<Value> = ids
+        .iter()
+        .map(|id| {
+            json!({"unit_id": id, "sip_id": id, "title": id, "aip_id": "a", "transfer_id": "tr",
+                         "objects": 0, "bytes": 0, "decision": "approved"})
+        })
+        .collect();
+    serde_json::from_value(json!({
+        "id": "REST-1-DEL", "kind": "restitution", "tenant": "t", "status": "approved", "created_by": "x",
+        "created_at": "2026-01-01T00:00:00Z", "at": "2026-01-01", "control_authority": "sp1",
+        "seda_version": "2.2", "units": units, "request": {"message_identifier": "m", "key": "k"},
+    }))
+    .unwrap()
+}
+
+#[test]
+fn leaving_units_stay_for_a_hold_or_a_communication_and_keep_their_parents() {
+    let hold = json!({"category": "HoldRule", "rule_id": "HOL-1", "start_date": "2025-01-01", "end_date": null,
+                      "inherited": false, "unit_ids": ["c2"], "sip_unit_ids": ["c2"]});
+    let units: HashMap<String, UnitRecord> = [
+        unit("r", Some("sp1"), &[], vec![], vec![]),
+        unit("c1", Some("sp1"), &["r"], vec![], vec![]),
+        unit("c2", Some("sp1"), &["r"], vec![hold], vec![]),
+        unit("c3", Some("sp1"), &["r"], vec![], vec![]),
+    ]
+    .into_iter()
+    .map(|u| (u.id.clone(), u))
+    .collect();
+    let communications: HashMap<String, Vec<String>> = [("c3".to_owned(), vec!["DEL-1".to_owned()])].into();
+    let mut p = leaving(&["r", "c1", "c2", "c3", "gone"]);
+    let chosen = super::outgoing::choose_leaving(&units, &communications, day("2026-06-01"), &mut p);
+    assert_eq!(chosen, ["c1"]);
+    let outcome = |id: &str| {
+        p.units
+            .iter()
+            .find(|u| u.unit_id == id)
+            .unwrap()
+            .outcome
+            .clone()
+            .unwrap_or_default()
+    };
+    assert!(outcome("c2").contains("legal hold HOL-1"), "{}", outcome("c2"));
+    assert!(outcome("c3").contains("open communication DEL-1"), "{}", outcome("c3"));
+    assert!(outcome("r").starts_with("kept: its child unit"), "{}", outcome("r"));
+    assert_eq!(outcome("gone"), "no longer in the catalog");
+    // The communication closed: c3 goes too; c2 is still held, so r stays for it.
+    let mut p = leaving(&["r", "c1", "c2", "c3"]);
+    let chosen = super::outgoing::choose_leaving(&units, &HashMap::new(), day("2026-06-01"), &mut p);
+    assert_eq!(chosen, ["c1", "c3"]);
+    // Without the hold, the whole tree leaves.
+    let mut free = units.clone();
+    free.insert("c2".into(), unit("c2", Some("sp1"), &["r"], vec![], vec![]));
+    let mut p = leaving(&["r", "c1", "c2", "c3"]);
+    let chosen = super::outgoing::choose_leaving(&free, &HashMap::new(), day("2026-06-01"), &mut p);
+    assert_eq!(chosen, ["r", "c1", "c2", "c3"]);
+}

@@ -37,6 +37,7 @@ pub use definition::{
 pub use detect::detect_flow;
 pub use error::FlowError;
 pub use load::{builtin_flows, load_dir, BUILTIN_FLOWS};
+pub use package::SipWriter;
 pub use path::FieldPath;
 pub use template::{Template, BUILTIN_NAMES};
 

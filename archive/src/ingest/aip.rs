@@ -181,7 +181,7 @@ pub async fn store(a: &Arc<Archive>, t: &mut Transfer, mut c: Checked) -> Result
             t.objects = distinct.len();
             crate::searching::index_units(a, &t.tenant, &c.units).await;
             // Only an approved elimination lifts it (docs/archive.md, "Execution").
-            crate::disposal::locks::hold_committed(&a.store, &ns, &c.units).await;
+            crate::disposal::locks::hold_committed(&a.store, &t.tenant, &ns, &c.aip_id, &c.units).await;
             Ok(c.units)
         }
         Err(reasons) if !undo => Err(reasons),

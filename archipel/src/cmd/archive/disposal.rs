@@ -140,6 +140,14 @@ pub enum HoldCommand {
         #[command(flatten)]
         out: ModifyOutput,
     },
+    /// Retry now the cluster legal holds that could not be set when their AIP was committed
+    /// (the front retries them every few minutes anyway). Operator token.
+    Sweep {
+        #[arg(long)]
+        json: bool,
+        #[command(flatten)]
+        front: FrontArgs,
+    },
     /// Lift a hold the units declare.
     Lift {
         #[arg(long)]
@@ -159,8 +167,12 @@ pub struct ModifyArgs {
     #[arg(long)]
     tenant: String,
     /// A unit to modify (system id); repeat.
-    #[arg(long = "unit", required = true)]
+    #[arg(long = "unit", required_unless_present = "query")]
     units: Vec<String>,
+    /// Instead of --unit: the units a search finds, as JSON with the parameters of `GET …/units`
+    /// (e.g. '{"originating_agency": "SP-REGION", "rule_id": "APP-00001"}').
+    #[arg(long, conflicts_with = "units")]
+    query: Option<String>,
     /// Declare this rule on the units.
     #[arg(long, group = "change")]
     add: Option<String>,
@@ -415,7 +427,26 @@ pub async fn hold(command: HoldCommand) -> anyhow::Result<ExitCode> {
                 "prevent_rearrangement": prevent_rearrangement.then_some(true),
             });
             let change = json!({"action": "add", "rule_id": rule, "start_date": start_date, "hold": hold});
-            send(&tenant, units, vec![change], out).await
+            send(&tenant, units, None, vec![change], out).await
+        }
+        HoldCommand::Sweep { json, front } => {
+            let f = Front::new(&front)?;
+            let v: Value = f.json(f.request(Method::POST, "/v1/holds/sweep")).await?;
+            if json {
+                crate::output::print_json(&v)?;
+            } else {
+                println!(
+                    "{} AIP désormais sous gel d'objets, {} objets verrouillés, {} disparus, {} en échec",
+                    v["held_aips"].as_array().map_or(0, Vec::len),
+                    v["objects_held"],
+                    v["objects_gone"],
+                    v["failing"].as_array().map_or(0, Vec::len)
+                );
+                for f in v["failing"].as_array().into_iter().flatten() {
+                    println!("échec : {}", f.as_str().unwrap_or("?"));
+                }
+            }
+            Ok(ExitCode::SUCCESS)
         }
         HoldCommand::Lift {
             tenant,
@@ -424,7 +455,7 @@ pub async fn hold(command: HoldCommand) -> anyhow::Result<ExitCode> {
             out,
         } => {
             let change = json!({"action": "remove", "rule_id": rule});
-            send(&tenant, units, vec![change], out).await
+            send(&tenant, units, None, vec![change], out).await
         }
     }
 }
@@ -447,12 +478,26 @@ pub async fn modify(args: ModifyArgs) -> anyhow::Result<ExitCode> {
     } else {
         anyhow::bail!("say what to change: --add RULE, --remove RULE, --update RULE or --changes FILE");
     };
-    send(&args.tenant, args.units, changes, args.out).await
+    let query: Option<Value> = match &args.query {
+        Some(q) => Some(serde_json::from_str(q).context("--query is not JSON, e.g. '{\"rule_id\": \"APP-00001\"}'")?),
+        None => None,
+    };
+    send(&args.tenant, args.units, query, changes, args.out).await
 }
 
-async fn send(tenant: &str, units: Vec<String>, changes: Vec<Value>, out: ModifyOutput) -> anyhow::Result<ExitCode> {
+async fn send(
+    tenant: &str,
+    units: Vec<String>,
+    query: Option<Value>,
+    changes: Vec<Value>,
+    out: ModifyOutput,
+) -> anyhow::Result<ExitCode> {
     let f = Front::new(&out.front)?;
-    let body = json!({"unit_ids": units, "changes": changes, "comment": out.comment, "seda_version": out.seda_version});
+    let mut body =
+        json!({"unit_ids": units, "changes": changes, "comment": out.comment, "seda_version": out.seda_version});
+    if let Some(q) = query {
+        body["query"] = q;
+    }
     let r = f
         .request(Method::POST, &format!("/v1/tenants/{tenant}/units/rules"))
         .json(&body);

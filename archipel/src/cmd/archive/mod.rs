@@ -1,11 +1,13 @@
 //! `archipel archive …`: the archive layer's front and its administration.
 
 mod access;
+mod audit;
 mod bench;
 mod disposal;
 mod doors;
 mod flows;
 mod http;
+mod outgoing;
 mod search;
 mod serve;
 mod transfer;
@@ -128,6 +130,25 @@ pub enum ArchiveCommand {
     Register(disposal::RegisterArgs),
     /// Use per tenant, flow and month, for the partners' cost sharing.
     Usage(disposal::UsageArgs),
+    /// Restitution: units back to their originating agency, deleted here once it acknowledges.
+    Restitution {
+        #[command(subcommand)]
+        command: outgoing::RestitutionCommand,
+    },
+    /// Transfer out (reversement) to another archive, deleted here once it accepts (ATR OK).
+    TransferOut {
+        #[command(subcommand)]
+        command: outgoing::TransferOutCommand,
+    },
+    /// Integrity audits: read every object back and compare it with its digest at ingest.
+    Audit {
+        #[command(subcommand)]
+        command: audit::AuditCommand,
+    },
+    /// Relevé de valeur probante: the evidence chain of units (digests, proven logbook entries,
+    /// transfer), stored, logged and checkable offline.
+    #[command(alias = "releve")]
+    ProbativeReport(audit::ProbativeArgs),
     /// Access contracts (contrats d'accès): what requester tokens may see and take.
     AccessContract {
         #[command(subcommand)]
@@ -580,6 +601,10 @@ pub async fn run(command: ArchiveCommand) -> anyhow::Result<ExitCode> {
         C::Hold { command } => disposal::hold(command).await,
         C::Register(args) => disposal::register(args).await,
         C::Usage(args) => disposal::usage(args).await,
+        C::Restitution { command } => outgoing::restitution(command).await,
+        C::TransferOut { command } => outgoing::transfer_out(command).await,
+        C::Audit { command } => audit::audit(command).await,
+        C::ProbativeReport(args) => audit::probative(args).await,
         C::Unit { tenant, id, front } => {
             let f = Front::new(&front)?;
             let v: Value = f.get(&format!("/v1/tenants/{tenant}/units/{id}")).await?;
