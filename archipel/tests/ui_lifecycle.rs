@@ -71,7 +71,14 @@ async fn scenario() {
     // The SIP's originating agency answers for itself.
     let producer = dev.token(Some("region"), "transferring-agency", Some("VILLE-DGS"));
     let rules = dev.write("regles.csv", format!("{}{RULES}", sip::RULES_CSV).as_bytes());
-    dev.cli_json(&["rules", "import", "--tenant", "region", rules.to_str().unwrap(), "--json"]);
+    dev.cli_json(&[
+        "rules",
+        "import",
+        "--tenant",
+        "region",
+        rules.to_str().unwrap(),
+        "--json",
+    ]);
     let driver = browser::Driver::start();
 
     // Référentiels from the browser: an access contract for readers, the ingest agreement.
@@ -93,7 +100,10 @@ async fn scenario() {
     b.wait_text("[role=status]", "« CONTRAT-DELIB » enregistré", Duration::from_secs(20))
         .await;
     let main = b.text("main").await;
-    assert!(main.contains("Lecteurs de la salle") && main.contains("Délibérations <b>municipales</b>"), "{main}");
+    assert!(
+        main.contains("Lecteurs de la salle") && main.contains("Délibérations <b>municipales</b>"),
+        "{main}"
+    );
     a11y::check(&b, "the referentials with their forms").await;
     b.close().await;
 
@@ -101,7 +111,14 @@ async fn scenario() {
     for (name, message) in [("a.zip", "MSG-DELIB-A"), ("b.zip", "MSG-DELIB-B")] {
         let path = dev.path().join(name);
         sip::build(&path, "Identifier4", "Identifier5", "CONTRAT-DELIB", message);
-        dev.cli_json(&["transfer", "--tenant", "region", path.to_str().unwrap(), "--wait", "--json"]);
+        dev.cli_json(&[
+            "transfer",
+            "--tenant",
+            "region",
+            path.to_str().unwrap(),
+            "--wait",
+            "--json",
+        ]);
     }
     let analysis = dev.cli_json(&["elimination", "analyse", "--tenant", "region", "--json"]);
     let units: Vec<&Value> = analysis["units"].as_array().unwrap().iter().collect();
@@ -137,7 +154,11 @@ async fn scenario() {
         .to_owned();
     let b = driver.browser("fr-FR").await;
     b.sign_in(&ui, &requester).await;
-    assert_eq!(b.h1().await, "Demandes de communication", "a requester lands on its requests");
+    assert_eq!(
+        b.h1().await,
+        "Demandes de communication",
+        "a requester lands on its requests"
+    );
     assert_eq!(b.text("header nav").await, "Communications");
     b.click("a[href='/ui/communications/nouvelle']").await;
     a11y::check(&b, "the communication request form").await;
@@ -151,13 +172,23 @@ async fn scenario() {
         .await;
     let request_url = b.url().await;
     let request_path = request_url.trim_start_matches(&ui).to_owned();
-    assert!(b.text("main").await.contains("Unités non communicables au moment de la demande"));
+    assert!(b
+        .text("main")
+        .await
+        .contains("Unités non communicables au moment de la demande"));
     assert!(
-        b.client.find(fantoccini::Locator::Css("#avis-favorable")).await.is_err(),
+        b.client
+            .find(fantoccini::Locator::Css("#avis-favorable"))
+            .await
+            .is_err(),
         "a requester has no decision form"
     );
     let status = forged_post(&b, &format!("/ui{request_path}/avis"), "decision=approved").await;
-    assert_eq!(status, serde_json::json!(403), "a requester cannot approve its own derogation");
+    assert_eq!(
+        status,
+        serde_json::json!(403),
+        "a requester cannot approve its own derogation"
+    );
     a11y::check(&b, "a communication request awaiting decisions").await;
     b.shot("communication-demande").await;
 
@@ -169,17 +200,28 @@ async fn scenario() {
     p.goto(&request_url).await;
     p.fill("#motif-ok", "Avis favorable du service").await;
     p.click("#avis-favorable button[type=submit]").await;
-    p.wait_text("dl.meta", "En attente de l’autorité de contrôle", Duration::from_secs(20))
-        .await;
+    p.wait_text(
+        "dl.meta",
+        "En attente de l’autorité de contrôle",
+        Duration::from_secs(20),
+    )
+    .await;
     p.close().await;
 
     // The archivist cannot answer for the control authority.
     let a = driver.browser("fr-FR").await;
     a.sign_in(&ui, &archivist).await;
     a.goto(&request_url).await;
-    assert!(a.text("main").await.contains("En attente de l’avis de : Autorité de contrôle"));
+    assert!(a
+        .text("main")
+        .await
+        .contains("En attente de l’avis de : Autorité de contrôle"));
     let status = forged_post(&a, &format!("/ui{request_path}/avis"), "decision=approved").await;
-    assert_eq!(status, serde_json::json!(403), "an archivist cannot give the control authority's decision");
+    assert_eq!(
+        status,
+        serde_json::json!(403),
+        "an archivist cannot give the control authority's decision"
+    );
 
     // The control authority approves; the DIP is built for the requester alone.
     let c = driver.browser("fr-FR").await;
@@ -232,9 +274,7 @@ async fn scenario() {
     o.sign_in(&ui, &other).await;
     o.goto(&request_url).await;
     assert_eq!(o.h1().await, "Page introuvable");
-    let status = o
-        .js(&format!("return fetch('{href}').then(r => r.status)"))
-        .await;
+    let status = o.js(&format!("return fetch('{href}').then(r => r.status)")).await;
     assert_eq!(status, serde_json::json!(404));
     o.close().await;
 
@@ -260,11 +300,15 @@ async fn scenario() {
     a.shot("eliminations").await;
     a.fill("#autorite", "FRAD034").await;
     a.click("#proposer button[type=submit]").await;
-    a.wait_text("dl.meta", "En attente du visa", Duration::from_secs(30)).await;
+    a.wait_text("dl.meta", "En attente du visa", Duration::from_secs(30))
+        .await;
     let elimination_url = a.url().await;
     let elimination_path = elimination_url.trim_start_matches(&ui).to_owned();
     let proposed = a.text("main").await;
-    assert!(proposed.contains(&to_destroy) && !proposed.contains(&held), "{proposed}");
+    assert!(
+        proposed.contains(&to_destroy) && !proposed.contains(&held),
+        "{proposed}"
+    );
     assert!(
         a.client.find(fantoccini::Locator::Css("#viser")).await.is_err(),
         "the archivist has no visa form"
@@ -272,7 +316,10 @@ async fn scenario() {
     let status = forged_post(&a, &format!("/ui{elimination_path}/visa"), "decision=approved").await;
     assert_eq!(status, serde_json::json!(403), "the archivist cannot give the visa");
     let request_xml = fetch_text(&a, &format!("/ui{elimination_path}/messages/request")).await;
-    assert!(request_xml.contains("AuthorizationControlAuthorityRequest"), "{request_xml}");
+    assert!(
+        request_xml.contains("AuthorizationControlAuthorityRequest"),
+        "{request_xml}"
+    );
 
     // The control authority's visa.
     c.goto(&elimination_url).await;
@@ -293,7 +340,10 @@ async fn scenario() {
     let main = a.text("main").await;
     assert!(main.contains("éliminée"), "{main}");
     let record = fetch_text(&a, &format!("/ui{elimination_path}/proces-verbal")).await;
-    assert!(record.contains("archipel-elimination/1") && record.contains(&to_destroy), "{record}");
+    assert!(
+        record.contains("archipel-elimination/1") && record.contains(&to_destroy),
+        "{record}"
+    );
     a11y::check(&a, "an executed elimination").await;
     a.shot("elimination").await;
 
@@ -306,7 +356,10 @@ async fn scenario() {
     a.shot("registre").await;
     let csv = fetch_text(&a, "/ui/registre?format=csv").await;
     assert!(csv.starts_with("originating_agency,kind,id,date"), "{csv}");
-    assert!(csv.contains("VILLE-DGS,entry,") && csv.contains(",elimination,"), "{csv}");
+    assert!(
+        csv.contains("VILLE-DGS,entry,") && csv.contains(",elimination,"),
+        "{csv}"
+    );
     let json: Value = serde_json::from_str(&fetch_text(&a, "/ui/registre?format=json").await).unwrap();
     assert_eq!(json["tenant"], "region");
     a.goto(&format!("{ui}/registre/usage")).await;

@@ -3,8 +3,8 @@
 //! may answer the open step, the SEDA messages, and the DIP for the requester alone.
 
 use archipel_archive::access::guard;
-use archipel_archive::auth::Role::{Archivist, ControlAuthority, Requester, TransferringAgency};
 use archipel_archive::auth::Principal;
+use archipel_archive::auth::Role::{Archivist, ControlAuthority, Requester, TransferringAgency};
 use archipel_archive::delivery::derogation::{self, Answer, AnswerInput};
 use archipel_archive::delivery::{self, AuthorizationStep, Delivery, DeliveryStatus};
 use archipel_archive::ArchiveError;
@@ -231,9 +231,7 @@ pub async fn answer(
     Form(f): Form<AnswerForm>,
 ) -> UiResult<Response> {
     crate::csrf::check(&ui, &v, &f.csrf, "communication.avis").await?;
-    let tenant = v
-        .allow(&ui, &[Archivist, ControlAuthority, TransferringAgency])
-        .await?;
+    let tenant = v.allow(&ui, &[Archivist, ControlAuthority, TransferringAgency]).await?;
     load(&ui, &v, &tenant, &id).await?;
     let decision = match f.decision.as_str() {
         "approved" => AuthorizationDecision::Approved,
@@ -294,7 +292,10 @@ pub async fn dip(State(ui): State<UiState>, v: Viewer, Path(id): Path<String>) -
     });
     let mut resp = Body::from_stream(tokio_util::io::ReaderStream::new(r)).into_response();
     let h = resp.headers_mut();
-    h.insert(header::CONTENT_TYPE, header::HeaderValue::from_static("application/zip"));
+    h.insert(
+        header::CONTENT_TYPE,
+        header::HeaderValue::from_static("application/zip"),
+    );
     if let Ok(v) = format!("attachment; filename=\"dip-{}.zip\"", d.id).parse() {
         h.insert(header::CONTENT_DISPOSITION, v);
     }
@@ -330,7 +331,14 @@ pub async fn message(
     ui.archive
         .store
         .client()
-        .get_object(&archipel_archive::keys::object_namespace(&tenant), &key, 0, None, &mut xml, None)
+        .get_object(
+            &archipel_archive::keys::object_namespace(&tenant),
+            &key,
+            0,
+            None,
+            &mut xml,
+            None,
+        )
         .await
         .map_err(ArchiveError::from)?;
     Ok(super::xml_response(xml))

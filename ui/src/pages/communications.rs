@@ -105,8 +105,14 @@ pub async fn list(State(ui): State<UiState>, v: Viewer, Query(f): Query<Filters>
         shown.retain(|d| status_code(d.status) == statut);
     }
     let statuses = [
-        (DeliveryStatus::PendingOriginatingAgency, l.t("En attente du service producteur", "Awaiting the originating agency")),
-        (DeliveryStatus::PendingControlAuthority, l.t("En attente de l’autorité de contrôle", "Awaiting the control authority")),
+        (
+            DeliveryStatus::PendingOriginatingAgency,
+            l.t("En attente du service producteur", "Awaiting the originating agency"),
+        ),
+        (
+            DeliveryStatus::PendingControlAuthority,
+            l.t("En attente de l’autorité de contrôle", "Awaiting the control authority"),
+        ),
         (DeliveryStatus::Building, l.t("DIP en préparation", "DIP being built")),
         (DeliveryStatus::Ready, l.t("Prête à télécharger", "Ready to download")),
         (DeliveryStatus::Refused, l.t("Dérogation refusée", "Derogation refused")),

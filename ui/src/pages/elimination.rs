@@ -4,7 +4,9 @@
 //! the notifications sent).
 
 use archipel_archive::auth::Role::{Archivist, ControlAuthority};
-use archipel_archive::disposal::proposal::{self, DecisionInput, DecisionRequest, Proposal, ProposalStatus, UnitDecision};
+use archipel_archive::disposal::proposal::{
+    self, DecisionInput, DecisionRequest, Proposal, ProposalStatus, UnitDecision,
+};
 use archipel_archive::ArchiveError;
 use archipel_seda::authorization::AuthorizationDecision;
 use axum::extract::{Path, State};
@@ -31,7 +33,12 @@ pub async fn log_refusal(
     e: &ArchiveError,
 ) {
     let detail = serde_json::json!({"reason": e.to_string(), "via": "ui"});
-    if let Err(log) = ui.archive.journal.record(tenant, event, "KO", actor, subject, detail).await {
+    if let Err(log) = ui
+        .archive
+        .journal
+        .record(tenant, event, "KO", actor, subject, detail)
+        .await
+    {
         tracing::error!("a refused {event} could not be logged: {log}");
     }
 }

@@ -42,14 +42,30 @@ pub fn proposal_badge(l: Lang, s: ProposalStatus) -> Markup {
 
 fn reason_text(l: Lang, r: &Reason) -> (&'static str, &str) {
     match r {
-        Reason::FinalActionInconsistency { message, .. } => {
-            (l.t("Sorts finaux incohérents", "Inconsistent final actions"), message)
-        }
-        Reason::KeepAccessSp { message } => (l.t("Conservé pour un autre service producteur", "Kept for another originating agency"), message),
-        Reason::AccessLinkInconsistency { message, .. } => (l.t("Lien de rattachement incohérent", "Inconsistent link"), message),
-        Reason::BlockedByHoldRule { message, .. } => (l.t("Gel en vigueur", "Hold in force"), message),
-        Reason::HasChildUnitsToKeep { message, .. } => (l.t("Unités filles à conserver", "Child units to keep"), message),
-        Reason::InPendingCommunication { message, .. } => (l.t("Communication en cours", "Communication in progress"), message),
+        Reason::FinalActionInconsistency { message, .. } => (
+            l.t("Sorts finaux incohérents", "Inconsistent final actions"),
+            message.as_str(),
+        ),
+        Reason::KeepAccessSp { message } => (
+            l.t(
+                "Conservé pour un autre service producteur",
+                "Kept for another originating agency",
+            ),
+            message.as_str(),
+        ),
+        Reason::AccessLinkInconsistency { message, .. } => (
+            l.t("Lien de rattachement incohérent", "Inconsistent link"),
+            message.as_str(),
+        ),
+        Reason::BlockedByHoldRule { message, .. } => (l.t("Gel en vigueur", "Hold in force"), message.as_str()),
+        Reason::HasChildUnitsToKeep { message, .. } => (
+            l.t("Unités filles à conserver", "Child units to keep"),
+            message.as_str(),
+        ),
+        Reason::InPendingCommunication { message, .. } => (
+            l.t("Communication en cours", "Communication in progress"),
+            message.as_str(),
+        ),
     }
 }
 
@@ -189,7 +205,11 @@ fn entries_table(l: Lang, rows: &[&Entry], pick: bool, caption: &str) -> Markup 
     }
 }
 
-pub async fn propose(State(ui): State<UiState>, v: Viewer, Form(fields): Form<Vec<(String, String)>>) -> UiResult<Response> {
+pub async fn propose(
+    State(ui): State<UiState>,
+    v: Viewer,
+    Form(fields): Form<Vec<(String, String)>>,
+) -> UiResult<Response> {
     let field = |name: &str| {
         fields
             .iter()

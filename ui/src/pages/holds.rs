@@ -114,12 +114,7 @@ async fn render(ui: &UiState, v: &Viewer, f: &HoldForm, notice: Option<Markup>) 
             }
         }
     };
-    Ok(layout::page(
-        v,
-        Some(Nav::Eliminations),
-        l.t("Gels", "Holds"),
-        body,
-    ))
+    Ok(layout::page(v, Some(Nav::Eliminations), l.t("Gels", "Holds"), body))
 }
 
 pub async fn submit(State(ui): State<UiState>, v: Viewer, Form(f): Form<HoldForm>) -> UiResult<Response> {
@@ -133,12 +128,13 @@ pub async fn submit(State(ui): State<UiState>, v: Viewer, Form(f): Form<HoldForm
         .map(str::to_owned)
         .collect();
     let text = |s: &str| Some(s.trim().to_owned()).filter(|s| !s.is_empty());
-    let end = match f.fin.trim() {
-        "" => None,
-        s => Some(NaiveDate::parse_from_str(s, "%Y-%m-%d").map_err(|_| {
-            UiError::Archive(ArchiveError::Invalid(format!("`{}` is not a date", s.escape_default())))
-        })?),
-    };
+    let end =
+        match f.fin.trim() {
+            "" => None,
+            s => Some(NaiveDate::parse_from_str(s, "%Y-%m-%d").map_err(|_| {
+                UiError::Archive(ArchiveError::Invalid(format!("`{}` is not a date", s.escape_default())))
+            })?),
+        };
     let rule_id = f.regle.trim().to_owned();
     let change = if f.action == "lever" {
         Change::Remove { rule_id }
@@ -179,7 +175,10 @@ pub async fn submit(State(ui): State<UiState>, v: Viewer, Form(f): Form<HoldForm
             {
                 tracing::error!("a refused hold could not be logged: {log}");
             }
-            if !matches!(e, ArchiveError::Invalid(_) | ArchiveError::Conflict(_) | ArchiveError::NotFound(_)) {
+            if !matches!(
+                e,
+                ArchiveError::Invalid(_) | ArchiveError::Conflict(_) | ArchiveError::NotFound(_)
+            ) {
                 return Err(UiError::Archive(e));
             }
             let notice = html! { div.notice.ko role="alert" { p {

@@ -65,11 +65,16 @@ pub async fn agency(State(ui): State<UiState>, v: Viewer, Form(f): Form<AgencyFo
         "" => id.clone(),
         n => n.to_owned(),
     };
-    let agency = Agency { id: id.clone(), name };
-    put_agency(State(ui.archive.clone()), Caller(v.who.clone()), Path(tenant), Json(agency))
-        .await
-        .map_err(api)?;
-    Ok(saved("services", &id))
+    let agency = Agency { id, name };
+    let Json(stored) = put_agency(
+        State(ui.archive.clone()),
+        Caller(v.who.clone()),
+        Path(tenant),
+        Json(agency),
+    )
+    .await
+    .map_err(api)?;
+    Ok(saved("services", &stored.id))
 }
 
 #[derive(Deserialize)]
@@ -110,15 +115,15 @@ pub async fn agreement(State(ui): State<UiState>, v: Viewer, Form(f): Form<Agree
         "active": f.actif.is_some(),
     }))
     .map_err(ArchiveError::from)?;
-    put_agreement(
+    let Json(stored) = put_agreement(
         State(ui.archive.clone()),
         Caller(v.who.clone()),
-        Path((tenant, id.clone())),
+        Path((tenant, id)),
         Json(spec),
     )
     .await
     .map_err(api)?;
-    Ok(saved("contrats", &id))
+    Ok(saved("contrats", &stored.id))
 }
 
 pub async fn profile(State(ui): State<UiState>, v: Viewer, mut parts: Multipart) -> UiResult<Response> {
@@ -131,7 +136,8 @@ pub async fn profile(State(ui): State<UiState>, v: Viewer, mut parts: Multipart)
     };
     crate::csrf::check(&ui, &v, &token, "referentiels.profils").await?;
     let tenant = v.allow(&ui, &[Archivist]).await?;
-    let (mut pid, mut name, mut fields, mut formats, mut rng) = (String::new(), String::new(), String::new(), String::new(), None);
+    let (mut pid, mut name, mut fields, mut formats, mut rng) =
+        (String::new(), String::new(), String::new(), String::new(), None);
     while let Some(f) = parts.next_field().await.map_err(bad)? {
         match f.name() {
             Some("id") => pid = f.text().await.map_err(bad)?,
@@ -161,15 +167,15 @@ pub async fn profile(State(ui): State<UiState>, v: Viewer, mut parts: Multipart)
         allowed_formats: items(&formats),
         rng,
     };
-    put_profile(
+    let Json(stored) = put_profile(
         State(ui.archive.clone()),
         Caller(v.who.clone()),
-        Path((tenant, pid.clone())),
+        Path((tenant, pid)),
         Json(spec),
     )
     .await
     .map_err(api)?;
-    Ok(saved("profils", &pid))
+    Ok(saved("profils", &stored.id))
 }
 
 #[derive(Deserialize)]
@@ -207,15 +213,15 @@ pub async fn access_contract(State(ui): State<UiState>, v: Viewer, Form(f): Form
         may_request_dips: f.dip.is_some(),
         active: f.actif.is_some(),
     };
-    put_contract(
+    let Json(stored) = put_contract(
         State(ui.archive.clone()),
         Caller(v.who.clone()),
-        Path((tenant, id.clone())),
+        Path((tenant, id)),
         Json(spec),
     )
     .await
     .map_err(api)?;
-    Ok(saved("contrats-acces", &id))
+    Ok(saved("contrats-acces", &stored.id))
 }
 
 /// The four forms, each in a `details` so the page stays readable.

@@ -3,11 +3,11 @@
 
 use std::collections::HashMap;
 
+use archipel_archive::access::{AccessContract, ACCESS_CONTRACT};
 use archipel_archive::auth::Role::Archivist;
 use archipel_archive::model::{Agency, Agreement, Profile, Rule};
 use archipel_archive::referentials::{AGREEMENT, PROFILE, RULE};
 use archipel_archive::ArchiveError;
-use archipel_archive::access::{AccessContract, ACCESS_CONTRACT};
 use axum::extract::{Multipart, Query, State};
 use axum::http::StatusCode;
 use axum::response::Response;

@@ -128,7 +128,13 @@ pub async fn page(State(ui): State<UiState>, v: Viewer, Query(q): Query<Register
         )
         .await?;
     match q.format.as_str() {
-        "csv" => return Ok(download(register_csv(&r), "text/csv; charset=utf-8", format!("registre-{tenant}.csv"))),
+        "csv" => {
+            return Ok(download(
+                register_csv(&r),
+                "text/csv; charset=utf-8",
+                format!("registre-{tenant}.csv"),
+            ))
+        }
         "json" => {
             let json = serde_json::to_string_pretty(&r).map_err(archipel_archive::ArchiveError::from)?;
             return Ok(download(json, "application/json", format!("registre-{tenant}.json")));
@@ -255,7 +261,10 @@ fn recent_months(today: chrono::NaiveDate, n: usize) -> Vec<String> {
 }
 
 fn month_label(l: Lang, month: &str) -> String {
-    match month.split_once('-').and_then(|(y, m)| Some((y, m.parse::<usize>().ok()?))) {
+    match month
+        .split_once('-')
+        .and_then(|(y, m)| Some((y, m.parse::<usize>().ok()?)))
+    {
         Some((y, m)) if (1..=12).contains(&m) => format!("{} {y}", format::month_name(l, m - 1)),
         _ => month.to_owned(),
     }
@@ -278,11 +287,19 @@ pub async fn usage_page(State(ui): State<UiState>, v: Viewer, Query(q): Query<Us
                 csv.push_str(&r.csv());
                 csv.push('\n');
             }
-            return Ok(download(csv, "text/csv; charset=utf-8", format!("usage-{tenant}-{month}.csv")));
+            return Ok(download(
+                csv,
+                "text/csv; charset=utf-8",
+                format!("usage-{tenant}-{month}.csv"),
+            ));
         }
         "json" => {
             let json = serde_json::to_string_pretty(&rows).map_err(archipel_archive::ArchiveError::from)?;
-            return Ok(download(json, "application/json", format!("usage-{tenant}-{month}.json")));
+            return Ok(download(
+                json,
+                "application/json",
+                format!("usage-{tenant}-{month}.json"),
+            ));
         }
         _ => {}
     }

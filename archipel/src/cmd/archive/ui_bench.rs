@@ -115,10 +115,7 @@ async fn bench(args: &UiBenchArgs, addrs: &str, work: &Path) -> anyhow::Result<s
     let archive: Arc<Archive> = Archive::new(client, config, None).await?;
     let tenant = format!("benchui{}", std::process::id());
     archive.refs.add_tenant(&tenant, "bench ui", "BENCH-AA").await?;
-    archive
-        .refs
-        .put_versioned(&tenant, AGREEMENT, agreement())
-        .await?;
+    archive.refs.put_versioned(&tenant, AGREEMENT, agreement()).await?;
     let who = Principal::dev_superuser();
     archipel_archive::rules_import::import_rules(&archive, &who, &tenant, RULES).await?;
     let (unit, transfer) = ingest(&archive, &tenant, args.units, work).await?;
@@ -196,7 +193,13 @@ fn median(mut v: Vec<f64>) -> f64 {
 }
 
 /// p95 and median of `n` GETs of `path` (after two to warm up), in milliseconds.
-async fn time_page(http: &reqwest::Client, base: &str, path: &str, cookie: &str, n: usize) -> anyhow::Result<(f64, f64)> {
+async fn time_page(
+    http: &reqwest::Client,
+    base: &str,
+    path: &str,
+    cookie: &str,
+    n: usize,
+) -> anyhow::Result<(f64, f64)> {
     let mut took = Vec::with_capacity(n);
     for i in 0..n + 2 {
         let start = Instant::now();
