@@ -7,7 +7,6 @@ use archipel_archive::disposal::modification::{self, ModificationRequest};
 use archipel_archive::disposal::modify::Change;
 use archipel_archive::model::{HoldAttributes, Rule};
 use archipel_archive::referentials::RULE;
-use archipel_archive::searching::SearchParams;
 use archipel_archive::ArchiveError;
 use axum::extract::State;
 use axum::http::StatusCode;
@@ -52,33 +51,50 @@ pub struct HoldForm {
 async fn render(ui: &UiState, v: &Viewer, f: &HoldForm, notice: Option<Markup>) -> UiResult<Response> {
     let tenant = v.allow(ui, READERS).await?;
     let l = v.lang;
-    let params = SearchParams {
-        hold: Some(true),
-        facets: Some(false),
-        limit: Some(SHOWN),
-        ..SearchParams::default()
-    };
-    let held = archipel_archive::searching::search_page(&ui.archive, &tenant, params).await?;
+    // From the catalog (the rules in force on each unit, own or inherited), not the search
+    // index, which other fronts update later.
+    let today = format::today();
+    let mut held: Vec<(String, String, String, String, bool)> = Vec::new();
+    let mut total = 0usize;
+    ui.archive
+        .catalog
+        .each_unit(&tenant, |u| {
+            let hold = u
+                .rules
+                .iter()
+                .find(|r| r.category == "HoldRule" && r.end_date.is_none_or(|e| e >= today));
+            if let Some(r) = hold {
+                total += 1;
+                if held.len() < SHOWN {
+                    let agency = u.originating_agency.clone().unwrap_or_default();
+                    held.push((u.id.clone(), u.title.clone(), agency, r.rule_id.clone(), r.inherited));
+                }
+            }
+            Ok(())
+        })
+        .await?;
     let mut rules: Vec<Rule> = ui.archive.refs.list::<Rule>(&tenant, RULE).await?;
     rules.retain(|r| r.rule_type == "HoldRule");
     rules.sort_by(|a, b| a.id.cmp(&b.id));
     let body = html! {
         @if let Some(n) = notice { (n) }
         p role="status" {
-            (format::int(l, held.total as u64)) " " (l.t("unité(s) sous un gel en vigueur aujourd’hui. Un gel suspend toute élimination.", "unit(s) under a hold in force today. A hold suspends any elimination."))
+            (format::int(l, total as u64)) " " (l.t("unité(s) sous un gel en vigueur aujourd’hui. Un gel suspend toute élimination.", "unit(s) under a hold in force today. A hold suspends any elimination."))
         }
-        @if !held.hits.is_empty() {
+        @if !held.is_empty() {
             table {
                 caption.visually-hidden { (l.t("Unités gelées", "Units on hold")) }
                 thead { tr {
                     th scope="col" { (l.t("Unité", "Unit")) }
                     th scope="col" { (l.t("Service producteur", "Originating agency")) }
                     th scope="col" { (l.t("Identifiant", "Identifier")) }
+                    th scope="col" { (l.t("Règle", "Rule")) }
                 } }
-                tbody { @for h in &held.hits { tr {
-                    td { a href={ "/ui/unites/" (encode(&h.unit_id)) } { (h.title) } }
-                    td { (h.originating_agency) }
-                    td { code { (h.unit_id) } }
+                tbody { @for (id, title, agency, rule, inherited) in &held { tr {
+                    td { a href={ "/ui/unites/" (encode(id)) } { (title) } }
+                    td { (agency) }
+                    td { code { (id) } }
+                    td { code { (rule) } @if *inherited { " " (l.t("(héritée)", "(inherited)")) } }
                 } } }
             }
         }

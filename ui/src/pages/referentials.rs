@@ -52,7 +52,6 @@ async fn render(ui: &UiState, v: &Viewer, outcome: Option<Markup>) -> UiResult<R
     rules.sort_by(|a, b| (a.rule_type.as_str(), a.id.as_str()).cmp(&(b.rule_type.as_str(), b.id.as_str())));
     let body = html! {
         @if let Some(o) = outcome { (o) }
-        (super::referential_forms::forms(l, &v.csrf, &profiles))
         h2 #contrats { (l.t("Contrats d’entrée", "Ingest agreements")) }
         @if agreements.is_empty() { p { (l.t("Aucun contrat d’entrée.", "No agreement.")) } } @else {
             table {
@@ -106,6 +105,8 @@ async fn render(ui: &UiState, v: &Viewer, outcome: Option<Markup>) -> UiResult<R
         @if rules.is_empty() { p { (l.t("Aucune règle importée.", "No rule imported.")) } } @else {
             (rules_table(l, &rules.iter().collect::<Vec<_>>(), l.t("Règles en vigueur", "Rules in force")))
         }
+        h2 #creer { (l.t("Créer ou modifier", "Create or change")) }
+        (super::referential_forms::forms(l, &v.csrf, &profiles))
     };
     Ok(layout::page(
         v,
