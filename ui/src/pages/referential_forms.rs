@@ -30,7 +30,7 @@ fn api(e: ApiError) -> UiError {
 
 /// A list typed one item per line (or separated by commas or semicolons).
 fn items(s: &str) -> Vec<String> {
-    s.split(|c: char| c == '\n' || c == ',' || c == ';')
+    s.split(['\n', ',', ';'])
         .map(str::trim)
         .filter(|s| !s.is_empty())
         .map(str::to_owned)
