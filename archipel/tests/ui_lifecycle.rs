@@ -373,10 +373,7 @@ async fn scenario() {
     a.shot("registre").await;
     let csv = fetch_text(&a, "/ui/registre?format=csv").await;
     assert!(csv.starts_with("originating_agency,kind,id,date"), "{csv}");
-    assert!(
-        csv.contains(",entry,") && csv.contains(",elimination,"),
-        "{csv}"
-    );
+    assert!(csv.contains(",entry,") && csv.contains(",elimination,"), "{csv}");
     let json: Value = serde_json::from_str(&fetch_text(&a, "/ui/registre?format=json").await).unwrap();
     assert_eq!(json["tenant"], "region");
     a.goto(&format!("{ui}/registre/usage")).await;
