@@ -199,6 +199,24 @@ fn sessions_forms_and_limits_over_http() {
         assert_eq!(r.status(), 403);
         let r = ui.post_form("/deconnexion", &session, "").await;
         assert_eq!(r.status(), 403);
+        // Every form of the lifecycle screens too, before reading anything else.
+        for action in [
+            "/communications/nouvelle",
+            "/communications/0123456789abcdef/avis",
+            "/eliminations/proposition",
+            "/eliminations/ELIM-1/visa",
+            "/eliminations/ELIM-1/execution",
+            "/gels",
+            "/referentiels/services",
+            "/referentiels/contrats",
+            "/referentiels/contrats-acces",
+        ] {
+            let r = ui.post_form(action, &session, "_csrf=forged&decision=approved").await;
+            assert_eq!(r.status(), 403, "{action}");
+            assert!(r.text().await.unwrap().contains("Formulaire refusé"), "{action}");
+        }
+        // Times in Paris, said so.
+        assert!(ui.get("/", &session).await.text().await.unwrap().contains("Heures de Paris"));
 
         // An upload over the SIP limit: a message on the page, nothing stored.
         let page = ui.get("/versements/nouveau", &session).await.text().await.unwrap();

@@ -54,15 +54,21 @@ pub fn date(l: Lang, d: NaiveDate) -> String {
     format!("{day} {} {}", month_name(l, d.month0() as usize), d.year())
 }
 
-/// A moment, to the minute, in UTC (said so: fronts and readers may sit in different zones).
+/// A moment, to the minute, in Paris time (the page footer says so): `6 décembre 2026 à 11:13`.
 pub fn datetime(l: Lang, t: DateTime<Utc>) -> String {
     let at = l.t("à", "at");
-    format!(
-        "{} {at} {:02}:{:02}{NBSP}UTC",
-        date(l, t.date_naive()),
-        t.hour(),
-        t.minute()
-    )
+    let p = crate::paris::local(t);
+    format!("{} {at} {:02}:{:02}", date(l, p.date()), p.hour(), p.minute())
+}
+
+/// The day of a moment, in Paris.
+pub fn day(l: Lang, t: DateTime<Utc>) -> String {
+    date(l, crate::paris::local(t).date())
+}
+
+/// Today's date in Paris (what an archivist calls today).
+pub fn today() -> NaiveDate {
+    crate::paris::local(Utc::now()).date()
 }
 
 /// An integer with grouped thousands: `10 000` / `10,000`.
@@ -138,5 +144,14 @@ mod tests {
         assert_eq!(size(Lang::Fr, 512), "512\u{A0}o");
         assert_eq!(size(Lang::Fr, 1500), "1,5\u{A0}ko");
         assert_eq!(size(Lang::Fr, 12_000_000_000), "12,0\u{A0}Go");
+    }
+
+    #[test]
+    fn moments_in_paris_time() {
+        let t: DateTime<Utc> = "2026-12-06T10:13:00Z".parse().unwrap();
+        assert_eq!(datetime(Lang::Fr, t), "6 décembre 2026 à 11:13");
+        let summer: DateTime<Utc> = "2026-07-31T22:30:00Z".parse().unwrap();
+        assert_eq!(datetime(Lang::En, summer), "1 August 2026 at 00:30");
+        assert_eq!(day(Lang::Fr, summer), "1er août 2026");
     }
 }

@@ -9,13 +9,15 @@ use maud::{html, Markup, DOCTYPE};
 use crate::extract::{encode, Viewer};
 use crate::i18n::Lang;
 
-/// The screens, in navigation order. New screens (communication, elimination, registre des
-/// entrées) add a variant here and a line in [`nav_items`].
+/// The screens, in navigation order. A new screen adds a variant here and a line in [`nav_items`].
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Nav {
     Dashboard,
     Transfers,
     Search,
+    Communications,
+    Eliminations,
+    Register,
     Logbook,
     Referentials,
     Operations,
@@ -27,6 +29,9 @@ impl Nav {
             Nav::Dashboard => "/ui/",
             Nav::Transfers => "/ui/versements",
             Nav::Search => "/ui/recherche",
+            Nav::Communications => "/ui/communications",
+            Nav::Eliminations => "/ui/eliminations",
+            Nav::Register => "/ui/registre",
             Nav::Logbook => "/ui/journal",
             Nav::Referentials => "/ui/referentiels",
             Nav::Operations => "/ui/exploitation",
@@ -38,6 +43,9 @@ impl Nav {
             Nav::Dashboard => l.t("Tableau de bord", "Dashboard"),
             Nav::Transfers => l.t("Versements", "Transfers"),
             Nav::Search => l.t("Recherche", "Search"),
+            Nav::Communications => l.t("Communications", "Communications"),
+            Nav::Eliminations => l.t("Éliminations", "Eliminations"),
+            Nav::Register => l.t("Registre des entrées", "Accession register"),
             Nav::Logbook => l.t("Journal", "Logbook"),
             Nav::Referentials => l.t("Référentiels", "Referentials"),
             Nav::Operations => l.t("Exploitation", "Operations"),
@@ -52,15 +60,24 @@ pub fn nav_items(role: Role) -> &'static [Nav] {
             Nav::Dashboard,
             Nav::Transfers,
             Nav::Search,
+            Nav::Communications,
+            Nav::Eliminations,
+            Nav::Register,
             Nav::Logbook,
             Nav::Referentials,
         ],
-        Role::TransferringAgency => &[Nav::Dashboard, Nav::Transfers],
-        Role::ControlAuthority => &[Nav::Dashboard, Nav::Search, Nav::Logbook],
+        Role::TransferringAgency => &[Nav::Dashboard, Nav::Transfers, Nav::Communications],
+        Role::ControlAuthority => &[
+            Nav::Dashboard,
+            Nav::Search,
+            Nav::Communications,
+            Nav::Eliminations,
+            Nav::Register,
+            Nav::Logbook,
+        ],
         Role::Operator => &[Nav::Operations],
-        // Requesters consult through communication requests, which have no screens yet: every
-        // page's role check refuses them.
-        Role::Requester => &[],
+        // Requesters consult through communication requests.
+        Role::Requester => &[Nav::Communications],
     }
 }
 
@@ -137,7 +154,7 @@ pub fn page(v: &Viewer, active: Option<Nav>, title: &str, body: Markup) -> Respo
                     (body)
                 }
                 footer {
-                    p { (l.t("Archipel — archivage électronique mutualisé. Heures en UTC.", "Archipel — shared electronic archiving. Times in UTC.")) }
+                    p { (l.t("Archipel — archivage électronique mutualisé. Heures de Paris (UTC+1, UTC+2 en été).", "Archipel — shared electronic archiving. Times in Paris time (UTC+1, UTC+2 in summer).")) }
                 }
             }
         }

@@ -26,6 +26,7 @@ mod format;
 mod i18n;
 mod layout;
 mod pages;
+mod paris;
 mod session;
 
 use std::sync::Arc;
@@ -105,10 +106,42 @@ pub fn router_with_clock(archive: Arc<Archive>, config: UiConfig, clock: Arc<dyn
         .route("/ui/unites/{id}", get(pages::unit::page))
         .route("/ui/unites/{id}/objets/{object}", get(pages::unit::download))
         .route("/ui/unites/{id}/objets/{object}/apercu", get(pages::unit::preview))
+        .route("/ui/communications", get(pages::communications::list))
+        .route(
+            "/ui/communications/nouvelle",
+            get(pages::communications::new_form).post(pages::communications::submit),
+        )
+        .route("/ui/communications/{id}", get(pages::communication::page))
+        .route("/ui/communications/{id}/avis", post(pages::communication::answer))
+        .route("/ui/communications/{id}/dip", get(pages::communication::dip))
+        .route(
+            "/ui/communications/{id}/messages/{name}",
+            get(pages::communication::message),
+        )
+        .route("/ui/eliminations", get(pages::eliminations::page))
+        .route("/ui/eliminations/proposition", post(pages::eliminations::propose))
+        .route("/ui/eliminations/{id}", get(pages::elimination::page))
+        .route("/ui/eliminations/{id}/visa", post(pages::elimination::visa))
+        .route("/ui/eliminations/{id}/execution", post(pages::elimination::execute))
+        .route("/ui/eliminations/{id}/proces-verbal", get(pages::elimination::record))
+        .route(
+            "/ui/eliminations/{id}/messages/{name}",
+            get(pages::elimination::message),
+        )
+        .route("/ui/gels", get(pages::holds::page).post(pages::holds::submit))
+        .route("/ui/registre", get(pages::register::page))
+        .route("/ui/registre/usage", get(pages::register::usage_page))
         .route("/ui/journal", get(pages::logbook::page))
         .route("/ui/journal/verifier", post(pages::logbook::verify))
         .route("/ui/referentiels", get(pages::referentials::page))
         .route("/ui/referentiels/regles", post(pages::referentials::rules))
+        .route("/ui/referentiels/services", post(pages::referential_forms::agency))
+        .route("/ui/referentiels/contrats", post(pages::referential_forms::agreement))
+        .route("/ui/referentiels/profils", post(pages::referential_forms::profile))
+        .route(
+            "/ui/referentiels/contrats-acces",
+            post(pages::referential_forms::access_contract),
+        )
         .route("/ui/exploitation", get(pages::operations::page))
         .route("/ui/{*rest}", axum::routing::any(error::not_found))
         .layer(forms_limit)

@@ -50,6 +50,9 @@ impl Dev {
                 &base,
                 "--archive-port",
                 "0",
+                // Any free port: another `archipel dev` may hold the default 8443.
+                "--vitam-port",
+                "0",
             ])
             .args(extra)
             .stdout(Stdio::piped())

@@ -1,14 +1,14 @@
 //! The REST API (axum). Every route resolves the caller from its bearer token first; the tenant
 //! in the path is then checked against the credential, never trusted on its own.
 
-mod access;
+pub mod access;
 mod admin;
 mod audit;
 mod deliveries;
 mod disposal;
 mod openapi;
 mod outgoing;
-mod referentials;
+pub mod referentials;
 mod transfers;
 pub(crate) mod units;
 

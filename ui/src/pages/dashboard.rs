@@ -6,7 +6,7 @@ use archipel_archive::model::{Transfer, TransferStatus};
 use archipel_archive::searching::SearchParams;
 use axum::extract::State;
 use axum::response::{IntoResponse, Redirect, Response};
-use chrono::{Datelike, NaiveDate, Utc};
+use chrono::{Datelike, NaiveDate};
 use maud::{html, Markup};
 
 use crate::error::UiResult;
@@ -20,15 +20,19 @@ pub async fn page(State(ui): State<UiState>, v: Viewer) -> UiResult<Response> {
     if v.who.role == Operator {
         return Ok(Redirect::to("/ui/exploitation").into_response());
     }
+    if v.who.role == archipel_archive::auth::Role::Requester {
+        return Ok(Redirect::to("/ui/communications").into_response());
+    }
     let tenant = v.allow(&ui, &[TransferringAgency, Archivist, ControlAuthority]).await?;
     let l = v.lang;
     let transfers = visible_transfers(&ui, &v, &tenant).await?;
-    let today = Utc::now().date_naive();
+    let today = format::today();
     let due = if v.is(&[Archivist, ControlAuthority]) {
         Some(eliminations_due(&ui, &tenant, today).await?)
     } else {
         None
     };
+    let waiting = waiting_decisions(&ui, &v, &tenant).await?;
     let health = cluster_line(&ui, l).await;
     let mut recent: Vec<&Transfer> = transfers.iter().collect();
     recent.sort_by_key(|t| std::cmp::Reverse(t.received_at));
@@ -61,6 +65,22 @@ pub async fn page(State(ui): State<UiState>, v: Viewer) -> UiResult<Response> {
                 }
             }
         }
+        @if let Some((communications, visas)) = waiting {
+            div.cards {
+                div.card {
+                    h2 { (l.t("Demandes de dérogation en attente", "Derogations waiting")) }
+                    p.big { (format::int(l, communications)) }
+                    p { a href="/ui/communications" { (l.t("Voir les demandes de communication", "See the communication requests")) } }
+                }
+                @if v.is(&[Archivist, ControlAuthority]) {
+                    div.card {
+                        h2 { (l.t("Éliminations en attente de visa", "Eliminations awaiting a visa")) }
+                        p.big { (format::int(l, visas)) }
+                        p { a href="/ui/eliminations" { (l.t("Voir les éliminations", "See the eliminations")) } }
+                    }
+                }
+            }
+        }
         h2 { (l.t("Croissance par mois", "Growth by month")) }
         (growth_chart(l, &stored, today))
         @if !failed.is_empty() {
@@ -83,6 +103,29 @@ pub async fn page(State(ui): State<UiState>, v: Viewer) -> UiResult<Response> {
         l.t("Tableau de bord", "Dashboard"),
         body,
     ))
+}
+
+/// Requests waiting for this viewer's side: derogations at the step its role answers, and
+/// elimination proposals awaiting the visa.
+async fn waiting_decisions(ui: &UiState, v: &Viewer, tenant: &str) -> UiResult<Option<(u64, u64)>> {
+    use archipel_archive::delivery::DeliveryStatus;
+    let step = match v.who.role {
+        Role::Archivist | Role::TransferringAgency => DeliveryStatus::PendingOriginatingAgency,
+        Role::ControlAuthority => DeliveryStatus::PendingControlAuthority,
+        _ => return Ok(None),
+    };
+    let deliveries = super::communications::visible(ui, v, tenant).await?;
+    let communications = deliveries.iter().filter(|d| d.status == step).count() as u64;
+    let visas = if v.is(&[Archivist, ControlAuthority]) {
+        archipel_archive::disposal::proposal::list(&ui.archive, tenant)
+            .await?
+            .iter()
+            .filter(|p| p.status == archipel_archive::disposal::proposal::ProposalStatus::Proposed)
+            .count() as u64
+    } else {
+        0
+    };
+    Ok(Some((communications, visas)))
 }
 
 /// The tenant's transfers this viewer may see: a transferring agency sees its own only.

@@ -1,10 +1,17 @@
-//! One module per screen. Screens still to come (communication, élimination, registre des
-//! entrées) get a module here, routes in `lib.rs` and a line in `layout::nav_items`.
+//! One module per screen: each gets routes in `lib.rs` and, if it is a screen of its own, a line
+//! in `layout::nav_items`.
 
+pub mod communication;
+pub mod communications;
 pub mod dashboard;
+pub mod elimination;
+pub mod eliminations;
+pub mod holds;
 pub mod logbook;
 pub mod operations;
+pub mod referential_forms;
 pub mod referentials;
+pub mod register;
 pub mod search;
 pub mod signin;
 pub mod transfers;
@@ -12,6 +19,8 @@ pub mod unit;
 pub mod upload;
 
 use archipel_archive::model::TransferStatus;
+use axum::http::header;
+use axum::response::{IntoResponse, Response};
 use maud::{html, Markup};
 
 use crate::i18n::Lang;
@@ -41,4 +50,18 @@ pub fn outcome_badge(l: Lang, outcome: &str) -> Markup {
 /// The hidden field every signed-in form carries.
 pub fn csrf_field(token: &str) -> Markup {
     html! { input type="hidden" name=(crate::csrf::FIELD) value=(token); }
+}
+
+/// A stored SEDA message, as a download: never rendered by the browser on this origin (a
+/// message an authority wrote could carry markup), and sandboxed should it be.
+pub fn xml_response(xml: Vec<u8>) -> Response {
+    (
+        [
+            (header::CONTENT_TYPE, "application/xml"),
+            (header::CONTENT_DISPOSITION, "attachment"),
+            (header::CONTENT_SECURITY_POLICY, "sandbox; default-src 'none'"),
+        ],
+        xml,
+    )
+        .into_response()
 }

@@ -3,11 +3,12 @@
 
 use std::collections::HashMap;
 
+use archipel_archive::access::{AccessContract, ACCESS_CONTRACT};
 use archipel_archive::auth::Role::Archivist;
 use archipel_archive::model::{Agency, Agreement, Profile, Rule};
 use archipel_archive::referentials::{AGREEMENT, PROFILE, RULE};
 use archipel_archive::ArchiveError;
-use axum::extract::{Multipart, State};
+use axum::extract::{Multipart, Query, State};
 use axum::http::StatusCode;
 use axum::response::Response;
 use maud::{html, Markup};
@@ -22,8 +23,21 @@ use crate::UiState;
 
 const MAX_CSV_BYTES: usize = 2 << 20;
 
-pub async fn page(State(ui): State<UiState>, v: Viewer) -> UiResult<Response> {
-    render(&ui, &v, None).await
+#[derive(serde::Deserialize, Default)]
+pub struct Saved {
+    /// What a form just saved, to say so.
+    #[serde(default)]
+    enregistre: String,
+}
+
+pub async fn page(State(ui): State<UiState>, v: Viewer, Query(q): Query<Saved>) -> UiResult<Response> {
+    let l = v.lang;
+    let notice = (!q.enregistre.is_empty()).then(|| {
+        html! { div.notice.ok role="status" { p {
+            "« " (q.enregistre) " » " (l.t("enregistré (nouvelle version s’il existait déjà).", "saved (a new version if it existed)."))
+        } } }
+    });
+    render(&ui, &v, notice).await
 }
 
 async fn render(ui: &UiState, v: &Viewer, outcome: Option<Markup>) -> UiResult<Response> {
@@ -33,6 +47,7 @@ async fn render(ui: &UiState, v: &Viewer, outcome: Option<Markup>) -> UiResult<R
     let agencies: Vec<Agency> = refs.agencies(&tenant).await?;
     let agreements: Vec<Agreement> = refs.list(&tenant, AGREEMENT).await?;
     let profiles: Vec<Profile> = refs.list(&tenant, PROFILE).await?;
+    let contracts: Vec<AccessContract> = refs.list(&tenant, ACCESS_CONTRACT).await?;
     let mut rules: Vec<Rule> = refs.list(&tenant, RULE).await?;
     rules.sort_by(|a, b| (a.rule_type.as_str(), a.id.as_str()).cmp(&(b.rule_type.as_str(), b.id.as_str())));
     let body = html! {
@@ -56,7 +71,7 @@ async fn render(ui: &UiState, v: &Viewer, outcome: Option<Markup>) -> UiResult<R
                     td { (a.profile.as_deref().unwrap_or("—")) }
                     td { @if a.allowed_formats.is_empty() { (l.t("tous", "any")) } @else { (a.allowed_formats.join(", ")) } }
                     td { (if a.active { l.t("oui", "yes") } else { l.t("non", "no") }) }
-                    td { (a.version) " (" (format::date(l, a.updated_at.date_naive())) ")" }
+                    td { (a.version) " (" (format::day(l, a.updated_at)) ")" }
                 } } }
             }
         }
@@ -83,11 +98,15 @@ async fn render(ui: &UiState, v: &Viewer, outcome: Option<Markup>) -> UiResult<R
         @if agencies.is_empty() { p { (l.t("Aucun service versant enregistré.", "No transferring agency registered.")) } } @else {
             ul { @for a in &agencies { li { code { (a.id) } " — " (a.name) } } }
         }
+        h2 #contrats-acces { (l.t("Contrats d’accès", "Access contracts")) }
+        (super::referential_forms::access_table(l, &contracts))
         h2 #regles { (l.t("Référentiel des règles de gestion", "Management rules referential")) }
         (import_form(l, &v.csrf))
         @if rules.is_empty() { p { (l.t("Aucune règle importée.", "No rule imported.")) } } @else {
             (rules_table(l, &rules.iter().collect::<Vec<_>>(), l.t("Règles en vigueur", "Rules in force")))
         }
+        h2 #creer { (l.t("Créer ou modifier", "Create or change")) }
+        (super::referential_forms::forms(l, &v.csrf, &profiles))
     };
     Ok(layout::page(
         v,

@@ -154,10 +154,11 @@ pub async fn submit(
         .await?;
     let cookie = ui.sessions.open(f.token.trim().to_owned());
     // Operators have no tenant pages: they land on the cluster.
-    let target = if who.role == archipel_archive::auth::Role::Operator && retour == "/ui/" {
-        "/ui/exploitation".to_owned()
-    } else {
-        retour
+    // Requesters have only their communications.
+    let target = match who.role {
+        archipel_archive::auth::Role::Operator if retour == "/ui/" => "/ui/exploitation".to_owned(),
+        archipel_archive::auth::Role::Requester if retour == "/ui/" => "/ui/communications".to_owned(),
+        _ => retour,
     };
     let mut r = Redirect::to(&target).into_response();
     let h = r.headers_mut();

@@ -88,6 +88,9 @@ pub async fn page(State(ui): State<UiState>, v: Viewer, Path(id): Path<String>) 
     let scrub = last_scrub(&ui).await;
     let can_download = v.is(&[Archivist]);
     let body = html! {
+        @if v.is(super::communications::ASKERS) {
+            p { a href={ "/ui/communications/nouvelle?unite=" (crate::extract::encode(&u.id)) } { (l.t("Demander la communication de cette unité", "Ask for this unit to be communicated")) } }
+        }
         nav.tree aria-label=(l.t("Position dans l’arborescence", "Position in the tree")) {
             h2 { (l.t("Arborescence", "Tree")) }
             @if ancestors.is_empty() {

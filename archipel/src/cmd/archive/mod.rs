@@ -12,6 +12,7 @@ mod search;
 mod serve;
 mod transfer;
 pub mod ui;
+mod ui_bench;
 
 use std::path::PathBuf;
 use std::process::ExitCode;
@@ -107,6 +108,8 @@ pub enum ArchiveCommand {
     BuildSip(flows::BuildSipArgs),
     /// Ingest throughput against this machine's limit (starts a local cluster unless --cluster).
     Bench(bench::IngestBenchArgs),
+    /// Response time of each web-interface page with many units, against the 100 ms p95 target.
+    BenchUi(ui_bench::UiBenchArgs),
     /// Rebuild a tenant's catalog and search index from the AIPs in the cluster.
     Reindex {
         #[arg(long)]
@@ -433,6 +436,7 @@ pub async fn run(command: ArchiveCommand) -> anyhow::Result<ExitCode> {
         C::Flow { command } => flows::run(command).await,
         C::BuildSip(args) => flows::build_sip(args).await,
         C::Bench(args) => bench::run(args).await,
+        C::BenchUi(args) => ui_bench::run(args).await,
         C::Tenant { command } => match command {
             TenantCommand::Add {
                 id,
