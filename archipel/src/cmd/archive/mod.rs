@@ -2,6 +2,7 @@
 
 mod access;
 mod bench;
+mod dip_bench;
 mod disposal;
 mod doors;
 mod flows;
@@ -23,7 +24,7 @@ use serde_json::{json, Value};
 pub use doors::{start_vitam, VitamArgs};
 use http::Front;
 pub use http::FrontArgs;
-pub use serve::{open_archive, serve_front, ServeArgs};
+pub use serve::{open_archive, seda_schemas, serve_front, ServeArgs};
 
 #[derive(Subcommand)]
 pub enum ArchiveCommand {
@@ -105,6 +106,8 @@ pub enum ArchiveCommand {
     BuildSip(flows::BuildSipArgs),
     /// Ingest throughput against this machine's limit (starts a local cluster unless --cluster).
     Bench(bench::IngestBenchArgs),
+    /// DIP build throughput against the cluster's large-GET rate (starts a local cluster unless --cluster).
+    DipBench(dip_bench::DipBenchArgs),
     /// Rebuild a tenant's catalog and search index from the AIPs in the cluster.
     Reindex {
         #[arg(long)]
@@ -208,6 +211,9 @@ pub enum AgreementCommand {
         disallowed_format: SeverityArg,
         #[arg(long)]
         flow: Option<String>,
+        /// A RELAX NG grammar (.rng) every manifest under this agreement must match.
+        #[arg(long)]
+        rng: Option<std::path::PathBuf>,
         #[arg(long)]
         json: bool,
         #[command(flatten)]
@@ -412,6 +418,7 @@ pub async fn run(command: ArchiveCommand) -> anyhow::Result<ExitCode> {
         C::Flow { command } => flows::run(command).await,
         C::BuildSip(args) => flows::build_sip(args).await,
         C::Bench(args) => bench::run(args).await,
+        C::DipBench(args) => dip_bench::run(args).await,
         C::Tenant { command } => match command {
             TenantCommand::Add {
                 id,
@@ -451,15 +458,23 @@ pub async fn run(command: ArchiveCommand) -> anyhow::Result<ExitCode> {
                 unidentified_format,
                 disallowed_format,
                 flow,
+                rng,
                 json,
                 front,
             } => {
                 let f = Front::new(&front)?;
+                let rng = match &rng {
+                    Some(path) => Some(
+                        std::fs::read_to_string(path)
+                            .with_context(|| format!("cannot read the RNG grammar {}", path.display()))?,
+                    ),
+                    None => None,
+                };
                 let body = json!({
                     "name": name, "transferring_agencies": transferring_agencies, "profile": profile,
                     "allowed_formats": allowed_formats, "format_mismatch": severity(format_mismatch),
                     "unidentified_format": severity(unidentified_format),
-                    "disallowed_format": severity(disallowed_format), "flow": flow,
+                    "disallowed_format": severity(disallowed_format), "flow": flow, "rng": rng,
                 });
                 let path = format!("/v1/tenants/{tenant}/agreements/{id}");
                 let v: Value = f.json(f.request(Method::PUT, &path).json(&body)).await?;
