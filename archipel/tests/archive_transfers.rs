@@ -374,6 +374,8 @@ fn an_rng_profile_accepts_one_sip_and_rejects_another_naming_the_element() {
     assert!(xml.contains("DescriptionLevel"), "{xml}");
 
     // The same grammar on an agreement without a profile: the agreement's RNG decides.
+    let agreement_rng = dir.join("agreement.rng");
+    std::fs::write(&agreement_rng, PROFILE_RNG.replace("AGR-RNG", "AGR-OWN-RNG")).unwrap();
     front.json(
         &archivist,
         &[
@@ -386,7 +388,7 @@ fn an_rng_profile_accepts_one_sip_and_rejects_another_naming_the_element() {
             "--transferring-agency",
             "Identifier5",
             "--rng",
-            rng.to_str().unwrap(),
+            agreement_rng.to_str().unwrap(),
             "--json",
         ],
     );

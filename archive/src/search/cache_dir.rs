@@ -156,6 +156,7 @@ mod tests {
         let mark = Mark {
             schema: SCHEMA_VERSION,
             generation: Some(42),
+            changes_seen: Some(7),
         };
         assert_eq!(serde_json::from_str::<Mark>(&mark.to_payload()).unwrap(), mark);
     }
