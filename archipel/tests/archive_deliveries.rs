@@ -447,6 +447,28 @@ fn dips_round_trip_and_derogations_need_both_approvals() {
         &["deliver", "--tenant", "region", "--request", request.to_str().unwrap()],
     );
     assert!(err.contains("HTTP 400") && err.contains("Requester"), "{err}");
+    if archive_common::shared().join("seda/xsd").is_dir() {
+        // Read strictly, this was taken (CodeListVersions' content is not read); the schema refuses it.
+        std::fs::write(
+            &request,
+            xml.replace(
+                "<CodeListVersions/>",
+                "<CodeListVersions><Forged>1</Forged></CodeListVersions>",
+            ),
+        )
+        .unwrap();
+        let err = refused(
+            &front,
+            &reader,
+            &["deliver", "--tenant", "region", "--request", request.to_str().unwrap()],
+        );
+        assert!(
+            err.contains("HTTP 400") && err.contains("SEDA 2.1 schema") && err.contains("Forged"),
+            "{err}"
+        );
+    } else {
+        eprintln!("SKIP: ../shared/seda/xsd is absent; the XSD check of requests is not exercised");
+    }
     let err = refused(
         &front,
         &reader,
@@ -714,4 +736,102 @@ fn dips_round_trip_and_derogations_need_both_approvals() {
     assert!(count("delivery.built", "OK") >= 3);
     assert!(count("delivery.downloaded", "OK") >= 3);
     assert_eq!(count("delivery.refused", "KO"), 1);
+}
+
+/// The DIP build is held after its first object, the front killed, another started: the
+/// delivery stays `building` with nothing to download until the new front sees no progress for
+/// `--dip-stale-secs`, then it is rebuilt whole under a new attempt.
+#[test]
+fn an_interrupted_dip_build_is_taken_over_by_the_next_front() {
+    let _g = serial();
+    let hold = tempfile::tempdir().unwrap();
+    let pause = hold.path().join("pause");
+    std::fs::write(&pause, b"").unwrap();
+    let mut front = Front::start_with(
+        common::Tuning::default(),
+        &["--dip-pause-file".as_ref(), pause.as_os_str()],
+    );
+    let (archivist, _agency, a, _b, c) = set_up(&front);
+    let v = front.json(
+        &archivist,
+        &["deliver", "--tenant", "region", "--unit", &a, "--unit", &c, "--json"],
+    );
+    assert_eq!(v["status"], "building", "{v:#}");
+    let id = v["id"].as_str().unwrap().to_owned();
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(60);
+    loop {
+        let d = delivery(&front, &archivist, &id);
+        assert_eq!(d["status"], "building", "{d:#}");
+        if d["progress"]["objects_done"] == 1 {
+            break;
+        }
+        assert!(
+            std::time::Instant::now() < deadline,
+            "the build never copied its first object: {d:#}"
+        );
+        std::thread::sleep(std::time::Duration::from_millis(100));
+    }
+
+    front.restart(&["--dip-stale-secs".as_ref(), "5".as_ref()]);
+    let d = delivery(&front, &archivist, &id);
+    assert_eq!(d["status"], "building", "{d:#}");
+    assert!(d["dip_key"].is_null(), "{d:#}");
+    let out = front.dir.path().join("dip-resumed.zip");
+    let err = refused(
+        &front,
+        &archivist,
+        &[
+            "delivery",
+            "download",
+            "--tenant",
+            "region",
+            &id,
+            "--out",
+            out.to_str().unwrap(),
+        ],
+    );
+    assert!(err.contains("HTTP 409") && err.contains("not ready"), "{err}");
+
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(90);
+    let d = loop {
+        let d = delivery(&front, &archivist, &id);
+        if d["status"] != "building" {
+            break d;
+        }
+        assert!(std::time::Instant::now() < deadline, "never taken over: {d:#}");
+        std::thread::sleep(std::time::Duration::from_millis(200));
+    };
+    assert_eq!(d["status"], "ready", "{d:#}");
+    assert_eq!(d["attempt"], 1, "{d:#}");
+    succeeds(
+        &front,
+        &archivist,
+        &[
+            "delivery",
+            "download",
+            "--tenant",
+            "region",
+            &id,
+            "--out",
+            out.to_str().unwrap(),
+        ],
+    );
+    assert_seda_valid(&out);
+    let files = unzip(&out);
+    let content: Vec<&Vec<u8>> = files
+        .iter()
+        .filter(|(n, _)| n.starts_with("Content/"))
+        .map(|(_, d)| d)
+        .collect();
+    assert_eq!(content.len(), 2, "{:?}", files.keys());
+    let mut want = vec![object_of(&front, &archivist, &a).1, object_of(&front, &archivist, &c).1];
+    let mut got: Vec<String> = content.iter().map(|d| hex::encode(sha2::Sha512::digest(d))).collect();
+    want.sort();
+    got.sort();
+    assert_eq!(got, want);
+    let resumed: Vec<Value> = log_events(&front, &archivist)
+        .into_iter()
+        .filter(|e| e["event_type"] == "delivery.resumed")
+        .collect();
+    assert_eq!(resumed.len(), 1, "one take-over in the logbook");
 }

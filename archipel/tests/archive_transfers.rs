@@ -373,6 +373,66 @@ fn an_rng_profile_accepts_one_sip_and_rejects_another_naming_the_element() {
     let xml = assert_valid_atr(&atr, "KO");
     assert!(xml.contains("DescriptionLevel"), "{xml}");
 
+    // The same grammar on an agreement without a profile: the agreement's RNG decides.
+    let agreement_rng = dir.join("agreement.rng");
+    std::fs::write(&agreement_rng, PROFILE_RNG.replace("AGR-RNG", "AGR-OWN-RNG")).unwrap();
+    front.json(
+        &archivist,
+        &[
+            "agreement",
+            "add",
+            "--tenant",
+            "region",
+            "--id",
+            "AGR-OWN-RNG",
+            "--transferring-agency",
+            "Identifier5",
+            "--rng",
+            agreement_rng.to_str().unwrap(),
+            "--json",
+        ],
+    );
+    let refused = front.run(
+        &archivist,
+        &[
+            "agreement",
+            "add",
+            "--tenant",
+            "region",
+            "--id",
+            "AGR-BAD-RNG",
+            "--transferring-agency",
+            "Identifier5",
+            "--rng",
+            broken.to_str().unwrap(),
+        ],
+    );
+    assert!(
+        !refused.status.success() && String::from_utf8_lossy(&refused.stderr).contains("does not compile"),
+        "{refused:?}"
+    );
+    let good = sip(
+        dir,
+        "good-agr.zip",
+        &manifest("RNG-3", "AGR-OWN-RNG", "Registre", "File", data),
+        data,
+    );
+    let (ok, _) = front.transfer(&agency, "region", &good);
+    assert_eq!(ok["reply_code"], "OK", "{ok:#}");
+    let bad = sip(
+        dir,
+        "bad-agr.zip",
+        &manifest("RNG-4", "AGR-OWN-RNG", "Registre", "Item", data),
+        data,
+    );
+    let (ko, _) = front.transfer(&agency, "region", &bad);
+    assert_eq!(ko["status"], "KO", "{ko:#}");
+    let reasons = ko["reasons"].to_string();
+    assert!(
+        reasons.contains("agreement `AGR-OWN-RNG` (RNG) refuses element DescriptionLevel"),
+        "{ko:#}"
+    );
+
     // Not a SEDA level at all: KO naming the unit, with or without a profile.
     let odd = sip(
         dir,
@@ -494,4 +554,153 @@ fn group_versions_physical_objects_and_identical_files_reach_the_catalog_and_the
     assert_eq!(ko["status"], "KO", "{ko:#}");
     assert!(ko["reasons"].to_string().contains("BinaryDataObject O2"), "{ko:#}");
     assert_valid_atr(&atr, "KO");
+}
+
+/// A front silent for long is taken for stopped and a resend may take its message over; if that
+/// front was only cut off and comes back, its catalog commit must not make a second AIP of the
+/// message. The transfer is held before its commit, the claim handed to another transfer as the
+/// take-over does, then the transfer let go: KO, nothing committed, the claim untouched.
+#[test]
+fn a_transfer_whose_message_was_taken_over_meanwhile_commits_nothing() {
+    let _g = serial();
+    let hold = tempfile::tempdir().unwrap();
+    let pause = hold.path().join("pause");
+    std::fs::write(&pause, b"").unwrap();
+    let front = Front::start_with(
+        common::Tuning::default(),
+        &["--ingest-pause-file".as_ref(), pause.as_os_str()],
+    );
+    let (archivist, agency) = setup(&front);
+    let data = b"acte retenu par un front coupe";
+    let slow = sip(
+        front.dir.path(),
+        "slow.zip",
+        &manifest("MSG-R", "AGR-TEST", "Lent", "Item", data),
+        data,
+    );
+    let v = front.json(
+        &agency,
+        &["transfer", "--tenant", "region", slow.to_str().unwrap(), "--json"],
+    );
+    let id = v["id"].as_str().unwrap().to_owned();
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(60);
+    loop {
+        let t = front.json(&archivist, &["transfers", "--tenant", "region", &id, "--json"]);
+        if t["step"] == "catalog" {
+            break;
+        }
+        assert!(std::time::Instant::now() < deadline, "never reached the commit: {t:#}");
+        std::thread::sleep(std::time::Duration::from_millis(100));
+    }
+    let key = "t/region/transfer-message/Identifier5/MSG-R";
+    let got = front.cluster.cli(&["meta", "get", "archive", key]);
+    assert!(got.status.success(), "{}", String::from_utf8_lossy(&got.stderr));
+    let held: serde_json::Value = serde_json::from_slice(&got.stdout).unwrap();
+    assert_eq!(held["transfer_id"], id.as_str(), "{held:#}");
+    let other = serde_json::json!({
+        "transfer_id": "0123456789abcdef",
+        "manifest_sha512": held["manifest_sha512"],
+        "claimed_at": "2026-12-06T10:00:00Z",
+    });
+    let put = front.cluster.cli(&["meta", "put", "archive", key, &other.to_string()]);
+    assert!(put.status.success(), "{}", String::from_utf8_lossy(&put.stderr));
+
+    std::fs::remove_file(&pause).unwrap();
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(60);
+    let t = loop {
+        let t = front.json(&archivist, &["transfers", "--tenant", "region", &id, "--json"]);
+        if matches!(t["status"].as_str(), Some("OK" | "WARNING" | "KO")) {
+            break t;
+        }
+        assert!(std::time::Instant::now() < deadline, "never finished: {t:#}");
+        std::thread::sleep(std::time::Duration::from_millis(100));
+    };
+    assert_eq!(t["status"], "KO", "{t:#}");
+    assert!(
+        t.to_string().contains("taken over by transfer 0123456789abcdef"),
+        "{t:#}"
+    );
+    assert_eq!(aips(&front, &archivist), 0, "nothing committed");
+    let got = front.cluster.cli(&["meta", "get", "archive", key]);
+    let still: serde_json::Value = serde_json::from_slice(&got.stdout).unwrap();
+    assert_eq!(still["transfer_id"], "0123456789abcdef");
+}
+
+/// `search --json` through the front at `url`: the total of units found.
+fn total_via(front: &Front, url: &str, token: &str, args: &[&str]) -> u64 {
+    let out = Command::new(bin())
+        .args(["archive", "search", "--tenant", "region", "--json", "--no-facets"])
+        .args(args)
+        .env("ARCHIPEL_ARCHIVE", url)
+        .env("ARCHIPEL_TOKEN", token)
+        .env("ARCHIPEL_CLUSTER", front.cluster.addrs())
+        .output()
+        .unwrap();
+    let v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap_or_else(|e| {
+        panic!(
+            "not JSON ({e}): {}{}",
+            String::from_utf8_lossy(&out.stdout),
+            String::from_utf8_lossy(&out.stderr)
+        )
+    });
+    v["total"].as_u64().unwrap_or_else(|| panic!("{v:#}"))
+}
+
+/// A rule's duration changed through one front recomputes end dates in place; another front's
+/// search must follow without a reindex (its index is fed from AIP descriptors, which do not
+/// change).
+#[test]
+fn another_fronts_search_follows_end_dates_recomputed_in_place() {
+    let _g = serial();
+    let front = Front::start();
+    let (archivist, agency) = setup(&front);
+    let other = other_front(&front);
+    let data = b"deliberation";
+    let sip_path = front.dir.path().join("rules.zip");
+    let files = [archive_common::File {
+        id: "O1",
+        name: "a.txt",
+        data,
+    }];
+    zip(
+        &sip_path,
+        &[
+            (
+                "manifest.xml",
+                archive_common::manifest("AGR-TEST", &files, "").as_bytes(),
+            ),
+            ("content/a.txt", data),
+        ],
+    );
+    let (v, _) = front.transfer(&agency, "region", &sip_path);
+    assert_eq!(v["status"], "OK", "{v:#}");
+    let ending =
+        |day: &str| ["--rule-id", "APP-00001", "--rule-end-from", day, "--rule-end-to", day].map(str::to_owned);
+    let on = |day: &str| -> u64 {
+        let args = ending(day);
+        let args: Vec<&str> = args.iter().map(String::as_str).collect();
+        total_via(&front, &other.url, &archivist, &args)
+    };
+    let before = on("2030-01-01");
+    assert!(before >= 1, "APP-00001 (10 years from 2020-01-01) ends 2030-01-01");
+
+    let csv = RULES_CSV.replace(
+        "APP-00001,AppraisalRule,10 ans,,10,YEAR",
+        "APP-00001,AppraisalRule,20 ans,,20,YEAR",
+    );
+    let path = front.dir.path().join("rules-20.csv");
+    std::fs::write(&path, csv).unwrap();
+    front.json(
+        &archivist,
+        &[
+            "rules",
+            "import",
+            "--tenant",
+            "region",
+            path.to_str().unwrap(),
+            "--json",
+        ],
+    );
+    assert_eq!(on("2040-01-01"), before, "the other front sees the new end dates");
+    assert_eq!(on("2030-01-01"), 0, "and no longer the old ones");
 }

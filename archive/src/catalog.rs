@@ -70,6 +70,33 @@ pub struct ReindexReport {
     pub abandoned: Vec<String>,
 }
 
+/// Unit records changed in place (end dates recomputed, units eliminated from an AIP): search
+/// indexes are fed from AIP descriptors, which do not change, so every front's sync reads these
+/// and re-reads the units they name (`search::sync`).
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+pub struct UnitChange {
+    pub unit_ids: Vec<String>,
+    /// The writing front's clock, microseconds.
+    pub at: i64,
+}
+
+/// Unit ids per change record (a record stays well under the cluster's value limit).
+const IDS_PER_CHANGE: usize = 2000;
+
+/// [`Catalog::note_changes`], for code holding only the store.
+pub async fn note_unit_changes(store: &Store, tenant: &str, ids: &[String]) -> Result<()> {
+    for chunk in ids.chunks(IDS_PER_CHANGE) {
+        let at = Utc::now().timestamp_micros();
+        let tag = uuid::Uuid::new_v4().simple().to_string();
+        let change = UnitChange {
+            unit_ids: chunk.to_vec(),
+            at,
+        };
+        store.put(&keys::unit_change(tenant, at, &tag[..16]), &change).await?;
+    }
+    Ok(())
+}
+
 /// Records younger than this may belong to a transfer still committing: a reindex leaves them.
 const IN_FLIGHT: chrono::Duration = chrono::Duration::minutes(15);
 
@@ -83,13 +110,24 @@ impl Catalog {
     }
 
     /// Writes the units of an AIP, then its commit record. Returns false if the AIP was
-    /// already committed (a retry after an unknown outcome).
-    pub async fn commit(&self, tenant: &str, aip_id: &str, transfer_id: &str, units: &[UnitRecord]) -> Result<bool> {
+    /// already committed (a retry after an unknown outcome). `claim`, when given, must still
+    /// hold at the commit (the transfer's message is still its own): otherwise nothing is
+    /// committed and the error says so.
+    pub async fn commit(
+        &self,
+        tenant: &str,
+        aip_id: &str,
+        transfer_id: &str,
+        units: &[UnitRecord],
+        claim: Option<Expect>,
+    ) -> Result<bool> {
         let record_key = keys::aip(tenant, aip_id);
+        let mut guard = vec![Expect::Absent(record_key.clone())];
+        guard.extend(claim);
         // Each batch is its own transaction, conditioned on the AIP not being committed yet:
         // they go in parallel, and the node groups them into fewer Raft entries.
         let writes = batches(unit_writes(tenant, units)?).into_iter().map(|batch| {
-            let guard = [Expect::Absent(record_key.clone())];
+            let guard = guard.clone();
             async move { self.store.atomically(&guard, batch).await }
         });
         let results: Vec<_> = futures::stream::iter(writes)
@@ -108,13 +146,21 @@ impl Catalog {
         let committed = self
             .store
             .atomically(
-                &[Expect::Absent(record_key.clone())],
+                &guard,
                 vec![
-                    Write::put(record_key, &record)?,
+                    Write::put(record_key.clone(), &record)?,
                     Write::put(keys::catalog_generation(tenant), &Utc::now().timestamp_micros())?,
                 ],
             )
             .await?;
+        if !committed && guard.len() > 1 && self.store.get::<AipRecord>(&record_key).await?.is_none() {
+            return Err(ArchiveError::Conflict(
+                "the transfer's MessageIdentifier was taken over by another transfer while this one was silent \
+                 (its front was taken for stopped); nothing was committed: look the message up to find the \
+                 transfer that holds it"
+                    .into(),
+            ));
+        }
         Ok(committed)
     }
 
@@ -183,6 +229,13 @@ impl Catalog {
 
     /// Recomputes the end dates of every visible unit using one of `rule_ids`, after the
     /// referential changed them. Returns the units rewritten.
+    /// Records that the units `ids` of `tenant` were changed (or removed) in place, for other
+    /// fronts' search indexes. Written before the change itself: a change record for a change
+    /// that then fails only makes a sync re-read unchanged units.
+    pub async fn note_changes(&self, tenant: &str, ids: &[String]) -> Result<()> {
+        note_unit_changes(&self.store, tenant, ids).await
+    }
+
     pub async fn recompute_rules(&self, tenant: &str, rule_ids: &HashSet<String>) -> Result<Vec<UnitRecord>> {
         if rule_ids.is_empty() {
             return Ok(Vec::new());
@@ -201,6 +254,8 @@ impl Catalog {
             Ok(())
         })
         .await?;
+        let ids: Vec<String> = changed.iter().map(|u| u.id.clone()).collect();
+        self.note_changes(tenant, &ids).await?;
         for batch in batches(unit_writes(tenant, &changed)?) {
             self.store.atomically(&[], batch).await?;
         }
@@ -295,7 +350,7 @@ impl Catalog {
             report.units += d.units.len();
             report.aips += 1;
             if !committed {
-                self.commit(tenant, &aip_id, &d.transfer_id, &d.units).await?;
+                self.commit(tenant, &aip_id, &d.transfer_id, &d.units, None).await?;
             } else {
                 // Rewrite the unit records: the descriptor is the truth.
                 for batch in batches(unit_writes(tenant, &d.units)?) {

@@ -78,6 +78,14 @@ pub fn aips(t: &str) -> String {
 pub fn catalog_generation(t: &str) -> String {
     format!("t/{t}/catalog-generation")
 }
+/// Unit records changed in place (`catalog::UnitChange`), followed by every front's search sync.
+pub fn unit_changes(t: &str) -> String {
+    format!("t/{t}/unit-change/")
+}
+/// One such change, sorted by when it was written (microseconds, the writing front's clock).
+pub fn unit_change(t: &str, micros: i64, tag: &str) -> String {
+    format!("t/{t}/unit-change/{:020}-{tag}", micros.max(0))
+}
 
 /// The object namespace of a tenant's AIPs.
 pub fn object_namespace(t: &str) -> String {
@@ -143,6 +151,14 @@ pub fn deliveries(t: &str) -> String {
 /// The DIP zip of a delivery, in the tenant's namespace (deleted once expired).
 pub fn dip(delivery: &str) -> String {
     format!("dip/{delivery}.zip")
+}
+/// The DIP of a build taken over after a front stopped (`delivery::resume`): its own key, so
+/// the stopped build can never overwrite it.
+pub fn dip_attempt(delivery: &str, attempt: u32) -> String {
+    match attempt {
+        0 => dip(delivery),
+        n => format!("dip/{delivery}.{n}.zip"),
+    }
 }
 
 /// A SEDA message of a delivery (the request, authorisation requests and replies).

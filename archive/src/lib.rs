@@ -30,8 +30,10 @@ pub mod rules;
 pub mod rules_import;
 pub mod search;
 pub mod searching;
+pub mod seda_xsd;
 pub mod server;
 pub mod service;
 pub mod store;
+pub mod xmllint;
 
 pub use error::{ArchiveError, Result};

@@ -90,6 +90,9 @@ pub struct Agreement {
     #[serde(default = "yes")]
     pub active: bool,
     pub updated_at: DateTime<Utc>,
+    /// A RELAX NG grammar every manifest under this agreement must match (beside its profile's).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub rng: Option<String>,
 }
 
 pub(crate) fn yes() -> bool {

@@ -18,7 +18,7 @@ use crate::keys;
 use crate::model::{AipDescriptor, UnitRecord};
 use crate::search::{
     CatalogSource, CommittedAip, CommunicableFilter, HoldFilter, RuleDoc, RuleFilter, SearchError, SearchQuery,
-    SyncReport, UnitDoc,
+    SyncReport, UnitChange, UnitDoc,
 };
 use crate::service::Archive;
 use crate::store::META_NS;
@@ -154,6 +154,47 @@ impl CatalogSource for ClusterCatalog<'_> {
             )));
         }
         Ok(d.units.iter().map(to_doc).collect())
+    }
+
+    async fn unit_changes(&self, since: i64, after: &str, limit: usize) -> Result<Vec<UnitChange>> {
+        let prefix = keys::unit_changes(self.tenant);
+        // Keys sort by time: start just before the first one written at `since`.
+        let start = if after.is_empty() {
+            keys::unit_change(self.tenant, since, "")
+        } else {
+            after.to_owned()
+        };
+        let limit = u32::try_from(limit).unwrap_or(u32::MAX);
+        let (page, _) = self
+            .archive
+            .store
+            .client()
+            .meta_scan(
+                META_NS,
+                prefix.as_bytes(),
+                start.as_bytes(),
+                limit,
+                Consistency::Linearizable,
+            )
+            .await?;
+        page.into_iter()
+            .map(|e| {
+                let c: crate::catalog::UnitChange = serde_json::from_slice(&e.value)?;
+                Ok(UnitChange {
+                    key: String::from_utf8_lossy(&e.key).into_owned(),
+                    at: c.at,
+                    unit_ids: c.unit_ids,
+                })
+            })
+            .collect()
+    }
+
+    async fn unit(&self, unit_id: &str) -> Result<Option<UnitDoc>> {
+        match self.archive.catalog.unit(self.tenant, unit_id).await {
+            Ok(u) => Ok(Some(to_doc(&u))),
+            Err(ArchiveError::NotFound(_)) => Ok(None),
+            Err(e) => Err(e),
+        }
     }
 }
 

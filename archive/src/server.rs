@@ -1,4 +1,5 @@
-//! Serving the REST API, with the background work of a front (logbook sealing).
+//! Serving the REST API, with the background work of a front (logbook sealing, taking over
+//! interrupted DIP builds).
 
 use std::sync::Arc;
 
@@ -52,9 +53,11 @@ pub async fn serve_with(
             }
         })
     };
+    let resumer = crate::delivery::resume::spawn(Arc::clone(&archive));
     let limits = archive.config.http.clone();
     let result = crate::http::serve(extra.merge(crate::api::router(archive)), listener, limits).await;
     sealer.abort();
     hold_sweeper.abort();
+    resumer.abort();
     result
 }

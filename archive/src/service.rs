@@ -55,6 +55,16 @@ pub struct ArchiveConfig {
     pub max_delivery_units: usize,
     /// How long a built DIP stays downloadable.
     pub dip_ttl: Duration,
+    /// The official SEDA schemas incoming messages are checked against; without them SEDA
+    /// messages are refused (`seda_xsd`).
+    pub seda_schemas: Option<crate::seda_xsd::SedaSchemas>,
+    /// A DIP build whose record has not changed for this long (its front writes progress every
+    /// second) is taken for stopped and rebuilt by this front (`delivery::resume`).
+    pub dip_stale_after: Duration,
+    /// Tests only: DIP builds pause after each object while this file exists.
+    pub dip_pause_file: Option<PathBuf>,
+    /// Tests only: transfers pause before their catalog commit while this file exists.
+    pub ingest_pause_file: Option<PathBuf>,
 }
 
 impl ArchiveConfig {
@@ -76,6 +86,10 @@ impl ArchiveConfig {
             access_clock: crate::access::AccessClock::System,
             max_delivery_units: 10_000,
             dip_ttl: Duration::from_secs(7 * 24 * 3600),
+            seda_schemas: None,
+            dip_stale_after: Duration::from_secs(60),
+            dip_pause_file: None,
+            ingest_pause_file: None,
         }
     }
 }

@@ -36,6 +36,7 @@ impl Write {
 }
 
 /// A condition of an atomic batch.
+#[derive(Debug, Clone)]
 pub enum Expect {
     Absent(String),
     Revision(String, u64),

@@ -338,6 +338,7 @@ async fn start_archive_front(
     config.dev_trust_loopback = true;
     config.search_dir = Some(data.join("archive-search"));
     config.seal_interval = Duration::from_secs(60);
+    config.seda_schemas = super::archive::seda_schemas(None)?;
     let listen = std::net::SocketAddr::from(([127, 0, 0, 1], port));
     let archive = super::archive::open_archive(client, config, None).await?;
     // The Vitam door accepts client certificates of the dev CA (`archipel cert issue --dir

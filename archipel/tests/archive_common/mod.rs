@@ -46,29 +46,7 @@ impl Front {
         let cluster = TestCluster::start(&SITES, 2, tuning);
         cluster.wait_healthy(Duration::from_secs(30));
         let dir = tempfile::tempdir().unwrap();
-        let mut cmd = Command::new(bin());
-        cmd.args(["archive", "serve", "--listen", "127.0.0.1:0", "--spool"])
-            .arg(dir.path().join("spool"))
-            .args(args)
-            .env("ARCHIPEL_CLUSTER", cluster.addrs())
-            .stdout(Stdio::piped())
-            .stderr(Stdio::from(
-                std::fs::File::create(dir.path().join("front.log")).unwrap(),
-            ));
-        let pronom = shared().join("pronom");
-        if pronom.is_dir() {
-            cmd.arg("--pronom-dir").arg(&pronom);
-        }
-        let mut child = cmd.spawn().unwrap();
-        let mut line = String::new();
-        BufReader::new(child.stdout.take().unwrap())
-            .read_line(&mut line)
-            .unwrap();
-        let url = line
-            .trim()
-            .strip_prefix("ARCHIPEL_ARCHIVE=")
-            .unwrap_or_else(|| panic!("front did not start: {line:?}; log: {}", front_log(dir.path())))
-            .to_owned();
+        let (child, url) = launch(&cluster, dir.path(), "spool", args);
         let out = cluster.cli(&["archive", "token", "bootstrap", "--json"]);
         assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
         let v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
@@ -80,6 +58,20 @@ impl Front {
             dir,
             child,
         }
+    }
+
+    /// Kills this front (no chance to clean up) and starts another on the same cluster, with
+    /// `args`; the tokens stay valid (they live in the cluster).
+    pub fn restart(&mut self, args: &[&std::ffi::OsStr]) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+        let n = std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .unwrap()
+            .as_nanos();
+        let (child, url) = launch(&self.cluster, self.dir.path(), &format!("spool-{n}"), args);
+        self.child = child;
+        self.url = url;
     }
 
     /// Runs `archipel archive ARGS` with `token`.
@@ -150,6 +142,43 @@ impl Front {
         }
         self.json(&self.operator, &args)["token"].as_str().unwrap().to_owned()
     }
+}
+
+/// Starts `archipel archive serve` on `cluster`, spooling in `dir/spool`, logging to
+/// `dir/front.log`; returns it and its URL.
+fn launch(cluster: &TestCluster, dir: &Path, spool: &str, args: &[&std::ffi::OsStr]) -> (Child, String) {
+    let mut cmd = Command::new(bin());
+    cmd.args(["archive", "serve", "--listen", "127.0.0.1:0", "--spool"])
+        .arg(dir.join(spool))
+        .args(args)
+        .env("ARCHIPEL_CLUSTER", cluster.addrs())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::from(
+            std::fs::OpenOptions::new()
+                .create(true)
+                .append(true)
+                .open(dir.join("front.log"))
+                .unwrap(),
+        ));
+    let pronom = shared().join("pronom");
+    if pronom.is_dir() {
+        cmd.arg("--pronom-dir").arg(&pronom);
+    }
+    let xsd = shared().join("seda/xsd");
+    if xsd.is_dir() {
+        cmd.arg("--seda-xsd-dir").arg(&xsd);
+    }
+    let mut child = cmd.spawn().unwrap();
+    let mut line = String::new();
+    BufReader::new(child.stdout.take().unwrap())
+        .read_line(&mut line)
+        .unwrap();
+    let url = line
+        .trim()
+        .strip_prefix("ARCHIPEL_ARCHIVE=")
+        .unwrap_or_else(|| panic!("front did not start: {line:?}; log: {}", front_log(dir)))
+        .to_owned();
+    (child, url)
 }
 
 pub fn front_log(dir: &Path) -> String {

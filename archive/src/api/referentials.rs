@@ -67,6 +67,21 @@ pub struct AgreementSpec {
     pub flow: Option<String>,
     #[serde(default = "crate::model::yes")]
     pub active: bool,
+    /// A RELAX NG grammar the manifests must match, as for a profile.
+    #[serde(default)]
+    pub rng: Option<String>,
+}
+
+/// A grammar that does not compile would reject every transfer: refused when saved.
+async fn check_rng(schema: Option<&str>) -> crate::error::Result<()> {
+    use crate::ingest::rng::{check_schema, RngError};
+    let Some(schema) = schema else {
+        return Ok(());
+    };
+    check_schema(schema).await.map_err(|e| match e {
+        RngError::BadSchema(_) => crate::error::ArchiveError::Invalid(format!("{e}; fix the RNG file")),
+        other => crate::error::ArchiveError::Internal(other.to_string()),
+    })
 }
 
 pub async fn put_agreement(
@@ -79,6 +94,7 @@ pub async fn put_agreement(
     if let Some(p) = &s.profile {
         a.refs.get::<Profile>(&tenant, PROFILE, p).await?;
     }
+    check_rng(s.rng.as_deref()).await?;
     // Agencies named in an agreement are registered, so the referential stays complete.
     for agency in &s.transferring_agencies {
         crate::model::check_id("agency", agency)?;
@@ -107,6 +123,7 @@ pub async fn put_agreement(
         flow: s.flow,
         active: s.active,
         updated_at: Utc::now(),
+        rng: s.rng,
     };
     let saved = a.refs.put_versioned(&tenant, AGREEMENT, agreement).await?;
     a.journal
@@ -161,14 +178,7 @@ pub async fn put_profile(
     Json(s): Json<ProfileSpec>,
 ) -> ApiResult<Json<Profile>> {
     a.authorize(&who, &tenant, WRITERS).await?;
-    if let Some(schema) = &s.rng {
-        // A grammar that does not compile would reject every transfer: refuse it now.
-        use crate::ingest::rng::{check_schema, RngError};
-        check_schema(schema).await.map_err(|e| match e {
-            RngError::BadSchema(_) => crate::error::ArchiveError::Invalid(format!("{e}; fix the RNG file")),
-            other => crate::error::ArchiveError::Internal(other.to_string()),
-        })?;
-    }
+    check_rng(s.rng.as_deref()).await?;
     let profile = Profile {
         name: if s.name.is_empty() { id.clone() } else { s.name },
         id,

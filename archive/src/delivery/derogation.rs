@@ -162,7 +162,10 @@ pub async fn answer(a: &Arc<Archive>, who: &Principal, tenant: &str, id: &str, i
     };
     let received = match &input {
         AnswerInput::Xml(xml) => {
-            Some(parse_authorization_reply(xml).map_err(|e| ArchiveError::Invalid(e.to_string()))?)
+            let r = parse_authorization_reply(xml).map_err(|e| ArchiveError::Invalid(e.to_string()))?;
+            let root = r.authority.kind.reply_element();
+            crate::seda_xsd::check_incoming(&a.config, root, r.version, xml).await?;
+            Some(r)
         }
         AnswerInput::Json(_) => None,
     };

@@ -39,31 +39,73 @@ const PROGRESS_EVERY: Duration = Duration::from_secs(1);
 /// The bounded pipe between the cluster read and the zip writer.
 const PIPE: usize = 256 << 10;
 
-/// Builds the delivery's DIP in the background; a failure is recorded on the delivery.
+/// Builds the delivery's DIP in the background, as the build its record names (`attempt`); a
+/// failure is recorded on the delivery unless another front took the build over.
 pub fn spawn(a: Arc<Archive>, tenant: String, id: String) {
     tokio::spawn(async move {
-        if let Err(e) = build(&a, &tenant, &id).await {
-            tracing::warn!(tenant, delivery = id, "DIP build failed: {e}");
-            if let Ok(current) = super::load(&a, &tenant, &id).await {
-                let mut d = current.value;
-                d.status = DeliveryStatus::Failed;
-                d.error = Some(e.to_string());
-                d.updated_at = Utc::now();
-                let _ = super::save(&a, &d).await;
+        let attempt = match super::load(&a, &tenant, &id).await {
+            Ok(v) if v.value.status == DeliveryStatus::Building => v.value.attempt,
+            Ok(_) => return,
+            Err(e) => {
+                tracing::warn!(tenant, delivery = id, "DIP build not started: {e}");
+                return;
             }
-            let _ = a
-                .journal
-                .record(
-                    &tenant,
-                    "delivery.built",
-                    "KO",
-                    "archive",
-                    Some(&id),
-                    json!({"error": e.to_string()}),
-                )
-                .await;
+        };
+        let e = match build(&a, &tenant, &id, attempt).await {
+            Ok(Built::Ready) => return,
+            Ok(Built::Superseded) => {
+                tracing::info!(tenant, delivery = id, attempt, "DIP build taken over by another front");
+                return;
+            }
+            Err(e) => e,
+        };
+        tracing::warn!(tenant, delivery = id, "DIP build failed: {e}");
+        if let Ok(current) = super::load(&a, &tenant, &id).await {
+            let mut d = current.value;
+            if d.status != DeliveryStatus::Building || d.attempt != attempt {
+                return;
+            }
+            d.status = DeliveryStatus::Failed;
+            d.error = Some(e.to_string());
+            d.updated_at = Utc::now();
+            let _ = super::save_if(&a, &d, current.revision, vec![]).await;
         }
+        let _ = a
+            .journal
+            .record(
+                &tenant,
+                "delivery.built",
+                "KO",
+                "archive",
+                Some(&id),
+                json!({"error": e.to_string(), "attempt": attempt}),
+            )
+            .await;
     });
+}
+
+enum Built {
+    Ready,
+    /// Another front took the build over (this one was taken for stopped): nothing of this
+    /// build stays.
+    Superseded,
+}
+
+/// Writes `d` if its record is still this build's; `false` when another build owns it.
+async fn save_owned(a: &Archive, d: &Delivery) -> Result<bool> {
+    for _ in 0..3 {
+        let current = super::load(a, &d.tenant, &d.id).await?;
+        if current.value.status != DeliveryStatus::Building || current.value.attempt != d.attempt {
+            return Ok(false);
+        }
+        if super::save_if(a, d, current.revision, vec![]).await? {
+            return Ok(true);
+        }
+    }
+    Err(ArchiveError::Conflict(format!(
+        "delivery `{}` kept changing while its DIP was built; ask again",
+        d.id
+    )))
 }
 
 struct Entry {
@@ -105,10 +147,10 @@ impl<W: Write> Write for Counting<W> {
     }
 }
 
-async fn build(a: &Arc<Archive>, tenant: &str, id: &str) -> Result<()> {
+async fn build(a: &Arc<Archive>, tenant: &str, id: &str, attempt: u32) -> Result<Built> {
     let mut d = super::load(a, tenant, id).await?.value;
-    if d.status != DeliveryStatus::Building {
-        return Ok(());
+    if d.status != DeliveryStatus::Building || d.attempt != attempt {
+        return Ok(Built::Superseded);
     }
     let t = a.refs.tenant(tenant).await?;
     let contract: Option<AccessContract> = match &d.access_contract {
@@ -133,12 +175,15 @@ async fn build(a: &Arc<Archive>, tenant: &str, id: &str) -> Result<()> {
     d.progress.objects_total = entries.len() as u64;
     d.progress.bytes_total = entries.iter().map(|e| e.object.size).sum();
     d.updated_at = Utc::now();
-    super::save(a, &d).await?;
+    if !save_owned(a, &d).await? {
+        return Ok(Built::Superseded);
+    }
     let started = std::time::Instant::now();
 
     let manifest = manifest(&d, &t.archival_agency, &units, &entries)?;
     let ns = keys::object_namespace(tenant);
-    let dip_key = keys::dip(id);
+    let dip_key = keys::dip_attempt(id, attempt);
+    let pause = a.config.dip_pause_file.clone();
     let objects_done = Arc::new(AtomicU64::new(0));
     let bytes_done = Arc::new(AtomicU64::new(0));
     let (tx, mut rx) = tokio::sync::mpsc::channel(4);
@@ -167,6 +212,7 @@ async fn build(a: &Arc<Archive>, tenant: &str, id: &str) -> Result<()> {
                 &manifest,
                 &objects_done,
                 &bytes_done,
+                pause.as_deref(),
             );
             match written {
                 Ok(r) => match channel.flush() {
@@ -182,22 +228,30 @@ async fn build(a: &Arc<Archive>, tenant: &str, id: &str) -> Result<()> {
         })
     };
     let body = tokio_util::io::StreamReader::new(futures::stream::poll_fn(move |cx| rx.poll_recv(cx)));
-    let upload = a.store.client().put_object(&ns, &dip_key, body, None, None);
-    tokio::pin!(upload);
+    let mut upload = Box::pin(a.store.client().put_object(&ns, &dip_key, body, None, None));
+    // The progress written every second is also the build's sign of life (`resume`).
     let mut ticker = tokio::time::interval(PROGRESS_EVERY);
     ticker.tick().await;
     let uploaded = loop {
         tokio::select! {
-            r = &mut upload => break r,
+            r = &mut upload => break Some(r),
             _ = ticker.tick() => {
                 d.progress.objects_done = objects_done.load(Ordering::Relaxed);
                 d.progress.bytes_done = bytes_done.load(Ordering::Relaxed);
                 d.updated_at = Utc::now();
-                if let Err(e) = super::save(a, &d).await {
-                    tracing::warn!("DIP progress of {id} not saved: {e}");
+                match save_owned(a, &d).await {
+                    Ok(true) => {}
+                    Ok(false) => break None,
+                    Err(e) => tracing::warn!("DIP progress of {id} not saved: {e}"),
                 }
             }
         }
+    };
+    let Some(uploaded) = uploaded else {
+        // Dropping the upload stops it uncommitted, and the writer with it.
+        drop(upload);
+        let _ = writer.await;
+        return Ok(Built::Superseded);
     };
     let written = writer
         .await
@@ -212,6 +266,11 @@ async fn build(a: &Arc<Archive>, tenant: &str, id: &str) -> Result<()> {
         }
         (Ok(_), Err(e)) => return Err(ArchiveError::from(e)),
     };
+    let ours = super::load(a, tenant, id).await?.value;
+    if ours.status != DeliveryStatus::Building || ours.attempt != attempt {
+        let _ = a.store.client().delete_object(&ns, &dip_key).await;
+        return Ok(Built::Superseded);
+    }
     let millis = u64::try_from(started.elapsed().as_millis()).unwrap_or(u64::MAX);
     let expires_at = Utc::now() + a.config.dip_ttl;
     // Logged before it is ready: a DIP nobody could account for is never offered.
@@ -241,8 +300,11 @@ async fn build(a: &Arc<Archive>, tenant: &str, id: &str) -> Result<()> {
     d.dip_sha512 = Some(sha512);
     d.expires_at = Some(expires_at);
     d.updated_at = Utc::now();
-    super::save(a, &d).await?;
-    Ok(())
+    if !save_owned(a, &d).await? {
+        let _ = a.store.client().delete_object(&ns, &dip_key).await;
+        return Ok(Built::Superseded);
+    }
+    Ok(Built::Ready)
 }
 
 #[allow(clippy::too_many_arguments)]
@@ -256,6 +318,7 @@ fn write_zip<W: Write>(
     manifest: &[u8],
     objects_done: &AtomicU64,
     bytes_done: &AtomicU64,
+    pause: Option<&std::path::Path>,
 ) -> std::io::Result<(u64, String)> {
     use zip::write::SimpleFileOptions;
     let zip_err = |e: zip::result::ZipError| std::io::Error::other(format!("zip: {e}"));
@@ -302,6 +365,10 @@ fn write_zip<W: Write>(
             ));
         }
         objects_done.fetch_add(1, Ordering::Relaxed);
+        // Tests: hold the build here, half written, while the file exists.
+        while pause.is_some_and(|p| p.exists()) {
+            std::thread::sleep(Duration::from_millis(50));
+        }
     }
     for (unit, bytes) in units_json {
         zip.start_file(format!("metadata/{unit}.json"), stored)

@@ -10,6 +10,7 @@
 
 pub mod derogation;
 pub mod dip;
+pub mod resume;
 pub mod submit;
 
 use chrono::{DateTime, Utc};
@@ -108,6 +109,10 @@ pub struct Delivery {
     pub authorizations: Vec<AuthorizationStep>,
     #[serde(default)]
     pub progress: Progress,
+    /// Which build of the DIP owns the record: a build whose front stopped is taken over by
+    /// another front (`resume`) under the next number, and the old one may no longer write.
+    #[serde(default, skip_serializing_if = "is_zero")]
+    pub attempt: u32,
     pub created_at: DateTime<Utc>,
     pub updated_at: DateTime<Utc>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -122,6 +127,10 @@ pub struct Delivery {
     pub expires_at: Option<DateTime<Utc>>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub error: Option<String>,
+}
+
+fn is_zero(n: &u32) -> bool {
+    *n == 0
 }
 
 impl Delivery {
@@ -148,11 +157,6 @@ pub async fn save_if(a: &Archive, d: &Delivery, revision: u64, extra: Vec<Write>
     let mut writes = vec![Write::put(key.clone(), d)?];
     writes.extend(extra);
     a.store.atomically(&[Expect::Revision(key, revision)], writes).await
-}
-
-/// Writes `d` whatever its revision (the builder owns a Building delivery).
-pub async fn save(a: &Archive, d: &Delivery) -> Result<()> {
-    a.store.put(&keys::delivery(&d.tenant, &d.id), d).await
 }
 
 pub async fn list(a: &Archive, tenant: &str) -> Result<Vec<Delivery>> {

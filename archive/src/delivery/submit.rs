@@ -70,6 +70,7 @@ pub async fn submit(a: &Arc<Archive>, who: &Principal, tenant: &str, input: Inpu
     let (version, message_identifier, requester, derogation, comment, units, request_xml) = match input {
         Input::Xml(xml) => {
             let r = parse_delivery_request(&xml).map_err(|e| ArchiveError::Invalid(e.to_string()))?;
+            crate::seda_xsd::check_incoming(&a.config, "ArchiveDeliveryRequest", r.version, &xml).await?;
             if r.archival_agency != t.archival_agency {
                 return Err(ArchiveError::Invalid(format!(
                     "the request is addressed to the archival agency `{}`, but this tenant is `{}`: send it to the \
@@ -193,6 +194,7 @@ pub async fn submit(a: &Arc<Archive>, who: &Principal, tenant: &str, input: Inpu
         restricted,
         authorizations: Vec::new(),
         progress: Progress::default(),
+        attempt: 0,
         created_at: now,
         updated_at: now,
         request_key: None,

@@ -55,6 +55,13 @@ pub async fn write_units(
     for u in changed {
         by_aip.entry(u.aip_id.as_str()).or_default().insert(u.id.as_str(), *u);
     }
+    // Other fronts' search indexes follow in-place changes through these records (`search::sync`).
+    let ids: Vec<String> = changed
+        .iter()
+        .map(|u| u.id.clone())
+        .chain(removed.iter().cloned())
+        .collect();
+    crate::catalog::note_unit_changes(store, tenant, &ids).await?;
     let mut rewritten = Vec::new();
     for (aip, units) in &by_aip {
         let mut d = read_descriptor(store, namespace, aip).await?;

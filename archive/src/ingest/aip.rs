@@ -149,7 +149,12 @@ pub async fn store(a: &Arc<Archive>, t: &mut Transfer, mut c: Checked) -> Result
         stored.push(dkey);
         tracing::info!(transfer = %t.id, secs = started.elapsed().as_secs_f64(), "AIP manifest and descriptor stored");
         progress(a, t, "catalog").await;
-        if let Err(e) = a.catalog.commit(&t.tenant, &c.aip_id, &t.id, &c.units).await {
+        // Tests: hold the transfer here, stored but not committed, while the file exists.
+        while a.config.ingest_pause_file.as_ref().is_some_and(|p| p.exists()) {
+            tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+        }
+        let claim = super::message::still_held(a, t).await?;
+        if let Err(e) = a.catalog.commit(&t.tenant, &c.aip_id, &t.id, &c.units, claim).await {
             // An unknown outcome may hide a commit: look before undoing anything.
             match a.store.get::<crate::catalog::AipRecord>(&keys::aip(&t.tenant, &c.aip_id)).await {
                 Ok(Some(_)) => return Ok(()),

@@ -105,9 +105,17 @@ pub async fn check(
         .await
         .map_err(|e| vec![reason("agreement", None, e.to_string())])?;
     let (agreement, profile) = check_agreement(a, &tenant, &parsed, caller_agency).await?;
-    if let Some(p) = profile.as_ref().filter(|p| p.rng.is_some()) {
-        progress(a, t, "profile").await;
-        super::rng::check_manifest(p, &manifest_bytes, work).await?;
+    if let Some(ag) = agreement.as_ref() {
+        if let Some(schema) = ag.rng.as_deref() {
+            progress(a, t, "agreement").await;
+            super::rng::check_manifest(&format!("agreement `{}`", ag.id), schema, &manifest_bytes, work).await?;
+        }
+    }
+    if let Some(p) = profile.as_ref() {
+        if let Some(schema) = p.rng.as_deref() {
+            progress(a, t, "profile").await;
+            super::rng::check_manifest(&format!("profile `{}`", p.id), schema, &manifest_bytes, work).await?;
+        }
     }
 
     // Before the costly steps: a resend stops here, with no reason, and `run` answers with the

@@ -150,6 +150,38 @@ async fn frees_its_message(a: &Archive, t: &Transfer) -> Result<bool> {
     }
 }
 
+/// The condition, for `t`'s catalog commit, that its pair is still its own: a front silent long
+/// enough is taken for stopped and its pair may go to a resend meanwhile. `None` when the
+/// manifest names no pair; a reason when the pair is already another transfer's.
+pub(crate) async fn still_held(a: &Archive, t: &Transfer) -> std::result::Result<Option<Expect>, Reasons> {
+    let (Some(agency), Some(message)) = (
+        t.transferring_agency
+            .as_deref()
+            .map(str::trim)
+            .filter(|s| !s.is_empty()),
+        t.message_identifier.as_deref().map(str::trim).filter(|s| !s.is_empty()),
+    ) else {
+        return Ok(None);
+    };
+    let key = keys::transfer_message(&t.tenant, agency, message);
+    let lost = |why: String| {
+        vec![reason(
+            "catalog",
+            Some("MessageIdentifier".into()),
+            format!("message `{message}` of agency `{agency}` {why}; nothing was committed"),
+        )]
+    };
+    match a.store.get::<MessageClaim>(&key).await {
+        Ok(Some(held)) if held.value.transfer_id == t.id => Ok(Some(Expect::Revision(key, held.revision))),
+        Ok(Some(held)) => Err(lost(format!(
+            "was taken over by transfer {} while this one was silent (its front was taken for stopped)",
+            held.value.transfer_id
+        ))),
+        Ok(None) => Err(lost("is no longer claimed by this transfer".into())),
+        Err(e) => Err(lost(format!("could not be checked before the commit ({e})"))),
+    }
+}
+
 fn status_word(s: TransferStatus) -> &'static str {
     match s {
         TransferStatus::Received => "received",

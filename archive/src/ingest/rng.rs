@@ -9,19 +9,15 @@
 //! killed when the transfer stops, its output read up to a bound. A front without xmllint
 //! rejects transfers under an RNG profile instead of letting them through unchecked.
 
+use std::ffi::OsString;
 use std::path::Path;
-use std::process::Stdio;
 use std::time::Duration;
 
-use tokio::io::AsyncReadExt;
-
 use super::checks::{reason, Reasons};
-use crate::model::Profile;
+use crate::xmllint::{self, XmllintError};
 
 /// A manifest of the largest size takes xmllint seconds; this bounds a pathological grammar.
 pub const TIMEOUT: Duration = Duration::from_secs(120);
-/// xmllint's report is read up to this many bytes; the first violations are what matter.
-const MAX_REPORT: u64 = 256 << 10;
 /// Violations kept from one report.
 const MAX_VIOLATIONS: usize = 50;
 
@@ -66,20 +62,16 @@ pub async fn check_schema(schema: &str) -> Result<(), RngError> {
     validate(schema, b"<empty/>", dir.path()).await.map(|_| ())
 }
 
-/// The manifest against the profile's grammar, if it has one: each violation is a reason
-/// naming the element and line; a check that cannot run rejects the transfer.
-pub(super) async fn check_manifest(profile: &Profile, manifest: &[u8], work: &Path) -> Result<(), Reasons> {
-    let Some(schema) = profile.rng.as_deref() else {
-        return Ok(());
-    };
+/// The manifest against the grammar of `owner` (`profile `P`` or `agreement `A``): each
+/// violation is a reason naming the element and line; a check that cannot run rejects the
+/// transfer.
+pub(super) async fn check_manifest(owner: &str, schema: &str, manifest: &[u8], work: &Path) -> Result<(), Reasons> {
+    let step = owner.split(' ').next().unwrap_or("profile");
     let found = validate(schema, manifest, work).await.map_err(|e| {
         vec![reason(
-            "profile",
-            Some(format!("profile {}", profile.id)),
-            format!(
-                "the manifest could not be checked against profile `{}`: {e}",
-                profile.id
-            ),
+            step,
+            Some(owner.to_owned()),
+            format!("the manifest could not be checked against {owner}: {e}"),
         )]
     })?;
     if found.is_empty() {
@@ -94,50 +86,28 @@ pub(super) async fn check_manifest(profile: &Profile, manifest: &[u8], work: &Pa
                 (None, Some(l)) => format!("line {l}"),
                 (None, None) => "manifest.xml".into(),
             };
-            let msg = format!("profile `{}` (RNG) refuses {at}: {}", profile.id, v.message);
-            reason("profile", Some(at), msg)
+            let msg = format!("{owner} (RNG) refuses {at}: {}", v.message);
+            reason(step, Some(at), msg)
         })
         .collect())
 }
 
 async fn run(schema: &Path, doc: &Path) -> Result<Vec<Violation>, RngError> {
-    let mut child = tokio::process::Command::new("xmllint")
-        .arg("--noout")
-        .arg("--nonet")
-        .arg("--relaxng")
-        .arg(schema)
-        .arg(doc)
-        .stdin(Stdio::null())
-        .stdout(Stdio::null())
-        .stderr(Stdio::piped())
-        .kill_on_drop(true)
-        .spawn()
-        .map_err(RngError::Unavailable)?;
-    let stderr = child.stderr.take();
-    let work = async {
-        let mut report = Vec::new();
-        if let Some(s) = stderr {
-            // Read the bounded part, then drain the rest so xmllint never blocks on a full pipe.
-            let mut s = s.take(MAX_REPORT);
-            s.read_to_end(&mut report).await?;
-            tokio::io::copy(&mut s.into_inner(), &mut tokio::io::sink()).await?;
-        }
-        let status = child.wait().await?;
-        Ok::<_, std::io::Error>((status, report))
-    };
-    let (status, report) = tokio::time::timeout(TIMEOUT, work)
-        .await
-        .map_err(|_| RngError::Timeout)??;
-    let report = String::from_utf8_lossy(&report);
+    let args = [OsString::from("--relaxng"), schema.into(), doc.into()];
+    let out = xmllint::run(&args, None, TIMEOUT).await.map_err(|e| match e {
+        XmllintError::Unavailable(e) => RngError::Unavailable(e),
+        XmllintError::Timeout(_) => RngError::Timeout,
+        XmllintError::Io(e) => RngError::Io(e),
+    })?;
     let schema_name = schema.to_string_lossy();
     let doc_name = doc.to_string_lossy();
-    match status.code() {
+    match out.code {
         Some(0) => Ok(Vec::new()),
-        Some(3 | 4) => Ok(violations(&report, &doc_name)),
-        Some(5) => Err(RngError::BadSchema(tidy(&report, &schema_name))),
+        Some(3 | 4) => Ok(violations(&out.report, &doc_name)),
+        Some(5) => Err(RngError::BadSchema(tidy(&out.report, &schema_name))),
         code => Err(RngError::Failed {
             code,
-            report: tidy(&report, &doc_name),
+            report: tidy(&out.report, &doc_name),
         }),
     }
 }
@@ -183,19 +153,8 @@ fn violations(report: &str, doc: &str) -> Vec<Violation> {
     out
 }
 
-/// A report made readable: file names dropped, lines joined, cut short.
 fn tidy(report: &str, file: &str) -> String {
-    let text: Vec<String> = report
-        .lines()
-        .map(|l| l.replace(file, "").trim_start_matches(':').trim().to_owned())
-        .filter(|l| !l.is_empty())
-        .take(10)
-        .collect();
-    if text.is_empty() {
-        "xmllint gave no detail".into()
-    } else {
-        text.join("; ")
-    }
+    xmllint::tidy(report, &[file])
 }
 
 #[cfg(test)]

@@ -15,6 +15,8 @@ pub mod units;
 pub mod update;
 
 #[cfg(test)]
+mod acceptance;
+#[cfg(test)]
 mod props;
 #[cfg(test)]
 mod tests;

@@ -29,6 +29,9 @@ pub(crate) struct Mark {
     pub schema: u32,
     /// `None` until a sync from the catalog has completed once.
     pub generation: Option<i64>,
+    /// The newest catalog unit change (`catalog::UnitChange`, microseconds) the index has applied.
+    #[serde(default)]
+    pub changes_seen: Option<i64>,
 }
 
 impl Mark {
@@ -36,6 +39,7 @@ impl Mark {
         Mark {
             schema: SCHEMA_VERSION,
             generation: None,
+            changes_seen: None,
         }
     }
 
@@ -152,6 +156,7 @@ mod tests {
         let mark = Mark {
             schema: SCHEMA_VERSION,
             generation: Some(42),
+            changes_seen: Some(7),
         };
         assert_eq!(serde_json::from_str::<Mark>(&mark.to_payload()).unwrap(), mark);
     }

@@ -22,6 +22,20 @@ const UNITS_PER_COMMIT: usize = 20_000;
 /// AIPs removed per commit.
 const REMOVALS_PER_COMMIT: usize = 10_000;
 
+/// Changes older than the newest one applied by this much are read again at each sync: fronts' clocks differ, so
+/// a change written later may carry an earlier time. Re-applying one is harmless.
+const CHANGE_WINDOW_MICROS: i64 = 10 * 60 * 1_000_000;
+
+/// Units whose catalog records changed in place (rules recomputed, units eliminated from an AIP).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct UnitChange {
+    /// Its place in the catalog's list: the next page starts after it.
+    pub key: String,
+    /// When it was written, in microseconds (the writing front's clock).
+    pub at: i64,
+    pub unit_ids: Vec<String>,
+}
+
 /// A committed AIP as the catalog lists it.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct CommittedAip {
@@ -40,6 +54,15 @@ pub trait CatalogSource: Send + Sync {
     async fn committed_after(&self, after: &str, limit: usize) -> Result<Vec<CommittedAip>, Self::Error>;
     /// The units of a committed AIP.
     async fn units(&self, aip_id: &str) -> Result<Vec<UnitDoc>, Self::Error>;
+    /// Up to `limit` unit changes written at or after `since` (microseconds) whose key sorts after `after` (empty:
+    /// from the first), in key order. A catalog whose units never change in place has none.
+    async fn unit_changes(&self, _since: i64, _after: &str, _limit: usize) -> Result<Vec<UnitChange>, Self::Error> {
+        Ok(Vec::new())
+    }
+    /// A unit's current record; `None` when it no longer exists.
+    async fn unit(&self, _unit_id: &str) -> Result<Option<UnitDoc>, Self::Error> {
+        Ok(None)
+    }
 }
 
 /// What a sync did.
@@ -54,6 +77,8 @@ pub struct SyncReport {
     pub removed_aips: usize,
     /// Units the index refused (see the log), left out of search.
     pub skipped_units: usize,
+    /// Units re-read because their records changed in place (or removed, when gone).
+    pub changed_units: usize,
 }
 
 /// Brings `index` up to `catalog`. Callers serialise syncs of one index (a second concurrent sync would only
@@ -70,8 +95,15 @@ pub async fn sync<S: CatalogSource>(index: &Arc<TenantIndex>, catalog: &S) -> Re
         return Ok(report);
     }
     let mut batch = Batch::default();
-    match merge(index, catalog, &searcher, &mut batch, &mut report).await {
-        Ok(()) => batch.commit(index, Some(generation)).await?,
+    let merged = match merge(index, catalog, &searcher, &mut batch, &mut report).await {
+        Ok(()) => follow_changes(index, catalog, &mut batch, &mut report).await,
+        Err(e) => Err(e),
+    };
+    match merged {
+        Ok(seen) => {
+            batch.changes_seen = seen;
+            batch.commit(index, Some(generation)).await?
+        }
         Err(e) => {
             // Keep what was read: the next sync then resumes instead of starting over.
             if let Err(commit) = batch.commit(index, None).await {
@@ -164,6 +196,48 @@ async fn merge<S: CatalogSource>(
     Ok(())
 }
 
+/// Re-reads the units whose records changed in place since the index last looked (with a margin for clocks), and
+/// returns the newest change seen.
+async fn follow_changes<S: CatalogSource>(
+    index: &Arc<TenantIndex>,
+    catalog: &S,
+    batch: &mut Batch,
+    report: &mut SyncReport,
+) -> Result<Option<i64>, S::Error> {
+    let seen = index.changes_seen();
+    let since = seen.map_or(0, |s| s.saturating_sub(CHANGE_WINDOW_MICROS));
+    let mut newest = seen;
+    let mut units = std::collections::BTreeSet::new();
+    let mut after = String::new();
+    loop {
+        let page = catalog.unit_changes(since, &after, PAGE).await?;
+        let Some(last) = page.last() else { break };
+        after = last.key.clone();
+        for change in page {
+            newest = Some(newest.map_or(change.at, |n| n.max(change.at)));
+            units.extend(change.unit_ids);
+        }
+    }
+    // Each unit once, as it is now: the last of several changes is what its record says.
+    for id in units {
+        report.changed_units += 1;
+        match catalog.unit(&id).await? {
+            Some(doc) => match doc.check() {
+                Ok(()) => batch.add.push(doc),
+                Err(e) => {
+                    tracing::warn!("search index: skipping changed unit {id}: {e}");
+                    report.skipped_units += 1;
+                }
+            },
+            None => batch.remove_units.push(id),
+        }
+        if batch.add.len() >= UNITS_PER_COMMIT || batch.remove_units.len() >= REMOVALS_PER_COMMIT {
+            std::mem::take(batch).commit(index, None).await?;
+        }
+    }
+    Ok(newest)
+}
+
 /// Where the merge goes next: the same AIP on both sides, one only indexed, or one only committed.
 enum Step {
     Both,
@@ -174,13 +248,17 @@ enum Step {
 #[derive(Default)]
 struct Batch {
     remove: Vec<String>,
+    remove_units: Vec<String>,
     add: Vec<UnitDoc>,
+    /// Recorded with the sync's last commit only, as the generation is.
+    changes_seen: Option<i64>,
 }
 
 impl Batch {
     async fn commit(self, index: &Arc<TenantIndex>, synced: Option<i64>) -> Result<(), SearchError> {
         let index = Arc::clone(index);
-        blocking(move || index.apply(&self.remove, &self.add, synced)).await
+        let seen = synced.and(self.changes_seen);
+        blocking(move || index.apply_changes(&self.remove, &self.remove_units, &self.add, synced, seen)).await
     }
 }
 

@@ -95,6 +95,11 @@ impl TenantIndex {
         self.mark.lock().unwrap_or_else(|p| p.into_inner()).generation
     }
 
+    /// The newest catalog unit change the index has applied (`None`: none yet, or cleared).
+    pub fn changes_seen(&self) -> Option<i64> {
+        self.mark.lock().unwrap_or_else(|p| p.into_inner()).changes_seen
+    }
+
     /// Adds the units, replacing any indexed unit with the same `unit_id` (the last one wins within a batch). The
     /// whole batch is checked first, so a bad unit leaves the index untouched; then it is committed as one.
     pub fn upsert(&self, units: &[UnitDoc]) -> Result<(), SearchError> {
@@ -104,9 +109,16 @@ impl TenantIndex {
         self.apply(&[], units, None)
     }
 
-    /// In one commit: removes every unit of the AIPs `remove_aips`, adds (or replaces) `add`, and, when `synced`
-    /// is given, records that the index now reflects that catalog generation. Checked first, all or nothing.
-    pub fn apply(&self, remove_aips: &[String], add: &[UnitDoc], synced: Option<i64>) -> Result<(), SearchError> {
+    /// [`TenantIndex::apply`], also removing the units `remove_units` and recording in the mark the newest catalog
+    /// unit change applied.
+    pub fn apply_changes(
+        &self,
+        remove_aips: &[String],
+        remove_units: &[String],
+        add: &[UnitDoc],
+        synced: Option<i64>,
+        changes_seen: Option<i64>,
+    ) -> Result<(), SearchError> {
         for unit in add {
             unit.check()?;
         }
@@ -114,6 +126,9 @@ impl TenantIndex {
             |writer, f| {
                 for aip in remove_aips {
                     writer.delete_term(Term::from_field_text(f.aip_id, aip));
+                }
+                for unit in remove_units {
+                    writer.delete_term(Term::from_field_text(f.unit_id, unit));
                 }
                 for unit in add {
                     writer.delete_term(Term::from_field_text(f.unit_id, &unit.unit_id));
@@ -125,9 +140,16 @@ impl TenantIndex {
             },
             |mark| Mark {
                 generation: synced.or(mark.generation),
+                changes_seen: changes_seen.or(mark.changes_seen),
                 ..mark
             },
         )
+    }
+
+    /// In one commit: removes every unit of the AIPs `remove_aips`, adds (or replaces) `add`, and, when `synced`
+    /// is given, records that the index now reflects that catalog generation. Checked first, all or nothing.
+    pub fn apply(&self, remove_aips: &[String], add: &[UnitDoc], synced: Option<i64>) -> Result<(), SearchError> {
+        self.apply_changes(remove_aips, &[], add, synced, None)
     }
 
     /// Removes the unit from the index; removing a unit that is not there is not an error.

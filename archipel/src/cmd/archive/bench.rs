@@ -148,7 +148,7 @@ pub async fn run(args: IngestBenchArgs) -> anyhow::Result<ExitCode> {
 }
 
 /// A SEDA 2.2 SIP: one unit per file, SHA-512 digests, stored (random data does not compress).
-fn build_sip(path: &Path, files: usize, size: usize) -> anyhow::Result<()> {
+pub(super) fn build_sip(path: &Path, files: usize, size: usize) -> anyhow::Result<()> {
     let mut zip = zip::ZipWriter::new(std::fs::File::create(path)?);
     let opts = zip::write::SimpleFileOptions::default().compression_method(zip::CompressionMethod::Stored);
     let mut groups = String::new();
@@ -211,7 +211,7 @@ fn local_limit(sip: &Path, out: &Path) -> anyhow::Result<Duration> {
 }
 
 /// How long one transfer took, and each of its steps.
-type Run = (Duration, Vec<(String, f64)>);
+pub(super) type Run = (Duration, Vec<(String, f64)>);
 
 /// Runs `runs` transfers of the SIP, one after another.
 async fn ingest(addrs: &str, sip: &Path, work: &Path, pack_files_up_to: u64, runs: usize) -> anyhow::Result<Vec<Run>> {
@@ -220,7 +220,18 @@ async fn ingest(addrs: &str, sip: &Path, work: &Path, pack_files_up_to: u64, run
     config.pack_files_up_to = pack_files_up_to;
     let archive: Arc<Archive> = Archive::new(client, config, None).await?;
     let tenant = format!("bench{}", std::process::id());
-    archive.refs.add_tenant(&tenant, "bench", "BENCH-AA").await?;
+    bench_tenant(&archive, &tenant).await?;
+    let mut out = Vec::with_capacity(runs);
+    for run in 1..=runs {
+        eprintln!("bench: ingesting ({run} of {runs})…");
+        out.push(transfer_once(&archive, &tenant, sip, work).await?);
+    }
+    Ok(out)
+}
+
+/// A tenant taking the bench SIPs (`build_sip`): its archival agency and agreement.
+pub(super) async fn bench_tenant(archive: &Archive, tenant: &str) -> anyhow::Result<()> {
+    archive.refs.add_tenant(tenant, "bench", "BENCH-AA").await?;
     let agreement = Agreement {
         id: "BENCH".into(),
         version: 0,
@@ -234,17 +245,18 @@ async fn ingest(addrs: &str, sip: &Path, work: &Path, pack_files_up_to: u64, run
         flow: None,
         active: true,
         updated_at: chrono::Utc::now(),
+        rng: None,
     };
-    archive.refs.put_versioned(&tenant, AGREEMENT, agreement).await?;
-    let mut out = Vec::with_capacity(runs);
-    for run in 1..=runs {
-        eprintln!("bench: ingesting ({run} of {runs})…");
-        out.push(transfer_once(&archive, &tenant, sip, work).await?);
-    }
-    Ok(out)
+    archive.refs.put_versioned(tenant, AGREEMENT, agreement).await?;
+    Ok(())
 }
 
-async fn transfer_once(archive: &Arc<Archive>, tenant: &str, sip: &Path, work: &Path) -> anyhow::Result<Run> {
+pub(super) async fn transfer_once(
+    archive: &Arc<Archive>,
+    tenant: &str,
+    sip: &Path,
+    work: &Path,
+) -> anyhow::Result<Run> {
     let spooled = tempfile::NamedTempFile::new_in(work.join("spool"))?.into_temp_path();
     std::fs::copy(sip, &spooled)?;
     let size = std::fs::metadata(&spooled)?.len();

@@ -3,6 +3,7 @@
 mod access;
 mod audit;
 mod bench;
+mod dip_bench;
 mod disposal;
 mod doors;
 mod flows;
@@ -26,7 +27,7 @@ use serde_json::{json, Value};
 pub use doors::{start_vitam, VitamArgs};
 use http::Front;
 pub use http::FrontArgs;
-pub use serve::{open_archive, serve_front, ServeArgs};
+pub use serve::{open_archive, seda_schemas, serve_front, ServeArgs};
 
 #[derive(Subcommand)]
 pub enum ArchiveCommand {
@@ -110,6 +111,8 @@ pub enum ArchiveCommand {
     Bench(bench::IngestBenchArgs),
     /// Response time of each web-interface page with many units, against the 100 ms p95 target.
     BenchUi(ui_bench::UiBenchArgs),
+    /// DIP build throughput against the cluster's large-GET rate (starts a local cluster unless --cluster).
+    DipBench(dip_bench::DipBenchArgs),
     /// Rebuild a tenant's catalog and search index from the AIPs in the cluster.
     Reindex {
         #[arg(long)]
@@ -232,6 +235,9 @@ pub enum AgreementCommand {
         disallowed_format: SeverityArg,
         #[arg(long)]
         flow: Option<String>,
+        /// A RELAX NG grammar (.rng) every manifest under this agreement must match.
+        #[arg(long)]
+        rng: Option<std::path::PathBuf>,
         #[arg(long)]
         json: bool,
         #[command(flatten)]
@@ -437,6 +443,7 @@ pub async fn run(command: ArchiveCommand) -> anyhow::Result<ExitCode> {
         C::BuildSip(args) => flows::build_sip(args).await,
         C::Bench(args) => bench::run(args).await,
         C::BenchUi(args) => ui_bench::run(args).await,
+        C::DipBench(args) => dip_bench::run(args).await,
         C::Tenant { command } => match command {
             TenantCommand::Add {
                 id,
@@ -476,15 +483,23 @@ pub async fn run(command: ArchiveCommand) -> anyhow::Result<ExitCode> {
                 unidentified_format,
                 disallowed_format,
                 flow,
+                rng,
                 json,
                 front,
             } => {
                 let f = Front::new(&front)?;
+                let rng = match &rng {
+                    Some(path) => Some(
+                        std::fs::read_to_string(path)
+                            .with_context(|| format!("cannot read the RNG grammar {}", path.display()))?,
+                    ),
+                    None => None,
+                };
                 let body = json!({
                     "name": name, "transferring_agencies": transferring_agencies, "profile": profile,
                     "allowed_formats": allowed_formats, "format_mismatch": severity(format_mismatch),
                     "unidentified_format": severity(unidentified_format),
-                    "disallowed_format": severity(disallowed_format), "flow": flow,
+                    "disallowed_format": severity(disallowed_format), "flow": flow, "rng": rng,
                 });
                 let path = format!("/v1/tenants/{tenant}/agreements/{id}");
                 let v: Value = f.json(f.request(Method::PUT, &path).json(&body)).await?;

@@ -73,8 +73,40 @@ pub struct ServeArgs {
     /// (`2070-01-01`) instead of today.
     #[arg(long, hide = true)]
     pub access_clock_file: Option<PathBuf>,
+    /// Directory of the official SEDA schemas (2.1/, 2.2/, 2.3/, xml.xsd, xlink.xsd) incoming SEDA
+    /// messages are checked against; default ../shared/seda/xsd when it exists. Without them SEDA
+    /// communication requests and authorisation replies are refused (JSON still works).
+    #[arg(long, env = "ARCHIPEL_SEDA_XSD_DIR")]
+    pub seda_xsd_dir: Option<PathBuf>,
+    /// A DIP build that shows no progress for this many seconds (its front stopped) is rebuilt
+    /// by a running front.
+    #[arg(long, default_value_t = 60)]
+    pub dip_stale_secs: u64,
+    /// Tests only: DIP builds pause after each object while this file exists.
+    #[arg(long, hide = true)]
+    pub dip_pause_file: Option<PathBuf>,
+    /// Tests only: transfers pause before their catalog commit while this file exists.
+    #[arg(long, hide = true)]
+    pub ingest_pause_file: Option<PathBuf>,
     #[command(flatten)]
     pub ui: super::ui::UiArgs,
+}
+
+/// The SEDA schemas for incoming messages: an explicit directory must hold them; none found is
+/// a warning (SEDA messages are then refused).
+pub fn seda_schemas(dir: Option<&std::path::Path>) -> anyhow::Result<Option<archipel_archive::seda_xsd::SedaSchemas>> {
+    let found =
+        archipel_archive::seda_xsd::SedaSchemas::discover(dir).map_err(|e| anyhow::anyhow!("--seda-xsd-dir: {e}"))?;
+    match &found {
+        Some(s) => tracing::info!(
+            "incoming SEDA messages are checked against the schemas in {}",
+            s.dir().display()
+        ),
+        None => tracing::warn!(
+            "no SEDA schemas (--seda-xsd-dir): SEDA communication requests and authorisation replies will be refused"
+        ),
+    }
+    Ok(found)
 }
 
 /// Parses `--pack-files-up-to`: a size within what one pack holds.
@@ -122,6 +154,13 @@ pub async fn run(args: ServeArgs) -> anyhow::Result<ExitCode> {
         );
         config.access_clock = archipel_archive::access::AccessClock::File(path.clone());
     }
+    config.seda_schemas = seda_schemas(args.seda_xsd_dir.as_deref())?;
+    if args.dip_stale_secs < 2 {
+        anyhow::bail!("--dip-stale-secs must be at least 2: a live build shows progress every second");
+    }
+    config.dip_stale_after = std::time::Duration::from_secs(args.dip_stale_secs);
+    config.dip_pause_file = args.dip_pause_file.clone();
+    config.ingest_pause_file = args.ingest_pause_file.clone();
     let archive = open_archive(client, config, args.pronom_dir.as_deref()).await?;
     let vitam = super::doors::start_vitam(
         Arc::clone(&archive),
