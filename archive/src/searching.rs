@@ -311,7 +311,7 @@ pub async fn search_page_within(
 ) -> Result<crate::search::SearchPage> {
     // A search filter, not a decision: elimination re-checks holds against the leader's clock,
     // and downloads re-check communicability (`access::guard`).
-    let today = a.config.access_clock.today()?;
+    let today = a.config.access_clock.today(a.store.client()).await?;
     let mut query = to_query(p, today)?;
     if let Some(contract) = scope.contract() {
         if !contract.all_originating_agencies {

@@ -83,7 +83,7 @@ impl ArchiveConfig {
             max_request_body_bytes: 2 << 20,
             encrypt_tenant_namespaces: true,
             pack_files_up_to: crate::ingest::pack::PACK_MEMBER_MAX,
-            access_clock: crate::access::AccessClock::System,
+            access_clock: crate::access::AccessClock::Cluster,
             max_delivery_units: 10_000,
             dip_ttl: Duration::from_secs(7 * 24 * 3600),
             seda_schemas: None,

@@ -88,7 +88,7 @@ pub async fn unit(
     a.authorize(&who, &tenant, &[Archivist, ControlAuthority, Requester])
         .await?;
     let scope = guard::scope(&a, &who, &tenant).await?;
-    let today = a.config.access_clock.today()?;
+    let today = a.config.access_clock.today(a.store.client()).await?;
     let mut u = a.catalog.unit(&tenant, &id).await?;
     let communicability = guard::view(&a, &who, &tenant, &scope, &u, today).await?;
     if let Some(contract) = scope.contract() {
@@ -114,7 +114,7 @@ pub async fn object(
 ) -> ApiResult<Response> {
     a.authorize(&who, &tenant, &[Archivist, Requester]).await?;
     let scope = guard::scope(&a, &who, &tenant).await?;
-    let today = a.config.access_clock.today()?;
+    let today = a.config.access_clock.today(a.store.client()).await?;
     let u = a.catalog.unit(&tenant, &id).await?;
     // Outside the contract, the unit does not exist for the caller: checked before the object.
     guard::view(&a, &who, &tenant, &scope, &u, today).await?;

@@ -117,7 +117,7 @@ pub async fn submit(a: &Arc<Archive>, who: &Principal, tenant: &str, input: Inpu
             units.len()
         )));
     }
-    let today = a.config.access_clock.today()?;
+    let today = a.config.access_clock.today(a.store.client()).await?;
     let mut unknown = Vec::new();
     let mut restricted = Vec::new();
     for u in &units {

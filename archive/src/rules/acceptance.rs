@@ -91,8 +91,11 @@ fn day(s: &str) -> NaiveDate {
     s.parse().unwrap()
 }
 
-/// (rule, end, origin, paths) of a unit's rules in force in `category`, sorted.
-fn in_force(u: &UnitRules, category: &str) -> Vec<(String, Option<NaiveDate>, Vec<String>, Vec<Vec<String>>)> {
+/// (rule, end, origin, paths) of one rule in force.
+type InForce = (String, Option<NaiveDate>, Vec<String>, Vec<Vec<String>>);
+
+/// A unit's rules in force in `category`, sorted.
+fn in_force(u: &UnitRules, category: &str) -> Vec<InForce> {
     let mut v: Vec<_> = u
         .rules
         .iter()

@@ -169,6 +169,7 @@ pub async fn submit(State(ui): State<UiState>, v: Viewer, Form(f): Form<HoldForm
     };
     let req = ModificationRequest {
         unit_ids: units.clone(),
+        query: None,
         changes: vec![change],
         comment: text(&f.motif),
         seda_version: None,

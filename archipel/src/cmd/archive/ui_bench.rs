@@ -266,6 +266,7 @@ fn agreement() -> Agreement {
         unidentified_format: Severity::Warn,
         disallowed_format: Severity::Reject,
         flow: None,
+        rng: None,
         active: true,
         updated_at: chrono::Utc::now(),
     }
