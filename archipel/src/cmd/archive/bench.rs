@@ -53,10 +53,7 @@ pub async fn run(args: IngestBenchArgs) -> anyhow::Result<ExitCode> {
         bail!("--files, --file-size and --runs must be positive");
     }
     let pack_files_up_to = super::serve::pack_limit(&args.pack_files_up_to)?;
-    let work = match &args.dir {
-        Some(d) => tempfile::tempdir_in(d)?,
-        None => tempfile::tempdir()?,
-    };
+    let work = crate::cmd::bench::work_dir(args.dir.as_deref())?;
     let sip = work.path().join("bench.zip");
     eprintln!("bench: building a SIP of {} files of {size} bytes…", args.files);
     let (files, sip_bytes) = (args.files, size);

@@ -54,10 +54,7 @@ pub async fn run(args: DipBenchArgs) -> anyhow::Result<ExitCode> {
     if args.files == 0 || size == 0 || large == 0 || args.runs == 0 {
         bail!("--files, --file-size, --large-size and --runs must be positive");
     }
-    let work = match &args.dir {
-        Some(d) => tempfile::tempdir_in(d)?,
-        None => tempfile::tempdir()?,
-    };
+    let work = crate::cmd::bench::work_dir(args.dir.as_deref())?;
     eprintln!(
         "dip-bench: building the SIPs ({} × {size} bytes; one of {large} bytes)…",
         args.files

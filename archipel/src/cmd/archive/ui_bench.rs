@@ -53,10 +53,7 @@ pub async fn run(args: UiBenchArgs) -> anyhow::Result<ExitCode> {
     if args.units == 0 || args.requests == 0 || args.runs == 0 {
         bail!("--units, --requests and --runs must be positive");
     }
-    let work = match &args.dir {
-        Some(d) => tempfile::tempdir_in(d)?,
-        None => tempfile::tempdir()?,
-    };
+    let work = crate::cmd::bench::work_dir(args.dir.as_deref())?;
     let local = match &args.cluster {
         Some(_) => None,
         None => {

@@ -65,13 +65,7 @@ pub async fn run(args: S3BenchArgs) -> anyhow::Result<std::process::ExitCode> {
 }
 
 async fn run_once(args: &S3BenchArgs, large: u64) -> anyhow::Result<Report> {
-    let work = match &args.dir {
-        Some(d) => {
-            std::fs::create_dir_all(d)?;
-            tempfile::tempdir_in(d)?
-        }
-        None => tempfile::tempdir()?,
-    };
+    let work = super::work_dir(args.dir.as_deref())?;
     let (owned, addrs) = match &args.cluster {
         Some(list) => (None, list.clone()),
         None => {
