@@ -111,30 +111,18 @@ pub async fn audit(command: AuditCommand) -> anyhow::Result<ExitCode> {
             front,
         } => {
             let f = Front::new(&front)?;
-            match id {
-                Some(id) => {
-                    let v: Value = f.get(&format!("/v1/tenants/{tenant}/audits/{id}")).await?;
-                    print(&v, json)
-                }
-                None => {
-                    let v: Value = f.get(&format!("/v1/tenants/{tenant}/audits")).await?;
-                    if json {
-                        crate::output::print_json(&v)?;
-                    } else {
-                        for x in v.as_array().into_iter().flatten() {
-                            println!(
-                                "{}\t{}\t{} objets\t{} anomalies\t{}",
-                                x["id"].as_str().unwrap_or("?"),
-                                x["status"].as_str().unwrap_or("?"),
-                                x["counts"]["objects"],
-                                x["counts"]["anomalies"],
-                                x["created_at"].as_str().unwrap_or("")
-                            );
-                        }
-                    }
-                    Ok(ExitCode::SUCCESS)
-                }
-            }
+            let line = |x: &Value| {
+                format!(
+                    "{}\t{}\t{} objets\t{} anomalies\t{}",
+                    x["id"].as_str().unwrap_or("?"),
+                    x["status"].as_str().unwrap_or("?"),
+                    x["counts"]["objects"],
+                    x["counts"]["anomalies"],
+                    x["created_at"].as_str().unwrap_or("")
+                )
+            };
+            let path = format!("/v1/tenants/{tenant}/audits");
+            super::listing::show_or_list(&f, &path, id, json, print, line).await
         }
         AuditCommand::Report {
             tenant,

@@ -289,29 +289,17 @@ pub async fn elimination(command: EliminationCommand) -> anyhow::Result<ExitCode
             front,
         } => {
             let f = Front::new(&front)?;
-            match id {
-                Some(id) => {
-                    let v: Value = f.get(&format!("/v1/tenants/{tenant}/eliminations/{id}")).await?;
-                    print_proposal(&v, json)
-                }
-                None => {
-                    let v: Value = f.get(&format!("/v1/tenants/{tenant}/eliminations")).await?;
-                    if json {
-                        crate::output::print_json(&v)?;
-                    } else {
-                        for p in v.as_array().into_iter().flatten() {
-                            println!(
-                                "{}\t{}\t{} unités\t{}",
-                                p["id"].as_str().unwrap_or("?"),
-                                p["status"].as_str().unwrap_or("?"),
-                                p["units"].as_array().map_or(0, Vec::len),
-                                p["created_at"].as_str().unwrap_or("")
-                            );
-                        }
-                    }
-                    Ok(ExitCode::SUCCESS)
-                }
-            }
+            let line = |p: &Value| {
+                format!(
+                    "{}\t{}\t{} unités\t{}",
+                    p["id"].as_str().unwrap_or("?"),
+                    p["status"].as_str().unwrap_or("?"),
+                    p["units"].as_array().map_or(0, Vec::len),
+                    p["created_at"].as_str().unwrap_or("")
+                )
+            };
+            let path = format!("/v1/tenants/{tenant}/eliminations");
+            super::listing::show_or_list(&f, &path, id, json, print_proposal, line).await
         }
         EliminationCommand::Decide {
             tenant,

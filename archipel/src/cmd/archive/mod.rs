@@ -8,6 +8,7 @@ mod disposal;
 mod doors;
 mod flows;
 mod http;
+mod listing;
 mod outgoing;
 mod search;
 mod serve;

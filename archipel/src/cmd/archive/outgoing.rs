@@ -243,30 +243,18 @@ async fn common(base: &str, c: CommonCommand) -> anyhow::Result<ExitCode> {
             front,
         } => {
             let f = Front::new(&front)?;
-            match id {
-                Some(id) => {
-                    let v: Value = f.get(&format!("/v1/tenants/{tenant}/{base}/{id}")).await?;
-                    print(&v, json)
-                }
-                None => {
-                    let v: Value = f.get(&format!("/v1/tenants/{tenant}/{base}")).await?;
-                    if json {
-                        crate::output::print_json(&v)?;
-                    } else {
-                        for o in v.as_array().into_iter().flatten() {
-                            println!(
-                                "{}\t{}\t{}\t{} unités\t{}",
-                                o["id"].as_str().unwrap_or("?"),
-                                o["status"].as_str().unwrap_or("?"),
-                                o["recipient"].as_str().unwrap_or("?"),
-                                o["units"].as_array().map_or(0, Vec::len),
-                                o["created_at"].as_str().unwrap_or("")
-                            );
-                        }
-                    }
-                    Ok(ExitCode::SUCCESS)
-                }
-            }
+            let line = |o: &Value| {
+                format!(
+                    "{}\t{}\t{}\t{} unités\t{}",
+                    o["id"].as_str().unwrap_or("?"),
+                    o["status"].as_str().unwrap_or("?"),
+                    o["recipient"].as_str().unwrap_or("?"),
+                    o["units"].as_array().map_or(0, Vec::len),
+                    o["created_at"].as_str().unwrap_or("")
+                )
+            };
+            let path = format!("/v1/tenants/{tenant}/{base}");
+            super::listing::show_or_list(&f, &path, id, json, print, line).await
         }
         CommonCommand::Package {
             tenant,
