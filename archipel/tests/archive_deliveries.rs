@@ -1,5 +1,5 @@
 //! Access and communication on a real cluster: access contracts, communicability computed from
-//! AccessRules against an injected day, what requesters and transferring agencies see, DIPs
+//! AccessRules against an injected day or the cluster's clock, what requesters and transferring agencies see, DIPs
 //! (ArchiveDeliveryRequestReply manifest checked against the XSD, every object against its
 //! SHA-512), and the derogation workflow.
 
@@ -8,10 +8,11 @@ mod common;
 
 use std::io::Read;
 use std::path::Path;
+use std::time::Duration;
 
 use archive_common::access::{access_sip, AccessUnit};
 use archive_common::{region, seda_valid, Front, RULES_CSV};
-use common::serial;
+use common::{serial, Tuning};
 use serde_json::Value;
 use sha2::Digest;
 
@@ -281,6 +282,43 @@ fn contracts_and_communicability_decide_what_a_requester_sees_and_takes() {
     assert!(denied.iter().any(|r| r.contains("AutreService")), "{denied:#?}");
 }
 
+#[test]
+fn communicability_follows_the_clusters_clock_not_the_fronts() {
+    let _g = serial();
+    let offset = tempfile::NamedTempFile::new().unwrap();
+    std::fs::write(offset.path(), "0").unwrap();
+    let tuning = Tuning {
+        clock_offset_file: Some(offset.path().to_owned()),
+        ..Tuning::default()
+    };
+    // No access clock file: the front asks the cluster (Meta.Time).
+    let front = Front::start_with(tuning, &[]);
+    let (archivist, _agency, _a, b, _c) = set_up(&front);
+    let vb = front.json(&archivist, &["unit", "--tenant", "region", &b]);
+    assert_eq!(vb["communicability"]["from"]["date"], "2070-01-01", "{vb:#}");
+    assert_eq!(vb["communicable"], false, "{vb:#}");
+
+    // The leader's clock (every node's here) moves 45 years on; the front's own clock does not.
+    let years_45_ms: i64 = 45 * 365 * 86_400 * 1000;
+    std::fs::write(offset.path(), years_45_ms.to_string()).unwrap();
+    let deadline = std::time::Instant::now() + Duration::from_secs(20);
+    loop {
+        let vb = front.json(&archivist, &["unit", "--tenant", "region", &b]);
+        if vb["communicable"] == true {
+            break;
+        }
+        assert!(
+            std::time::Instant::now() < deadline,
+            "B stayed non-communicable on the cluster's day: {vb:#}"
+        );
+        std::thread::sleep(Duration::from_millis(200));
+    }
+    assert_eq!(
+        search(&front, &archivist, &["--not-communicable"]),
+        Vec::<String>::new()
+    );
+}
+
 /// Every file of a zip by name.
 fn unzip(path: &Path) -> std::collections::BTreeMap<String, Vec<u8>> {
     let mut z = zip::ZipArchive::new(std::fs::File::open(path).unwrap()).unwrap();
@@ -394,6 +432,51 @@ fn dips_round_trip_and_derogations_need_both_approvals() {
         &["delivery", "download", "--tenant", "region", id, "--out", "/dev/null"],
     );
     assert!(err.contains("HTTP 404"), "{err}");
+    // Two units of one SIP: their objects sit in one pack and are read by one ranged request,
+    // split back into files by their offsets.
+    let v = front.json(&archivist, &["unit", "--tenant", "region", &b]);
+    let va = front.json(&archivist, &["unit", "--tenant", "region", &a]);
+    assert_eq!(
+        va["objects"][0]["key"], v["objects"][0]["key"],
+        "A and B share a pack: {va:#} {v:#}"
+    );
+    let dip_ab = front.dir.path().join("dip-ab.zip");
+    let done = front.json(
+        &archivist,
+        &[
+            "deliver",
+            "--tenant",
+            "region",
+            "--unit",
+            &a,
+            "--unit",
+            &b,
+            "--wait",
+            "--out",
+            dip_ab.to_str().unwrap(),
+            "--json",
+        ],
+    );
+    assert_eq!(done["status"], "ready", "{done:#}");
+    let mut got: Vec<(String, Vec<u8>)> = unzip(&dip_ab)
+        .into_iter()
+        .filter(|(n, _)| n.starts_with("Content/"))
+        .collect();
+    got.sort_by(|x, y| x.1.cmp(&y.1));
+    let got: Vec<&[u8]> = got.iter().map(|(_, d)| d.as_slice()).collect();
+    assert_eq!(got, [&b"contenu A communicable"[..], &b"contenu B sous 50 ans"[..]]);
+
+    // Offered for seven days of the access clock (the cluster's in production), not the front's
+    // own: on the eighth, it is gone and the delivery says so.
+    set_day(clock.path(), "2026-06-09");
+    let err = refused(
+        &front,
+        &reader,
+        &["delivery", "download", "--tenant", "region", id, "--out", "/dev/null"],
+    );
+    assert!(err.contains("HTTP 409") && err.contains("expired"), "{err}");
+    set_day(clock.path(), DAY);
+    assert_eq!(delivery(&front, &reader, id)["status"], "expired");
 
     // The same through a SEDA ArchiveDeliveryRequest, in SEDA 2.1.
     let request = front.dir.path().join("request.xml");

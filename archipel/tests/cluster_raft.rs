@@ -6,7 +6,7 @@ use std::collections::BTreeSet;
 use std::time::{Duration, Instant};
 
 use archipel_client::{CasExpect, Client, ClientError, Consistency};
-use common::{runtime, serial, TestCluster, Tuning};
+use common::{meta_put_checked, runtime, serial, TestCluster, Tuning};
 
 const SITES: [&str; 3] = ["region", "departement", "metropole"];
 
@@ -117,7 +117,7 @@ fn killing_the_leader_elects_another_and_writes_continue() {
     let leader = cluster.leader_idx().expect("a leader");
     let old_id = cluster.nodes[leader].id;
     cluster.kill(leader);
-    rt.block_on(client.meta_put("test", b"after", b"2"))
+    rt.block_on(meta_put_checked(&client, "test", b"after", b"2"))
         .expect("the client retries through the election");
     let new_leader = cluster.wait_leader_change(old_id, Duration::from_secs(15));
     assert_ne!(cluster.nodes[new_leader].id, old_id);
@@ -145,7 +145,7 @@ fn losing_a_whole_site_keeps_the_cluster_writable() {
             cluster.kill(i);
         }
         let key = format!("while-{site}-down");
-        rt.block_on(client.meta_put("test", key.as_bytes(), b"ok"))
+        rt.block_on(meta_put_checked(&client, "test", key.as_bytes(), b"ok"))
             .unwrap_or_else(|e| panic!("write with site {site} down failed: {e}"));
         let got = rt
             .block_on(client.meta_get("test", key.as_bytes(), Consistency::Linearizable))

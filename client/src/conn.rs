@@ -9,14 +9,13 @@ use std::time::Duration;
 use tonic::transport::{Channel, Endpoint};
 use tonic::{Response, Status};
 
+use archipel_proto::retry::{never_sent, said_retry_safe};
+
 use crate::tls::{tls_failure, TlsConnector, TlsFiles};
 use crate::ClientError;
 
 /// The environment variable naming the client's TLS directory.
 pub const TLS_DIR_ENV: &str = "ARCHIPEL_TLS_DIR";
-
-/// Header by which a node says a failed request was not applied and may go elsewhere.
-const RETRY_HEADER: &str = "x-archipel-retry";
 
 #[derive(Debug, Clone)]
 pub struct ClientOptions {
@@ -47,15 +46,6 @@ fn unclear(status: &Status) -> bool {
         status.code(),
         tonic::Code::Unavailable | tonic::Code::Unknown | tonic::Code::DeadlineExceeded | tonic::Code::Cancelled
     )
-}
-
-/// The connection could not be opened, so the request never left this client.
-fn never_sent(status: &Status) -> bool {
-    let msg = status.message();
-    status.code() == tonic::Code::Unavailable
-        && ["tcp connect error", "error trying to connect", "Connection refused"]
-            .iter()
-            .any(|m| msg.contains(m))
 }
 
 /// Whether an operation may be sent again after an unclear failure.
@@ -272,7 +262,7 @@ impl Client {
                         self.preferred.store(idx, Ordering::Relaxed);
                         return Ok(r.into_inner());
                     }
-                    Err(s) if s.metadata().get(RETRY_HEADER).is_some() || never_sent(&s) => {
+                    Err(s) if said_retry_safe(&s) || never_sent(&s) => {
                         self.forget(addr);
                         failures.push(format!("{addr}: {}", s.message()));
                     }

@@ -5,6 +5,7 @@ use std::time::Duration;
 
 use archipel_proto::raft::raft_client::RaftClient;
 use archipel_proto::raft::RaftRequest;
+use archipel_proto::retry::never_sent;
 use openraft::error::{CheckIsLeaderError, RaftError};
 use openraft::BasicNode;
 
@@ -111,15 +112,6 @@ impl Node {
             .map_err(|e| RaftOpError::Indeterminate(format!("undecodable answer from leader {addr}: {e}")))?;
         result
     }
-}
-
-/// The connection to the leader could not be opened, so the request never left this node.
-fn never_sent(status: &tonic::Status) -> bool {
-    let msg = status.message();
-    status.code() == tonic::Code::Unavailable
-        && ["tcp connect error", "error trying to connect", "Connection refused"]
-            .iter()
-            .any(|m| msg.contains(m))
 }
 
 enum Rpc {

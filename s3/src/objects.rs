@@ -15,6 +15,48 @@ use crate::keys::Identity;
 use crate::lock;
 use crate::records::*;
 
+/// A GET or HEAD answer: the same headers from the record and the selected range, plus the
+/// fields only one of them has (the body). The two s3s types share field names, not a trait.
+macro_rules! object_output {
+    ($output:ident, $record:expr, $sel:expr, $full:expr, { $($field:ident: $value:expr,)* }) => {{
+        let (record, sel, full) = ($record, $sel, $full);
+        let c = record.checksums.clone();
+        let h = &record.headers;
+        let (mode, until, hold) = lock_fields(record);
+        $output {
+            $($field: $value,)*
+            accept_ranges: Some("bytes".into()),
+            content_length: Some((sel.range.end - sel.range.start) as i64),
+            content_range: sel.partial.then(|| {
+                format!(
+                    "bytes {}-{}/{}",
+                    sel.range.start,
+                    sel.range.end.saturating_sub(1),
+                    record.size
+                )
+            }),
+            e_tag: Some(etag(&record.etag)),
+            last_modified: Some(lock::ms_timestamp(record.modified_ms)),
+            content_type: Some(h.content_type.clone().unwrap_or_else(|| "binary/octet-stream".into())),
+            content_encoding: h.content_encoding.clone(),
+            content_disposition: h.content_disposition.clone(),
+            content_language: h.content_language.clone(),
+            cache_control: h.cache_control.clone(),
+            expires: parse_expires(h),
+            metadata: Some(h.user.clone().into_iter().collect()),
+            parts_count: sel.parts_count,
+            checksum_crc32: c.crc32.filter(|_| full),
+            checksum_crc32c: c.crc32c.filter(|_| full),
+            checksum_sha1: c.sha1.filter(|_| full),
+            checksum_sha256: c.sha256.filter(|_| full),
+            object_lock_mode: mode,
+            object_lock_retain_until_date: until,
+            object_lock_legal_hold_status: hold,
+            ..Default::default()
+        }
+    }};
+}
+
 /// Data objects of simple uploads and copies live under this prefix of the namespace.
 pub const DATA_PREFIX: &str = "d/";
 
@@ -386,40 +428,9 @@ impl Gateway {
             sel.range.clone(),
         );
         let full = !sel.partial && input.checksum_mode.as_ref().is_some_and(|m| m.as_str() == "ENABLED");
-        let c = record.checksums.clone();
-        let h = &record.headers;
-        let (mode, until, hold) = lock_fields(&record);
-        Ok(S3Response::new(GetObjectOutput {
+        Ok(S3Response::new(object_output!(GetObjectOutput, &record, &sel, full, {
             body: Some(body::blob(stream)),
-            accept_ranges: Some("bytes".into()),
-            content_length: Some((sel.range.end - sel.range.start) as i64),
-            content_range: sel.partial.then(|| {
-                format!(
-                    "bytes {}-{}/{}",
-                    sel.range.start,
-                    sel.range.end.saturating_sub(1),
-                    record.size
-                )
-            }),
-            e_tag: Some(etag(&record.etag)),
-            last_modified: Some(lock::ms_timestamp(record.modified_ms)),
-            content_type: Some(h.content_type.clone().unwrap_or_else(|| "binary/octet-stream".into())),
-            content_encoding: h.content_encoding.clone(),
-            content_disposition: h.content_disposition.clone(),
-            content_language: h.content_language.clone(),
-            cache_control: h.cache_control.clone(),
-            expires: parse_expires(h),
-            metadata: Some(h.user.clone().into_iter().collect()),
-            parts_count: sel.parts_count,
-            checksum_crc32: c.crc32.filter(|_| full),
-            checksum_crc32c: c.crc32c.filter(|_| full),
-            checksum_sha1: c.sha1.filter(|_| full),
-            checksum_sha256: c.sha256.filter(|_| full),
-            object_lock_mode: mode,
-            object_lock_retain_until_date: until,
-            object_lock_legal_hold_status: hold,
-            ..Default::default()
-        }))
+        })))
     }
 
     pub(crate) async fn op_head_object(
@@ -440,39 +451,13 @@ impl Gateway {
         )?;
         let sel = select(&record, input.range.as_ref(), input.part_number)?;
         let full = !sel.partial && input.checksum_mode.as_ref().is_some_and(|m| m.as_str() == "ENABLED");
-        let c = record.checksums.clone();
-        let h = &record.headers;
-        let (mode, until, hold) = lock_fields(&record);
-        Ok(S3Response::new(HeadObjectOutput {
-            accept_ranges: Some("bytes".into()),
-            content_length: Some((sel.range.end - sel.range.start) as i64),
-            content_range: sel.partial.then(|| {
-                format!(
-                    "bytes {}-{}/{}",
-                    sel.range.start,
-                    sel.range.end.saturating_sub(1),
-                    record.size
-                )
-            }),
-            e_tag: Some(etag(&record.etag)),
-            last_modified: Some(lock::ms_timestamp(record.modified_ms)),
-            content_type: Some(h.content_type.clone().unwrap_or_else(|| "binary/octet-stream".into())),
-            content_encoding: h.content_encoding.clone(),
-            content_disposition: h.content_disposition.clone(),
-            content_language: h.content_language.clone(),
-            cache_control: h.cache_control.clone(),
-            expires: parse_expires(h),
-            metadata: Some(h.user.clone().into_iter().collect()),
-            parts_count: sel.parts_count,
-            checksum_crc32: c.crc32.filter(|_| full),
-            checksum_crc32c: c.crc32c.filter(|_| full),
-            checksum_sha1: c.sha1.filter(|_| full),
-            checksum_sha256: c.sha256.filter(|_| full),
-            object_lock_mode: mode,
-            object_lock_retain_until_date: until,
-            object_lock_legal_hold_status: hold,
-            ..Default::default()
-        }))
+        Ok(S3Response::new(object_output!(
+            HeadObjectOutput,
+            &record,
+            &sel,
+            full,
+            {}
+        )))
     }
 
     /// Deletes `key` (absent is fine, as in S3). Locked objects are refused.

@@ -63,6 +63,8 @@ pub struct Tuning {
     pub scrub_max_bytes_per_sec: u64,
     pub stream_idle_timeout_secs: u64,
     pub shard_idle_timeout_secs: u64,
+    /// Every node's wall clock is shifted by the milliseconds this file holds (node/src/time_offset.rs).
+    pub clock_offset_file: Option<PathBuf>,
 }
 
 impl Default for Tuning {
@@ -81,6 +83,7 @@ impl Default for Tuning {
             scrub_max_bytes_per_sec: 0,
             stream_idle_timeout_secs: 60,
             shard_idle_timeout_secs: 600,
+            clock_offset_file: None,
         }
     }
 }
@@ -183,6 +186,10 @@ pub fn write_config(dir: &Path, id: u64, site: &str, addr: &str, tuning: &Tuning
         tuning.shard_idle_timeout_secs,
         tls.display(),
     );
+    let text = match &tuning.clock_offset_file {
+        Some(f) => format!("test_clock_offset_file = \"{}\"\n{text}", f.display()),
+        None => text,
+    };
     std::fs::write(&path, text).unwrap();
     path
 }
@@ -411,4 +418,31 @@ pub fn runtime() -> tokio::runtime::Runtime {
         .enable_all()
         .build()
         .unwrap()
+}
+
+/// Writes `key` as the client's contract asks of a caller: after an unknown outcome, read the key
+/// back and send the write again only if it is not there. A node killed while the client held an
+/// idle connection to it can break a request after it was written, and then nobody can know.
+pub async fn meta_put_checked(
+    client: &Client,
+    ns: &str,
+    key: &[u8],
+    value: &[u8],
+) -> Result<(), archipel_client::ClientError> {
+    use archipel_client::{ClientError, Consistency};
+    let mut last = None;
+    for _ in 0..3 {
+        match client.meta_put(ns, key, value).await {
+            Ok(_) => return Ok(()),
+            Err(ClientError::Indeterminate(why)) => {
+                let now = client.meta_get(ns, key, Consistency::Linearizable).await?;
+                if now.is_some_and(|e| e.value == value) {
+                    return Ok(());
+                }
+                last = Some(ClientError::Indeterminate(why));
+            }
+            Err(e) => return Err(e),
+        }
+    }
+    Err(last.unwrap_or(ClientError::NoEndpoints))
 }

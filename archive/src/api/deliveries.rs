@@ -162,7 +162,8 @@ pub async fn dip(
         return Err(ArchiveError::NotFound(format!("delivery `{id}`")).into());
     }
     let ns = crate::keys::object_namespace(&tenant);
-    if d.status == DeliveryStatus::Ready && d.expires_at.is_some_and(|e| e <= chrono::Utc::now()) {
+    let now = a.config.access_clock.now(a.store.client()).await?;
+    if d.status == DeliveryStatus::Ready && d.expires_at.is_some_and(|e| e <= now) {
         if let Some(key) = &d.dip_key {
             if let Err(e) = a.store.client().delete_object(&ns, key).await {
                 tracing::warn!("the expired DIP {ns}/{key} could not be removed: {e}");

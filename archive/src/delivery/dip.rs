@@ -9,8 +9,9 @@
 //! - `metadata/<unit id>.json`: each unit's complete catalog record (the lossless description
 //!   SEDA's manifest only summarises).
 //!
-//! Objects are read from the cluster by an async task into a bounded pipe; the zip is written
-//! on a blocking thread (`zip` is synchronous) into a bounded channel the upload drains.
+//! Objects are read from the cluster by an async task into a bounded pipe, a pack's neighbours in
+//! one request ([`super::dip_read`]); the zip is written on a blocking thread (`zip` is
+//! synchronous) into a bounded channel the upload drains.
 
 use std::io::Write;
 use std::sync::atomic::{AtomicU64, Ordering};
@@ -20,12 +21,12 @@ use std::time::Duration;
 use chrono::Utc;
 use serde_json::json;
 use sha2::{Digest, Sha512};
-use tokio::io::AsyncReadExt;
 
 use archipel_seda::delivery::{write_delivery_reply, DeliveryObject, DeliveryReply, DeliveryRule, DeliveryUnit};
 use archipel_seda::reply::ReplyCode;
 use archipel_seda::version::SedaVersion;
 
+use super::dip_read::{read_order, runs, RunSource};
 use super::{Delivery, DeliveryStatus};
 use crate::access::{AccessContract, Communicability, ACCESS_CONTRACT};
 use crate::error::{ArchiveError, Result};
@@ -172,6 +173,7 @@ async fn build(a: &Arc<Archive>, tenant: &str, id: &str, attempt: u32) -> Result
         }
         units.push(unit);
     }
+    entries.sort_by(|a, b| read_order(&a.object).cmp(&read_order(&b.object)));
     d.progress.objects_total = entries.len() as u64;
     d.progress.bytes_total = entries.iter().map(|e| e.object.size).sum();
     d.updated_at = Utc::now();
@@ -272,7 +274,8 @@ async fn build(a: &Arc<Archive>, tenant: &str, id: &str, attempt: u32) -> Result
         return Ok(Built::Superseded);
     }
     let millis = u64::try_from(started.elapsed().as_millis()).unwrap_or(u64::MAX);
-    let expires_at = Utc::now() + a.config.dip_ttl;
+    // The term runs on the cluster's time, as the download's expiry check does.
+    let expires_at = a.config.access_clock.now(a.store.client()).await? + a.config.dip_ttl;
     // Logged before it is ready: a DIP nobody could account for is never offered.
     a.journal
         .record(
@@ -325,49 +328,68 @@ fn write_zip<W: Write>(
     let mut zip = zip::ZipWriter::new_stream(out);
     let stored = SimpleFileOptions::default().compression_method(zip::CompressionMethod::Stored);
     let mut buf = vec![0u8; PIPE];
-    for e in entries {
-        let o = &e.object;
-        zip.start_file(e.path.as_str(), stored.large_file(o.size >= u64::from(u32::MAX)))
-            .map_err(zip_err)?;
-        let (mut w, mut r) = tokio::io::duplex(PIPE);
-        let (client, ns, key) = (client.clone(), ns.to_owned(), o.key.clone());
-        let (offset, length) = match o.pack_offset {
-            Some(offset) => (offset, Some(o.size)),
-            None => (0, None),
+    for run in runs(entries.iter().map(|e| &e.object)) {
+        let (w, r) = tokio::io::duplex(PIPE);
+        let (client, ns, key) = (client.clone(), ns.to_owned(), run.key.clone());
+        let (offset, length) = (run.offset, run.length);
+        let read = handle.spawn(async move {
+            let mut w = w;
+            client.get_object(&ns, &key, offset, length, &mut w, None).await
+        });
+        let read_failure = |read: tokio::task::JoinHandle<_>, o: &ObjectRecord| match handle.block_on(read) {
+            Ok(Ok(_)) => None,
+            Ok(Err(e)) => Some(std::io::Error::other(format!("reading object {} failed: {e}", o.id))),
+            Err(e) => Some(std::io::Error::other(format!("reading object {} stopped: {e}", o.id))),
         };
-        let read = handle.spawn(async move { client.get_object(&ns, &key, offset, length, &mut w, None).await });
-        let mut hasher = Sha512::new();
-        let mut copied = 0u64;
-        loop {
-            let n = handle.block_on(r.read(&mut buf))?;
-            if n == 0 {
-                break;
+        let mut source = RunSource::new(r, handle, &run, &mut buf);
+        let mut read = Some(read);
+        for e in &entries[run.entries.clone()] {
+            let o = &e.object;
+            zip.start_file(e.path.as_str(), stored.large_file(o.size >= u64::from(u32::MAX)))
+                .map_err(zip_err)?;
+            let mut hasher = Sha512::new();
+            let copied = source.copy(o.pack_offset.unwrap_or(0), o.size, |chunk| {
+                hasher.update(chunk);
+                zip.write_all(chunk)?;
+                bytes_done.fetch_add(chunk.len() as u64, Ordering::Relaxed);
+                Ok(())
+            })?;
+            let mut extra = 0;
+            if copied == o.size && run.length.is_none() {
+                // A whole object must end where its record says.
+                extra = source.drain()?;
             }
-            hasher.update(&buf[..n]);
-            zip.write_all(&buf[..n])?;
-            copied += n as u64;
-            bytes_done.fetch_add(n as u64, Ordering::Relaxed);
+            if copied < o.size || extra > 0 {
+                if let Some(failed) = read.take().and_then(|r| read_failure(r, o)) {
+                    return Err(failed);
+                }
+            }
+            let digest = hex::encode(hasher.finalize());
+            if copied != o.size || extra > 0 || !digest.eq_ignore_ascii_case(&o.sha512) {
+                return Err(std::io::Error::new(
+                    std::io::ErrorKind::InvalidData,
+                    format!(
+                        "object {} read back as {} bytes with SHA-512 {digest}, but {} bytes with SHA-512 {} \
+                         were recorded at ingest: nothing altered is delivered; run an audit",
+                        o.id,
+                        copied + extra,
+                        o.size,
+                        o.sha512
+                    ),
+                ));
+            }
+            objects_done.fetch_add(1, Ordering::Relaxed);
+            // Tests: hold the build here, half written, while the file exists.
+            while pause.is_some_and(|p| p.exists()) {
+                std::thread::sleep(Duration::from_millis(50));
+            }
         }
-        match handle.block_on(read) {
-            Ok(Ok(_)) => {}
-            Ok(Err(e)) => return Err(std::io::Error::other(format!("reading object {} failed: {e}", o.id))),
-            Err(e) => return Err(std::io::Error::other(format!("reading object {} stopped: {e}", o.id))),
-        }
-        let digest = hex::encode(hasher.finalize());
-        if copied != o.size || !digest.eq_ignore_ascii_case(&o.sha512) {
-            return Err(std::io::Error::new(
-                std::io::ErrorKind::InvalidData,
-                format!(
-                    "object {} read back as {copied} bytes with SHA-512 {digest}, but {} bytes with SHA-512 {} \
-                     were recorded at ingest: nothing altered is delivered; run an audit",
-                    o.id, o.size, o.sha512
-                ),
-            ));
-        }
-        objects_done.fetch_add(1, Ordering::Relaxed);
-        // Tests: hold the build here, half written, while the file exists.
-        while pause.is_some_and(|p| p.exists()) {
-            std::thread::sleep(Duration::from_millis(50));
+        source.drain()?;
+        if let Some(failed) = read
+            .take()
+            .and_then(|r| read_failure(r, &entries[run.entries.start].object))
+        {
+            return Err(failed);
         }
     }
     for (unit, bytes) in units_json {

@@ -10,6 +10,7 @@
 
 pub mod derogation;
 pub mod dip;
+mod dip_read;
 pub mod resume;
 pub mod submit;
 

@@ -24,7 +24,7 @@ use tonic::{Request, Response, Status};
 use crate::admin::AdminError;
 use crate::node::{Node, RaftOpError};
 
-pub const RETRY_HEADER: &str = "x-archipel-retry";
+use archipel_proto::retry::RETRY_HEADER;
 const FORWARDED_HEADER: &str = "x-archipel-forwarded";
 
 pub fn retry_safe(mut status: Status) -> Status {
