@@ -555,6 +555,34 @@ mod tests {
         }
     }
 
+    /// A packed shard's creation, from which the collector ages it, is the injected clock's time.
+    #[tokio::test]
+    async fn a_packed_shard_is_stamped_with_the_store_clock() {
+        let dir = tempfile::tempdir().unwrap();
+        let at = 1_700_000_000_000;
+        let store = open(dir.path(), true).with_clock(Arc::new(crate::time::ManualClock::new(at)));
+        let mut w = store.create(&[1; 16], &header(0)).await.unwrap();
+        w.write_stripe(bytes::Bytes::copy_from_slice(b"abcd")).await.unwrap();
+        w.finish(4, None).await.unwrap();
+        let whole = WholeShardWrite {
+            object_id: [2; 16],
+            header: header(0),
+            stripe: bytes::Bytes::copy_from_slice(b"efgh"),
+            object_size: 4,
+            expected_table_hash: None,
+        };
+        store.put_whole_many(vec![whole]).await.unwrap().remove(0).unwrap();
+        let listed = store.list().unwrap();
+        assert_eq!(listed.len(), 2);
+        for s in listed {
+            assert!(s.packed);
+            assert_eq!(
+                s.modified,
+                SystemTime::UNIX_EPOCH + std::time::Duration::from_millis(at)
+            );
+        }
+    }
+
     #[tokio::test]
     async fn write_finish_read_verify() {
         for packed in [false, true] {
