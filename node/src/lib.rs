@@ -26,6 +26,9 @@
 //!   (`group_commit`, `objects::small`).
 //! - Time that decides safety (retention, mark and intent expiry, commit deadlines) is the
 //!   leader-stamped, monotonic state-machine time, judged in apply (`time`, `objects::retention`).
+//! - Wall time is read only through the node's injected `time::Clock` (`SystemClock`, the test
+//!   rig's `OffsetFileClock`, tests' `ManualClock`); waits and intervals use `tokio::time::Instant`.
+//!   Tests inject the wall clock; a paused tokio runtime, or a simulator, can drive the waits.
 //! - A command handed to Raft is never proposed again; a failure after that is `Indeterminate`
 //!   (`node::write_as_leader`).
 //! - A damaged Raft WAL stops the node at start instead of dropping synced entries (`store`).

@@ -3,16 +3,18 @@
 //! records fixity evidence and reports damage for repair. Progress survives restarts.
 
 use std::sync::Arc;
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use serde::{Deserialize, Serialize};
+use tokio::time::Instant;
 
 use crate::node::Node;
 use crate::objects::fixity::{fixity_key, Evidence, NS_FIXITY};
 use crate::objects::lookup_owner_manifest;
-use crate::objects::model::{now_ms, Storage};
+use crate::objects::model::Storage;
 use crate::raft::Command;
 use crate::shards::{object_id_hex, ShardError, StoredShard};
+use crate::time::Clock;
 use crate::workers::WorkerHandle;
 
 pub const WORKER_NAME: &str = "scrub";
@@ -44,6 +46,20 @@ struct Cycle {
     cycles_completed: u64,
 }
 
+/// Why a cycle stopped before its end. It resumes from its saved cursor a few seconds later.
+#[derive(Debug, thiserror::Error)]
+pub enum ScrubError {
+    /// Listing this node's shards failed (disk, permissions).
+    #[error(transparent)]
+    Shards(#[from] ShardError),
+    /// The blocking listing task panicked or was cancelled.
+    #[error(transparent)]
+    Task(#[from] tokio::task::JoinError),
+    /// Reading the applied state (RocksDB) failed during the missing-shard pass.
+    #[error(transparent)]
+    State(#[from] rocksdb::Error),
+}
+
 enum Verdict {
     Ok,
     Corrupt {
@@ -62,7 +78,7 @@ pub async fn run_scrubber(node: Arc<Node>, handle: Arc<WorkerHandle>) {
         let mut cycle = load(&node);
         if cycle.completed_ms > 0 {
             // Wait for the next cycle, due one interval after this one started.
-            let wait = next_cycle_in(started.map(|s| s.elapsed()), cycle.started_ms, now_ms(), interval);
+            let wait = wait_for_next_cycle(&cycle, started, node.clock.as_ref(), interval);
             if !wait.is_zero() {
                 handle.update(|s| {
                     s.state = "idle".into();
@@ -73,7 +89,7 @@ pub async fn run_scrubber(node: Arc<Node>, handle: Arc<WorkerHandle>) {
             }
             started = Some(Instant::now());
             cycle = Cycle {
-                started_ms: now_ms(),
+                started_ms: node.clock.now_ms(),
                 previous_started_ms: cycle.started_ms,
                 cycles_completed: cycle.cycles_completed,
                 ..Cycle::default()
@@ -81,14 +97,20 @@ pub async fn run_scrubber(node: Arc<Node>, handle: Arc<WorkerHandle>) {
             save(&node, &cycle);
         } else if cycle.started_ms == 0 {
             started = Some(Instant::now());
-            cycle.started_ms = now_ms();
+            cycle.started_ms = node.clock.now_ms();
         }
         if let Err(e) = run_cycle(&node, &handle, &mut cycle).await {
             tracing::warn!("scrub cycle interrupted: {e}");
-            handle.update(|s| s.last_error = e.clone());
+            handle.update(|s| s.last_error = e.to_string());
             handle.idle(Duration::from_secs(5)).await;
         }
     }
+}
+
+/// How long until the cycle after `cycle` (complete) is due: its start is known on the monotonic
+/// clock if it started in this process (`started`), else only on the node's wall `clock`.
+fn wait_for_next_cycle(cycle: &Cycle, started: Option<Instant>, clock: &dyn Clock, interval: Duration) -> Duration {
+    next_cycle_in(started.map(|s| s.elapsed()), cycle.started_ms, clock.now_ms(), interval)
 }
 
 /// How long until the next cycle, due one `interval` after the last one started. While the node
@@ -148,12 +170,10 @@ fn save(node: &Node, cycle: &Cycle) {
 }
 
 /// This node's finished shards (no temp files) whose object id starts with `bucket`.
-async fn finished_shards(node: &Node, bucket: u8) -> Result<Vec<StoredShard>, String> {
+async fn finished_shards(node: &Node, bucket: u8) -> Result<Vec<StoredShard>, ScrubError> {
     let store = node.shards.clone();
     Ok(tokio::task::spawn_blocking(move || store.list_bucket(bucket))
-        .await
-        .map_err(|e| e.to_string())?
-        .map_err(|e| e.to_string())?
+        .await??
         .into_iter()
         .filter(|s| !crate::shards::is_temp(&s.path))
         .collect())
@@ -163,7 +183,7 @@ fn shard_name(s: &StoredShard) -> String {
     format!("{}.{}", object_id_hex(&s.object_id), s.index)
 }
 
-async fn run_cycle(node: &Arc<Node>, handle: &WorkerHandle, cycle: &mut Cycle) -> Result<(), String> {
+async fn run_cycle(node: &Arc<Node>, handle: &WorkerHandle, cycle: &mut Cycle) -> Result<(), ScrubError> {
     let interval = Duration::from_secs(node.config.scrub.interval_secs);
     let since = cycle.previous_started_ms;
     // Counted, not kept: the cycle walks the store one 256th at a time (bounded memory).
@@ -188,7 +208,7 @@ async fn run_cycle(node: &Arc<Node>, handle: &WorkerHandle, cycle: &mut Cycle) -
         s.cycles_completed = cycle.cycles_completed;
     });
     // A resumed cycle shows what it kept at once, not after its first (paced) shard.
-    report(handle, cycle, total, total_bytes, interval);
+    report(handle, cycle, (total, total_bytes), interval, node.clock.now_ms());
     if !cycle.files_done {
         let resume_after = cycle.cursor.as_deref().map(cursor_key);
         // The order of `scan_key`: the group written since the previous cycle, then the others;
@@ -206,13 +226,13 @@ async fn run_cycle(node: &Arc<Node>, handle: &WorkerHandle, cycle: &mut Cycle) -
                 for (_, shard) in &shards {
                     handle.wait_if_paused().await;
                     let remaining = total_bytes.saturating_sub(cycle.bytes);
-                    let due_ms = (cycle.started_ms + interval.as_millis() as u64).saturating_sub(now_ms());
+                    let due_ms = (cycle.started_ms + interval.as_millis() as u64).saturating_sub(node.clock.now_ms());
                     let pace = Pace {
                         needed: remaining as f64 * 1000.0 / due_ms.max(1) as f64,
                         cost_per_byte,
                     };
                     let verdict = verify(node, shard, &mut pacer, pace).await;
-                    let now = now_ms();
+                    let now = node.clock.now_ms();
                     match &verdict {
                         Verdict::Ok => {
                             node.metrics.scrub_shards_verified.inc();
@@ -242,7 +262,7 @@ async fn run_cycle(node: &Arc<Node>, handle: &WorkerHandle, cycle: &mut Cycle) -
                         save(node, cycle);
                         last_flush = Instant::now();
                     }
-                    report(handle, cycle, total, total_bytes, interval);
+                    report(handle, cycle, (total, total_bytes), interval, now);
                     if orphans > 0 {
                         handle.update(|s| {
                             s.detail = format!(
@@ -279,7 +299,7 @@ async fn run_cycle(node: &Arc<Node>, handle: &WorkerHandle, cycle: &mut Cycle) -
             evidence.push(Command::Put {
                 ns: NS_FIXITY.into(),
                 key: fixity_key(&m.object_id, index),
-                value: evidence_value(node.id(), "missing", reason, now_ms()),
+                value: evidence_value(node.id(), "missing", reason, node.clock.now_ms()),
             });
             flush(node, &mut evidence).await; // before the damage record, as above
             node.record_damage(&m, index, Some(node.id()), None, reason).await;
@@ -287,7 +307,7 @@ async fn run_cycle(node: &Arc<Node>, handle: &WorkerHandle, cycle: &mut Cycle) -
     }
     flush(node, &mut evidence).await;
     handle.update(|s| s.errors_found = cycle.errors);
-    cycle.completed_ms = now_ms();
+    cycle.completed_ms = node.clock.now_ms();
     cycle.cycles_completed += 1;
     save(node, cycle);
     handle.update(|s| {
@@ -301,8 +321,9 @@ async fn run_cycle(node: &Arc<Node>, handle: &WorkerHandle, cycle: &mut Cycle) -
     Ok(())
 }
 
-fn report(handle: &WorkerHandle, cycle: &Cycle, total: u64, total_bytes: u64, interval: Duration) {
-    let elapsed = now_ms().saturating_sub(cycle.started_ms).max(1);
+/// Shows the cycle's progress at `now_ms`, of `total` shards holding `total_bytes`.
+fn report(handle: &WorkerHandle, cycle: &Cycle, (total, total_bytes): (u64, u64), interval: Duration, now_ms: u64) {
+    let elapsed = now_ms.saturating_sub(cycle.started_ms).max(1);
     let rate = cycle.bytes as f64 / elapsed as f64; // bytes per ms
     let remaining = total_bytes.saturating_sub(cycle.bytes);
     handle.update(|s| {
@@ -471,7 +492,7 @@ async fn verify(node: &Node, shard: &StoredShard, pacer: &mut Pacer, pace: Pace)
 #[cfg(test)]
 mod tests {
     use std::path::PathBuf;
-    use std::time::{SystemTime, UNIX_EPOCH};
+    use std::time::UNIX_EPOCH;
 
     use super::*;
 
@@ -513,6 +534,30 @@ mod tests {
         assert_eq!(next_cycle_in(None, started_ms, started_ms - 365 * DAY_MS, WEEK), WEEK);
     }
 
+    /// The node's clock, injected, decides when a restarted scrubber starts its next cycle; once
+    /// a cycle started in this process, a jump of that clock changes nothing.
+    #[test]
+    fn the_next_cycle_after_a_restart_is_due_by_the_node_clock() {
+        let cycle = Cycle {
+            started_ms: 1000 * DAY_MS,
+            completed_ms: 1000 * DAY_MS + 1,
+            ..Cycle::default()
+        };
+        let clock = crate::time::ManualClock::new(cycle.started_ms + 6 * DAY_MS);
+        let one_day = Duration::from_secs(86_400);
+        assert_eq!(wait_for_next_cycle(&cycle, None, &clock, WEEK), one_day);
+        clock.advance(DAY_MS);
+        assert_eq!(wait_for_next_cycle(&cycle, None, &clock, WEEK), Duration::ZERO);
+
+        let two_days_ago = Instant::now() - 2 * one_day;
+        clock.set(cycle.started_ms + 365 * DAY_MS);
+        let wait = wait_for_next_cycle(&cycle, Some(two_days_ago), &clock, WEEK);
+        assert!(
+            wait <= 5 * one_day && wait > 5 * one_day - Duration::from_secs(60),
+            "{wait:?}"
+        );
+    }
+
     fn shard(id: u8, modified_ms: u64) -> StoredShard {
         StoredShard {
             object_id: [id; 16],
@@ -546,13 +591,6 @@ mod tests {
             .collect();
         assert_eq!(left, vec![3]);
         // The first cycle has no previous start: plain name order.
-        assert!(scan_key(
-            &shard(
-                9,
-                SystemTime::now().duration_since(UNIX_EPOCH).unwrap().as_millis() as u64
-            ),
-            0
-        )
-        .starts_with("old:"));
+        assert!(scan_key(&shard(9, 1_700_000_000_000), 0).starts_with("old:"));
     }
 }

@@ -3,7 +3,7 @@
 use std::future::Future;
 use std::path::PathBuf;
 use std::sync::Arc;
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use archipel_proto::cluster::cluster_server::ClusterServer;
 use archipel_proto::meta::meta_server::MetaServer;
@@ -102,11 +102,13 @@ pub async fn run(config: NodeConfig, shutdown: impl Future<Output = ()> + Send +
         .await
         .map_err(|e| ServerError::Raft(e.to_string()))?;
 
+    let clock = crate::time_offset::clock_for(&config);
     let shards = ShardStore::open(
         &config.data_dir,
         config.capacity_bytes,
         config.objects.pack_shards_up_to,
-    )?;
+    )?
+    .with_clock(clock.clone());
     let metrics = Arc::new(Metrics::new(config.node_id, &config.site));
     let (commits, commit_queue) = crate::group_commit::CommitQueue::new();
     let node = Arc::new(Node {
@@ -125,7 +127,7 @@ pub async fn run(config: NodeConfig, shutdown: impl Future<Output = ()> + Send +
         small_writes: Default::default(),
         commits,
         master_key,
-        clock: crate::time_offset::clock_for(&config),
+        clock,
     });
     let gauges = tokio::spawn(update_raft_gauges(node.clone()));
     let grouper = tokio::spawn(crate::group_commit::run(node.clone(), commit_queue));
@@ -330,7 +332,7 @@ async fn time_rpc(State(metrics): State<Arc<Metrics>>, request: Request, next: N
     if foreground {
         metrics.foreground_started();
     }
-    let start = Instant::now();
+    let start = tokio::time::Instant::now();
     let response = next.run(request).await;
     if foreground {
         metrics.foreground_ended();

@@ -41,7 +41,7 @@ impl Pki for PkiService {
         }
         let record = Revocation {
             reason: r.reason,
-            revoked_at_ms: crate::objects::model::now_ms(),
+            revoked_at_ms: self.node.clock.now_ms(),
             by,
         };
         let value = serde_json::to_vec(&record).map_err(|e| Status::internal(e.to_string()))?;

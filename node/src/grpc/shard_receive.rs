@@ -66,7 +66,7 @@ pub(crate) fn file_header(header: &ShardHeader) -> Result<(ObjectId, ShardFileHe
         profile: profile.to_string(),
         stripe_size: header.stripe_size,
         shard_len: header.shard_len,
-        created_at_ms: crate::objects::model::now_ms(),
+        created_at_ms: 0, // stamped by the store with the node's clock
     };
     Ok((id, file_header))
 }

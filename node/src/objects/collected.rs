@@ -8,6 +8,7 @@ use crate::node::Node;
 use crate::raft::{Command, CommandResult, Condition, Expect};
 use crate::shards::{object_id_hex, ObjectId};
 
+use super::collect_error::CollectError;
 use super::model::{NS_COLLECTED, NS_OBJECT_IDS};
 
 /// The least time a mark is kept (the collector keeps it twice the orphan grace if longer). A PUT
@@ -27,9 +28,9 @@ pub fn not_collected(object_id: &ObjectId) -> Condition {
 /// Marks `object_id` collected unless a manifest owns it. True when its shards may be deleted:
 /// the mark was written now or earlier. The mark holds the state time it was written at (the
 /// collector's applied view of it, at or before the apply), from which its expiry is counted.
-pub async fn mark_collected(node: &Node, object_id: &ObjectId) -> Result<bool, String> {
+pub async fn mark_collected(node: &Node, object_id: &ObjectId) -> Result<bool, CollectError> {
     let written_ms = match node.state_time_ms() {
-        0 => return Err("the cluster's time is not established yet; no shard is collected".into()),
+        0 => return Err(CollectError::NoClusterTime),
         t => t,
     };
     let key = object_id_hex(object_id).into_bytes();
@@ -53,8 +54,7 @@ pub async fn mark_collected(node: &Node, object_id: &ObjectId) -> Result<bool, S
                 value: written_ms.to_be_bytes().to_vec(),
             }],
         })
-        .await
-        .map_err(|e| e.to_string())?;
+        .await?;
     match result {
         CommandResult::Txn { succeeded: true, .. } => Ok(true),
         // Marked by an earlier pass or another node.
@@ -64,21 +64,18 @@ pub async fn mark_collected(node: &Node, object_id: &ObjectId) -> Result<bool, S
         } => Ok(true),
         // A manifest owns it now: a commit landed after the shard was judged orphan.
         CommandResult::Txn { .. } => Ok(false),
-        other => Err(format!(
-            "unexpected result marking {} collected: {other:?}",
-            object_id_hex(object_id)
-        )),
+        other => Err(CollectError::UnexpectedResult {
+            object_id: object_id_hex(object_id),
+            result: format!("{other:?}"),
+        }),
     }
 }
 
 /// Removes marks older than `ttl_ms` in state time; returns how many. Age is judged in apply,
 /// so a collector whose clock runs ahead cannot drop a mark early (a late commit of the object
 /// would then pass); this node's view only skips marks that are surely too young.
-pub async fn expire_marks(node: &Node, ttl_ms: u64) -> Result<usize, String> {
-    let (entries, _) = node
-        .state
-        .scan(NS_COLLECTED, b"", b"", crate::kv::MAX_SCAN_LIMIT)
-        .map_err(|e| e.to_string())?;
+pub async fn expire_marks(node: &Node, ttl_ms: u64) -> Result<usize, CollectError> {
+    let (entries, _) = node.state.scan(NS_COLLECTED, b"", b"", crate::kv::MAX_SCAN_LIMIT)?;
     let now = node.state_time_ms();
     let mut expired = 0;
     for entry in entries {
@@ -88,7 +85,7 @@ pub async fn expire_marks(node: &Node, ttl_ms: u64) -> Result<usize, String> {
         if txn_deadline(&txn).is_some_and(|from| now < from) {
             continue;
         }
-        let result = node.propose(txn).await.map_err(|e| e.to_string())?;
+        let result = node.propose(txn).await?;
         if matches!(result, CommandResult::Txn { succeeded: true, .. }) {
             expired += 1;
         }

@@ -10,7 +10,7 @@ use crate::raft::Command;
 use crate::shards::object_id_hex;
 
 use super::feed::{Feed, Feeds, ShardFailure};
-use super::model::{now_ms, Manifest, ShardRef, Storage, NS_DAMAGED};
+use super::model::{Manifest, ShardRef, Storage, NS_DAMAGED};
 use super::ObjectError;
 
 #[derive(Debug, Clone, Copy)]
@@ -168,7 +168,7 @@ impl Node {
         if crate::repair::is_lost(self, &object_id_hex(&m.object_id)) {
             return; // listed as lost: repair cannot use another report
         }
-        let cmd = damage_command(m, index, node_id, stripe, reason, self.id());
+        let cmd = damage_command(m, index, node_id, stripe, reason, self.id(), self.clock.now_ms());
         if let Err(e) = self.propose(cmd).await {
             tracing::warn!("could not record shard damage ({e}); the scrubber will find it again");
         }
@@ -183,6 +183,7 @@ pub(crate) fn damage_command(
     stripe: Option<u64>,
     reason: &str,
     detected_by: u64,
+    detected_at_ms: u64,
 ) -> Command {
     let value = serde_json::json!({
         "namespace": m.namespace,
@@ -191,7 +192,7 @@ pub(crate) fn damage_command(
         "stripe": stripe,
         "reason": reason,
         "detected_by": detected_by,
-        "detected_at_ms": now_ms(),
+        "detected_at_ms": detected_at_ms,
     });
     Command::Put {
         ns: NS_DAMAGED.into(),

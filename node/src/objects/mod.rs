@@ -2,6 +2,7 @@
 //! deletes objects, talking to shard holders and committing manifests through Raft.
 
 mod catalog;
+mod collect_error;
 mod collected;
 mod crypt;
 mod error;
@@ -30,6 +31,7 @@ pub(crate) use get::damage_command;
 pub(crate) use put::{owner_value, parse_owner};
 pub(crate) use upload::UploadIntent;
 
+pub use collect_error::CollectError;
 pub use error::ObjectError;
 pub use free_space::FreeSpaceCache;
 pub use gc::{collect_once, lookup_owner_manifest, run_orphan_collector};

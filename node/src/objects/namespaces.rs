@@ -5,7 +5,7 @@ use crate::node::Node;
 use crate::placement::{check_profile, default_profile, PlacementNode};
 use crate::raft::{Command, CommandResult, Expect};
 
-use super::model::{now_ms, validate_namespace_name, NamespaceConfig, NS_NAMESPACES};
+use super::model::{validate_namespace_name, NamespaceConfig, NS_NAMESPACES};
 use super::ObjectError;
 
 /// Longest WORM retention accepted: archives keep some records forever, but a typo of
@@ -68,7 +68,7 @@ impl Node {
             name: name.to_owned(),
             profile,
             worm_retention_secs,
-            created_at_ms: now_ms(),
+            created_at_ms: self.clock.now_ms(),
             encryption,
         };
         let value = serde_json::to_vec(&config).map_err(|e| ObjectError::Internal(e.to_string()))?;

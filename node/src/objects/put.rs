@@ -51,7 +51,7 @@ impl Node {
         S: Stream<Item = Result<Bytes, ObjectError>> + Unpin + Send,
     {
         validate_object_key(key).map_err(ObjectError::Invalid)?;
-        let started = std::time::Instant::now();
+        let started = tokio::time::Instant::now();
         // The commit must apply within the orphan grace of this, in state time (`retention`).
         let started_state_ms = retention::upload_start(self)?;
         lock::check_new(&lock_spec, started_state_ms)?;
@@ -175,7 +175,15 @@ impl Node {
             for index in 0..profile.total() as u32 {
                 if !shards.iter().any(|s| s.index == index) {
                     let reason = "not written: its node was unavailable when the object was stored";
-                    missing.push(super::damage_command(&manifest, index, None, None, reason, self.id()));
+                    missing.push(super::damage_command(
+                        &manifest,
+                        index,
+                        None,
+                        None,
+                        reason,
+                        self.id(),
+                        self.clock.now_ms(),
+                    ));
                 }
             }
         }

@@ -55,15 +55,19 @@ impl UploadIntent {
 /// For the collector: may shards of the upload `key` be deleted? True when no intent exists, or
 /// when an intent older than `grace_ms` in state time was removed here (so its commit can no
 /// longer succeed). The age is decided in apply; this node's view only skips young intents.
-pub(crate) async fn expire_if_stale(node: &Node, key: &str, grace_ms: u64) -> Result<bool, String> {
-    let Some(entry) = node.state.get(NS_UPLOADS, key.as_bytes()).map_err(|e| e.to_string())? else {
+pub(crate) async fn expire_if_stale(
+    node: &Node,
+    key: &str,
+    grace_ms: u64,
+) -> Result<bool, super::collect_error::CollectError> {
+    let Some(entry) = node.state.get(NS_UPLOADS, key.as_bytes())? else {
         return Ok(true);
     };
     let txn = expire_txn(key.as_bytes(), &entry.value, grace_ms);
     if super::collected::txn_deadline(&txn).is_some_and(|from| node.state_time_ms() < from) {
         return Ok(false);
     }
-    let result = node.propose(txn).await.map_err(|e| e.to_string())?;
+    let result = node.propose(txn).await?;
     Ok(matches!(result, CommandResult::Txn { succeeded: true, .. }))
 }
 

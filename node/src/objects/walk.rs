@@ -39,14 +39,11 @@ impl<'a> NodeShards<'a> {
 
     /// The next page; None once the walk is over. A row whose manifest no longer places that
     /// shard on this node (changed since the page was read) is left out.
-    pub fn next_page(&mut self) -> Result<Option<Vec<PlacedShard>>, String> {
+    pub fn next_page(&mut self) -> Result<Option<Vec<PlacedShard>>, rocksdb::Error> {
         if self.done {
             return Ok(None);
         }
-        let (rows, more) = self
-            .view
-            .scan(&self.ns, b"", &self.after, PAGE)
-            .map_err(|e| e.to_string())?;
+        let (rows, more) = self.view.scan(&self.ns, b"", &self.after, PAGE)?;
         self.done = !more;
         if let Some(last) = rows.last() {
             self.after = last.key.clone();
@@ -60,7 +57,7 @@ impl<'a> NodeShards<'a> {
         Ok(Some(page))
     }
 
-    fn resolve(&self, row: &KvEntry) -> Result<Option<PlacedShard>, String> {
+    fn resolve(&self, row: &KvEntry) -> Result<Option<PlacedShard>, rocksdb::Error> {
         let key = String::from_utf8_lossy(&row.key);
         let Some((hex, index)) = key.rsplit_once('.') else {
             return Ok(None);
@@ -71,11 +68,7 @@ impl<'a> NodeShards<'a> {
         let Some((namespace, object_key)) = parse_owner(&row.value) else {
             return Ok(None);
         };
-        let Some(entry) = self
-            .view
-            .get(&manifest_ns(&namespace), object_key.as_bytes())
-            .map_err(|e| e.to_string())?
-        else {
+        let Some(entry) = self.view.get(&manifest_ns(&namespace), object_key.as_bytes())? else {
             return Ok(None);
         };
         let Ok(manifest) = Manifest::decode(&entry.value) else {
@@ -109,7 +102,7 @@ impl<'a> AllManifests<'a> {
     }
 
     /// The next page of manifests; None once every namespace is walked.
-    pub fn next_page(&mut self) -> Result<Option<Vec<Manifest>>, String> {
+    pub fn next_page(&mut self) -> Result<Option<Vec<Manifest>>, rocksdb::Error> {
         loop {
             let (namespace, after) = match self.current.take() {
                 Some(c) => c,
@@ -118,10 +111,7 @@ impl<'a> AllManifests<'a> {
                     None => return Ok(None),
                 },
             };
-            let (rows, more) = self
-                .view
-                .scan(&manifest_ns(&namespace), b"", &after, PAGE)
-                .map_err(|e| e.to_string())?;
+            let (rows, more) = self.view.scan(&manifest_ns(&namespace), b"", &after, PAGE)?;
             if more {
                 if let Some(last) = rows.last() {
                     self.current = Some((namespace, last.key.clone()));
@@ -136,7 +126,7 @@ impl<'a> AllManifests<'a> {
         }
     }
 
-    fn next_namespace(&mut self) -> Result<Option<String>, String> {
+    fn next_namespace(&mut self) -> Result<Option<String>, rocksdb::Error> {
         loop {
             if let Some(ns) = self.namespaces.next() {
                 return Ok(Some(ns));
@@ -144,10 +134,7 @@ impl<'a> AllManifests<'a> {
             if self.namespaces_done {
                 return Ok(None);
             }
-            let (rows, more) = self
-                .view
-                .scan(NS_NAMESPACES, b"", &self.namespace_after, PAGE)
-                .map_err(|e| e.to_string())?;
+            let (rows, more) = self.view.scan(NS_NAMESPACES, b"", &self.namespace_after, PAGE)?;
             self.namespaces_done = !more;
             if let Some(last) = rows.last() {
                 self.namespace_after = last.key.clone();

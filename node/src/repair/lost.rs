@@ -4,25 +4,25 @@
 
 use crate::node::Node;
 use crate::objects::lookup_owner_manifest;
-use crate::objects::model::{manifest_ns, now_ms, NS_DAMAGED, NS_LOST};
+use crate::objects::model::{manifest_ns, NS_DAMAGED, NS_LOST};
 use crate::raft::{Command, CommandResult, Condition, Expect};
 use crate::shards::parse_object_id;
 
 use super::queue::LostObject;
-use super::NS_MOVES;
+use super::{RepairError, NS_MOVES};
 
 /// Lost records looked at per pass for pruning.
 const PRUNE_LIMIT: usize = 1000;
 
 /// Records `lost` and clears the object's queue entries in one transaction, if its manifest is
 /// still the one judged (a newer version is not lost).
-pub(super) async fn record(node: &Node, lost: LostObject) -> Result<(), String> {
+pub(super) async fn record(node: &Node, lost: LostObject) -> Result<(), RepairError> {
     let value = serde_json::json!({
         "namespace": lost.namespace,
         "key": lost.key,
         "reason": lost.reason,
         "detected_by": node.id(),
-        "detected_at_ms": now_ms(),
+        "detected_at_ms": node.clock.now_ms(),
     });
     let mut then = vec![Command::Put {
         ns: NS_LOST.into(),
@@ -45,9 +45,9 @@ pub(super) async fn record(node: &Node, lost: LostObject) -> Result<(), String> 
         }],
         then,
     };
-    match node.propose(txn).await.map_err(|e| e.to_string())? {
+    match node.propose(txn).await? {
         CommandResult::Txn { succeeded: true, .. } => Ok(()),
-        _ => Err("the object changed meanwhile; it will be looked at again".into()),
+        _ => Err(RepairError::LostRecordStale),
     }
 }
 
@@ -57,11 +57,8 @@ pub(crate) fn is_lost(node: &Node, id_hex: &str) -> bool {
 }
 
 /// Drops the records of lost objects that were deleted or overwritten since.
-pub(super) async fn prune(node: &Node) -> Result<(), String> {
-    let (entries, _) = node
-        .state
-        .scan(NS_LOST, b"", b"", PRUNE_LIMIT)
-        .map_err(|e| e.to_string())?;
+pub(super) async fn prune(node: &Node) -> Result<(), RepairError> {
+    let (entries, _) = node.state.scan(NS_LOST, b"", b"", PRUNE_LIMIT)?;
     let gone: Vec<Command> = entries
         .into_iter()
         .filter(|e| {
@@ -74,7 +71,7 @@ pub(super) async fn prune(node: &Node) -> Result<(), String> {
         })
         .collect();
     if !gone.is_empty() {
-        node.propose(Command::Batch(gone)).await.map_err(|e| e.to_string())?;
+        node.propose(Command::Batch(gone)).await?;
     }
     Ok(())
 }

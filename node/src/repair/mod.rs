@@ -3,7 +3,9 @@
 //! Raft leader only; every repair commits through a conditional transaction, so two repairers
 //! racing cannot both win, and a rebuilt shard must hash exactly as the manifest recorded.
 
+mod error;
 mod lost;
+pub use error::RepairError;
 pub(crate) use lost::is_lost;
 pub mod placement_check;
 mod queue;
@@ -11,17 +13,18 @@ mod queue;
 use std::collections::{BTreeMap, BTreeSet, HashMap};
 use std::future::Future;
 use std::sync::Arc;
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use archipel_proto::shard::ShardHeader;
 use bytes::Bytes;
+use tokio::time::Instant;
 
 use crate::cluster_map::NodeState;
 use crate::erasure::Codec;
 use crate::kv::KvEntry;
 use crate::node::Node;
 use crate::objects::fixity::{fixity_key, Evidence, NS_FIXITY};
-use crate::objects::model::{manifest_ns, now_ms, Manifest, ShardRef, Storage, NS_DAMAGED};
+use crate::objects::model::{manifest_ns, Manifest, ShardRef, Storage, NS_DAMAGED};
 use crate::objects::walk::{AllManifests, NodeShards, PlacedShard};
 use crate::objects::ObjectError;
 use crate::objects::{damage_command, lookup_owner_manifest, Fanout, Feeds};
@@ -157,7 +160,7 @@ pub async fn run_repairer(node: Arc<Node>, handle: Arc<WorkerHandle>) {
                 busy = summary.repaired + summary.dropped + summary.lost > 0;
                 node.metrics.objects_degraded.set(summary.damaged_seen as i64);
                 handle.update(|s| {
-                    s.last_cycle_completed_ms = now_ms();
+                    s.last_cycle_completed_ms = node.clock.now_ms();
                     s.state = "idle".into();
                     s.detail = format!(
                         "pass done: {} repaired, {} failed (retried after a backoff), {} lost, {} waiting; next pass within {} s",
@@ -171,7 +174,7 @@ pub async fn run_repairer(node: Arc<Node>, handle: Arc<WorkerHandle>) {
             }
             Err(e) => handle.update(|s| {
                 s.state = "idle".into();
-                s.last_error = e;
+                s.last_error = e.to_string();
             }),
         }
     }
@@ -186,14 +189,14 @@ struct LeaderEnv<'a> {
 
 impl PassEnv for LeaderEnv<'_> {
     fn now_ms(&self) -> u64 {
-        now_ms()
+        self.node.clock.now_ms()
     }
 
-    fn scan(&self, ns: &str, after: &[u8], limit: usize) -> Result<(Vec<KvEntry>, bool), String> {
-        self.node.state.scan(ns, b"", after, limit).map_err(|e| e.to_string())
+    fn scan(&self, ns: &str, after: &[u8], limit: usize) -> Result<(Vec<KvEntry>, bool), RepairError> {
+        Ok(self.node.state.scan(ns, b"", after, limit)?)
     }
 
-    async fn repair(&self, queue: &'static str, entry: &KvEntry) -> Result<Outcome, String> {
+    async fn repair(&self, queue: &'static str, entry: &KvEntry) -> Result<Outcome, RepairError> {
         self.handle.wait_if_paused().await;
         let key = String::from_utf8_lossy(&entry.key).into_owned();
         let request: serde_json::Value = serde_json::from_slice(&entry.value).unwrap_or_default();
@@ -205,7 +208,7 @@ impl PassEnv for LeaderEnv<'_> {
         queue: &'static str,
         entry: &KvEntry,
         value: serde_json::Value,
-    ) -> impl Future<Output = Result<(), String>> + Send {
+    ) -> impl Future<Output = Result<(), RepairError>> + Send {
         // Only if nothing rewrote the entry meanwhile (a new detection starts afresh).
         let txn = Command::Txn {
             conditions: vec![Condition {
@@ -220,12 +223,12 @@ impl PassEnv for LeaderEnv<'_> {
             }],
         };
         async move {
-            self.node.propose_grouped(txn).await.map_err(|e| e.to_string())?;
+            self.node.propose_grouped(txn).await?;
             Ok(())
         }
     }
 
-    fn mark_lost(&self, lost: &LostObject) -> impl Future<Output = Result<(), String>> + Send {
+    fn mark_lost(&self, lost: &LostObject) -> impl Future<Output = Result<(), RepairError>> + Send {
         lost::record(self.node, lost.clone())
     }
 }
@@ -276,7 +279,7 @@ impl Liveness {
                 }
                 Ok(_) => {
                     // No manifest references the node any more: record that it is empty.
-                    let marker = serde_json::json!({"node": n.id, "empty_since_ms": now_ms()});
+                    let marker = serde_json::json!({"node": n.id, "empty_since_ms": node.clock.now_ms()});
                     let recorded = node
                         .propose(Command::Put {
                             ns: NS_DRAIN.into(),
@@ -291,7 +294,7 @@ impl Liveness {
                         Err(e) => handle.update(|s| s.last_error = format!("recording drain of node {}: {e}", n.id)),
                     }
                 }
-                Err(e) => handle.update(|s| s.last_error = e),
+                Err(e) => handle.update(|s| s.last_error = e.to_string()),
             }
         }
         for n in map
@@ -321,7 +324,7 @@ impl Liveness {
                     tracing::info!(node = n.id, shards = q.newly_queued, "queued for repair");
                     self.lost.insert(n.id);
                 }
-                Err(e) => handle.update(|s| s.last_error = e),
+                Err(e) => handle.update(|s| s.last_error = e.to_string()),
             }
         }
     }
@@ -331,11 +334,9 @@ impl Liveness {
 const BATCH: usize = 256;
 
 /// Proposes `batch` as one atomic entry once it holds at least `min` commands.
-async fn propose_full(node: &Node, batch: &mut Vec<Command>, min: usize) -> Result<(), String> {
+async fn propose_full(node: &Node, batch: &mut Vec<Command>, min: usize) -> Result<(), RepairError> {
     if batch.len() >= min.max(1) {
-        node.propose(Command::Batch(std::mem::take(batch)))
-            .await
-            .map_err(|e| e.to_string())?;
+        node.propose(Command::Batch(std::mem::take(batch))).await?;
     }
     Ok(())
 }
@@ -352,13 +353,18 @@ struct Queued {
 /// Records every shard the manifests place on `lost` as damaged, in batches, walking that node's
 /// shard index page by page. A shard with a damage record already is left alone, so a drain
 /// that takes many passes queues each shard once, not once per pass.
-async fn queue_node_shards(node: &Node, lost: u64, reason: &str) -> Result<Queued, String> {
-    queue_shards_of(&node.state, lost, reason, node.id(), |batch| async move {
-        node.propose(Command::Batch(batch))
-            .await
-            .map(|_| ())
-            .map_err(|e| e.to_string())
-    })
+async fn queue_node_shards(node: &Node, lost: u64, reason: &str) -> Result<Queued, RepairError> {
+    queue_shards_of(
+        &node.state,
+        lost,
+        reason,
+        node.id(),
+        node.clock.now_ms(),
+        |batch| async move {
+            node.propose(Command::Batch(batch)).await?;
+            Ok(())
+        },
+    )
     .await
 }
 
@@ -368,11 +374,12 @@ async fn queue_shards_of<F, Fut>(
     lost: u64,
     reason: &str,
     detected_by: u64,
+    detected_at_ms: u64,
     mut propose: F,
-) -> Result<Queued, String>
+) -> Result<Queued, RepairError>
 where
     F: FnMut(Vec<Command>) -> Fut,
-    Fut: Future<Output = Result<(), String>>,
+    Fut: Future<Output = Result<(), RepairError>>,
 {
     let mut batch = Vec::new();
     let mut queued = Queued::default();
@@ -390,6 +397,7 @@ where
                 None,
                 reason,
                 detected_by,
+                detected_at_ms,
             ));
             queued.newly_queued += 1;
             if batch.len() >= BATCH {
@@ -404,27 +412,24 @@ where
 }
 
 /// Whether the shard has a damage record already (its repair is queued).
-fn already_queued(view: &StateView, placed: &PlacedShard) -> Result<bool, String> {
+fn already_queued(view: &StateView, placed: &PlacedShard) -> Result<bool, RepairError> {
     let key = format!(
         "{}.{}",
         crate::shards::object_id_hex(&placed.manifest.object_id),
         placed.index
     );
-    Ok(view
-        .get(NS_DAMAGED, key.as_bytes())
-        .map_err(|e| e.to_string())?
-        .is_some())
+    Ok(view.get(NS_DAMAGED, key.as_bytes())?.is_some())
 }
 
 /// Queues a move for every shard whose node differs from the placement of layout `version`.
-async fn plan_rebalance(node: &Node, version: u64) -> Result<usize, String> {
+async fn plan_rebalance(node: &Node, version: u64) -> Result<usize, RepairError> {
     let nodes = node.placement_nodes();
     let mut batch = Vec::new();
     let mut count = 0;
     let mut walk = AllManifests::new(&node.state);
     while let Some(page) = walk.next_page()? {
         for m in page {
-            count += plan_moves(&m, &nodes, version, &mut batch);
+            count += plan_moves(&m, &nodes, version, node.clock.now_ms(), &mut batch);
         }
         propose_full(node, &mut batch, BATCH).await?;
     }
@@ -432,11 +437,13 @@ async fn plan_rebalance(node: &Node, version: u64) -> Result<usize, String> {
     Ok(count)
 }
 
-/// Adds to `batch` the moves that bring `m` to its placement on `nodes`; returns how many.
+/// Adds to `batch` the moves that bring `m` to its placement on `nodes`, detected at `now_ms`;
+/// returns how many.
 fn plan_moves(
     m: &Manifest,
     nodes: &[crate::placement::PlacementNode],
     version: u64,
+    now_ms: u64,
     batch: &mut Vec<Command>,
 ) -> usize {
     let Storage::Sharded { profile, shards, .. } = &m.storage else {
@@ -462,7 +469,7 @@ fn plan_moves(
         }
         let value = serde_json::json!({
             "namespace": m.namespace, "key": m.key, "node_id": from, "move_to": to,
-            "reason": format!("rebalance to layout v{version}"), "detected_at_ms": now_ms(),
+            "reason": format!("rebalance to layout v{version}"), "detected_at_ms": now_ms,
         });
         batch.push(Command::Put {
             ns: NS_MOVES.into(),
@@ -474,13 +481,12 @@ fn plan_moves(
     count
 }
 
-async fn drop_entry(node: &Node, queue: &str, key: &str) -> Result<Outcome, String> {
+async fn drop_entry(node: &Node, queue: &str, key: &str) -> Result<Outcome, RepairError> {
     node.propose(Command::Delete {
         ns: queue.into(),
         key: key.as_bytes().to_vec(),
     })
-    .await
-    .map_err(|e| e.to_string())?;
+    .await?;
     Ok(Outcome::Dropped)
 }
 
@@ -491,8 +497,8 @@ async fn repair_entry(
     key: &str,
     request: &serde_json::Value,
     budget: &RateBudget,
-) -> Result<Outcome, String> {
-    let (id_hex, index) = key.rsplit_once('.').ok_or("malformed damage key")?;
+) -> Result<Outcome, RepairError> {
+    let (id_hex, index) = key.rsplit_once('.').ok_or(RepairError::MalformedKey)?;
     let (Some(object_id), Ok(index)) = (parse_object_id(id_hex), index.parse::<u32>()) else {
         return drop_entry(node, queue, key).await;
     };
@@ -502,7 +508,7 @@ async fn repair_entry(
     if lost::is_lost(node, id_hex) {
         return drop_entry(node, queue, key).await; // a late report about a lost object
     }
-    let Some((_, revision)) = node.current_manifest(&m.namespace, &m.key).map_err(|e| e.to_string())? else {
+    let Some((_, revision)) = node.current_manifest(&m.namespace, &m.key)? else {
         return drop_entry(node, queue, key).await;
     };
     let Storage::Sharded { profile, shards, .. } = &m.storage else {
@@ -518,7 +524,7 @@ async fn repair_entry(
             return drop_entry(node, queue, key).await;
         }
     }
-    let codec = Codec::new(*profile).map_err(|e| e.to_string())?;
+    let codec = Codec::new(*profile)?;
     let shard_len = codec.shard_len(m.stored_stripe_size()) as u64;
     let estimate = m.size.div_ceil(profile.data as u64) + shard_len;
     let (target, addr) = match request["move_to"].as_u64() {
@@ -531,15 +537,15 @@ async fn repair_entry(
                 .nodes
                 .get(&to)
                 .filter(|n| n.state == NodeState::Up)
-                .ok_or_else(|| format!("move target node {to} is not up"))?;
-            node.reserve_cached(to, &n.addr, estimate).await?;
+                .ok_or(RepairError::TargetDown(to))?;
+            node.reserve_cached(to, &n.addr, estimate)
+                .await
+                .map_err(|reason| RepairError::TargetRefused { node: to, reason })?;
             (to, n.addr.clone())
         }
         None => choose_target(node, &m, &object_id, shards, index, holder.as_ref(), estimate).await?,
     };
-    let intent = crate::objects::UploadIntent::begin(node, key.to_owned())
-        .await
-        .map_err(|e| e.to_string())?;
+    let intent = crate::objects::UploadIntent::begin(node, key.to_owned()).await?;
     // The node checks the rebuilt shard against the manifest's record before it replaces anything.
     let expected = holder.as_ref().map(|h| h.table_hash);
     let table_hash = match rebuild(node, &m, &codec, index, (target, addr), expected, budget).await {
@@ -568,7 +574,7 @@ async fn repair_entry(
     }
     let evidence = Evidence {
         node: target,
-        at_ms: now_ms(),
+        at_ms: node.clock.now_ms(),
         result: "ok".into(),
         detail: "rebuilt by repair".into(),
     };
@@ -601,13 +607,12 @@ async fn repair_entry(
                 },
             ],
         })
-        .await
-        .map_err(|e| e.to_string())?;
+        .await?;
     match result {
         CommandResult::Txn { succeeded: true, .. } => Ok(Outcome::Repaired { node: target }),
         // The object changed meanwhile; the next pass looks again. The shard just written is an
         // orphan if it is not the manifest's, and is collected.
-        _ => Err("the object changed during repair; will look again".into()),
+        _ => Err(RepairError::ObjectChanged),
     }
 }
 
@@ -621,7 +626,7 @@ async fn choose_target(
     index: u32,
     holder: Option<&ShardRef>,
     bytes: u64,
-) -> Result<(u64, String), String> {
+) -> Result<(u64, String), RepairError> {
     let map = node.state.cluster_map();
     if let Some(h) = holder {
         if let Some(n) = map.nodes.get(&h.node_id).filter(|n| n.state == NodeState::Up) {
@@ -660,12 +665,12 @@ async fn choose_target(
             Err(e) => refusals.push(format!("node {}: {e}", n.id)),
         }
     }
-    Err(format!(
-        "no node can take shard {index} of {}/{} ({})",
-        m.namespace,
-        m.key,
-        refusals.join("; ")
-    ))
+    Err(RepairError::NoTarget {
+        index,
+        namespace: m.namespace.clone(),
+        key: m.key.clone(),
+        refusals: refusals.join("; "),
+    })
 }
 
 /// Why a rebuild did not happen.
@@ -673,12 +678,24 @@ enum RebuildError {
     /// Fewer than k of the other shards are sound: the object cannot be rebuilt.
     Lost(String),
     /// Anything else (unreachable nodes, a failed write): worth another try.
-    Failed(String),
+    Failed(RepairError),
 }
 
-impl From<String> for RebuildError {
-    fn from(e: String) -> Self {
+impl From<RepairError> for RebuildError {
+    fn from(e: RepairError) -> Self {
         RebuildError::Failed(e)
+    }
+}
+
+impl From<ObjectError> for RebuildError {
+    fn from(e: ObjectError) -> Self {
+        RebuildError::Failed(e.into())
+    }
+}
+
+impl From<tokio::task::JoinError> for RebuildError {
+    fn from(e: tokio::task::JoinError) -> Self {
+        RebuildError::Failed(e.into())
     }
 }
 
@@ -698,7 +715,7 @@ async fn rebuild(
         shards,
     } = &m.storage
     else {
-        return Err(RebuildError::Failed("not an erasure-coded object".into()));
+        return Err(RebuildError::Failed(RepairError::NotSharded));
     };
     let (k, total) = (profile.data as usize, profile.total());
     // Every other shard may serve, in read preference; the one being rebuilt may not.
@@ -721,34 +738,31 @@ async fn rebuild(
     };
     let mut targets = vec![None; total];
     targets[index as usize] = Some(target);
-    let mut fanout = Fanout::open(node, &targets, header).await.map_err(|e| e.to_string())?;
+    let mut fanout = Fanout::open(node, &targets, header).await?;
     let stripes = m.stripe_count();
     // k feeds stream the whole shard range; decoding and sending overlap the fetch.
     let mut feeds = Feeds::open(node, m, sources, (0, stripes), k);
     for stripe in 0..stripes {
         let mut set = feeds.stripe(stripe, total).await.map_err(|e| match e {
             ObjectError::DataLoss { reason, .. } => RebuildError::Lost(reason),
-            other => RebuildError::Failed(other.to_string()),
+            other => RebuildError::Failed(other.into()),
         })?;
         let stripe_len = m.stored_stripe_len(stripe);
         let codec = codec.clone();
-        let shard = tokio::task::spawn_blocking(move || {
-            codec.reconstruct(&mut set, stripe_len).map_err(|e| e.to_string())?;
-            set[index as usize]
-                .take()
-                .ok_or_else(|| "reconstruction produced no shard".to_owned())
+        let shard = tokio::task::spawn_blocking(move || -> Result<Bytes, RepairError> {
+            codec.reconstruct(&mut set, stripe_len)?;
+            set[index as usize].take().ok_or(RepairError::NothingReconstructed)
         })
-        .await
-        .map_err(|e| e.to_string())??;
+        .await??;
         budget.spend(shard.len() as u64).await;
         let mut out = vec![Bytes::new(); total];
         out[index as usize] = shard;
-        fanout.send_stripe(out).await.map_err(|e| e.to_string())?;
+        fanout.send_stripe(out).await?;
     }
-    let refs = fanout.finish(m.size, expected).await.map_err(|e| e.to_string())?;
+    let refs = fanout.finish(m.size, expected).await?;
     refs.first()
         .map(|r| r.table_hash)
-        .ok_or_else(|| RebuildError::Failed("the target node returned no shard".to_owned()))
+        .ok_or(RebuildError::Failed(RepairError::NoShardReturned))
 }
 
 /// The repair rate limit, shared by every repair of a pass: each spends the bytes it sends

@@ -11,10 +11,12 @@ use std::collections::BTreeMap;
 use serde::{Deserialize, Serialize};
 
 use crate::node::Node;
-use crate::objects::model::{now_ms, Manifest, Storage};
+use crate::objects::model::{Manifest, Storage};
 use crate::objects::walk::AllManifests;
 use crate::placement::PlacementNode;
 use crate::raft::Command;
+
+use super::RepairError;
 
 /// `sys.placement/last` holds the last check's [`PlacementReport`] (JSON).
 pub use crate::sys_keys::NS_PLACEMENT;
@@ -76,7 +78,7 @@ pub(crate) fn judge(m: &Manifest, nodes: &[PlacementNode]) -> Option<Violation> 
 }
 
 /// One full check: counts, queues moves for the objects found wrong, stores the report.
-pub(super) async fn check(node: &Node) -> Result<PlacementReport, String> {
+pub(super) async fn check(node: &Node) -> Result<PlacementReport, RepairError> {
     let nodes = node.placement_nodes();
     let layout = node.state.cluster_map().layout_version;
     let mut report = PlacementReport::default();
@@ -90,20 +92,19 @@ pub(super) async fn check(node: &Node) -> Result<PlacementReport, String> {
             };
             report.shared_node += u64::from(v.shared_node);
             report.site_crowded += u64::from(v.site_crowded);
-            report.moves_queued += super::plan_moves(&m, &nodes, layout, &mut batch) as u64;
+            report.moves_queued += super::plan_moves(&m, &nodes, layout, node.clock.now_ms(), &mut batch) as u64;
         }
         super::propose_full(node, &mut batch, super::BATCH).await?;
     }
     super::propose_full(node, &mut batch, 1).await?;
-    report.checked_at_ms = now_ms();
-    let value = serde_json::to_vec(&report).map_err(|e| e.to_string())?;
+    report.checked_at_ms = node.clock.now_ms();
+    let value = serde_json::to_vec(&report)?;
     node.propose(Command::Put {
         ns: NS_PLACEMENT.into(),
         key: KEY_LAST.to_vec(),
         value,
     })
-    .await
-    .map_err(|e| e.to_string())?;
+    .await?;
     Ok(report)
 }
 

@@ -17,7 +17,7 @@ use serde_json::{json, Value};
 use crate::kv::KvEntry;
 use crate::objects::model::NS_DAMAGED;
 
-use super::NS_MOVES;
+use super::{RepairError, NS_MOVES};
 
 /// The default [`RepairQueues::job_deadline`].
 const JOB_DEADLINE: std::time::Duration = std::time::Duration::from_secs(3600);
@@ -88,17 +88,18 @@ impl Backoff {
 pub(crate) trait PassEnv: Sync {
     fn now_ms(&self) -> u64;
     /// Entries of `ns` after key `after`, and whether more follow.
-    fn scan(&self, ns: &str, after: &[u8], limit: usize) -> Result<(Vec<KvEntry>, bool), String>;
-    fn repair(&self, queue: &'static str, entry: &KvEntry) -> impl Future<Output = Result<Outcome, String>> + Send;
+    fn scan(&self, ns: &str, after: &[u8], limit: usize) -> Result<(Vec<KvEntry>, bool), RepairError>;
+    fn repair(&self, queue: &'static str, entry: &KvEntry)
+        -> impl Future<Output = Result<Outcome, RepairError>> + Send;
     /// Replaces `entry`'s value with `value`, if the entry has not changed since it was read.
     fn retry_later(
         &self,
         queue: &'static str,
         entry: &KvEntry,
         value: Value,
-    ) -> impl Future<Output = Result<(), String>> + Send;
+    ) -> impl Future<Output = Result<(), RepairError>> + Send;
     /// Records `lost` in `sys.lost` and clears its queue entries, in one step.
-    fn mark_lost(&self, lost: &LostObject) -> impl Future<Output = Result<(), String>> + Send;
+    fn mark_lost(&self, lost: &LostObject) -> impl Future<Output = Result<(), RepairError>> + Send;
 }
 
 /// Where a queue's next pass starts: after this key (empty: from the start).
@@ -150,8 +151,8 @@ impl RepairQueues {
         &mut self,
         env: &E,
         concurrency: usize,
-        mut on_done: impl FnMut(&str, &Result<Outcome, String>, u64, u64),
-    ) -> Result<PassSummary, String> {
+        mut on_done: impl FnMut(&str, &Result<Outcome, RepairError>, u64, u64),
+    ) -> Result<PassSummary, RepairError> {
         let now = env.now_ms();
         let mut summary = PassSummary::default();
         let damaged = self.due(env, NS_DAMAGED, now, &mut summary)?;
@@ -170,7 +171,7 @@ impl RepairQueues {
             .map(|(queue, entry)| async move {
                 let outcome = tokio::time::timeout(deadline, env.repair(queue, &entry))
                     .await
-                    .unwrap_or_else(|_| Err(format!("the repair did not finish within {deadline:?}")));
+                    .unwrap_or(Err(RepairError::DeadlinePassed(deadline)));
                 (queue, entry, outcome)
             })
             .collect();
@@ -180,7 +181,11 @@ impl RepairQueues {
             let outcome = match outcome {
                 Ok(Outcome::Lost(lost)) => match env.mark_lost(&lost).await {
                     Ok(()) => Ok(Outcome::Lost(lost)),
-                    Err(e) => Err(format!("recording {}/{} as lost: {e}", lost.namespace, lost.key)),
+                    Err(e) => Err(RepairError::RecordingLost {
+                        namespace: lost.namespace.clone(),
+                        key: lost.key.clone(),
+                        source: Box::new(e),
+                    }),
                 },
                 other => other,
             };
@@ -191,7 +196,7 @@ impl RepairQueues {
                 Err(reason) => {
                     summary.failed += 1;
                     let value: Value = serde_json::from_slice(&entry.value).unwrap_or_default();
-                    let value = self.backoff.after_failure(&value, now, reason);
+                    let value = self.backoff.after_failure(&value, now, &reason.to_string());
                     if let Err(e) = env.retry_later(queue, &entry, value).await {
                         tracing::warn!(shard = %key, "could not record the repair failure: {e}");
                     }
@@ -210,7 +215,7 @@ impl RepairQueues {
         ns: &str,
         now: u64,
         summary: &mut PassSummary,
-    ) -> Result<Vec<KvEntry>, String> {
+    ) -> Result<Vec<KvEntry>, RepairError> {
         let cursor = if ns == NS_DAMAGED {
             &mut self.damaged
         } else {

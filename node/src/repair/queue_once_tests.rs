@@ -49,13 +49,13 @@ async fn each_shard_of_a_draining_node_is_queued_once() {
         sm.apply(1, put).await;
     }
     // The scrubber had found one of them corrupt already.
-    sm.apply(1, damage_command(&manifests[0], 0, Some(5), None, "corrupt", 5))
+    sm.apply(1, damage_command(&manifests[0], 0, Some(5), None, "corrupt", 5, 1))
         .await;
     let view = sm.sm.view();
 
     for (pass, expected_new) in [(1, 2), (2, 0), (3, 0)] {
         let proposed = Mutex::new(Vec::new());
-        let queued = queue_shards_of(&view, 5, "node 5 is draining", 1, |batch| {
+        let queued = queue_shards_of(&view, 5, "node 5 is draining", 1, 2, |batch| {
             proposed.lock().unwrap().extend(batch);
             async { Ok(()) }
         })

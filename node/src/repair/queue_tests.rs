@@ -13,6 +13,8 @@ struct FakeEnv {
     always_fails: BTreeSet<String>,
     hangs: BTreeSet<String>,
     unrebuildable: BTreeSet<String>,
+    /// The lost record's commit fails (the manifest changed meanwhile).
+    lost_record_fails: bool,
     /// Keys in the order their repair was attempted.
     tried: Mutex<Vec<String>>,
     revision: AtomicU64,
@@ -59,7 +61,7 @@ impl PassEnv for FakeEnv {
         self.now.load(Ordering::Relaxed)
     }
 
-    fn scan(&self, ns: &str, after: &[u8], limit: usize) -> Result<(Vec<KvEntry>, bool), String> {
+    fn scan(&self, ns: &str, after: &[u8], limit: usize) -> Result<(Vec<KvEntry>, bool), RepairError> {
         let rows = self.rows.lock().unwrap();
         let mut page: Vec<KvEntry> = rows
             .values()
@@ -71,12 +73,16 @@ impl PassEnv for FakeEnv {
         Ok((page, more))
     }
 
-    fn repair(&self, _queue: &'static str, entry: &KvEntry) -> impl Future<Output = Result<Outcome, String>> + Send {
+    fn repair(
+        &self,
+        _queue: &'static str,
+        entry: &KvEntry,
+    ) -> impl Future<Output = Result<Outcome, RepairError>> + Send {
         let key = String::from_utf8_lossy(&entry.key).into_owned();
         self.tried.lock().unwrap().push(key.clone());
         let hangs = self.hangs.contains(&key);
         let outcome = if hangs || self.always_fails.contains(&key) {
-            Err("no node answers".to_owned())
+            Err(RepairError::TargetDown(7))
         } else if self.unrebuildable.contains(&key) {
             let (id, _) = key.rsplit_once('.').unwrap();
             Ok(Outcome::Lost(LostObject {
@@ -104,7 +110,7 @@ impl PassEnv for FakeEnv {
         queue: &'static str,
         entry: &KvEntry,
         value: Value,
-    ) -> impl Future<Output = Result<(), String>> + Send {
+    ) -> impl Future<Output = Result<(), RepairError>> + Send {
         let mut rows = self.rows.lock().unwrap();
         if let Some(row) = rows.get_mut(&(queue.to_owned(), entry.key.clone())) {
             if row.revision == entry.revision {
@@ -115,7 +121,10 @@ impl PassEnv for FakeEnv {
         async { Ok(()) }
     }
 
-    fn mark_lost(&self, lost: &LostObject) -> impl Future<Output = Result<(), String>> + Send {
+    fn mark_lost(&self, lost: &LostObject) -> impl Future<Output = Result<(), RepairError>> + Send {
+        if self.lost_record_fails {
+            return futures::future::Either::Left(async { Err(RepairError::LostRecordStale) });
+        }
         let mut rows = self.rows.lock().unwrap();
         for i in 0..lost.shards {
             let key = format!("{}.{i}", lost.object_id).into_bytes();
@@ -123,7 +132,7 @@ impl PassEnv for FakeEnv {
             rows.remove(&(NS_MOVES.to_owned(), key));
         }
         self.lost.lock().unwrap().insert(lost.object_id.clone(), lost.clone());
-        async { Ok(()) }
+        futures::future::Either::Right(async { Ok(()) })
     }
 }
 
@@ -157,7 +166,7 @@ async fn an_entry_that_always_fails_holds_up_nothing_and_backs_off() {
     let v = env.value("aa.0");
     assert_eq!(v["attempts"], 1);
     assert_eq!(v["next_try_ms"], 11_000);
-    assert_eq!(v["last_error"], "no node answers");
+    assert_eq!(v["last_error"], "move target node 7 is not up");
     assert_eq!(v["reason"], "test", "the detector's record is kept");
 
     // Backing off: not tried again before its time, then tried, and the wait doubles up to the cap.
@@ -283,4 +292,25 @@ async fn a_hung_repair_fails_at_its_deadline_and_the_pass_goes_on() {
     let v = env.value("aa.0");
     assert_eq!(v["attempts"], 1);
     assert!(v["last_error"].as_str().unwrap().contains("did not finish"), "{v}");
+}
+
+#[tokio::test]
+async fn a_lost_record_that_fails_leaves_the_entry_queued_to_be_judged_again() {
+    let env = FakeEnv {
+        unrebuildable: ["aa.1".to_owned()].into(),
+        lost_record_fails: true,
+        ..Default::default()
+    };
+    env.damage("aa.1");
+    let mut queues = RepairQueues::new(BACKOFF, 1000);
+    let s = pass(&mut queues, &env).await;
+    assert_eq!((s.lost, s.failed), (0, 1), "{s:?}");
+    assert!(env.lost.lock().unwrap().is_empty());
+    assert_eq!(env.queued(), vec!["aa.1"]);
+    let v = env.value("aa.1");
+    assert_eq!(v["attempts"], 1);
+    assert_eq!(
+        v["last_error"],
+        "recording ns/aa.1 as lost: the object changed meanwhile; it will be looked at again"
+    );
 }

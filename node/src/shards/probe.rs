@@ -7,7 +7,9 @@ use std::io::Write;
 use std::os::unix::fs::FileExt;
 use std::path::PathBuf;
 use std::sync::{Arc, Mutex};
-use std::time::{Duration, Instant};
+use std::time::Duration;
+
+use tokio::time::Instant;
 
 const PROBE_FILE: &str = ".liveness-probe";
 const PROBE_BYTES: usize = 4096;

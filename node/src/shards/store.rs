@@ -11,6 +11,7 @@ use super::packed::PackedShards;
 use super::reader::ShardReader;
 use super::writer::ShardWriter;
 use super::{object_id_hex, parse_object_id, ObjectId};
+use crate::time::{Clock, SystemClock};
 
 const SHARD_SUFFIX: &str = ".shard";
 pub(super) const TMP_MARKER: &str = ".tmp-";
@@ -83,6 +84,9 @@ pub struct ShardStore {
     pack_max: u64,
     locks: Arc<ShardLocks>,
     probe: Arc<super::DiskProbe>,
+    /// Stamps each shard's creation (`created_at_ms`), from which the collector ages a packed
+    /// shard: the node's clock, so that a test or a simulation sets it.
+    clock: Arc<dyn Clock>,
     /// Test fault: the store alters each stripe it is given, as a faulty node or disk would.
     #[cfg(test)]
     pub(crate) alter_stripes: Arc<std::sync::atomic::AtomicBool>,
@@ -149,6 +153,7 @@ impl ShardStore {
             pack_max,
             locks: Arc::new(ShardLocks::new()),
             probe,
+            clock: Arc::new(SystemClock),
             #[cfg(test)]
             alter_stripes: Default::default(),
             #[cfg(test)]
@@ -165,6 +170,20 @@ impl ShardStore {
         }
         store.used_bytes.store(used, Ordering::Relaxed);
         Ok(store)
+    }
+
+    /// This store, stamping shards with `clock` (the node's) instead of the system's.
+    pub fn with_clock(mut self, clock: Arc<dyn Clock>) -> Self {
+        self.clock = clock;
+        self
+    }
+
+    /// `header` as stored: stamped with this store's clock.
+    fn stamped(&self, header: &ShardFileHeader) -> ShardFileHeader {
+        ShardFileHeader {
+            created_at_ms: self.clock.now_ms(),
+            ..header.clone()
+        }
     }
 
     pub fn root(&self) -> &Path {
@@ -285,6 +304,7 @@ impl ShardStore {
 
     /// Starts a shard; nothing is written under its name before [`ShardWriter::finish`].
     pub async fn create(&self, object_id: &ObjectId, header: &ShardFileHeader) -> Result<ShardWriter, ShardError> {
+        let header = &self.stamped(header);
         Ok(ShardWriter::new(
             self.clone(),
             *object_id,
@@ -330,7 +350,8 @@ impl ShardStore {
         let mut packed: Vec<(ObjectId, u32, Vec<u8>, u64)> = Vec::new();
         let mut replaced = 0u64;
         let mut stale_files = Vec::new();
-        for s in shards {
+        for mut s in shards {
+            s.header = self.stamped(&s.header);
             let head = encode_header(&s.header);
             let size = (head.len() + s.stripe.len()) as u64 + 32 + FOOTER_LEN as u64;
             if self.pack_max == 0 || size > self.pack_max {
@@ -531,6 +552,34 @@ mod tests {
             store.packed.put(id, index, bytes, 0).unwrap();
         } else {
             std::fs::write(store.path(id, index), bytes).unwrap();
+        }
+    }
+
+    /// A packed shard's creation, from which the collector ages it, is the injected clock's time.
+    #[tokio::test]
+    async fn a_packed_shard_is_stamped_with_the_store_clock() {
+        let dir = tempfile::tempdir().unwrap();
+        let at = 1_700_000_000_000;
+        let store = open(dir.path(), true).with_clock(Arc::new(crate::time::ManualClock::new(at)));
+        let mut w = store.create(&[1; 16], &header(0)).await.unwrap();
+        w.write_stripe(bytes::Bytes::copy_from_slice(b"abcd")).await.unwrap();
+        w.finish(4, None).await.unwrap();
+        let whole = WholeShardWrite {
+            object_id: [2; 16],
+            header: header(0),
+            stripe: bytes::Bytes::copy_from_slice(b"efgh"),
+            object_size: 4,
+            expected_table_hash: None,
+        };
+        store.put_whole_many(vec![whole]).await.unwrap().remove(0).unwrap();
+        let listed = store.list().unwrap();
+        assert_eq!(listed.len(), 2);
+        for s in listed {
+            assert!(s.packed);
+            assert_eq!(
+                s.modified,
+                SystemTime::UNIX_EPOCH + std::time::Duration::from_millis(at)
+            );
         }
     }
 
