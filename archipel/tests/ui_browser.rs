@@ -299,7 +299,8 @@ async fn scenario() {
         .await;
     b.fill("#libelle", "Contrôle scientifique et technique").await;
     b.click("#nouveau-jeton button[type=submit]").await;
-    b.wait_text("[role=status]", "Jeton créé", Duration::from_secs(20)).await;
+    b.wait_text("[role=status]", "Jeton créé", Duration::from_secs(20))
+        .await;
     a11y::check(&b, "the token just created").await;
     let secret = b.js("return document.querySelector('#secret').value").await;
     let secret = secret.as_str().expect("the secret is shown").to_owned();

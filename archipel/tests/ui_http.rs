@@ -81,23 +81,36 @@ async fn tokens_screen(ui: &Ui, operator: &str, archivist: &str) {
     assert!(!page.contains("/ui/jetons"), "not in an archivist's navigation");
     let csrf = hidden(&page, "_csrf");
     let r = ui
-        .post_form("/jetons", archivist, &format!("_csrf={csrf}&role=operator&libelle=escalade"))
+        .post_form(
+            "/jetons",
+            archivist,
+            &format!("_csrf={csrf}&role=operator&libelle=escalade"),
+        )
         .await;
     assert_eq!(r.status(), 403);
     assert!(r.text().await.unwrap().contains("Action non autorisée"));
 
     let op = ui.sign_in(operator).await;
     let page = ui.get("/jetons", &op).await.text().await.unwrap();
-    assert!(page.contains("Jetons d’accès") && page.contains("aria-current=\"page\""), "{page}");
+    assert!(
+        page.contains("Jetons d’accès") && page.contains("aria-current=\"page\""),
+        "{page}"
+    );
     assert!(!page.contains("escalade"), "the refused form created nothing");
-    assert!(page.contains("(celui de votre session)"), "its own token has no revoke button");
+    assert!(
+        page.contains("(celui de votre session)"),
+        "its own token has no revoke button"
+    );
     let csrf = hidden(&page, "_csrf");
-    let r = ui.post_form("/jetons", &op, "_csrf=forged&role=archivist&service=region").await;
+    let r = ui
+        .post_form("/jetons", &op, "_csrf=forged&role=archivist&service=region")
+        .await;
     assert_eq!(r.status(), 403);
     assert!(r.text().await.unwrap().contains("Formulaire refusé"));
 
     // Created: the secret once, the label as text.
-    let body = format!("_csrf={csrf}&role=archivist&service=region&versant=&contrat=&libelle=%3Cb%3EMme+Martin%3C%2Fb%3E");
+    let body =
+        format!("_csrf={csrf}&role=archivist&service=region&versant=&contrat=&libelle=%3Cb%3EMme+Martin%3C%2Fb%3E");
     let r = ui.post_form("/jetons", &op, &body).await;
     assert_eq!(r.status(), 200);
     let page = r.text().await.unwrap();
@@ -105,18 +118,33 @@ async fn tokens_screen(ui: &Ui, operator: &str, archivist: &str) {
     let secret = page[start..].split('"').next().unwrap().to_owned();
     let id = secret[4..20].to_owned();
     assert!(page.contains("il ne sera plus jamais affiché"), "{page}");
-    assert!(page.contains("&lt;b&gt;Mme Martin&lt;/b&gt;") && !page.contains("<b>Mme Martin"), "{page}");
+    assert!(
+        page.contains("&lt;b&gt;Mme Martin&lt;/b&gt;") && !page.contains("<b>Mme Martin"),
+        "{page}"
+    );
     let holder = ui.sign_in(&secret).await;
-    assert!(ui.get("/", &holder).await.text().await.unwrap().contains("Tableau de bord"));
+    assert!(ui
+        .get("/", &holder)
+        .await
+        .text()
+        .await
+        .unwrap()
+        .contains("Tableau de bord"));
     let page = ui.get("/jetons", &op).await.text().await.unwrap();
-    assert!(page.contains(&id) && !page.contains(&secret), "listed, never shown again");
+    assert!(
+        page.contains(&id) && !page.contains(&secret),
+        "listed, never shown again"
+    );
 
     // Refused by the archive's checks: said on the form, which keeps what was typed.
     let body = format!("_csrf={csrf}&role=requester&service=region&libelle=Salle+de+lecture");
     let r = ui.post_form("/jetons", &op, &body).await;
     assert_eq!(r.status(), 400);
     let page = r.text().await.unwrap();
-    assert!(page.contains("Refusé, aucun jeton créé") && page.contains("access-contract"), "{page}");
+    assert!(
+        page.contains("Refusé, aucun jeton créé") && page.contains("access-contract"),
+        "{page}"
+    );
     assert!(page.contains("value=\"Salle de lecture\""), "{page}");
 
     // Revoked: forged first, then for real; the holder's session ends.
@@ -125,8 +153,16 @@ async fn tokens_screen(ui: &Ui, operator: &str, archivist: &str) {
     let r = ui.post_form(&revoke, &op, &format!("_csrf={csrf}")).await;
     assert_eq!(r.status(), 303);
     assert_eq!(r.headers()["location"], format!("/ui/jetons?revoque={id}").as_str());
-    let page = ui.get(&format!("/jetons?revoque={id}"), &op).await.text().await.unwrap();
-    assert!(page.contains("révoqué : il n’ouvre plus aucune session") && page.contains("Révoqué"), "{page}");
+    let page = ui
+        .get(&format!("/jetons?revoque={id}"), &op)
+        .await
+        .text()
+        .await
+        .unwrap();
+    assert!(
+        page.contains("révoqué : il n’ouvre plus aucune session") && page.contains("Révoqué"),
+        "{page}"
+    );
     let r = ui.get("/", &holder).await;
     assert_eq!(r.status(), 303);
     assert!(r.headers()["location"].to_str().unwrap().ends_with("motif=revoque"));

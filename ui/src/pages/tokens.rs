@@ -78,7 +78,11 @@ async fn render(ui: &UiState, v: &Viewer, f: &TokenForm, notice: Option<Markup>)
     let mut tenants = ui.archive.refs.tenants().await?;
     tenants.sort_by(|a, b| a.id.cmp(&b.id));
     let l = v.lang;
-    let role = if f.role.is_empty() { "archivist" } else { f.role.as_str() };
+    let role = if f.role.is_empty() {
+        "archivist"
+    } else {
+        f.role.as_str()
+    };
     let body = html! {
         @if let Some(n) = notice { (n) }
         h2 { (l.t("Créer un jeton", "Create a token")) }
@@ -116,7 +120,12 @@ async fn render(ui: &UiState, v: &Viewer, f: &TokenForm, notice: Option<Markup>)
         h2 { (l.t("Jetons existants", "Existing tokens")) }
         (list(l, v, &tokens))
     };
-    Ok(layout::page(v, Some(Nav::Tokens), l.t("Jetons d’accès", "Access tokens"), body))
+    Ok(layout::page(
+        v,
+        Some(Nav::Tokens),
+        l.t("Jetons d’accès", "Access tokens"),
+        body,
+    ))
 }
 
 fn list(l: Lang, v: &Viewer, tokens: &[TokenRecord]) -> Markup {
@@ -223,8 +232,8 @@ pub async fn revoke(
             "this is the token of your own session: sign in with another operator token to revoke it".into(),
         )));
     }
-    revoke_token(State(ui.archive.clone()), Caller(v.who.clone()), Path(id.clone()))
+    let Json(revoked) = revoke_token(State(ui.archive.clone()), Caller(v.who.clone()), Path(id))
         .await
         .map_err(api)?;
-    Ok(Redirect::to(&format!("/ui/jetons?revoque={}", encode(&id))).into_response())
+    Ok(Redirect::to(&format!("/ui/jetons?revoque={}", encode(&revoked.id))).into_response())
 }
