@@ -163,6 +163,16 @@ async fn tokens_screen(ui: &Ui, operator: &str, archivist: &str) {
         page.contains("révoqué : il n’ouvre plus aucune session") && page.contains("Révoqué"),
         "{page}"
     );
+    let forged = ui
+        .get("/jetons?revoque=0123456789abcdef", &op)
+        .await
+        .text()
+        .await
+        .unwrap();
+    assert!(
+        !forged.contains("révoqué : il n’ouvre"),
+        "a crafted link claims no revocation"
+    );
     let r = ui.get("/", &holder).await;
     assert_eq!(r.status(), 303);
     assert!(r.headers()["location"].to_str().unwrap().ends_with("motif=revoque"));

@@ -41,13 +41,7 @@ pub struct Shown {
 }
 
 pub async fn page(State(ui): State<UiState>, v: Viewer, Query(q): Query<Shown>) -> UiResult<Response> {
-    let notice = (!q.revoque.is_empty()).then(|| {
-        let l = v.lang;
-        html! { div.notice.ok role="status" { p {
-            (l.t("Jeton ", "Token ")) code { (q.revoque) } (l.t(" révoqué : il n’ouvre plus aucune session.", " revoked: it opens no session any more."))
-        } } }
-    });
-    render(&ui, &v, &TokenForm::default(), notice).await
+    render(&ui, &v, &TokenForm::default(), None, Some(q.revoque.as_str())).await
 }
 
 #[derive(Deserialize, Default)]
@@ -69,15 +63,29 @@ pub struct TokenForm {
     libelle: String,
 }
 
-async fn render(ui: &UiState, v: &Viewer, f: &TokenForm, notice: Option<Markup>) -> UiResult<Response> {
+/// The page, with `notice` on top; `revoked` names a token just revoked (from the URL: said only
+/// when the list confirms it, so a crafted link cannot make the page claim a revocation).
+async fn render(
+    ui: &UiState,
+    v: &Viewer,
+    f: &TokenForm,
+    notice: Option<Markup>,
+    revoked: Option<&str>,
+) -> UiResult<Response> {
+    let l = v.lang;
     // The API's handler checks the role (operators), and logs a refusal.
     let Json(mut tokens) = list_tokens(State(ui.archive.clone()), Caller(v.who.clone()))
         .await
         .map_err(api)?;
+    let notice = notice.or_else(|| {
+        let id = revoked.filter(|id| tokens.iter().any(|t| t.id == *id && t.revoked_at.is_some()))?;
+        Some(html! { div.notice.ok role="status" { p {
+            (l.t("Jeton ", "Token ")) code { (id) } (l.t(" révoqué : il n’ouvre plus aucune session.", " revoked: it opens no session any more."))
+        } } })
+    });
     tokens.sort_by(|a, b| b.created_at.cmp(&a.created_at).then_with(|| a.id.cmp(&b.id)));
     let mut tenants = ui.archive.refs.tenants().await?;
     tenants.sort_by(|a, b| a.id.cmp(&b.id));
-    let l = v.lang;
     let role = if f.role.is_empty() {
         "archivist"
     } else {
@@ -186,12 +194,12 @@ pub async fn create(State(ui): State<UiState>, v: Viewer, Form(f): Form<TokenFor
         access_contract: optional(&f.contrat),
     };
     match create_token(State(ui.archive.clone()), Caller(v.who.clone()), Json(request)).await {
-        Ok((_, Json(issued))) => render(&ui, &v, &TokenForm::default(), Some(secret(l, &issued))).await,
+        Ok((_, Json(issued))) => render(&ui, &v, &TokenForm::default(), Some(secret(l, &issued)), None).await,
         Err(ApiError(e @ (ArchiveError::Invalid(_) | ArchiveError::NotFound(_) | ArchiveError::Conflict(_)))) => {
             let notice = html! { div.notice.ko role="alert" { p {
                 strong { (l.t("Refusé, aucun jeton créé : ", "Refused, no token created: ")) } (e.to_string())
             } } };
-            let mut r = render(&ui, &v, &f, Some(notice)).await?;
+            let mut r = render(&ui, &v, &f, Some(notice), None).await?;
             *r.status_mut() = StatusCode::BAD_REQUEST;
             Ok(r)
         }
