@@ -2,7 +2,8 @@
 //! signs in and sees its screens; an archivist imports the rules, uploads a SIP and watches it
 //! reach OK, searches, opens a unit, downloads an object (same bytes), verifies the logbook;
 //! a second tenant sees none of it and its forged URLs answer 404; a forged form is refused
-//! and logged; an idle session expires; a unit titled `<script>…` is shown as text.
+//! and logged; an idle session expires; a unit titled `<script>…` is shown as text; an operator
+//! creates a token on the token screen and its secret, shown once, opens a session.
 //! Screenshots at 1366×768 land in the target dir (and docs/ui with ARCHIPEL_UI_DOCS=1).
 
 mod common;
@@ -289,6 +290,25 @@ async fn scenario() {
     assert!(b.text("main").await.contains("Site region"));
     a11y::check(&b, "the operations screen").await;
     b.shot("exploitation").await;
+    // It makes a control authority's token for region; the secret, shown once, opens a session.
+    b.goto(&format!("{ui}/jetons")).await;
+    a11y::check(&b, "the token screen").await;
+    b.shot("jetons").await;
+    b.js("document.querySelector('#role').value = 'control-authority';\
+          document.querySelector('#service').value = 'region'; return null")
+        .await;
+    b.fill("#libelle", "Contrôle scientifique et technique").await;
+    b.click("#nouveau-jeton button[type=submit]").await;
+    b.wait_text("[role=status]", "Jeton créé", Duration::from_secs(20))
+        .await;
+    a11y::check(&b, "the token just created").await;
+    let secret = b.js("return document.querySelector('#secret').value").await;
+    let secret = secret.as_str().expect("the secret is shown").to_owned();
+    b.close().await;
+    let b = driver.browser("fr-FR").await;
+    b.sign_in(&ui, &secret).await;
+    assert_eq!(b.h1().await, "Tableau de bord");
+    assert!(b.text("header").await.contains("Autorité de contrôle"));
     b.close().await;
 
     // Another tenant's archivist sees nothing of region, and forged URLs answer 404.

@@ -1,6 +1,7 @@
 //! The web interface over plain HTTP, no browser needed: sign-in and its cookies, the security
 //! headers, CSRF refusals (403), an upload over the front's SIP limit (a message on the page,
-//! nothing stored), and idle expiry.
+//! nothing stored), the token screen (operators only, the secret shown once, revocation), and
+//! idle expiry.
 
 mod common;
 
@@ -38,6 +39,18 @@ fn set_cookie(r: &reqwest::Response, name: &str) -> Option<(String, String)> {
 }
 
 impl Ui {
+    /// Signs in with `token` through the form; returns the session cookie (`name=value`).
+    async fn sign_in(&self, token: &str) -> String {
+        let r = self.get("/connexion", "").await;
+        let (pre, _) = set_cookie(&r, "archipel_csrf").expect("a pre-session CSRF cookie");
+        let csrf = hidden(&r.text().await.unwrap(), "_csrf");
+        let r = self
+            .post_form("/connexion", &pre, &format!("_csrf={csrf}&token={token}&retour=/ui/"))
+            .await;
+        assert_eq!(r.status(), 303, "sign-in refused");
+        set_cookie(&r, "archipel_session").expect("a session cookie").0
+    }
+
     async fn get(&self, path: &str, cookie: &str) -> reqwest::Response {
         self.http
             .get(format!("{}{path}", self.base))
@@ -57,6 +70,115 @@ impl Ui {
             .await
             .unwrap()
     }
+}
+
+/// The token screen: operators only (GET and POST), CSRF checked first, the secret shown once and
+/// usable, markup in a label escaped, a refusal said on the form, revocation.
+async fn tokens_screen(ui: &Ui, operator: &str, archivist: &str) {
+    // An archivist neither sees it nor uses it, even with its session's own form token.
+    assert_eq!(ui.get("/jetons", archivist).await.status(), 403);
+    let page = ui.get("/", archivist).await.text().await.unwrap();
+    assert!(!page.contains("/ui/jetons"), "not in an archivist's navigation");
+    let csrf = hidden(&page, "_csrf");
+    let r = ui
+        .post_form(
+            "/jetons",
+            archivist,
+            &format!("_csrf={csrf}&role=operator&libelle=escalade"),
+        )
+        .await;
+    assert_eq!(r.status(), 403);
+    assert!(r.text().await.unwrap().contains("Action non autorisée"));
+
+    let op = ui.sign_in(operator).await;
+    let page = ui.get("/jetons", &op).await.text().await.unwrap();
+    assert!(
+        page.contains("Jetons d’accès") && page.contains("aria-current=\"page\""),
+        "{page}"
+    );
+    assert!(!page.contains("escalade"), "the refused form created nothing");
+    assert!(
+        page.contains("(celui de votre session)"),
+        "its own token has no revoke button"
+    );
+    let csrf = hidden(&page, "_csrf");
+    let r = ui
+        .post_form("/jetons", &op, "_csrf=forged&role=archivist&service=region")
+        .await;
+    assert_eq!(r.status(), 403);
+    assert!(r.text().await.unwrap().contains("Formulaire refusé"));
+
+    // Created: the secret once, the label as text.
+    let body =
+        format!("_csrf={csrf}&role=archivist&service=region&versant=&contrat=&libelle=%3Cb%3EMme+Martin%3C%2Fb%3E");
+    let r = ui.post_form("/jetons", &op, &body).await;
+    assert_eq!(r.status(), 200);
+    let page = r.text().await.unwrap();
+    let start = page.find("value=\"ark_").expect("the secret is shown") + "value=\"".len();
+    let secret = page[start..].split('"').next().unwrap().to_owned();
+    let id = secret[4..20].to_owned();
+    assert!(page.contains("il ne sera plus jamais affiché"), "{page}");
+    assert!(
+        page.contains("&lt;b&gt;Mme Martin&lt;/b&gt;") && !page.contains("<b>Mme Martin"),
+        "{page}"
+    );
+    let holder = ui.sign_in(&secret).await;
+    assert!(ui
+        .get("/", &holder)
+        .await
+        .text()
+        .await
+        .unwrap()
+        .contains("Tableau de bord"));
+    let page = ui.get("/jetons", &op).await.text().await.unwrap();
+    assert!(
+        page.contains(&id) && !page.contains(&secret),
+        "listed, never shown again"
+    );
+
+    // Refused by the archive's checks: said on the form, which keeps what was typed.
+    let body = format!("_csrf={csrf}&role=requester&service=region&libelle=Salle+de+lecture");
+    let r = ui.post_form("/jetons", &op, &body).await;
+    assert_eq!(r.status(), 400);
+    let page = r.text().await.unwrap();
+    assert!(
+        page.contains("Refusé, aucun jeton créé") && page.contains("access-contract"),
+        "{page}"
+    );
+    assert!(page.contains("value=\"Salle de lecture\""), "{page}");
+
+    // Revoked: forged first, then for real; the holder's session ends.
+    let revoke = format!("/jetons/{id}/revocation");
+    assert_eq!(ui.post_form(&revoke, &op, "_csrf=forged").await.status(), 403);
+    let r = ui.post_form(&revoke, &op, &format!("_csrf={csrf}")).await;
+    assert_eq!(r.status(), 303);
+    assert_eq!(r.headers()["location"], format!("/ui/jetons?revoque={id}").as_str());
+    let page = ui
+        .get(&format!("/jetons?revoque={id}"), &op)
+        .await
+        .text()
+        .await
+        .unwrap();
+    assert!(
+        page.contains("révoqué : il n’ouvre plus aucune session") && page.contains("Révoqué"),
+        "{page}"
+    );
+    let forged = ui
+        .get("/jetons?revoque=0123456789abcdef", &op)
+        .await
+        .text()
+        .await
+        .unwrap();
+    assert!(
+        !forged.contains("révoqué : il n’ouvre"),
+        "a crafted link claims no revocation"
+    );
+    let r = ui.get("/", &holder).await;
+    assert_eq!(r.status(), 303);
+    assert!(r.headers()["location"].to_str().unwrap().ends_with("motif=revoque"));
+    // Not its own session's token.
+    let own = format!("/jetons/{}/revocation", &operator[4..20]);
+    assert_eq!(ui.post_form(&own, &op, &format!("_csrf={csrf}")).await.status(), 400);
 }
 
 #[test]
@@ -210,6 +332,8 @@ fn sessions_forms_and_limits_over_http() {
             "/referentiels/services",
             "/referentiels/contrats",
             "/referentiels/contrats-acces",
+            "/jetons",
+            "/jetons/0123456789abcdef/revocation",
         ] {
             let r = ui.post_form(action, &session, "_csrf=forged&decision=approved").await;
             assert_eq!(r.status(), 403, "{action}");
@@ -248,6 +372,8 @@ fn sessions_forms_and_limits_over_http() {
         assert!(spooled.is_empty(), "no spool file left: {spooled:?}");
         let transfers = cli(&archivist, &["transfers", "--tenant", "region", "--json"]);
         assert_eq!(transfers.as_array().map(Vec::len), Some(0), "{transfers}");
+
+        tokens_screen(&ui, &operator, &session).await;
 
         // Idle for longer than --ui-idle-timeout-secs: back to the sign-in page, told why.
         tokio::time::sleep(Duration::from_secs(4)).await;

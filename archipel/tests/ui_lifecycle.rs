@@ -287,7 +287,7 @@ async fn scenario() {
     a.click("#gel button[type=submit]").await;
     a.wait_text("[role=status]", "Gel posé sur 1 unité", Duration::from_secs(30))
         .await;
-    // The held unit is listed once the search index has it (this front re-indexes it).
+    // The held unit is listed: the search's hold filter follows the change (the sync re-reads it).
     let deadline = std::time::Instant::now() + Duration::from_secs(20);
     loop {
         a.goto(&format!("{ui}/gels")).await;

@@ -5,7 +5,7 @@ use std::collections::BTreeMap;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::Mutex;
 
-use archipel_archive::search::{CatalogSource, CommittedAip, SearchError, UnitDoc};
+use archipel_archive::search::{CatalogSource, CommittedAip, SearchError, UnitChange, UnitDoc};
 use chrono::{NaiveDate, TimeZone, Utc};
 
 pub fn day(y: i32, m: u32, d: u32) -> NaiveDate {
@@ -61,6 +61,8 @@ pub struct FakeCatalog {
     pub reads: AtomicUsize,
     /// Reading this AIP's units fails, as a cluster outage would.
     pub failing: Mutex<Option<String>>,
+    /// Change records of units changed in place, in key order.
+    changes: Mutex<Vec<UnitChange>>,
 }
 
 impl FakeCatalog {
@@ -83,6 +85,32 @@ impl FakeCatalog {
     pub fn remove(&self, aip: &str) {
         self.aips.lock().unwrap().remove(aip);
         *self.generation.lock().unwrap() += 1;
+    }
+
+    /// Replaces a committed unit in place (same id, same AIP), as a rule modification does: the change record
+    /// first, stamped `at` by the writing front's clock, then the record, then the generation.
+    pub fn change_in_place(&self, unit: UnitDoc, at: i64) {
+        let mut changes = self.changes.lock().unwrap();
+        let key = format!("{at:020}-{:04}", changes.len());
+        changes.push(UnitChange {
+            key,
+            at,
+            unit_ids: vec![unit.unit_id.clone()],
+        });
+        changes.sort_by(|a, b| a.key.cmp(&b.key));
+        let mut aips = self.aips.lock().unwrap();
+        let units = aips.get_mut(&unit.aip_id).expect("the unit's AIP is committed");
+        let slot = units
+            .iter_mut()
+            .find(|u| u.unit_id == unit.unit_id)
+            .expect("the unit is in its AIP");
+        *slot = unit;
+        *self.generation.lock().unwrap() += 1;
+    }
+
+    /// The units of a committed AIP, as they are now.
+    pub fn units_of(&self, aip: &str) -> Vec<UnitDoc> {
+        self.aips.lock().unwrap().get(aip).cloned().unwrap_or_default()
     }
 
     pub fn reads(&self) -> usize {
@@ -126,5 +154,20 @@ impl CatalogSource for FakeCatalog {
         }
         self.reads.fetch_add(1, Ordering::SeqCst);
         Ok(self.aips.lock().unwrap().get(aip_id).cloned().unwrap_or_default())
+    }
+
+    async fn unit_changes(&self, since: i64, after: &str, limit: usize) -> Result<Vec<UnitChange>, FakeError> {
+        let changes = self.changes.lock().unwrap();
+        Ok(changes
+            .iter()
+            .filter(|c| c.at >= since && c.key.as_str() > after)
+            .take(limit)
+            .cloned()
+            .collect())
+    }
+
+    async fn unit(&self, unit_id: &str) -> Result<Option<UnitDoc>, FakeError> {
+        let aips = self.aips.lock().unwrap();
+        Ok(aips.values().flatten().find(|u| u.unit_id == unit_id).cloned())
     }
 }

@@ -21,6 +21,7 @@ pub enum Nav {
     Logbook,
     Referentials,
     Operations,
+    Tokens,
 }
 
 impl Nav {
@@ -35,6 +36,7 @@ impl Nav {
             Nav::Logbook => "/ui/journal",
             Nav::Referentials => "/ui/referentiels",
             Nav::Operations => "/ui/exploitation",
+            Nav::Tokens => "/ui/jetons",
         }
     }
 
@@ -49,6 +51,7 @@ impl Nav {
             Nav::Logbook => l.t("Journal", "Logbook"),
             Nav::Referentials => l.t("Référentiels", "Referentials"),
             Nav::Operations => l.t("Exploitation", "Operations"),
+            Nav::Tokens => l.t("Jetons d’accès", "Access tokens"),
         }
     }
 }
@@ -75,7 +78,7 @@ pub fn nav_items(role: Role) -> &'static [Nav] {
             Nav::Register,
             Nav::Logbook,
         ],
-        Role::Operator => &[Nav::Operations],
+        Role::Operator => &[Nav::Operations, Nav::Tokens],
         // Requesters consult through communication requests.
         Role::Requester => &[Nav::Communications],
     }

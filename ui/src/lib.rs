@@ -143,6 +143,8 @@ pub fn router_with_clock(archive: Arc<Archive>, config: UiConfig, clock: Arc<dyn
             post(pages::referential_forms::access_contract),
         )
         .route("/ui/exploitation", get(pages::operations::page))
+        .route("/ui/jetons", get(pages::tokens::page).post(pages::tokens::create))
+        .route("/ui/jetons/{id}/revocation", post(pages::tokens::revoke))
         .route("/ui/{*rest}", axum::routing::any(error::not_found))
         .layer(forms_limit)
         .layer(axum::middleware::from_fn(error::render))

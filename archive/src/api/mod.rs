@@ -2,7 +2,7 @@
 //! in the path is then checked against the credential, never trusted on its own.
 
 pub mod access;
-mod admin;
+pub mod admin;
 mod audit;
 mod deliveries;
 mod disposal;

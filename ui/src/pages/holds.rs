@@ -5,14 +5,17 @@
 use archipel_archive::auth::Role::{self, Archivist, ControlAuthority};
 use archipel_archive::disposal::modification::{self, ModificationRequest};
 use archipel_archive::disposal::modify::Change;
-use archipel_archive::model::{HoldAttributes, Rule};
+use archipel_archive::model::{AppliedRule, HoldAttributes, Rule};
 use archipel_archive::referentials::RULE;
+use archipel_archive::search::Hit;
+use archipel_archive::searching::SearchParams;
 use archipel_archive::ArchiveError;
 use axum::extract::State;
 use axum::http::StatusCode;
 use axum::response::Response;
 use axum::Form;
 use chrono::NaiveDate;
+use futures::{StreamExt, TryStreamExt};
 use maud::{html, Markup};
 use serde::Deserialize;
 
@@ -24,6 +27,8 @@ use crate::UiState;
 
 pub const READERS: &[Role] = &[Archivist, ControlAuthority];
 const SHOWN: usize = 100;
+/// Unit records read at once to say which hold holds each unit shown.
+const CATALOG_READS: usize = 8;
 
 pub async fn page(State(ui): State<UiState>, v: Viewer) -> UiResult<Response> {
     render(&ui, &v, &HoldForm::default(), None).await
@@ -51,27 +56,34 @@ pub struct HoldForm {
 async fn render(ui: &UiState, v: &Viewer, f: &HoldForm, notice: Option<Markup>) -> UiResult<Response> {
     let tenant = v.allow(ui, READERS).await?;
     let l = v.lang;
-    // From the catalog (the rules in force on each unit, own or inherited), not the search
-    // index, which other fronts update later.
+    // The search's hold filter finds them (its index follows rules changed in place); the
+    // catalog then says which hold, for the units shown only.
     let today = format::today();
-    let mut held: Vec<(String, String, String, String, bool)> = Vec::new();
-    let mut total = 0usize;
-    ui.archive
-        .catalog
-        .each_unit(&tenant, |u| {
-            let hold = u
-                .rules
-                .iter()
-                .find(|r| r.category == "HoldRule" && r.end_date.is_none_or(|e| e >= today));
-            if let Some(r) = hold {
-                total += 1;
-                if held.len() < SHOWN {
-                    let agency = u.originating_agency.clone().unwrap_or_default();
-                    held.push((u.id.clone(), u.title.clone(), agency, r.rule_id.clone(), r.inherited));
-                }
-            }
-            Ok(())
+    let params = SearchParams {
+        hold: Some(true),
+        hold_on: Some(today),
+        facets: Some(false),
+        limit: Some(SHOWN),
+        ..SearchParams::default()
+    };
+    let found = archipel_archive::searching::search_page(&ui.archive, &tenant, params).await?;
+    let total = found.total;
+    let (catalog, tenant_id) = (&ui.archive.catalog, tenant.as_str());
+    let held: Vec<(Hit, Option<AppliedRule>)> = futures::stream::iter(found.hits)
+        .map(|h| async move {
+            let rule = match catalog.unit(tenant_id, &h.unit_id).await {
+                Ok(u) => u
+                    .rules
+                    .into_iter()
+                    .find(|r| r.category == "HoldRule" && r.end_date.is_none_or(|e| e >= today)),
+                // Gone since the search (eliminated meanwhile): listed without its rule.
+                Err(ArchiveError::NotFound(_)) => None,
+                Err(e) => return Err(e),
+            };
+            Ok((h, rule))
         })
+        .buffered(CATALOG_READS)
+        .try_collect()
         .await?;
     let mut rules: Vec<Rule> = ui.archive.refs.list::<Rule>(&tenant, RULE).await?;
     rules.retain(|r| r.rule_type == "HoldRule");
@@ -90,11 +102,13 @@ async fn render(ui: &UiState, v: &Viewer, f: &HoldForm, notice: Option<Markup>) 
                     th scope="col" { (l.t("Identifiant", "Identifier")) }
                     th scope="col" { (l.t("Règle", "Rule")) }
                 } }
-                tbody { @for (id, title, agency, rule, inherited) in &held { tr {
-                    td { a href={ "/ui/unites/" (encode(id)) } { (title) } }
-                    td { (agency) }
-                    td { code { (id) } }
-                    td { code { (rule) } @if *inherited { " " (l.t("(héritée)", "(inherited)")) } }
+                tbody { @for (h, rule) in &held { tr {
+                    td { a href={ "/ui/unites/" (encode(&h.unit_id)) } { (h.title) } }
+                    td { (h.originating_agency) }
+                    td { code { (h.unit_id) } }
+                    td { @if let Some(r) = rule {
+                        code { (r.rule_id) } @if r.inherited { " " (l.t("(héritée)", "(inherited)")) }
+                    } @else { "—" } }
                 } } }
             }
         }

@@ -14,6 +14,7 @@ pub mod referentials;
 pub mod register;
 pub mod search;
 pub mod signin;
+pub mod tokens;
 pub mod transfers;
 pub mod unit;
 pub mod upload;

@@ -152,6 +152,7 @@ async fn bench(args: &UiBenchArgs, addrs: &str, work: &Path) -> anyhow::Result<s
         ("/ui/registre".into(), a),
         ("/ui/registre/usage".into(), a),
         ("/ui/exploitation".into(), o),
+        ("/ui/jetons".into(), o),
     ];
     let mut floors = Vec::new();
     let mut per_page: Vec<Vec<(f64, f64)>> = vec![Vec::new(); pages.len()];
