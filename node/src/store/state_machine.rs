@@ -451,52 +451,12 @@ impl RaftStateMachine<TypeConfig> for StateMachineStore {
         I: IntoIterator<Item = Entry> + Send,
         I::IntoIter: Send,
     {
-        let db = self.view.db.clone();
-        let mut map = self.view.cluster_map();
-        let clock_before = self.view.sm_clock();
-        let mut applier = Applier::new(&db, &mut map, clock_before);
-        let mut results = Vec::new();
-        let mut last_applied = None;
-        let mut membership = None;
-        for entry in entries {
-            let index = entry.log_id.index;
-            last_applied = Some(entry.log_id);
-            results.push(match entry.payload {
-                EntryPayload::Blank => CommandResult::Done,
-                EntryPayload::Normal(cmd) => applier
-                    .apply_entry(cmd, index)
-                    .map_err(|e| StorageIOError::apply(entry.log_id, &e))?,
-                EntryPayload::Membership(m) => {
-                    membership = Some(StoredMembership::new(Some(entry.log_id), m));
-                    CommandResult::Done
-                }
-            });
+        // Applying a large transaction is seconds of RocksDB work in a debug build: off the async
+        // workers, so heartbeats and RPCs keep being served meanwhile.
+        match tokio::runtime::Handle::current().runtime_flavor() {
+            tokio::runtime::RuntimeFlavor::CurrentThread => self.apply_now(entries),
+            _ => tokio::task::block_in_place(|| self.apply_now(entries)),
         }
-        let clock = applier.clock;
-        if clock != clock_before {
-            applier.write_clock();
-        }
-        let map_changed = applier.map_changed;
-        let mut batch = std::mem::take(&mut applier.batch);
-        drop(applier);
-        let sm = cf(&db, CF_SM);
-        if let Some(applied) = last_applied {
-            batch.put_cf(sm, KEY_APPLIED, to_json(&applied)?);
-        }
-        if let Some(m) = &membership {
-            batch.put_cf(sm, KEY_MEMBERSHIP, to_json(m)?);
-        }
-        if map_changed {
-            batch.put_cf(sm, KEY_MAP, to_json(&map)?);
-        }
-        // Not synced on its own: the log is the durable record, and the next synced log write
-        // (or a purge) flushes this too. Losing it only means re-applying from the log.
-        db.write(batch).map_err(sm_write_err)?;
-        self.view.set_sm_clock(clock);
-        if map_changed {
-            *self.view.map.write().unwrap_or_else(|p| p.into_inner()) = map;
-        }
-        Ok(results)
     }
 
     async fn get_snapshot_builder(&mut self) -> Self::SnapshotBuilder {
@@ -552,5 +512,59 @@ impl RaftStateMachine<TypeConfig> for StateMachineStore {
                 Ok(None)
             }
         }
+    }
+}
+
+impl StateMachineStore {
+    fn apply_now<I>(&mut self, entries: I) -> Result<Vec<CommandResult>, StorageError>
+    where
+        I: IntoIterator<Item = Entry>,
+    {
+        let db = self.view.db.clone();
+        let mut map = self.view.cluster_map();
+        let clock_before = self.view.sm_clock();
+        let mut applier = Applier::new(&db, &mut map, clock_before);
+        let mut results = Vec::new();
+        let mut last_applied = None;
+        let mut membership = None;
+        for entry in entries {
+            let index = entry.log_id.index;
+            last_applied = Some(entry.log_id);
+            results.push(match entry.payload {
+                EntryPayload::Blank => CommandResult::Done,
+                EntryPayload::Normal(cmd) => applier
+                    .apply_entry(cmd, index)
+                    .map_err(|e| StorageIOError::apply(entry.log_id, &e))?,
+                EntryPayload::Membership(m) => {
+                    membership = Some(StoredMembership::new(Some(entry.log_id), m));
+                    CommandResult::Done
+                }
+            });
+        }
+        let clock = applier.clock;
+        if clock != clock_before {
+            applier.write_clock();
+        }
+        let map_changed = applier.map_changed;
+        let mut batch = std::mem::take(&mut applier.batch);
+        drop(applier);
+        let sm = cf(&db, CF_SM);
+        if let Some(applied) = last_applied {
+            batch.put_cf(sm, KEY_APPLIED, to_json(&applied)?);
+        }
+        if let Some(m) = &membership {
+            batch.put_cf(sm, KEY_MEMBERSHIP, to_json(m)?);
+        }
+        if map_changed {
+            batch.put_cf(sm, KEY_MAP, to_json(&map)?);
+        }
+        // Not synced on its own: the log is the durable record, and the next synced log write
+        // (or a purge) flushes this too. Losing it only means re-applying from the log.
+        db.write(batch).map_err(sm_write_err)?;
+        self.view.set_sm_clock(clock);
+        if map_changed {
+            *self.view.map.write().unwrap_or_else(|p| p.into_inner()) = map;
+        }
+        Ok(results)
     }
 }
