@@ -115,8 +115,8 @@ struct Entry {
     path: String,
 }
 
-/// `Content/<id>` with the original file's extension when it is a plain one.
-fn content_path(o: &ObjectRecord) -> String {
+/// `Content/<id>` with the original file's extension when it is a plain one (DIPs and outgoing packages).
+pub(crate) fn content_path(o: &ObjectRecord) -> String {
     let ext = o
         .filename
         .as_deref()

@@ -34,19 +34,6 @@ struct Entry {
     path: String,
 }
 
-fn content_path(o: &ObjectRecord) -> String {
-    let ext = o
-        .filename
-        .as_deref()
-        .and_then(|f| f.rsplit_once('.'))
-        .map(|(_, e)| e)
-        .filter(|e| !e.is_empty() && e.len() <= 10 && e.bytes().all(|b| b.is_ascii_alphanumeric()));
-    match ext {
-        Some(e) => format!("Content/{}.{e}", o.id),
-        None => format!("Content/{}", o.id),
-    }
-}
-
 /// The manifest of `units` (every unit of the package, parents before or after children).
 fn manifest(o: &Outgoing, t: &Tenant, units: &[UnitRecord], entries: &[Entry]) -> Result<Vec<u8>> {
     let in_package: HashSet<&str> = units.iter().map(|u| u.id.as_str()).collect();
@@ -203,7 +190,7 @@ pub async fn build(a: &Arc<Archive>, o: &mut Outgoing, t: &Tenant) -> Result<(Pa
         for ob in &unit.objects {
             if seen.insert(ob.id.clone()) {
                 entries.push(Entry {
-                    path: content_path(ob),
+                    path: crate::delivery::dip::content_path(ob),
                     object: ob.clone(),
                 });
             }
