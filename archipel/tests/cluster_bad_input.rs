@@ -160,3 +160,66 @@ fn a_removed_node_leaves_and_voters_are_rebalanced() {
     // Removing it again is harmless.
     cluster.cli_ok(&["node", "remove", "6"]);
 }
+
+/// `archipel … | head`: the reader goes away before the command prints. The command ends
+/// quietly with the status a shell gives SIGPIPE, without a panic or an error message.
+#[test]
+fn a_closed_stdout_ends_a_command_quietly() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut child = Command::new(bin())
+        .args(["cert", "init", "--dir"])
+        .arg(dir.path().join("pki"))
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    drop(child.stdout.take());
+    let out = child.wait_with_output().unwrap();
+    assert_eq!(
+        out.status.code(),
+        Some(141),
+        "status {:?}, stderr: {}",
+        out.status,
+        stderr_of(&out)
+    );
+    assert_eq!(stderr_of(&out), "", "nothing on stderr for a closed stdout");
+}
+
+/// A node dropping a connection must end in an error message, never kill a command outright
+/// (SIGPIPE on a socket write): every command keeps SIGPIPE ignored. A bench died this way
+/// mid-run with exit status 141 and no message.
+#[test]
+fn commands_ignore_sigpipe() {
+    let silent = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let addr = silent.local_addr().unwrap().to_string();
+    let mut child = Command::new(bin())
+        .args(["status", "--cluster", &addr])
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::null())
+        .spawn()
+        .unwrap();
+    let status_file = format!("/proc/{}/status", child.id());
+    let mut ignored = None;
+    // The disposition is set before the runtime starts; wait until the process shows a runtime.
+    for _ in 0..200 {
+        let text = std::fs::read_to_string(&status_file).unwrap_or_default();
+        let threads = text
+            .lines()
+            .find_map(|l| l.strip_prefix("Threads:"))
+            .and_then(|v| v.trim().parse::<u32>().ok());
+        if threads.is_some_and(|t| t > 1) {
+            ignored = text
+                .lines()
+                .find_map(|l| l.strip_prefix("SigIgn:"))
+                .and_then(|m| u64::from_str_radix(m.trim(), 16).ok());
+            break;
+        }
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    let _ = child.kill();
+    let _ = child.wait();
+    drop(silent);
+    let mask = ignored.expect("the command started its runtime");
+    const SIGPIPE_BIT: u64 = 1 << (13 - 1);
+    assert_ne!(mask & SIGPIPE_BIT, 0, "SIGPIPE must be ignored (SigIgn {mask:x})");
+}

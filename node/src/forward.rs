@@ -9,6 +9,9 @@ use archipel_proto::retry::never_sent;
 use openraft::error::{CheckIsLeaderError, RaftError};
 use openraft::BasicNode;
 
+use crate::raft::Raft;
+use crate::read_rounds::{ReadRounds, RoundCounts, RoundFuture};
+
 use crate::node::{Node, RaftOpError};
 use crate::raft::{codec, Command, CommandResult, LogId};
 
@@ -36,20 +39,15 @@ impl Node {
 
     /// Returns once this node's state includes every write committed before the call.
     pub async fn read_barrier(&self) -> Result<(), RaftOpError> {
-        let index = match self.raft.get_read_log_id().await {
-            Ok((read_log_id, _applied)) => read_log_id.map(|l: LogId| l.index),
-            Err(RaftError::APIError(CheckIsLeaderError::ForwardToLeader(f))) => {
-                let addr = f.leader_node.map(|n: BasicNode| n.addr).ok_or(RaftOpError::NotLeader {
-                    node: self.id(),
-                    leader_addr: None,
-                })?;
+        let index = match self.read_rounds.read_index().await {
+            Err(RaftOpError::NotLeader {
+                leader_addr: Some(addr),
+                ..
+            }) => {
                 let index: Option<u64> = self.call_leader(&addr, Vec::new(), Rpc::ReadIndex).await?;
                 index
             }
-            Err(RaftError::APIError(CheckIsLeaderError::QuorumNotEnough(q))) => {
-                return Err(RaftOpError::NoQuorum(q.to_string()))
-            }
-            Err(RaftError::Fatal(f)) => return Err(RaftOpError::NoQuorum(f.to_string())),
+            other => other?,
         };
         if let Some(index) = index {
             self.raft
@@ -62,19 +60,10 @@ impl Node {
     }
 
     /// Serves a follower's ReadIndex on the leader: the index it must apply before reading.
+    /// Concurrent requests share one leadership confirmation (`read_rounds`); the follower
+    /// waits for its own state to reach the index.
     pub async fn leader_read_index(&self) -> Result<Option<u64>, RaftOpError> {
-        // ensure_linearizable confirms leadership with a quorum round.
-        match self.raft.ensure_linearizable().await {
-            Ok(log_id) => Ok(log_id.map(|l| l.index)),
-            Err(RaftError::APIError(CheckIsLeaderError::ForwardToLeader(f))) => Err(RaftOpError::NotLeader {
-                node: self.id(),
-                leader_addr: f.leader_node.map(|n| n.addr),
-            }),
-            Err(RaftError::APIError(CheckIsLeaderError::QuorumNotEnough(q))) => {
-                Err(RaftOpError::NoQuorum(q.to_string()))
-            }
-            Err(RaftError::Fatal(f)) => Err(RaftOpError::NoQuorum(f.to_string())),
-        }
+        self.read_rounds.read_index().await
     }
 
     async fn call_leader<T: serde::de::DeserializeOwned>(
@@ -124,4 +113,28 @@ pub async fn serve_propose(node: &Node, cmd: Command) -> Result<CommandResult, R
     // One hop only: a node that is not the leader any more says so (nothing appended), and the
     // caller may try again. Any stamp the sender put on is replaced by this node's own.
     node.write(cmd).await
+}
+
+/// Read rounds confirming this node's leadership with a quorum (openraft's read index).
+/// Fails with `NotLeader` (and the leader's address when known) on a follower.
+pub fn leadership_rounds(raft: Raft, id: crate::raft::NodeId, counts: RoundCounts) -> ReadRounds {
+    ReadRounds::new(
+        move || -> RoundFuture {
+            let raft = raft.clone();
+            Box::pin(async move {
+                match raft.get_read_log_id().await {
+                    Ok((read_log_id, _applied)) => Ok(read_log_id.map(|l: LogId| l.index)),
+                    Err(RaftError::APIError(CheckIsLeaderError::ForwardToLeader(f))) => Err(RaftOpError::NotLeader {
+                        node: id,
+                        leader_addr: f.leader_node.map(|n: BasicNode| n.addr),
+                    }),
+                    Err(RaftError::APIError(CheckIsLeaderError::QuorumNotEnough(q))) => {
+                        Err(RaftOpError::NoQuorum(q.to_string()))
+                    }
+                    Err(RaftError::Fatal(f)) => Err(RaftOpError::NoQuorum(f.to_string())),
+                }
+            })
+        },
+        counts,
+    )
 }

@@ -59,6 +59,7 @@ pub mod objects;
 pub mod peers;
 pub mod placement;
 pub mod raft;
+pub mod read_rounds;
 pub mod repair;
 pub mod scrub;
 pub mod server;

@@ -41,6 +41,7 @@ pub struct Metrics {
     pub repairs_done: prometheus_client::metrics::counter::Counter,
     pub repair_failures: prometheus_client::metrics::counter::Counter,
     pub objects_degraded: Gauge<i64, AtomicI64>,
+    pub read_rounds: crate::read_rounds::RoundCounts,
 }
 
 impl Metrics {
@@ -155,7 +156,20 @@ impl Metrics {
             "shards_awaiting_repair",
             "Shards awaiting repair (sys.damaged entries), as seen by the repairer",
         );
+        let read_rounds = crate::read_rounds::RoundCounts {
+            reads: counter(
+                &mut registry,
+                "raft_linearizable_reads",
+                "Linearizable reads that asked this node's Raft for a read index",
+            ),
+            rounds: counter(
+                &mut registry,
+                "raft_read_rounds",
+                "Read-index rounds those reads shared (on the leader, one AppendEntries per voter each)",
+            ),
+        };
         Self {
+            read_rounds,
             foreground_inflight,
             foreground_last_end_ms: AtomicU64::new(0),
             born: Instant::now(),

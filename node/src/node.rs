@@ -53,6 +53,8 @@ pub struct Node {
     pub master_key: Option<Arc<crate::crypto::MasterKey>>,
     /// This node's wall clock. Read only to stamp the entries it appends as leader.
     pub clock: Arc<dyn crate::time::Clock>,
+    /// Leadership confirmations shared by concurrent linearizable reads.
+    pub read_rounds: crate::read_rounds::ReadRounds,
 }
 
 impl Node {

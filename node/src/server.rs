@@ -111,6 +111,7 @@ pub async fn run(config: NodeConfig, shutdown: impl Future<Output = ()> + Send +
     .with_clock(clock.clone());
     let metrics = Arc::new(Metrics::new(config.node_id, &config.site));
     let (commits, commit_queue) = crate::group_commit::CommitQueue::new();
+    let read_rounds = crate::forward::leadership_rounds(raft.clone(), config.node_id, metrics.read_rounds.clone());
     let node = Arc::new(Node {
         config: config.clone(),
         raft,
@@ -128,6 +129,7 @@ pub async fn run(config: NodeConfig, shutdown: impl Future<Output = ()> + Send +
         commits,
         master_key,
         clock,
+        read_rounds,
     });
     let gauges = tokio::spawn(update_raft_gauges(node.clone()));
     let grouper = tokio::spawn(crate::group_commit::run(node.clone(), commit_queue));

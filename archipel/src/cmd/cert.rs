@@ -105,7 +105,7 @@ pub async fn run(command: CertCommand) -> anyhow::Result<ExitCode> {
             }
             report(json, "CA", None, &written, days);
             if !json {
-                println!(
+                outln!(
                     "master key {} (encryption at rest): back it up offline; without it encrypted data is lost for good",
                     key.id()
                 );
@@ -123,11 +123,11 @@ pub async fn run(command: CertCommand) -> anyhow::Result<ExitCode> {
             let client = super::connect(&cluster)?;
             let (serial, newly) = client.revoke_cert(&serial, &reason).await?;
             if json {
-                println!("{}", json!({"serial": serial, "newly_revoked": newly}));
+                outln!("{}", json!({"serial": serial, "newly_revoked": newly}));
             } else if newly {
-                println!("certificate {serial} revoked; every node refuses it from now on");
+                outln!("certificate {serial} revoked; every node refuses it from now on");
             } else {
-                println!("certificate {serial} was already revoked");
+                outln!("certificate {serial} was already revoked");
             }
             Ok(ExitCode::SUCCESS)
         }
@@ -138,13 +138,13 @@ pub async fn run(command: CertCommand) -> anyhow::Result<ExitCode> {
                     .iter()
                     .map(|r| json!({"serial": r.serial, "reason": r.reason, "revoked_at_ms": r.revoked_at_ms, "by": r.by}))
                     .collect();
-                println!("{}", serde_json::Value::Array(rows));
+                outln!("{}", serde_json::Value::Array(rows));
             } else if revoked.is_empty() {
-                println!("no certificate is revoked");
+                outln!("no certificate is revoked");
             } else {
                 for r in revoked {
                     let when = archipel_node::time::format_ms(r.revoked_at_ms);
-                    println!("{}  {when}  by {}  {}", r.serial, r.by, r.reason);
+                    outln!("{}  {when}  by {}  {}", r.serial, r.by, r.reason);
                 }
             }
             Ok(ExitCode::SUCCESS)
@@ -170,17 +170,17 @@ fn master_key(dir: &std::path::Path, json: bool) -> anyhow::Result<ExitCode> {
         }
     }
     if json {
-        println!(
+        outln!(
             "{}",
             json!({"master_key_id": key.id(), "created": made, "installed": installed})
         );
     } else {
         let state = if made { "created" } else { "already present" };
-        println!("master key {} {state} in {}", key.id(), dir.display());
+        outln!("master key {} {state} in {}", key.id(), dir.display());
         for path in &installed {
-            println!("  copied to {}", path.display());
+            outln!("  copied to {}", path.display());
         }
-        println!("restart the nodes to load it; back it up offline: without it encrypted data is lost for good");
+        outln!("restart the nodes to load it; back it up offline: without it encrypted data is lost for good");
     }
     Ok(ExitCode::SUCCESS)
 }
@@ -234,17 +234,17 @@ fn issue(a: IssueArgs) -> anyhow::Result<ExitCode> {
 fn report(json: bool, what: &str, serial: Option<&str>, written: &[PathBuf], days: u32) {
     if json {
         let files: Vec<String> = written.iter().map(|p| p.display().to_string()).collect();
-        println!(
+        outln!(
             "{}",
             json!({"subject": what, "serial": serial, "valid_days": days, "written": files})
         );
         return;
     }
     match serial {
-        Some(s) => println!("issued a certificate for {what}, serial {s}, valid {days} days"),
-        None => println!("created the cluster {what}, valid {days} days"),
+        Some(s) => outln!("issued a certificate for {what}, serial {s}, valid {days} days"),
+        None => outln!("created the cluster {what}, valid {days} days"),
     }
     for p in written {
-        println!("  wrote {}", p.display());
+        outln!("  wrote {}", p.display());
     }
 }

@@ -55,7 +55,7 @@ fn run_blocking(args: IdentifyArgs) -> anyhow::Result<ExitCode> {
     let id = Identifier::load(&droid, &container)?;
     if let Some(dir) = &args.report {
         let report = suite::run(&id, dir).with_context(|| format!("cannot read the suite in {}", dir.display()))?;
-        print!("{report}");
+        out!("{report}");
         return Ok(if report.errors() == 0 {
             ExitCode::SUCCESS
         } else {
@@ -71,7 +71,7 @@ fn run_blocking(args: IdentifyArgs) -> anyhow::Result<ExitCode> {
     } else {
         print_table(&results);
         let info = id.info();
-        println!(
+        outln!(
             "{} file(s), {} error(s); DROID signatures V{}, container signatures {}",
             results.len(),
             errors,
@@ -138,7 +138,7 @@ fn print_table(results: &[FileResult]) {
             out.push_str(&format!("{:<w$}  ", cut(cells[i], *w)));
         }
         out.push_str(cells[4]);
-        println!("{out}");
+        outln!("{out}");
     };
     line(HEADERS);
     for (row, r) in rows.iter().zip(results) {
@@ -148,7 +148,7 @@ fn print_table(results: &[FileResult]) {
             Err(e) => vec![e.to_string()],
         };
         for m in messages {
-            println!("{:w$}  ! {m}", "", w = widths[0]);
+            outln!("{:w$}  ! {m}", "", w = widths[0]);
         }
     }
 }
@@ -165,7 +165,7 @@ fn cut(s: &str, width: usize) -> String {
 }
 
 fn print_csv(results: &[FileResult]) {
-    println!("path,puid,format,version,mime,basis,detail,warnings,bytes_read,error");
+    outln!("path,puid,format,version,mime,basis,detail,warnings,bytes_read,error");
     for r in results {
         let path = r.path.display().to_string();
         let fields: Vec<String> = match &r.result {
@@ -188,7 +188,7 @@ fn print_csv(results: &[FileResult]) {
                 v
             }
         };
-        println!("{}", fields.iter().map(|f| csv_field(f)).collect::<Vec<_>>().join(","));
+        outln!("{}", fields.iter().map(|f| csv_field(f)).collect::<Vec<_>>().join(","));
     }
 }
 

@@ -118,14 +118,14 @@ fn show(ns: &str, key: &str, lock: &ObjectLock, json: bool) -> anyhow::Result<Ex
         print_json(&v)?;
         return Ok(ExitCode::SUCCESS);
     }
-    println!("{ns}/{key}");
+    outln!("{ns}/{key}");
     match lock.retain_until_ms {
-        0 => println!("  retention:  none of its own"),
-        until => println!("  retention:  {} until {}", mode_name(lock), format_ms(until)),
+        0 => outln!("  retention:  none of its own"),
+        until => outln!("  retention:  {} until {}", mode_name(lock), format_ms(until)),
     }
-    println!("  legal hold: {}", if lock.legal_hold { "on" } else { "off" });
+    outln!("  legal hold: {}", if lock.legal_hold { "on" } else { "off" });
     if lock.changed_at_ms > 0 {
-        println!(
+        outln!(
             "  changed:    {} by {}{}",
             format_ms(lock.changed_at_ms),
             lock.changed_by,

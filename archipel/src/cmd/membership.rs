@@ -22,9 +22,10 @@ pub async fn cluster(command: ClusterCommand) -> anyhow::Result<ExitCode> {
             if json {
                 print_json(&json!({"cluster_id": reply.cluster_id, "node_id": reply.node_id, "addr": target}))?;
             } else {
-                println!(
+                outln!(
                     "cluster {} initialised on node {} ({target})",
-                    reply.cluster_id, reply.node_id
+                    reply.cluster_id,
+                    reply.node_id
                 );
             }
             Ok(ExitCode::SUCCESS)
@@ -51,7 +52,7 @@ pub async fn node(command: NodeCommand) -> anyhow::Result<ExitCode> {
                     &json!({"node_id": id, "addr": addr, "site": site, "voters": reply.voters, "learners": reply.learners}),
                 )?;
             } else {
-                println!("node {id} ({addr}, site {site}) added; voters now {:?}", reply.voters);
+                outln!("node {id} ({addr}, site {site}) added; voters now {:?}", reply.voters);
             }
             Ok(ExitCode::SUCCESS)
         }
@@ -68,7 +69,7 @@ pub async fn node(command: NodeCommand) -> anyhow::Result<ExitCode> {
                 .await
                 .with_context(|| format!("draining node {id} failed"))?;
             if !json {
-                println!("node {id} is draining (was {previous}); its shards are being moved");
+                outln!("node {id} is draining (was {previous}); its shards are being moved");
             }
             let left = if wait {
                 wait_drained(&client, id, timeout_secs, json).await?
@@ -78,7 +79,7 @@ pub async fn node(command: NodeCommand) -> anyhow::Result<ExitCode> {
             if json {
                 print_json(&json!({"node": id, "previous_state": previous, "draining": true, "shards_left": left}))?;
             } else if wait {
-                println!("node {id} holds no shard any more; take it out with `archipel node remove {id}`");
+                outln!("node {id} holds no shard any more; take it out with `archipel node remove {id}`");
             }
             Ok(ExitCode::SUCCESS)
         }
@@ -88,7 +89,7 @@ pub async fn node(command: NodeCommand) -> anyhow::Result<ExitCode> {
             if json {
                 print_json(&json!({"removed": id, "voters": reply.voters, "learners": reply.learners}))?;
             } else {
-                println!("node {id} removed; voters now {:?}", reply.voters);
+                outln!("node {id} removed; voters now {:?}", reply.voters);
             }
             Ok(ExitCode::SUCCESS)
         }
@@ -106,11 +107,14 @@ pub async fn node(command: NodeCommand) -> anyhow::Result<ExitCode> {
                     "snapshot_index": raft.snapshot_index, "voters": raft.voters, "learners": raft.learners,
                 }))?;
             } else {
-                println!(
+                outln!(
                     "node {} at {} (site {}), version {}",
-                    info.node_id, info.addr, info.site, info.version
+                    info.node_id,
+                    info.addr,
+                    info.site,
+                    info.version
                 );
-                println!(
+                outln!(
                     "cluster {}",
                     if info.cluster_id.is_empty() {
                         "(none: not yet added)"
@@ -118,9 +122,14 @@ pub async fn node(command: NodeCommand) -> anyhow::Result<ExitCode> {
                         &info.cluster_id
                     }
                 );
-                println!(
+                outln!(
                     "raft: {} in term {}, leader {:?}, log {} / committed {} / applied {}",
-                    raft.role, raft.term, raft.leader_id, raft.last_log_index, raft.committed, raft.last_applied
+                    raft.role,
+                    raft.term,
+                    raft.leader_id,
+                    raft.last_log_index,
+                    raft.committed,
+                    raft.last_applied
                 );
             }
             Ok(ExitCode::SUCCESS)

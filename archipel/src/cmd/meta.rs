@@ -41,7 +41,7 @@ pub async fn run(command: MetaCommand) -> anyhow::Result<ExitCode> {
             if json {
                 print_json(&json!({"namespace": namespace, "key": key, "revision": rev}))?;
             } else {
-                println!("revision {rev}");
+                outln!("revision {rev}");
             }
         }
         MetaCommand::Get {
@@ -61,7 +61,7 @@ pub async fn run(command: MetaCommand) -> anyhow::Result<ExitCode> {
             if json {
                 print_json(&entry_json(&e))?;
             } else {
-                println!("{}", show_bytes(&e.value));
+                outln!("{}", show_bytes(&e.value));
             }
         }
         MetaCommand::Delete {
@@ -74,7 +74,7 @@ pub async fn run(command: MetaCommand) -> anyhow::Result<ExitCode> {
             if json {
                 print_json(&json!({"namespace": namespace, "key": key, "deleted": existed}))?;
             } else {
-                println!("{}", if existed { "deleted" } else { "did not exist" });
+                outln!("{}", if existed { "deleted" } else { "did not exist" });
             }
         }
         MetaCommand::Cas {
@@ -104,14 +104,14 @@ pub async fn run(command: MetaCommand) -> anyhow::Result<ExitCode> {
                     "current": outcome.current.as_ref().map(entry_json),
                 }))?;
             } else if outcome.succeeded {
-                println!("swapped");
+                outln!("swapped");
             } else {
                 let now = outcome
                     .current
                     .as_ref()
                     .map(|e| show_bytes(&e.value))
                     .unwrap_or_else(|| "(absent)".into());
-                println!("condition failed; current value: {now}");
+                outln!("condition failed; current value: {now}");
             }
             if !outcome.succeeded {
                 return Ok(ExitCode::FAILURE);
@@ -132,10 +132,10 @@ pub async fn run(command: MetaCommand) -> anyhow::Result<ExitCode> {
                 print_json(&json!({"entries": entries.iter().map(entry_json).collect::<Vec<_>>(), "more": more}))?;
             } else {
                 for e in &entries {
-                    println!("{}\t{}\t(rev {})", show_bytes(&e.key), show_bytes(&e.value), e.revision);
+                    outln!("{}\t{}\t(rev {})", show_bytes(&e.key), show_bytes(&e.value), e.revision);
                 }
                 if more {
-                    println!("… more entries; raise --limit");
+                    outln!("… more entries; raise --limit");
                 }
             }
         }

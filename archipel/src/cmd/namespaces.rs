@@ -77,7 +77,7 @@ pub async fn run(command: NsCommand) -> anyhow::Result<ExitCode> {
                 } else {
                     format!(", encrypted for {}", spec.encryption_owner)
                 };
-                println!("namespace {name} ready (EC {}{worm}{crypt})", ns.effective_profile);
+                outln!("namespace {name} ready (EC {}{worm}{crypt})", ns.effective_profile);
             }
         }
         NsCommand::List { cluster, json } => {
@@ -85,16 +85,18 @@ pub async fn run(command: NsCommand) -> anyhow::Result<ExitCode> {
             if json {
                 print_json(&list.iter().map(ns_json).collect::<Vec<_>>())?;
             } else {
-                println!("{:<32} {:<10} {:>14}  ENCRYPTED FOR", "NAMESPACE", "EC", "WORM (s)");
+                outln!("{:<32} {:<10} {:>14}  ENCRYPTED FOR", "NAMESPACE", "EC", "WORM (s)");
                 for ns in &list {
                     let spec = ns.spec.clone().unwrap_or_default();
                     let owner = match spec.encryption_owner.as_str() {
                         "" => "-",
                         owner => owner,
                     };
-                    println!(
+                    outln!(
                         "{:<32} {:<10} {:>14}  {owner}",
-                        spec.name, ns.effective_profile, spec.worm_retention_secs
+                        spec.name,
+                        ns.effective_profile,
+                        spec.worm_retention_secs
                     );
                 }
             }

@@ -110,7 +110,7 @@ pub async fn put(client: &Client, target: &str, input: &str, json: bool) -> anyh
     if json {
         print_json(&info_json(&info))?;
     } else {
-        println!(
+        outln!(
             "stored {ns}/{key}: {} ({}), blake3 {}",
             format_size(info.size),
             info.storage,
@@ -130,7 +130,7 @@ pub async fn get(
     let (ns, key) = split_target(target, true)?;
     match output {
         None | Some("-") => {
-            let mut out = tokio::io::stdout();
+            let mut out = crate::output::Stdout::new();
             client.get_object(&ns, &key, offset, length, &mut out, None).await?;
         }
         Some(path) if is_device_or_pipe(Path::new(path)) => {
@@ -189,10 +189,10 @@ pub async fn stat(client: &Client, target: &str, json: bool) -> anyhow::Result<E
         print_json(&info_json(&i))?;
         return Ok(ExitCode::SUCCESS);
     }
-    println!("object    {}/{}", i.namespace, i.key);
-    println!("size      {} ({} bytes)", format_size(i.size), i.size);
-    println!("blake3    {}", hex::encode(&i.blake3));
-    println!(
+    outln!("object    {}/{}", i.namespace, i.key);
+    outln!("size      {} ({} bytes)", format_size(i.size), i.size);
+    outln!("blake3    {}", hex::encode(&i.blake3));
+    outln!(
         "storage   {}",
         if i.storage == "inline" {
             "inline in the metadata (replicated by Raft)".to_owned()
@@ -201,10 +201,10 @@ pub async fn stat(client: &Client, target: &str, json: bool) -> anyhow::Result<E
         }
     );
     if i.encrypted {
-        println!("encrypted yes, at rest (sealed with the namespace's data key)");
+        outln!("encrypted yes, at rest (sealed with the namespace's data key)");
     }
     if i.retain_until_ms > 0 {
-        println!("worm      retained until {}", format_ms(i.retain_until_ms));
+        outln!("worm      retained until {}", format_ms(i.retain_until_ms));
     }
     if !i.shards.is_empty() {
         let mut sites: std::collections::BTreeMap<&str, Vec<String>> = Default::default();
@@ -214,11 +214,11 @@ pub async fn stat(client: &Client, target: &str, json: bool) -> anyhow::Result<E
                 .or_default()
                 .push(format!("#{}@node{}", s.index, s.node_id));
         }
-        println!("shards");
+        outln!("shards");
         for (site, shards) in sites {
-            println!("  {site:<14} {}", shards.join(" "));
+            outln!("  {site:<14} {}", shards.join(" "));
         }
-        println!("fixity");
+        outln!("fixity");
         for s in &i.shards {
             let when = if s.verified_at_ms > 0 {
                 format!(
@@ -230,10 +230,10 @@ pub async fn stat(client: &Client, target: &str, json: bool) -> anyhow::Result<E
             } else {
                 "not verified since written".into()
             };
-            println!("  #{:<3} {when}", s.index);
+            outln!("  #{:<3} {when}", s.index);
         }
         if i.last_full_verification_ms > 0 {
-            println!(
+            outln!(
                 "  whole object last verified intact at {}",
                 format_ms(i.last_full_verification_ms)
             );
@@ -241,7 +241,7 @@ pub async fn stat(client: &Client, target: &str, json: bool) -> anyhow::Result<E
         let missing = missing_shards(&i);
         if !missing.is_empty() {
             let list: Vec<String> = missing.iter().map(|m| format!("#{m}")).collect();
-            println!(
+            outln!(
                 "  missing        {} (not stored: degraded until repaired)",
                 list.join(" ")
             );
@@ -269,7 +269,7 @@ pub async fn ls(client: &Client, target: &str, limit: usize, json: bool) -> anyh
         print_json(&all.iter().map(info_json).collect::<Vec<_>>())?;
     } else {
         for i in &all {
-            println!("{:>12}  {:<8}  {}", i.size, i.storage, i.key);
+            outln!("{:>12}  {:<8}  {}", i.size, i.storage, i.key);
         }
     }
     Ok(ExitCode::SUCCESS)
@@ -290,9 +290,9 @@ pub async fn rm(
     if json {
         print_json(&json!({"namespace": ns, "key": key, "deleted": existed}))?;
     } else if existed {
-        println!("deleted {ns}/{key}");
+        outln!("deleted {ns}/{key}");
     } else {
-        println!("{ns}/{key} did not exist");
+        outln!("{ns}/{key} did not exist");
     }
     Ok(if existed { ExitCode::SUCCESS } else { ExitCode::from(1) })
 }

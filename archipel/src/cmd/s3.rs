@@ -131,8 +131,8 @@ async fn sweep(cluster: ClusterArgs, intent_ttl_secs: u64, json: bool) -> anyhow
             "orphans_locked": orphans.locked,
         }))?;
     } else {
-        println!("{cleanups} interrupted clean-ups finished");
-        println!(
+        outln!("{cleanups} interrupted clean-ups finished");
+        outln!(
             "{} orphaned data objects deleted, {} uploads still within their {intent_ttl_secs} s, {} locked orphans left until their lock ends",
             orphans.removed, orphans.kept, orphans.locked
         );
@@ -175,7 +175,7 @@ async fn serve(args: ServeArgs) -> anyhow::Result<ExitCode> {
     let (addr, handle) = archipel_s3::start(client, seal, config, args.listen)
         .await
         .with_context(|| format!("cannot listen on {}", args.listen))?;
-    println!("ARCHIPEL_S3=http://{addr}");
+    outln!("ARCHIPEL_S3=http://{addr}");
     tokio::select! {
         r = handle => r.context("the S3 gateway stopped")?,
         _ = crate::cmd::server::shutdown_signal() => eprintln!("archipel s3: stopping"),
@@ -197,9 +197,9 @@ async fn key(command: KeyCommand) -> anyhow::Result<ExitCode> {
             if json {
                 crate::output::print_json(&key)?;
             } else {
-                println!("access key: {}", key.access_key);
-                println!("secret key: {}", key.secret_key);
-                println!(
+                outln!("access key: {}", key.access_key);
+                outln!("secret key: {}", key.secret_key);
+                outln!(
                     "tenant {}{}; the secret is shown only now",
                     key.tenant,
                     if read_only { " (read-only)" } else { "" }
@@ -213,7 +213,7 @@ async fn key(command: KeyCommand) -> anyhow::Result<ExitCode> {
                 crate::output::print_json(&list)?;
             } else {
                 for k in &list {
-                    println!(
+                    outln!(
                         "{}  tenant={}  {}{}",
                         k.access_key,
                         k.tenant,
@@ -233,9 +233,9 @@ async fn key(command: KeyCommand) -> anyhow::Result<ExitCode> {
             if json {
                 crate::output::print_json(&serde_json::json!({ "access_key": access_key, "revoked": revoked }))?;
             } else if revoked {
-                println!("{access_key} revoked");
+                outln!("{access_key} revoked");
             } else {
-                println!("{access_key} was already revoked");
+                outln!("{access_key} was already revoked");
             }
         }
     }

@@ -100,14 +100,14 @@ pub(crate) fn print_lost(lost: &[LostObject], more: bool) {
     if lost.is_empty() {
         return;
     }
-    println!();
-    println!(
+    outln!();
+    outln!(
         "LOST OBJECTS ({}{}): fewer than k sound shards, repair cannot rebuild them",
         lost.len(),
         if more { "+" } else { "" }
     );
     for l in lost {
-        println!(
+        outln!(
             "  {}/{}  (object {}, since {})  {}",
             l.namespace,
             l.key,
@@ -117,12 +117,12 @@ pub(crate) fn print_lost(lost: &[LostObject], more: bool) {
         );
     }
     if more {
-        println!("  … and more: `archipel repair status --json` lists them all");
+        outln!("  … and more: `archipel repair status --json` lists them all");
     }
 }
 
 fn print_table(s: &ClusterStatus, health: Health) {
-    println!(
+    outln!(
         "cluster   {}",
         if s.cluster_id.is_empty() {
             "(not initialised)"
@@ -130,26 +130,35 @@ fn print_table(s: &ClusterStatus, health: Health) {
             &s.cluster_id
         }
     );
-    println!("health    {}", health_word(health).to_uppercase());
+    outln!("health    {}", health_word(health).to_uppercase());
     for r in &s.reasons {
-        println!("          - {r}");
+        outln!("          - {r}");
     }
     match s.leader_id {
-        Some(l) if health != Health::Unavailable => println!("leader    node {l}, term {}", s.term),
-        Some(l) => println!(
+        Some(l) if health != Health::Unavailable => outln!("leader    node {l}, term {}", s.term),
+        Some(l) => outln!(
             "leader    none with a quorum (node {l} claims term {}, cut off)",
             s.term
         ),
-        None => println!("leader    none (term {})", s.term),
+        None => outln!("leader    none (term {})", s.term),
     }
-    println!(
+    outln!(
         "applied   {} (committed {}), layout v{}",
-        s.last_applied, s.committed, s.layout_version
+        s.last_applied,
+        s.committed,
+        s.layout_version
     );
-    println!();
-    println!(
+    outln!();
+    outln!(
         "{:<5} {:<14} {:<22} {:<9} {:<8} {:<10} {:<10} {:>10}",
-        "NODE", "SITE", "ADDRESS", "STATE", "RAFT", "ROLE", "REACHABLE", "APPLIED"
+        "NODE",
+        "SITE",
+        "ADDRESS",
+        "STATE",
+        "RAFT",
+        "ROLE",
+        "REACHABLE",
+        "APPLIED"
     );
     for n in &s.nodes {
         let role = n.raft.as_ref().map(|r| r.role.as_str()).unwrap_or("-");
@@ -158,7 +167,7 @@ fn print_table(s: &ClusterStatus, health: Health) {
             .as_ref()
             .map(|r| r.last_applied.to_string())
             .unwrap_or_else(|| "-".into());
-        println!(
+        outln!(
             "{:<5} {:<14} {:<22} {:<9} {:<8} {:<10} {:<10} {:>10}",
             n.node_id,
             n.site,
@@ -177,7 +186,7 @@ fn print_table(s: &ClusterStatus, health: Health) {
         .filter(|n| n.state != NodeState::Gone as i32)
         .map(|n| n.capacity_bytes)
         .sum();
-    println!(
+    outln!(
         "\n{} nodes across {} sites, {} declared capacity",
         s.nodes.len(),
         sites.len(),

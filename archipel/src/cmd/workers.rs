@@ -91,13 +91,21 @@ fn ago(ms: u64) -> String {
 }
 
 fn print_table(rows: &[NodeWorker]) {
-    println!(
+    outln!(
         "{:<5} {:<12} {:<8} {:>8} {:>13} {:>7} {:>8} {:>9} {:<14}",
-        "NODE", "SITE", "STATE", "DONE", "SHARDS", "ERRORS", "REPAIRS", "ETA", "LAST CYCLE"
+        "NODE",
+        "SITE",
+        "STATE",
+        "DONE",
+        "SHARDS",
+        "ERRORS",
+        "REPAIRS",
+        "ETA",
+        "LAST CYCLE"
     );
     for r in rows {
         match &r.worker {
-            Ok(i) => println!(
+            Ok(i) => outln!(
                 "{:<5} {:<12} {:<8} {:>7.1}% {:>13} {:>7} {:>8} {:>9} {:<14}",
                 r.node_id,
                 r.site,
@@ -109,13 +117,13 @@ fn print_table(rows: &[NodeWorker]) {
                 i.eta_secs.map(|s| format!("{s}s")).unwrap_or_else(|| "-".into()),
                 ago(i.last_cycle_completed_ms),
             ),
-            Err(e) => println!("{:<5} {:<12} {e}", r.node_id, r.site),
+            Err(e) => outln!("{:<5} {:<12} {e}", r.node_id, r.site),
         }
     }
     for r in rows {
         if let Ok(i) = &r.worker {
             if !i.last_error.is_empty() {
-                println!("node {}: last error: {}", r.node_id, i.last_error);
+                outln!("node {}: last error: {}", r.node_id, i.last_error);
             }
         }
     }
@@ -128,7 +136,7 @@ async fn control(client: &Client, name: &str, action: &str, node: Option<u64>, j
     } else {
         for r in &rows {
             match &r.worker {
-                Ok(i) => println!("node {}: {name} {}", r.node_id, i.state),
+                Ok(i) => outln!("node {}: {name} {}", r.node_id, i.state),
                 Err(e) => eprintln!("node {}: {e}", r.node_id),
             }
         }
@@ -196,7 +204,7 @@ pub async fn repair(command: RepairCommand) -> anyhow::Result<ExitCode> {
                     "repairer": active.iter().map(|r| worker_json(r)).collect::<Vec<_>>(),
                 }))?;
             } else {
-                println!(
+                outln!(
                     "{} shard(s) awaiting repair{}",
                     entries.len(),
                     if more { " (first 1000)" } else { "" }
@@ -210,7 +218,7 @@ pub async fn repair(command: RepairCommand) -> anyhow::Result<ExitCode> {
                         ),
                         None => String::new(),
                     };
-                    println!(
+                    outln!(
                         "  {}  {}/{}  {}{retry}",
                         e["shard"].as_str().unwrap_or(""),
                         e["namespace"].as_str().unwrap_or(""),

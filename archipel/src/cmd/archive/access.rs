@@ -265,7 +265,7 @@ pub async fn deliver(args: DeliverArgs) -> anyhow::Result<ExitCode> {
     if args.json {
         crate::output::print_json(&d)?;
     } else {
-        println!("delivery {id}: {status}");
+        outln!("delivery {id}: {status}");
     }
     match status.as_str() {
         "ready" => {

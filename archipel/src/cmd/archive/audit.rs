@@ -157,7 +157,7 @@ fn print(v: &Value, json: bool) -> anyhow::Result<ExitCode> {
         return Ok(ExitCode::SUCCESS);
     }
     let c = &v["counts"];
-    println!(
+    outln!(
         "audit {} : {} — {} unités, {} objets relus, {} intègres, {} anomalies",
         v["id"].as_str().unwrap_or("?"),
         v["status"].as_str().unwrap_or("?"),
@@ -167,10 +167,10 @@ fn print(v: &Value, json: bool) -> anyhow::Result<ExitCode> {
         c["anomalies"]
     );
     if let Some(e) = v["error"].as_str() {
-        println!("erreur : {e}");
+        outln!("erreur : {e}");
     }
     for x in v["anomalies"].as_array().into_iter().flatten() {
-        println!(
+        outln!(
             "{}\t{}\t{}\tunités {}",
             x["verdict"].as_str().unwrap_or("?"),
             x["object_id"].as_str().unwrap_or("?"),
@@ -179,7 +179,7 @@ fn print(v: &Value, json: bool) -> anyhow::Result<ExitCode> {
         );
     }
     if let Some(s) = v["report_sha512"].as_str() {
-        println!(
+        outln!(
             "rapport SHA-512 {s}, scellé dans le journal (sceau {})",
             v["seal"]["index"]
         );
@@ -220,13 +220,13 @@ pub async fn probative(args: ProbativeArgs) -> anyhow::Result<ExitCode> {
         return Ok(ExitCode::SUCCESS);
     }
     let r = &v["report"];
-    println!(
+    outln!(
         "relevé de valeur probante {id} : {} — SHA-512 {}",
         r["verdict"].as_str().unwrap_or("?"),
         v["sha512"].as_str().unwrap_or("?")
     );
     for u in r["units"].as_array().into_iter().flatten() {
-        println!(
+        outln!(
             "{}\t{}\t{} objets\t{} entrées de journal prouvées\t{}",
             u["unit_id"].as_str().unwrap_or("?"),
             u["verdict"].as_str().unwrap_or("?"),

@@ -116,23 +116,23 @@ pub async fn run(args: IngestBenchArgs) -> anyhow::Result<ExitCode> {
             0 => "each file stored alone".to_owned(),
             n => format!("files up to {n} bytes in tar packs"),
         };
-        println!("ingest of {} files × {size} bytes ({packing})", args.files);
-        println!(
+        outln!("ingest of {} files × {size} bytes ({packing})", args.files);
+        outln!(
             "  limit (no cluster)  {:>8.0} files/s  {:>8.1} MB/s",
             limit_files_per_sec,
             payload / limit.as_secs_f64() / 1e6
         );
-        println!(
+        outln!(
             "  ingest              {:>8.0} files/s  {:>8.1} MB/s  ({:.0}% of the limit)",
             files_per_sec,
             payload / took.as_secs_f64() / 1e6,
             100.0 * files_per_sec / limit_files_per_sec
         );
         let each: Vec<String> = run_files_per_sec.iter().map(|f| format!("{f:.0}")).collect();
-        println!("  runs (files/s)      {}  (the median is shown)", each.join(", "));
+        outln!("  runs (files/s)      {}  (the median is shown)", each.join(", "));
         let timeline: Vec<String> = steps.iter().map(|(name, secs)| format!("{name} {secs:.2} s")).collect();
-        println!("  where the time went: {}", timeline.join(", "));
-        println!(
+        outln!("  where the time went: {}", timeline.join(", "));
+        outln!(
             "  target ≥ {TARGET_FILES_PER_SEC} files/s: {}",
             if files_per_sec >= TARGET_FILES_PER_SEC {
                 "pass"

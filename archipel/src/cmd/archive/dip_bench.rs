@@ -107,23 +107,23 @@ pub async fn run(args: DipBenchArgs) -> anyhow::Result<ExitCode> {
     if args.json {
         crate::output::print_json(&report)?;
     } else {
-        println!("DIP build, medians of {} runs", args.runs);
-        println!("  large GET (the limit)        {get_mbps:>8.1} MB/s");
-        println!(
+        outln!("DIP build, medians of {} runs", args.runs);
+        outln!("  large GET (the limit)        {get_mbps:>8.1} MB/s");
+        outln!(
             "  {} objects × {size} bytes  {small_mbps:>8.1} MB/s  ratio {:.2}",
             args.files,
             small_mbps / get_mbps
         );
-        println!(
+        outln!(
             "  one object of {large} bytes  {large_mbps:>8.1} MB/s  ratio {:.2}",
             large_mbps / get_mbps
         );
-        println!(
+        outln!(
             "  front memory during the large build: +{:.1} MiB resident (peak over the start)",
             m.rss_growth as f64 / (1u64 << 20) as f64
         );
         let pass = |r: f64| if r >= TARGET_RATIO { "pass" } else { "short" };
-        println!(
+        outln!(
             "  target ratio ≥ {TARGET_RATIO}: many objects {}, large object {}",
             pass(small_mbps / get_mbps),
             pass(large_mbps / get_mbps)

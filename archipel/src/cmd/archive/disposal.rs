@@ -232,7 +232,7 @@ pub async fn elimination(command: EliminationCommand) -> anyhow::Result<ExitCode
                 crate::output::print_json(&v)?;
                 return Ok(ExitCode::SUCCESS);
             }
-            println!(
+            outln!(
                 "au {} : {} unités examinées, {} éliminables (DESTROY), {} en conflit (CONFLICT)",
                 v["at"].as_str().unwrap_or("?"),
                 v["considered"],
@@ -246,7 +246,7 @@ pub async fn elimination(command: EliminationCommand) -> anyhow::Result<ExitCode
                     .flatten()
                     .filter_map(|r| r["type"].as_str())
                     .collect();
-                println!(
+                outln!(
                     "{}\t{}\t{}\t{}",
                     u["status"].as_str().unwrap_or("?"),
                     u["unit_id"].as_str().unwrap_or("?"),
@@ -378,13 +378,13 @@ fn print_proposal(v: &Value, json: bool) -> anyhow::Result<ExitCode> {
         crate::output::print_json(v)?;
         return Ok(ExitCode::SUCCESS);
     }
-    println!(
+    outln!(
         "élimination {} : {}",
         v["id"].as_str().unwrap_or("?"),
         v["status"].as_str().unwrap_or("?")
     );
     for u in v["units"].as_array().into_iter().flatten() {
-        println!(
+        outln!(
             "{}\t{}\t{}\t{}",
             u["unit_id"].as_str().unwrap_or("?"),
             u["decision"].as_str().unwrap_or("-"),
@@ -423,7 +423,7 @@ pub async fn hold(command: HoldCommand) -> anyhow::Result<ExitCode> {
             if json {
                 crate::output::print_json(&v)?;
             } else {
-                println!(
+                outln!(
                     "{} AIP désormais sous gel d'objets, {} objets verrouillés, {} disparus, {} en échec",
                     v["held_aips"].as_array().map_or(0, Vec::len),
                     v["objects_held"],
@@ -431,7 +431,7 @@ pub async fn hold(command: HoldCommand) -> anyhow::Result<ExitCode> {
                     v["failing"].as_array().map_or(0, Vec::len)
                 );
                 for f in v["failing"].as_array().into_iter().flatten() {
-                    println!("échec : {}", f.as_str().unwrap_or("?"));
+                    outln!("échec : {}", f.as_str().unwrap_or("?"));
                 }
             }
             Ok(ExitCode::SUCCESS)
@@ -508,7 +508,7 @@ async fn send(
     if out.json {
         crate::output::print_json(&v)?;
     } else {
-        println!(
+        outln!(
             "modification {} : {} unités modifiées, {} recalculées par héritage",
             v["operation"].as_str().unwrap_or("?"),
             v["units"].as_array().map_or(0, Vec::len),
@@ -577,12 +577,12 @@ pub async fn register(args: RegisterArgs) -> anyhow::Result<ExitCode> {
         return Ok(ExitCode::SUCCESS);
     }
     if args.csv {
-        println!("originating_agency,kind,id,date,agreement,transferring_agency,flow,units,objects,bytes,remaining_units,remaining_objects,remaining_bytes");
+        outln!("originating_agency,kind,id,date,agreement,transferring_agency,flow,units,objects,bytes,remaining_units,remaining_objects,remaining_bytes");
     }
     for a in v["agencies"].as_array().into_iter().flatten() {
         let agency = &a["originating_agency"];
         if !args.csv {
-            println!(
+            outln!(
                 "{} : entrés {} unités / {} objets / {} octets ; sortis {} unités ; détenus {} unités / {} objets / {} octets",
                 agency.as_str().unwrap_or("?"),
                 a["total_ingested"]["units"],
@@ -655,9 +655,9 @@ pub async fn register(args: RegisterArgs) -> anyhow::Result<ExitCode> {
 fn print_row(cells: &[Value], csv: bool) {
     let text: Vec<String> = cells.iter().map(csv_cell).collect();
     if csv {
-        println!("{}", text.join(","));
+        outln!("{}", text.join(","));
     } else {
-        println!("  {}", text.join("\t"));
+        outln!("  {}", text.join("\t"));
     }
 }
 
@@ -690,14 +690,14 @@ pub async fn usage(args: UsageArgs) -> anyhow::Result<ExitCode> {
         "bytes_read",
     ];
     if args.csv {
-        println!("{}", fields.join(","));
+        outln!("{}", fields.join(","));
     } else {
-        println!("{}", fields.join("\t"));
+        outln!("{}", fields.join("\t"));
     }
     for row in v.as_array().into_iter().flatten() {
         let cells: Vec<Value> = fields.iter().map(|k| row[*k].clone()).collect();
         let text: Vec<String> = cells.iter().map(csv_cell).collect();
-        println!("{}", text.join(if args.csv { "," } else { "\t" }));
+        outln!("{}", text.join(if args.csv { "," } else { "\t" }));
     }
     Ok(ExitCode::SUCCESS)
 }

@@ -92,7 +92,7 @@ pub async fn run(command: FlowCommand) -> anyhow::Result<ExitCode> {
                 crate::output::print_json(&v)?;
             } else {
                 for f in &all {
-                    println!("{}\t{}", f.id, f.name);
+                    outln!("{}\t{}", f.id, f.name);
                 }
             }
             Ok(ExitCode::SUCCESS)
@@ -144,7 +144,7 @@ pub async fn run(command: FlowCommand) -> anyhow::Result<ExitCode> {
                     &json!({"flow": f.id, "rules": rules.as_array().map_or(0, Vec::len), "profile": profile, "agreement": agreement}),
                 )?;
             } else {
-                println!(
+                outln!(
                     "flow {} installed in {tenant}: agreement {} v{}, profile {} v{}, {} rules",
                     f.id,
                     agreement["id"],
@@ -192,7 +192,7 @@ pub async fn build_sip(args: BuildSipArgs) -> anyhow::Result<ExitCode> {
     if args.json {
         crate::output::print_json(&report)?;
     } else {
-        println!(
+        outln!(
             "{}: SIP of flow {} (SEDA {}), {} groups, {} bytes, message {}",
             args.output.display(),
             report.flow,
@@ -202,7 +202,7 @@ pub async fn build_sip(args: BuildSipArgs) -> anyhow::Result<ExitCode> {
             report.message_identifier
         );
         for w in &report.warnings {
-            println!("  warning: {w}");
+            outln!("  warning: {w}");
         }
     }
     Ok(ExitCode::SUCCESS)

@@ -25,7 +25,7 @@ pub(super) async fn show_or_list(
         crate::output::print_json(&v)?;
     } else {
         for record in v.as_array().into_iter().flatten() {
-            println!("{}", line(record));
+            outln!("{}", line(record));
         }
     }
     Ok(ExitCode::SUCCESS)

@@ -430,7 +430,7 @@ fn show(v: &Value, json_out: bool, fields: &[&str]) -> anyhow::Result<()> {
                 other => other.to_string(),
             })
             .collect();
-        println!("{}", cells.join("\t"));
+        outln!("{}", cells.join("\t"));
     }
     Ok(())
 }
@@ -570,7 +570,7 @@ pub async fn run(command: ArchiveCommand) -> anyhow::Result<ExitCode> {
                 if json {
                     crate::output::print_json(&v)?;
                 } else {
-                    println!("imported {} rules", v.as_array().map_or(0, Vec::len));
+                    outln!("imported {} rules", v.as_array().map_or(0, Vec::len));
                 }
                 Ok(ExitCode::SUCCESS)
             }
@@ -686,12 +686,13 @@ pub async fn run(command: ArchiveCommand) -> anyhow::Result<ExitCode> {
                     crate::output::print_json(&v)?;
                 } else {
                     if ok {
-                        println!(
+                        outln!(
                             "logbook of {tenant}: intact ({} entries, {} seals checked)",
-                            v["entries"], v["seals"]
+                            v["entries"],
+                            v["seals"]
                         );
                     } else {
-                        println!("logbook of {tenant}: BROKEN: {}", v["problem"]);
+                        outln!("logbook of {tenant}: BROKEN: {}", v["problem"]);
                     }
                     for run in v["tokens"].as_array().into_iter().flatten() {
                         let (first, last) = (&run["first_seal"], &run["last_seal"]);
@@ -700,7 +701,7 @@ pub async fn run(command: ArchiveCommand) -> anyhow::Result<ExitCode> {
                         } else {
                             format!("seals {first}..={last}")
                         };
-                        println!("  {seals}: {}", run["message"].as_str().unwrap_or("?"));
+                        outln!("  {seals}: {}", run["message"].as_str().unwrap_or("?"));
                     }
                 }
                 Ok(if ok { ExitCode::SUCCESS } else { ExitCode::from(1) })
@@ -736,7 +737,7 @@ pub async fn run(command: ArchiveCommand) -> anyhow::Result<ExitCode> {
             if json {
                 crate::output::print_json(&v)?;
             } else {
-                println!(
+                outln!(
                     "reindexed {tenant}: {} AIPs, {} units; {} incomplete AIPs skipped, {} stale records removed",
                     v["aips"],
                     v["units"],
@@ -770,7 +771,7 @@ pub async fn run(command: ArchiveCommand) -> anyhow::Result<ExitCode> {
                 if json {
                     crate::output::print_json(&issued)?;
                 } else {
-                    println!("{}", issued.token);
+                    outln!("{}", issued.token);
                     eprintln!(
                         "operator token {} created; it is shown only once: keep it safe",
                         issued.id
@@ -794,7 +795,7 @@ pub async fn run(command: ArchiveCommand) -> anyhow::Result<ExitCode> {
                 if json {
                     crate::output::print_json(&v)?;
                 } else {
-                    println!("{}", v["token"].as_str().unwrap_or_default());
+                    outln!("{}", v["token"].as_str().unwrap_or_default());
                     eprintln!("token {} created; it is shown only once: keep it safe", v["id"]);
                 }
                 Ok(ExitCode::SUCCESS)

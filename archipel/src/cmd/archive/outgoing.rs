@@ -313,21 +313,21 @@ fn print(v: &Value, json: bool) -> anyhow::Result<ExitCode> {
         crate::output::print_json(v)?;
         return Ok(ExitCode::SUCCESS);
     }
-    println!(
+    outln!(
         "{} : {} (destinataire {})",
         v["id"].as_str().unwrap_or("?"),
         v["status"].as_str().unwrap_or("?"),
         v["recipient"].as_str().unwrap_or("?")
     );
     if let Some(p) = v["package"].as_object() {
-        println!(
+        outln!(
             "paquet : {} octets, SHA-512 {}",
             p.get("size").unwrap_or(&Value::Null),
             p.get("sha512").and_then(Value::as_str).unwrap_or("?")
         );
     }
     for u in v["units"].as_array().into_iter().flatten() {
-        println!(
+        outln!(
             "{}\t{}\t{}",
             u["unit_id"].as_str().unwrap_or("?"),
             u["outcome"].as_str().unwrap_or("-"),

@@ -123,7 +123,7 @@ pub async fn run(args: SearchArgs) -> anyhow::Result<ExitCode> {
         crate::output::print_json(&v)?;
         return Ok(ExitCode::SUCCESS);
     }
-    println!("{} units match", v["total"]);
+    outln!("{} units match", v["total"]);
     for hit in v["hits"].as_array().into_iter().flatten() {
         let cells: Vec<String> = ["unit_id", "title", "level", "flow", "start_date", "end_date"]
             .iter()
@@ -133,7 +133,7 @@ pub async fn run(args: SearchArgs) -> anyhow::Result<ExitCode> {
                 other => other.to_string(),
             })
             .collect();
-        println!("{}", cells.join("\t"));
+        outln!("{}", cells.join("\t"));
     }
     print_facets(&v["facets"]);
     Ok(ExitCode::SUCCESS)
@@ -163,7 +163,7 @@ fn print_facets(facets: &Value) {
             }
         }
         if !parts.is_empty() {
-            println!("{label}: {}", parts.join(", "));
+            outln!("{label}: {}", parts.join(", "));
         }
     }
 }

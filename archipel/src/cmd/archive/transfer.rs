@@ -46,7 +46,7 @@ pub async fn run(args: TransferArgs) -> anyhow::Result<ExitCode> {
         if args.json {
             crate::output::print_json(&submitted)?;
         } else {
-            println!(
+            outln!(
                 "transfer {id} received; follow it with `archipel archive transfers --tenant {} {id}`",
                 args.tenant
             );
@@ -122,15 +122,16 @@ pub async fn run(args: TransferArgs) -> anyhow::Result<ExitCode> {
             "atr_error": atr_error,
         }))?;
     } else {
-        println!(
+        outln!(
             "transfer {id}: {verdict} ({} units, {} objects)",
-            status["units"], status["objects"]
+            status["units"],
+            status["objects"]
         );
         if let Some(earlier) = status["resend_of"].as_str() {
-            println!("  this message was transferred already as {earlier}: its reply stands, nothing new was stored");
+            outln!("  this message was transferred already as {earlier}: its reply stands, nothing new was stored");
         }
         for r in status["errors"].as_array().into_iter().flatten() {
-            println!(
+            outln!(
                 "  KO  [{}] {}{}",
                 r["step"].as_str().unwrap_or(""),
                 subject(r),
@@ -138,7 +139,7 @@ pub async fn run(args: TransferArgs) -> anyhow::Result<ExitCode> {
             );
         }
         for r in status["warnings"].as_array().into_iter().flatten() {
-            println!(
+            outln!(
                 "  warning [{}] {}{}",
                 r["step"].as_str().unwrap_or(""),
                 subject(r),

@@ -80,17 +80,19 @@ pub async fn run(args: UiBenchArgs) -> anyhow::Result<ExitCode> {
 }
 
 fn print(r: &serde_json::Value) {
-    println!(
+    outln!(
         "web interface, {} units in the tenant, {} requests per page × {} runs (median of the runs' p95)",
-        r["units"], r["requests"], r["runs"]
+        r["units"],
+        r["requests"],
+        r["runs"]
     );
-    println!(
+    outln!(
         "  floor (GET /v1/health, same run)  p95 {:>7.1} ms",
         r["floor_p95_ms"].as_f64().unwrap_or(0.0)
     );
     for p in r["pages"].as_array().into_iter().flatten() {
         let p95 = p["p95_ms"].as_f64().unwrap_or(0.0);
-        println!(
+        outln!(
             "  {:<34} p95 {:>7.1} ms  median {:>7.1} ms  {:>5.2}× the {TARGET_P95_MS} ms target  {}",
             p["page"].as_str().unwrap_or(""),
             p95,
@@ -99,7 +101,7 @@ fn print(r: &serde_json::Value) {
             if p95 <= TARGET_P95_MS { "pass" } else { "short" }
         );
     }
-    println!(
+    outln!(
         "  pages within the target: {} of {}",
         r["pages_within_target"],
         r["pages"].as_array().map(Vec::len).unwrap_or(0)

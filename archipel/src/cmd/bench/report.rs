@@ -262,11 +262,15 @@ impl Summary {
             return Ok(());
         }
         if self.runs > 1 {
-            println!("median of {} runs; RUNS lists each run's value", self.runs);
+            outln!("median of {} runs; RUNS lists each run's value", self.runs);
         }
-        println!(
+        outln!(
             "{:<52} {:>10} {:<6} {:>6}  {:<30} RUNS",
-            "MEASURE", "VALUE", "UNIT", "RATIO", "TARGET"
+            "MEASURE",
+            "VALUE",
+            "UNIT",
+            "RATIO",
+            "TARGET"
         );
         for r in &self.rows {
             let ratio = r.ratio.map(|x| format!("{x:.2}")).unwrap_or_default();
@@ -286,9 +290,13 @@ impl Summary {
             } else {
                 String::new()
             };
-            println!(
+            outln!(
                 "{:<52} {:>10.1} {:<6} {:>6}  {:<30} {each}",
-                r.name, r.value, r.unit, ratio, target
+                r.name,
+                r.value,
+                r.unit,
+                ratio,
+                target
             );
         }
         Ok(())

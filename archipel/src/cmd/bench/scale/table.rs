@@ -151,11 +151,14 @@ impl Table {
             crate::output::print_json(self)?;
             return Ok(());
         }
-        println!(
+        outln!(
             "scale: {} and {} objects; GROWTH = figure at {} / figure at {}; AT 10 M extrapolated from the two",
-            self.small.objects, self.large.objects, self.large.objects, self.small.objects
+            self.small.objects,
+            self.large.objects,
+            self.large.objects,
+            self.small.objects
         );
-        println!(
+        outln!(
             "{:<44} {:>10} {:>10} {:<4} {:>7} {:>10}  TARGET",
             "STEP",
             format!("N={}", self.small.objects),
@@ -171,7 +174,7 @@ impl Table {
                 (Some(t), _) => format!("{t}: SHORT"),
                 _ => String::new(),
             };
-            println!(
+            outln!(
                 "{:<44} {:>10} {:>10} {:<4} {:>7} {:>10}  {verdict}",
                 r.step,
                 num(r.small),
@@ -188,21 +191,21 @@ impl Table {
                 .collect::<Vec<_>>()
                 .join(", ")
         };
-        println!(
+        outln!(
             "peak RSS per node, MiB, at {}: {}",
             self.small.objects,
             each(&self.small)
         );
-        println!(
+        outln!(
             "peak RSS per node, MiB, at {}: {}",
             self.large.objects,
             each(&self.large)
         );
         if self.large.snapshot_bytes.is_none() {
-            println!("(no snapshot file: these nodes keep their snapshot inside RocksDB)");
+            outln!("(no snapshot file: these nodes keep their snapshot inside RocksDB)");
         }
         if self.large.snapshot_install_secs.is_none() {
-            println!("(the new node caught up from the log alone: no snapshot was sent)");
+            outln!("(the new node caught up from the log alone: no snapshot was sent)");
         }
         Ok(())
     }
