@@ -91,7 +91,7 @@ pub async fn run(config: NodeConfig, shutdown: impl Future<Output = ()> + Send +
         snapshot_policy: openraft::SnapshotPolicy::LogsSinceLast(config.raft.snapshot_after_logs),
         max_in_snapshot_log_to_keep: config.raft.keep_logs_after_snapshot,
         snapshot_max_chunk_size: 4 << 20,
-        // Bounded so one AppendEntries stays under the message limit even with maximal values.
+        // Entry count only; the network bounds each AppendEntries by bytes (raft/network.rs).
         max_payload_entries: crate::raft::codec::MAX_RAFT_MESSAGE_BYTES / (crate::kv::MAX_VALUE_BYTES as u64 + 4096)
             - 1,
         ..Default::default()

@@ -5,7 +5,9 @@ use std::future::Future;
 
 use archipel_proto::raft::raft_client::RaftClient;
 use archipel_proto::raft::{RaftReply, RaftRequest};
-use openraft::error::{InstallSnapshotError, NetworkError, RPCError, RaftError, RemoteError, Unreachable};
+use openraft::error::{
+    InstallSnapshotError, NetworkError, PayloadTooLarge, RPCError, RaftError, RemoteError, Unreachable,
+};
 use openraft::network::{RPCOption, RaftNetwork, RaftNetworkFactory};
 use openraft::raft::{
     AppendEntriesRequest, AppendEntriesResponse, InstallSnapshotRequest, InstallSnapshotResponse, VoteRequest,
@@ -15,7 +17,7 @@ use openraft::BasicNode;
 use serde::{de::DeserializeOwned, Serialize};
 use tonic::transport::Channel;
 
-use super::{codec, NodeId, TypeConfig};
+use super::{codec, Entry, NodeId, TypeConfig};
 use crate::peers::Peers;
 use crate::store::LocalIdentity;
 
@@ -49,6 +51,42 @@ impl RaftNetworkFactory<TypeConfig> for NetworkFactory {
 
 type RpcResult<T, E> = Result<T, RPCError<NodeId, BasicNode, RaftError<NodeId, E>>>;
 
+/// Bytes of entries one AppendEntries carries (a single larger entry still goes, alone). Entries
+/// are up to a 4 MiB transaction each: openraft's entry count alone let a batch outgrow the 64 MiB
+/// message limit (it could then never be sent) or take far longer than the RPC's deadline, which
+/// is the heartbeat interval.
+pub const APPEND_ENTRIES_BYTES: u64 = 1 << 20;
+
+/// How many leading `entries` fit in `budget` bytes, at least one; `None` when all do.
+pub fn entries_within(entries: &[Entry], budget: u64) -> Option<u64> {
+    let mut total = 0u64;
+    for (i, entry) in entries.iter().enumerate() {
+        let bytes = match &entry.payload {
+            openraft::EntryPayload::Normal(cmd) => cmd.wire_bytes(),
+            openraft::EntryPayload::Membership(_) => 4096,
+            openraft::EntryPayload::Blank => 0,
+        };
+        total = total.saturating_add(bytes + 64);
+        if total > budget {
+            return Some(i.max(1) as u64);
+        }
+    }
+    None
+}
+
+/// `Unreachable` makes openraft stop sending to the peer for 500 ms, heartbeats included: only
+/// a peer that could not be reached at all earns it. A slow answer (the RPC's deadline, a busy
+/// or overloaded peer) is a `Network` error, retried on the next round: reported as
+/// `Unreachable`, one slow AppendEntries silenced a follower long enough to start an election,
+/// and a loaded cluster kept electing (docs/ui.md, Performance).
+fn rpc_error_of<E: std::error::Error>(status: &tonic::Status) -> RPCError<NodeId, BasicNode, E> {
+    if archipel_proto::retry::never_sent(status) {
+        RPCError::Unreachable(Unreachable::new(status))
+    } else {
+        RPCError::Network(NetworkError::new(status))
+    }
+}
+
 impl PeerConnection {
     async fn call<Req, Resp, E, F, Fut>(&self, rpc: &Req, option: &RPCOption, send: F) -> RpcResult<Resp, E>
     where
@@ -72,9 +110,7 @@ impl PeerConnection {
             payload,
         });
         request.set_timeout(option.hard_ttl());
-        let reply = send(client, request)
-            .await
-            .map_err(|status| RPCError::Unreachable(Unreachable::new(&status)))?;
+        let reply = send(client, request).await.map_err(|status| rpc_error_of(&status))?;
         let result: Result<Resp, RaftError<NodeId, E>> =
             codec::decode(&reply.into_inner().payload).map_err(|e| RPCError::Network(NetworkError::new(&e)))?;
         result.map_err(|e| RPCError::RemoteError(RemoteError::new(self.target, e)))
@@ -87,6 +123,11 @@ impl RaftNetwork<TypeConfig> for PeerConnection {
         rpc: AppendEntriesRequest<TypeConfig>,
         option: RPCOption,
     ) -> RpcResult<AppendEntriesResponse<NodeId>, openraft::error::Infallible> {
+        if let Some(fit) = entries_within(&rpc.entries, APPEND_ENTRIES_BYTES).filter(|&n| n < rpc.entries.len() as u64)
+        {
+            // openraft resends at once with at most `fit` entries (for the next ten sends).
+            return Err(RPCError::PayloadTooLarge(PayloadTooLarge::new_entries_hint(fit)));
+        }
         self.call(&rpc, &option, |mut c, r| async move { c.append_entries(r).await })
             .await
     }
@@ -109,3 +150,7 @@ impl RaftNetwork<TypeConfig> for PeerConnection {
             .await
     }
 }
+
+#[cfg(test)]
+#[path = "network_tests.rs"]
+mod tests;
