@@ -1,13 +1,14 @@
 //! A local cluster for the benchmark: `archipel dev` as a child process.
 
 use std::io::{BufRead, BufReader};
-use std::path::Path;
+use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
 
 use anyhow::{bail, Context};
 
 pub struct LocalCluster {
     child: Child,
+    data: PathBuf,
     pub addrs: String,
     /// Node i listens on base_port + i - 1; the ten ports from base_port are this run's.
     pub base_port: u16,
@@ -50,8 +51,27 @@ impl LocalCluster {
         Ok(Self {
             addrs: addrs.to_owned(),
             child,
+            data: data.to_owned(),
             base_port,
         })
+    }
+
+    /// The cluster's processes: `archipel dev` (it also hosts the archive front and the S3
+    /// gateway, idle during the bench) and each node, from the pid file it writes on start.
+    pub fn pids(&self) -> anyhow::Result<Vec<u32>> {
+        let nodes = self.addrs.split(',').count();
+        let mut pids = vec![self.child.id()];
+        for id in 1..=nodes {
+            let file = self.data.join(id.to_string()).join("archipel.pid");
+            let text = std::fs::read_to_string(&file)
+                .with_context(|| format!("cannot read {}: is node {id} running?", file.display()))?;
+            let pid = text
+                .trim()
+                .parse()
+                .with_context(|| format!("{} does not hold a process id", file.display()))?;
+            pids.push(pid);
+        }
+        Ok(pids)
     }
 
     /// Stops the cluster (also done on drop, so a failed run leaves no nodes behind).

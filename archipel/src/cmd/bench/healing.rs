@@ -5,6 +5,7 @@ use std::time::{Duration, Instant};
 use anyhow::bail;
 use archipel_client::{Client, Consistency};
 
+use super::cpu::{Meter, Spent};
 use super::workload::percentile;
 
 pub struct Healing {
@@ -13,6 +14,8 @@ pub struct Healing {
     pub p99_scrubbing_ms: f64,
     pub repair_bytes: u64,
     pub repair_mbps: f64,
+    /// CPU spent during the drain.
+    pub repair_cpu: Spent,
 }
 
 /// p99 of 64 KiB GETs over the objects the small-object run stored.
@@ -43,7 +46,7 @@ fn scrub_bytes(nodes: &[archipel_client::proto::worker::NodeWorkers]) -> (u64, u
 }
 
 /// `stored` is how many 64 KiB objects the small-object run left to read.
-pub async fn measure(client: &Client, stored: usize) -> anyhow::Result<Healing> {
+pub async fn measure(client: &Client, stored: usize, meter: &Meter) -> anyhow::Result<Healing> {
     // 1000 samples: the p99 is the 10th worst, not the 3rd, so one stall does not decide it.
     let samples = stored.min(1000);
     let p99_idle_ms = get_p99(client, samples).await?;
@@ -67,6 +70,7 @@ pub async fn measure(client: &Client, stored: usize) -> anyhow::Result<Healing> 
     // Repair speed: drain the last node, which rebuilds all its shards on the others.
     let victim = 6u64;
     let repair_bytes = shard_bytes_on(client, victim).await?;
+    let cpu = meter.sample();
     let start = Instant::now();
     client.drain_node(victim).await?;
     let deadline = Instant::now() + Duration::from_secs(3600);
@@ -84,12 +88,14 @@ pub async fn measure(client: &Client, stored: usize) -> anyhow::Result<Healing> 
         tokio::time::sleep(Duration::from_millis(200)).await;
     }
     let repair_mbps = repair_bytes as f64 / start.elapsed().as_secs_f64() / 1e6;
+    let repair_cpu = meter.since(&cpu);
     Ok(Healing {
         scrub_mbps,
         p99_idle_ms,
         p99_scrubbing_ms,
         repair_bytes,
         repair_mbps,
+        repair_cpu,
     })
 }
 

@@ -1,6 +1,7 @@
 //! The machine's limits, on the same disk, with no network and no Raft: for writes, BLAKE3 +
 //! Reed-Solomon + fsync'd shard writes; for reads, the same shards read back uncached, each stripe
 //! verified, the object reassembled and hashed; and the disk's raw fsync'd write and uncached read.
+//! The two pipelines also give their CPU time per GiB, the reference for the cluster's.
 
 use std::io::{Read, Write};
 use std::path::Path;
@@ -8,6 +9,8 @@ use std::time::Instant;
 
 use archipel_node::ec_profile::EcProfile;
 use archipel_node::erasure::Codec;
+
+use super::cpu::{self, Spent};
 
 /// Stripe size of the default configuration.
 const STRIPE: usize = 4 << 20;
@@ -19,6 +22,10 @@ pub struct Limit {
     /// Object bytes per second through uncached reads of the data shards, per-stripe BLAKE3
     /// checks, reassembly and the whole-object BLAKE3.
     pub read_pipeline_mbps: f64,
+    /// CPU seconds per GiB of object through the write pipeline (this process, all threads).
+    pub write_cpu_per_gib: f64,
+    /// The same through the read pipeline.
+    pub read_cpu_per_gib: f64,
     pub disk_write_mbps: f64,
     pub disk_read_mbps: f64,
 }
@@ -50,6 +57,7 @@ fn measure_blocking(dir: &Path, bytes: u64) -> anyhow::Result<Limit> {
         .map(|i| std::fs::File::create(dir.join(format!("limit.{i}"))))
         .collect::<Result<_, _>>()?;
     let start = Instant::now();
+    let cpu_start = cpu::own_secs();
     let mut hasher = blake3::Hasher::new();
     for _ in 0..stripes {
         hasher.update(&stripe);
@@ -62,8 +70,12 @@ fn measure_blocking(dir: &Path, bytes: u64) -> anyhow::Result<Limit> {
         f.sync_all()?;
     }
     let pipeline_mbps = mbps((stripes * STRIPE) as u64, start.elapsed().as_secs_f64());
+    let object_bytes = (stripes * STRIPE) as u64;
+    let write_cpu_per_gib = Spent::per_gib(cpu::own_secs() - cpu_start, object_bytes);
     drop(files);
+    let cpu_start = cpu::own_secs();
     let read_pipeline_mbps = read_pipeline(dir, &codec, profile, stripes)?;
+    let read_cpu_per_gib = Spent::per_gib(cpu::own_secs() - cpu_start, object_bytes);
 
     // Raw disk: sequential fsync'd write, then a read with the page cache dropped.
     let path = dir.join("limit.raw");
@@ -97,6 +109,8 @@ fn measure_blocking(dir: &Path, bytes: u64) -> anyhow::Result<Limit> {
         profile,
         pipeline_mbps,
         read_pipeline_mbps,
+        write_cpu_per_gib,
+        read_cpu_per_gib,
         disk_write_mbps,
         disk_read_mbps,
     })

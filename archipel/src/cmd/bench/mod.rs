@@ -2,6 +2,7 @@
 //! Every figure is a ratio to that limit, because absolute numbers drift on shared machines.
 
 pub(crate) mod cluster;
+mod cpu;
 mod healing;
 mod limit;
 mod report;
@@ -105,6 +106,11 @@ async fn run_once(args: &BenchArgs, large: u64, limit_bytes: u64) -> anyhow::Res
             (Some(c), addrs)
         }
     };
+    let meter = match &owned {
+        Some(c) => cpu::Meter::cluster(c.pids()?),
+        None => cpu::Meter::client_only(),
+    };
+    report.cpu_scope(meter.scope());
     let client = crate::cmd::cert::client_for(&addrs, None)?;
     // On an existing cluster, later runs find the namespace there.
     if let Err(e) = client.create_namespace("bench", None, 0).await {
@@ -114,21 +120,21 @@ async fn run_once(args: &BenchArgs, large: u64, limit_bytes: u64) -> anyhow::Res
     }
 
     eprintln!("bench: large objects ({large} bytes)…");
-    let large_result = workload::large(&client, work.path(), large).await?;
+    let large_result = workload::large(&client, work.path(), large, &meter).await?;
     report.large(&large_result, &limit);
     for size in [64 << 10, 4 << 10] {
         eprintln!(
             "bench: {} small objects of {size} bytes, {} clients…",
             args.small_count, args.concurrency
         );
-        let small = workload::small(&client, size, args.small_count, args.concurrency).await?;
-        report.small(size, &small);
+        let small = workload::small(&client, size, args.small_count, args.concurrency, &meter).await?;
+        report.small(size, &small, &limit);
     }
     if !args.skip_healing {
         // The drain takes node 6 out: only on a cluster of our own.
         if owned.is_some() {
             eprintln!("bench: scrub and repair…");
-            let h = healing::measure(&client, args.small_count).await?;
+            let h = healing::measure(&client, args.small_count, &meter).await?;
             report.healing(&h, &limit);
         }
     }

@@ -1,6 +1,8 @@
 //! The benchmark's table: each figure, its ratio to the limit, and the target (pass / short).
 //! Over several runs, each figure is the median of its runs, with every run kept beside it.
 
+mod cpu;
+
 use serde::Serialize;
 
 use super::healing::Healing;
@@ -11,6 +13,8 @@ use super::workload::{Large, Small};
 #[derive(Default)]
 pub struct Report {
     rows: Vec<Row>,
+    /// Said once under the table (what was counted, what is missing).
+    notes: Vec<String>,
 }
 
 struct Row {
@@ -22,12 +26,13 @@ struct Row {
     target: Option<Target>,
 }
 
-/// A pass/short verdict on the ratio (or, without one, the value).
+/// A pass/short verdict on the ratio (or, without one or when `on_value`, the value).
 #[derive(Clone, Copy)]
 struct Target {
     text: &'static str,
     bound: f64,
     at_least: bool,
+    on_value: bool,
 }
 
 impl Target {
@@ -36,6 +41,7 @@ impl Target {
             text,
             bound,
             at_least: true,
+            on_value: false,
         }
     }
     const fn at_most(text: &'static str, bound: f64) -> Self {
@@ -43,6 +49,21 @@ impl Target {
             text,
             bound,
             at_least: false,
+            on_value: false,
+        }
+    }
+    /// On the value even when the row has a ratio.
+    const fn value_at_most(text: &'static str, bound: f64) -> Self {
+        Self {
+            on_value: true,
+            ..Self::at_most(text, bound)
+        }
+    }
+    /// The figure this target judges.
+    fn judged(&self, value: f64, ratio: Option<f64>) -> f64 {
+        match ratio {
+            Some(r) if !self.on_value => r,
+            _ => value,
         }
     }
     fn pass(&self, x: f64) -> bool {
@@ -72,6 +93,13 @@ impl Report {
         });
     }
 
+    fn note(&mut self, text: impl Into<String>) {
+        let text = text.into();
+        if !self.notes.contains(&text) {
+            self.notes.push(text);
+        }
+    }
+
     pub fn limit(&mut self, l: &Limit) {
         self.push(
             format!("limit: hash + {} encode + fsync'd shards", l.profile),
@@ -87,6 +115,7 @@ impl Report {
             None,
             None,
         );
+        self.cpu_limit(l);
         self.push("limit: raw disk write (fsync'd)", l.disk_write_mbps, "MB/s", None, None);
         self.push("limit: raw disk read (uncached)", l.disk_read_mbps, "MB/s", None, None);
     }
@@ -106,9 +135,10 @@ impl Report {
             Some(r.get_mbps / l.read_pipeline_mbps),
             Some(Target::at_least("≥ 0.90 of the read limit", 0.9)),
         );
+        self.cpu_large(r, l);
     }
 
-    pub fn small(&mut self, size: usize, s: &Small) {
+    pub fn small(&mut self, size: usize, s: &Small, l: &Limit) {
         let kib = size >> 10;
         let target = (kib == 64).then_some(Target::at_least("≥ 2000/s", 2000.0));
         self.push(format!("{kib} KiB PUT"), s.put_per_sec, "obj/s", None, target);
@@ -117,6 +147,7 @@ impl Report {
         self.push(format!("{kib} KiB GET"), s.get_per_sec, "obj/s", None, None);
         self.push(format!("{kib} KiB GET p50"), s.get_p50_ms, "ms", None, None);
         self.push(format!("{kib} KiB GET p99"), s.get_p99_ms, "ms", None, None);
+        self.cpu_small(size, s, l);
     }
 
     /// The gateway's large-object figures as ratios to the client crate's, measured just before.
@@ -185,6 +216,7 @@ impl Report {
             Some(h.repair_mbps / l.disk_write_mbps),
             Some(Target::at_least("≥ 0.50 of disk write", 0.5)),
         );
+        self.cpu_repair(h, l);
         self.push(
             "scrub (cluster, while measured)",
             h.scrub_mbps,
@@ -208,6 +240,8 @@ impl Report {
 pub struct Summary {
     runs: usize,
     rows: Vec<SummaryRow>,
+    /// Every run's notes, each once.
+    notes: Vec<String>,
 }
 
 #[derive(Serialize)]
@@ -244,16 +278,26 @@ impl Summary {
                     value: median(&values),
                     ratio,
                     target: row.target.map(|t| t.text),
-                    pass: row.target.map(|t| t.pass(ratio.unwrap_or(median(&values)))),
+                    pass: row.target.map(|t| t.pass(t.judged(median(&values), ratio))),
                     runs_passed: row
                         .target
-                        .map(|t| same.iter().filter(|r| t.pass(r.ratio.unwrap_or(r.value))).count()),
+                        .map(|t| same.iter().filter(|r| t.pass(t.judged(r.value, r.ratio))).count()),
                     values,
                     ratios,
                 }
             })
             .collect();
-        Self { runs: runs.len(), rows }
+        let mut notes: Vec<String> = Vec::new();
+        for note in runs.iter().flat_map(|r| &r.notes) {
+            if !notes.contains(note) {
+                notes.push(note.clone());
+            }
+        }
+        Self {
+            runs: runs.len(),
+            rows,
+            notes,
+        }
     }
 
     pub fn print(&self, json: bool) -> anyhow::Result<()> {
@@ -298,6 +342,9 @@ impl Summary {
                 ratio,
                 target
             );
+        }
+        for note in &self.notes {
+            outln!("note: {note}");
         }
         Ok(())
     }

@@ -88,7 +88,9 @@ async fn run_once(args: &S3BenchArgs, large: u64) -> anyhow::Result<Report> {
     workload::write_large_file(&file, large).await?;
     let mut report = Report::default();
     eprintln!("bench s3: large object ({large} bytes), client crate then gateway…");
-    let direct = workload::large_from(&client, &file, large).await?;
+    // The client crate's CPU is not compared here: only throughput ratios.
+    let meter = super::cpu::Meter::client_only();
+    let direct = workload::large_from(&client, &file, large, &meter).await?;
     let through = gateway.large(&file, large).await?;
     report.s3_large(&through, &direct);
     let _ = tokio::fs::remove_file(&file).await;
@@ -97,7 +99,7 @@ async fn run_once(args: &S3BenchArgs, large: u64) -> anyhow::Result<Report> {
         "bench s3: {} objects of 64 KiB, {} clients, client crate then gateway…",
         args.small_count, args.concurrency
     );
-    let direct = workload::small(&client, SMALL, args.small_count, args.concurrency).await?;
+    let direct = workload::small(&client, SMALL, args.small_count, args.concurrency, &meter).await?;
     let through = gateway.small(args.small_count, args.concurrency).await?;
     report.s3_small(&through, &direct);
     drop(gateway);
@@ -278,6 +280,7 @@ impl S3Http {
             bytes,
             put_mbps,
             get_mbps,
+            cpu: None,
         })
     }
 
@@ -288,12 +291,14 @@ impl S3Http {
         let (put_per_sec, put_lat) = self.workers(count, concurrency, Some(data)).await?;
         let (get_per_sec, get_lat) = self.workers(count, concurrency, None).await?;
         Ok(Small {
+            count,
             put_per_sec,
             get_per_sec,
             put_p50_ms: workload::percentile(&put_lat, 0.5),
             put_p99_ms: workload::percentile(&put_lat, 0.99),
             get_p50_ms: workload::percentile(&get_lat, 0.5),
             get_p99_ms: workload::percentile(&get_lat, 0.99),
+            cpu: None,
         })
     }
 

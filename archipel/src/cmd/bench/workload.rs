@@ -7,19 +7,32 @@ use std::time::Instant;
 use archipel_client::Client;
 use tokio::io::AsyncWriteExt;
 
+use super::cpu::{Meter, Spent};
+
 pub struct Large {
     pub bytes: u64,
     pub put_mbps: f64,
     pub get_mbps: f64,
+    /// None where the workload was not metered (the S3 gateway's).
+    pub cpu: Option<PutGetCpu>,
+}
+
+/// CPU spent by the PUT phase and by the GET phase.
+#[derive(Clone, Copy)]
+pub struct PutGetCpu {
+    pub put: Spent,
+    pub get: Spent,
 }
 
 pub struct Small {
+    pub count: usize,
     pub put_per_sec: f64,
     pub get_per_sec: f64,
     pub put_p50_ms: f64,
     pub put_p99_ms: f64,
     pub get_p50_ms: f64,
     pub get_p99_ms: f64,
+    pub cpu: Option<PutGetCpu>,
 }
 
 pub fn percentile(sorted: &[f64], p: f64) -> f64 {
@@ -29,10 +42,10 @@ pub fn percentile(sorted: &[f64], p: f64) -> f64 {
     sorted[((sorted.len() - 1) as f64 * p).round() as usize]
 }
 
-pub async fn large(client: &Client, dir: &Path, bytes: u64) -> anyhow::Result<Large> {
+pub async fn large(client: &Client, dir: &Path, bytes: u64, meter: &Meter) -> anyhow::Result<Large> {
     let path = dir.join("large.bin");
     write_large_file(&path, bytes).await?;
-    let result = large_from(client, &path, bytes).await;
+    let result = large_from(client, &path, bytes, meter).await;
     let _ = tokio::fs::remove_file(&path).await;
     result
 }
@@ -59,23 +72,34 @@ pub async fn write_large_file(path: &Path, bytes: u64) -> anyhow::Result<()> {
 }
 
 /// PUT of the file at `path` as `bench/large`, then its GET, through the client crate.
-pub async fn large_from(client: &Client, path: &Path, bytes: u64) -> anyhow::Result<Large> {
+pub async fn large_from(client: &Client, path: &Path, bytes: u64, meter: &Meter) -> anyhow::Result<Large> {
+    let cpu = meter.sample();
     let start = Instant::now();
     client.put_object_file("bench", "large", path, None).await?;
     let put_mbps = bytes as f64 / start.elapsed().as_secs_f64() / 1e6;
+    let put = meter.since(&cpu);
+    let cpu = meter.sample();
     let start = Instant::now();
     let mut sink = tokio::io::sink();
     client.get_object("bench", "large", 0, None, &mut sink, None).await?;
     let get_mbps = bytes as f64 / start.elapsed().as_secs_f64() / 1e6;
+    let get = meter.since(&cpu);
     Ok(Large {
         bytes,
         put_mbps,
         get_mbps,
+        cpu: Some(PutGetCpu { put, get }),
     })
 }
 
 /// `count` objects of `size` bytes, from `concurrency` clients; then read back the same way.
-pub async fn small(client: &Client, size: usize, count: usize, concurrency: usize) -> anyhow::Result<Small> {
+pub async fn small(
+    client: &Client,
+    size: usize,
+    count: usize,
+    concurrency: usize,
+    meter: &Meter,
+) -> anyhow::Result<Small> {
     let client = Arc::new(crate::cmd::cert::client_for(&client.endpoints().join(","), None)?);
     let data = Arc::new(vec![0xa5u8; size]);
     let run = |get: bool| {
@@ -110,14 +134,20 @@ pub async fn small(client: &Client, size: usize, count: usize, concurrency: usiz
             Ok::<_, anyhow::Error>((count as f64 / start.elapsed().as_secs_f64(), all))
         }
     };
+    let cpu = meter.sample();
     let (put_per_sec, put_lat) = run(false).await?;
+    let put = meter.since(&cpu);
+    let cpu = meter.sample();
     let (get_per_sec, get_lat) = run(true).await?;
+    let get = meter.since(&cpu);
     Ok(Small {
+        count,
         put_per_sec,
         get_per_sec,
         put_p50_ms: percentile(&put_lat, 0.5),
         put_p99_ms: percentile(&put_lat, 0.99),
         get_p50_ms: percentile(&get_lat, 0.5),
         get_p99_ms: percentile(&get_lat, 0.99),
+        cpu: Some(PutGetCpu { put, get }),
     })
 }
