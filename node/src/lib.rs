@@ -29,6 +29,10 @@
 //! - Wall time is read only through the node's injected `time::Clock` (`SystemClock`, the test
 //!   rig's `OffsetFileClock`, tests' `ManualClock`); waits and intervals use `tokio::time::Instant`.
 //!   Tests inject the wall clock; a paused tokio runtime, or a simulator, can drive the waits.
+//! - A linearizable read uses a leadership confirmation that started after the read arrived;
+//!   concurrent reads share one (`read_rounds`). Only a peer that cannot be connected to is
+//!   reported unreachable to openraft, and an AppendEntries carries at most 1 MiB of entries
+//!   (`raft::network`).
 //! - A command handed to Raft is never proposed again; a failure after that is `Indeterminate`
 //!   (`node::write_as_leader`).
 //! - A damaged Raft WAL stops the node at start instead of dropping synced entries (`store`).
