@@ -111,6 +111,14 @@ fn locks_are_enforced_by_the_cluster_and_changed_only_as_the_rules_allow() {
         .block_on(archivist.delete_object_bypassing_governance("locks", "marche.zip", "tidy-up"))
         .unwrap_err();
     assert!(matches!(err, ClientError::PermissionDenied(_)), "{err}");
+    // As for a lock change: a blank reason is refused like the lock, not like the certificate.
+    let err = rt
+        .block_on(operator.delete_object_bypassing_governance("locks", "marche.zip", " "))
+        .unwrap_err();
+    assert!(
+        matches!(&err, ClientError::FailedPrecondition(m) if m.contains("needs a reason")),
+        "{err}"
+    );
     assert!(rt
         .block_on(operator.delete_object_bypassing_governance("locks", "marche.zip", "ticket 4521"))
         .unwrap());

@@ -179,6 +179,8 @@ pub struct Rule {
     pub version: u32,
 }
 
+/// The SEDA rule categories. The search index codes a category by its place here
+/// (`search/rules.rs`): add new ones at the end, or bump `search::schema::SCHEMA_VERSION`.
 pub const RULE_TYPES: [&str; 7] = [
     "AppraisalRule",
     "AccessRule",

@@ -10,6 +10,7 @@
 mod admin;
 mod conn;
 mod error;
+mod lost;
 mod meta;
 mod objects;
 mod pki;

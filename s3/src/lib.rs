@@ -31,6 +31,7 @@ mod list;
 mod lock;
 mod lock_ops;
 mod multipart;
+mod new_object;
 mod objects;
 pub mod records;
 mod server;

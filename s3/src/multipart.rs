@@ -11,11 +11,11 @@ use crate::body::Wanted;
 use crate::buckets::owner;
 use crate::error::cluster_error;
 use crate::gateway::{contended, decode, encode, Also, Bucket, Gateway};
-use crate::integrity::Declared;
 use crate::intents::Intent;
 use crate::keys::Identity;
 use crate::lock::{self, ms_timestamp};
-use crate::objects::{check_conditions, etag, headers_from};
+use crate::new_object::{DeclaresBody, NewObject};
+use crate::objects::{check_conditions, etag};
 use crate::records::*;
 
 pub const MIN_PART_SIZE: u64 = 5 << 20;
@@ -98,34 +98,13 @@ impl Gateway {
         input: &CreateMultipartUploadInput,
     ) -> S3Result<CreateMultipartUploadOutput> {
         let bucket = self.bucket(id, &input.bucket).await?;
-        crate::acl::check_requested(
-            input.acl.as_ref().map(|a| a.as_str()),
-            &[
-                input.grant_full_control.as_ref(),
-                input.grant_read.as_ref(),
-                input.grant_read_acp.as_ref(),
-                input.grant_write_acp.as_ref(),
-            ],
-        )?;
-        let lock_state = lock::initial_lock(
-            &bucket,
-            input.object_lock_mode.as_ref().map(|m| m.as_str()),
-            input.object_lock_retain_until_date.as_ref(),
-            input.object_lock_legal_hold_status.as_ref().map(|s| s.as_str()),
-        )?;
+        input.check_acl()?;
+        let lock_state = input.lock(&bucket)?;
         let upload_id = uuid::Uuid::new_v4().simple().to_string();
         let record = UploadRecord {
             key: input.key.clone(),
             initiated_ms: now_ms(),
-            headers: headers_from(
-                input.content_type.as_deref(),
-                input.content_encoding.as_deref(),
-                input.content_disposition.as_deref(),
-                input.content_language.as_deref(),
-                input.cache_control.as_deref(),
-                input.expires.as_ref(),
-                input.metadata.as_ref(),
-            ),
+            headers: input.headers(),
             checksum_algorithm: input.checksum_algorithm.as_ref().map(|a| a.as_str().to_owned()),
             lock: lock_state,
         };
@@ -163,18 +142,7 @@ impl Gateway {
         check_part_number(input.part_number)?;
         let bucket = self.bucket(&id, &input.bucket).await?;
         let (upload, _) = self.upload(&bucket, &input.key, &input.upload_id).await?;
-        let declared = Declared::new(
-            input.content_md5.as_deref(),
-            input
-                .checksum_algorithm
-                .as_ref()
-                .map(|a| a.as_str())
-                .or(upload.checksum_algorithm.as_deref()),
-            input.checksum_crc32.as_ref(),
-            input.checksum_crc32c.as_ref(),
-            input.checksum_sha1.as_ref(),
-            input.checksum_sha256.as_ref(),
-        )?;
+        let declared = input.declared(upload.checksum_algorithm.as_deref())?;
         let prefix = format!("p/{}/", input.upload_id);
         let (piece, digests, intent) = self
             .store_body(&bucket, &prefix, input.body, &declared, trailers.as_ref())

@@ -13,6 +13,7 @@ use crate::integrity::Declared;
 use crate::intents::Intent;
 use crate::keys::Identity;
 use crate::lock;
+use crate::new_object::{DeclaresBody, NewObject};
 use crate::records::*;
 
 /// A GET or HEAD answer: the same headers from the record and the selected range, plus the
@@ -261,29 +262,9 @@ impl Gateway {
         let trailers = req.trailing_headers.clone();
         let input = req.input;
         let bucket = self.bucket(&id, &input.bucket).await?;
-        crate::acl::check_requested(
-            input.acl.as_ref().map(|a| a.as_str()),
-            &[
-                input.grant_full_control.as_ref(),
-                input.grant_read.as_ref(),
-                input.grant_read_acp.as_ref(),
-                input.grant_write_acp.as_ref(),
-            ],
-        )?;
-        let declared = Declared::new(
-            input.content_md5.as_deref(),
-            input.checksum_algorithm.as_ref().map(|a| a.as_str()),
-            input.checksum_crc32.as_ref(),
-            input.checksum_crc32c.as_ref(),
-            input.checksum_sha1.as_ref(),
-            input.checksum_sha256.as_ref(),
-        )?;
-        let lock_state = lock::initial_lock(
-            &bucket,
-            input.object_lock_mode.as_ref().map(|m| m.as_str()),
-            input.object_lock_retain_until_date.as_ref(),
-            input.object_lock_legal_hold_status.as_ref().map(|s| s.as_str()),
-        )?;
+        input.check_acl()?;
+        let declared = input.declared(None)?;
+        let lock_state = input.lock(&bucket)?;
         // Refuse early what the commit would refuse, before any byte is stored (and, in a
         // locked bucket, locked: locked data cannot be deleted again).
         let must_be_new = input.if_none_match.as_ref().is_some_and(|c| c.is_any());
@@ -295,15 +276,7 @@ impl Gateway {
                 lock::check_replace(&bucket, &current)?;
             }
         }
-        let headers = headers_from(
-            input.content_type.as_deref(),
-            input.content_encoding.as_deref(),
-            input.content_disposition.as_deref(),
-            input.content_language.as_deref(),
-            input.cache_control.as_deref(),
-            input.expires.as_ref(),
-            input.metadata.as_ref(),
-        );
+        let headers = input.headers();
         let (piece, digests, intent) = self
             .store_body(&bucket, DATA_PREFIX, input.body, &declared, trailers.as_ref())
             .await?;
@@ -589,15 +562,7 @@ impl Gateway {
             ));
         };
         let dst = self.bucket(id, &input.bucket).await?;
-        crate::acl::check_requested(
-            input.acl.as_ref().map(|a| a.as_str()),
-            &[
-                input.grant_full_control.as_ref(),
-                input.grant_read.as_ref(),
-                input.grant_read_acp.as_ref(),
-                input.grant_write_acp.as_ref(),
-            ],
-        )?;
+        input.check_acl()?;
         let src = if **src_bucket == *input.bucket {
             None
         } else {
@@ -624,24 +589,11 @@ impl Gateway {
             ));
         }
         let headers = if replace {
-            headers_from(
-                input.content_type.as_deref(),
-                input.content_encoding.as_deref(),
-                input.content_disposition.as_deref(),
-                input.content_language.as_deref(),
-                input.cache_control.as_deref(),
-                input.expires.as_ref(),
-                input.metadata.as_ref(),
-            )
+            input.headers()
         } else {
             source.headers.clone()
         };
-        let lock_state = lock::initial_lock(
-            &dst,
-            input.object_lock_mode.as_ref().map(|m| m.as_str()),
-            input.object_lock_retain_until_date.as_ref(),
-            input.object_lock_legal_hold_status.as_ref().map(|s| s.as_str()),
-        )?;
+        let lock_state = input.lock(&dst)?;
         if dst.record.object_lock {
             if let Some((current, _)) = self.object_entry(&dst, &input.key).await? {
                 lock::check_replace(&dst, &current)?;

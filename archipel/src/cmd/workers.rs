@@ -2,7 +2,6 @@
 
 use std::process::ExitCode;
 
-use archipel_client::proto::cluster::LostObject;
 use archipel_client::proto::worker::WorkerInfo;
 use archipel_client::{Client, Consistency};
 use serde_json::json;
@@ -37,18 +36,6 @@ async fn collect(client: &Client, name: &str, action: &str, only: Option<u64>) -
             },
         })
         .collect())
-}
-
-/// A `sys.lost` record as the status answer carries it.
-fn lost_object(e: &archipel_client::MetaEntry) -> LostObject {
-    let v: serde_json::Value = serde_json::from_slice(&e.value).unwrap_or_default();
-    LostObject {
-        namespace: v["namespace"].as_str().unwrap_or_default().to_owned(),
-        key: v["key"].as_str().unwrap_or_default().to_owned(),
-        object_id: String::from_utf8_lossy(&e.key).into_owned(),
-        reason: v["reason"].as_str().unwrap_or_default().to_owned(),
-        detected_at_ms: v["detected_at_ms"].as_u64().unwrap_or(0),
-    }
 }
 
 fn exit_for(rows: &[NodeWorker]) -> ExitCode {
@@ -174,10 +161,7 @@ pub async fn repair(command: RepairCommand) -> anyhow::Result<ExitCode> {
             let (pending, more) = client
                 .meta_scan("sys.damaged", b"", b"", 1000, Consistency::Linearizable)
                 .await?;
-            let (lost_entries, more_lost) = client
-                .meta_scan("sys.lost", b"", b"", 10_000, Consistency::Linearizable)
-                .await?;
-            let lost: Vec<LostObject> = lost_entries.iter().map(lost_object).collect();
+            let (lost, more_lost) = client.lost_objects(10_000).await?;
             let rows = collect(&client, "repair", "", None).await?;
             let active: Vec<&NodeWorker> = rows
                 .iter()

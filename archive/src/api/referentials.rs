@@ -10,7 +10,7 @@ use serde::Deserialize;
 use super::{ApiResult, Caller};
 use crate::auth::Role::{Archivist, Operator};
 use crate::model::{Agency, Agreement, Profile, Rule, Severity};
-use crate::referentials::{AGENCY, AGREEMENT, PROFILE, RULE};
+use crate::referentials::{Versioned, AGENCY, AGREEMENT, PROFILE, RULE};
 use crate::service::Archive;
 
 const READERS: &[crate::auth::Role] = &[Archivist, Operator];
@@ -72,6 +72,28 @@ pub struct AgreementSpec {
     pub rng: Option<String>,
 }
 
+/// Saves `record` as the next version of its `kind` and logs `<kind>.saved` with that version.
+async fn save_version<T: Versioned>(
+    a: &Archive,
+    actor: &str,
+    tenant: &str,
+    kind: &str,
+    record: T,
+) -> ApiResult<Json<T>> {
+    let saved = a.refs.put_versioned(tenant, kind, record).await?;
+    a.journal
+        .record(
+            tenant,
+            &format!("{kind}.saved"),
+            "OK",
+            actor,
+            Some(saved.id()),
+            serde_json::json!({"version": saved.version()}),
+        )
+        .await?;
+    Ok(Json(saved))
+}
+
 /// A grammar that does not compile would reject every transfer: refused when saved.
 async fn check_rng(schema: Option<&str>) -> crate::error::Result<()> {
     use crate::ingest::rng::{check_schema, RngError};
@@ -125,18 +147,7 @@ pub async fn put_agreement(
         updated_at: Utc::now(),
         rng: s.rng,
     };
-    let saved = a.refs.put_versioned(&tenant, AGREEMENT, agreement).await?;
-    a.journal
-        .record(
-            &tenant,
-            "agreement.saved",
-            "OK",
-            &who.id,
-            Some(&saved.id),
-            serde_json::json!({"version": saved.version}),
-        )
-        .await?;
-    Ok(Json(saved))
+    save_version(&a, &who.id, &tenant, AGREEMENT, agreement).await
 }
 
 pub async fn get_agreement(
@@ -188,18 +199,7 @@ pub async fn put_profile(
         rng: s.rng,
         updated_at: Utc::now(),
     };
-    let saved = a.refs.put_versioned(&tenant, PROFILE, profile).await?;
-    a.journal
-        .record(
-            &tenant,
-            "profile.saved",
-            "OK",
-            &who.id,
-            Some(&saved.id),
-            serde_json::json!({"version": saved.version}),
-        )
-        .await?;
-    Ok(Json(saved))
+    save_version(&a, &who.id, &tenant, PROFILE, profile).await
 }
 
 pub async fn get_profile(

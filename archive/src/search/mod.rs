@@ -40,6 +40,6 @@ pub use error::SearchError;
 pub use facets::{Bucket, Facet, Facets, FACET_VALUES};
 pub use indexes::Indexes;
 pub use query::{CommunicableFilter, Hit, HoldFilter, SearchPage, SearchQuery, MAX_LIMIT, MAX_OFFSET, MAX_QUERY_BYTES};
-pub use rules::{RuleDoc, RuleFilter, CATEGORIES};
+pub use rules::{RuleDoc, RuleFilter};
 pub use sync::{sync, CatalogSource, CommittedAip, SyncReport, UnitChange};
 pub use tenant::TenantIndex;

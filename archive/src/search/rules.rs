@@ -15,17 +15,10 @@ use tantivy::Term;
 
 use super::schema::day_number;
 use super::SearchError;
+use crate::model::RULE_TYPES;
 
-/// The SEDA rule categories, in the order their codes follow.
-pub const CATEGORIES: [&str; 7] = [
-    "AppraisalRule",
-    "AccessRule",
-    "StorageRule",
-    "DisseminationRule",
-    "ReuseRule",
-    "ClassificationRule",
-    "HoldRule",
-];
+// A category's code is its place in RULE_TYPES, on 3 bits.
+const _: () = assert!(RULE_TYPES.len() <= 8);
 
 /// SEDA `FinalAction` code lists (AppraisalRule: Keep, Destroy; StorageRule: RestrictAccess, Transfer, Copy).
 /// Code 0 is "no final action", and the last code stands for a value outside these lists.
@@ -50,7 +43,7 @@ pub struct RuleDoc {
 }
 
 fn category_code(category: &str) -> Option<i64> {
-    CATEGORIES.iter().position(|c| *c == category).map(|i| i as i64)
+    RULE_TYPES.iter().position(|c| *c == category).map(|i| i as i64)
 }
 
 fn action_code(action: Option<&str>) -> i64 {
@@ -95,7 +88,7 @@ impl RuleFilter {
             if category_code(c).is_none() {
                 return Err(invalid(format!(
                     "rule category `{c}` is not a SEDA category; use one of {}",
-                    CATEGORIES.join(", ")
+                    RULE_TYPES.join(", ")
                 )));
             }
         }
@@ -159,7 +152,7 @@ impl RuleFilter {
         let low = self.end_from.map_or(0, |d| day_number(d).clamp(0, LAST_DAY));
         let categories: Vec<i64> = match &self.category {
             Some(c) => category_code(c).into_iter().collect(),
-            None => (0..CATEGORIES.len() as i64).collect(),
+            None => (0..RULE_TYPES.len() as i64).collect(),
         };
         let mut ranges: Vec<(Occur, Box<dyn Query>)> = Vec::new();
         for &c in &categories {

@@ -77,13 +77,7 @@ impl Node {
         // A quick refusal; the decision is the transaction's, on the state time it applies at.
         check_retention(&manifest, self.state_time_ms())?;
         if let Some(o) = bypass {
-            if !o.actor.privileged || o.reason.trim().is_empty() {
-                return Err(ObjectError::LockForbidden(format!(
-                    "bypassing a GOVERNANCE retention of `{namespace}/{key}` needs an operator or control-authority \
-                     certificate and a reason ({} asked)",
-                    o.actor.subject
-                )));
-            }
+            lock::check_override(namespace, key, lock::BYPASS_GOVERNANCE, &o.actor, &o.reason)?;
         }
         self.check_unlocked(&manifest, bypass.is_some())?;
         let result = self.propose(delete_txn(&manifest, revision, bypass.is_some())).await?;

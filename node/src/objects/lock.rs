@@ -21,6 +21,8 @@ use super::ObjectError;
 pub use crate::sys_keys::NS_LOCK_PREFIX;
 /// The longest retention an object may be given, as for a namespace's WORM retention.
 const MAX_RETENTION_MS: u64 = 200 * 365 * 24 * 3600 * 1000;
+/// What a GOVERNANCE bypass is called in refusals.
+pub(super) const BYPASS_GOVERNANCE: &str = "bypassing a GOVERNANCE retention";
 /// Reasons are logged and kept with the lock; a bound keeps the record small.
 const MAX_REASON_BYTES: usize = 1024;
 
@@ -150,6 +152,31 @@ pub(super) fn forget(namespace: &str, key: &str) -> Command {
     }
 }
 
+/// Checks that `actor` may do `what` (bypass a GOVERNANCE retention, clear a legal hold) to
+/// `namespace/key`: a privileged certificate, and a reason to record.
+pub(super) fn check_override(
+    namespace: &str,
+    key: &str,
+    what: &str,
+    actor: &LockActor,
+    reason: &str,
+) -> Result<(), ObjectError> {
+    if !actor.privileged {
+        return Err(ObjectError::LockForbidden(format!(
+            "{what} on `{namespace}/{key}` needs an operator or control-authority certificate; {} is neither",
+            actor.subject
+        )));
+    }
+    if reason.trim().is_empty() {
+        return Err(ObjectError::LockRefused {
+            namespace: namespace.into(),
+            key: key.into(),
+            why: format!("{what} needs a reason (e.g. the visa or decision it applies)"),
+        });
+    }
+    Ok(())
+}
+
 /// Checks a lock asked for at upload time, at state time `now_ms`.
 pub fn check_new(spec: &LockSpec, now_ms: u64) -> Result<(), ObjectError> {
     match (spec.mode, spec.retain_until_ms) {
@@ -196,20 +223,7 @@ pub fn check_change(
         key: key.into(),
         why,
     };
-    let needs_privilege = |what: &str| -> Result<(), ObjectError> {
-        if !actor.privileged {
-            return Err(ObjectError::LockForbidden(format!(
-                "{what} on `{namespace}/{key}` needs an operator or control-authority certificate; {} is neither",
-                actor.subject
-            )));
-        }
-        if reason.trim().is_empty() {
-            return Err(refuse(format!(
-                "{what} needs a reason (e.g. the visa or decision it applies)"
-            )));
-        }
-        Ok(())
-    };
+    let needs_privilege = |what: &str| check_override(namespace, key, what, actor, reason);
     let unchanged_retention = current.is_some_and(|c| c.retain_until_ms == new.retain_until_ms && c.mode == new.mode);
     if !unchanged_retention {
         check_new(
@@ -242,7 +256,7 @@ pub fn check_change(
                         crate::time::format_ms(current.retain_until_ms)
                     )));
                 }
-                needs_privilege("bypassing a GOVERNANCE retention")?;
+                needs_privilege(BYPASS_GOVERNANCE)?;
             }
             _ => {}
         }

@@ -1,12 +1,10 @@
 //! ArchiveDestructionNotification: "these units were eliminated, under this authorisation".
-//! After `Header`: `AuthorizationRequestReplyIdentifier, UnitIdentifier+, ArchivalAgency,
-//! OriginatingAgency`.
+//! Its own element, between the header and the units (`frame`): `AuthorizationRequestReplyIdentifier`.
 
 use chrono::{DateTime, Utc};
 
-use super::{unit_identifiers, Header};
+use super::units_message;
 use crate::reply::text;
-use crate::reply::xml::Xml;
 use crate::reply::{ReplyError, SedaVersion};
 
 const MESSAGE: &str = "ArchiveDestructionNotification";
@@ -29,32 +27,12 @@ pub struct DestructionNotification {
 /// The notification as UTF-8 XML, valid against the XSD of `n.version`; fails naming the field
 /// when an identifier is blank or too long, or no unit is given.
 pub fn write_destruction_notification(n: &DestructionNotification) -> Result<Vec<u8>, ReplyError> {
-    let header = Header::new(
-        MESSAGE,
-        &n.comments,
-        &n.date,
-        &n.message_identifier,
-        n.archival_agreement.as_deref(),
-    )?;
     let reply = text::identifier(
         MESSAGE,
         "authorization_reply_identifier",
         &n.authorization_reply_identifier,
     )?;
-    let units = unit_identifiers(MESSAGE, &n.unit_identifiers)?;
-    let archival = text::identifier(MESSAGE, "archival_agency", &n.archival_agency)?;
-    let originating = text::identifier(MESSAGE, "originating_agency", &n.originating_agency)?;
-    let mut x = Xml::new()?;
-    x.element(MESSAGE, &[("xmlns", n.version.namespace())], |x| {
-        header.write(x)?;
-        x.text("AuthorizationRequestReplyIdentifier", &reply)?;
-        for u in &units {
-            x.text("UnitIdentifier", u)?;
-        }
-        x.organization("ArchivalAgency", &archival)?;
-        x.organization("OriginatingAgency", &originating)
-    })?;
-    Ok(x.finish())
+    units_message!(n).write(MESSAGE, |x| x.text("AuthorizationRequestReplyIdentifier", &reply))
 }
 
 #[cfg(test)]

@@ -1,11 +1,9 @@
-//! ArchiveModificationNotification: "the management metadata of these units changed". After
-//! `Header`: `UnitIdentifier+, ArchivalAgency, OriginatingAgency`.
+//! ArchiveModificationNotification: "the management metadata of these units changed". No
+//! element of its own between the header and the units (`frame`).
 
 use chrono::{DateTime, Utc};
 
-use super::{unit_identifiers, Header};
-use crate::reply::text;
-use crate::reply::xml::Xml;
+use super::units_message;
 use crate::reply::{ReplyError, SedaVersion};
 
 const MESSAGE: &str = "ArchiveModificationNotification";
@@ -25,24 +23,5 @@ pub struct ModificationNotification {
 
 /// The notification as UTF-8 XML, valid against the XSD of `n.version`.
 pub fn write_modification_notification(n: &ModificationNotification) -> Result<Vec<u8>, ReplyError> {
-    let header = Header::new(
-        MESSAGE,
-        &n.comments,
-        &n.date,
-        &n.message_identifier,
-        n.archival_agreement.as_deref(),
-    )?;
-    let units = unit_identifiers(MESSAGE, &n.unit_identifiers)?;
-    let archival = text::identifier(MESSAGE, "archival_agency", &n.archival_agency)?;
-    let originating = text::identifier(MESSAGE, "originating_agency", &n.originating_agency)?;
-    let mut x = Xml::new()?;
-    x.element(MESSAGE, &[("xmlns", n.version.namespace())], |x| {
-        header.write(x)?;
-        for u in &units {
-            x.text("UnitIdentifier", u)?;
-        }
-        x.organization("ArchivalAgency", &archival)?;
-        x.organization("OriginatingAgency", &originating)
-    })?;
-    Ok(x.finish())
+    units_message!(n).write(MESSAGE, |_| Ok(()))
 }

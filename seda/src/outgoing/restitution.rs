@@ -1,13 +1,12 @@
 //! ArchiveRestitutionRequest (the originating agency asks for its units back) and
-//! ArchiveRestitutionRequestReply (the archival agency's answer). Both are `Header`, then for
-//! the reply `ReplyCode?, Operation?, MessageRequestIdentifier`, then `UnitIdentifier+,
-//! ArchivalAgency, OriginatingAgency`; identical in SEDA 2.1, 2.2 and 2.3.
+//! ArchiveRestitutionRequestReply (the archival agency's answer), identical in SEDA 2.1, 2.2 and
+//! 2.3. Between the header and the units (`notification::UnitsMessage`) the reply has its own
+//! `ReplyCode?, Operation?, MessageRequestIdentifier`; the request nothing.
 
 use chrono::{DateTime, Utc};
 
-use crate::notification::{unit_identifiers, Header};
+use crate::notification::units_message;
 use crate::reply::text;
-use crate::reply::xml::Xml;
 use crate::reply::{ReplyError, SedaVersion};
 
 const REQUEST: &str = "ArchiveRestitutionRequest";
@@ -61,30 +60,13 @@ fn write(
     m: &RestitutionMessage,
     reply: Option<(String, String)>,
 ) -> Result<Vec<u8>, ReplyError> {
-    let header = Header::new(
-        message,
-        &m.comments,
-        &m.date,
-        &m.message_identifier,
-        m.archival_agreement.as_deref(),
-    )?;
-    let units = unit_identifiers(message, &m.unit_identifiers)?;
-    let archival = text::identifier(message, "archival_agency", &m.archival_agency)?;
-    let originating = text::identifier(message, "originating_agency", &m.originating_agency)?;
-    let mut x = Xml::new()?;
-    x.element(message, &[("xmlns", m.version.namespace())], |x| {
-        header.write(x)?;
-        if let Some((code, request)) = &reply {
+    units_message!(m).write(message, |x| match &reply {
+        Some((code, request)) => {
             x.text("ReplyCode", code)?;
-            x.text("MessageRequestIdentifier", request)?;
+            x.text("MessageRequestIdentifier", request)
         }
-        for u in &units {
-            x.text("UnitIdentifier", u)?;
-        }
-        x.organization("ArchivalAgency", &archival)?;
-        x.organization("OriginatingAgency", &originating)
-    })?;
-    Ok(x.finish())
+        None => Ok(()),
+    })
 }
 
 #[cfg(test)]

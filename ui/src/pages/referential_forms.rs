@@ -3,12 +3,16 @@
 //! handler (`archipel_archive::api::{referentials, access}`), so checks, versions and logbook
 //! entries are exactly the API's.
 
+use std::future::Future;
+use std::sync::Arc;
+
 use archipel_archive::access::AccessContract;
 use archipel_archive::api::access::{put_contract, AccessContractSpec};
 use archipel_archive::api::referentials::{put_agency, put_agreement, put_profile, AgreementSpec, ProfileSpec};
-use archipel_archive::api::{ApiError, Caller};
+use archipel_archive::api::{ApiError, ApiResult, Caller};
 use archipel_archive::auth::Role::Archivist;
 use archipel_archive::model::{Agency, Profile};
+use archipel_archive::service::Archive;
 use archipel_archive::ArchiveError;
 use axum::extract::{Multipart, Path, State};
 use axum::response::{IntoResponse, Redirect, Response};
@@ -26,6 +30,23 @@ const MAX_RNG_BYTES: usize = 2 << 20;
 
 fn api(e: ApiError) -> UiError {
     UiError::Archive(e.0)
+}
+
+/// Saves `body` at `path` through the REST API's own `handler`, as the viewer.
+async fn through_api<P, B, T, F>(
+    ui: &UiState,
+    v: &Viewer,
+    handler: impl FnOnce(State<Arc<Archive>>, Caller, Path<P>, Json<B>) -> F,
+    path: P,
+    body: B,
+) -> UiResult<T>
+where
+    F: Future<Output = ApiResult<Json<T>>>,
+{
+    let Json(stored) = handler(State(ui.archive.clone()), Caller(v.who.clone()), Path(path), Json(body))
+        .await
+        .map_err(api)?;
+    Ok(stored)
 }
 
 /// A list typed one item per line (or separated by commas or semicolons).
@@ -66,14 +87,7 @@ pub async fn agency(State(ui): State<UiState>, v: Viewer, Form(f): Form<AgencyFo
         n => n.to_owned(),
     };
     let agency = Agency { id, name };
-    let Json(stored) = put_agency(
-        State(ui.archive.clone()),
-        Caller(v.who.clone()),
-        Path(tenant),
-        Json(agency),
-    )
-    .await
-    .map_err(api)?;
+    let stored = through_api(&ui, &v, put_agency, tenant, agency).await?;
     Ok(saved("services", &stored.id))
 }
 
@@ -115,14 +129,7 @@ pub async fn agreement(State(ui): State<UiState>, v: Viewer, Form(f): Form<Agree
         "active": f.actif.is_some(),
     }))
     .map_err(ArchiveError::from)?;
-    let Json(stored) = put_agreement(
-        State(ui.archive.clone()),
-        Caller(v.who.clone()),
-        Path((tenant, id)),
-        Json(spec),
-    )
-    .await
-    .map_err(api)?;
+    let stored = through_api(&ui, &v, put_agreement, (tenant, id), spec).await?;
     Ok(saved("contrats", &stored.id))
 }
 
@@ -167,14 +174,7 @@ pub async fn profile(State(ui): State<UiState>, v: Viewer, mut parts: Multipart)
         allowed_formats: items(&formats),
         rng,
     };
-    let Json(stored) = put_profile(
-        State(ui.archive.clone()),
-        Caller(v.who.clone()),
-        Path((tenant, pid)),
-        Json(spec),
-    )
-    .await
-    .map_err(api)?;
+    let stored = through_api(&ui, &v, put_profile, (tenant, pid), spec).await?;
     Ok(saved("profils", &stored.id))
 }
 
@@ -213,14 +213,7 @@ pub async fn access_contract(State(ui): State<UiState>, v: Viewer, Form(f): Form
         may_request_dips: f.dip.is_some(),
         active: f.actif.is_some(),
     };
-    let Json(stored) = put_contract(
-        State(ui.archive.clone()),
-        Caller(v.who.clone()),
-        Path((tenant, id)),
-        Json(spec),
-    )
-    .await
-    .map_err(api)?;
+    let stored = through_api(&ui, &v, put_contract, (tenant, id), spec).await?;
     Ok(saved("contrats-acces", &stored.id))
 }
 

@@ -1,13 +1,10 @@
 //! `archipel archive access-contract|deliver|delivery`: access contracts, communication
 //! requests (DIPs) and derogation answers.
 
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 use std::process::ExitCode;
-use std::time::Duration;
 
-use anyhow::Context;
 use clap::Subcommand;
-use futures::StreamExt;
 use reqwest::Method;
 use serde_json::{json, Value};
 
@@ -235,12 +232,7 @@ pub async fn deliver(args: DeliverArgs) -> anyhow::Result<ExitCode> {
     let f = Front::new(&args.front)?;
     let path = format!("/v1/tenants/{}/deliveries", args.tenant);
     let request = match &args.request {
-        Some(file) => {
-            let xml = std::fs::read(file).with_context(|| format!("cannot read {}", file.display()))?;
-            f.request(Method::POST, &path)
-                .header(reqwest::header::CONTENT_TYPE, "application/xml")
-                .body(xml)
-        }
+        Some(file) => f.post_xml(&path, file)?,
         None => {
             if args.units.is_empty() && args.query.is_none() {
                 anyhow::bail!("name the units: --unit ID (repeatable), --query Q, or --request FILE.xml");
@@ -259,7 +251,16 @@ pub async fn deliver(args: DeliverArgs) -> anyhow::Result<ExitCode> {
     let mut d: Value = f.json(request).await?;
     let id = d["id"].as_str().unwrap_or_default().to_owned();
     if args.wait {
-        d = wait(&f, &args.tenant, &id, args.json).await?;
+        let progress = |d: &Value| {
+            let p = &d["progress"];
+            format!(
+                "building: {}/{} objects, {}/{} bytes",
+                p["objects_done"], p["objects_total"], p["bytes_done"], p["bytes_total"]
+            )
+        };
+        d = f
+            .follow(d, &format!("{path}/{id}"), "building", args.json, progress)
+            .await?;
     }
     let status = d["status"].as_str().unwrap_or_default().to_owned();
     if args.json {
@@ -270,7 +271,7 @@ pub async fn deliver(args: DeliverArgs) -> anyhow::Result<ExitCode> {
     match status.as_str() {
         "ready" => {
             if let Some(out) = &args.out {
-                let written = download(&f, &format!("{path}/{id}/dip"), out).await?;
+                let written = f.download(&format!("{path}/{id}/dip"), out).await?;
                 eprintln!("wrote the DIP ({written} bytes) to {}", out.display());
             }
             Ok(ExitCode::SUCCESS)
@@ -293,46 +294,6 @@ pub async fn deliver(args: DeliverArgs) -> anyhow::Result<ExitCode> {
             Ok(ExitCode::FAILURE)
         }
     }
-}
-
-/// Polls until the delivery leaves `building`, showing progress on stderr.
-async fn wait(f: &Front, tenant: &str, id: &str, quiet: bool) -> anyhow::Result<Value> {
-    loop {
-        let d: Value = f.get(&format!("/v1/tenants/{tenant}/deliveries/{id}")).await?;
-        if d["status"] != "building" {
-            return Ok(d);
-        }
-        if !quiet {
-            let p = &d["progress"];
-            eprint!(
-                "\rbuilding: {}/{} objects, {}/{} bytes   ",
-                p["objects_done"], p["objects_total"], p["bytes_done"], p["bytes_total"]
-            );
-        }
-        tokio::time::sleep(Duration::from_millis(500)).await;
-    }
-}
-
-/// Streams a download to a temporary file beside `out`, renamed once complete.
-async fn download(f: &Front, path: &str, out: &Path) -> anyhow::Result<u64> {
-    let resp = f.send(f.request(Method::GET, path)).await?;
-    let dir = out
-        .parent()
-        .filter(|p| !p.as_os_str().is_empty())
-        .unwrap_or(Path::new("."));
-    let tmp = tempfile::NamedTempFile::new_in(dir)?;
-    let mut file = tokio::fs::File::from_std(tmp.reopen()?);
-    let mut stream = resp.bytes_stream();
-    let mut written = 0u64;
-    while let Some(chunk) = stream.next().await {
-        let chunk = chunk.context("the download broke")?;
-        tokio::io::AsyncWriteExt::write_all(&mut file, &chunk).await?;
-        written += chunk.len() as u64;
-    }
-    tokio::io::AsyncWriteExt::flush(&mut file).await?;
-    file.sync_all().await?;
-    tmp.persist(out)?;
-    Ok(written)
 }
 
 pub async fn delivery(command: DeliveryCommand) -> anyhow::Result<ExitCode> {
@@ -361,12 +322,7 @@ pub async fn delivery(command: DeliveryCommand) -> anyhow::Result<ExitCode> {
             let f = Front::new(&front)?;
             let path = format!("/v1/tenants/{tenant}/deliveries/{id}/authorization");
             let request = match reply {
-                Some(file) => {
-                    let xml = std::fs::read(&file).with_context(|| format!("cannot read {}", file.display()))?;
-                    f.request(Method::POST, &path)
-                        .header(reqwest::header::CONTENT_TYPE, "application/xml")
-                        .body(xml)
-                }
+                Some(file) => f.post_xml(&path, &file)?,
                 None => {
                     let decision = match (approve, refuse) {
                         (true, false) => "approved",
@@ -382,7 +338,9 @@ pub async fn delivery(command: DeliveryCommand) -> anyhow::Result<ExitCode> {
         }
         DeliveryCommand::Download { tenant, id, out, front } => {
             let f = Front::new(&front)?;
-            let written = download(&f, &format!("/v1/tenants/{tenant}/deliveries/{id}/dip"), &out).await?;
+            let written = f
+                .download(&format!("/v1/tenants/{tenant}/deliveries/{id}/dip"), &out)
+                .await?;
             eprintln!("wrote {written} bytes to {}", out.display());
         }
         DeliveryCommand::Message {
@@ -394,7 +352,7 @@ pub async fn delivery(command: DeliveryCommand) -> anyhow::Result<ExitCode> {
         } => {
             let f = Front::new(&front)?;
             let path = format!("/v1/tenants/{tenant}/deliveries/{id}/messages/{name}");
-            let written = download(&f, &path, &out).await?;
+            let written = f.download(&path, &out).await?;
             eprintln!("wrote {written} bytes to {}", out.display());
         }
     }

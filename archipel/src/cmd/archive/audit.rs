@@ -2,13 +2,13 @@
 
 use std::path::PathBuf;
 use std::process::ExitCode;
-use std::time::Duration;
 
 use anyhow::Context;
 use reqwest::Method;
 use serde_json::{json, Value};
 
 use super::http::{Front, FrontArgs};
+use super::listing::{show_or_list, ShowArgs};
 
 #[derive(clap::Subcommand)]
 pub enum AuditCommand {
@@ -35,15 +35,7 @@ pub enum AuditCommand {
         front: FrontArgs,
     },
     /// List the audits, or show one with its anomalies.
-    Show {
-        #[arg(long)]
-        tenant: String,
-        id: Option<String>,
-        #[arg(long)]
-        json: bool,
-        #[command(flatten)]
-        front: FrontArgs,
-    },
+    Show(ShowArgs),
     /// Save an audit's report.
     Report {
         #[arg(long)]
@@ -80,37 +72,25 @@ pub async fn audit(command: AuditCommand) -> anyhow::Result<ExitCode> {
             let mut v: Value = f.json(f.request(Method::POST, &path).json(&body)).await?;
             let id = v["id"].as_str().unwrap_or_default().to_owned();
             if !no_wait {
-                while v["status"] == "running" {
-                    if !json {
-                        let p = &v["progress"];
-                        eprint!(
-                            "\raudit {id} : {}/{} objets relus, {}/{} octets, {} anomalies   ",
-                            p["objects_done"],
-                            p["objects_total"],
-                            p["bytes_done"],
-                            p["bytes_total"],
-                            v["counts"]["anomalies"]
-                        );
-                    }
-                    tokio::time::sleep(Duration::from_millis(500)).await;
-                    v = f.get(&format!("{path}/{id}")).await?;
-                }
-                if !json {
-                    eprintln!();
-                }
+                let progress = |v: &Value| {
+                    let p = &v["progress"];
+                    format!(
+                        "audit {id} : {}/{} objets relus, {}/{} octets, {} anomalies",
+                        p["objects_done"],
+                        p["objects_total"],
+                        p["bytes_done"],
+                        p["bytes_total"],
+                        v["counts"]["anomalies"]
+                    )
+                };
+                v = f.follow(v, &format!("{path}/{id}"), "running", json, progress).await?;
                 if let Some(out) = &output {
-                    save(&f, &format!("{path}/{id}/report"), out).await?;
+                    f.download(&format!("{path}/{id}/report"), out).await?;
                 }
             }
             print(&v, json)
         }
-        AuditCommand::Show {
-            tenant,
-            id,
-            json,
-            front,
-        } => {
-            let f = Front::new(&front)?;
+        AuditCommand::Show(args) => {
             let line = |x: &Value| {
                 format!(
                     "{}\t{}\t{} objets\t{} anomalies\t{}",
@@ -121,8 +101,7 @@ pub async fn audit(command: AuditCommand) -> anyhow::Result<ExitCode> {
                     x["created_at"].as_str().unwrap_or("")
                 )
             };
-            let path = format!("/v1/tenants/{tenant}/audits");
-            super::listing::show_or_list(&f, &path, id, json, print, line).await
+            show_or_list(args, "audits", print, line).await
         }
         AuditCommand::Report {
             tenant,
@@ -131,24 +110,11 @@ pub async fn audit(command: AuditCommand) -> anyhow::Result<ExitCode> {
             front,
         } => {
             let f = Front::new(&front)?;
-            save(&f, &format!("/v1/tenants/{tenant}/audits/{id}/report"), &output).await?;
+            f.download(&format!("/v1/tenants/{tenant}/audits/{id}/report"), &output)
+                .await?;
             Ok(ExitCode::SUCCESS)
         }
     }
-}
-
-async fn save(f: &Front, path: &str, out: &std::path::Path) -> anyhow::Result<()> {
-    let bytes = f.send(f.request(Method::GET, path)).await?.bytes().await?;
-    let dir = out
-        .parent()
-        .filter(|p| !p.as_os_str().is_empty())
-        .unwrap_or(std::path::Path::new("."));
-    let mut tmp = tempfile::NamedTempFile::new_in(dir).with_context(|| format!("cannot write in {}", dir.display()))?;
-    std::io::Write::write_all(&mut tmp, &bytes)?;
-    tmp.as_file().sync_all()?;
-    tmp.persist(out)
-        .with_context(|| format!("cannot write {}", out.display()))?;
-    Ok(())
 }
 
 fn print(v: &Value, json: bool) -> anyhow::Result<ExitCode> {
@@ -213,7 +179,7 @@ pub async fn probative(args: ProbativeArgs) -> anyhow::Result<ExitCode> {
     let id = v["id"].as_str().unwrap_or_default().to_owned();
     if let Some(out) = &args.output {
         // The stored bytes, whose SHA-512 the logbook holds.
-        save(&f, &format!("{path}/{id}"), out).await?;
+        f.download(&format!("{path}/{id}"), out).await?;
     }
     if args.json {
         crate::output::print_json(&v)?;

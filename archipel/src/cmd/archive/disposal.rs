@@ -8,6 +8,7 @@ use reqwest::Method;
 use serde_json::{json, Value};
 
 use super::http::{Front, FrontArgs};
+use super::listing::{show_or_list, ShowArgs};
 
 #[derive(clap::Subcommand)]
 pub enum EliminationCommand {
@@ -50,15 +51,7 @@ pub enum EliminationCommand {
         front: FrontArgs,
     },
     /// List the tenant's eliminations, or show one.
-    Show {
-        #[arg(long)]
-        tenant: String,
-        id: Option<String>,
-        #[arg(long)]
-        json: bool,
-        #[command(flatten)]
-        front: FrontArgs,
-    },
+    Show(ShowArgs),
     /// The control authority's visa (control-authority token only): approve (all, or all but
     /// --refuse-unit ones) or refuse, or send its own AuthorizationControlAuthorityRequestReply.
     Decide {
@@ -282,13 +275,7 @@ pub async fn elimination(command: EliminationCommand) -> anyhow::Result<ExitCode
             }
             print_proposal(&v, json)
         }
-        EliminationCommand::Show {
-            tenant,
-            id,
-            json,
-            front,
-        } => {
-            let f = Front::new(&front)?;
+        EliminationCommand::Show(args) => {
             let line = |p: &Value| {
                 format!(
                     "{}\t{}\t{} unités\t{}",
@@ -298,8 +285,7 @@ pub async fn elimination(command: EliminationCommand) -> anyhow::Result<ExitCode
                     p["created_at"].as_str().unwrap_or("")
                 )
             };
-            let path = format!("/v1/tenants/{tenant}/eliminations");
-            super::listing::show_or_list(&f, &path, id, json, print_proposal, line).await
+            show_or_list(args, "eliminations", print_proposal, line).await
         }
         EliminationCommand::Decide {
             tenant,
@@ -315,10 +301,7 @@ pub async fn elimination(command: EliminationCommand) -> anyhow::Result<ExitCode
             let f = Front::new(&front)?;
             let path = format!("/v1/tenants/{tenant}/eliminations/{id}/decision");
             let r = if let Some(file) = &reply {
-                let xml = std::fs::read(file).with_context(|| format!("cannot read {}", file.display()))?;
-                f.request(Method::POST, &path)
-                    .header(reqwest::header::CONTENT_TYPE, "application/xml")
-                    .body(xml)
+                f.post_xml(&path, file)?
             } else if approve || refuse {
                 let decision = if approve { "approved" } else { "refused" };
                 f.request(Method::POST, &path)
@@ -364,13 +347,9 @@ pub async fn elimination(command: EliminationCommand) -> anyhow::Result<ExitCode
 }
 
 async fn save_message(f: &Front, tenant: &str, id: &str, name: &str, path: &std::path::Path) -> anyhow::Result<()> {
-    let resp = f
-        .send(f.request(
-            Method::GET,
-            &format!("/v1/tenants/{tenant}/eliminations/{id}/messages/{name}"),
-        ))
+    f.download(&format!("/v1/tenants/{tenant}/eliminations/{id}/messages/{name}"), path)
         .await?;
-    std::fs::write(path, resp.bytes().await?).with_context(|| format!("cannot write {}", path.display()))
+    Ok(())
 }
 
 fn print_proposal(v: &Value, json: bool) -> anyhow::Result<ExitCode> {
@@ -495,14 +474,8 @@ async fn send(
         let op = v["operation"].as_str().unwrap_or_default();
         for n in v["notifications"].as_array().into_iter().flatten() {
             let id = n["message_identifier"].as_str().unwrap_or_default();
-            let resp = f
-                .send(f.request(
-                    Method::GET,
-                    &format!("/v1/tenants/{tenant}/modifications/{op}/notifications/{id}"),
-                ))
-                .await?;
-            let path = dir.join(format!("{id}.xml"));
-            std::fs::write(&path, resp.bytes().await?).with_context(|| format!("cannot write {}", path.display()))?;
+            let path = format!("/v1/tenants/{tenant}/modifications/{op}/notifications/{id}");
+            f.download(&path, &dir.join(format!("{id}.xml"))).await?;
         }
     }
     if out.json {

@@ -1,10 +1,13 @@
 //! Talking to an archive front over its REST API.
 
 use std::path::Path;
+use std::time::Duration;
 
 use anyhow::{bail, Context};
+use futures::StreamExt;
 use reqwest::{Method, RequestBuilder, Response};
 use serde::de::DeserializeOwned;
+use serde_json::Value;
 
 /// Where the archive front is and who we are to it.
 #[derive(clap::Args, Clone)]
@@ -91,5 +94,61 @@ impl Front {
             .header(reqwest::header::CONTENT_LENGTH, len)
             .body(body);
         self.json(r).await
+    }
+
+    /// POSTs the SEDA message in `file` as is.
+    pub fn post_xml(&self, path: &str, file: &Path) -> anyhow::Result<RequestBuilder> {
+        let xml = std::fs::read(file).with_context(|| format!("cannot read {}", file.display()))?;
+        Ok(self
+            .request(Method::POST, path)
+            .header(reqwest::header::CONTENT_TYPE, "application/xml")
+            .body(xml))
+    }
+
+    /// Streams a download to a temporary file beside `out`, synced and renamed once complete;
+    /// returns its size.
+    pub async fn download(&self, path: &str, out: &Path) -> anyhow::Result<u64> {
+        let resp = self.send(self.request(Method::GET, path)).await?;
+        let dir = out
+            .parent()
+            .filter(|p| !p.as_os_str().is_empty())
+            .unwrap_or(Path::new("."));
+        let tmp = tempfile::NamedTempFile::new_in(dir).with_context(|| format!("cannot write in {}", dir.display()))?;
+        let mut file = tokio::fs::File::from_std(tmp.reopen()?);
+        let mut stream = resp.bytes_stream();
+        let mut written = 0u64;
+        while let Some(chunk) = stream.next().await {
+            let chunk = chunk.context("the download broke; run the command again")?;
+            tokio::io::AsyncWriteExt::write_all(&mut file, &chunk).await?;
+            written += chunk.len() as u64;
+        }
+        tokio::io::AsyncWriteExt::flush(&mut file).await?;
+        file.sync_all().await?;
+        tmp.persist(out)
+            .with_context(|| format!("cannot write {}", out.display()))?;
+        Ok(written)
+    }
+
+    /// Follows the record `v` (at `path`) while its status is `busy`, every half second, with
+    /// `progress` of it on one stderr line unless `quiet`; returns it once it has moved on.
+    pub async fn follow(
+        &self,
+        mut v: Value,
+        path: &str,
+        busy: &str,
+        quiet: bool,
+        progress: impl Fn(&Value) -> String,
+    ) -> anyhow::Result<Value> {
+        while v["status"] == busy {
+            if !quiet {
+                eprint!("\r{}   ", progress(&v));
+            }
+            tokio::time::sleep(Duration::from_millis(500)).await;
+            v = self.get(path).await?;
+        }
+        if !quiet {
+            eprintln!();
+        }
+        Ok(v)
     }
 }

@@ -21,7 +21,6 @@ use std::process::ExitCode;
 
 use anyhow::Context;
 use clap::Subcommand;
-use futures::StreamExt;
 use reqwest::Method;
 use serde_json::{json, Value};
 
@@ -412,6 +411,12 @@ fn severity(s: SeverityArg) -> &'static str {
     }
 }
 
+/// The RELAX NG `what` (grammar, profile) at `path`, if one is given.
+fn read_rng(path: Option<&std::path::Path>, what: &str) -> anyhow::Result<Option<String>> {
+    path.map(|p| std::fs::read_to_string(p).with_context(|| format!("cannot read the RNG {what} {}", p.display())))
+        .transpose()
+}
+
 /// Prints `v` as JSON, or one line per record with the given fields.
 fn show(v: &Value, json_out: bool, fields: &[&str]) -> anyhow::Result<()> {
     if json_out {
@@ -489,13 +494,7 @@ pub async fn run(command: ArchiveCommand) -> anyhow::Result<ExitCode> {
                 front,
             } => {
                 let f = Front::new(&front)?;
-                let rng = match &rng {
-                    Some(path) => Some(
-                        std::fs::read_to_string(path)
-                            .with_context(|| format!("cannot read the RNG grammar {}", path.display()))?,
-                    ),
-                    None => None,
-                };
+                let rng = read_rng(rng.as_deref(), "grammar")?;
                 let body = json!({
                     "name": name, "transferring_agencies": transferring_agencies, "profile": profile,
                     "allowed_formats": allowed_formats, "format_mismatch": severity(format_mismatch),
@@ -530,13 +529,7 @@ pub async fn run(command: ArchiveCommand) -> anyhow::Result<ExitCode> {
                 front,
             } => {
                 let f = Front::new(&front)?;
-                let rng = match &rng {
-                    Some(path) => Some(
-                        std::fs::read_to_string(path)
-                            .with_context(|| format!("cannot read the RNG profile {}", path.display()))?,
-                    ),
-                    None => None,
-                };
+                let rng = read_rng(rng.as_deref(), "profile")?;
                 let body = json!({"name": name, "required_fields": required_fields, "allowed_formats": allowed_formats, "rng": rng});
                 let path = format!("/v1/tenants/{tenant}/profiles/{id}");
                 let v: Value = f.json(f.request(Method::PUT, &path).json(&body)).await?;
@@ -640,24 +633,7 @@ pub async fn run(command: ArchiveCommand) -> anyhow::Result<ExitCode> {
         } => {
             let f = Front::new(&front)?;
             let path = format!("/v1/tenants/{tenant}/units/{unit}/objects/{object}");
-            let resp = f.send(f.request(Method::GET, &path)).await?;
-            let dir = output
-                .parent()
-                .filter(|p| !p.as_os_str().is_empty())
-                .unwrap_or(std::path::Path::new("."));
-            // Streamed to a temporary file beside the target, renamed only once complete.
-            let tmp = tempfile::NamedTempFile::new_in(dir)?;
-            let mut file = tokio::fs::File::from_std(tmp.reopen()?);
-            let mut stream = resp.bytes_stream();
-            let mut written = 0u64;
-            while let Some(chunk) = stream.next().await {
-                let chunk = chunk.context("the download broke")?;
-                tokio::io::AsyncWriteExt::write_all(&mut file, &chunk).await?;
-                written += chunk.len() as u64;
-            }
-            tokio::io::AsyncWriteExt::flush(&mut file).await?;
-            file.sync_all().await?;
-            tmp.persist(&output)?;
+            let written = f.download(&path, &output).await?;
             eprintln!("wrote {written} bytes to {}", output.display());
             Ok(ExitCode::SUCCESS)
         }

@@ -1,16 +1,14 @@
 //! `archipel archive restitution …` and `transfer-out …`: archives leaving Archipel, back to
 //! their originating agency or to another archive.
 
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 use std::process::ExitCode;
-use std::time::Duration;
 
-use anyhow::Context;
-use futures::StreamExt;
 use reqwest::Method;
 use serde_json::{json, Value};
 
 use super::http::{Front, FrontArgs};
+use super::listing::{show_or_list, ShowArgs};
 
 #[derive(clap::Args)]
 pub struct StartArgs {
@@ -101,15 +99,7 @@ pub enum TransferOutCommand {
 #[derive(clap::Subcommand)]
 pub enum CommonCommand {
     /// List them, or show one.
-    Show {
-        #[arg(long)]
-        tenant: String,
-        id: Option<String>,
-        #[arg(long)]
-        json: bool,
-        #[command(flatten)]
-        front: FrontArgs,
-    },
+    Show(ShowArgs),
     /// Save the package (zip).
     Package {
         #[arg(long)]
@@ -151,12 +141,7 @@ pub async fn restitution(command: RestitutionCommand) -> anyhow::Result<ExitCode
             let f = Front::new(&front)?;
             let path = format!("/v1/tenants/{tenant}/{BASE}/{id}/acknowledgement");
             let r = match &xml {
-                Some(file) => {
-                    let body = std::fs::read(file).with_context(|| format!("cannot read {}", file.display()))?;
-                    f.request(Method::POST, &path)
-                        .header(reqwest::header::CONTENT_TYPE, "application/xml")
-                        .body(body)
-                }
+                Some(file) => f.post_xml(&path, file)?,
                 None => f
                     .request(Method::POST, &path)
                     .json(&json!({"received": true, "comment": comment})),
@@ -182,11 +167,7 @@ pub async fn transfer_out(command: TransferOutCommand) -> anyhow::Result<ExitCod
             front,
         } => {
             let f = Front::new(&front)?;
-            let body = std::fs::read(&atr).with_context(|| format!("cannot read {}", atr.display()))?;
-            let r = f
-                .request(Method::POST, &format!("/v1/tenants/{tenant}/{BASE}/{id}/reply"))
-                .header(reqwest::header::CONTENT_TYPE, "application/xml")
-                .body(body);
+            let r = f.post_xml(&format!("/v1/tenants/{tenant}/{BASE}/{id}/reply"), &atr)?;
             let v: Value = f.json(r).await?;
             print(&v, json)
         }
@@ -204,23 +185,16 @@ async fn start(base: &str, mut body: Value, args: StartArgs) -> anyhow::Result<E
     let mut v: Value = f.json(f.request(Method::POST, &path).json(&body)).await?;
     let id = v["id"].as_str().unwrap_or_default().to_owned();
     if !args.no_wait {
-        loop {
-            if v["status"] != "building" {
-                break;
-            }
-            if !args.json {
-                let p = &v["progress"];
-                eprint!(
-                    "\r{id} : paquet en construction, {}/{} objets, {}/{} octets   ",
-                    p["objects_done"], p["objects_total"], p["bytes_done"], p["bytes_total"]
-                );
-            }
-            tokio::time::sleep(Duration::from_millis(500)).await;
-            v = f.get(&format!("{path}/{id}")).await?;
-        }
-        if !args.json {
-            eprintln!();
-        }
+        let progress = |v: &Value| {
+            let p = &v["progress"];
+            format!(
+                "{id} : paquet en construction, {}/{} objets, {}/{} octets",
+                p["objects_done"], p["objects_total"], p["bytes_done"], p["bytes_total"]
+            )
+        };
+        v = f
+            .follow(v, &format!("{path}/{id}"), "building", args.json, progress)
+            .await?;
         if v["status"] == "failed" {
             anyhow::bail!(
                 "the package of {id} could not be built: {}",
@@ -228,7 +202,7 @@ async fn start(base: &str, mut body: Value, args: StartArgs) -> anyhow::Result<E
             );
         }
         if let Some(out) = &args.output {
-            download(&f, &format!("{path}/{id}/package"), out).await?;
+            f.download(&format!("{path}/{id}/package"), out).await?;
         }
     }
     print(&v, args.json)
@@ -236,13 +210,7 @@ async fn start(base: &str, mut body: Value, args: StartArgs) -> anyhow::Result<E
 
 async fn common(base: &str, c: CommonCommand) -> anyhow::Result<ExitCode> {
     match c {
-        CommonCommand::Show {
-            tenant,
-            id,
-            json,
-            front,
-        } => {
-            let f = Front::new(&front)?;
+        CommonCommand::Show(args) => {
             let line = |o: &Value| {
                 format!(
                     "{}\t{}\t{}\t{} unités\t{}",
@@ -253,8 +221,7 @@ async fn common(base: &str, c: CommonCommand) -> anyhow::Result<ExitCode> {
                     o["created_at"].as_str().unwrap_or("")
                 )
             };
-            let path = format!("/v1/tenants/{tenant}/{base}");
-            super::listing::show_or_list(&f, &path, id, json, print, line).await
+            show_or_list(args, base, print, line).await
         }
         CommonCommand::Package {
             tenant,
@@ -263,7 +230,8 @@ async fn common(base: &str, c: CommonCommand) -> anyhow::Result<ExitCode> {
             front,
         } => {
             let f = Front::new(&front)?;
-            download(&f, &format!("/v1/tenants/{tenant}/{base}/{id}/package"), &output).await?;
+            f.download(&format!("/v1/tenants/{tenant}/{base}/{id}/package"), &output)
+                .await?;
             Ok(ExitCode::SUCCESS)
         }
         CommonCommand::Message {
@@ -274,38 +242,11 @@ async fn common(base: &str, c: CommonCommand) -> anyhow::Result<ExitCode> {
             front,
         } => {
             let f = Front::new(&front)?;
-            download(
-                &f,
-                &format!("/v1/tenants/{tenant}/{base}/{id}/messages/{name}"),
-                &output,
-            )
-            .await?;
+            f.download(&format!("/v1/tenants/{tenant}/{base}/{id}/messages/{name}"), &output)
+                .await?;
             Ok(ExitCode::SUCCESS)
         }
     }
-}
-
-/// Streams a download to a temporary file beside `out`, synced and renamed once complete.
-async fn download(f: &Front, path: &str, out: &Path) -> anyhow::Result<u64> {
-    let resp = f.send(f.request(Method::GET, path)).await?;
-    let dir = out
-        .parent()
-        .filter(|p| !p.as_os_str().is_empty())
-        .unwrap_or(Path::new("."));
-    let tmp = tempfile::NamedTempFile::new_in(dir).with_context(|| format!("cannot write in {}", dir.display()))?;
-    let mut file = tokio::fs::File::from_std(tmp.reopen()?);
-    let mut stream = resp.bytes_stream();
-    let mut written = 0u64;
-    while let Some(chunk) = stream.next().await {
-        let chunk = chunk.context("the download broke; run the command again")?;
-        tokio::io::AsyncWriteExt::write_all(&mut file, &chunk).await?;
-        written += chunk.len() as u64;
-    }
-    tokio::io::AsyncWriteExt::flush(&mut file).await?;
-    file.sync_all().await?;
-    tmp.persist(out)
-        .with_context(|| format!("cannot write {}", out.display()))?;
-    Ok(written)
 }
 
 fn print(v: &Value, json: bool) -> anyhow::Result<ExitCode> {
