@@ -4,37 +4,14 @@
 mod archive_common;
 mod common;
 
-use archive_common::{manifest, zip, File, Front, RULES_CSV};
+use archive_common::{manifest, write_sip, zip, File, Front, RULES_CSV};
 use common::serial;
 use serde_json::Value;
 
 /// Sets up `tenant` with rules and an agreement, transfers one SIP, returns (archivist token, unit ids).
 fn tenant_with_a_transfer(front: &Front, tenant: &str, title_word: &str) -> (String, Vec<String>) {
-    front.json(
-        &front.operator,
-        &["tenant", "add", tenant, "--archival-agency", "Identifier4", "--json"],
-    );
-    let archivist = front.token(tenant, "archivist", None);
-    let rules = front.dir.path().join("rules.csv");
-    std::fs::write(&rules, RULES_CSV).unwrap();
-    front.json(
-        &archivist,
-        &["rules", "import", "--tenant", tenant, rules.to_str().unwrap(), "--json"],
-    );
-    front.json(
-        &archivist,
-        &[
-            "agreement",
-            "add",
-            "--tenant",
-            tenant,
-            "--id",
-            "AGR-TEST",
-            "--transferring-agency",
-            "Identifier5",
-            "--json",
-        ],
-    );
+    let archivist =
+        archive_common::tenant(front, tenant, "Identifier4", RULES_CSV, &["AGR-TEST"], "Identifier5").archivist;
     let data = format!("{title_word} contenu").into_bytes();
     let files = [File {
         id: "O1",
@@ -44,9 +21,8 @@ fn tenant_with_a_transfer(front: &Front, tenant: &str, title_word: &str) -> (Str
     let xml = manifest("AGR-TEST", &files, "")
         .replace("Délibérations du conseil 2020", &format!("Délibérations {title_word}"));
     let sip = front.dir.path().join(format!("{tenant}.zip"));
-    zip(&sip, &[("manifest.xml", xml.as_bytes()), ("content/acte.txt", &data)]);
-    let (v, _) = front.transfer(&archivist, tenant, &sip);
-    assert_eq!(v["status"], "OK", "{v:#}");
+    write_sip(&sip, &xml, &files);
+    front.ingest(&archivist, tenant, &sip);
     let page = front.json(&archivist, &["search", "--tenant", tenant, "--json", "--limit", "100"]);
     let ids = page["hits"]
         .as_array()
@@ -422,19 +398,12 @@ fn tenants_are_isolated_and_the_catalog_rebuilds_from_the_cluster() {
     assert!(err.contains("HTTP 401") && err.contains("revoked"), "{err}");
 
     // Denials are in the logbook of the tenant that was targeted.
-    let log = front.json(&region, &["logbook", "show", "--tenant", "region", "--limit", "1000"]);
-    let denials = log
-        .as_array()
-        .unwrap()
+    let events = front.events(&region, "region");
+    let denials = events.iter().filter(|e| *e == "access.denied").count();
+    assert!(denials >= 1, "denied calls must be logged: {events:?}");
+    let steps: Vec<&str> = events
         .iter()
-        .filter(|e| e["event_type"] == "access.denied")
-        .count();
-    assert!(denials >= 1, "denied calls must be logged: {log:#}");
-    let steps: Vec<&str> = log
-        .as_array()
-        .unwrap()
-        .iter()
-        .filter_map(|e| e["event_type"].as_str())
+        .map(String::as_str)
         .filter(|t| t.starts_with("transfer.step."))
         .collect();
     for step in [

@@ -9,7 +9,7 @@ mod archive_common;
 mod common;
 
 use archive_common::disposal::system_id;
-use archive_common::{manifest, region, zip, File, Front, RULES_CSV};
+use archive_common::{abc, manifest, region, write_sip, Front, RULES_CSV};
 use common::serial;
 use serde_json::Value;
 use sha2::Digest;
@@ -24,37 +24,10 @@ fn audit_reads_back_every_object_and_reports_anomalies() {
         .iter()
         .map(|f| format!("contenu {f} ").repeat(300).into_bytes())
         .collect();
-    let files = [
-        File {
-            id: "A",
-            name: "a.txt",
-            data: &data[0],
-        },
-        File {
-            id: "B",
-            name: "b.txt",
-            data: &data[1],
-        },
-        File {
-            id: "C",
-            name: "c.txt",
-            data: &data[2],
-        },
-    ];
-    let xml = manifest("AGR-AUD", &files, "");
+    let files = abc([&data[0], &data[1], &data[2]]);
     let sip = dir.join("sip.zip");
-    zip(
-        &sip,
-        &[
-            ("manifest.xml", xml.as_bytes()),
-            ("content/a.txt", &data[0]),
-            ("content/b.txt", &data[1]),
-            ("content/c.txt", &data[2]),
-        ],
-    );
-    let (v, atr) = front.transfer(&r.agency, "region", &sip);
-    assert_eq!(v["status"], "OK", "{v:#}");
-    let atr = std::fs::read_to_string(atr).unwrap();
+    write_sip(&sip, &manifest("AGR-AUD", &files, ""), &files);
+    let atr = front.ingest(&r.agency, "region", &sip);
     let (ua, ub) = (system_id(&atr, "UA"), system_id(&atr, "UB"));
 
     // The whole tenant: three objects, all intact; the report is stored and its digest sealed.
@@ -224,11 +197,7 @@ fn audit_reads_back_every_object_and_reports_anomalies() {
         .unwrap()
         .contains("DigestMismatch"));
 
-    let log = front.json(
-        &r.archivist,
-        &["logbook", "show", "--tenant", "region", "--limit", "1000"],
-    );
-    let entries = log.as_array().unwrap();
+    let entries = front.logbook(&r.archivist, "region");
     assert!(entries
         .iter()
         .any(|e| e["event_type"] == "probative.report" && e["detail"]["report_sha512"] == rv["sha512"]));

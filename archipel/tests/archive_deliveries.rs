@@ -11,7 +11,7 @@ use std::path::Path;
 use std::time::Duration;
 
 use archive_common::access::{access_sip, AccessUnit};
-use archive_common::{region, seda_valid, Front, RULES_CSV};
+use archive_common::{assert_seda, region, Front, RULES_CSV};
 use common::{serial, Tuning};
 use serde_json::Value;
 use sha2::Digest;
@@ -169,14 +169,6 @@ fn requester(front: &Front, archivist: &str, contract: &str, extra: &[&str]) -> 
     v["token"].as_str().unwrap().to_owned()
 }
 
-fn log_events(front: &Front, archivist: &str) -> Vec<Value> {
-    front
-        .json(archivist, &["logbook", "show", "--tenant", "region", "--limit", "1000"])
-        .as_array()
-        .unwrap()
-        .clone()
-}
-
 #[test]
 fn contracts_and_communicability_decide_what_a_requester_sees_and_takes() {
     let _g = serial();
@@ -268,7 +260,8 @@ fn contracts_and_communicability_decide_what_a_requester_sees_and_takes() {
     assert!(err.contains("HTTP 404"), "{err}");
 
     // Every refusal is in the logbook, with its reason.
-    let denied: Vec<String> = log_events(&front, &archivist)
+    let denied: Vec<String> = front
+        .logbook(&archivist, "region")
         .iter()
         .filter(|e| e["event_type"] == "access.denied")
         .map(|e| e["detail"]["reason"].as_str().unwrap_or_default().to_owned())
@@ -343,12 +336,6 @@ fn xml_texts(xml: &[u8], name: &str) -> Vec<String> {
         .collect()
 }
 
-fn assert_seda_valid(path: &Path) {
-    if let Some(Err(e)) = seda_valid(path) {
-        panic!("{} is not valid SEDA: {e}", path.display());
-    }
-}
-
 /// Runs a command that must succeed (its output is a file, not JSON).
 fn succeeds(front: &Front, token: &str, args: &[&str]) {
     let out = front.run(token, args);
@@ -411,7 +398,7 @@ fn dips_round_trip_and_derogations_need_both_approvals() {
         ],
     );
     assert_eq!(v["status"], "ready", "{v:#}");
-    assert_seda_valid(&dip);
+    assert_seda(&dip);
     let files = unzip(&dip);
     let manifest = &files["manifest.xml"];
     assert!(String::from_utf8_lossy(manifest).contains("<ArchiveDeliveryRequestReply"));
@@ -488,7 +475,7 @@ fn dips_round_trip_and_derogations_need_both_approvals() {
          </ArchiveDeliveryRequest>"
     );
     std::fs::write(&request, &xml).unwrap();
-    assert_seda_valid(&request);
+    assert_seda(&request);
     let dip21 = front.dir.path().join("dip-21.zip");
     let v = front.json(
         &reader,
@@ -505,7 +492,7 @@ fn dips_round_trip_and_derogations_need_both_approvals() {
         ],
     );
     assert_eq!(v["status"], "ready", "{v:#}");
-    assert_seda_valid(&dip21);
+    assert_seda(&dip21);
     let m = &unzip(&dip21)["manifest.xml"];
     assert!(String::from_utf8_lossy(m).contains("seda:v2.1"));
     assert_eq!(xml_texts(m, "MessageRequestIdentifier"), ["DEM-2026-7"]);
@@ -616,7 +603,7 @@ fn dips_round_trip_and_derogations_need_both_approvals() {
     assert!(std::fs::read_to_string(&msg)
         .unwrap()
         .contains("<AuthorizationOriginatingAgencyRequest"));
-    assert_seda_valid(&msg);
+    assert_seda(&msg);
     // Neither the requester nor the control authority answers for the originating agency.
     let err = refused(
         &front,
@@ -666,7 +653,7 @@ fn dips_round_trip_and_derogations_need_both_approvals() {
     assert!(std::fs::read_to_string(&msg)
         .unwrap()
         .contains("<AuthorizationControlAuthorityRequest"));
-    assert_seda_valid(&msg);
+    assert_seda(&msg);
     let err = refused(
         &front,
         &authority,
@@ -703,7 +690,7 @@ fn dips_round_trip_and_derogations_need_both_approvals() {
             msg.to_str().unwrap(),
         ],
     );
-    assert_seda_valid(&msg);
+    assert_seda(&msg);
     let err = refused(
         &front,
         &reader,
@@ -775,7 +762,7 @@ fn dips_round_trip_and_derogations_need_both_approvals() {
             dip_b.to_str().unwrap(),
         ],
     );
-    assert_seda_valid(&dip_b);
+    assert_seda(&dip_b);
     let files = unzip(&dip_b);
     let m = &files["manifest.xml"];
     assert_eq!(xml_texts(m, "UnitIdentifier"), std::slice::from_ref(&b));
@@ -806,7 +793,7 @@ fn dips_round_trip_and_derogations_need_both_approvals() {
     assert!(err.contains("HTTP 404"), "{err}");
 
     // The logbook tells the whole story.
-    let events = log_events(&front, &archivist);
+    let events = front.logbook(&archivist, "region");
     let count = |t: &str, outcome: &str| {
         events
             .iter()
@@ -899,7 +886,7 @@ fn an_interrupted_dip_build_is_taken_over_by_the_next_front() {
             out.to_str().unwrap(),
         ],
     );
-    assert_seda_valid(&out);
+    assert_seda(&out);
     let files = unzip(&out);
     let content: Vec<&Vec<u8>> = files
         .iter()
@@ -912,7 +899,8 @@ fn an_interrupted_dip_build_is_taken_over_by_the_next_front() {
     want.sort();
     got.sort();
     assert_eq!(got, want);
-    let resumed: Vec<Value> = log_events(&front, &archivist)
+    let resumed: Vec<Value> = front
+        .logbook(&archivist, "region")
         .into_iter()
         .filter(|e| e["event_type"] == "delivery.resumed")
         .collect();

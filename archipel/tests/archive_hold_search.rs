@@ -6,7 +6,7 @@ mod archive_common;
 mod common;
 
 use archive_common::disposal::system_id;
-use archive_common::{manifest, region, zip, File, Front, RULES_CSV};
+use archive_common::{abc, manifest, region, write_sip, Front, RULES_CSV};
 use common::serial;
 
 /// The front's "today" (its access clock file).
@@ -21,37 +21,10 @@ fn hold_filter_follows_holds_put_and_lifted() {
     let front = Front::start_with_access_clock(&clock);
     let rules = format!("{RULES_CSV}HOL-00001,HoldRule,Gel judiciaire,,,\n");
     let r = region(&front, &rules, &["AGR-GEL"]);
-    let files = [
-        File {
-            id: "A",
-            name: "a.txt",
-            data: b"piece A",
-        },
-        File {
-            id: "B",
-            name: "b.txt",
-            data: b"piece B",
-        },
-        File {
-            id: "C",
-            name: "c.txt",
-            data: b"piece C",
-        },
-    ];
-    let xml = manifest("AGR-GEL", &files, "");
+    let files = abc([b"piece A", b"piece B", b"piece C"]);
     let sip = front.dir.path().join("sip.zip");
-    zip(
-        &sip,
-        &[
-            ("manifest.xml", xml.as_bytes()),
-            ("content/a.txt", b"piece A"),
-            ("content/b.txt", b"piece B"),
-            ("content/c.txt", b"piece C"),
-        ],
-    );
-    let (v, atr) = front.transfer(&r.agency, "region", &sip);
-    assert_eq!(v["status"], "OK", "{v:#}");
-    let atr = std::fs::read_to_string(atr).unwrap();
+    write_sip(&sip, &manifest("AGR-GEL", &files, ""), &files);
+    let atr = front.ingest(&r.agency, "region", &sip);
     let (root, ua, ub, uc) = (
         system_id(&atr, "ROOT"),
         system_id(&atr, "UA"),

@@ -6,7 +6,7 @@ mod common;
 
 use std::path::Path;
 
-use archive_common::{manifest, region, seda_valid, shared, zip, File, Front, Region, RULES_CSV};
+use archive_common::{manifest, region, seda_valid, shared, zip, File, Front, Tenant, RULES_CSV};
 use common::serial;
 
 fn assert_atr(atr: &Path, expect_code: &str) {
@@ -31,7 +31,7 @@ fn corpus_sips_are_ingested_and_bad_ones_rejected_precisely() {
     let corpus = shared().join("corpus/seda");
     let front = Front::start();
     // The operator may not transfer: it administers, it never handles content.
-    let Region { archivist, agency, .. } = region(&front, RULES_CSV, &["IC-000001", "ArchivalAgreement0", "AGR-TEST"]);
+    let Tenant { archivist, agency, .. } = region(&front, RULES_CSV, &["IC-000001", "ArchivalAgreement0", "AGR-TEST"]);
 
     if corpus.is_dir() {
         for sip in ["SIP_OK.zip", "TestSip.zip"] {
@@ -340,7 +340,7 @@ fn corpus_sips_are_ingested_and_bad_ones_rejected_precisely() {
 fn small_files_are_packed_in_tar_and_read_back() {
     let _g = serial();
     let front = Front::start();
-    let Region { archivist, agency, .. } = region(&front, RULES_CSV, &["AGR-TEST"]);
+    let Tenant { archivist, agency, .. } = region(&front, RULES_CSV, &["AGR-TEST"]);
     // Three small files, one of them empty, and one past the 1 MiB packing limit.
     let large: Vec<u8> = (0..(3u32 << 19))
         .map(|i| (i.wrapping_mul(2654435761) >> 13) as u8)

@@ -12,15 +12,9 @@ mod archive_common;
 mod common;
 
 use archive_common::disposal::system_id;
-use archive_common::{manifest, region, seda_valid, zip, File, Front, RULES_CSV};
+use archive_common::{abc, assert_seda, manifest, region, tenant, write_sip, Front, RULES_CSV};
 use common::serial;
 use serde_json::Value;
-
-fn assert_seda(path: &std::path::Path) {
-    if let Some(r) = seda_valid(path) {
-        r.unwrap_or_else(|e| panic!("{} is not valid SEDA: {e}", path.display()));
-    }
-}
 
 /// A SIP of three one-file units under a root, for the originating agency `agency`.
 fn sip(
@@ -34,38 +28,34 @@ fn sip(
         .iter()
         .map(|f| format!("{tag} fichier {f} ").repeat(200).into_bytes())
         .collect();
-    let files = [
-        File {
-            id: "A",
-            name: "a.txt",
-            data: &data[0],
-        },
-        File {
-            id: "B",
-            name: "b.txt",
-            data: &data[1],
-        },
-        File {
-            id: "C",
-            name: "c.txt",
-            data: &data[2],
-        },
-    ];
+    let files = abc([&data[0], &data[1], &data[2]]);
     let xml = manifest(agreement, &files, "").replace(
         "<ManagementMetadata/>",
         &format!("<ManagementMetadata><OriginatingAgencyIdentifier>{agency}</OriginatingAgencyIdentifier></ManagementMetadata>"),
     );
     let path = dir.join(name);
-    zip(
-        &path,
+    write_sip(&path, &xml, &files);
+    (path, data)
+}
+
+/// Saves message `name` of the `kind` (transfer-out, restitution, elimination) record `id` at
+/// `path`, and checks it against the SEDA schemas.
+fn save_message(front: &Front, token: &str, kind: &str, id: &str, name: &str, path: &std::path::Path) {
+    let out = front.run(
+        token,
         &[
-            ("manifest.xml", xml.as_bytes()),
-            ("content/a.txt", &data[0]),
-            ("content/b.txt", &data[1]),
-            ("content/c.txt", &data[2]),
+            kind,
+            "message",
+            "--tenant",
+            "region",
+            id,
+            name,
+            "-o",
+            path.to_str().unwrap(),
         ],
     );
-    (path, data)
+    assert!(out.status.success(), "{}", stderr(&out));
+    assert_seda(path);
 }
 
 fn gone(front: &Front, token: &str, tenant: &str, unit: &str) -> bool {
@@ -85,44 +75,11 @@ fn transfer_out_round_trip_and_restitution() {
     let dir = front.dir.path().to_owned();
 
     // The receiving archive: tenant `dep` (AD-DEP), taking transfers from Identifier4 (region).
-    front.json(
-        &front.operator,
-        &["tenant", "add", "dep", "--archival-agency", "AD-DEP", "--json"],
-    );
-    let dep = front.token("dep", "archivist", None);
-    let rules_path = dir.join("dep-rules.csv");
-    std::fs::write(&rules_path, &rules).unwrap();
-    front.json(
-        &dep,
-        &[
-            "rules",
-            "import",
-            "--tenant",
-            "dep",
-            rules_path.to_str().unwrap(),
-            "--json",
-        ],
-    );
-    front.json(
-        &dep,
-        &[
-            "agreement",
-            "add",
-            "--tenant",
-            "dep",
-            "--id",
-            "AGR-IN",
-            "--transferring-agency",
-            "Identifier4",
-            "--json",
-        ],
-    );
-    let dep_in = front.token("dep", "transferring-agency", Some("Identifier4"));
+    let d = tenant(&front, "dep", "AD-DEP", &rules, &["AGR-IN"], "Identifier4");
+    let (dep, dep_in) = (d.archivist, d.agency);
 
     let (sip1, data) = sip(&dir, "sip1.zip", "AGR-OUT", "SP-REGION", "SORTIE");
-    let (v, atr) = front.transfer(&r.agency, "region", &sip1);
-    assert_eq!(v["status"], "OK", "{v:#}");
-    let atr = std::fs::read_to_string(atr).unwrap();
+    let atr = front.ingest(&r.agency, "region", &sip1);
     let (root, ua, ub, uc) = (
         system_id(&atr, "ROOT"),
         system_id(&atr, "UA"),
@@ -234,22 +191,14 @@ fn transfer_out_round_trip_and_restitution() {
     );
     let t2_id = t2["id"].as_str().unwrap().to_owned();
     assert_seda(&package);
-    let manifest_xml = dir.join("transfer.xml");
-    let out = front.run(
+    save_message(
+        &front,
         &r.archivist,
-        &[
-            "transfer-out",
-            "message",
-            "--tenant",
-            "region",
-            &t2_id,
-            "transfer",
-            "-o",
-            manifest_xml.to_str().unwrap(),
-        ],
+        "transfer-out",
+        &t2_id,
+        "transfer",
+        &dir.join("transfer.xml"),
     );
-    assert!(out.status.success(), "{}", stderr(&out));
-    assert_seda(&manifest_xml);
     // Another transfer's reply is refused and changes nothing.
     let out = front.run(
         &r.archivist,
@@ -343,9 +292,7 @@ fn transfer_out_round_trip_and_restitution() {
 
     // Restitution of a second SIP to SP-REGION; a held unit cannot leave.
     let (sip2, _) = sip(&dir, "sip2.zip", "AGR-REST", "SP-REGION", "RENDU");
-    let (v, atr2) = front.transfer(&r.agency, "region", &sip2);
-    assert_eq!(v["status"], "OK", "{v:#}");
-    let atr2 = std::fs::read_to_string(atr2).unwrap();
+    let atr2 = front.ingest(&r.agency, "region", &sip2);
     let (root2, ub2) = (system_id(&atr2, "ROOT"), system_id(&atr2, "UB"));
     front.json(
         &r.archivist,
@@ -414,26 +361,12 @@ fn transfer_out_round_trip_and_restitution() {
     assert_seda(&restitution);
     for name in ["request", "reply"] {
         let path = dir.join(format!("restitution-{name}.xml"));
-        let out = front.run(
-            &r.archivist,
-            &[
-                "restitution",
-                "message",
-                "--tenant",
-                "region",
-                &rs_id,
-                name,
-                "-o",
-                path.to_str().unwrap(),
-            ],
-        );
-        assert!(out.status.success(), "{}", stderr(&out));
+        save_message(&front, &r.archivist, "restitution", &rs_id, name, &path);
         let text = std::fs::read_to_string(&path).unwrap();
         assert!(
             text.contains("<ArchiveRestitutionRequest") && text.contains(&root2),
             "{text}"
         );
-        assert_seda(&path);
     }
     // Only the archivist records the receipt.
     let control = front.token("region", "control-authority", None);
@@ -454,22 +387,14 @@ fn transfer_out_round_trip_and_restitution() {
     );
     assert_eq!(done["status"], "executed", "{done:#}");
     assert!(gone(&front, &r.archivist, "region", &root2));
-    let ack = dir.join("ack.xml");
-    let out = front.run(
+    save_message(
+        &front,
         &r.archivist,
-        &[
-            "restitution",
-            "message",
-            "--tenant",
-            "region",
-            &rs_id,
-            "answer",
-            "-o",
-            ack.to_str().unwrap(),
-        ],
+        "restitution",
+        &rs_id,
+        "answer",
+        &dir.join("ack.xml"),
     );
-    assert!(out.status.success(), "{}", stderr(&out));
-    assert_seda(&ack);
     let elimination = front.json(
         &r.archivist,
         &[
@@ -482,48 +407,32 @@ fn transfer_out_round_trip_and_restitution() {
         ],
     );
     assert_eq!(elimination["kind"], "restitution");
-    let notification = dir.join("notification.xml");
     let name = elimination["execution"]["notifications"][0]["message_identifier"]
         .as_str()
         .unwrap();
-    let out = front.run(
+    save_message(
+        &front,
         &r.archivist,
+        "elimination",
+        done["elimination"].as_str().unwrap(),
+        name,
+        &dir.join("notification.xml"),
+    );
+
+    front.assert_logged(
+        &r.archivist,
+        "region",
         &[
-            "elimination",
-            "message",
-            "--tenant",
-            "region",
-            done["elimination"].as_str().unwrap(),
-            name,
-            "-o",
-            notification.to_str().unwrap(),
+            "transfer_out.started",
+            "transfer_out.package.built",
+            "transfer_out.answered",
+            "transfer_out.executed",
+            "restitution.started",
+            "restitution.answered",
+            "restitution.executed",
+            "elimination.unit.destroyed",
         ],
     );
-    assert!(out.status.success(), "{}", stderr(&out));
-    assert_seda(&notification);
-
-    let log = front.json(
-        &r.archivist,
-        &["logbook", "show", "--tenant", "region", "--limit", "1000"],
-    );
-    let events: Vec<&str> = log
-        .as_array()
-        .unwrap()
-        .iter()
-        .filter_map(|e| e["event_type"].as_str())
-        .collect();
-    for e in [
-        "transfer_out.started",
-        "transfer_out.package.built",
-        "transfer_out.answered",
-        "transfer_out.executed",
-        "restitution.started",
-        "restitution.answered",
-        "restitution.executed",
-        "elimination.unit.destroyed",
-    ] {
-        assert!(events.contains(&e), "{e} logged: {events:?}");
-    }
     let out = front.run(&r.archivist, &["register", "--tenant", "region", "--csv"]);
     let csv = String::from_utf8_lossy(&out.stdout);
     assert!(csv.lines().any(|l| l.contains(",restitution,")), "{csv}");

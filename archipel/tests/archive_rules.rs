@@ -7,7 +7,7 @@ mod common;
 
 use std::path::Path;
 
-use archive_common::{region, seda_valid, shared, zip, Front, Region};
+use archive_common::{region, seda_valid, shared, zip, Front, Tenant};
 use common::serial;
 use serde_json::Value;
 
@@ -79,7 +79,7 @@ struct Setup {
 
 fn setup() -> Setup {
     let front = Front::start();
-    let Region {
+    let Tenant {
         archivist,
         agency,
         rules: imported,

@@ -4,12 +4,11 @@
 mod archive_common;
 mod common;
 
-use std::io::{BufRead, BufReader};
-use std::path::Path;
-use std::process::{Child, Command, Stdio};
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Output};
 
-use archive_common::{front_log, region, seda_valid, sha256_hex, zip, Front, RULES_CSV};
-use common::{bin, serial};
+use archive_common::{launch, region, seda_valid, sha256_hex, write_sip, zip, Front, RULES_CSV};
+use common::serial;
 
 /// A second front on the same cluster: fronts keep no state, so it must agree with the first.
 struct OtherFront {
@@ -27,38 +26,18 @@ impl Drop for OtherFront {
 fn other_front(front: &Front) -> OtherFront {
     let dir = front.dir.path().join("front2");
     std::fs::create_dir_all(&dir).unwrap();
-    let mut child = Command::new(bin())
-        .args(["archive", "serve", "--listen", "127.0.0.1:0", "--spool"])
-        .arg(dir.join("spool"))
-        .env("ARCHIPEL_CLUSTER", front.cluster.addrs())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::from(std::fs::File::create(dir.join("front.log")).unwrap()))
-        .spawn()
-        .unwrap();
-    let mut line = String::new();
-    BufReader::new(child.stdout.take().unwrap())
-        .read_line(&mut line)
-        .unwrap();
-    let url = line
-        .trim()
-        .strip_prefix("ARCHIPEL_ARCHIVE=")
-        .unwrap_or_else(|| panic!("second front did not start: {line:?}; log: {}", front_log(&dir)))
-        .to_owned();
+    let (child, url) = launch(&front.cluster, &dir, "spool", &[]);
     OtherFront { url, child }
 }
 
 /// `archipel archive transfer … --wait --json` through the front at `url`.
 fn transfer_via(front: &Front, url: &str, token: &str, sip: &Path, atr: &Path) -> serde_json::Value {
-    let out = Command::new(bin())
-        .args(["archive", "transfer", "--tenant", "region"])
-        .arg(sip)
-        .args(["--wait", "--json", "--atr"])
-        .arg(atr)
-        .env("ARCHIPEL_ARCHIVE", url)
-        .env("ARCHIPEL_TOKEN", token)
-        .env("ARCHIPEL_CLUSTER", front.cluster.addrs())
-        .output()
-        .unwrap();
+    let (sip, atr) = (sip.to_str().unwrap(), atr.to_str().unwrap());
+    let args = ["transfer", "--tenant", "region", sip, "--wait", "--json", "--atr", atr];
+    json_of(&front.run_at(url, token, &args))
+}
+
+fn json_of(out: &Output) -> serde_json::Value {
     serde_json::from_slice(&out.stdout).unwrap_or_else(|e| {
         panic!(
             "not JSON ({e}): {}{}",
@@ -107,10 +86,16 @@ fn manifest(message: &str, agreement: &str, title: &str, level: &str, data: &[u8
     )
 }
 
-fn sip(dir: &Path, name: &str, manifest: &str, data: &[u8]) -> std::path::PathBuf {
+fn sip(dir: &Path, name: &str, manifest: &str, data: &[u8]) -> PathBuf {
     let path = dir.join(name);
     zip(&path, &[("manifest.xml", manifest.as_bytes()), ("content/a.txt", data)]);
     path
+}
+
+/// Writes the SIP `name` (`sip`), transfers it to `region` with `agency`'s token and waits: the
+/// verdict and the ATR path.
+fn send(front: &Front, agency: &str, name: &str, manifest: &str, data: &[u8]) -> (serde_json::Value, PathBuf) {
+    front.transfer(agency, "region", &sip(front.dir.path(), name, manifest, data))
 }
 
 fn aips(front: &Front, archivist: &str) -> u64 {
@@ -157,13 +142,13 @@ fn a_resent_transfer_is_one_aip_and_a_reused_identifier_is_refused() {
 
     // Another SIP under the same identifier: KO naming the earlier transfer, nothing stored.
     let other = b"another act";
-    let clash = sip(
-        dir,
+    let (ko, atr3) = send(
+        &front,
+        &agency,
         "clash.zip",
         &manifest("MSG-1", "AGR-TEST", "Autre", "Item", other),
         other,
     );
-    let (ko, atr3) = front.transfer(&agency, "region", &clash);
     assert_eq!(ko["status"], "KO", "{ko:#}");
     assert!(ko["reasons"].to_string().contains(&first_id), "{ko:#}");
     assert!(ko["resend_of"].is_null(), "{ko:#}");
@@ -202,21 +187,21 @@ fn a_resent_transfer_is_one_aip_and_a_reused_identifier_is_refused() {
     assert!(String::from_utf8_lossy(&none.stderr).contains("MSG-404"));
 
     // A KO that stored nothing frees its identifier: the corrected SIP goes through.
-    let broken = sip(
-        dir,
+    let (ko, _) = send(
+        &front,
+        &agency,
         "broken.zip",
         &manifest("MSG-2", "AGR-TEST", "Cassé", "Item", b"not these bytes"),
         data,
     );
-    let (ko, _) = front.transfer(&agency, "region", &broken);
     assert_eq!(ko["status"], "KO", "{ko:#}");
-    let fixed = sip(
-        dir,
+    let (ok, _) = send(
+        &front,
+        &agency,
         "fixed.zip",
         &manifest("MSG-2", "AGR-TEST", "Réparé", "Item", data),
         data,
     );
-    let (ok, _) = front.transfer(&agency, "region", &fixed);
     assert_eq!(ok["reply_code"], "OK", "{ok:#}");
     assert!(ok["resend_of"].is_null(), "{ok:#}");
     assert_eq!(aips(&front, &archivist), 2);
@@ -349,23 +334,23 @@ fn an_rng_profile_accepts_one_sip_and_rejects_another_naming_the_element() {
         ],
     );
     let data = b"registre";
-    let good = sip(
-        dir,
+    let (ok, atr) = send(
+        &front,
+        &agency,
         "good.zip",
         &manifest("RNG-1", "AGR-RNG", "Registre", "File", data),
         data,
     );
-    let (ok, atr) = front.transfer(&agency, "region", &good);
     assert_eq!(ok["reply_code"], "OK", "{ok:#}");
     assert_valid_atr(&atr, "OK");
 
-    let bad = sip(
-        dir,
+    let (ko, atr) = send(
+        &front,
+        &agency,
         "bad.zip",
         &manifest("RNG-2", "AGR-RNG", "Registre", "Item", data),
         data,
     );
-    let (ko, atr) = front.transfer(&agency, "region", &bad);
     assert_eq!(ko["status"], "KO", "{ko:#}");
     let reasons = ko["reasons"].to_string();
     assert!(reasons.contains("element DescriptionLevel"), "{ko:#}");
@@ -411,21 +396,21 @@ fn an_rng_profile_accepts_one_sip_and_rejects_another_naming_the_element() {
         !refused.status.success() && String::from_utf8_lossy(&refused.stderr).contains("does not compile"),
         "{refused:?}"
     );
-    let good = sip(
-        dir,
+    let (ok, _) = send(
+        &front,
+        &agency,
         "good-agr.zip",
         &manifest("RNG-3", "AGR-OWN-RNG", "Registre", "File", data),
         data,
     );
-    let (ok, _) = front.transfer(&agency, "region", &good);
     assert_eq!(ok["reply_code"], "OK", "{ok:#}");
-    let bad = sip(
-        dir,
+    let (ko, _) = send(
+        &front,
+        &agency,
         "bad-agr.zip",
         &manifest("RNG-4", "AGR-OWN-RNG", "Registre", "Item", data),
         data,
     );
-    let (ko, _) = front.transfer(&agency, "region", &bad);
     assert_eq!(ko["status"], "KO", "{ko:#}");
     let reasons = ko["reasons"].to_string();
     assert!(
@@ -434,13 +419,13 @@ fn an_rng_profile_accepts_one_sip_and_rejects_another_naming_the_element() {
     );
 
     // Not a SEDA level at all: KO naming the unit, with or without a profile.
-    let odd = sip(
-        dir,
+    let (ko, _) = send(
+        &front,
+        &agency,
         "odd.zip",
         &manifest("LVL-1", "AGR-TEST", "Dossier", "Dossier", data),
         data,
     );
-    let (ko, _) = front.transfer(&agency, "region", &odd);
     assert_eq!(ko["status"], "KO", "{ko:#}");
     assert!(ko["reasons"].to_string().contains("ArchiveUnit U1"), "{ko:#}");
 }
@@ -628,21 +613,9 @@ fn a_transfer_whose_message_was_taken_over_meanwhile_commits_nothing() {
 
 /// `search --json` through the front at `url`: the total of units found.
 fn total_via(front: &Front, url: &str, token: &str, args: &[&str]) -> u64 {
-    let out = Command::new(bin())
-        .args(["archive", "search", "--tenant", "region", "--json", "--no-facets"])
-        .args(args)
-        .env("ARCHIPEL_ARCHIVE", url)
-        .env("ARCHIPEL_TOKEN", token)
-        .env("ARCHIPEL_CLUSTER", front.cluster.addrs())
-        .output()
-        .unwrap();
-    let v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap_or_else(|e| {
-        panic!(
-            "not JSON ({e}): {}{}",
-            String::from_utf8_lossy(&out.stdout),
-            String::from_utf8_lossy(&out.stderr)
-        )
-    });
+    let mut full = vec!["search", "--tenant", "region", "--json", "--no-facets"];
+    full.extend_from_slice(args);
+    let v = json_of(&front.run_at(url, token, &full));
     v["total"].as_u64().unwrap_or_else(|| panic!("{v:#}"))
 }
 
@@ -655,25 +628,14 @@ fn another_fronts_search_follows_end_dates_recomputed_in_place() {
     let front = Front::start();
     let (archivist, agency) = setup(&front);
     let other = other_front(&front);
-    let data = b"deliberation";
     let sip_path = front.dir.path().join("rules.zip");
     let files = [archive_common::File {
         id: "O1",
         name: "a.txt",
-        data,
+        data: b"deliberation",
     }];
-    zip(
-        &sip_path,
-        &[
-            (
-                "manifest.xml",
-                archive_common::manifest("AGR-TEST", &files, "").as_bytes(),
-            ),
-            ("content/a.txt", data),
-        ],
-    );
-    let (v, _) = front.transfer(&agency, "region", &sip_path);
-    assert_eq!(v["status"], "OK", "{v:#}");
+    write_sip(&sip_path, &archive_common::manifest("AGR-TEST", &files, ""), &files);
+    front.ingest(&agency, "region", &sip_path);
     let ending =
         |day: &str| ["--rule-id", "APP-00001", "--rule-end-from", day, "--rule-end-to", day].map(str::to_owned);
     let on = |day: &str| -> u64 {
@@ -688,19 +650,7 @@ fn another_fronts_search_follows_end_dates_recomputed_in_place() {
         "APP-00001,AppraisalRule,10 ans,,10,YEAR",
         "APP-00001,AppraisalRule,20 ans,,20,YEAR",
     );
-    let path = front.dir.path().join("rules-20.csv");
-    std::fs::write(&path, csv).unwrap();
-    front.json(
-        &archivist,
-        &[
-            "rules",
-            "import",
-            "--tenant",
-            "region",
-            path.to_str().unwrap(),
-            "--json",
-        ],
-    );
+    front.import_rules(&archivist, "region", &csv);
     assert_eq!(on("2040-01-01"), before, "the other front sees the new end dates");
     assert_eq!(on("2030-01-01"), 0, "and no longer the old ones");
 }

@@ -76,11 +76,17 @@ impl Front {
 
     /// Runs `archipel archive ARGS` with `token`.
     pub fn run(&self, token: &str, args: &[&str]) -> Output {
+        self.run_at(&self.url, token, args)
+    }
+
+    /// Runs `archipel archive ARGS` with `token` against the front at `url` (another front on
+    /// this cluster).
+    pub fn run_at(&self, url: &str, token: &str, args: &[&str]) -> Output {
         let mut full = vec!["archive"];
         full.extend_from_slice(args);
         Command::new(bin())
             .args(&full)
-            .env("ARCHIPEL_ARCHIVE", &self.url)
+            .env("ARCHIPEL_ARCHIVE", url)
             .env("ARCHIPEL_TOKEN", token)
             .env("ARCHIPEL_CLUSTER", self.cluster.addrs())
             .output()
@@ -134,6 +140,45 @@ impl Front {
         (v, atr)
     }
 
+    /// Transfers `sip`, which must be accepted; returns the ATR.
+    pub fn ingest(&self, token: &str, tenant: &str, sip: &Path) -> String {
+        let (v, atr) = self.transfer(token, tenant, sip);
+        assert_eq!(v["status"], "OK", "{v:#}");
+        std::fs::read_to_string(atr).unwrap()
+    }
+
+    /// Imports the rules `csv` into `tenant`; returns what the import answered.
+    pub fn import_rules(&self, token: &str, tenant: &str, csv: &str) -> serde_json::Value {
+        let path = self.dir.path().join(format!("{tenant}-rules.csv"));
+        std::fs::write(&path, csv).unwrap();
+        self.json(
+            token,
+            &["rules", "import", "--tenant", tenant, path.to_str().unwrap(), "--json"],
+        )
+    }
+
+    /// The last thousand entries of `tenant`'s logbook.
+    pub fn logbook(&self, token: &str, tenant: &str) -> Vec<serde_json::Value> {
+        let log = self.json(token, &["logbook", "show", "--tenant", tenant, "--limit", "1000"]);
+        log.as_array().unwrap().clone()
+    }
+
+    /// The event types of `logbook`.
+    pub fn events(&self, token: &str, tenant: &str) -> Vec<String> {
+        self.logbook(token, tenant)
+            .iter()
+            .filter_map(|e| e["event_type"].as_str().map(str::to_owned))
+            .collect()
+    }
+
+    /// Panics unless each of `expected` is among `tenant`'s logbook events.
+    pub fn assert_logged(&self, token: &str, tenant: &str, expected: &[&str]) {
+        let events = self.events(token, tenant);
+        for e in expected {
+            assert!(events.iter().any(|x| x == e), "{e} logged: {events:?}");
+        }
+    }
+
     /// A token for `role` in `tenant`.
     pub fn token(&self, tenant: &str, role: &str, agency: Option<&str>) -> String {
         let mut args = vec!["token", "create", "--tenant", tenant, "--role", role, "--json"];
@@ -146,7 +191,7 @@ impl Front {
 
 /// Starts `archipel archive serve` on `cluster`, spooling in `dir/spool`, logging to
 /// `dir/front.log`; returns it and its URL.
-fn launch(cluster: &TestCluster, dir: &Path, spool: &str, args: &[&std::ffi::OsStr]) -> (Child, String) {
+pub fn launch(cluster: &TestCluster, dir: &Path, spool: &str, args: &[&std::ffi::OsStr]) -> (Child, String) {
     let mut cmd = Command::new(bin());
     cmd.args(["archive", "serve", "--listen", "127.0.0.1:0", "--spool"])
         .arg(dir.join(spool))
@@ -183,6 +228,13 @@ fn launch(cluster: &TestCluster, dir: &Path, spool: &str, args: &[&std::ffi::OsS
 
 pub fn front_log(dir: &Path) -> String {
     std::fs::read_to_string(dir.join("front.log")).unwrap_or_default()
+}
+
+/// Panics unless `path` passes ../shared/seda/validate (when it and xmllint are installed).
+pub fn assert_seda(path: &Path) {
+    if let Some(r) = seda_valid(path) {
+        r.unwrap_or_else(|e| panic!("{} is not valid SEDA: {e}", path.display()));
+    }
 }
 
 /// Runs ../shared/seda/validate on `file`; None when the validator or xmllint is missing.
@@ -244,6 +296,37 @@ pub fn manifest(agreement: &str, files: &[File], extra_unit_xml: &str) -> String
     )
 }
 
+/// Files A, B and C (`a.txt`, `b.txt`, `c.txt`, units UA, UB, UC): the three-unit SIP the
+/// lifecycle tests share.
+pub fn abc<'a>(data: [&'a [u8]; 3]) -> [File<'a>; 3] {
+    let [a, b, c] = data;
+    [
+        File {
+            id: "A",
+            name: "a.txt",
+            data: a,
+        },
+        File {
+            id: "B",
+            name: "b.txt",
+            data: b,
+        },
+        File {
+            id: "C",
+            name: "c.txt",
+            data: c,
+        },
+    ]
+}
+
+/// Writes at `path` a SIP of the manifest `xml` and each of `files` under `content/`.
+pub fn write_sip(path: &Path, xml: &str, files: &[File]) {
+    let names: Vec<String> = files.iter().map(|f| format!("content/{}", f.name)).collect();
+    let mut entries: Vec<(&str, &[u8])> = vec![("manifest.xml", xml.as_bytes())];
+    entries.extend(names.iter().zip(files).map(|(n, f)| (n.as_str(), f.data)));
+    zip(path, &entries);
+}
+
 /// Writes a zip of (name, bytes) entries.
 pub fn zip(path: &Path, entries: &[(&str, &[u8])]) {
     let mut w = zip::ZipWriter::new(std::fs::File::create(path).unwrap());
@@ -261,34 +344,36 @@ APP-00001,AppraisalRule,10 ans,,10,YEAR\nAPP-00002,AppraisalRule,5 ans,,5,YEAR\n
 DIS-00001,DisseminationRule,Diffusion,,75,YEAR\nDIS-00002,DisseminationRule,Diffusion,,25,YEAR\nREU-00001,ReuseRule,Réutilisation,,0,YEAR\n\
 STO-00001,StorageRule,Conservation,,5,YEAR\n";
 
-/// Tenant `region` (archival agency Identifier4), `rules_csv` imported, and each agreement in
-/// `agreements` open to the transferring agency Identifier5: the set-up most transfer tests need.
-pub struct Region {
+/// A tenant set up for transfers: its archivist, and the transferring agency's token.
+pub struct Tenant {
     pub archivist: String,
     pub agency: String,
     /// What the rules import answered.
     pub rules: serde_json::Value,
 }
 
-pub fn region(front: &Front, rules_csv: &str, agreements: &[&str]) -> Region {
+/// Tenant `region` (archival agency Identifier4), `rules_csv` imported, and each agreement in
+/// `agreements` open to the transferring agency Identifier5: the set-up most transfer tests need.
+pub fn region(front: &Front, rules_csv: &str, agreements: &[&str]) -> Tenant {
+    tenant(front, "region", "Identifier4", rules_csv, agreements, "Identifier5")
+}
+
+/// Tenant `id` of `archival_agency`, `rules_csv` imported, and each agreement in `agreements`
+/// open to `transferring_agency`.
+pub fn tenant(
+    front: &Front,
+    id: &str,
+    archival_agency: &str,
+    rules_csv: &str,
+    agreements: &[&str],
+    transferring_agency: &str,
+) -> Tenant {
     front.json(
         &front.operator,
-        &["tenant", "add", "region", "--archival-agency", "Identifier4", "--json"],
+        &["tenant", "add", id, "--archival-agency", archival_agency, "--json"],
     );
-    let archivist = front.token("region", "archivist", None);
-    let path = front.dir.path().join("rules.csv");
-    std::fs::write(&path, rules_csv).unwrap();
-    let rules = front.json(
-        &archivist,
-        &[
-            "rules",
-            "import",
-            "--tenant",
-            "region",
-            path.to_str().unwrap(),
-            "--json",
-        ],
-    );
+    let archivist = front.token(id, "archivist", None);
+    let rules = front.import_rules(&archivist, id, rules_csv);
     for agreement in agreements {
         front.json(
             &archivist,
@@ -296,17 +381,17 @@ pub fn region(front: &Front, rules_csv: &str, agreements: &[&str]) -> Region {
                 "agreement",
                 "add",
                 "--tenant",
-                "region",
+                id,
                 "--id",
                 agreement,
                 "--transferring-agency",
-                "Identifier5",
+                transferring_agency,
                 "--json",
             ],
         );
     }
-    let agency = front.token("region", "transferring-agency", Some("Identifier5"));
-    Region {
+    let agency = front.token(id, "transferring-agency", Some(transferring_agency));
+    Tenant {
         archivist,
         agency,
         rules,
