@@ -67,7 +67,7 @@ const ALL: [Op; 20] = [
 
 /// Client operations that name no namespace, and what a tenant certificate gets from them.
 /// `list_namespaces` is checked apart: it must show the tenant its own namespaces only.
-const NOT_NAMESPACED: [(&str, Expect); 15] = [
+const NOT_NAMESPACED: [(&str, Expect); 16] = [
     ("list_namespaces", Expect::Filtered),
     ("status", Expect::Allowed),
     ("cluster_time_ms", Expect::Allowed),
@@ -81,6 +81,8 @@ const NOT_NAMESPACED: [(&str, Expect); 15] = [
     ("control_worker", Expect::NeedsOperator),
     ("revoke_cert", Expect::NeedsOperator),
     ("list_revoked", Expect::NeedsOperator),
+    // The repairer's lost list (`sys.lost`) names objects of every tenant.
+    ("lost_objects", Expect::SystemNamespace),
     // Constructors and accessors make no request.
     ("new", Expect::NoRequest),
     ("from_list", Expect::NoRequest),
@@ -92,6 +94,8 @@ enum Expect {
     Allowed,
     Filtered,
     NeedsOperator,
+    /// Reads a cluster namespace: refused like another tenant's.
+    SystemNamespace,
     NoRequest,
 }
 
@@ -377,6 +381,7 @@ fn a_tenant_certificate_reaches_its_own_namespaces_only() {
                 "control_worker" => ville.control_worker(&addr, "scrub", "pause").await.map(drop),
                 "revoke_cert" => ville.revoke_cert("01", "test").await.map(drop),
                 "list_revoked" => ville.list_revoked().await.map(drop),
+                "lost_objects" => ville.lost_objects(10).await.map(drop),
                 other => panic!("{other} is listed but not exercised"),
             })
         });
@@ -386,6 +391,7 @@ fn a_tenant_certificate_reaches_its_own_namespaces_only() {
             (Expect::NeedsOperator, Some(Err(ClientError::PermissionDenied(m)))) => {
                 assert!(m.contains("operator role"), "{name}: {m}")
             }
+            (Expect::SystemNamespace, Some(r)) => assert_refused(r, name),
             (e, r) => panic!("{name}: expected {e:?}, got {r:?}"),
         }
     }
