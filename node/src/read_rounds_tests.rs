@@ -43,6 +43,12 @@ impl Round for GatedRound {
     }
 }
 
+/// A reader on its own task, as concurrent requests are.
+fn spawn_read(rounds: &Arc<ReadRounds>) -> tokio::task::JoinHandle<Outcome> {
+    let r = rounds.clone();
+    tokio::spawn(async move { r.read_index().await })
+}
+
 async fn until(what: impl Fn() -> bool) {
     while !what() {
         tokio::task::yield_now().await;
@@ -53,17 +59,9 @@ async fn until(what: impl Fn() -> bool) {
 async fn reads_arriving_during_a_round_share_the_next_one() {
     let (rounds, started, gate) = gated(false, false);
     let rounds = Arc::new(rounds);
-    let first = tokio::spawn({
-        let r = rounds.clone();
-        async move { r.read_index().await }
-    });
+    let first = spawn_read(&rounds);
     until(|| started.load(Ordering::SeqCst) == 1).await;
-    let later: Vec<_> = (0..20)
-        .map(|_| {
-            let r = rounds.clone();
-            tokio::spawn(async move { r.read_index().await })
-        })
-        .collect();
+    let later: Vec<_> = (0..20).map(|_| spawn_read(&rounds)).collect();
     until(|| rounds.counts().reads.get() == 21).await;
 
     gate.add_permits(1);
@@ -83,12 +81,7 @@ async fn reads_arriving_during_a_round_share_the_next_one() {
 async fn a_failed_round_fails_its_readers_only() {
     let (rounds, started, gate) = gated(true, false);
     let rounds = Arc::new(rounds);
-    let readers: Vec<_> = (0..3)
-        .map(|_| {
-            let r = rounds.clone();
-            tokio::spawn(async move { r.read_index().await })
-        })
-        .collect();
+    let readers: Vec<_> = (0..3).map(|_| spawn_read(&rounds)).collect();
     until(|| rounds.counts().reads.get() == 3).await;
     gate.add_permits(2);
     let outcomes: Vec<_> = futures::future::join_all(readers).await;
@@ -107,10 +100,7 @@ async fn a_failed_round_fails_its_readers_only() {
 async fn a_broken_round_releases_its_readers_and_the_next_read_starts_anew() {
     let (rounds, started, gate) = gated(false, true);
     let rounds = Arc::new(rounds);
-    let reader = tokio::spawn({
-        let r = rounds.clone();
-        async move { r.read_index().await }
-    });
+    let reader = spawn_read(&rounds);
     until(|| started.load(Ordering::SeqCst) == 1).await;
     gate.add_permits(1);
     match reader.await.expect("reader") {
@@ -125,15 +115,9 @@ async fn a_broken_round_releases_its_readers_and_the_next_read_starts_anew() {
 async fn a_reader_giving_up_does_not_stop_the_round() {
     let (rounds, started, gate) = gated(false, false);
     let rounds = Arc::new(rounds);
-    let quitter = tokio::spawn({
-        let r = rounds.clone();
-        async move { r.read_index().await }
-    });
+    let quitter = spawn_read(&rounds);
     until(|| started.load(Ordering::SeqCst) == 1).await;
-    let patient = tokio::spawn({
-        let r = rounds.clone();
-        async move { r.read_index().await }
-    });
+    let patient = spawn_read(&rounds);
     until(|| rounds.counts().reads.get() == 2).await;
     quitter.abort();
     gate.add_permits(2);
