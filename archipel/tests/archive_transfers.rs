@@ -654,3 +654,59 @@ fn another_fronts_search_follows_end_dates_recomputed_in_place() {
     assert_eq!(on("2040-01-01"), before, "the other front sees the new end dates");
     assert_eq!(on("2030-01-01"), 0, "and no longer the old ones");
 }
+
+/// The whole-catalog readings of a front (accession register, elimination analysis) come from
+/// its copy of the catalog: a transfer and a rule change made through another front must show
+/// at once, never the copy made before them.
+#[test]
+fn another_fronts_register_and_analysis_follow_the_catalog() {
+    let _g = serial();
+    let front = Front::start();
+    let (archivist, agency) = setup(&front);
+    let other = other_front(&front);
+    let files = [archive_common::File {
+        id: "O1",
+        name: "a.txt",
+        data: b"deliberation",
+    }];
+    let send_one = |name: &str| {
+        let path = front.dir.path().join(name);
+        // A MessageIdentifier of its own: the same one twice would be one transfer.
+        let manifest = archive_common::manifest("AGR-TEST", &files, "")
+            .replace(">MSG-AGR-TEST<", &format!(">MSG-{name}<"));
+        assert!(manifest.contains(&format!(">MSG-{name}<")));
+        write_sip(&path, &manifest, &files);
+        front.ingest(&agency, "region", &path);
+    };
+    let units_held = || -> u64 {
+        let reg = json_of(&front.run_at(&other.url, &archivist, &["register", "--tenant", "region", "--json"]));
+        reg["agencies"]
+            .as_array()
+            .unwrap_or_else(|| panic!("{reg:#}"))
+            .iter()
+            .map(|a| a["current"]["units"].as_u64().unwrap())
+            .sum()
+    };
+    let destroyable = || -> u64 {
+        let args = ["elimination", "analyse", "--tenant", "region", "--at", "2035-01-01", "--json"];
+        let v = json_of(&front.run_at(&other.url, &archivist, &args));
+        v["destroy"].as_u64().unwrap_or_else(|| panic!("{v:#}"))
+    };
+    send_one("first.zip");
+    let one = units_held();
+    assert!(one >= 1);
+    assert_eq!(units_held(), one, "the same reading twice");
+    let before = destroyable();
+    assert!(before >= 1, "APP-00001 (10 years from 2020) has ended by 2035, FinalAction Destroy");
+
+    send_one("second.zip");
+    assert_eq!(units_held(), 2 * one, "the other front's register counts the new transfer");
+    assert_eq!(destroyable(), 2 * before, "and so does its analysis");
+
+    let csv = RULES_CSV.replace(
+        "APP-00001,AppraisalRule,10 ans,,10,YEAR",
+        "APP-00001,AppraisalRule,20 ans,,20,YEAR",
+    );
+    front.import_rules(&archivist, "region", &csv);
+    assert_eq!(destroyable(), 0, "end dates recomputed in place (2040) reach the other front's analysis");
+}

@@ -4,11 +4,13 @@
 //! the AIP descriptors in the object store alone.
 
 use std::collections::{HashMap, HashSet};
+use std::sync::Arc;
 
 use chrono::{DateTime, Utc};
 use futures::StreamExt;
 use serde::{Deserialize, Serialize};
 
+use crate::catalog_copy::{self, CatalogCopies, Units};
 use crate::error::{ArchiveError, Result};
 use crate::keys;
 use crate::model::{AipDescriptor, Rule, UnitRecord, AIP_FORMAT};
@@ -102,11 +104,42 @@ const IN_FLIGHT: chrono::Duration = chrono::Duration::minutes(15);
 
 pub struct Catalog {
     store: Store,
+    copies: CatalogCopies,
 }
 
 impl Catalog {
     pub fn new(store: Store) -> Self {
-        Self { store }
+        Self {
+            store,
+            copies: CatalogCopies::default(),
+        }
+    }
+
+    /// Every visible unit of a tenant, by id: this front's copy while the catalog has not
+    /// changed since it was made (see `catalog_copy`), else read from the cluster.
+    pub async fn units(&self, tenant: &str) -> Result<Units> {
+        let slot = self.copies.slot(tenant);
+        let mut slot = slot.lock().await;
+        // Read before the units: a write after this point changes it, and the copy made
+        // below is then never used.
+        let token = self
+            .store
+            .get::<String>(&keys::catalog_token(tenant))
+            .await?
+            .map(|v| v.value)
+            .unwrap_or_default();
+        if let Some(units) = catalog_copy::current(&mut slot, &token) {
+            return Ok(units);
+        }
+        let mut units = HashMap::new();
+        self.each_unit(tenant, |u| {
+            units.insert(u.id.clone(), u);
+            Ok(())
+        })
+        .await?;
+        let units = Arc::new(units);
+        catalog_copy::keep(&self.copies, tenant, &mut slot, token, &units);
+        Ok(units)
     }
 
     /// Writes the units of an AIP, then its commit record. Returns false if the AIP was

@@ -75,6 +75,19 @@ pub fn aips(t: &str) -> String {
 }
 
 /// Bumped by every catalog change, so fronts know when their search index is behind.
+/// Changed (to a new random value) by every write that touches a unit or AIP record, in the
+/// same transaction (`store::Store`): a front's in-memory copy of the catalog is current as
+/// long as this value is the one it read before copying.
+pub fn catalog_token(t: &str) -> String {
+    format!("t/{t}/catalog-token")
+}
+
+/// The tenant whose catalog (unit or AIP commit records) `key` belongs to, if any.
+pub fn catalog_tenant(key: &str) -> Option<&str> {
+    let (tenant, rest) = key.strip_prefix("t/")?.split_once('/')?;
+    (rest.starts_with("unit/") || rest.starts_with("aip/")).then_some(tenant)
+}
+
 pub fn catalog_generation(t: &str) -> String {
     format!("t/{t}/catalog-generation")
 }
@@ -177,5 +190,20 @@ mod tests {
         // Without escaping these two pairs would share one key.
         assert_ne!(transfer_message("t1", "a/b", "c"), transfer_message("t1", "a", "b/c"));
         assert_ne!(transfer_message("t1", "a%2Fb", "c"), transfer_message("t1", "a/b", "c"));
+    }
+
+    #[test]
+    fn catalog_keys_are_recognised_and_nothing_else() {
+        assert_eq!(catalog_tenant(&unit("t1", "u")), Some("t1"));
+        assert_eq!(catalog_tenant(&aip("t1", "a")), Some("t1"));
+        for other in [
+            transfer("t1", "x"),
+            catalog_token("t1"),
+            catalog_generation("t1"),
+            unit_change("t1", 1, "tag"),
+            tenant("t1"),
+        ] {
+            assert_eq!(catalog_tenant(&other), None, "{other}");
+        }
     }
 }

@@ -14,6 +14,7 @@ pub mod access;
 pub mod api;
 pub mod auth;
 pub mod catalog;
+pub mod catalog_copy;
 pub mod delivery;
 pub mod disposal;
 pub mod doors;

@@ -33,6 +33,26 @@ impl Write {
     pub fn put<T: Serialize>(key: String, value: &T) -> Result<Self> {
         Ok(Self::Put(key, serde_json::to_vec(value)?))
     }
+
+    fn key(&self) -> &str {
+        match self {
+            Self::Put(k, _) | Self::Delete(k) => k,
+        }
+    }
+}
+
+/// The writes plus a new catalog token for each tenant whose catalog they touch, so that a
+/// copy of the catalog keyed by the token can never outlive a change (`catalog::Catalog::units`).
+fn with_catalog_tokens(mut writes: Vec<Write>) -> Result<Vec<Write>> {
+    let tenants: std::collections::BTreeSet<String> = writes
+        .iter()
+        .filter_map(|w| crate::keys::catalog_tenant(w.key()).map(str::to_owned))
+        .collect();
+    for t in tenants {
+        let token = uuid::Uuid::new_v4().simple().to_string();
+        writes.push(Write::put(crate::keys::catalog_token(&t), &token)?);
+    }
+    Ok(writes)
 }
 
 /// A condition of an atomic batch.
@@ -71,6 +91,10 @@ impl Store {
 
     /// Creates `key`; false when it already exists.
     pub async fn create<T: Serialize>(&self, key: &str, value: &T) -> Result<bool> {
+        if crate::keys::catalog_tenant(key).is_some() {
+            let writes = vec![Write::put(key.to_owned(), value)?];
+            return self.atomically(&[Expect::Absent(key.to_owned())], writes).await;
+        }
         let bytes = serde_json::to_vec(value)?;
         let out = self
             .client
@@ -81,6 +105,10 @@ impl Store {
 
     /// Writes `key` unconditionally (for records only one writer updates).
     pub async fn put<T: Serialize>(&self, key: &str, value: &T) -> Result<()> {
+        if crate::keys::catalog_tenant(key).is_some() {
+            self.atomically(&[], vec![Write::put(key.to_owned(), value)?]).await?;
+            return Ok(());
+        }
         self.client
             .meta_put(META_NS, key.as_bytes(), &serde_json::to_vec(value)?)
             .await?;
@@ -96,7 +124,7 @@ impl Store {
                 Expect::Revision(k, r) => (META_NS, k.as_bytes(), CasExpect::Revision(*r)),
             })
             .collect();
-        let ops = writes
+        let ops = with_catalog_tokens(writes)?
             .into_iter()
             .map(|w| match w {
                 Write::Put(k, v) => TxnOp {

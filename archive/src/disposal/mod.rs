@@ -44,15 +44,8 @@ pub struct Analysis {
 
 /// Every visible unit of the tenant, by id (the whole catalog: the analysis and rule changes
 /// need the unit graph).
-pub async fn all_units(a: &Archive, tenant: &str) -> Result<HashMap<String, UnitRecord>> {
-    let mut units = HashMap::new();
-    a.catalog
-        .each_unit(tenant, |u| {
-            units.insert(u.id.clone(), u);
-            Ok(())
-        })
-        .await?;
-    Ok(units)
+pub async fn all_units(a: &Archive, tenant: &str) -> Result<crate::catalog_copy::Units> {
+    a.catalog.units(tenant).await
 }
 
 /// Units a search finds, all pages (`query`: the parameters of `GET …/units`, as JSON).

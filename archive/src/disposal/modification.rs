@@ -137,7 +137,7 @@ async fn modify_leased(
     operation: &str,
 ) -> Result<ModificationRecord> {
     let referential = referential(a, tenant).await?;
-    let mut units = super::all_units(a, tenant).await?;
+    let mut units = std::sync::Arc::unwrap_or_clone(super::all_units(a, tenant).await?);
     let mut problems = Vec::new();
     let mut targets: Vec<String> = Vec::new();
     for id in &req.unit_ids {
