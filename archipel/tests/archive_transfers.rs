@@ -672,8 +672,8 @@ fn another_fronts_register_and_analysis_follow_the_catalog() {
     let send_one = |name: &str| {
         let path = front.dir.path().join(name);
         // A MessageIdentifier of its own: the same one twice would be one transfer.
-        let manifest = archive_common::manifest("AGR-TEST", &files, "")
-            .replace(">MSG-AGR-TEST<", &format!(">MSG-{name}<"));
+        let manifest =
+            archive_common::manifest("AGR-TEST", &files, "").replace(">MSG-AGR-TEST<", &format!(">MSG-{name}<"));
         assert!(manifest.contains(&format!(">MSG-{name}<")));
         write_sip(&path, &manifest, &files);
         front.ingest(&agency, "region", &path);
@@ -688,7 +688,15 @@ fn another_fronts_register_and_analysis_follow_the_catalog() {
             .sum()
     };
     let destroyable = || -> u64 {
-        let args = ["elimination", "analyse", "--tenant", "region", "--at", "2035-01-01", "--json"];
+        let args = [
+            "elimination",
+            "analyse",
+            "--tenant",
+            "region",
+            "--at",
+            "2035-01-01",
+            "--json",
+        ];
         let v = json_of(&front.run_at(&other.url, &archivist, &args));
         v["destroy"].as_u64().unwrap_or_else(|| panic!("{v:#}"))
     };
@@ -697,10 +705,17 @@ fn another_fronts_register_and_analysis_follow_the_catalog() {
     assert!(one >= 1);
     assert_eq!(units_held(), one, "the same reading twice");
     let before = destroyable();
-    assert!(before >= 1, "APP-00001 (10 years from 2020) has ended by 2035, FinalAction Destroy");
+    assert!(
+        before >= 1,
+        "APP-00001 (10 years from 2020) has ended by 2035, FinalAction Destroy"
+    );
 
     send_one("second.zip");
-    assert_eq!(units_held(), 2 * one, "the other front's register counts the new transfer");
+    assert_eq!(
+        units_held(),
+        2 * one,
+        "the other front's register counts the new transfer"
+    );
     assert_eq!(destroyable(), 2 * before, "and so does its analysis");
 
     let csv = RULES_CSV.replace(
@@ -708,5 +723,9 @@ fn another_fronts_register_and_analysis_follow_the_catalog() {
         "APP-00001,AppraisalRule,20 ans,,20,YEAR",
     );
     front.import_rules(&archivist, "region", &csv);
-    assert_eq!(destroyable(), 0, "end dates recomputed in place (2040) reach the other front's analysis");
+    assert_eq!(
+        destroyable(),
+        0,
+        "end dates recomputed in place (2040) reach the other front's analysis"
+    );
 }

@@ -19,6 +19,8 @@ use crate::store::{Expect, Store, Write};
 /// Unit records per transaction, and bytes: inside the cluster's limits (1000 operations, 4 MiB).
 const UNITS_PER_TXN: usize = 100;
 const BYTES_PER_TXN: usize = 3 << 20;
+/// Record reads in flight at once when many named units are read.
+const READS_IN_FLIGHT: usize = 32;
 /// Unit-record transactions of one AIP in flight at once.
 const UNIT_TXNS_IN_FLIGHT: usize = 4;
 
@@ -122,23 +124,24 @@ impl Catalog {
         let mut slot = slot.lock().await;
         // Read before the units: a write after this point changes it, and the copy made
         // below is then never used.
-        let token = self
-            .store
-            .get::<String>(&keys::catalog_token(tenant))
-            .await?
-            .map(|v| v.value)
-            .unwrap_or_default();
+        let token = self.token(tenant).await?;
         if let Some(units) = catalog_copy::current(&mut slot, &token) {
             return Ok(units);
         }
+        let units = Arc::new(self.read_units(tenant).await?);
+        catalog_copy::keep(&self.copies, tenant, &mut slot, token, &units);
+        Ok(units)
+    }
+
+    /// Every visible unit of a tenant, by id, read from the cluster now: for integrity checks,
+    /// which must see what the cluster holds even if it was changed behind the archive's back.
+    pub async fn read_units(&self, tenant: &str) -> Result<HashMap<String, UnitRecord>> {
         let mut units = HashMap::new();
         self.each_unit(tenant, |u| {
             units.insert(u.id.clone(), u);
             Ok(())
         })
         .await?;
-        let units = Arc::new(units);
-        catalog_copy::keep(&self.copies, tenant, &mut slot, token, &units);
         Ok(units)
     }
 
@@ -234,6 +237,61 @@ impl Catalog {
             return Err(not_found());
         }
         Ok(unit)
+    }
+
+    /// The visible units among `ids`, in their order (None: unknown or not visible). From this
+    /// front's copy of the catalog when it is current, else read concurrently, each AIP's
+    /// commit record once.
+    pub async fn units_by_id(&self, tenant: &str, ids: &[String]) -> Result<Vec<Option<UnitRecord>>> {
+        {
+            let slot = self.copies.slot(tenant);
+            let mut slot = slot.lock().await;
+            let token = self.token(tenant).await?;
+            if let Some(units) = catalog_copy::current(&mut slot, &token) {
+                return Ok(ids.iter().map(|id| units.get(id).cloned()).collect());
+            }
+        }
+        // Owned keys and store handles: the futures must not borrow across the stream.
+        let unit_keys: Vec<String> = ids.iter().map(|id| keys::unit(tenant, id)).collect();
+        let records: Vec<Option<UnitRecord>> = futures::stream::iter(unit_keys)
+            .map(|key| {
+                let store = self.store.clone();
+                async move { Ok::<_, ArchiveError>(store.get::<UnitRecord>(&key).await?.map(|v| v.value)) }
+            })
+            .buffered(READS_IN_FLIGHT)
+            .collect::<Vec<_>>()
+            .await
+            .into_iter()
+            .collect::<Result<_>>()?;
+        let aips: HashSet<String> = records.iter().flatten().map(|u| u.aip_id.clone()).collect();
+        let committed: HashSet<String> = futures::stream::iter(aips)
+            .map(|aip| {
+                let store = self.store.clone();
+                let key = keys::aip(tenant, &aip);
+                async move {
+                    let found = store.get::<AipRecord>(&key).await?.is_some();
+                    Ok::<_, ArchiveError>(found.then_some(aip))
+                }
+            })
+            .buffer_unordered(READS_IN_FLIGHT)
+            .collect::<Vec<_>>()
+            .await
+            .into_iter()
+            .filter_map(|r| r.transpose())
+            .collect::<Result<_>>()?;
+        Ok(records
+            .iter()
+            .map(|u| u.as_ref().filter(|u| committed.contains(u.aip_id.as_str())).cloned())
+            .collect())
+    }
+
+    async fn token(&self, tenant: &str) -> Result<String> {
+        Ok(self
+            .store
+            .get::<String>(&keys::catalog_token(tenant))
+            .await?
+            .map(|v| v.value)
+            .unwrap_or_default())
     }
 
     /// Every visible unit of a tenant, streamed to `f`.

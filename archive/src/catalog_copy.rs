@@ -149,7 +149,10 @@ mod tests {
         std::thread::sleep(Duration::from_millis(2));
         let slot = copies.slot("new");
         keep(&copies, "new", &mut *slot.lock().await, "k".into(), &units(10));
-        assert!(current(&mut *copies.slot("old").lock().await, "k").is_none(), "least recently used goes");
+        assert!(
+            current(&mut *copies.slot("old").lock().await, "k").is_none(),
+            "least recently used goes"
+        );
         assert!(current(&mut *copies.slot("recent").lock().await, "k").is_some());
         assert!(current(&mut *slot.lock().await, "k").is_some());
     }

@@ -2,7 +2,9 @@
 //!
 //! Invariants this crate keeps:
 //! - It talks to the cluster only through `archipel-client`; it never reaches the nodes' internals.
-//! - All its state lives in the cluster: an archive front is stateless and can be rebuilt.
+//! - All its state lives in the cluster: an archive front is stateless and can be rebuilt. Its
+//!   copies of the catalog (`catalog_copy`) are used only while the catalog token they were made
+//!   under is current; every unit or AIP write changes the token in its own transaction.
 //! - The tenant of a call comes from its credential, never from what the caller names.
 //! - A transfer is stored whole or not at all, and every step is in the tenant's logbook.
 //! - No client can hold the front by going silent: headers have a deadline, uploads an idle

@@ -160,8 +160,9 @@ async fn build(a: &Arc<Archive>, tenant: &str, id: &str, attempt: u32) -> Result
     };
     let mut units = Vec::with_capacity(d.units.len());
     let mut entries = Vec::new();
-    for (i, u) in d.units.iter().enumerate() {
-        let unit = a.catalog.unit(tenant, u).await?;
+    let found = a.catalog.units_by_id(tenant, &d.units).await?;
+    for (i, (u, unit)) in d.units.iter().zip(found).enumerate() {
+        let unit = unit.ok_or_else(|| ArchiveError::NotFound(format!("archive unit `{u}`")))?;
         for o in &unit.objects {
             if contract.as_ref().is_none_or(|c| c.covers_version(o.version.as_deref())) {
                 entries.push(Entry {

@@ -120,14 +120,11 @@ pub async fn submit(a: &Arc<Archive>, who: &Principal, tenant: &str, input: Inpu
     let today = a.config.access_clock.today(a.store.client()).await?;
     let mut unknown = Vec::new();
     let mut restricted = Vec::new();
-    for u in &units {
-        let unit = match a.catalog.unit(tenant, u).await {
-            Ok(unit) => unit,
-            Err(ArchiveError::NotFound(_)) => {
-                unknown.push(u.clone());
-                continue;
-            }
-            Err(e) => return Err(e),
+    let found = a.catalog.units_by_id(tenant, &units).await?;
+    for (u, unit) in units.iter().zip(found) {
+        let Some(unit) = unit else {
+            unknown.push(u.clone());
+            continue;
         };
         if let Scope::Contract(c) = &scope {
             // Outside the contract is the same as unknown: the requester learns nothing.

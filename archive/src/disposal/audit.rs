@@ -162,7 +162,8 @@ pub async fn list(a: &Archive, tenant: &str) -> Result<Vec<Audit>> {
 
 /// The units the request names (checked before anything starts).
 async fn scope_units(a: &Archive, tenant: &str, req: &AuditRequest) -> Result<Vec<UnitRecord>> {
-    let all = super::all_units(a, tenant).await?;
+    // Read now, not from a copy: an audit checks what the cluster holds.
+    let all = a.catalog.read_units(tenant).await?;
     let ids: Vec<String> = match (&req.unit_ids, &req.query) {
         (Some(_), Some(_)) => {
             return Err(ArchiveError::Invalid(

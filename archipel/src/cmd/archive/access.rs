@@ -251,13 +251,7 @@ pub async fn deliver(args: DeliverArgs) -> anyhow::Result<ExitCode> {
     let mut d: Value = f.json(request).await?;
     let id = d["id"].as_str().unwrap_or_default().to_owned();
     if args.wait {
-        let progress = |d: &Value| {
-            let p = &d["progress"];
-            format!(
-                "building: {}/{} objects, {}/{} bytes",
-                p["objects_done"], p["objects_total"], p["bytes_done"], p["bytes_total"]
-            )
-        };
+        let progress = |d: &Value| super::http::package_progress(&id, "DIP", d);
         d = f
             .follow(d, &format!("{path}/{id}"), "building", args.json, progress)
             .await?;

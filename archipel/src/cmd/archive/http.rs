@@ -152,3 +152,25 @@ impl Front {
         Ok(v)
     }
 }
+
+/// The progress line of a package being built (DIP, restitution, transfer out), in French as
+/// archivists read it: `<id> : <what> en construction, 3/10 objets, 1024/4096 octets`.
+pub fn package_progress(id: &str, what: &str, v: &Value) -> String {
+    let p = &v["progress"];
+    format!(
+        "{id} : {what} en construction, {}/{} objets, {}/{} octets",
+        p["objects_done"], p["objects_total"], p["bytes_done"], p["bytes_total"]
+    )
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn package_progress_reads_in_french() {
+        let v = serde_json::json!({"progress": {"objects_done": 3, "objects_total": 10, "bytes_done": 1024, "bytes_total": 4096}});
+        assert_eq!(
+            super::package_progress("d1", "DIP", &v),
+            "d1 : DIP en construction, 3/10 objets, 1024/4096 octets"
+        );
+    }
+}

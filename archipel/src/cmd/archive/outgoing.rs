@@ -185,13 +185,7 @@ async fn start(base: &str, mut body: Value, args: StartArgs) -> anyhow::Result<E
     let mut v: Value = f.json(f.request(Method::POST, &path).json(&body)).await?;
     let id = v["id"].as_str().unwrap_or_default().to_owned();
     if !args.no_wait {
-        let progress = |v: &Value| {
-            let p = &v["progress"];
-            format!(
-                "{id} : paquet en construction, {}/{} objets, {}/{} octets",
-                p["objects_done"], p["objects_total"], p["bytes_done"], p["bytes_total"]
-            )
-        };
+        let progress = |v: &Value| super::http::package_progress(&id, "paquet", v);
         v = f
             .follow(v, &format!("{path}/{id}"), "building", args.json, progress)
             .await?;
