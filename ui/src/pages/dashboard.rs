@@ -25,15 +25,22 @@ pub async fn page(State(ui): State<UiState>, v: Viewer) -> UiResult<Response> {
     }
     let tenant = v.allow(&ui, &[TransferringAgency, Archivist, ControlAuthority]).await?;
     let l = v.lang;
-    let transfers = visible_transfers(&ui, &v, &tenant).await?;
     let today = format::today();
-    let due = if v.is(&[Archivist, ControlAuthority]) {
-        Some(eliminations_due(&ui, &tenant, today).await?)
-    } else {
-        None
+    let due = async {
+        if v.is(&[Archivist, ControlAuthority]) {
+            eliminations_due(&ui, &tenant, today).await.map(Some)
+        } else {
+            Ok(None)
+        }
     };
-    let waiting = waiting_decisions(&ui, &v, &tenant).await?;
-    let health = cluster_line(&ui, l).await;
+    // Independent readings at once: each is one or more cluster round trips.
+    let (transfers, due, waiting, health) = tokio::join!(
+        visible_transfers(&ui, &v, &tenant),
+        due,
+        waiting_decisions(&ui, &v, &tenant),
+        cluster_line(&ui, l)
+    );
+    let (transfers, due, waiting) = (transfers?, due?, waiting?);
     let mut recent: Vec<&Transfer> = transfers.iter().collect();
     recent.sort_by_key(|t| std::cmp::Reverse(t.received_at));
     let failed: Vec<&Transfer> = recent

@@ -47,45 +47,39 @@ pub async fn page(State(ui): State<UiState>, v: Viewer, Path(id): Path<String>) 
     let l = v.lang;
     let a = &ui.archive;
     let u = a.catalog.unit(&tenant, &id).await?;
-    a.journal
-        .record(
-            &tenant,
-            "access.unit",
-            "OK",
-            &v.who.id,
-            Some(&id),
-            serde_json::json!({}),
-        )
-        .await?;
-    let mut ancestors = Vec::new();
-    let mut next = u.parent_id.clone();
-    while let Some(pid) = next.take() {
-        if ancestors.len() >= MAX_ANCESTORS {
-            break;
+    // Independent readings (and the logbook entry) at once: each is a cluster round trip.
+    let logged = a.journal.record(
+        &tenant,
+        "access.unit",
+        "OK",
+        &v.who.id,
+        Some(&id),
+        serde_json::json!({}),
+    );
+    let siblings = async {
+        match &u.parent_id {
+            Some(p) => Ok::<_, UiError>(
+                children(&ui, &tenant, p, 21)
+                    .await?
+                    .1
+                    .into_iter()
+                    .filter(|(i, _)| *i != u.id)
+                    .take(20)
+                    .collect::<Vec<_>>(),
+            ),
+            None => Ok(Vec::new()),
         }
-        match a.catalog.unit(&tenant, &pid).await {
-            Ok(p) => {
-                next = p.parent_id.clone();
-                ancestors.push((p.id, p.title));
-            }
-            Err(ArchiveError::NotFound(_)) => break,
-            Err(e) => return Err(e.into()),
-        }
-    }
-    ancestors.reverse();
-    let (child_total, kids) = children(&ui, &tenant, &u.id, MAX_CHILDREN).await?;
-    let siblings: Vec<(String, String)> = match &u.parent_id {
-        Some(p) => children(&ui, &tenant, p, 21)
-            .await?
-            .1
-            .into_iter()
-            .filter(|(i, _)| *i != u.id)
-            .take(20)
-            .collect(),
-        None => Vec::new(),
     };
+    let (logged, ancestors, kids, siblings, scrub) = tokio::join!(
+        logged,
+        ancestors_of(&ui, &tenant, &u),
+        children(&ui, &tenant, &u.id, MAX_CHILDREN),
+        siblings,
+        last_scrub(&ui)
+    );
+    logged?;
+    let (ancestors, (child_total, kids), siblings) = (ancestors?, kids?, siblings?);
     let titles: std::collections::HashMap<String, String> = ancestors.iter().cloned().collect();
-    let scrub = last_scrub(&ui).await;
     let can_download = v.is(&[Archivist]);
     let body = html! {
         @if v.is(super::communications::ASKERS) {
@@ -321,6 +315,27 @@ fn objects(l: Lang, u: &UnitRecord, can_download: bool, scrub: Option<chrono::Da
 
 /// When every node last finished a scrub cycle (the oldest of them): every shard, hence every
 /// object, was read back and checked since then.
+/// The unit's ancestors, root first (up to `MAX_ANCESTORS`), as (id, title).
+async fn ancestors_of(ui: &UiState, tenant: &str, u: &UnitRecord) -> UiResult<Vec<(String, String)>> {
+    let mut ancestors = Vec::new();
+    let mut next = u.parent_id.clone();
+    while let Some(pid) = next.take() {
+        if ancestors.len() >= MAX_ANCESTORS {
+            break;
+        }
+        match ui.archive.catalog.unit(tenant, &pid).await {
+            Ok(p) => {
+                next = p.parent_id.clone();
+                ancestors.push((p.id, p.title));
+            }
+            Err(ArchiveError::NotFound(_)) => break,
+            Err(e) => return Err(e.into()),
+        }
+    }
+    ancestors.reverse();
+    Ok(ancestors)
+}
+
 async fn last_scrub(ui: &UiState) -> Option<chrono::DateTime<chrono::Utc>> {
     let client = ui.archive.store.client();
     let nodes = tokio::time::timeout(std::time::Duration::from_millis(500), client.cluster_workers("", "", 0))
