@@ -106,6 +106,8 @@ pub struct Archive {
     /// None when no PRONOM signature files were configured: formats are then taken as declared.
     pub identifier: Option<Arc<Identifier>>,
     pub ingest_slots: tokio::sync::Semaphore,
+    /// The last elimination analysis of each tenant (`disposal::analyse`).
+    pub analyses: crate::disposal::analysis_cache::Analyses,
 }
 
 impl Archive {
@@ -135,6 +137,7 @@ impl Archive {
             search,
             search_sync: Default::default(),
             ingest_slots: tokio::sync::Semaphore::new(config.ingest_workers.max(1)),
+            analyses: Default::default(),
             journal,
             identifier,
             store,

@@ -28,7 +28,7 @@ pub async fn analysis(
     Caller(who): Caller,
     Path(tenant): Path<String>,
     Query(p): Query<AnalysisParams>,
-) -> ApiResult<Json<Analysis>> {
+) -> ApiResult<Json<Arc<Analysis>>> {
     a.authorize(&who, &tenant, &[Archivist, ControlAuthority]).await?;
     let at = p.at.unwrap_or_else(|| chrono::Utc::now().date_naive());
     let result = crate::disposal::analyse(&a, &tenant, at).await?;

@@ -5,6 +5,7 @@
 //! catalog and writes through the store.
 
 pub mod analysis;
+pub mod analysis_cache;
 pub mod audit;
 pub mod execute;
 pub mod lease;
@@ -21,6 +22,7 @@ pub mod reinherit;
 pub mod usage;
 
 use std::collections::HashMap;
+use std::sync::Arc;
 
 use chrono::NaiveDate;
 use serde::Serialize;
@@ -107,11 +109,17 @@ pub async fn pending_communications(a: &Archive, tenant: &str) -> Result<HashMap
     Ok(out)
 }
 
-/// The elimination analysis of every visible unit of `tenant` at `at`.
-pub async fn analyse(a: &Archive, tenant: &str, at: NaiveDate) -> Result<Analysis> {
+/// The elimination analysis of every visible unit of `tenant` at `at` (the last one again when
+/// neither the catalog nor the open communications changed).
+pub async fn analyse(a: &Archive, tenant: &str, at: NaiveDate) -> Result<Arc<Analysis>> {
     let units = all_units(a, tenant).await?;
     let communications = pending_communications(a, tenant).await?;
-    Ok(analyse_units(tenant, &units, &communications, at))
+    if let Some(done) = a.analyses.get(tenant, &units, &communications, at) {
+        return Ok(done);
+    }
+    let analysis = Arc::new(analyse_units(tenant, &units, &communications, at));
+    a.analyses.keep(tenant, units, communications, at, analysis.clone());
+    Ok(analysis)
 }
 
 pub fn analyse_units(
