@@ -129,6 +129,24 @@ fn came_in(r: &mut UsageRow, u: &UnitRecord, seen: &mut HashSet<String>) {
     r.bytes_in += b;
 }
 
+/// The first sequence number in `1..=last` whose entry is at or after `at` (`last + 1` if none),
+/// by bisection: times never go backwards along a logbook chain (`logbook::book`).
+async fn first_seq_at<F, Fut>(last: u64, at: DateTime<Utc>, time_of: F) -> Result<u64>
+where
+    F: Fn(u64) -> Fut,
+    Fut: std::future::Future<Output = Result<Option<DateTime<Utc>>>>,
+{
+    let (mut lo, mut hi) = (1, last + 1);
+    while lo < hi {
+        let mid = lo + (hi - lo) / 2;
+        match time_of(mid).await? {
+            Some(t) if t < at => lo = mid + 1,
+            _ => hi = mid,
+        }
+    }
+    Ok(lo)
+}
+
 /// The usage of `tenant` in `month` (YYYY-MM), one row per flow.
 pub async fn usage(a: &Archive, tenant: &str, month: &str) -> Result<Vec<UsageRow>> {
     let (start, end) = month_bounds(month)?;
@@ -171,14 +189,22 @@ pub async fn usage(a: &Archive, tenant: &str, month: &str) -> Result<Vec<UsageRo
             }
         }
     }
-    // Reads: the logbook's communications of originals in the month.
-    let mut from = 1;
-    loop {
+    // Reads: the logbook's communications of originals in the month, read from the month's
+    // first entry on (not the whole logbook: it grows with every page viewed).
+    let last_seq = a.journal.last_seq(tenant).await?;
+    let mut from = first_seq_at(last_seq, start, |seq| async move {
+        Ok(a.journal.entries(tenant, seq, 1).await?.first().map(|e| e.time))
+    })
+    .await?;
+    'pages: loop {
         let page = a.journal.entries(tenant, from, 1000).await?;
         let Some(last) = page.last() else { break };
         from = last.seq + 1;
         for e in &page {
-            if e.event_type != "access.object" || e.time < start || e.time >= end {
+            if e.time >= end {
+                break 'pages;
+            }
+            if e.event_type != "access.object" || e.time < start {
                 continue;
             }
             let unit = e.detail["unit"].as_str().unwrap_or_default();
@@ -201,6 +227,33 @@ pub async fn usage(a: &Archive, tenant: &str, month: &str) -> Result<Vec<UsageRo
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[tokio::test]
+    async fn the_months_first_entry_is_found_by_bisection() {
+        let day = |d: u32| Utc.with_ymd_and_hms(2026, 11, d, 12, 0, 0).unwrap();
+        // Seq 1..=7; equal times happen (one batch, or a front whose clock lags the chain's).
+        let times = [day(1), day(3), day(3), day(5), day(5), day(5), day(9)];
+        let reads = std::sync::atomic::AtomicUsize::new(0);
+        let time_of = |seq: u64| {
+            reads.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+            let t = times.get(seq as usize - 1).copied();
+            async move { Ok(t) }
+        };
+        let last = times.len() as u64;
+        for (at, want) in [
+            (day(1), 1),
+            (day(2), 2),
+            (day(3), 2),
+            (day(4), 4),
+            (day(5), 4),
+            (day(6), 7),
+            (day(10), 8),
+        ] {
+            assert_eq!(first_seq_at(last, at, time_of).await.unwrap(), want, "{at}");
+        }
+        assert_eq!(first_seq_at(0, day(1), time_of).await.unwrap(), 1, "an empty logbook");
+        assert!(reads.into_inner() <= 7 * 3, "logarithmic, not a scan");
+    }
 
     #[test]
     fn months_and_profiles() {
