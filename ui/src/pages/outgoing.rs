@@ -50,11 +50,17 @@ pub fn status_badge(l: Lang, s: Status) -> Markup {
         Status::Building => ("running", l.t("Paquet en préparation", "Package being built")),
         Status::Ready => (
             "running",
-            l.t("Paquet prêt, en attente de la réponse", "Package ready, awaiting the answer"),
+            l.t(
+                "Paquet prêt, en attente de la réponse",
+                "Package ready, awaiting the answer",
+            ),
         ),
         Status::Failed => ("ko", l.t("Échec de la préparation", "Build failed")),
         Status::Rejected => ("ko", l.t("Refusé par le destinataire", "Refused by the recipient")),
-        Status::Accepted => ("warning", l.t("Accepté, suppression en cours", "Accepted, deletion running")),
+        Status::Accepted => (
+            "warning",
+            l.t("Accepté, suppression en cours", "Accepted, deletion running"),
+        ),
         Status::Executed => ("ok", l.t("Accepté, unités supprimées", "Accepted, units deleted")),
     };
     html! { span class={ "status " (class) } { (text) } }
@@ -263,9 +269,7 @@ async fn start(ui: UiState, v: Viewer, kind: Kind, d: Draft) -> UiResult<Respons
         Ok(Json(o)) => Ok(Redirect::to(&format!("/ui/sorties/{}", encode(&o.id))).into_response()),
         // Unknown units, a hold, an open communication, already leaving, a wrong recipient:
         // said on the form (the API logged the refusal), nothing started.
-        Err(ApiError(
-            ArchiveError::Invalid(why) | ArchiveError::Conflict(why) | ArchiveError::NotFound(why),
-        )) => {
+        Err(ApiError(ArchiveError::Invalid(why) | ArchiveError::Conflict(why) | ArchiveError::NotFound(why))) => {
             let empty = Draft::default();
             let (rest, out) = match kind {
                 Kind::Restitution => (&d, &empty),

@@ -321,7 +321,12 @@ pub async fn receipt(
 }
 
 /// The recipient's own message, uploaded: an Acknowledgement or an ArchiveTransferReply.
-pub async fn reply(State(ui): State<UiState>, v: Viewer, Path(id): Path<String>, mut parts: Multipart) -> UiResult<Response> {
+pub async fn reply(
+    State(ui): State<UiState>,
+    v: Viewer,
+    Path(id): Path<String>,
+    mut parts: Multipart,
+) -> UiResult<Response> {
     let bad = |e: axum::extract::multipart::MultipartError| {
         UiError::Archive(ArchiveError::Invalid(format!("the form could not be read: {e}")))
     };
@@ -358,7 +363,9 @@ pub async fn reply(State(ui): State<UiState>, v: Viewer, Path(id): Path<String>,
         }
     }
     if xml.is_empty() {
-        let why = v.lang.t("choisissez le fichier XML de la réponse", "choose the reply's XML file");
+        let why = v
+            .lang
+            .t("choisissez le fichier XML de la réponse", "choose the reply's XML file");
         return Ok(render(&v, &o, Some(why.to_owned())));
     }
     let mut h = HeaderMap::new();

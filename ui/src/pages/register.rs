@@ -218,7 +218,12 @@ pub async fn page(State(ui): State<UiState>, v: Viewer, Query(q): Query<Register
                         } }
                         tbody { @for m in &a.movements { tr {
                             td { (format::datetime(l, m.date)) }
-                            td { (if m.kind == "elimination" { l.t("élimination", "elimination") } else { m.kind.as_str() }) }
+                            td { (match m.kind.as_str() {
+                                "elimination" => l.t("élimination", "elimination"),
+                                "restitution" => l.t("restitution", "restitution"),
+                                "transfer_out" => l.t("transfert sortant", "transfer out"),
+                                other => other,
+                            }) }
                             td { a href={ "/ui/eliminations/" (encode(&m.id)) } { code { (m.id) } } }
                             td { code { (m.authority) } }
                             (counts(l, &m.counts))
