@@ -468,6 +468,17 @@ fn restitution_and_transfer_out_from_the_browser_forms() {
             page.contains("Réponse refusée, rien n’a changé") && page.contains("Paquet prêt"),
             "{page}"
         );
+        let big = vec![b' '; 1_500_000];
+        let f = ui.upload(&path, &a.cookie, &a.csrf, &big).await;
+        assert_eq!(f.status(), 413);
+        let page = f.text().await.unwrap();
+        assert!(
+            page.contains("le fichier dépasse") && page.contains("Paquet prêt"),
+            "{page}"
+        );
+        let f = ui.upload(&path, &a.cookie, &a.csrf, &vec![b' '; 6 << 20]).await;
+        assert_eq!(f.status(), 413, "beyond the other forms' limit too");
+        assert!(f.text().await.unwrap().contains("le fichier dépasse"));
         let ko = format!(
             "<?xml version=\"1.0\"?><ArchiveTransferReply xmlns=\"fr:gouv:culture:archivesdefrance:seda:v2.2\">\
              <Comment>Bordereau non conforme : &lt;i&gt;profil&lt;/i&gt; absent</Comment>\

@@ -25,6 +25,8 @@ use crate::UiState;
 
 /// A recipient's message sent through the form, at most (SEDA replies are a few kilobytes).
 const MAX_ANSWER_BYTES: usize = 1 << 20;
+/// The reply form's body, at most: a larger file is still read to say it is too large.
+pub const REPLY_BODY_LIMIT: usize = 16 << 20;
 
 /// The record, whichever its kind; another tenant's or a missing one answers 404.
 async fn load(ui: &UiState, v: &Viewer, tenant: &str, id: &str) -> UiResult<Outgoing> {
@@ -345,6 +347,8 @@ pub async fn reply(
         }
         while let Some(chunk) = f.chunk().await.map_err(bad)? {
             if xml.len() + chunk.len() > MAX_ANSWER_BYTES {
+                // Read to the end (under the route's body limit) so the browser gets the page.
+                while let Ok(Some(_)) = f.chunk().await {}
                 let why = match v.lang {
                     Lang::Fr => format!(
                         "le fichier dépasse {} : ce n’est pas une réponse SEDA",
