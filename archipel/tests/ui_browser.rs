@@ -216,6 +216,34 @@ async fn scenario() {
         .collect();
     assert_eq!(bytes, sip::PNG, "the downloaded object is the transferred file");
 
+    // A transfer out of that unit, started from its page; left waiting for the answer.
+    b.goto(&script_url).await;
+    b.client
+        .find(Locator::LinkText("Restituer / Transférer cette unité"))
+        .await
+        .unwrap()
+        .click()
+        .await
+        .unwrap();
+    b.wait_text("h1", "Restituer ou transférer", Duration::from_secs(20))
+        .await;
+    a11y::check(&b, "the restitution and transfer out forms").await;
+    b.fill("#t-destinataire", "FRAD034").await;
+    b.fill("#t-contrat", "AGR-VERSEMENT").await;
+    b.click("#t-form button[type=submit]").await;
+    b.wait_text("dl.meta", "Paquet prêt", Duration::from_secs(60)).await;
+    assert!(
+        b.text("main").await.contains(sip::SCRIPT_TITLE),
+        "the unit's title as text"
+    );
+    let scripts = b.js("return document.querySelectorAll('script').length").await;
+    assert_eq!(scripts, serde_json::json!(0));
+    a11y::check(&b, "a transfer out awaiting its reply").await;
+    b.goto(&format!("{ui}/sorties")).await;
+    assert!(b.text("table").await.contains("FRAD034"));
+    a11y::check(&b, "the restitutions and transfers out").await;
+    b.shot("sorties").await;
+
     // The logbook verifies.
     b.goto(&format!("{ui}/journal")).await;
     b.click("form[action='/ui/journal/verifier'] button").await;

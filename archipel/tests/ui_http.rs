@@ -334,6 +334,9 @@ fn sessions_forms_and_limits_over_http() {
             "/referentiels/contrats-acces",
             "/jetons",
             "/jetons/0123456789abcdef/revocation",
+            "/sorties/restitution",
+            "/sorties/transfert",
+            "/sorties/REST-0123456789abcdef/accuse",
         ] {
             let r = ui.post_form(action, &session, "_csrf=forged&decision=approved").await;
             assert_eq!(r.status(), 403, "{action}");

@@ -128,6 +128,20 @@ pub fn router_with_clock(archive: Arc<Archive>, config: UiConfig, clock: Arc<dyn
             "/ui/eliminations/{id}/messages/{name}",
             get(pages::elimination::message),
         )
+        .route("/ui/sorties", get(pages::outgoing::list))
+        .route("/ui/sorties/nouvelle", get(pages::outgoing::new_form))
+        .route("/ui/sorties/restitution", post(pages::outgoing::start_restitution))
+        .route("/ui/sorties/transfert", post(pages::outgoing::start_transfer_out))
+        .route("/ui/sorties/{id}", get(pages::outgoing_detail::page))
+        .route("/ui/sorties/{id}/paquet", get(pages::outgoing_detail::package))
+        .route("/ui/sorties/{id}/accuse", post(pages::outgoing_detail::receipt))
+        .route(
+            "/ui/sorties/{id}/reponse",
+            post(pages::outgoing_detail::reply).layer(axum::extract::DefaultBodyLimit::max(
+                pages::outgoing_detail::REPLY_BODY_LIMIT,
+            )),
+        )
+        .route("/ui/sorties/{id}/messages/{name}", get(pages::outgoing_detail::message))
         .route("/ui/gels", get(pages::holds::page).post(pages::holds::submit))
         .route("/ui/registre", get(pages::register::page))
         .route("/ui/registre/usage", get(pages::register::usage_page))

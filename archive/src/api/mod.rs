@@ -7,7 +7,7 @@ mod audit;
 mod deliveries;
 mod disposal;
 mod openapi;
-mod outgoing;
+pub mod outgoing;
 pub mod referentials;
 mod transfers;
 pub(crate) mod units;

@@ -120,6 +120,9 @@ pub struct Answer {
     /// The ArchiveTransferReply's ReplyCode (transfer out).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub reply_code: Option<String>,
+    /// The message's comments: a refusal's reason, a receipt's remark.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub comments: Vec<String>,
     /// Who recorded it.
     pub by: String,
     pub at: DateTime<Utc>,
@@ -587,11 +590,12 @@ pub async fn answer(
     let (xml, recorded) = match (kind, input) {
         (Kind::Restitution, AnswerInput::Received { comment }) => {
             let mid = format!("{id}-ACK");
+            let comments: Vec<String> = comment.into_iter().collect();
             let xml = write_acknowledgement(&Acknowledgement {
                 version,
                 message_identifier: mid.clone(),
                 date: Utc::now(),
-                comments: comment.into_iter().collect(),
+                comments: comments.clone(),
                 message_received_identifier: Some(package.message_identifier.clone()),
                 sender: o.recipient.clone(),
                 receiver: t.archival_agency.clone(),
@@ -603,6 +607,7 @@ pub async fn answer(
                     message_identifier: mid,
                     accepted: true,
                     reply_code: None,
+                    comments,
                     by: who.id.clone(),
                     at: Utc::now(),
                 },
@@ -628,6 +633,7 @@ pub async fn answer(
                 message_identifier: ack.message_identifier,
                 accepted: true,
                 reply_code: None,
+                comments: ack.comments,
                 by: who.id.clone(),
                 at: Utc::now(),
             };
@@ -652,6 +658,7 @@ pub async fn answer(
                 message_identifier: atr.message_identifier.clone(),
                 accepted: atr.accepted(),
                 reply_code: Some(atr.reply_code.clone()),
+                comments: atr.comments.clone(),
                 by: who.id.clone(),
                 at: Utc::now(),
             };

@@ -9,6 +9,8 @@ pub mod eliminations;
 pub mod holds;
 pub mod logbook;
 pub mod operations;
+pub mod outgoing;
+pub mod outgoing_detail;
 pub mod referential_forms;
 pub mod referentials;
 pub mod register;

@@ -218,7 +218,7 @@ pub async fn page(State(ui): State<UiState>, v: Viewer, Query(q): Query<Register
                         } }
                         tbody { @for m in &a.movements { tr {
                             td { (format::datetime(l, m.date)) }
-                            td { (if m.kind == "elimination" { l.t("élimination", "elimination") } else { m.kind.as_str() }) }
+                            td { (movement_kind(l, &m.kind)) }
                             td { a href={ "/ui/eliminations/" (encode(&m.id)) } { code { (m.id) } } }
                             td { code { (m.authority) } }
                             (counts(l, &m.counts))
@@ -373,6 +373,16 @@ pub async fn usage_page(State(ui): State<UiState>, v: Viewer, Query(q): Query<Us
     ))
 }
 
+/// A movement's kind in words (the exports keep the API's codes).
+fn movement_kind(l: Lang, kind: &str) -> &str {
+    match kind {
+        "elimination" => l.t("élimination", "elimination"),
+        "restitution" => l.t("restitution", "restitution"),
+        "transfer_out" => l.t("transfert sortant", "transfer out"),
+        other => other,
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -383,6 +393,14 @@ mod tests {
         assert_eq!(recent_months(d, 3), ["2026-02", "2026-01", "2025-12"]);
         assert_eq!(month_label(Lang::Fr, "2026-11"), "novembre 2026");
         assert_eq!(month_label(Lang::Fr, "2026-13"), "2026-13");
+    }
+
+    #[test]
+    fn movements_in_words() {
+        assert_eq!(movement_kind(Lang::Fr, "transfer_out"), "transfert sortant");
+        assert_eq!(movement_kind(Lang::En, "transfer_out"), "transfer out");
+        assert_eq!(movement_kind(Lang::Fr, "elimination"), "élimination");
+        assert_eq!(movement_kind(Lang::Fr, "other"), "other");
     }
 
     #[test]

@@ -85,6 +85,9 @@ pub async fn page(State(ui): State<UiState>, v: Viewer, Path(id): Path<String>) 
         @if v.is(super::communications::ASKERS) {
             p { a href={ "/ui/communications/nouvelle?unite=" (crate::extract::encode(&u.id)) } { (l.t("Demander la communication de cette unité", "Ask for this unit to be communicated")) } }
         }
+        @if v.is(&[Archivist]) {
+            p { a href={ "/ui/sorties/nouvelle?unite=" (crate::extract::encode(&u.id)) } { (l.t("Restituer / Transférer cette unité", "Restitute / transfer this unit")) } }
+        }
         nav.tree aria-label=(l.t("Position dans l’arborescence", "Position in the tree")) {
             h2 { (l.t("Arborescence", "Tree")) }
             @if ancestors.is_empty() {
