@@ -728,4 +728,33 @@ fn another_fronts_register_and_analysis_follow_the_catalog() {
         0,
         "end dates recomputed in place (2040) reach the other front's analysis"
     );
+    // With the copy just made (by the analysis above), a DIP through the other front takes its
+    // units from it: a known unit is delivered, an unknown one refused.
+    let found = json_of(&front.run_at(
+        &other.url,
+        &archivist,
+        &["search", "--tenant", "region", "--json", "--no-facets"],
+    ));
+    let unit = found["hits"][0]["unit_id"]
+        .as_str()
+        .unwrap_or_else(|| panic!("{found:#}"))
+        .to_owned();
+    let dip = front.dir.path().join("dip.zip");
+    let deliver = |unit: &str| {
+        let args = [
+            "deliver", "--tenant", "region", "--unit", unit, "--wait", "--json", "--out",
+        ];
+        let mut args = args.to_vec();
+        args.push(dip.to_str().unwrap());
+        front.run_at(&other.url, &archivist, &args)
+    };
+    let v = json_of(&deliver(&unit));
+    assert_eq!(v["status"], "ready", "{v:#}");
+    let refused = deliver("no-such-unit");
+    assert!(!refused.status.success());
+    assert!(
+        String::from_utf8_lossy(&refused.stderr).contains("no-such-unit"),
+        "{}",
+        String::from_utf8_lossy(&refused.stderr)
+    );
 }
