@@ -25,7 +25,7 @@ const READS_IN_FLIGHT: usize = 32;
 const UNIT_TXNS_IN_FLIGHT: usize = 4;
 
 /// Splits writes into transactions the cluster accepts.
-fn batches(writes: Vec<Write>) -> Vec<Vec<Write>> {
+pub(crate) fn batches(writes: Vec<Write>) -> Vec<Vec<Write>> {
     let mut out: Vec<Vec<Write>> = vec![];
     let mut bytes = 0;
     for w in writes {
@@ -485,5 +485,31 @@ impl Catalog {
             .put(&keys::catalog_generation(tenant), &Utc::now().timestamp_micros())
             .await?;
         Ok(report)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn sizes(batches: &[Vec<Write>]) -> Vec<usize> {
+        batches.iter().map(Vec::len).collect()
+    }
+
+    #[test]
+    fn batches_stay_within_the_clusters_transaction_limits() {
+        let small = |i: usize| Write::Put(format!("k{i}"), vec![0; 10]);
+        assert_eq!(sizes(&batches((0..250).map(small).collect())), [100, 100, 50]);
+        assert!(batches(Vec::new()).is_empty());
+        // 1 MiB values: two per batch (a third, with the keys, would pass 3 MiB).
+        let big = |i: usize| Write::Put(format!("k{i}"), vec![0; 1 << 20]);
+        assert_eq!(sizes(&batches((0..5).map(big).collect())), [2, 2, 1]);
+        // One write larger than the byte limit still goes, alone.
+        let huge = vec![
+            Write::Delete("a".into()),
+            Write::Put("b".into(), vec![0; 4 << 20]),
+            Write::Delete("c".into()),
+        ];
+        assert_eq!(sizes(&batches(huge)), [1, 1, 1]);
     }
 }

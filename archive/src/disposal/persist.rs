@@ -11,10 +11,6 @@ use crate::keys;
 use crate::model::{AipDescriptor, UnitRecord, AIP_FORMAT};
 use crate::store::{Store, Write};
 
-/// Unit records per transaction, and bytes (within the cluster's 1000 operations and 4 MiB).
-const UNITS_PER_TXN: usize = 100;
-const BYTES_PER_TXN: usize = 3 << 20;
-
 pub async fn read_descriptor(store: &Store, namespace: &str, aip_id: &str) -> Result<AipDescriptor> {
     let key = keys::aip_descriptor(aip_id);
     let mut bytes = Vec::new();
@@ -81,21 +77,7 @@ pub async fn write_units(
     for id in removed {
         writes.push(Write::Delete(keys::unit(tenant, id)));
     }
-    let mut batch: Vec<Write> = Vec::new();
-    let mut bytes = 0;
-    for w in writes {
-        let size = match &w {
-            Write::Put(k, v) => k.len() + v.len(),
-            Write::Delete(k) => k.len(),
-        };
-        if !batch.is_empty() && (batch.len() >= UNITS_PER_TXN || bytes + size > BYTES_PER_TXN) {
-            store.atomically(&[], std::mem::take(&mut batch)).await?;
-            bytes = 0;
-        }
-        bytes += size;
-        batch.push(w);
-    }
-    if !batch.is_empty() {
+    for batch in crate::catalog::batches(writes) {
         store.atomically(&[], batch).await?;
     }
     store
