@@ -279,19 +279,7 @@ fn elimination_with_visa_holds_and_bytes_gone() {
     );
     assert_eq!(p["status"], "approved");
     let reply = dir.join("reply.xml");
-    front.json(
-        &r.archivist,
-        &[
-            "hold",
-            "add",
-            "--tenant",
-            "region",
-            "--rule",
-            "HOL-00001",
-            &uc,
-            "--json",
-        ],
-    );
+    front.hold(&r.archivist, "add", &uc);
     let out = front.run(
         &r.archivist,
         &[
@@ -450,10 +438,7 @@ fn elimination_with_visa_holds_and_bytes_gone() {
 
     // A refused visa eliminates nothing.
     for u in [&ub, &uc] {
-        front.json(
-            &r.archivist,
-            &["hold", "lift", "--tenant", "region", "--rule", "HOL-00001", u, "--json"],
-        );
+        front.hold(&r.archivist, "lift", u);
     }
     let p2 = front.json(
         &r.archivist,

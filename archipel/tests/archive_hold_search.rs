@@ -80,19 +80,7 @@ fn hold_filter_follows_holds_put_and_lifted() {
     );
 
     // Lifted: B is no longer held, on any day.
-    front.json(
-        &r.archivist,
-        &[
-            "hold",
-            "lift",
-            "--tenant",
-            "region",
-            "--rule",
-            "HOL-00001",
-            &ub,
-            "--json",
-        ],
-    );
+    front.hold(&r.archivist, "lift", &ub);
     assert_eq!(search(&["--held"]), sorted(&[&uc]));
     assert_eq!(
         search(&["--not-held", "--hold-on", "2090-01-01"]),

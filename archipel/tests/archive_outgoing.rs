@@ -294,38 +294,14 @@ fn transfer_out_round_trip_and_restitution() {
     let (sip2, _) = sip(&dir, "sip2.zip", "AGR-REST", "SP-REGION", "RENDU");
     let atr2 = front.ingest(&r.agency, "region", &sip2);
     let (root2, ub2) = (system_id(&atr2, "ROOT"), system_id(&atr2, "UB"));
-    front.json(
-        &r.archivist,
-        &[
-            "hold",
-            "add",
-            "--tenant",
-            "region",
-            "--rule",
-            "HOL-00001",
-            &ub2,
-            "--json",
-        ],
-    );
+    front.hold(&r.archivist, "add", &ub2);
     let out = front.run(
         &r.archivist,
         &["restitution", "start", "--tenant", "region", "--unit", &root2],
     );
     assert!(!out.status.success());
     assert!(stderr(&out).contains("legal hold"), "{}", stderr(&out));
-    front.json(
-        &r.archivist,
-        &[
-            "hold",
-            "lift",
-            "--tenant",
-            "region",
-            "--rule",
-            "HOL-00001",
-            &ub2,
-            "--json",
-        ],
-    );
+    front.hold(&r.archivist, "lift", &ub2);
     let out = front.run(
         &r.archivist,
         &[

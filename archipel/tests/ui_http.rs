@@ -4,73 +4,16 @@
 //! idle expiry.
 
 mod common;
+mod ui_common;
 
 use std::io::{BufRead, BufReader};
 use std::process::{Command, Stdio};
 use std::time::Duration;
 
 use common::{bin, serial, TestCluster, Tuning};
+use ui_common::http::{hidden, set_cookie, Ui};
 
 const LIMIT: usize = 20_000;
-
-struct Ui {
-    base: String,
-    http: reqwest::Client,
-}
-
-/// The value of `name="…" value="…"` in a page.
-fn hidden(html: &str, name: &str) -> String {
-    let marker = format!("name=\"{name}\" value=\"");
-    let start = html
-        .find(&marker)
-        .unwrap_or_else(|| panic!("no {name} field in:\n{html}"))
-        + marker.len();
-    html[start..].split('"').next().unwrap().to_owned()
-}
-
-/// `name=value` of a Set-Cookie header for `name`, with the whole header.
-fn set_cookie(r: &reqwest::Response, name: &str) -> Option<(String, String)> {
-    r.headers()
-        .get_all(reqwest::header::SET_COOKIE)
-        .iter()
-        .filter_map(|v| v.to_str().ok())
-        .find(|v| v.starts_with(&format!("{name}=")))
-        .map(|v| (v.split(';').next().unwrap().to_owned(), v.to_owned()))
-}
-
-impl Ui {
-    /// Signs in with `token` through the form; returns the session cookie (`name=value`).
-    async fn sign_in(&self, token: &str) -> String {
-        let r = self.get("/connexion", "").await;
-        let (pre, _) = set_cookie(&r, "archipel_csrf").expect("a pre-session CSRF cookie");
-        let csrf = hidden(&r.text().await.unwrap(), "_csrf");
-        let r = self
-            .post_form("/connexion", &pre, &format!("_csrf={csrf}&token={token}&retour=/ui/"))
-            .await;
-        assert_eq!(r.status(), 303, "sign-in refused");
-        set_cookie(&r, "archipel_session").expect("a session cookie").0
-    }
-
-    async fn get(&self, path: &str, cookie: &str) -> reqwest::Response {
-        self.http
-            .get(format!("{}{path}", self.base))
-            .header(reqwest::header::COOKIE, cookie)
-            .send()
-            .await
-            .unwrap()
-    }
-
-    async fn post_form(&self, path: &str, cookie: &str, body: &str) -> reqwest::Response {
-        self.http
-            .post(format!("{}{path}", self.base))
-            .header(reqwest::header::COOKIE, cookie)
-            .header(reqwest::header::CONTENT_TYPE, "application/x-www-form-urlencoded")
-            .body(body.to_owned())
-            .send()
-            .await
-            .unwrap()
-    }
-}
 
 /// The token screen: operators only (GET and POST), CSRF checked first, the secret shown once and
 /// usable, markup in a label escaped, a refusal said on the form, revocation.

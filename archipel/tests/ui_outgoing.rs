@@ -8,36 +8,14 @@
 
 mod archive_common;
 mod common;
+mod ui_common;
 
 use std::time::{Duration, Instant};
 
 use archive_common::disposal::system_id;
 use archive_common::{abc, manifest, region, tenant, write_sip, Front, RULES_CSV};
 use common::serial;
-
-struct Ui {
-    base: String,
-    http: reqwest::Client,
-}
-
-/// The value of `name="…" value="…"` in a page.
-fn hidden(html: &str, name: &str) -> String {
-    let marker = format!("name=\"{name}\" value=\"");
-    let start = html
-        .find(&marker)
-        .unwrap_or_else(|| panic!("no {name} field in:\n{html}"))
-        + marker.len();
-    html[start..].split('"').next().unwrap().to_owned()
-}
-
-fn set_cookie(r: &reqwest::Response, name: &str) -> Option<String> {
-    r.headers()
-        .get_all(reqwest::header::SET_COOKIE)
-        .iter()
-        .filter_map(|v| v.to_str().ok())
-        .find(|v| v.starts_with(&format!("{name}=")))
-        .map(|v| v.split(';').next().unwrap().to_owned())
-}
+use ui_common::http::{hidden, Ui};
 
 fn form_encode(s: &str) -> String {
     let mut out = String::new();
@@ -61,16 +39,11 @@ struct Session {
     csrf: String,
 }
 
+/// What this test adds to the shared HTTP helpers: a session with its form token, multipart
+/// replies, and waiting for a record's state.
 impl Ui {
-    async fn sign_in(&self, token: &str) -> Session {
-        let r = self.get("/connexion", "").await;
-        let pre = set_cookie(&r, "archipel_csrf").expect("a pre-session CSRF cookie");
-        let csrf = hidden(&r.text().await.unwrap(), "_csrf");
-        let r = self
-            .post_form("/connexion", &pre, &format!("_csrf={csrf}&token={token}&retour=/ui/"))
-            .await;
-        assert_eq!(r.status(), 303, "sign-in refused");
-        let cookie = set_cookie(&r, "archipel_session").expect("a session cookie");
+    async fn session(&self, token: &str) -> Session {
+        let cookie = self.sign_in(token).await;
         let page = self.get("/", &cookie).await.text().await.unwrap();
         Session {
             csrf: hidden(&page, "_csrf"),
@@ -78,29 +51,9 @@ impl Ui {
         }
     }
 
-    async fn get(&self, path: &str, cookie: &str) -> reqwest::Response {
-        self.http
-            .get(format!("{}{path}", self.base))
-            .header(reqwest::header::COOKIE, cookie)
-            .send()
-            .await
-            .unwrap()
-    }
-
     async fn page(&self, path: &str, s: &Session) -> (u16, String) {
         let r = self.get(path, &s.cookie).await;
         (r.status().as_u16(), r.text().await.unwrap())
-    }
-
-    async fn post_form(&self, path: &str, cookie: &str, body: &str) -> reqwest::Response {
-        self.http
-            .post(format!("{}{path}", self.base))
-            .header(reqwest::header::COOKIE, cookie)
-            .header(reqwest::header::CONTENT_TYPE, "application/x-www-form-urlencoded")
-            .body(body.to_owned())
-            .send()
-            .await
-            .unwrap()
     }
 
     /// POSTs `fields` (name, value) with the session's token first, as the page's form does.
@@ -211,10 +164,10 @@ fn restitution_and_transfer_out_from_the_browser_forms() {
         assert_eq!(r0.status(), 303);
         assert_eq!(location(&r0), "/ui/connexion?retour=/ui/sorties");
 
-        let a = ui.sign_in(&r.archivist).await;
-        let agency = ui.sign_in(&r.agency).await;
-        let ca = ui.sign_in(&control).await;
-        let stranger = ui.sign_in(&other.archivist).await;
+        let a = ui.session(&r.archivist).await;
+        let agency = ui.session(&r.agency).await;
+        let ca = ui.session(&control).await;
+        let stranger = ui.session(&other.archivist).await;
 
         // The screen, in the archivist's navigation; empty; prefilled from a unit's page.
         let (status, page) = ui.page("/sorties", &a).await;
@@ -274,36 +227,12 @@ fn restitution_and_transfer_out_from_the_browser_forms() {
             page.contains("rien n’a été engagé") && page.contains("no such unit") && page.contains("U-INCONNUE"),
             "{page}"
         );
-        front.json(
-            &r.archivist,
-            &[
-                "hold",
-                "add",
-                "--tenant",
-                "region",
-                "--rule",
-                "HOL-00001",
-                &ub1,
-                "--json",
-            ],
-        );
+        front.hold(&r.archivist, "add", &ub1);
         let f = ui.post("/sorties/restitution", &a, &[("unites", &root1)]).await;
         assert_eq!(f.status(), 400);
         let page = f.text().await.unwrap();
         assert!(page.contains("legal hold") && page.contains(&ub1), "{page}");
-        front.json(
-            &r.archivist,
-            &[
-                "hold",
-                "lift",
-                "--tenant",
-                "region",
-                "--rule",
-                "HOL-00001",
-                &ub1,
-                "--json",
-            ],
-        );
+        front.hold(&r.archivist, "lift", &ub1);
         let f = ui
             .post(
                 "/sorties/transfert",

@@ -107,6 +107,21 @@ impl Front {
             .unwrap_or_else(|e| panic!("not JSON ({e}): {}", String::from_utf8_lossy(&out.stdout)))
     }
 
+    /// `hold add|lift --tenant region --rule HOL-00001 UNIT`: puts or lifts the tests' hold.
+    pub fn hold(&self, token: &str, action: &str, unit: &str) -> serde_json::Value {
+        let args = [
+            "hold",
+            action,
+            "--tenant",
+            "region",
+            "--rule",
+            "HOL-00001",
+            unit,
+            "--json",
+        ];
+        self.json(token, &args)
+    }
+
     /// Transfers `sip` and waits; returns the JSON verdict and the ATR path.
     pub fn transfer(&self, token: &str, tenant: &str, sip: &Path) -> (serde_json::Value, PathBuf) {
         let atr = self.dir.path().join(format!(
