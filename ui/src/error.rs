@@ -23,6 +23,13 @@ impl From<ArchiveError> for UiError {
     }
 }
 
+/// The REST API's handlers, called by the pages that act through them, fail as the archive does.
+impl From<archipel_archive::api::ApiError> for UiError {
+    fn from(e: archipel_archive::api::ApiError) -> Self {
+        Self::Archive(e.0)
+    }
+}
+
 pub type UiResult<T> = Result<T, UiError>;
 
 /// Carried from the handler to [`render`].

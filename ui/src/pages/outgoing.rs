@@ -19,7 +19,7 @@ use axum::{Form, Json};
 use maud::{html, Markup};
 use serde::Deserialize;
 
-use crate::error::{UiError, UiResult};
+use crate::error::UiResult;
 use crate::extract::{encode, Viewer};
 use crate::format;
 use crate::i18n::Lang;
@@ -28,10 +28,6 @@ use crate::UiState;
 
 /// Who reads restitutions and transfers out (the REST API's rule).
 pub const READERS: &[Role] = &[Archivist, ControlAuthority];
-
-pub fn api_error(e: ApiError) -> UiError {
-    UiError::Archive(e.0)
-}
 
 pub fn state(ui: &UiState) -> State<Arc<Archive>> {
     State(ui.archive.clone())
@@ -69,12 +65,8 @@ pub fn status_badge(l: Lang, s: Status) -> Markup {
 /// Both kinds, newest first.
 async fn all(ui: &UiState, v: &Viewer, tenant: &str) -> UiResult<Vec<Outgoing>> {
     let who = || Caller(v.who.clone());
-    let Json(mut rows) = api::list_restitutions(state(ui), who(), Path(tenant.to_owned()))
-        .await
-        .map_err(api_error)?;
-    let Json(out) = api::list_transfers_out(state(ui), who(), Path(tenant.to_owned()))
-        .await
-        .map_err(api_error)?;
+    let Json(mut rows) = api::list_restitutions(state(ui), who(), Path(tenant.to_owned())).await?;
+    let Json(out) = api::list_transfers_out(state(ui), who(), Path(tenant.to_owned())).await?;
     rows.extend(out);
     rows.sort_by_key(|o| std::cmp::Reverse(o.created_at));
     Ok(rows)
@@ -279,7 +271,7 @@ async fn start(ui: UiState, v: Viewer, kind: Kind, d: Draft) -> UiResult<Respons
             *r.status_mut() = StatusCode::BAD_REQUEST;
             Ok(r)
         }
-        Err(e) => Err(api_error(e)),
+        Err(e) => Err(e.into()),
     }
 }
 

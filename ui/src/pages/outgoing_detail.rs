@@ -15,7 +15,7 @@ use axum::{Form, Json};
 use maud::{html, Markup};
 use serde::Deserialize;
 
-use super::outgoing::{api_error, kind_label, state, status_badge, READERS};
+use super::outgoing::{kind_label, state, status_badge, READERS};
 use crate::error::{UiError, UiResult};
 use crate::extract::{encode, Viewer};
 use crate::format;
@@ -34,12 +34,10 @@ async fn load(ui: &UiState, v: &Viewer, tenant: &str, id: &str) -> UiResult<Outg
     match api::restitution(state(ui), Caller(v.who.clone()), path()).await {
         Ok(Json(o)) => Ok(o),
         Err(ApiError(ArchiveError::NotFound(_))) => {
-            let Json(o) = api::transfer_out(state(ui), Caller(v.who.clone()), path())
-                .await
-                .map_err(api_error)?;
+            let Json(o) = api::transfer_out(state(ui), Caller(v.who.clone()), path()).await?;
             Ok(o)
         }
-        Err(e) => Err(api_error(e)),
+        Err(e) => Err(e.into()),
     }
 }
 
@@ -291,7 +289,7 @@ async fn answer(ui: &UiState, v: &Viewer, o: &Outgoing, headers: HeaderMap, body
             let current = load(ui, v, &tenant, &o.id).await?;
             Ok(render(v, &current, Some(why)))
         }
-        Err(e) => Err(api_error(e)),
+        Err(e) => Err(e.into()),
     }
 }
 
@@ -387,7 +385,7 @@ pub async fn package(State(ui): State<UiState>, v: Viewer, Path(id): Path<String
         Kind::Restitution => api::restitution_package(state(&ui), who, path).await,
         Kind::TransferOut => api::transfer_out_package(state(&ui), who, path).await,
     }
-    .map_err(api_error)
+    .map_err(UiError::from)
 }
 
 /// A SEDA message of the exchange, as a download never rendered on this origin.
@@ -403,8 +401,7 @@ pub async fn message(
     let mut r = match o.kind {
         Kind::Restitution => api::restitution_message(state(&ui), who, path).await,
         Kind::TransferOut => api::transfer_out_message(state(&ui), who, path).await,
-    }
-    .map_err(api_error)?;
+    }?;
     let file: String = format!("{}-{name}.xml", o.id)
         .chars()
         .filter(|c| c.is_ascii_alphanumeric() || matches!(c, '-' | '_' | '.'))

@@ -9,7 +9,7 @@ use std::sync::Arc;
 use archipel_archive::access::AccessContract;
 use archipel_archive::api::access::{put_contract, AccessContractSpec};
 use archipel_archive::api::referentials::{put_agency, put_agreement, put_profile, AgreementSpec, ProfileSpec};
-use archipel_archive::api::{ApiError, ApiResult, Caller};
+use archipel_archive::api::{ApiResult, Caller};
 use archipel_archive::auth::Role::Archivist;
 use archipel_archive::model::{Agency, Profile};
 use archipel_archive::service::Archive;
@@ -28,10 +28,6 @@ use crate::UiState;
 /// An RNG grammar sent through the form, at most.
 const MAX_RNG_BYTES: usize = 2 << 20;
 
-fn api(e: ApiError) -> UiError {
-    UiError::Archive(e.0)
-}
-
 /// Saves `body` at `path` through the REST API's own `handler`, as the viewer.
 async fn through_api<P, B, T, F>(
     ui: &UiState,
@@ -43,9 +39,7 @@ async fn through_api<P, B, T, F>(
 where
     F: Future<Output = ApiResult<Json<T>>>,
 {
-    let Json(stored) = handler(State(ui.archive.clone()), Caller(v.who.clone()), Path(path), Json(body))
-        .await
-        .map_err(api)?;
+    let Json(stored) = handler(State(ui.archive.clone()), Caller(v.who.clone()), Path(path), Json(body)).await?;
     Ok(stored)
 }
 

@@ -29,10 +29,6 @@ const ROLES: [Role; 5] = [
     Role::Operator,
 ];
 
-fn api(e: ApiError) -> UiError {
-    UiError::Archive(e.0)
-}
-
 #[derive(Deserialize, Default)]
 pub struct Shown {
     /// A token just revoked (after the redirect).
@@ -74,9 +70,7 @@ async fn render(
 ) -> UiResult<Response> {
     let l = v.lang;
     // The API's handler checks the role (operators), and logs a refusal.
-    let Json(mut tokens) = list_tokens(State(ui.archive.clone()), Caller(v.who.clone()))
-        .await
-        .map_err(api)?;
+    let Json(mut tokens) = list_tokens(State(ui.archive.clone()), Caller(v.who.clone())).await?;
     let notice = notice.or_else(|| {
         let id = revoked.filter(|id| tokens.iter().any(|t| t.id == *id && t.revoked_at.is_some()))?;
         Some(html! { div.notice.ok role="status" { p {
@@ -203,7 +197,7 @@ pub async fn create(State(ui): State<UiState>, v: Viewer, Form(f): Form<TokenFor
             *r.status_mut() = StatusCode::BAD_REQUEST;
             Ok(r)
         }
-        Err(e) => Err(api(e)),
+        Err(e) => Err(e.into()),
     }
 }
 
@@ -240,8 +234,6 @@ pub async fn revoke(
             "this is the token of your own session: sign in with another operator token to revoke it".into(),
         )));
     }
-    let Json(revoked) = revoke_token(State(ui.archive.clone()), Caller(v.who.clone()), Path(id))
-        .await
-        .map_err(api)?;
+    let Json(revoked) = revoke_token(State(ui.archive.clone()), Caller(v.who.clone()), Path(id)).await?;
     Ok(Redirect::to(&format!("/ui/jetons?revoque={}", encode(&revoked.id))).into_response())
 }
