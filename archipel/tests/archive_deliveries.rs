@@ -808,7 +808,7 @@ fn dips_round_trip_and_derogations_need_both_approvals() {
     assert_eq!(count("delivery.refused", "KO"), 1);
 }
 
-/// The DIP build is held after its first object, the front killed, another started: the
+/// The DIP build is held once its sources are checked, the front killed, another started: the
 /// delivery stays `building` with nothing to download until the new front sees no progress for
 /// `--dip-stale-secs`, then it is rebuilt whole under a new attempt.
 #[test]
@@ -832,12 +832,12 @@ fn an_interrupted_dip_build_is_taken_over_by_the_next_front() {
     loop {
         let d = delivery(&front, &archivist, &id);
         assert_eq!(d["status"], "building", "{d:#}");
-        if d["progress"]["objects_done"] == 1 {
+        if d["progress"]["objects_done"] == 2 {
             break;
         }
         assert!(
             std::time::Instant::now() < deadline,
-            "the build never copied its first object: {d:#}"
+            "the build never checked its objects: {d:#}"
         );
         std::thread::sleep(std::time::Duration::from_millis(100));
     }
@@ -845,7 +845,7 @@ fn an_interrupted_dip_build_is_taken_over_by_the_next_front() {
     front.restart(&["--dip-stale-secs".as_ref(), "5".as_ref()]);
     let d = delivery(&front, &archivist, &id);
     assert_eq!(d["status"], "building", "{d:#}");
-    assert!(d["dip_key"].is_null(), "{d:#}");
+    assert!(d["dip_plan"].is_null(), "{d:#}");
     let out = front.dir.path().join("dip-resumed.zip");
     let err = refused(
         &front,
@@ -905,4 +905,70 @@ fn an_interrupted_dip_build_is_taken_over_by_the_next_front() {
         .filter(|e| e["event_type"] == "delivery.resumed")
         .collect();
     assert_eq!(resumed.len(), 1, "one take-over in the logbook");
+}
+
+/// A DIP is written from the objects at each download, each checked against the SHA-512
+/// recorded at ingest: when a record no longer matches its bytes, the download is refused
+/// (nothing is written at `--out`), the delivery fails with the reason, and the logbook says so.
+#[test]
+fn an_object_that_no_longer_matches_its_digest_cuts_the_download_and_fails_the_delivery() {
+    let _g = serial();
+    let front = Front::start();
+    let (archivist, _agency, a, _b, _c) = set_up(&front);
+    let key = format!("t/region/unit/{a}");
+    let mut record: Value =
+        serde_json::from_str(front.cluster.cli_ok(&["meta", "get", "archive", &key]).trim()).unwrap();
+    record["objects"][0]["sha512"] = Value::String("0".repeat(128));
+    front
+        .cluster
+        .cli_ok(&["meta", "put", "archive", &key, &record.to_string()]);
+
+    let v = front.json(&archivist, &["deliver", "--tenant", "region", "--unit", &a, "--json"]);
+    let id = v["id"].as_str().unwrap().to_owned();
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(60);
+    while delivery(&front, &archivist, &id)["status"] == "building" {
+        assert!(std::time::Instant::now() < deadline, "never ready");
+        std::thread::sleep(std::time::Duration::from_millis(100));
+    }
+    assert_eq!(
+        delivery(&front, &archivist, &id)["status"],
+        "ready",
+        "the sources are there: the DIP is offered"
+    );
+    let out = front.dir.path().join("dip-altered.zip");
+    let download = [
+        "delivery",
+        "download",
+        "--tenant",
+        "region",
+        &id,
+        "--out",
+        out.to_str().unwrap(),
+    ];
+    // A small DIP fails within its first chunk: an error status with the reason.
+    let err = refused(&front, &archivist, &download);
+    assert!(
+        err.contains("HTTP 409") && err.contains("SHA-512") && err.contains("audit"),
+        "{err}"
+    );
+    assert!(!out.exists(), "a refused download leaves no file");
+    let d = loop {
+        let d = delivery(&front, &archivist, &id);
+        if d["status"] != "ready" {
+            break d;
+        }
+        assert!(std::time::Instant::now() < deadline, "never failed: {d:#}");
+        std::thread::sleep(std::time::Duration::from_millis(100));
+    };
+    assert_eq!(d["status"], "failed", "{d:#}");
+    let error = d["error"].as_str().unwrap();
+    assert!(error.contains("SHA-512") && error.contains("audit"), "{error}");
+    let err = refused(&front, &archivist, &download);
+    assert!(err.contains("HTTP 409") && err.contains("failed"), "{err}");
+    let failed = front
+        .logbook(&archivist, "region")
+        .into_iter()
+        .filter(|e| e["event_type"] == "delivery.downloaded" && e["outcome"] == "KO")
+        .count();
+    assert_eq!(failed, 1, "the cut download is logged once");
 }

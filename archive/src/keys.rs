@@ -161,17 +161,11 @@ pub fn deliveries(t: &str) -> String {
     format!("t/{t}/delivery/")
 }
 
-/// The DIP zip of a delivery, in the tenant's namespace (deleted once expired).
-pub fn dip(delivery: &str) -> String {
-    format!("dip/{delivery}.zip")
-}
-/// The DIP of a build taken over after a front stopped (`delivery::resume`): its own key, so
-/// the stopped build can never overwrite it.
-pub fn dip_attempt(delivery: &str, attempt: u32) -> String {
-    match attempt {
-        0 => dip(delivery),
-        n => format!("dip/{delivery}.{n}.zip"),
-    }
+/// The plan of a delivery's DIP (`delivery::dip_zip::DipPlan`), in the tenant's namespace
+/// (deleted once expired), one per build: a build taken over after a front stopped
+/// (`delivery::resume`) has its own, which the stopped build can never overwrite.
+pub fn dip_plan(delivery: &str, attempt: u32) -> String {
+    format!("dip/{delivery}.{attempt}.plan.json")
 }
 
 /// A SEDA message of a delivery (the request, authorisation requests and replies).

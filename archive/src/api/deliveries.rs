@@ -161,10 +161,10 @@ pub async fn dip(
         guard::refuse(&a, &who, &tenant, &id, logged).await;
         return Err(ArchiveError::NotFound(format!("delivery `{id}`")).into());
     }
-    let ns = crate::keys::object_namespace(&tenant);
     let now = a.config.access_clock.now(a.store.client()).await?;
     if d.status == DeliveryStatus::Ready && d.expires_at.is_some_and(|e| e <= now) {
-        if let Some(key) = &d.dip_key {
+        let ns = crate::keys::object_namespace(&tenant);
+        for key in d.dip_plan.iter().chain(&d.dip_key) {
             if let Err(e) = a.store.client().delete_object(&ns, key).await {
                 tracing::warn!("the expired DIP {ns}/{key} could not be removed: {e}");
             }
@@ -183,7 +183,7 @@ pub async fn dip(
             )
             .await?;
     }
-    let (Some(key), DeliveryStatus::Ready) = (d.dip_key.clone(), d.status) else {
+    if d.status != DeliveryStatus::Ready {
         return Err(ArchiveError::Conflict(format!(
             "delivery `{id}` is {:?}: {}",
             d.status,
@@ -195,7 +195,8 @@ pub async fn dip(
             }
         ))
         .into());
-    };
+    }
+    let dip = delivery::download::open(&a, &d).await?;
     a.journal
         .record(
             &tenant,
@@ -206,28 +207,22 @@ pub async fn dip(
             serde_json::json!({"size": d.dip_size, "sha512": d.dip_sha512}),
         )
         .await?;
-    let (mut w, r) = tokio::io::duplex(256 << 10);
-    let client = a.store.client().clone();
-    tokio::spawn(async move {
-        if let Err(e) = client.get_object(&ns, &key, 0, None, &mut w, None).await {
-            tracing::warn!("streaming the DIP {ns}/{key} failed: {e}");
-        }
-    });
-    let mut headers = vec![
-        (header::CONTENT_TYPE, "application/zip".to_owned()),
-        (
-            header::CONTENT_DISPOSITION,
-            format!("attachment; filename=\"dip-{id}.zip\""),
-        ),
-    ];
-    if let Some(size) = d.dip_size {
-        headers.push((header::CONTENT_LENGTH, size.to_string()));
+    Ok(zip_response(dip, &id))
+}
+
+/// The response carrying a DIP: a zip attachment, with its length when known.
+pub fn zip_response(dip: delivery::download::DipDownload, id: &str) -> Response {
+    let mut resp = Body::from_stream(dip.body).into_response();
+    let h = resp.headers_mut();
+    h.insert(
+        header::CONTENT_TYPE,
+        header::HeaderValue::from_static("application/zip"),
+    );
+    if let Ok(v) = format!("attachment; filename=\"dip-{id}.zip\"").parse() {
+        h.insert(header::CONTENT_DISPOSITION, v);
     }
-    let mut resp = Body::from_stream(tokio_util::io::ReaderStream::new(r)).into_response();
-    for (k, v) in headers {
-        if let Ok(v) = v.parse() {
-            resp.headers_mut().insert(k, v);
-        }
+    if let Some(size) = dip.size {
+        h.insert(header::CONTENT_LENGTH, size.into());
     }
-    Ok(resp)
+    resp
 }

@@ -4,7 +4,7 @@
 pub mod access;
 pub mod admin;
 mod audit;
-mod deliveries;
+pub mod deliveries;
 mod disposal;
 mod openapi;
 pub mod outgoing;

@@ -56,16 +56,16 @@ pub(super) fn runs<'a>(objects: impl IntoIterator<Item = &'a ObjectRecord>) -> V
 }
 
 /// The bytes of one run as they arrive, read from the blocking zip writer.
-pub(super) struct RunSource<'a> {
+pub(super) struct RunSource {
     pipe: DuplexStream,
-    handle: &'a tokio::runtime::Handle,
+    handle: tokio::runtime::Handle,
     /// Offset in the object of the next byte the pipe yields.
     position: u64,
-    buf: &'a mut [u8],
+    buf: Vec<u8>,
 }
 
-impl<'a> RunSource<'a> {
-    pub fn new(pipe: DuplexStream, handle: &'a tokio::runtime::Handle, run: &Run, buf: &'a mut [u8]) -> Self {
+impl RunSource {
+    pub fn new(pipe: DuplexStream, handle: tokio::runtime::Handle, run: &Run, buf: Vec<u8>) -> Self {
         Self {
             pipe,
             handle,
@@ -98,6 +98,11 @@ impl<'a> RunSource<'a> {
     /// Reads what is left, to let the request finish; returns how many bytes that was.
     pub fn drain(&mut self) -> std::io::Result<u64> {
         self.pass(u64::MAX, |_| Ok(()))
+    }
+
+    /// The buffer back, for the next run.
+    pub fn into_buf(self) -> Vec<u8> {
+        self.buf
     }
 
     fn pass(&mut self, mut wanted: u64, mut f: impl FnMut(&[u8]) -> std::io::Result<()>) -> std::io::Result<u64> {
@@ -215,9 +220,7 @@ mod tests {
             length: Some(2000),
             entries: 0..2,
         };
-        let mut buf = vec![0u8; 7];
-        let handle = rt.handle().clone();
-        let mut source = RunSource::new(r, &handle, &run, &mut buf);
+        let mut source = RunSource::new(r, rt.handle().clone(), &run, vec![0u8; 7]);
         let mut first = Vec::new();
         let n = source
             .copy(1000, 300, |c| {
@@ -258,9 +261,7 @@ mod tests {
             length: Some(500),
             entries: 0..2,
         };
-        let mut buf = vec![0u8; 16];
-        let handle = rt.handle().clone();
-        let mut source = RunSource::new(r, &handle, &run, &mut buf);
+        let mut source = RunSource::new(r, rt.handle().clone(), &run, vec![0u8; 16]);
         assert_eq!(source.copy(0, 40, |_| Ok(())).unwrap(), 40);
         assert_eq!(source.copy(100, 40, |_| Ok(())).unwrap(), 0, "the skip ran out");
     }

@@ -11,6 +11,8 @@
 pub mod derogation;
 pub mod dip;
 mod dip_read;
+pub mod dip_zip;
+pub mod download;
 pub mod resume;
 pub mod submit;
 
@@ -118,10 +120,16 @@ pub struct Delivery {
     pub updated_at: DateTime<Utc>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub request_key: Option<String>,
+    /// Where the DIP's plan is ([`dip_zip::DipPlan`]): its zip is written at each download.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub dip_plan: Option<String>,
+    /// A DIP stored whole, as versions before streamed DIPs built them.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub dip_key: Option<String>,
+    /// The zip's size in bytes.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub dip_size: Option<u64>,
+    /// The SHA-512 of a DIP stored whole (a streamed one's objects are each checked instead).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub dip_sha512: Option<String>,
     #[serde(default, skip_serializing_if = "Option::is_none")]

@@ -1,5 +1,5 @@
 //! DIP builds whose front stopped are taken over: a front that dies while building leaves its
-//! delivery `building`, with no DIP (the streamed upload was never committed). Every front
+//! delivery `building`, with no DIP (the record never named a plan). Every front
 //! watches the building deliveries; one whose record has not changed for
 //! `dip_stale_after` (a live build writes its progress every second) is claimed by a
 //! conditional write raising its `attempt`, and rebuilt from the start under a new object key.
@@ -82,14 +82,14 @@ async fn take_over(a: &Arc<Archive>, stopped: Delivery, revision: u64) -> Result
     d.attempt = stopped.attempt.saturating_add(1);
     d.progress = Progress::default();
     d.error = None;
-    d.dip_key = None;
+    d.dip_plan = None;
     d.updated_at = Utc::now();
     if !super::save_if(a, &d, revision, vec![]).await? {
         return Ok(false);
     }
-    // A stopped build may have committed its DIP just before it died: it is no one's now.
+    // A stopped build may have stored its plan just before it died: it is no one's now.
     let ns = crate::keys::object_namespace(&d.tenant);
-    let old = crate::keys::dip_attempt(&d.id, stopped.attempt);
+    let old = crate::keys::dip_plan(&d.id, stopped.attempt);
     match a.store.client().delete_object(&ns, &old).await {
         Ok(_) | Err(archipel_client::ClientError::NotFound(_)) => {}
         Err(e) => tracing::warn!("the stopped DIP build's object {ns}/{old} could not be removed: {e}"),

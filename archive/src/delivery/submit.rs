@@ -195,6 +195,7 @@ pub async fn submit(a: &Arc<Archive>, who: &Principal, tenant: &str, input: Inpu
         created_at: now,
         updated_at: now,
         request_key: None,
+        dip_plan: None,
         dip_key: None,
         dip_size: None,
         dip_sha512: None,

@@ -9,7 +9,6 @@ use archipel_archive::delivery::derogation::{self, Answer, AnswerInput};
 use archipel_archive::delivery::{self, AuthorizationStep, Delivery, DeliveryStatus};
 use archipel_archive::ArchiveError;
 use archipel_seda::authorization::{AuthorityKind, AuthorizationDecision};
-use axum::body::Body;
 use axum::extract::{Path, State};
 use axum::http::header;
 use axum::response::{IntoResponse, Redirect, Response};
@@ -263,14 +262,12 @@ pub async fn dip(State(ui): State<UiState>, v: Viewer, Path(id): Path<String>) -
         guard::refuse(&ui.archive, &v.who, &tenant, &id, logged).await;
         return Err(UiError::Archive(ArchiveError::NotFound(format!("delivery `{id}`"))));
     }
-    let key = match (&d.dip_key, d.status) {
-        (Some(k), DeliveryStatus::Ready) if !super::communications::expired(&d) => k.clone(),
-        _ => {
-            return Err(UiError::Archive(ArchiveError::Conflict(format!(
-                "the DIP of request `{id}` cannot be downloaded: it is not ready, or it expired (ask again)"
-            ))))
-        }
-    };
+    if d.status != DeliveryStatus::Ready || super::communications::expired(&d) {
+        return Err(UiError::Archive(ArchiveError::Conflict(format!(
+            "the DIP of request `{id}` cannot be downloaded: it is not ready, or it expired (ask again)"
+        ))));
+    }
+    let dip = delivery::download::open(&ui.archive, &d).await?;
     ui.archive
         .journal
         .record(
@@ -282,27 +279,7 @@ pub async fn dip(State(ui): State<UiState>, v: Viewer, Path(id): Path<String>) -
             serde_json::json!({"size": d.dip_size, "sha512": d.dip_sha512, "via": "ui"}),
         )
         .await?;
-    let ns = archipel_archive::keys::object_namespace(&tenant);
-    let (mut w, r) = tokio::io::duplex(256 << 10);
-    let client = ui.archive.store.client().clone();
-    tokio::spawn(async move {
-        if let Err(e) = client.get_object(&ns, &key, 0, None, &mut w, None).await {
-            tracing::warn!("web interface: streaming the DIP {ns}/{key} failed: {e}");
-        }
-    });
-    let mut resp = Body::from_stream(tokio_util::io::ReaderStream::new(r)).into_response();
-    let h = resp.headers_mut();
-    h.insert(
-        header::CONTENT_TYPE,
-        header::HeaderValue::from_static("application/zip"),
-    );
-    if let Ok(v) = format!("attachment; filename=\"dip-{}.zip\"", d.id).parse() {
-        h.insert(header::CONTENT_DISPOSITION, v);
-    }
-    if let Some(size) = d.dip_size {
-        h.insert(header::CONTENT_LENGTH, size.into());
-    }
-    Ok(resp)
+    Ok(archipel_archive::api::deliveries::zip_response(dip, &d.id))
 }
 
 /// A SEDA message of the request: the request itself, an authorisation request or reply.

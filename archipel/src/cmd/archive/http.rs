@@ -105,10 +105,11 @@ impl Front {
             .body(xml))
     }
 
-    /// Streams a download to a temporary file beside `out`, synced and renamed once complete;
-    /// returns its size.
+    /// Streams a download to a temporary file beside `out`, synced and renamed once complete
+    /// (all the bytes its `Content-Length` announced); returns its size.
     pub async fn download(&self, path: &str, out: &Path) -> anyhow::Result<u64> {
         let resp = self.send(self.request(Method::GET, path)).await?;
+        let announced = resp.content_length();
         let dir = out
             .parent()
             .filter(|p| !p.as_os_str().is_empty())
@@ -121,6 +122,13 @@ impl Front {
             let chunk = chunk.context("the download broke; run the command again")?;
             tokio::io::AsyncWriteExt::write_all(&mut file, &chunk).await?;
             written += chunk.len() as u64;
+        }
+        if announced.is_some_and(|n| n != written) {
+            anyhow::bail!(
+                "the download stopped after {written} of {} bytes; nothing was written to {}; run the command again",
+                announced.unwrap_or(0),
+                out.display()
+            );
         }
         tokio::io::AsyncWriteExt::flush(&mut file).await?;
         file.sync_all().await?;

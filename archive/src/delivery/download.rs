@@ -1,0 +1,329 @@
+//! Downloading a ready DIP: the zip is written from the objects as it is sent (no stored copy),
+//! every object re-hashed on the way and compared with the SHA-512 recorded at ingest. A
+//! mismatch, or an object the cluster cannot read, cuts the download short (the client sees a
+//! transfer shorter than its `Content-Length`, never a complete-looking zip), is logged, and an
+//! altered object fails the delivery so nobody downloads it again.
+//!
+//! The units a ready DIP names cannot be eliminated or transferred out until it expires
+//! (`disposal::pending_communications`), so its sources outlive it.
+
+use std::io::Write;
+use std::sync::Arc;
+
+use bytes::Bytes;
+use futures::stream::BoxStream;
+use futures::StreamExt;
+use serde_json::json;
+use sha2::{Digest, Sha512};
+
+use super::dip_read::{runs, Run, RunSource};
+use super::dip_zip::{write_zip, DipPlan};
+use super::{Delivery, DeliveryStatus};
+use crate::error::{ArchiveError, Result};
+use crate::ingest::pack::ChannelWriter;
+use crate::keys;
+use crate::service::Archive;
+
+/// The pipe between one run's read and the zip writer, and its read buffer.
+const PIPE: usize = 256 << 10;
+/// A plan larger than this is refused rather than read into memory (a plan is ~1 KiB per
+/// object plus each unit's record; the units per request are capped far below).
+const MAX_PLAN: u64 = 512 << 20;
+
+/// A DIP being sent: its size when known, and its bytes.
+pub struct DipDownload {
+    pub size: Option<u64>,
+    pub body: BoxStream<'static, std::io::Result<Bytes>>,
+}
+
+/// Opens the DIP of the ready delivery `d` (the caller checked who asks and the expiry).
+pub async fn open(a: &Arc<Archive>, d: &Delivery) -> Result<DipDownload> {
+    let ns = keys::object_namespace(&d.tenant);
+    if let (Some(plan_key), Some(size)) = (&d.dip_plan, d.dip_size) {
+        let plan = read_plan(a, &ns, plan_key).await?;
+        let mut body = stream_plan(a.clone(), d.tenant.clone(), d.id.clone(), ns, plan, size);
+        // The first bytes before the answer's status: a DIP that fails in its first chunk (all
+        // of a small one) gets an error status with the reason, not a broken connection.
+        let first = match body.next().await {
+            Some(Ok(chunk)) => chunk,
+            Some(Err(e)) => {
+                return Err(match e.kind() {
+                    std::io::ErrorKind::InvalidData => {
+                        ArchiveError::Conflict(format!("the DIP of delivery `{}` cannot be sent: {e}", d.id))
+                    }
+                    _ => ArchiveError::Unavailable(format!("the DIP of delivery `{}` cannot be sent: {e}", d.id)),
+                })
+            }
+            None => Bytes::new(),
+        };
+        return Ok(DipDownload {
+            size: Some(size),
+            body: futures::stream::once(async move { Ok(first) }).chain(body).boxed(),
+        });
+    }
+    // A DIP stored whole by an earlier version.
+    let Some(key) = d.dip_key.clone() else {
+        return Err(ArchiveError::Conflict(format!(
+            "delivery `{}` has no DIP to download; ask again",
+            d.id
+        )));
+    };
+    let (mut w, r) = tokio::io::duplex(PIPE);
+    let client = a.store.client().clone();
+    tokio::spawn(async move {
+        if let Err(e) = client.get_object(&ns, &key, 0, None, &mut w, None).await {
+            tracing::warn!("streaming the DIP {ns}/{key} failed: {e}");
+        }
+    });
+    Ok(DipDownload {
+        size: d.dip_size,
+        body: tokio_util::io::ReaderStream::new(r).boxed(),
+    })
+}
+
+async fn read_plan(a: &Archive, ns: &str, key: &str) -> Result<DipPlan> {
+    let client = a.store.client();
+    let info = client.stat_object(ns, key).await?;
+    if info.size > MAX_PLAN {
+        return Err(ArchiveError::Internal(format!(
+            "the DIP's plan {ns}/{key} is {} bytes, more than the {MAX_PLAN} a front reads; ask for fewer units",
+            info.size
+        )));
+    }
+    let mut bytes = Vec::with_capacity(usize::try_from(info.size).unwrap_or(0));
+    client.get_object(ns, key, 0, None, &mut bytes, None).await?;
+    serde_json::from_slice(&bytes)
+        .map_err(|e| ArchiveError::Internal(format!("the DIP's plan {ns}/{key} cannot be read: {e}")))
+}
+
+/// The zip of `plan`, written on a blocking thread (`zip` is synchronous) while the objects
+/// stream in; it must come to exactly `size` bytes.
+fn stream_plan(
+    a: Arc<Archive>,
+    tenant: String,
+    id: String,
+    ns: String,
+    plan: DipPlan,
+    size: u64,
+) -> BoxStream<'static, std::io::Result<Bytes>> {
+    let (tx, rx) = tokio::sync::mpsc::channel(4);
+    let handle = tokio::runtime::Handle::current();
+    let client = a.store.client().clone();
+    let writer = tokio::task::spawn_blocking(move || {
+        let mut channel = ChannelWriter::new(tx);
+        let written = write_all(&mut channel, &plan, handle, client, ns, size);
+        if let Err(e) = &written {
+            // The client must see a broken transfer, not a clean end.
+            channel.fail(e);
+        }
+        written
+    });
+    tokio::spawn(async move {
+        let e = match writer.await {
+            Ok(Ok(())) => return,
+            Ok(Err(e)) => e,
+            Err(e) => std::io::Error::other(format!("the DIP writer stopped: {e}")),
+        };
+        if e.kind() == std::io::ErrorKind::BrokenPipe {
+            tracing::info!(tenant, delivery = id, "DIP download left by the client: {e}");
+            return;
+        }
+        tracing::warn!(tenant, delivery = id, "DIP download failed: {e}");
+        if let Err(logged) = a
+            .journal
+            .record(
+                &tenant,
+                "delivery.downloaded",
+                "KO",
+                "archive",
+                Some(&id),
+                json!({"error": e.to_string()}),
+            )
+            .await
+        {
+            tracing::warn!("the failed DIP download of {id} could not be logged: {logged}");
+        }
+        if e.kind() == std::io::ErrorKind::InvalidData {
+            fail_delivery(&a, &tenant, &id, &e.to_string()).await;
+        }
+    });
+    let mut rx = rx;
+    futures::stream::poll_fn(move |cx| rx.poll_recv(cx)).boxed()
+}
+
+/// An altered object: the delivery fails, with the reason, so nobody downloads it again.
+async fn fail_delivery(a: &Archive, tenant: &str, id: &str, error: &str) {
+    for _ in 0..3 {
+        let Ok(current) = super::load(a, tenant, id).await else {
+            return;
+        };
+        let mut d = current.value;
+        if d.status != DeliveryStatus::Ready {
+            return;
+        }
+        d.status = DeliveryStatus::Failed;
+        d.error = Some(error.to_owned());
+        d.updated_at = chrono::Utc::now();
+        if let Ok(true) = super::save_if(a, &d, current.revision, vec![]).await {
+            return;
+        }
+    }
+    tracing::warn!(tenant, delivery = id, "the delivery could not be marked failed");
+}
+
+fn write_all(
+    channel: &mut ChannelWriter,
+    plan: &DipPlan,
+    handle: tokio::runtime::Handle,
+    client: Arc<archipel_client::Client>,
+    ns: String,
+    size: u64,
+) -> std::io::Result<()> {
+    let mut content = ClusterContent {
+        runs: runs(plan.entries.iter().map(|e| &e.object)),
+        handle,
+        client,
+        ns,
+        next: 0,
+        open: None,
+        spare: vec![0u8; PIPE],
+    };
+    let mut counted = Counted {
+        inner: channel,
+        bytes: 0,
+    };
+    write_zip(&mut counted, plan, |i, out| content.copy(plan, i, out))?;
+    if counted.bytes != size {
+        return Err(std::io::Error::other(format!(
+            "the DIP came to {} bytes where {size} were announced",
+            counted.bytes
+        )));
+    }
+    channel.flush()
+}
+
+struct Counted<'a> {
+    inner: &'a mut ChannelWriter,
+    bytes: u64,
+}
+
+impl Write for Counted<'_> {
+    fn write(&mut self, data: &[u8]) -> std::io::Result<usize> {
+        let n = self.inner.write(data)?;
+        self.bytes += n as u64;
+        Ok(n)
+    }
+    fn flush(&mut self) -> std::io::Result<()> {
+        // The last bytes go only once the size is checked (`write_all`).
+        Ok(())
+    }
+}
+
+type Read = tokio::task::JoinHandle<std::result::Result<(), archipel_client::ClientError>>;
+
+/// One run being read: its bytes and the request's outcome.
+struct OpenRun {
+    run: usize,
+    source: RunSource,
+    read: Option<Read>,
+}
+
+/// The objects' bytes from the cluster, run by run (a pack's neighbours in one request).
+struct ClusterContent {
+    runs: Vec<Run>,
+    handle: tokio::runtime::Handle,
+    client: Arc<archipel_client::Client>,
+    ns: String,
+    next: usize,
+    open: Option<OpenRun>,
+    spare: Vec<u8>,
+}
+
+impl ClusterContent {
+    /// Writes entry `i` into `out`, checked against its size and SHA-512.
+    fn copy(&mut self, plan: &DipPlan, i: usize, out: &mut dyn Write) -> std::io::Result<()> {
+        let o = &plan.entries[i].object;
+        let mut open = match self.open.take() {
+            Some(open) => open,
+            None => self.start(i)?,
+        };
+        let run = &self.runs[open.run];
+        let mut hasher = Sha512::new();
+        let copied = open.source.copy(o.pack_offset.unwrap_or(0), o.size, |chunk| {
+            hasher.update(chunk);
+            out.write_all(chunk)
+        })?;
+        let mut extra = 0;
+        if copied == o.size && run.length.is_none() {
+            // A whole object must end where its record says.
+            extra = open.source.drain()?;
+        }
+        if copied < o.size || extra > 0 {
+            if let Some(failed) = open.read.take().and_then(|r| self.failure(r, &o.id)) {
+                return Err(failed);
+            }
+        }
+        let digest = hex::encode(hasher.finalize());
+        if copied != o.size || extra > 0 || !digest.eq_ignore_ascii_case(&o.sha512) {
+            return Err(std::io::Error::new(
+                std::io::ErrorKind::InvalidData,
+                format!(
+                    "object {} read back as {} bytes with SHA-512 {digest}, but {} bytes with SHA-512 {} \
+                     were recorded at ingest: nothing altered is delivered; run an audit",
+                    o.id,
+                    copied + extra,
+                    o.size,
+                    o.sha512
+                ),
+            ));
+        }
+        if i + 1 < run.entries.end {
+            self.open = Some(open);
+            return Ok(());
+        }
+        open.source.drain()?;
+        if let Some(failed) = open.read.take().and_then(|r| self.failure(r, &o.id)) {
+            return Err(failed);
+        }
+        self.spare = open.source.into_buf();
+        Ok(())
+    }
+
+    /// Starts reading the next run, which must begin with entry `i`.
+    fn start(&mut self, i: usize) -> std::io::Result<OpenRun> {
+        let run = self
+            .runs
+            .get(self.next)
+            .filter(|r| r.entries.start == i)
+            .ok_or_else(|| std::io::Error::other(format!("the DIP's entry {i} is not where its plan reads it")))?;
+        let (mut w, r) = tokio::io::duplex(PIPE);
+        let (client, ns, key) = (self.client.clone(), self.ns.clone(), run.key.clone());
+        let (offset, length) = (run.offset, run.length);
+        let read = self.handle.spawn(async move {
+            client
+                .get_object(&ns, &key, offset, length, &mut w, None)
+                .await
+                .map(|_| ())
+        });
+        let buf = match std::mem::take(&mut self.spare) {
+            b if b.is_empty() => vec![0u8; PIPE],
+            b => b,
+        };
+        let source = RunSource::new(r, self.handle.clone(), run, buf);
+        let open = OpenRun {
+            run: self.next,
+            source,
+            read: Some(read),
+        };
+        self.next += 1;
+        Ok(open)
+    }
+
+    fn failure(&self, read: Read, object: &str) -> Option<std::io::Error> {
+        match self.handle.block_on(read) {
+            Ok(Ok(_)) => None,
+            Ok(Err(e)) => Some(std::io::Error::other(format!("reading object {object} failed: {e}"))),
+            Err(e) => Some(std::io::Error::other(format!("reading object {object} stopped: {e}"))),
+        }
+    }
+}
