@@ -302,8 +302,10 @@ impl<'a, B: Backend> Injector<'a, B> {
     }
 
     /// The leader cut off both ways for longer than the orphan grace and the node-down
-    /// timeout. Halfway, the leader the majority elected jumps 25 h ahead: past the 24 h floor of
-    /// the collected-mark TTL, which no real partition in a run can outlast. Then all heals.
+    /// timeout. Halfway, once the majority elected a leader, every node of the majority jumps 25 h
+    /// ahead: past the 24 h floor of the collected-mark TTL, which no real partition in a run can
+    /// outlast. The whole majority, because entries are stamped with a majority's clock: one
+    /// node's jump alone no longer moves the cluster's time. Then all heals.
     async fn long_partition(&mut self, p: &Planned) -> Result<String> {
         let nodes = self.backend.nodes();
         let leader = self.leader().await?;
@@ -315,20 +317,27 @@ impl<'a, B: Backend> Injector<'a, B> {
         let successor = self.leader_among(&nodes, leader).await;
         let jumped = match successor {
             Some(id) => {
-                self.backend.set_clock_offset(id, MARK_TTL_JUMP_MS).await?;
-                target.push_str(&format!("; new leader {id} jumped +25 h"));
-                Some(id)
+                for o in &others {
+                    self.backend.set_clock_offset(*o, MARK_TTL_JUMP_MS).await?;
+                }
+                target.push_str(&format!(
+                    "; new leader {id}; the majority's {} nodes jumped +25 h",
+                    others.len()
+                ));
+                true
             }
             None => {
                 target.push_str("; no new leader within the wait (no clock jump)");
-                None
+                false
             }
         };
         if let Some(rest) = p.hold.checked_sub(began.elapsed()) {
             tokio::time::sleep(rest).await;
         }
-        if let Some(id) = jumped {
-            self.backend.set_clock_offset(id, 0).await?;
+        if jumped {
+            for o in &others {
+                self.backend.set_clock_offset(*o, 0).await?;
+            }
         }
         self.links(leader, &others, false, true).await?;
         if successor.is_none() {

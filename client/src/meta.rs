@@ -229,9 +229,10 @@ impl Client {
         Ok((reply.entries.into_iter().map(MetaEntry::from).collect(), reply.more))
     }
 
-    /// The cluster's time in milliseconds since the epoch, stamped by the Raft leader: judge
-    /// deadlines (communicability, expiry) by it, not by this machine's clock. It never goes
-    /// back and lags the leader's clock by at most a tick (5 s) when the cluster is idle.
+    /// The cluster's time in milliseconds since the epoch, stamped by the Raft leader with the
+    /// time a majority of the voters' clocks reached: judge deadlines (communicability, expiry)
+    /// by it, not by this machine's clock. It never goes back and lags by at most a tick (5 s)
+    /// when the cluster is idle.
     pub async fn cluster_time_ms(&self) -> Result<u64, ClientError> {
         let reply = self
             .call(Idempotence::Safe, |ch| async move {

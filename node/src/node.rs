@@ -51,8 +51,11 @@ pub struct Node {
     pub commits: crate::group_commit::CommitQueue,
     /// The cluster master key (docs/encryption.md); None: encrypted namespaces are refused here.
     pub master_key: Option<Arc<crate::crypto::MasterKey>>,
-    /// This node's wall clock. Read only to stamp the entries it appends as leader.
+    /// This node's wall clock: the dates it records and its own schedules. It stamps no entry.
     pub clock: Arc<dyn crate::time::Clock>,
+    /// What the entries this node appends as leader are stamped with: the time a majority of the
+    /// voters' clocks reached (`raft::quorum_clock`), so this node's clock alone moves no state time.
+    pub stamp_clock: Arc<dyn crate::time::Clock>,
     /// Leadership confirmations shared by concurrent linearizable reads.
     pub read_rounds: crate::read_rounds::ReadRounds,
 }
@@ -62,11 +65,11 @@ impl Node {
         self.config.node_id
     }
 
-    /// Appends `cmd` here, stamped with this node's clock, if this node leads. `NotLeader` means
+    /// Appends `cmd` here, stamped with the voters' time (`stamp_clock`), if this node leads. `NotLeader` means
     /// nothing was handed to Raft, so forwarding it is safe; any failure after that is
     /// `Indeterminate` (see [`write_as_leader`]).
     pub async fn write(&self, cmd: Command) -> Result<CommandResult, RaftOpError> {
-        write_as_leader(&self.raft, self.id(), self.clock.as_ref(), cmd).await
+        write_as_leader(&self.raft, self.id(), self.stamp_clock.as_ref(), cmd).await
     }
 
     /// The state machine's time as applied here (leader-stamped, monotonic); see

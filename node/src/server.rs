@@ -31,6 +31,7 @@ use crate::node::Node;
 use crate::peers::Peers;
 use crate::raft::codec::MAX_RAFT_MESSAGE_BYTES;
 use crate::raft::network::NetworkFactory;
+use crate::raft::quorum_clock::{ClockSamples, QuorumClock};
 use crate::shards::{ShardError, ShardStore};
 use crate::store::{open_db, LocalIdentity, LogStore, StateMachineStore, StoreError};
 
@@ -77,10 +78,12 @@ pub async fn run(config: NodeConfig, shutdown: impl Future<Output = ()> + Send +
         Some(tls) => Peers::with_tls(tls.client.clone(), expected_peer(state.clone())),
         None => Peers::default(),
     };
+    let clocks = ClockSamples::default();
     let network = NetworkFactory {
         self_id: config.node_id,
         peers: peers.clone(),
         identity: identity.clone(),
+        clocks: clocks.clone(),
     };
     let raft_config = openraft::Config {
         cluster_name: "archipel".into(),
@@ -103,6 +106,13 @@ pub async fn run(config: NodeConfig, shutdown: impl Future<Output = ()> + Send +
         .map_err(|e| ServerError::Raft(e.to_string()))?;
 
     let clock = crate::time_offset::clock_for(&config);
+    let stamp_clock = Arc::new(QuorumClock::new(
+        config.node_id,
+        clock.clone(),
+        clocks,
+        raft.clone(),
+        state.clone(),
+    ));
     let shards = ShardStore::open(
         &config.data_dir,
         config.capacity_bytes,
@@ -129,6 +139,7 @@ pub async fn run(config: NodeConfig, shutdown: impl Future<Output = ()> + Send +
         commits,
         master_key,
         clock,
+        stamp_clock,
         read_rounds,
     });
     let gauges = tokio::spawn(update_raft_gauges(node.clone()));

@@ -1,9 +1,11 @@
 //! Time: the wall clock behind a trait (so tests can set it), and milliseconds since the epoch
 //! as ISO 8601 UTC for people.
 //!
-//! Only the Raft leader reads a [`Clock`] to decide anything: it stamps each entry it appends
-//! (`Command::Stamped`), and the state machine keeps the largest stamp seen as its time. Retention,
-//! mark and intent expiry are judged against that state time in apply (docs/ARCHITECTURE.md, "Time").
+//! Only the Raft leader's stamps decide anything: it stamps each entry it appends
+//! (`Command::Stamped`) with the time a majority of the voters' clocks reached
+//! (`raft::quorum_clock`), and the state machine keeps the largest stamp seen as its time.
+//! Retention, mark and intent expiry are judged against that state time in apply
+//! (docs/ARCHITECTURE.md, "Time").
 
 use std::sync::atomic::{AtomicU64, Ordering};
 

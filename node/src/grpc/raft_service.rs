@@ -55,9 +55,13 @@ impl RaftService {
         codec::decode(&req.payload).map_err(|e| Status::invalid_argument(format!("undecodable Raft message: {e}")))
     }
 
-    fn reply<T: Serialize>(result: &T) -> Result<Response<RaftReply>, Status> {
+    /// Every reply carries this node's wall clock: a leader stamps with a majority's clocks.
+    fn reply<T: Serialize>(&self, result: &T) -> Result<Response<RaftReply>, Status> {
         let payload = codec::encode(result).map_err(|e| Status::internal(format!("cannot encode Raft reply: {e}")))?;
-        Ok(Response::new(RaftReply { payload }))
+        Ok(Response::new(RaftReply {
+            payload,
+            now_ms: self.node.clock.now_ms(),
+        }))
     }
 }
 
@@ -66,30 +70,30 @@ impl RaftRpc for RaftService {
     async fn append_entries(&self, request: Request<RaftRequest>) -> Result<Response<RaftReply>, Status> {
         Self::check_sender(&request)?;
         let rpc = self.decode(request.get_ref())?;
-        Self::reply(&self.node.raft.append_entries(rpc).await)
+        self.reply(&self.node.raft.append_entries(rpc).await)
     }
 
     async fn vote(&self, request: Request<RaftRequest>) -> Result<Response<RaftReply>, Status> {
         Self::check_sender(&request)?;
         let rpc = self.decode(request.get_ref())?;
-        Self::reply(&self.node.raft.vote(rpc).await)
+        self.reply(&self.node.raft.vote(rpc).await)
     }
 
     async fn propose(&self, request: Request<RaftRequest>) -> Result<Response<RaftReply>, Status> {
         Self::check_sender(&request)?;
         let cmd = self.decode(request.get_ref())?;
-        Self::reply(&crate::forward::serve_propose(&self.node, cmd).await)
+        self.reply(&crate::forward::serve_propose(&self.node, cmd).await)
     }
 
     async fn read_index(&self, request: Request<RaftRequest>) -> Result<Response<RaftReply>, Status> {
         Self::check_sender(&request)?;
         self.check_cluster(request.get_ref())?;
-        Self::reply(&self.node.leader_read_index().await)
+        self.reply(&self.node.leader_read_index().await)
     }
 
     async fn install_snapshot(&self, request: Request<RaftRequest>) -> Result<Response<RaftReply>, Status> {
         Self::check_sender(&request)?;
         let rpc = self.decode(request.get_ref())?;
-        Self::reply(&self.node.raft.install_snapshot(rpc).await)
+        self.reply(&self.node.raft.install_snapshot(rpc).await)
     }
 }

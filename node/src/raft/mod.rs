@@ -3,6 +3,7 @@
 pub mod codec;
 pub mod command;
 pub mod network;
+pub mod quorum_clock;
 pub mod snapshot_timer;
 #[cfg(test)]
 pub mod test_cluster;

@@ -17,6 +17,7 @@ use openraft::BasicNode;
 use serde::{de::DeserializeOwned, Serialize};
 use tonic::transport::Channel;
 
+use super::quorum_clock::ClockSamples;
 use super::{codec, Entry, NodeId, TypeConfig};
 use crate::peers::Peers;
 use crate::store::LocalIdentity;
@@ -25,6 +26,8 @@ pub struct NetworkFactory {
     pub self_id: NodeId,
     pub peers: Peers,
     pub identity: LocalIdentity,
+    /// Where the peers' clocks, carried by their replies, are recorded for stamping.
+    pub clocks: ClockSamples,
 }
 
 pub struct PeerConnection {
@@ -33,6 +36,7 @@ pub struct PeerConnection {
     addr: String,
     peers: Peers,
     identity: LocalIdentity,
+    clocks: ClockSamples,
 }
 
 impl RaftNetworkFactory<TypeConfig> for NetworkFactory {
@@ -45,6 +49,7 @@ impl RaftNetworkFactory<TypeConfig> for NetworkFactory {
             addr: node.addr.clone(),
             peers: self.peers.clone(),
             identity: self.identity.clone(),
+            clocks: self.clocks.clone(),
         }
     }
 }
@@ -110,9 +115,15 @@ impl PeerConnection {
             payload,
         });
         request.set_timeout(option.hard_ttl());
-        let reply = send(client, request).await.map_err(|status| rpc_error_of(&status))?;
+        let sent = tokio::time::Instant::now();
+        let reply = send(client, request)
+            .await
+            .map_err(|status| rpc_error_of(&status))?
+            .into_inner();
+        self.clocks
+            .record(self.target, reply.now_ms, sent, tokio::time::Instant::now());
         let result: Result<Resp, RaftError<NodeId, E>> =
-            codec::decode(&reply.into_inner().payload).map_err(|e| RPCError::Network(NetworkError::new(&e)))?;
+            codec::decode(&reply.payload).map_err(|e| RPCError::Network(NetworkError::new(&e)))?;
         result.map_err(|e| RPCError::RemoteError(RemoteError::new(self.target, e)))
     }
 }

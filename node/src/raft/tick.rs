@@ -1,7 +1,7 @@
 //! Keeps the state machine's time moving while the cluster is idle: the leader appends a
 //! stamped no-op when no entry has moved the time for a tick interval. Coordinators read that
 //! time from their applied state (a retention start, an intent's age), so it must never be more
-//! than about one interval behind the leader's clock.
+//! than about one interval behind the clock the leader stamps with (`Node::stamp_clock`).
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -18,7 +18,10 @@ pub async fn run(node: Arc<Node>) {
     tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
     loop {
         tick.tick().await;
-        if !due(node.is_leader(), node.clock.now_ms(), node.state_time_ms()) {
+        // Read the stamping clock on the leader only: elsewhere it has no voters' readings.
+        let leader = node.is_leader();
+        let stamp_ms = if leader { node.stamp_clock.now_ms() } else { 0 };
+        if !due(leader, stamp_ms, node.state_time_ms()) {
             continue;
         }
         if let Err(e) = node.write(Command::tick()).await {
@@ -27,8 +30,8 @@ pub async fn run(node: Arc<Node>) {
     }
 }
 
-/// A tick is due on the leader when the state time lags its clock by an interval or more. A
-/// leader whose clock went back below the state time appends none: the time waits for it.
+/// A tick is due on the leader when the state time lags its stamping clock by an interval or
+/// more. A stamping clock behind the state time appends none: the time waits for it.
 fn due(is_leader: bool, clock_ms: u64, state_time_ms: u64) -> bool {
     is_leader && clock_ms.saturating_sub(state_time_ms) >= TICK_INTERVAL.as_millis() as u64
 }
