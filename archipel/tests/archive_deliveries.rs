@@ -350,6 +350,22 @@ fn delivery(front: &Front, token: &str, id: &str) -> Value {
     front.json(token, &["delivery", "show", "--tenant", "region", id])
 }
 
+/// The delivery once its status is no longer `status`, polled for at most `secs`.
+fn delivery_after(front: &Front, token: &str, id: &str, status: &str, secs: u64) -> Value {
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(secs);
+    loop {
+        let d = delivery(front, token, id);
+        if d["status"] != status {
+            return d;
+        }
+        assert!(
+            std::time::Instant::now() < deadline,
+            "still {status} after {secs} s: {d:#}"
+        );
+        std::thread::sleep(std::time::Duration::from_millis(100));
+    }
+}
+
 #[test]
 fn dips_round_trip_and_derogations_need_both_approvals() {
     let _g = serial();
@@ -862,15 +878,7 @@ fn an_interrupted_dip_build_is_taken_over_by_the_next_front() {
     );
     assert!(err.contains("HTTP 409") && err.contains("not ready"), "{err}");
 
-    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(90);
-    let d = loop {
-        let d = delivery(&front, &archivist, &id);
-        if d["status"] != "building" {
-            break d;
-        }
-        assert!(std::time::Instant::now() < deadline, "never taken over: {d:#}");
-        std::thread::sleep(std::time::Duration::from_millis(200));
-    };
+    let d = delivery_after(&front, &archivist, &id, "building", 90);
     assert_eq!(d["status"], "ready", "{d:#}");
     assert_eq!(d["attempt"], 1, "{d:#}");
     succeeds(
@@ -925,16 +933,8 @@ fn an_object_that_no_longer_matches_its_digest_cuts_the_download_and_fails_the_d
 
     let v = front.json(&archivist, &["deliver", "--tenant", "region", "--unit", &a, "--json"]);
     let id = v["id"].as_str().unwrap().to_owned();
-    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(60);
-    while delivery(&front, &archivist, &id)["status"] == "building" {
-        assert!(std::time::Instant::now() < deadline, "never ready");
-        std::thread::sleep(std::time::Duration::from_millis(100));
-    }
-    assert_eq!(
-        delivery(&front, &archivist, &id)["status"],
-        "ready",
-        "the sources are there: the DIP is offered"
-    );
+    let d = delivery_after(&front, &archivist, &id, "building", 60);
+    assert_eq!(d["status"], "ready", "the sources are there: the DIP is offered: {d:#}");
     let out = front.dir.path().join("dip-altered.zip");
     let download = [
         "delivery",
@@ -952,14 +952,7 @@ fn an_object_that_no_longer_matches_its_digest_cuts_the_download_and_fails_the_d
         "{err}"
     );
     assert!(!out.exists(), "a refused download leaves no file");
-    let d = loop {
-        let d = delivery(&front, &archivist, &id);
-        if d["status"] != "ready" {
-            break d;
-        }
-        assert!(std::time::Instant::now() < deadline, "never failed: {d:#}");
-        std::thread::sleep(std::time::Duration::from_millis(100));
-    };
+    let d = delivery_after(&front, &archivist, &id, "ready", 30);
     assert_eq!(d["status"], "failed", "{d:#}");
     let error = d["error"].as_str().unwrap();
     assert!(error.contains("SHA-512") && error.contains("audit"), "{error}");

@@ -123,10 +123,11 @@ impl RunSource {
 }
 
 #[cfg(test)]
-mod tests {
+pub(super) mod tests {
     use super::*;
 
-    fn object(key: &str, pack_offset: Option<u64>, size: u64) -> ObjectRecord {
+    /// An object record for tests: `key`, where in it (when packed), how long.
+    pub(in crate::delivery) fn object(key: &str, pack_offset: Option<u64>, size: u64) -> ObjectRecord {
         ObjectRecord {
             id: format!("{key}@{}", pack_offset.unwrap_or(0)),
             sip_id: "sip".into(),

@@ -121,28 +121,8 @@ impl Write for Counter {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::delivery::dip_read::tests::object;
     use std::io::Read;
-
-    fn object(id: &str, size: u64) -> ObjectRecord {
-        ObjectRecord {
-            id: id.into(),
-            sip_id: id.into(),
-            group_id: None,
-            version: None,
-            filename: None,
-            size,
-            sha512: String::new(),
-            declared_algorithm: "SHA-512".into(),
-            declared_digest: String::new(),
-            puid: None,
-            format_name: None,
-            mime: None,
-            declared_puid: None,
-            key: format!("aip/{id}"),
-            pack_offset: None,
-            group_system_id: None,
-        }
-    }
 
     fn plan(sizes: &[u64]) -> DipPlan {
         DipPlan {
@@ -152,7 +132,7 @@ mod tests {
                 .enumerate()
                 .map(|(i, s)| PlanEntry {
                     path: format!("Content/o{i}.bin"),
-                    object: object(&format!("o{i}"), *s),
+                    object: object(&format!("aip/o{i}"), None, *s),
                 })
                 .collect(),
             metadata: vec![UnitMetadata {
