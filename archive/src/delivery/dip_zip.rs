@@ -45,7 +45,11 @@ impl DipPlan {
     /// (stored entries: the layout does not depend on the bytes, only on their count).
     pub fn zip_size(&self) -> std::io::Result<u64> {
         let zeros = [0u8; 64 << 10];
-        let counted = write_zip(Counter(0), self, |i, out| {
+        let counted = Counted {
+            inner: std::io::sink(),
+            bytes: 0,
+        };
+        let counted = write_zip(counted, self, |i, out| {
             let mut left = self.entries[i].object.size;
             while left > 0 {
                 let n = usize::try_from(left).unwrap_or(usize::MAX).min(zeros.len());
@@ -54,7 +58,7 @@ impl DipPlan {
             }
             Ok(())
         })?;
-        Ok(counted.0)
+        Ok(counted.bytes)
     }
 }
 
@@ -105,13 +109,18 @@ fn zip_time(t: DateTime<Utc>) -> zip::DateTime {
         .unwrap_or_default()
 }
 
-/// Counts what is written, keeps nothing.
-struct Counter(u64);
+/// Counts what goes through to `inner`. Its `flush` does not reach `inner`: the caller flushes
+/// it once the count is checked ([`super::download`]).
+pub(super) struct Counted<W> {
+    pub inner: W,
+    pub bytes: u64,
+}
 
-impl Write for Counter {
+impl<W: Write> Write for Counted<W> {
     fn write(&mut self, data: &[u8]) -> std::io::Result<usize> {
-        self.0 += data.len() as u64;
-        Ok(data.len())
+        let n = self.inner.write(data)?;
+        self.bytes += n as u64;
+        Ok(n)
     }
     fn flush(&mut self) -> std::io::Result<()> {
         Ok(())

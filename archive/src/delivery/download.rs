@@ -17,7 +17,7 @@ use serde_json::json;
 use sha2::{Digest, Sha512};
 
 use super::dip_read::{runs, Run, RunSource};
-use super::dip_zip::{write_zip, DipPlan};
+use super::dip_zip::{write_zip, Counted, DipPlan};
 use super::{Delivery, DeliveryStatus};
 use crate::error::{ArchiveError, Result};
 use crate::ingest::pack::ChannelWriter;
@@ -189,7 +189,7 @@ fn write_all(
         spare: vec![0u8; PIPE],
     };
     let mut counted = Counted {
-        inner: channel,
+        inner: &mut *channel,
         bytes: 0,
     };
     write_zip(&mut counted, plan, |i, out| content.copy(plan, i, out))?;
@@ -199,24 +199,7 @@ fn write_all(
             counted.bytes
         )));
     }
-    channel.flush()
-}
-
-struct Counted<'a> {
-    inner: &'a mut ChannelWriter,
-    bytes: u64,
-}
-
-impl Write for Counted<'_> {
-    fn write(&mut self, data: &[u8]) -> std::io::Result<usize> {
-        let n = self.inner.write(data)?;
-        self.bytes += n as u64;
-        Ok(n)
-    }
-    fn flush(&mut self) -> std::io::Result<()> {
-        // The last bytes go only once the size is checked (`write_all`).
-        Ok(())
-    }
+    counted.inner.flush()
 }
 
 type Read = tokio::task::JoinHandle<std::result::Result<(), archipel_client::ClientError>>;
