@@ -41,6 +41,8 @@ struct RawConfig {
     repair: RepairTuning,
     #[serde(default)]
     network: crate::net_limits::NetworkLimits,
+    #[serde(default)]
+    rocksdb: RawRocksDb,
     tls: Option<RawTls>,
     #[serde(default)]
     encryption: RawEncryption,
@@ -50,6 +52,22 @@ struct RawConfig {
     /// Test rigs only (chaos campaigns): the leader's stamping clock adds the offset in this file
     /// (`time_offset.rs`). Logged loudly at start.
     test_clock_offset_file: Option<PathBuf>,
+}
+
+/// `[rocksdb]`: the memory of the metadata store and the packed shards (`rocks_memory.rs`).
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+struct RawRocksDb {
+    /// Block cache and memtables of both databases together, e.g. "256MiB" or a byte count.
+    memory: toml::Value,
+}
+
+impl Default for RawRocksDb {
+    fn default() -> Self {
+        Self {
+            memory: toml::Value::Integer(crate::rocks_memory::DEFAULT_MEMORY as i64),
+        }
+    }
 }
 
 /// `[tls]`: the node's certificate bundle, as `archipel cert issue --node` writes it.
@@ -253,6 +271,8 @@ pub struct NodeConfig {
     pub scrub: ScrubTuning,
     pub repair: RepairTuning,
     pub network: crate::net_limits::NetworkLimits,
+    /// `[rocksdb] memory`: RocksDB's block cache and memtables, both databases together.
+    pub rocksdb_memory_bytes: u64,
     /// None only with `insecure_plaintext = true`.
     pub tls: Option<crate::tls::TlsFiles>,
     /// `tls.plaintext_metrics`: `/metrics` is also served without TLS.
@@ -322,16 +342,7 @@ impl RawConfig {
         if self.data_dir.as_os_str().is_empty() {
             return Err(invalid("data_dir", "must not be empty"));
         }
-        let capacity_bytes = match &self.capacity {
-            toml::Value::Integer(n) if *n > 0 => *n as u64,
-            toml::Value::String(s) => parse_size(s).map_err(|r| invalid("capacity", r))?,
-            other => {
-                return Err(invalid(
-                    "capacity",
-                    format!("expected a size such as \"500GiB\" or a byte count, got {other}"),
-                ))
-            }
-        };
+        let capacity_bytes = size_value(&self.capacity).map_err(|r| invalid("capacity", r))?;
         if capacity_bytes == 0 {
             return Err(invalid("capacity", "must be more than zero"));
         }
@@ -400,6 +411,13 @@ impl RawConfig {
             ));
         }
         self.network.validate().map_err(|(key, reason)| invalid(key, reason))?;
+        let rocksdb_memory_bytes = size_value(&self.rocksdb.memory).map_err(|r| invalid("rocksdb.memory", r))?;
+        if rocksdb_memory_bytes < crate::rocks_memory::MIN_MEMORY {
+            return Err(invalid(
+                "rocksdb.memory",
+                "must be at least 16MiB (256MiB is the default; a node with millions of objects reads faster with more)",
+            ));
+        }
         let plaintext_metrics = self.tls.as_ref().is_some_and(|t| t.plaintext_metrics);
         let master_key = match (
             &self.encryption.master_key_file,
@@ -437,6 +455,7 @@ impl RawConfig {
             scrub: self.scrub,
             repair: self.repair,
             network: self.network,
+            rocksdb_memory_bytes,
             node_id: self.node_id,
             site: self.site,
             listen,
@@ -462,6 +481,17 @@ impl RawTls {
             cert: pick(self.cert.clone(), crate::tls::issue::NODE_CERT, "tls.cert")?,
             key: pick(self.key.clone(), crate::tls::issue::NODE_KEY, "tls.key")?,
         })
+    }
+}
+
+/// A size given as "500GiB" or as a positive byte count.
+fn size_value(v: &toml::Value) -> Result<u64, String> {
+    match v {
+        toml::Value::Integer(n) if *n > 0 => Ok(*n as u64),
+        toml::Value::String(s) => parse_size(s),
+        other => Err(format!(
+            "expected a size such as \"500GiB\" or a byte count, got {other}"
+        )),
     }
 }
 
@@ -518,6 +548,7 @@ dir = "/etc/archipel/tls"
         assert_eq!(c.advertise, "127.0.0.1:7403");
         assert_eq!(c.capacity_bytes, 2 << 40);
         assert_eq!(c.raft.heartbeat_ms, 250);
+        assert_eq!(c.rocksdb_memory_bytes, 256 << 20);
         assert_eq!(c.tls.unwrap().key, PathBuf::from("/etc/archipel/tls/node.key"));
     }
 
@@ -562,6 +593,10 @@ dir = "/etc/archipel/tls"
         assert!(missing.contains("site"), "{missing}");
         let bad_raft = error_of(&format!("{GOOD}\n[raft]\nheartbeat_ms = 5000\n"));
         assert!(bad_raft.contains("raft.election_timeout_min_ms"), "{bad_raft}");
+        let memory = NodeConfig::parse(&format!("{GOOD}\n[rocksdb]\nmemory = \"1GiB\"\n")).unwrap();
+        assert_eq!(memory.rocksdb_memory_bytes, 1 << 30);
+        let small = error_of(&format!("{GOOD}\n[rocksdb]\nmemory = \"1MiB\"\n"));
+        assert!(small.contains("rocksdb.memory") && small.contains("16MiB"), "{small}");
         let bad_net = error_of(&format!("{GOOD}\n[network]\nstream_idle_timeout_secs = 0\n"));
         assert!(bad_net.contains("network.stream_idle_timeout_secs"), "{bad_net}");
     }

@@ -65,6 +65,7 @@ pub mod placement;
 pub mod raft;
 pub mod read_rounds;
 pub mod repair;
+pub mod rocks_memory;
 pub mod scrub;
 pub mod server;
 pub mod shards;

@@ -33,7 +33,7 @@ use crate::raft::codec::MAX_RAFT_MESSAGE_BYTES;
 use crate::raft::network::NetworkFactory;
 use crate::raft::quorum_clock::{ClockSamples, QuorumClock};
 use crate::shards::{ShardError, ShardStore};
-use crate::store::{open_db, LocalIdentity, LogStore, StateMachineStore, StoreError};
+use crate::store::{open_db_with, LocalIdentity, LogStore, StateMachineStore, StoreError};
 
 /// Largest client request a node decodes: a metadata value plus its envelope.
 const MAX_CLIENT_MESSAGE_BYTES: usize = 8 << 20;
@@ -63,7 +63,9 @@ pub enum ServerError {
 /// Runs a node until `shutdown` resolves, then stops Raft and removes the pid file.
 pub async fn run(config: NodeConfig, shutdown: impl Future<Output = ()> + Send + 'static) -> Result<(), ServerError> {
     let meta_dir = config.data_dir.join("meta");
-    let db = open_db(&meta_dir)?;
+    // One budget for the metadata store's and the packed shards' RocksDB memory.
+    let rocks_memory = crate::rocks_memory::RocksMemory::new(config.rocksdb_memory_bytes);
+    let db = open_db_with(&meta_dir, &rocks_memory)?;
     let identity = LocalIdentity::bind(db.clone(), &meta_dir, config.node_id)?;
     let pid_path = config.data_dir.join("archipel.pid");
     write_pid_file(&pid_path)?;
@@ -113,10 +115,11 @@ pub async fn run(config: NodeConfig, shutdown: impl Future<Output = ()> + Send +
         raft.clone(),
         state.clone(),
     ));
-    let shards = ShardStore::open(
+    let shards = ShardStore::open_with(
         &config.data_dir,
         config.capacity_bytes,
         config.objects.pack_shards_up_to,
+        &rocks_memory,
     )?
     .with_clock(clock.clone());
     let metrics = Arc::new(Metrics::new(config.node_id, &config.site));

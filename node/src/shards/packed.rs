@@ -14,10 +14,11 @@ use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::time::{Duration, SystemTime};
 
-use rocksdb::{ColumnFamilyDescriptor, IteratorMode, Options, WriteBatch, WriteOptions, DB};
+use rocksdb::{ColumnFamilyDescriptor, IteratorMode, WriteBatch, WriteOptions, DB};
 
 use super::store::ShardError;
 use super::ObjectId;
+use crate::rocks_memory::RocksMemory;
 
 /// Shard bytes, in blob files.
 const CF_DATA: &str = "data";
@@ -70,17 +71,22 @@ fn parse_index_value(raw: &[u8]) -> Option<(u64, u64)> {
 
 impl PackedShards {
     pub fn open(data_dir: &Path) -> Result<Self, ShardError> {
+        Self::open_with(data_dir, &RocksMemory::default())
+    }
+
+    /// Opens the packed store, its memory counted in `memory` (shared with the metadata store).
+    pub fn open_with(data_dir: &Path, memory: &RocksMemory) -> Result<Self, ShardError> {
         let dir = data_dir.join(PACKED_DIR);
         let failed = |message: String| ShardError::Io {
             path: dir.clone(),
             source: std::io::Error::other(message),
         };
         std::fs::create_dir_all(&dir).map_err(|e| failed(e.to_string()))?;
-        let mut opts = Options::default();
+        let mut opts = memory.db_options();
         opts.create_if_missing(true);
         opts.create_missing_column_families(true);
         opts.set_wal_recovery_mode(rocksdb::DBRecoveryMode::PointInTime);
-        let mut data = Options::default();
+        let mut data = memory.cf_options();
         data.set_enable_blob_files(true);
         data.set_min_blob_size(0);
         data.set_blob_file_size(256 << 20);
@@ -89,7 +95,7 @@ impl PackedShards {
         data.set_blob_gc_age_cutoff(0.25);
         let cfs = vec![
             ColumnFamilyDescriptor::new(CF_DATA, data),
-            ColumnFamilyDescriptor::new(CF_INDEX, Options::default()),
+            ColumnFamilyDescriptor::new(CF_INDEX, memory.cf_options()),
         ];
         let db = DB::open_cf_descriptors(&opts, &dir, cfs).map_err(|e| {
             let message = e.to_string();

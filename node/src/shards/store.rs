@@ -11,6 +11,7 @@ use super::packed::PackedShards;
 use super::reader::ShardReader;
 use super::writer::ShardWriter;
 use super::{object_id_hex, parse_object_id, ObjectId};
+use crate::rocks_memory::RocksMemory;
 use crate::time::{Clock, SystemClock};
 
 const SHARD_SUFFIX: &str = ".shard";
@@ -131,6 +132,16 @@ impl ShardLocks {
 
 impl ShardStore {
     pub fn open(data_dir: &Path, capacity_bytes: u64, pack_max: u64) -> Result<Self, ShardError> {
+        Self::open_with(data_dir, capacity_bytes, pack_max, &RocksMemory::default())
+    }
+
+    /// Opens the store, the packed shards' memory counted in `memory` (shared with the metadata store).
+    pub fn open_with(
+        data_dir: &Path,
+        capacity_bytes: u64,
+        pack_max: u64,
+        memory: &RocksMemory,
+    ) -> Result<Self, ShardError> {
         let root = data_dir.join("shards");
         std::fs::create_dir_all(&root).map_err(io_err(&root))?;
         // All 256 prefix directories exist, durably, before any shard: a shard's own directory
@@ -149,7 +160,7 @@ impl ShardStore {
             root,
             capacity_bytes,
             used_bytes: Arc::new(AtomicU64::new(0)),
-            packed: PackedShards::open(data_dir)?,
+            packed: PackedShards::open_with(data_dir, memory)?,
             pack_max,
             locks: Arc::new(ShardLocks::new()),
             probe,

@@ -3,7 +3,9 @@
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
-use rocksdb::{ColumnFamilyDescriptor, Options, WriteOptions, DB};
+use rocksdb::{ColumnFamilyDescriptor, WriteOptions, DB};
+
+use crate::rocks_memory::RocksMemory;
 
 pub type Db = Arc<DB>;
 
@@ -43,12 +45,18 @@ pub enum StoreError {
     Damaged { dir: PathBuf, message: String },
 }
 
+/// Opens the metadata store with the default memory budget (tests and tools).
 pub fn open_db(dir: &Path) -> Result<Db, StoreError> {
+    open_db_with(dir, &RocksMemory::default())
+}
+
+/// Opens the metadata store, its memory counted in `memory` (shared with the packed shards).
+pub fn open_db_with(dir: &Path, memory: &RocksMemory) -> Result<Db, StoreError> {
     std::fs::create_dir_all(dir).map_err(|e| StoreError::Open {
         dir: dir.to_owned(),
         message: e.to_string(),
     })?;
-    let mut opts = Options::default();
+    let mut opts = memory.db_options();
     opts.create_if_missing(true);
     opts.create_missing_column_families(true);
     // The WAL is the durability mechanism, and a synced record is a promise made to the other
@@ -57,7 +65,7 @@ pub fn open_db(dir: &Path) -> Result<Db, StoreError> {
     opts.set_wal_recovery_mode(rocksdb::DBRecoveryMode::AbsoluteConsistency);
     let cfs = ALL_CFS
         .iter()
-        .map(|n| ColumnFamilyDescriptor::new(*n, Options::default()));
+        .map(|n| ColumnFamilyDescriptor::new(*n, memory.cf_options()));
     DB::open_cf_descriptors(&opts, dir, cfs).map(Arc::new).map_err(|e| {
         let message = e.to_string();
         if message.contains("lock") || message.contains("Resource temporarily unavailable") {

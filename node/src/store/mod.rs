@@ -13,7 +13,7 @@ mod snapshot_file;
 mod state_machine;
 mod wal_sync;
 
-pub use db::{open_db, Db, LocalIdentity, StoreError};
+pub use db::{open_db, open_db_with, Db, LocalIdentity, StoreError};
 pub use log_store::LogStore;
 pub use state_machine::{StateMachineStore, StateView};
 

@@ -96,12 +96,16 @@ pub async fn run(args: DipBenchArgs) -> anyhow::Result<ExitCode> {
             "objects": args.files, "object_size": size, "mb_per_sec": small_mbps,
             "ratio_to_large_get": small_mbps / get_mbps,
             "runs_mb_per_sec": m.small.iter().map(|d| small_payload / d.as_secs_f64() / 1e6).collect::<Vec<_>>(),
+            "median_secs_to_ready": median_secs(&m.small_ready),
+            "median_secs_total": median_secs(&m.small),
         },
         "large_object": {
             "size": large, "mb_per_sec": large_mbps,
             "ratio_to_large_get": large_mbps / get_mbps,
             "runs_mb_per_sec": m.large.iter().map(|d| large as f64 / d.as_secs_f64() / 1e6).collect::<Vec<_>>(),
             "rss_growth_bytes": m.rss_growth,
+            "median_secs_to_ready": median_secs(&m.large_ready),
+            "median_secs_total": median_secs(&m.large),
         },
         "target_ratio": TARGET_RATIO,
     });
@@ -120,6 +124,13 @@ pub async fn run(args: DipBenchArgs) -> anyhow::Result<ExitCode> {
             large_mbps / get_mbps
         );
         outln!(
+            "  of which request to ready (the plan): many objects {:.2} s of {:.2} s, large object {:.2} s of {:.2} s",
+            median_secs(&m.small_ready),
+            median_secs(&m.small),
+            median_secs(&m.large_ready),
+            median_secs(&m.large)
+        );
+        outln!(
             "  front memory during the large DIP: +{:.1} MiB resident (peak over the start)",
             m.rss_growth as f64 / (1u64 << 20) as f64
         );
@@ -136,6 +147,9 @@ pub async fn run(args: DipBenchArgs) -> anyhow::Result<ExitCode> {
 struct Measured {
     small: Vec<Duration>,
     large: Vec<Duration>,
+    /// Request to `ready` (the plan), the part of `small` and `large` before the download.
+    small_ready: Vec<Duration>,
+    large_ready: Vec<Duration>,
     get: Vec<Duration>,
     rss_growth: u64,
 }
@@ -143,6 +157,10 @@ struct Measured {
 fn median(mut v: Vec<f64>) -> f64 {
     v.sort_by(f64::total_cmp);
     v[v.len() / 2]
+}
+
+fn median_secs(v: &[Duration]) -> f64 {
+    median(v.iter().map(Duration::as_secs_f64).collect())
 }
 
 async fn measure(
@@ -186,20 +204,25 @@ async fn measure(
         get.push(start.elapsed());
     }
     let small_units = all_units(&archive, &small_t).await?;
-    let mut small = Vec::new();
-    let mut large = Vec::new();
+    let (mut small, mut small_ready) = (Vec::new(), Vec::new());
+    let (mut large, mut large_ready) = (Vec::new(), Vec::new());
     let mut rss_growth = 0;
     for run in 1..=runs {
         eprintln!("dip-bench: DIP of many objects ({run} of {runs})…");
-        small.push(deliver(&archive, &small_t, &small_units).await?.0);
+        let d = deliver(&archive, &small_t, &small_units).await?;
+        small.push(d.total);
+        small_ready.push(d.ready);
         eprintln!("dip-bench: DIP of the large object ({run} of {runs})…");
-        let (took, growth) = deliver(&archive, &large_t, &units).await?;
-        large.push(took);
-        rss_growth = rss_growth.max(growth);
+        let d = deliver(&archive, &large_t, &units).await?;
+        large.push(d.total);
+        large_ready.push(d.ready);
+        rss_growth = rss_growth.max(d.rss_growth);
     }
     Ok(Measured {
         small,
         large,
+        small_ready,
+        large_ready,
         get,
         rss_growth,
     })
@@ -232,10 +255,17 @@ async fn all_units(archive: &Arc<Archive>, tenant: &str) -> anyhow::Result<Vec<S
     }
 }
 
+/// One DIP measured: request to last byte, request to `ready`, and how much this process's
+/// resident memory rose over its start meanwhile.
+struct Delivered {
+    total: Duration,
+    ready: Duration,
+    rss_growth: u64,
+}
+
 /// Asks for a DIP of `units`, waits until it is ready and downloads it (the zip is written from
-/// the objects as it is sent): how long it took, and how much this process's resident memory
-/// rose over its start meanwhile.
-async fn deliver(archive: &Arc<Archive>, tenant: &str, units: &[String]) -> anyhow::Result<(Duration, u64)> {
+/// the objects as it is sent).
+async fn deliver(archive: &Arc<Archive>, tenant: &str, units: &[String]) -> anyhow::Result<Delivered> {
     let base = rss_bytes();
     let mut peak = base;
     let start = Instant::now();
@@ -259,6 +289,7 @@ async fn deliver(archive: &Arc<Archive>, tenant: &str, units: &[String]) -> anyh
             other => bail!("the bench DIP ended {other:?}: {:?}", now.error),
         }
     };
+    let ready_after = start.elapsed();
     let mut dip = archipel_archive::delivery::download::open(archive, &ready).await?;
     let mut received = 0u64;
     let mut last_look = Instant::now();
@@ -275,7 +306,11 @@ async fn deliver(archive: &Arc<Archive>, tenant: &str, units: &[String]) -> anyh
             dip.size
         );
     }
-    Ok((start.elapsed(), peak.saturating_sub(base)))
+    Ok(Delivered {
+        total: start.elapsed(),
+        ready: ready_after,
+        rss_growth: peak.saturating_sub(base),
+    })
 }
 
 /// This process's resident set (Linux), 0 where it cannot be read.
