@@ -24,8 +24,11 @@ use crate::ingest::pack::ChannelWriter;
 use crate::keys;
 use crate::service::Archive;
 
-/// The pipe between one run's read and the zip writer, and its read buffer.
-const PIPE: usize = 256 << 10;
+/// The zip writer's read buffer.
+const READ_BUF: usize = 256 << 10;
+/// The pipe between one run's read and the zip writer: room for the cluster's answer to keep
+/// coming while the writer hashes (with a 256 KiB pipe, reading and hashing took turns).
+const PIPE: usize = 4 << 20;
 /// A plan larger than this is refused rather than read into memory (a plan is ~1 KiB per
 /// object plus each unit's record; the units per request are capped far below).
 const MAX_PLAN: u64 = 512 << 20;
@@ -186,7 +189,8 @@ fn write_all(
         ns,
         next: 0,
         open: None,
-        spare: vec![0u8; PIPE],
+        ahead: None,
+        spare: vec![0u8; READ_BUF],
     };
     let mut counted = Counted {
         inner: &mut *channel,
@@ -219,6 +223,8 @@ struct ClusterContent {
     ns: String,
     next: usize,
     open: Option<OpenRun>,
+    /// The run after `open`, already asked for: its first bytes come while `open` is written.
+    ahead: Option<OpenRun>,
     spare: Vec<u8>,
 }
 
@@ -228,7 +234,20 @@ impl ClusterContent {
         let o = &plan.entries[i].object;
         let mut open = match self.open.take() {
             Some(open) => open,
-            None => self.start(i)?,
+            None => {
+                let open = match self.ahead.take() {
+                    Some(ahead) if ahead.run == self.next && self.runs[ahead.run].entries.start == i => {
+                        self.next += 1;
+                        ahead
+                    }
+                    _ => self.start(i)?,
+                };
+                if open.run + 1 < self.runs.len() {
+                    let buf = self.buffer();
+                    self.ahead = Some(self.request(open.run + 1, buf));
+                }
+                open
+            }
         };
         let run = &self.runs[open.run];
         let mut hasher = Sha512::new();
@@ -274,11 +293,28 @@ impl ClusterContent {
 
     /// Starts reading the next run, which must begin with entry `i`.
     fn start(&mut self, i: usize) -> std::io::Result<OpenRun> {
-        let run = self
-            .runs
-            .get(self.next)
-            .filter(|r| r.entries.start == i)
-            .ok_or_else(|| std::io::Error::other(format!("the DIP's entry {i} is not where its plan reads it")))?;
+        if !self.runs.get(self.next).is_some_and(|r| r.entries.start == i) {
+            return Err(std::io::Error::other(format!(
+                "the DIP's entry {i} is not where its plan reads it"
+            )));
+        }
+        let buf = self.buffer();
+        let open = self.request(self.next, buf);
+        self.next += 1;
+        Ok(open)
+    }
+
+    /// A read buffer: the last finished run's, or a new one.
+    fn buffer(&mut self) -> Vec<u8> {
+        match std::mem::take(&mut self.spare) {
+            b if b.is_empty() => vec![0u8; READ_BUF],
+            b => b,
+        }
+    }
+
+    /// Asks the cluster for run `index`'s bytes.
+    fn request(&self, index: usize, buf: Vec<u8>) -> OpenRun {
+        let run = &self.runs[index];
         let (mut w, r) = tokio::io::duplex(PIPE);
         let (client, ns, key) = (self.client.clone(), self.ns.clone(), run.key.clone());
         let (offset, length) = (run.offset, run.length);
@@ -288,18 +324,11 @@ impl ClusterContent {
                 .await
                 .map(|_| ())
         });
-        let buf = match std::mem::take(&mut self.spare) {
-            b if b.is_empty() => vec![0u8; PIPE],
-            b => b,
-        };
-        let source = RunSource::new(r, self.handle.clone(), run, buf);
-        let open = OpenRun {
-            run: self.next,
-            source,
+        OpenRun {
+            run: index,
+            source: RunSource::new(r, self.handle.clone(), run, buf),
             read: Some(read),
-        };
-        self.next += 1;
-        Ok(open)
+        }
     }
 
     fn failure(&self, read: Read, object: &str) -> Option<std::io::Error> {
