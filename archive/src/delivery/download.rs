@@ -293,7 +293,7 @@ impl ClusterContent {
 
     /// Starts reading the next run, which must begin with entry `i`.
     fn start(&mut self, i: usize) -> std::io::Result<OpenRun> {
-        if !self.runs.get(self.next).is_some_and(|r| r.entries.start == i) {
+        if self.runs.get(self.next).is_none_or(|r| r.entries.start != i) {
             return Err(std::io::Error::other(format!(
                 "the DIP's entry {i} is not where its plan reads it"
             )));
