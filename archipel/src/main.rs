@@ -9,8 +9,6 @@ mod cmd;
 use clap::Parser;
 
 fn main() -> std::process::ExitCode {
-    // Before any thread allocates: a few allocator arenas, not eight per core (node/src/malloc.rs).
-    archipel_node::malloc::limit_arenas();
     let cli = cli::Cli::parse();
     // SIGPIPE stays ignored (Rust's default) in every command: see `output`.
     let runtime = match tokio::runtime::Builder::new_multi_thread().enable_all().build() {

@@ -56,7 +56,6 @@ pub mod forward;
 pub mod group_commit;
 pub mod grpc;
 pub mod kv;
-pub mod malloc;
 pub mod metrics;
 pub mod net_limits;
 pub mod node;

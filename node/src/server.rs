@@ -60,9 +60,6 @@ pub enum ServerError {
     MasterKey(#[from] crate::crypto::CryptoError),
 }
 
-/// How often freed memory goes back to the system (`malloc.rs`).
-const MALLOC_TRIM_EVERY: Duration = Duration::from_secs(10);
-
 /// Runs a node until `shutdown` resolves, then stops Raft and removes the pid file.
 pub async fn run(config: NodeConfig, shutdown: impl Future<Output = ()> + Send + 'static) -> Result<(), ServerError> {
     let meta_dir = config.data_dir.join("meta");
@@ -149,7 +146,6 @@ pub async fn run(config: NodeConfig, shutdown: impl Future<Output = ()> + Send +
         read_rounds,
     });
     let gauges = tokio::spawn(update_raft_gauges(node.clone()));
-    let trimmer = tokio::spawn(crate::malloc::trim_every(MALLOC_TRIM_EVERY));
     let grouper = tokio::spawn(crate::group_commit::run(node.clone(), commit_queue));
     let ticker = tokio::spawn(crate::raft::tick::run(node.clone()));
     let snapshot_timer = tokio::spawn(crate::raft::snapshot_timer::run(
@@ -174,7 +170,6 @@ pub async fn run(config: NodeConfig, shutdown: impl Future<Output = ()> + Send +
 
     let served = serve(node.clone(), listener, shutdown).await;
     gauges.abort();
-    trimmer.abort();
     grouper.abort();
     ticker.abort();
     snapshot_timer.abort();
