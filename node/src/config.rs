@@ -54,6 +54,11 @@ struct RawConfig {
     test_clock_offset_file: Option<PathBuf>,
 }
 
+/// `[rocksdb] memory` when not given, per node.
+pub const DEFAULT_ROCKSDB_MEMORY: u64 = 256 << 20;
+/// Below this, memtables flush so often that writes crawl.
+pub const MIN_ROCKSDB_MEMORY: u64 = 16 << 20;
+
 /// `[rocksdb]`: the memory of the metadata store and the packed shards (`rocks_memory.rs`).
 #[derive(Debug, Clone, Deserialize)]
 #[serde(deny_unknown_fields, default)]
@@ -65,7 +70,7 @@ struct RawRocksDb {
 impl Default for RawRocksDb {
     fn default() -> Self {
         Self {
-            memory: toml::Value::Integer(crate::rocks_memory::DEFAULT_MEMORY as i64),
+            memory: toml::Value::Integer(DEFAULT_ROCKSDB_MEMORY as i64),
         }
     }
 }
@@ -412,7 +417,7 @@ impl RawConfig {
         }
         self.network.validate().map_err(|(key, reason)| invalid(key, reason))?;
         let rocksdb_memory_bytes = size_value(&self.rocksdb.memory).map_err(|r| invalid("rocksdb.memory", r))?;
-        if rocksdb_memory_bytes < crate::rocks_memory::MIN_MEMORY {
+        if rocksdb_memory_bytes < MIN_ROCKSDB_MEMORY {
             return Err(invalid(
                 "rocksdb.memory",
                 "must be at least 16MiB (256MiB is the default; a node with millions of objects reads faster with more)",

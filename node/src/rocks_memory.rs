@@ -8,10 +8,7 @@
 
 use rocksdb::{BlockBasedOptions, Cache, Options, WriteBufferManager};
 
-/// The default budget, per node.
-pub const DEFAULT_MEMORY: u64 = 256 << 20;
-/// Below this, memtables flush so often that writes crawl.
-pub const MIN_MEMORY: u64 = 16 << 20;
+use crate::config::{DEFAULT_ROCKSDB_MEMORY, MIN_ROCKSDB_MEMORY};
 /// RocksDB's own default for one memtable.
 const MAX_MEMTABLE: u64 = 64 << 20;
 
@@ -25,7 +22,7 @@ pub struct RocksMemory {
 
 impl RocksMemory {
     pub fn new(budget: u64) -> Self {
-        let budget = budget.max(MIN_MEMORY);
+        let budget = budget.max(MIN_ROCKSDB_MEMORY);
         let cache = Cache::new_lru_cache(to_usize(budget));
         // No stall: past the limit the largest memtable is flushed, and each column family's
         // own limit (two memtables) holds writers back.
@@ -66,7 +63,7 @@ impl RocksMemory {
 
 impl Default for RocksMemory {
     fn default() -> Self {
-        Self::new(DEFAULT_MEMORY)
+        Self::new(DEFAULT_ROCKSDB_MEMORY)
     }
 }
 
