@@ -863,37 +863,22 @@ fn an_interrupted_dip_build_is_taken_over_by_the_next_front() {
     assert_eq!(d["status"], "building", "{d:#}");
     assert!(d["dip_plan"].is_null(), "{d:#}");
     let out = front.dir.path().join("dip-resumed.zip");
-    let err = refused(
-        &front,
-        &archivist,
-        &[
-            "delivery",
-            "download",
-            "--tenant",
-            "region",
-            &id,
-            "--out",
-            out.to_str().unwrap(),
-        ],
-    );
+    let download = [
+        "delivery",
+        "download",
+        "--tenant",
+        "region",
+        &id,
+        "--out",
+        out.to_str().unwrap(),
+    ];
+    let err = refused(&front, &archivist, &download);
     assert!(err.contains("HTTP 409") && err.contains("not ready"), "{err}");
 
     let d = delivery_after(&front, &archivist, &id, "building", 90);
     assert_eq!(d["status"], "ready", "{d:#}");
     assert_eq!(d["attempt"], 1, "{d:#}");
-    succeeds(
-        &front,
-        &archivist,
-        &[
-            "delivery",
-            "download",
-            "--tenant",
-            "region",
-            &id,
-            "--out",
-            out.to_str().unwrap(),
-        ],
-    );
+    succeeds(&front, &archivist, &download);
     assert_seda(&out);
     let files = unzip(&out);
     let content: Vec<&Vec<u8>> = files

@@ -17,6 +17,7 @@ pub mod api;
 pub mod auth;
 pub mod catalog;
 pub mod catalog_copy;
+mod counted;
 pub mod delivery;
 pub mod disposal;
 pub mod doors;

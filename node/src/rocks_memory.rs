@@ -56,7 +56,8 @@ impl RocksMemory {
     }
 
     /// Bytes held in the shared cache, memtables included.
-    pub fn usage(&self) -> u64 {
+    #[cfg(test)]
+    fn usage(&self) -> u64 {
         self.cache.get_usage() as u64
     }
 }

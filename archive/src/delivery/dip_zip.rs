@@ -12,6 +12,7 @@ use std::io::Write;
 use chrono::{DateTime, Datelike, Timelike, Utc};
 use serde::{Deserialize, Serialize};
 
+use crate::counted::Counted;
 use crate::model::ObjectRecord;
 
 /// What a DIP holds, fixed when it becomes ready.
@@ -45,11 +46,7 @@ impl DipPlan {
     /// (stored entries: the layout does not depend on the bytes, only on their count).
     pub fn zip_size(&self) -> std::io::Result<u64> {
         let zeros = [0u8; 64 << 10];
-        let counted = Counted {
-            inner: std::io::sink(),
-            bytes: 0,
-        };
-        let counted = write_zip(counted, self, |i, out| {
+        let counted = write_zip(Counted::new(std::io::sink()), self, |i, out| {
             let mut left = self.entries[i].object.size;
             while left > 0 {
                 let n = usize::try_from(left).unwrap_or(usize::MAX).min(zeros.len());
@@ -107,24 +104,6 @@ fn zip_time(t: DateTime<Utc>) -> zip::DateTime {
             .ok()
         })
         .unwrap_or_default()
-}
-
-/// Counts what goes through to `inner`. Its `flush` does not reach `inner`: the caller flushes
-/// it once the count is checked ([`super::download`]).
-pub(super) struct Counted<W> {
-    pub inner: W,
-    pub bytes: u64,
-}
-
-impl<W: Write> Write for Counted<W> {
-    fn write(&mut self, data: &[u8]) -> std::io::Result<usize> {
-        let n = self.inner.write(data)?;
-        self.bytes += n as u64;
-        Ok(n)
-    }
-    fn flush(&mut self) -> std::io::Result<()> {
-        Ok(())
-    }
 }
 
 #[cfg(test)]

@@ -17,8 +17,9 @@ use serde_json::json;
 use sha2::{Digest, Sha512};
 
 use super::dip_read::{runs, Run, RunSource};
-use super::dip_zip::{write_zip, Counted, DipPlan};
+use super::dip_zip::{write_zip, DipPlan};
 use super::{Delivery, DeliveryStatus};
+use crate::counted::Counted;
 use crate::error::{ArchiveError, Result};
 use crate::ingest::pack::ChannelWriter;
 use crate::keys;
@@ -192,10 +193,7 @@ fn write_all(
         ahead: None,
         spare: vec![0u8; READ_BUF],
     };
-    let mut counted = Counted {
-        inner: &mut *channel,
-        bytes: 0,
-    };
+    let mut counted = Counted::new(&mut *channel);
     write_zip(&mut counted, plan, |i, out| content.copy(plan, i, out))?;
     if counted.bytes != size {
         return Err(std::io::Error::other(format!(

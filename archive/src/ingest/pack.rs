@@ -7,6 +7,8 @@
 use std::io::Write;
 use std::path::PathBuf;
 
+use crate::counted::Counted;
+
 /// Files up to this size are packed by default; larger ones are objects of their own.
 pub const PACK_MEMBER_MAX: u64 = 1 << 20;
 /// A pack is closed once its files reach this size. Several packs upload at once, so a SIP of
@@ -61,7 +63,7 @@ pub fn plan(files: Vec<FileToStore>, member_max: u64) -> (Vec<Vec<FileToStore>>,
 /// AIP's key prefix), and returns where each member's data starts. Each file must still have
 /// the size it was checked with: a file that changed is an error, not a silently wrong pack.
 pub fn write_tar<W: Write>(members: &[FileToStore], prefix: &str, out: W) -> std::io::Result<Vec<(String, u64)>> {
-    let mut tar = tar::Builder::new(Counting { inner: out, written: 0 });
+    let mut tar = tar::Builder::new(Counted::new(out));
     tar.mode(tar::HeaderMode::Deterministic);
     let mut offsets = Vec::with_capacity(members.len());
     for m in members {
@@ -83,30 +85,12 @@ pub fn write_tar<W: Write>(members: &[FileToStore], prefix: &str, out: W) -> std
         tar.append_data(&mut header, name, &mut source)?;
         // The data ends where the stream is now, before padding to the next 512-byte block;
         // long names add extension headers before it, so count back from the end.
-        let end = tar.get_ref().written;
+        let end = tar.get_ref().bytes;
         let padded = size.div_ceil(512) * 512;
         offsets.push((m.key.clone(), end - padded));
     }
     tar.into_inner()?.inner.flush()?;
     Ok(offsets)
-}
-
-/// A writer that counts what went through it.
-struct Counting<W> {
-    inner: W,
-    written: u64,
-}
-
-impl<W: Write> Write for Counting<W> {
-    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
-        let n = self.inner.write(buf)?;
-        self.written += n as u64;
-        Ok(n)
-    }
-
-    fn flush(&mut self) -> std::io::Result<()> {
-        self.inner.flush()
-    }
 }
 
 /// A blocking writer whose bytes arrive as chunks on an async channel: a pack is built on a
