@@ -1,6 +1,8 @@
 //! `archipel`: the one binary. It wires the crates together and holds the CLI; no logic of
 //! its own beyond presenting results.
 
+#[cfg(target_os = "linux")]
+mod allocator;
 #[macro_use]
 mod output;
 mod cli;

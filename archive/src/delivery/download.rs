@@ -14,8 +14,8 @@ use bytes::Bytes;
 use futures::stream::BoxStream;
 use futures::StreamExt;
 use serde_json::json;
-use sha2::{Digest, Sha512};
 
+use super::digests::{Digested, Digests};
 use super::dip_read::{runs, Run, RunSource};
 use super::dip_zip::{write_zip, DipPlan};
 use super::{Delivery, DeliveryStatus};
@@ -192,6 +192,7 @@ fn write_all(
         open: None,
         ahead: None,
         spare: vec![0u8; READ_BUF],
+        digests: Digests::start()?,
     };
     let mut counted = Counted::new(&mut *channel);
     write_zip(&mut counted, plan, |i, out| content.copy(plan, i, out))?;
@@ -202,6 +203,24 @@ fn write_all(
         )));
     }
     counted.inner.flush()
+}
+
+/// Each digest against the SHA-512 recorded at ingest.
+fn check_digests(plan: &DipPlan, digested: Vec<Digested>) -> std::io::Result<()> {
+    for d in digested {
+        let o = &plan.entries[d.entry].object;
+        if !d.sha512.eq_ignore_ascii_case(&o.sha512) {
+            return Err(std::io::Error::new(
+                std::io::ErrorKind::InvalidData,
+                format!(
+                    "object {} read back with SHA-512 {}, but {} was recorded at ingest: nothing altered is \
+                     delivered; run an audit",
+                    o.id, d.sha512, o.sha512
+                ),
+            ));
+        }
+    }
+    Ok(())
 }
 
 type Read = tokio::task::JoinHandle<std::result::Result<(), archipel_client::ClientError>>;
@@ -224,6 +243,7 @@ struct ClusterContent {
     /// The run after `open`, already asked for: its first bytes come while `open` is written.
     ahead: Option<OpenRun>,
     spare: Vec<u8>,
+    digests: Digests,
 }
 
 impl ClusterContent {
@@ -248,9 +268,9 @@ impl ClusterContent {
             }
         };
         let run = &self.runs[open.run];
-        let mut hasher = Sha512::new();
+        let digests = &mut self.digests;
         let copied = open.source.copy(o.pack_offset.unwrap_or(0), o.size, |chunk| {
-            hasher.update(chunk);
+            digests.update(chunk)?;
             out.write_all(chunk)
         })?;
         let mut extra = 0;
@@ -263,13 +283,12 @@ impl ClusterContent {
                 return Err(failed);
             }
         }
-        let digest = hex::encode(hasher.finalize());
-        if copied != o.size || extra > 0 || !digest.eq_ignore_ascii_case(&o.sha512) {
+        if copied != o.size || extra > 0 {
             return Err(std::io::Error::new(
                 std::io::ErrorKind::InvalidData,
                 format!(
-                    "object {} read back as {} bytes with SHA-512 {digest}, but {} bytes with SHA-512 {} \
-                     were recorded at ingest: nothing altered is delivered; run an audit",
+                    "object {} read back as {} bytes, but {} bytes with SHA-512 {} were recorded at ingest: \
+                     nothing altered is delivered; run an audit",
                     o.id,
                     copied + extra,
                     o.size,
@@ -277,6 +296,14 @@ impl ClusterContent {
                 ),
             ));
         }
+        self.digests.end(i)?;
+        // Before the zip's last object ends, every digest is in: a mismatch found later would
+        // let the zip be completed.
+        let digested = match i + 1 == plan.entries.len() {
+            true => self.digests.rest()?,
+            false => self.digests.ready(),
+        };
+        check_digests(plan, digested)?;
         if i + 1 < run.entries.end {
             self.open = Some(open);
             return Ok(());

@@ -9,6 +9,7 @@
 //! requester only. Every step is in the tenant's logbook.
 
 pub mod derogation;
+mod digests;
 pub mod dip;
 mod dip_read;
 pub mod dip_zip;

@@ -121,6 +121,8 @@ pub async fn submit(a: &Arc<Archive>, who: &Principal, tenant: &str, input: Inpu
     let mut unknown = Vec::new();
     let mut restricted = Vec::new();
     let found = a.catalog.units_by_id(tenant, &units).await?;
+    // The records, in the request's order, for the build that starts at once.
+    let mut records = Vec::with_capacity(units.len());
     for (u, unit) in units.iter().zip(found) {
         let Some(unit) = unit else {
             unknown.push(u.clone());
@@ -146,6 +148,7 @@ pub async fn submit(a: &Arc<Archive>, who: &Principal, tenant: &str, input: Inpu
                 });
             }
         }
+        records.push(unit);
     }
     if !unknown.is_empty() {
         let shown: Vec<&str> = unknown.iter().take(10).map(String::as_str).collect();
@@ -229,7 +232,7 @@ pub async fn submit(a: &Arc<Archive>, who: &Principal, tenant: &str, input: Inpu
         )
         .await?;
     if d.status == DeliveryStatus::Building {
-        super::dip::spawn(a.clone(), tenant.to_owned(), id);
+        super::dip::spawn_with(a.clone(), tenant.to_owned(), id, Some(records));
     }
     Ok(d)
 }

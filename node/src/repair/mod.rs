@@ -9,6 +9,7 @@ pub use error::RepairError;
 pub(crate) use lost::is_lost;
 pub mod placement_check;
 mod queue;
+mod rewalk;
 
 use std::collections::{BTreeMap, BTreeSet, HashMap};
 use std::future::Future;
@@ -33,6 +34,7 @@ use crate::shards::{parse_object_id, ObjectId};
 use crate::store::StateView;
 use crate::workers::WorkerHandle;
 use queue::{Backoff, LostObject, Outcome, PassEnv, RepairQueues};
+use rewalk::DrainWalks;
 
 pub const WORKER_NAME: &str = "repair";
 pub use crate::sys_keys::{NS_DRAIN, NS_MOVES};
@@ -61,7 +63,7 @@ pub async fn run_repairer(node: Arc<Node>, handle: Arc<WorkerHandle>) {
         if !busy {
             handle.idle(poll).await;
         }
-        busy = false;
+        let last_pass_idle = !std::mem::take(&mut busy);
         handle.wait_if_paused().await;
         if !node.is_leader() {
             liveness = Liveness::default();
@@ -74,7 +76,7 @@ pub async fn run_repairer(node: Arc<Node>, handle: Arc<WorkerHandle>) {
             });
             continue;
         }
-        liveness.check(&node, &handle).await;
+        liveness.check(&node, &handle, last_pass_idle).await;
         let layout = node.state.cluster_map().layout_version;
         // A node back from an outage changes no layout, but shards written or rebuilt while it
         // was away may crowd the other sites past m-1: plan moves as for a new layout.
@@ -247,10 +249,13 @@ struct Liveness {
     returned: bool,
     /// Draining or removed nodes whose shards are queued (once per leadership).
     emptied: BTreeSet<u64>,
+    /// When each node being emptied is walked again.
+    walks: DrainWalks,
 }
 
 impl Liveness {
-    async fn check(&mut self, node: &Node, handle: &WorkerHandle) {
+    /// `idle`: the last pass repaired nothing.
+    async fn check(&mut self, node: &Node, handle: &WorkerHandle, idle: bool) {
         let timeout = Duration::from_secs(node.config.repair.node_down_timeout_secs);
         let map = node.state.cluster_map();
         let now = Instant::now();
@@ -259,16 +264,20 @@ impl Liveness {
             .nodes
             .values()
             .filter(|n| n.state != NodeState::Up && !self.emptied.contains(&n.id))
+            .filter(|n| self.walks.due(n.id, now, idle))
             .collect();
         for n in to_empty {
             let reason = match n.state {
                 NodeState::Draining => format!("node {} is draining", n.id),
                 _ => format!("node {} was removed from the cluster", n.id),
             };
-            match queue_node_shards(node, n.id, &reason).await {
+            let walk_started = Instant::now();
+            let queued = queue_node_shards(node, n.id, &reason).await;
+            self.walks.walked(n.id, walk_started, walk_started.elapsed());
+            match queued {
                 Ok(q) if q.still_placed > 0 => {
-                    // Not done yet: scan again next pass, which also catches a write that
-                    // committed a shard here after the drain began.
+                    // Not done yet: walk again later (`DrainWalks`), which also catches a write
+                    // that committed a shard here after the drain began.
                     if q.newly_queued > 0 {
                         tracing::info!(
                             node = n.id,
@@ -290,6 +299,7 @@ impl Liveness {
                     match recorded {
                         Ok(_) => {
                             self.emptied.insert(n.id);
+                            self.walks.forget(n.id);
                         }
                         Err(e) => handle.update(|s| s.last_error = format!("recording drain of node {}: {e}", n.id)),
                     }
