@@ -200,14 +200,17 @@ fn commands_ignore_sigpipe() {
         .unwrap();
     let status_file = format!("/proc/{}/status", child.id());
     let mut ignored = None;
-    // The disposition is set before the runtime starts; wait until the process shows a runtime.
+    // The disposition is set before the runtime starts; wait until the process shows a runtime
+    // worker (not merely a second thread: the allocator starts its own before `main`).
+    let tasks = format!("/proc/{}/task", child.id());
     for _ in 0..200 {
         let text = std::fs::read_to_string(&status_file).unwrap_or_default();
-        let threads = text
-            .lines()
-            .find_map(|l| l.strip_prefix("Threads:"))
-            .and_then(|v| v.trim().parse::<u32>().ok());
-        if threads.is_some_and(|t| t > 1) {
+        let runtime_started = std::fs::read_dir(&tasks)
+            .into_iter()
+            .flatten()
+            .flatten()
+            .any(|t| std::fs::read_to_string(t.path().join("comm")).is_ok_and(|name| name.starts_with("tokio-")));
+        if runtime_started {
             ignored = text
                 .lines()
                 .find_map(|l| l.strip_prefix("SigIgn:"))

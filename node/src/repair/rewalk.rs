@@ -1,10 +1,10 @@
 //! When the repairer walks a draining or removed node's shard index again. Each walk reads every
-//! row the node still holds; walking it before every pass, while a drain takes hundreds of
-//! passes of at most 1 000 repairs, made a drain cost the square of the node's shards (about 180
-//! of the 441 s of a 100 000-object drain, docs/performance.md, "Scale"). A node is walked again
-//! once ten times its last walk's duration has passed, or its own duration when the last pass
-//! repaired nothing (the queue ran dry: the node may be empty, or a late write placed a shard
-//! there), so walks take a bounded share of the drain whatever its size.
+//! row the node still holds; walking it before every pass, while a drain takes a hundred passes
+//! of at most 1 000 repairs, made the walks cost the square of the node's shards (at 100 000
+//! objects the drain's time was still per-shard work: docs/performance.md, "Scale"). A node is
+//! walked again once ten times its last walk's duration has passed, or its own duration when the
+//! last pass repaired nothing (the queue ran dry: the node may be empty, or a late write placed a
+//! shard there), so walks take a bounded share of the drain whatever its size.
 
 use std::collections::HashMap;
 use std::time::Duration;
