@@ -127,6 +127,11 @@ fn object_of(front: &Front, archivist: &str, unit: &str) -> (String, String) {
     )
 }
 
+/// The arguments of `delivery download` for delivery `id` into `out`.
+fn dip_download<'a>(id: &'a str, out: &'a str) -> [&'a str; 7] {
+    ["delivery", "download", "--tenant", "region", id, "--out", out]
+}
+
 fn download(front: &Front, token: &str, unit: &str, object: &str) -> Result<Vec<u8>, String> {
     let out = front.dir.path().join(format!("dl-{object}"));
     let o = front.run(
@@ -429,11 +434,7 @@ fn dips_round_trip_and_derogations_need_both_approvals() {
     assert!(files.contains_key(&format!("metadata/{a}.json")));
     // Only the requester takes its DIP.
     let id = v["id"].as_str().unwrap();
-    let err = refused(
-        &front,
-        &other_reader,
-        &["delivery", "download", "--tenant", "region", id, "--out", "/dev/null"],
-    );
+    let err = refused(&front, &other_reader, &dip_download(id, "/dev/null"));
     assert!(err.contains("HTTP 404"), "{err}");
     // Two units of one SIP: their objects sit in one pack and are read by one ranged request,
     // split back into files by their offsets.
@@ -472,11 +473,7 @@ fn dips_round_trip_and_derogations_need_both_approvals() {
     // Offered for seven days of the access clock (the cluster's in production), not the front's
     // own: on the eighth, it is gone and the delivery says so.
     set_day(clock.path(), "2026-06-09");
-    let err = refused(
-        &front,
-        &reader,
-        &["delivery", "download", "--tenant", "region", id, "--out", "/dev/null"],
-    );
+    let err = refused(&front, &reader, &dip_download(id, "/dev/null"));
     assert!(err.contains("HTTP 409") && err.contains("expired"), "{err}");
     set_day(clock.path(), DAY);
     assert_eq!(delivery(&front, &reader, id)["status"], "expired");
@@ -707,19 +704,7 @@ fn dips_round_trip_and_derogations_need_both_approvals() {
         ],
     );
     assert_seda(&msg);
-    let err = refused(
-        &front,
-        &reader,
-        &[
-            "delivery",
-            "download",
-            "--tenant",
-            "region",
-            &first,
-            "--out",
-            "/dev/null",
-        ],
-    );
+    let err = refused(&front, &reader, &dip_download(&first, "/dev/null"));
     assert!(err.contains("HTTP 409") && err.contains("refused"), "{err}");
     let (ob, sha_b) = object_of(&front, &archivist, &b);
     assert!(download(&front, &reader, &b, &ob).unwrap_err().contains("HTTP 403"));
@@ -765,19 +750,7 @@ fn dips_round_trip_and_derogations_need_both_approvals() {
     }
     assert_eq!(d["status"], "ready", "{d:#}");
     let dip_b = front.dir.path().join("dip-b.zip");
-    succeeds(
-        &front,
-        &reader,
-        &[
-            "delivery",
-            "download",
-            "--tenant",
-            "region",
-            &second,
-            "--out",
-            dip_b.to_str().unwrap(),
-        ],
-    );
+    succeeds(&front, &reader, &dip_download(&second, dip_b.to_str().unwrap()));
     assert_seda(&dip_b);
     let files = unzip(&dip_b);
     let m = &files["manifest.xml"];
@@ -793,19 +766,7 @@ fn dips_round_trip_and_derogations_need_both_approvals() {
     assert!(download(&front, &other_reader, &b, &ob)
         .unwrap_err()
         .contains("HTTP 403"));
-    let err = refused(
-        &front,
-        &other_reader,
-        &[
-            "delivery",
-            "download",
-            "--tenant",
-            "region",
-            &second,
-            "--out",
-            "/dev/null",
-        ],
-    );
+    let err = refused(&front, &other_reader, &dip_download(&second, "/dev/null"));
     assert!(err.contains("HTTP 404"), "{err}");
 
     // The logbook tells the whole story.
@@ -863,15 +824,7 @@ fn an_interrupted_dip_build_is_taken_over_by_the_next_front() {
     assert_eq!(d["status"], "building", "{d:#}");
     assert!(d["dip_plan"].is_null(), "{d:#}");
     let out = front.dir.path().join("dip-resumed.zip");
-    let download = [
-        "delivery",
-        "download",
-        "--tenant",
-        "region",
-        &id,
-        "--out",
-        out.to_str().unwrap(),
-    ];
+    let download = dip_download(&id, out.to_str().unwrap());
     let err = refused(&front, &archivist, &download);
     assert!(err.contains("HTTP 409") && err.contains("not ready"), "{err}");
 
@@ -921,15 +874,7 @@ fn an_object_that_no_longer_matches_its_digest_cuts_the_download_and_fails_the_d
     let d = delivery_after(&front, &archivist, &id, "building", 60);
     assert_eq!(d["status"], "ready", "the sources are there: the DIP is offered: {d:#}");
     let out = front.dir.path().join("dip-altered.zip");
-    let download = [
-        "delivery",
-        "download",
-        "--tenant",
-        "region",
-        &id,
-        "--out",
-        out.to_str().unwrap(),
-    ];
+    let download = dip_download(&id, out.to_str().unwrap());
     // A small DIP fails within its first chunk: an error status with the reason.
     let err = refused(&front, &archivist, &download);
     assert!(

@@ -299,9 +299,10 @@ impl ClusterContent {
         self.digests.end(i)?;
         // Before the zip's last object ends, every digest is in: a mismatch found later would
         // let the zip be completed.
-        let digested = match i + 1 == plan.entries.len() {
-            true => self.digests.rest()?,
-            false => self.digests.ready(),
+        let digested = if i + 1 == plan.entries.len() {
+            self.digests.rest()?
+        } else {
+            self.digests.ready()
         };
         check_digests(plan, digested)?;
         if i + 1 < run.entries.end {
