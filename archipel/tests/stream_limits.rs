@@ -179,3 +179,91 @@ fn a_silent_object_upload_is_dropped_and_nothing_is_stored() {
     rt.block_on(client.put_object("stall", "after", &b"fine"[..], Some(4), None))
         .unwrap();
 }
+
+/// A writer that takes `limit` bytes and then never any more: a reader who stopped reading.
+struct Stalled {
+    taken: Arc<std::sync::atomic::AtomicUsize>,
+    limit: usize,
+}
+
+impl tokio::io::AsyncWrite for Stalled {
+    fn poll_write(
+        self: std::pin::Pin<&mut Self>,
+        _: &mut std::task::Context<'_>,
+        buf: &[u8],
+    ) -> std::task::Poll<std::io::Result<usize>> {
+        let taken = self.taken.load(std::sync::atomic::Ordering::SeqCst);
+        if taken >= self.limit {
+            return std::task::Poll::Pending;
+        }
+        let n = buf.len().min(self.limit - taken);
+        self.taken.fetch_add(n, std::sync::atomic::Ordering::SeqCst);
+        std::task::Poll::Ready(Ok(n))
+    }
+    fn poll_flush(
+        self: std::pin::Pin<&mut Self>,
+        _: &mut std::task::Context<'_>,
+    ) -> std::task::Poll<std::io::Result<()>> {
+        std::task::Poll::Ready(Ok(()))
+    }
+    fn poll_shutdown(
+        self: std::pin::Pin<&mut Self>,
+        _: &mut std::task::Context<'_>,
+    ) -> std::task::Poll<std::io::Result<()>> {
+        std::task::Poll::Ready(Ok(()))
+    }
+}
+
+/// Downloads whose reader stopped reading hold their own stream's window, not the whole
+/// connection: other calls on the same connection go on. (Before, three such downloads held
+/// the connection's 5 MiB window and every later call to that node hung: a DIP asking several
+/// pack ranges ahead deadlocked itself, and slow HTTP readers could stall a front.)
+#[test]
+fn stalled_downloads_do_not_starve_the_connection() {
+    let _g = serial();
+    let cluster = TestCluster::start(&SITES, 1, Tuning::default());
+    let rt = runtime();
+    // One endpoint: every call shares one connection.
+    let client = Arc::new(archipel_client::Client::from_list(&cluster.nodes[0].addr).unwrap());
+    rt.block_on(client.create_namespace("slow", None, 0)).unwrap();
+    let data = vec![7u8; 24 << 20];
+    rt.block_on(client.put_object("slow", "big", &data[..], Some(data.len() as u64), None))
+        .unwrap();
+    // Six downloads, each started once the one before has stalled with its stream full.
+    let mut stalled = Vec::new();
+    for i in 0..6 {
+        let taken = Arc::new(std::sync::atomic::AtomicUsize::new(0));
+        let mut out = Stalled {
+            taken: taken.clone(),
+            limit: 64 << 10,
+        };
+        let c = client.clone();
+        stalled.push(rt.spawn(async move { c.get_object("slow", "big", 0, None, &mut out, None).await }));
+        let started = Instant::now();
+        while taken.load(std::sync::atomic::Ordering::SeqCst) < 64 << 10 {
+            assert!(
+                started.elapsed() < Duration::from_secs(20),
+                "download {i} received nothing while {i} others were stalled: the connection is starved"
+            );
+            std::thread::sleep(Duration::from_millis(20));
+        }
+        // What the stalled stream may buffer arrives meanwhile.
+        std::thread::sleep(Duration::from_millis(300));
+    }
+    let mut whole = Vec::new();
+    let read = rt.block_on(async {
+        tokio::time::timeout(
+            Duration::from_secs(20),
+            client.get_object("slow", "big", 0, None, &mut whole, None),
+        )
+        .await
+    });
+    assert!(
+        matches!(read, Ok(Ok(_))),
+        "a download must not wait for other streams' readers: {read:?}"
+    );
+    assert!(whole == data, "the download returned other bytes");
+    for call in stalled {
+        call.abort();
+    }
+}

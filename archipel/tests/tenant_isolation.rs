@@ -34,6 +34,7 @@ enum Op {
     /// A transaction writing into its own namespace under a condition on the other one (a read).
     MetaTxnCondition,
     MetaGet,
+    MetaGetMany,
     MetaScan,
     CreateNamespaceEncrypted,
     PutObjectLocked,
@@ -42,7 +43,7 @@ enum Op {
     DeleteObjectBypassingGovernance,
 }
 
-const ALL: [Op; 20] = [
+const ALL: [Op; 21] = [
     Op::CreateNamespace,
     Op::CreateNamespaceEncrypted,
     Op::Namespace,
@@ -58,6 +59,7 @@ const ALL: [Op; 20] = [
     Op::MetaTxnWrite,
     Op::MetaTxnCondition,
     Op::MetaGet,
+    Op::MetaGetMany,
     Op::MetaScan,
     Op::PutObjectLocked,
     Op::ObjectLock,
@@ -116,6 +118,7 @@ impl Op {
             Op::MetaCas => "meta_cas",
             Op::MetaTxnWrite | Op::MetaTxnCondition => "meta_txn",
             Op::MetaGet => "meta_get",
+            Op::MetaGetMany => "meta_get_many",
             Op::MetaScan => "meta_scan",
             Op::PutObjectLocked => "put_object_locked",
             Op::ObjectLock => "object_lock",
@@ -211,6 +214,10 @@ async fn run(
             .map(drop),
         Op::MetaGet => client
             .meta_get(ns, key.as_bytes(), Consistency::Linearizable)
+            .await
+            .map(drop),
+        Op::MetaGetMany => client
+            .meta_get_many(ns, &[key.as_bytes().to_vec()], Consistency::Linearizable)
             .await
             .map(drop),
         Op::MetaScan => client

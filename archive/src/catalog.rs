@@ -19,8 +19,6 @@ use crate::store::{Expect, Store, Write};
 /// Unit records per transaction, and bytes: inside the cluster's limits (1000 operations, 4 MiB).
 const UNITS_PER_TXN: usize = 100;
 const BYTES_PER_TXN: usize = 3 << 20;
-/// Record reads in flight at once when many named units are read.
-const READS_IN_FLIGHT: usize = 32;
 /// Unit-record transactions of one AIP in flight at once.
 const UNIT_TXNS_IN_FLIGHT: usize = 4;
 
@@ -253,34 +251,28 @@ impl Catalog {
                 }
             }
         }
-        // Owned keys and store handles: the futures must not borrow across the stream.
         let unit_keys: Vec<String> = ids.iter().map(|id| keys::unit(tenant, id)).collect();
-        let records: Vec<Option<UnitRecord>> = futures::stream::iter(unit_keys)
-            .map(|key| {
-                let store = self.store.clone();
-                async move { Ok::<_, ArchiveError>(store.get::<UnitRecord>(&key).await?.map(|v| v.value)) }
-            })
-            .buffered(READS_IN_FLIGHT)
-            .collect::<Vec<_>>()
-            .await
+        let records: Vec<Option<UnitRecord>> = self
+            .store
+            .get_many::<UnitRecord>(&unit_keys)
+            .await?
             .into_iter()
-            .collect::<Result<_>>()?;
-        let aips: HashSet<String> = records.iter().flatten().map(|u| u.aip_id.clone()).collect();
-        let committed: HashSet<String> = futures::stream::iter(aips)
-            .map(|aip| {
-                let store = self.store.clone();
-                let key = keys::aip(tenant, &aip);
-                async move {
-                    let found = store.get::<AipRecord>(&key).await?.is_some();
-                    Ok::<_, ArchiveError>(found.then_some(aip))
-                }
-            })
-            .buffer_unordered(READS_IN_FLIGHT)
-            .collect::<Vec<_>>()
-            .await
+            .map(|v| v.map(|v| v.value))
+            .collect();
+        let aips: Vec<String> = records
+            .iter()
+            .flatten()
+            .map(|u| u.aip_id.clone())
+            .collect::<HashSet<_>>()
             .into_iter()
-            .filter_map(|r| r.transpose())
-            .collect::<Result<_>>()?;
+            .collect();
+        let aip_keys: Vec<String> = aips.iter().map(|aip| keys::aip(tenant, aip)).collect();
+        let committed: HashSet<&str> = aips
+            .iter()
+            .zip(self.store.get_many::<AipRecord>(&aip_keys).await?)
+            .filter(|(_, found)| found.is_some())
+            .map(|(aip, _)| aip.as_str())
+            .collect();
         Ok(records
             .iter()
             .map(|u| u.as_ref().filter(|u| committed.contains(u.aip_id.as_str())).cloned())

@@ -108,6 +108,8 @@ pub struct Archive {
     pub ingest_slots: tokio::sync::Semaphore,
     /// The last elimination analysis of each tenant (`disposal::analyse`).
     pub analyses: crate::disposal::analysis_cache::Analyses,
+    /// The DIP plans this front prepared lately (`delivery::plans`).
+    pub dip_plans: crate::delivery::plans::Plans,
 }
 
 impl Archive {
@@ -138,6 +140,7 @@ impl Archive {
             search_sync: Default::default(),
             ingest_slots: tokio::sync::Semaphore::new(config.ingest_workers.max(1)),
             analyses: Default::default(),
+            dip_plans: Default::default(),
             journal,
             identifier,
             store,

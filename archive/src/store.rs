@@ -89,6 +89,29 @@ impl Store {
         }))
     }
 
+    /// The records at `keys`, in their order (`None` where absent), read many per call.
+    pub async fn get_many<T: DeserializeOwned>(&self, keys: &[String]) -> Result<Vec<Option<Versioned<T>>>> {
+        let raw: Vec<Vec<u8>> = keys.iter().map(|k| k.as_bytes().to_vec()).collect();
+        let entries = self
+            .client
+            .meta_get_many(META_NS, &raw, Consistency::Linearizable)
+            .await?;
+        keys.iter()
+            .zip(entries)
+            .map(|(key, e)| {
+                e.map(|e| {
+                    let value = serde_json::from_slice(&e.value)
+                        .map_err(|err| ArchiveError::Internal(format!("record `{key}` is unreadable ({err})")))?;
+                    Ok(Versioned {
+                        value,
+                        revision: e.revision,
+                    })
+                })
+                .transpose()
+            })
+            .collect()
+    }
+
     /// Creates `key`; false when it already exists.
     pub async fn create<T: Serialize>(&self, key: &str, value: &T) -> Result<bool> {
         if crate::keys::catalog_tenant(key).is_some() {

@@ -2,12 +2,15 @@
 
 use archipel_proto::meta::meta_client::MetaClient;
 use archipel_proto::meta::{
-    cas_request, txn_condition, CasRequest, Consistency as PbConsistency, DeleteRequest, Entry, GetRequest, PutRequest,
-    ScanRequest, TimeRequest, TxnCondition, TxnRequest, TxnWrite,
+    cas_request, txn_condition, CasRequest, Consistency as PbConsistency, DeleteRequest, Entry, GetManyReply,
+    GetManyRequest, GetRequest, PutRequest, ScanRequest, TimeRequest, TxnCondition, TxnRequest, TxnWrite,
 };
 
 use crate::conn::Idempotence;
 use crate::{Client, ClientError};
+
+/// Keys per `GetMany` call (the node's limit).
+pub const GET_MANY_KEYS: usize = 1000;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Consistency {
@@ -204,6 +207,66 @@ impl Client {
         Ok(reply.entry.map(MetaEntry::from))
     }
 
+    /// The entries of `keys` in namespace `ns`, in the order of `keys` (`None` where absent):
+    /// one read barrier per call of up to [`GET_MANY_KEYS`] keys instead of one per key. Each
+    /// call is its own read point; a node that does not know `GetMany` is read key by key.
+    pub async fn meta_get_many(
+        &self,
+        ns: &str,
+        keys: &[Vec<u8>],
+        consistency: Consistency,
+    ) -> Result<Vec<Option<MetaEntry>>, ClientError> {
+        let mut out = Vec::with_capacity(keys.len());
+        let mut rest = keys;
+        while !rest.is_empty() {
+            let batch = &rest[..rest.len().min(GET_MANY_KEYS)];
+            let req = GetManyRequest {
+                namespace: ns.into(),
+                keys: batch.to_vec(),
+                consistency: consistency.pb(),
+            };
+            let reply = self
+                .call(Idempotence::Safe, |ch| {
+                    let req = req.clone();
+                    async move {
+                        match MetaClient::new(ch).get_many(req).await {
+                            // An older node: `answered: 0` sends this batch key by key.
+                            Err(s) if s.code() == tonic::Code::Unimplemented => {
+                                Ok(tonic::Response::new(GetManyReply {
+                                    entries: Vec::new(),
+                                    answered: 0,
+                                }))
+                            }
+                            other => other,
+                        }
+                    }
+                })
+                .await?;
+            let answered = reply.answered as usize;
+            if answered > batch.len() {
+                return Err(ClientError::Server(format!(
+                    "GetMany answered {answered} keys of {}",
+                    batch.len()
+                )));
+            }
+            if answered == 0 {
+                for key in batch {
+                    out.push(self.meta_get(ns, key, consistency).await?);
+                }
+                rest = &rest[batch.len()..];
+                continue;
+            }
+            let found: std::collections::HashMap<Vec<u8>, MetaEntry> = reply
+                .entries
+                .into_iter()
+                .map(|e| (e.key.clone(), MetaEntry::from(e)))
+                .collect();
+            out.extend(batch[..answered].iter().map(|k| found.get(k).cloned()));
+            rest = &rest[answered..];
+        }
+        Ok(out)
+    }
+
     /// One page of keys under `prefix`, after `start_after`. The flag says whether more remain.
     pub async fn meta_scan(
         &self,
@@ -245,7 +308,8 @@ impl Client {
 
 #[cfg(test)]
 mod tests {
-    //! The retry contract against a node that breaks every write mid-call.
+    //! The retry contract against a node that breaks every write mid-call, and reads from a
+    //! node older than `GetMany`.
 
     use std::sync::atomic::{AtomicUsize, Ordering};
     use std::sync::Arc;
@@ -283,8 +347,19 @@ mod tests {
             self.writes.fetch_add(1, Ordering::SeqCst);
             Err(lost())
         }
-        async fn get(&self, _: Request<GetRequest>) -> Result<Response<GetReply>, Status> {
-            Err(Status::unimplemented("not in this test"))
+        /// Reads as a node older than `GetMany` serves them: one key at a time, `present` only.
+        async fn get(&self, r: Request<GetRequest>) -> Result<Response<GetReply>, Status> {
+            let r = r.into_inner();
+            let entry = (r.key == b"present").then(|| Entry {
+                namespace: r.namespace,
+                key: r.key,
+                value: b"v".to_vec(),
+                revision: 7,
+            });
+            Ok(Response::new(GetReply { entry }))
+        }
+        async fn get_many(&self, _: Request<GetManyRequest>) -> Result<Response<GetManyReply>, Status> {
+            Err(Status::unimplemented("unknown method GetMany"))
         }
         async fn scan(&self, _: Request<ScanRequest>) -> Result<Response<ScanReply>, Status> {
             Err(Status::unimplemented("not in this test"))
@@ -331,6 +406,20 @@ mod tests {
         let delete = client.meta_delete("app", b"k").await;
         assert!(matches!(delete, Err(ClientError::Indeterminate(_))), "{delete:?}");
         assert_eq!(node.writes.load(Ordering::SeqCst), 2, "the delete was sent again");
+    }
+
+    /// A node that does not know `GetMany` (an older version) is read key by key.
+    #[tokio::test]
+    async fn many_keys_are_read_one_by_one_from_a_node_without_get_many() {
+        let node = BrokenNode::default();
+        let client = client_of_two(&node).await;
+        let keys = vec![b"absent".to_vec(), b"present".to_vec(), b"other".to_vec()];
+        let got = client
+            .meta_get_many("app", &keys, Consistency::Linearizable)
+            .await
+            .unwrap();
+        let values: Vec<Option<Vec<u8>>> = got.into_iter().map(|e| e.map(|e| e.value)).collect();
+        assert_eq!(values, vec![None, Some(b"v".to_vec()), None]);
     }
 
     /// Reading the cluster's time changes nothing: a lost answer is asked again.

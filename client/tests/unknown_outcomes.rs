@@ -39,6 +39,9 @@ impl Meta for FakeMeta {
     async fn get(&self, _: Request<GetRequest>) -> Result<Response<GetReply>, Status> {
         Err(Status::unimplemented("not in this test"))
     }
+    async fn get_many(&self, _: Request<GetManyRequest>) -> Result<Response<GetManyReply>, Status> {
+        Err(Status::unimplemented("not in this test"))
+    }
     async fn scan(&self, _: Request<ScanRequest>) -> Result<Response<ScanReply>, Status> {
         Err(Status::unimplemented("not in this test"))
     }

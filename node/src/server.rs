@@ -76,14 +76,16 @@ pub async fn run(config: NodeConfig, shutdown: impl Future<Output = ()> + Send +
     let state = sm.view();
     let tls = load_tls(&config, &state)?;
     let master_key = load_master_key(&config)?;
-    let peers = match &tls {
+    let new_peers = || match &tls {
         Some(tls) => Peers::with_tls(tls.client.clone(), expected_peer(state.clone())),
         None => Peers::default(),
     };
+    let peers = new_peers();
     let clocks = ClockSamples::default();
     let network = NetworkFactory {
         self_id: config.node_id,
-        peers: peers.clone(),
+        // Connections of their own: Raft's heartbeats never queue behind shard streams.
+        peers: new_peers(),
         identity: identity.clone(),
         clocks: clocks.clone(),
     };

@@ -42,53 +42,53 @@ const CHECKS_AT_ONCE: usize = 16;
 /// Prepares the delivery's DIP in the background, as the build its record names (`attempt`); a
 /// failure is recorded on the delivery unless another front took the build over.
 pub fn spawn(a: Arc<Archive>, tenant: String, id: String) {
-    spawn_with(a, tenant, id, None)
+    tokio::spawn(async move {
+        match super::load(&a, &tenant, &id).await {
+            Ok(v) if v.value.status == DeliveryStatus::Building => run(a, v.value, None).await,
+            Ok(_) => {}
+            Err(e) => tracing::warn!(tenant, delivery = id, "DIP build not started: {e}"),
+        }
+    });
 }
 
-/// [`spawn`], given the units of the request as the request's check just read them (one
-/// catalog read instead of two for a request built at once); only the first build uses them.
-pub(super) fn spawn_with(a: Arc<Archive>, tenant: String, id: String, units: Option<Vec<UnitRecord>>) {
-    tokio::spawn(async move {
-        let attempt = match super::load(&a, &tenant, &id).await {
-            Ok(v) if v.value.status == DeliveryStatus::Building => v.value.attempt,
-            Ok(_) => return,
-            Err(e) => {
-                tracing::warn!(tenant, delivery = id, "DIP build not started: {e}");
-                return;
-            }
-        };
-        let units = units.filter(|_| attempt == 0);
-        let e = match build(&a, &tenant, &id, attempt, units).await {
-            Ok(Built::Ready) => return,
-            Ok(Built::Superseded) => {
-                tracing::info!(tenant, delivery = id, attempt, "DIP build taken over by another front");
-                return;
-            }
-            Err(e) => e,
-        };
-        tracing::warn!(tenant, delivery = id, "DIP build failed: {e}");
-        if let Ok(current) = super::load(&a, &tenant, &id).await {
-            let mut d = current.value;
-            if d.status != DeliveryStatus::Building || d.attempt != attempt {
-                return;
-            }
-            d.status = DeliveryStatus::Failed;
-            d.error = Some(e.to_string());
-            d.updated_at = Utc::now();
-            let _ = super::save_if(&a, &d, current.revision, vec![]).await;
+/// [`spawn`] for a delivery the request just stored, given its units as the request's check
+/// read them: neither is read again.
+pub(super) fn spawn_new(a: Arc<Archive>, d: Delivery, units: Vec<UnitRecord>) {
+    tokio::spawn(run(a, d, Some(units)));
+}
+
+async fn run(a: Arc<Archive>, d: Delivery, units: Option<Vec<UnitRecord>>) {
+    let (tenant, id, attempt) = (d.tenant.clone(), d.id.clone(), d.attempt);
+    let e = match build(&a, d, units).await {
+        Ok(Built::Ready) => return,
+        Ok(Built::Superseded) => {
+            tracing::info!(tenant, delivery = id, attempt, "DIP build taken over by another front");
+            return;
         }
-        let _ = a
-            .journal
-            .record(
-                &tenant,
-                "delivery.built",
-                "KO",
-                "archive",
-                Some(&id),
-                json!({"error": e.to_string(), "attempt": attempt}),
-            )
-            .await;
-    });
+        Err(e) => e,
+    };
+    tracing::warn!(tenant, delivery = id, "DIP build failed: {e}");
+    if let Ok(current) = super::load(&a, &tenant, &id).await {
+        let mut d = current.value;
+        if d.status != DeliveryStatus::Building || d.attempt != attempt {
+            return;
+        }
+        d.status = DeliveryStatus::Failed;
+        d.error = Some(e.to_string());
+        d.updated_at = Utc::now();
+        let _ = super::save_if(&a, &d, current.revision, vec![]).await;
+    }
+    let _ = a
+        .journal
+        .record(
+            &tenant,
+            "delivery.built",
+            "KO",
+            "archive",
+            Some(&id),
+            json!({"error": e.to_string(), "attempt": attempt}),
+        )
+        .await;
 }
 
 enum Built {
@@ -129,21 +129,26 @@ pub(crate) fn content_path(o: &ObjectRecord) -> String {
     }
 }
 
-async fn build(a: &Arc<Archive>, tenant: &str, id: &str, attempt: u32, read: Option<Vec<UnitRecord>>) -> Result<Built> {
-    let mut d = super::load(a, tenant, id).await?.value;
-    if d.status != DeliveryStatus::Building || d.attempt != attempt {
-        return Ok(Built::Superseded);
-    }
-    let t = a.refs.tenant(tenant).await?;
+/// A plan written out: what the download needs, its zip's size and its stored form.
+struct Prepared {
+    plan: Arc<DipPlan>,
+    zip_size: u64,
+    stored: Vec<u8>,
+}
+
+/// `d` is the delivery's record as read (or just written) at the build's start.
+async fn build(a: &Arc<Archive>, mut d: Delivery, read: Option<Vec<UnitRecord>>) -> Result<Built> {
+    let (tenant, id, attempt) = (d.tenant.clone(), d.id.clone(), d.attempt);
+    let t = a.refs.tenant(&tenant).await?;
     let contract: Option<AccessContract> = match &d.access_contract {
-        Some(c) => Some(a.refs.get(tenant, ACCESS_CONTRACT, c).await?),
+        Some(c) => Some(a.refs.get(&tenant, ACCESS_CONTRACT, c).await?),
         None => None,
     };
     let mut units = Vec::with_capacity(d.units.len());
     let mut entries = Vec::new();
     let found = match read.filter(|r| r.len() == d.units.len()) {
         Some(read) => read.into_iter().map(Some).collect(),
-        None => a.catalog.units_by_id(tenant, &d.units).await?,
+        None => a.catalog.units_by_id(&tenant, &d.units).await?,
     };
     for (i, (u, unit)) in d.units.iter().zip(found).enumerate() {
         let unit = unit.ok_or_else(|| ArchiveError::NotFound(format!("archive unit `{u}`")))?;
@@ -163,39 +168,31 @@ async fn build(a: &Arc<Archive>, tenant: &str, id: &str, attempt: u32, read: Opt
     entries.sort_by(|a, b| read_order(&a.1.object).cmp(&read_order(&b.1.object)));
     d.progress.objects_total = entries.len() as u64;
     d.progress.bytes_total = entries.iter().map(|e| e.1.object.size).sum();
-    d.updated_at = Utc::now();
-    if !save_owned(a, &d).await? {
-        return Ok(Built::Superseded);
-    }
     let started = std::time::Instant::now();
-    let prepared_at = Utc::now();
-    let plan = DipPlan {
-        prepared_at,
-        manifest: manifest(&d, &t.archival_agency, &units, &entries, prepared_at)?,
-        metadata: units
-            .iter()
-            .map(|u| {
-                Ok(UnitMetadata {
-                    unit: u.id.clone(),
-                    json: serde_json::to_string_pretty(u)?,
-                })
-            })
-            .collect::<Result<_>>()?,
-        entries: entries.into_iter().map(|(_, e)| e).collect(),
+    let sources: Vec<ObjectRecord> = entries.iter().map(|(_, e)| e.object.clone()).collect();
+    // The plan is CPU work (the manifest, every unit's record, the zip's size): it is done on a
+    // blocking thread while the sources are checked and the cluster's time is read.
+    let planning = {
+        let (d, agency) = (d.clone(), t.archival_agency.clone());
+        tokio::task::spawn_blocking(move || prepare(&d, &agency, &units, entries))
     };
     let checked = (AtomicU64::new(0), AtomicU64::new(0));
-    let size = {
+    let (prepared, now) = {
         let work = async {
-            check_sources(a, tenant, &plan, &checked).await?;
+            let (sources_checked, prepared, now) = tokio::join!(
+                check_sources(a, &tenant, &sources, &checked),
+                planning,
+                // The term runs on the cluster's time, as the download's expiry check does.
+                a.config.access_clock.now(a.store.client()),
+            );
+            sources_checked?;
+            let prepared =
+                prepared.map_err(|e| ArchiveError::Internal(format!("preparing the DIP stopped: {e}")))??;
             // Tests: hold the build here, its sources checked, while the file exists.
             while a.config.dip_pause_file.as_deref().is_some_and(|p| p.exists()) {
                 tokio::time::sleep(Duration::from_millis(50)).await;
             }
-            let sizing = plan.clone();
-            tokio::task::spawn_blocking(move || sizing.zip_size())
-                .await
-                .map_err(|e| ArchiveError::Internal(format!("sizing the DIP stopped: {e}")))?
-                .map_err(|e| ArchiveError::Internal(format!("sizing the DIP failed: {e}")))
+            Ok::<_, ArchiveError>((prepared, now?))
         };
         tokio::pin!(work);
         // The progress written every second is also the build's sign of life (`resume`).
@@ -217,34 +214,33 @@ async fn build(a: &Arc<Archive>, tenant: &str, id: &str, attempt: u32, read: Opt
             }
         }
     };
-    let ns = keys::object_namespace(tenant);
-    let plan_key = keys::dip_plan(id, attempt);
-    let bytes = serde_json::to_vec(&plan)?;
+    let ns = keys::object_namespace(&tenant);
+    let plan_key = keys::dip_plan(&id, attempt);
+    let stored = &prepared.stored[..];
     a.store
         .client()
-        .put_object(&ns, &plan_key, &bytes[..], Some(bytes.len() as u64), None)
+        .put_object(&ns, &plan_key, stored, Some(stored.len() as u64), None)
         .await?;
-    let ours = super::load(a, tenant, id).await?.value;
+    let ours = super::load(a, &tenant, &id).await?.value;
     if ours.status != DeliveryStatus::Building || ours.attempt != attempt {
         let _ = a.store.client().delete_object(&ns, &plan_key).await;
         return Ok(Built::Superseded);
     }
     let millis = u64::try_from(started.elapsed().as_millis()).unwrap_or(u64::MAX);
-    // The term runs on the cluster's time, as the download's expiry check does.
-    let expires_at = a.config.access_clock.now(a.store.client()).await? + a.config.dip_ttl;
+    let expires_at = now + a.config.dip_ttl;
     // Logged before it is ready: a DIP nobody could account for is never offered.
     a.journal
         .record(
-            tenant,
+            &tenant,
             "delivery.built",
             "OK",
             "archive",
-            Some(id),
+            Some(&id),
             json!({
                 "units": d.units.len(),
                 "objects": d.progress.objects_total,
                 "bytes": d.progress.bytes_total,
-                "dip_size": size,
+                "dip_size": prepared.zip_size,
                 "millis": millis,
                 "expires_at": expires_at,
             }),
@@ -254,26 +250,67 @@ async fn build(a: &Arc<Archive>, tenant: &str, id: &str, attempt: u32, read: Opt
     d.progress.bytes_done = d.progress.bytes_total;
     d.status = DeliveryStatus::Ready;
     d.dip_plan = Some(plan_key.clone());
-    d.dip_size = Some(size);
+    d.dip_size = Some(prepared.zip_size);
     d.expires_at = Some(expires_at);
     d.updated_at = Utc::now();
     if !save_owned(a, &d).await? {
         let _ = a.store.client().delete_object(&ns, &plan_key).await;
         return Ok(Built::Superseded);
     }
+    a.dip_plans
+        .keep(plan_cache_key(&ns, &plan_key), prepared.plan, prepared.stored.len());
     Ok(Built::Ready)
 }
 
+/// Where a plan is kept in [`Archive::dip_plans`].
+pub(super) fn plan_cache_key(ns: &str, plan_key: &str) -> String {
+    format!("{ns}/{plan_key}")
+}
+
+/// The plan of `d`'s DIP, its zip's size and its stored form (blocking: CPU only).
+fn prepare(d: &Delivery, agency: &str, units: &[UnitRecord], entries: Vec<(usize, PlanEntry)>) -> Result<Prepared> {
+    let prepared_at = Utc::now();
+    let plan = DipPlan {
+        prepared_at,
+        manifest: manifest(d, agency, units, &entries, prepared_at)?,
+        metadata: units
+            .iter()
+            .map(|u| {
+                Ok(UnitMetadata {
+                    unit: u.id.clone(),
+                    json: serde_json::to_string_pretty(u)?,
+                })
+            })
+            .collect::<Result<_>>()?,
+        entries: entries.into_iter().map(|(_, e)| e).collect(),
+    };
+    let zip_size = plan
+        .zip_size()
+        .map_err(|e| ArchiveError::Internal(format!("sizing the DIP failed: {e}")))?;
+    let stored = serde_json::to_vec(&plan)?;
+    Ok(Prepared {
+        plan: Arc::new(plan),
+        zip_size,
+        stored,
+    })
+}
+
 /// Every object's source is in the cluster and long enough for what its record says, counted
-/// in `checked` (objects, bytes): a DIP is not offered with a file missing.
-async fn check_sources(a: &Archive, tenant: &str, plan: &DipPlan, checked: &(AtomicU64, AtomicU64)) -> Result<()> {
+/// in `checked` (objects, bytes): a DIP is not offered with a file missing. `objects` are in
+/// read order.
+async fn check_sources(
+    a: &Archive,
+    tenant: &str,
+    objects: &[ObjectRecord],
+    checked: &(AtomicU64, AtomicU64),
+) -> Result<()> {
     let ns = keys::object_namespace(tenant);
-    let runs = runs(plan.entries.iter().map(|e| &e.object));
+    let runs = runs(objects);
     futures::stream::iter(runs.iter().map(Ok))
         .try_for_each_concurrent(CHECKS_AT_ONCE, |run: &Run| {
             let ns = &ns;
             async move {
-                let first = &plan.entries[run.entries.start].object;
+                let first = &objects[run.entries.start];
                 let info = match a.store.client().stat_object(ns, &run.key).await {
                     Ok(info) => info,
                     Err(archipel_client::ClientError::NotFound(_)) => {
@@ -298,11 +335,11 @@ async fn check_sources(a: &Archive, tenant: &str, plan: &DipPlan, checked: &(Ato
                         first.id, run.key, info.size
                     )));
                 }
-                let objects = &plan.entries[run.entries.clone()];
-                checked.0.fetch_add(objects.len() as u64, Ordering::Relaxed);
+                let run_objects = &objects[run.entries.clone()];
+                checked.0.fetch_add(run_objects.len() as u64, Ordering::Relaxed);
                 checked
                     .1
-                    .fetch_add(objects.iter().map(|e| e.object.size).sum(), Ordering::Relaxed);
+                    .fetch_add(run_objects.iter().map(|o| o.size).sum(), Ordering::Relaxed);
                 Ok(())
             }
         })

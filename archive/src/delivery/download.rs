@@ -30,6 +30,11 @@ const READ_BUF: usize = 256 << 10;
 /// The pipe between one run's read and the zip writer: room for the cluster's answer to keep
 /// coming while the writer hashes (with a 256 KiB pipe, reading and hashing took turns).
 const PIPE: usize = 4 << 20;
+/// Runs asked for ahead of the one being written: a pack's ranged read takes a while to start
+/// (the node opens the shards and decodes the first stripe), so with one run ahead the writer
+/// still waited on the cluster about half of a many-objects DIP (docs/performance.md). Each
+/// holds at most a pipe's worth until the writer reaches it.
+const RUNS_AHEAD: usize = 3;
 /// A plan larger than this is refused rather than read into memory (a plan is ~1 KiB per
 /// object plus each unit's record; the units per request are capped far below).
 const MAX_PLAN: u64 = 512 << 20;
@@ -44,7 +49,10 @@ pub struct DipDownload {
 pub async fn open(a: &Arc<Archive>, d: &Delivery) -> Result<DipDownload> {
     let ns = keys::object_namespace(&d.tenant);
     if let (Some(plan_key), Some(size)) = (&d.dip_plan, d.dip_size) {
-        let plan = read_plan(a, &ns, plan_key).await?;
+        let plan = match a.dip_plans.get(&super::dip::plan_cache_key(&ns, plan_key)) {
+            Some(kept) => kept,
+            None => Arc::new(read_plan(a, &ns, plan_key).await?),
+        };
         let mut body = stream_plan(a.clone(), d.tenant.clone(), d.id.clone(), ns, plan, size);
         // The first bytes before the answer's status: a DIP that fails in its first chunk (all
         // of a small one) gets an error status with the reason, not a broken connection.
@@ -107,7 +115,7 @@ fn stream_plan(
     tenant: String,
     id: String,
     ns: String,
-    plan: DipPlan,
+    plan: Arc<DipPlan>,
     size: u64,
 ) -> BoxStream<'static, std::io::Result<Bytes>> {
     let (tx, rx) = tokio::sync::mpsc::channel(4);
@@ -190,7 +198,7 @@ fn write_all(
         ns,
         next: 0,
         open: None,
-        ahead: None,
+        ahead: std::collections::VecDeque::new(),
         spare: vec![0u8; READ_BUF],
         digests: Digests::start()?,
     };
@@ -240,8 +248,9 @@ struct ClusterContent {
     ns: String,
     next: usize,
     open: Option<OpenRun>,
-    /// The run after `open`, already asked for: its first bytes come while `open` is written.
-    ahead: Option<OpenRun>,
+    /// The runs after `open`, already asked for (at most [`RUNS_AHEAD`], in order): their first
+    /// bytes come while `open` is written.
+    ahead: std::collections::VecDeque<OpenRun>,
     spare: Vec<u8>,
     digests: Digests,
 }
@@ -253,16 +262,22 @@ impl ClusterContent {
         let mut open = match self.open.take() {
             Some(open) => open,
             None => {
-                let open = match self.ahead.take() {
+                let open = match self.ahead.pop_front() {
                     Some(ahead) if ahead.run == self.next && self.runs[ahead.run].entries.start == i => {
                         self.next += 1;
                         ahead
                     }
-                    _ => self.start(i)?,
+                    _ => {
+                        self.ahead.clear();
+                        self.start(i)?
+                    }
                 };
-                if open.run + 1 < self.runs.len() {
+                let mut last = self.ahead.back().map_or(open.run, |r| r.run);
+                while last + 1 < self.runs.len() && last < open.run + RUNS_AHEAD {
+                    last += 1;
                     let buf = self.buffer();
-                    self.ahead = Some(self.request(open.run + 1, buf));
+                    let ahead = self.request(last, buf);
+                    self.ahead.push_back(ahead);
                 }
                 open
             }

@@ -14,6 +14,7 @@ pub mod dip;
 mod dip_read;
 pub mod dip_zip;
 pub mod download;
+pub mod plans;
 pub mod resume;
 pub mod submit;
 

@@ -117,10 +117,13 @@ pub async fn submit(a: &Arc<Archive>, who: &Principal, tenant: &str, input: Inpu
             units.len()
         )));
     }
-    let today = a.config.access_clock.today(a.store.client()).await?;
+    let (today, found) = tokio::join!(
+        a.config.access_clock.today(a.store.client()),
+        a.catalog.units_by_id(tenant, &units)
+    );
+    let (today, found) = (today?, found?);
     let mut unknown = Vec::new();
     let mut restricted = Vec::new();
-    let found = a.catalog.units_by_id(tenant, &units).await?;
     // The records, in the request's order, for the build that starts at once.
     let mut records = Vec::with_capacity(units.len());
     for (u, unit) in units.iter().zip(found) {
@@ -232,7 +235,7 @@ pub async fn submit(a: &Arc<Archive>, who: &Principal, tenant: &str, input: Inpu
         )
         .await?;
     if d.status == DeliveryStatus::Building {
-        super::dip::spawn_with(a.clone(), tenant.to_owned(), id, Some(records));
+        super::dip::spawn_new(a.clone(), d.clone(), records);
     }
     Ok(d)
 }

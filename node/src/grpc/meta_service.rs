@@ -5,8 +5,9 @@ use std::sync::Arc;
 
 use archipel_proto::meta::meta_server::Meta;
 use archipel_proto::meta::{
-    cas_request, txn_condition, CasReply, CasRequest, Consistency, DeleteReply, DeleteRequest, Entry, GetReply,
-    GetRequest, PutReply, PutRequest, ScanReply, ScanRequest, TimeReply, TimeRequest, TxnReply, TxnRequest,
+    cas_request, txn_condition, CasReply, CasRequest, Consistency, DeleteReply, DeleteRequest, Entry, GetManyReply,
+    GetManyRequest, GetReply, GetRequest, PutReply, PutRequest, ScanReply, ScanRequest, TimeReply, TimeRequest,
+    TxnReply, TxnRequest,
 };
 use tonic::{Request, Response, Status};
 
@@ -244,6 +245,38 @@ impl Meta for MetaService {
         Ok(Response::new(GetReply {
             entry: entry.map(to_pb),
         }))
+    }
+
+    async fn get_many(&self, request: Request<GetManyRequest>) -> Result<Response<GetManyReply>, Status> {
+        let confined = Confined::of(&request);
+        let r = request.into_inner();
+        tenant::check(confined.as_ref(), "/archipel.meta.v1.Meta/GetMany", &r.namespace)?;
+        kv::validate_namespace(&r.namespace).map_err(invalid)?;
+        if r.keys.is_empty() || r.keys.len() > kv::MAX_GET_MANY_KEYS {
+            return Err(Status::invalid_argument(format!(
+                "GetMany names {} keys: give between 1 and {}",
+                r.keys.len(),
+                kv::MAX_GET_MANY_KEYS
+            )));
+        }
+        for key in &r.keys {
+            kv::validate_key(key).map_err(invalid)?;
+        }
+        self.read_barrier(r.consistency).await?;
+        let (mut entries, mut bytes, mut answered) = (Vec::new(), 0usize, 0u32);
+        for key in &r.keys {
+            if let Some(e) = self.node.state.get(&r.namespace, key).map_err(store_error)? {
+                let size = e.key.len() + e.value.len();
+                // The first key is always answered (one value always fits).
+                if answered > 0 && bytes + size > kv::GET_MANY_REPLY_BYTES {
+                    break;
+                }
+                bytes += size;
+                entries.push(to_pb(e));
+            }
+            answered += 1;
+        }
+        Ok(Response::new(GetManyReply { entries, answered }))
     }
 
     async fn scan(&self, request: Request<ScanRequest>) -> Result<Response<ScanReply>, Status> {

@@ -285,7 +285,7 @@ async fn deliver(archive: &Arc<Archive>, tenant: &str, units: &[String]) -> anyh
         peak = peak.max(rss_bytes());
         match now.status {
             DeliveryStatus::Ready => break now,
-            DeliveryStatus::Building => tokio::time::sleep(Duration::from_millis(20)).await,
+            DeliveryStatus::Building => tokio::time::sleep(Duration::from_millis(5)).await,
             other => bail!("the bench DIP ended {other:?}: {:?}", now.error),
         }
     };

@@ -1,0 +1,102 @@
+//! The DIP plans this front prepared lately, kept in memory so that the first downloads (most
+//! often from the front that built the DIP, moments later) do not read back from the cluster
+//! what was just written there. A stored plan never changes (its key names its build), so a
+//! kept copy is always the stored one; other fronts, and this one once the plan is evicted,
+//! read it from the cluster.
+
+use std::collections::VecDeque;
+use std::sync::{Arc, Mutex};
+
+use super::dip_zip::DipPlan;
+
+/// Stored bytes of the plans kept at most (a plan of 1 000 units is a few MiB).
+const BUDGET: usize = 64 << 20;
+
+pub struct Plans {
+    kept: Mutex<VecDeque<Kept>>,
+    budget: usize,
+}
+
+struct Kept {
+    key: String,
+    plan: Arc<DipPlan>,
+    bytes: usize,
+}
+
+impl Default for Plans {
+    fn default() -> Self {
+        Plans::with_budget(BUDGET)
+    }
+}
+
+impl Plans {
+    fn with_budget(budget: usize) -> Self {
+        Plans {
+            kept: Mutex::new(VecDeque::new()),
+            budget,
+        }
+    }
+
+    /// Keeps `plan`, stored under `key` in `bytes`, dropping the oldest kept plans to make room;
+    /// a plan larger than the whole budget is not kept.
+    pub fn keep(&self, key: String, plan: Arc<DipPlan>, bytes: usize) {
+        if bytes > self.budget {
+            return;
+        }
+        let mut kept = self.kept.lock().unwrap_or_else(|p| p.into_inner());
+        kept.retain(|k| k.key != key);
+        let mut used: usize = kept.iter().map(|k| k.bytes).sum();
+        while used + bytes > self.budget {
+            match kept.pop_front() {
+                Some(oldest) => used -= oldest.bytes,
+                None => break,
+            }
+        }
+        kept.push_back(Kept { key, plan, bytes });
+    }
+
+    pub fn get(&self, key: &str) -> Option<Arc<DipPlan>> {
+        let kept = self.kept.lock().unwrap_or_else(|p| p.into_inner());
+        kept.iter().find(|k| k.key == key).map(|k| k.plan.clone())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn plan(manifest: &str) -> Arc<DipPlan> {
+        Arc::new(DipPlan {
+            prepared_at: "2026-12-07T10:00:00Z".parse().unwrap(),
+            entries: Vec::new(),
+            metadata: Vec::new(),
+            manifest: manifest.into(),
+        })
+    }
+
+    #[test]
+    fn the_oldest_plans_make_room_and_a_plan_above_the_budget_is_not_kept() {
+        let plans = Plans::with_budget(100);
+        plans.keep("a".into(), plan("A"), 40);
+        plans.keep("b".into(), plan("B"), 40);
+        assert_eq!(plans.get("a").unwrap().manifest, "A");
+        plans.keep("c".into(), plan("C"), 40);
+        assert!(plans.get("a").is_none(), "the oldest went to make room");
+        assert_eq!(plans.get("b").unwrap().manifest, "B");
+        assert_eq!(plans.get("c").unwrap().manifest, "C");
+        plans.keep("huge".into(), plan("H"), 101);
+        assert!(plans.get("huge").is_none());
+        assert!(
+            plans.get("b").is_some() && plans.get("c").is_some(),
+            "nothing dropped for it"
+        );
+    }
+
+    #[test]
+    fn keeping_a_key_again_replaces_it() {
+        let plans = Plans::with_budget(100);
+        plans.keep("a".into(), plan("first"), 60);
+        plans.keep("a".into(), plan("second"), 60);
+        assert_eq!(plans.get("a").unwrap().manifest, "second");
+    }
+}
