@@ -38,15 +38,15 @@ fn writes_are_readable_from_every_node() {
     let rt = runtime();
     let client = cluster.client();
     rt.block_on(client.meta_put("test", b"hello", b"world")).unwrap();
-    // Many keys in one read: in their order, absent ones as such, a reply too large for one
-    // message (six values of almost 1 MiB) answered over several calls.
-    let big: Vec<Vec<u8>> = (0..6u8).map(|i| vec![i; (1 << 20) - 64]).collect();
+    // Many keys in one read: in their order, absent ones as such, a reply larger than one
+    // call returns (3 MiB; here 3.1 MiB) answered over several calls.
+    let big: Vec<Vec<u8>> = (0..8u8).map(|i| vec![i; 400 << 10]).collect();
     for (i, v) in big.iter().enumerate() {
         rt.block_on(client.meta_put("test", format!("big{i}").as_bytes(), v))
             .unwrap();
     }
     let mut keys: Vec<Vec<u8>> = Vec::new();
-    for i in 0..6 {
+    for i in 0..8 {
         keys.push(format!("big{i}").into_bytes());
         keys.push(format!("absent{i}").into_bytes());
     }
@@ -58,8 +58,8 @@ fn writes_are_readable_from_every_node() {
     assert_eq!(got.len(), keys.len());
     for (i, (k, e)) in keys.iter().zip(&got).enumerate() {
         let want: Option<&[u8]> = match i {
-            12 => Some(b"world"),
-            13 => Some(&big[0]),
+            16 => Some(b"world"),
+            17 => Some(&big[0]),
             i if i % 2 == 0 => Some(&big[i / 2]),
             _ => None,
         };
