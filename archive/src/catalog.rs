@@ -269,7 +269,8 @@ impl Catalog {
         let aip_keys: Vec<String> = aips.iter().map(|aip| keys::aip(tenant, aip)).collect();
         let committed: HashSet<&str> = aips
             .iter()
-            .zip(self.store.get_many::<AipRecord>(&aip_keys).await?)
+            // Only whether each commit record exists matters: its contents are not decoded.
+            .zip(self.store.get_many::<serde::de::IgnoredAny>(&aip_keys).await?)
             .filter(|(_, found)| found.is_some())
             .map(|(aip, _)| aip.as_str())
             .collect();

@@ -3,7 +3,7 @@
 //! Everything lives in the meta namespace [`META_NS`]; keys of a tenant start with `t/{tenant}/`,
 //! so a prefix scan can never cross tenants.
 
-use archipel_client::{CasExpect, Client, Consistency, TxnOp};
+use archipel_client::{CasExpect, Client, Consistency, MetaEntry, TxnOp};
 use serde::de::DeserializeOwned;
 use serde::Serialize;
 
@@ -62,6 +62,16 @@ pub enum Expect {
     Revision(String, u64),
 }
 
+/// A record read at `key`, with the revision that wrote it.
+fn decode<T: DeserializeOwned>(key: &str, e: &MetaEntry) -> Result<Versioned<T>> {
+    let value = serde_json::from_slice(&e.value)
+        .map_err(|err| ArchiveError::Internal(format!("record `{key}` is unreadable ({err})")))?;
+    Ok(Versioned {
+        value,
+        revision: e.revision,
+    })
+}
+
 impl Store {
     pub fn new(client: Client) -> Self {
         Self {
@@ -74,19 +84,11 @@ impl Store {
     }
 
     pub async fn get<T: DeserializeOwned>(&self, key: &str) -> Result<Option<Versioned<T>>> {
-        let Some(e) = self
-            .client
+        self.client
             .meta_get(META_NS, key.as_bytes(), Consistency::Linearizable)
             .await?
-        else {
-            return Ok(None);
-        };
-        let value = serde_json::from_slice(&e.value)
-            .map_err(|err| ArchiveError::Internal(format!("record `{key}` is unreadable ({err})")))?;
-        Ok(Some(Versioned {
-            value,
-            revision: e.revision,
-        }))
+            .map(|e| decode(key, &e))
+            .transpose()
     }
 
     /// The records at `keys`, in their order (`None` where absent), read many per call.
@@ -98,17 +100,7 @@ impl Store {
             .await?;
         keys.iter()
             .zip(entries)
-            .map(|(key, e)| {
-                e.map(|e| {
-                    let value = serde_json::from_slice(&e.value)
-                        .map_err(|err| ArchiveError::Internal(format!("record `{key}` is unreadable ({err})")))?;
-                    Ok(Versioned {
-                        value,
-                        revision: e.revision,
-                    })
-                })
-                .transpose()
-            })
+            .map(|(key, e)| e.map(|e| decode(key, &e)).transpose())
             .collect()
     }
 

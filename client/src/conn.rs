@@ -17,14 +17,6 @@ use crate::ClientError;
 /// The environment variable naming the client's TLS directory.
 pub const TLS_DIR_ENV: &str = "ARCHIPEL_TLS_DIR";
 
-/// HTTP/2 flow control. Data a caller has not read yet holds its stream's window and the
-/// connection's: with the usual 5 MiB connection window, three downloads whose readers paused
-/// (a slow HTTP client, a DIP's runs asked for ahead) held all of it, and every other call to
-/// that node waited for them. The connection's window is sized for many such streams; each
-/// holds at most its stream window (memory: that, per paused download).
-const STREAM_WINDOW: u32 = 2 << 20;
-const CONNECTION_WINDOW: u32 = 256 << 20;
-
 #[derive(Debug, Clone)]
 pub struct ClientOptions {
     pub connect_timeout: Duration,
@@ -154,8 +146,9 @@ impl Client {
             // No per-request deadline on the channel: it would also cut long uploads and downloads.
             // Unary calls get theirs in `call_for`.
             .tcp_nodelay(true)
-            .initial_stream_window_size(STREAM_WINDOW)
-            .initial_connection_window_size(CONNECTION_WINDOW);
+            // Paused downloads must not stall the connection (`limits`).
+            .initial_stream_window_size(archipel_proto::limits::STREAM_WINDOW)
+            .initial_connection_window_size(archipel_proto::limits::CONNECTION_WINDOW);
         let connected = match &self.tls {
             Some(tls) => endpoint.connect_with_connector(tls.clone()).await,
             None => endpoint.connect().await,

@@ -9,9 +9,6 @@ use archipel_proto::meta::{
 use crate::conn::Idempotence;
 use crate::{Client, ClientError};
 
-/// Keys per `GetMany` call (the node's limit).
-pub const GET_MANY_KEYS: usize = 1000;
-
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Consistency {
     /// Sees every write acknowledged before the read started.
@@ -208,7 +205,7 @@ impl Client {
     }
 
     /// The entries of `keys` in namespace `ns`, in the order of `keys` (`None` where absent):
-    /// one read barrier per call of up to [`GET_MANY_KEYS`] keys instead of one per key. Each
+    /// one read barrier per call of up to `limits::GET_MANY_KEYS` keys instead of one per key. Each
     /// call is its own read point; a node that does not know `GetMany` is read key by key.
     pub async fn meta_get_many(
         &self,
@@ -219,7 +216,7 @@ impl Client {
         let mut out = Vec::with_capacity(keys.len());
         let mut rest = keys;
         while !rest.is_empty() {
-            let batch = &rest[..rest.len().min(GET_MANY_KEYS)];
+            let batch = &rest[..rest.len().min(archipel_proto::limits::GET_MANY_KEYS)];
             let req = GetManyRequest {
                 namespace: ns.into(),
                 keys: batch.to_vec(),

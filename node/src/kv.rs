@@ -11,9 +11,8 @@ pub const MAX_VALUE_BYTES: usize = 1 << 20;
 /// Entries returned by one scan call when the caller gives no limit, and the most it may ask.
 pub const DEFAULT_SCAN_LIMIT: usize = 1000;
 pub const MAX_SCAN_LIMIT: usize = 10_000;
-/// Keys one `GetMany` call may name, and the bytes its reply's entries stay within (the
-/// client asks again for the rest): inside the 4 MiB a client decodes by default.
-pub const MAX_GET_MANY_KEYS: usize = 1000;
+/// The bytes a `GetMany` reply's entries stay within (the client asks again for the rest):
+/// inside the 4 MiB a client decodes by default.
 pub const GET_MANY_REPLY_BYTES: usize = 3 << 20;
 /// A transaction stays well inside one Raft message.
 pub const MAX_TXN_OPS: usize = 1000;

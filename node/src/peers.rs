@@ -11,12 +11,6 @@ use crate::tls::connect::{ExpectedPeer, TlsConnector};
 
 /// Time to open a TCP connection to a peer; a dead site should be noticed quickly.
 const CONNECT_TIMEOUT: Duration = Duration::from_secs(2);
-/// HTTP/2 flow control: a shard stream this node has not read yet (a GET whose client paused)
-/// holds its stream's window and the connection's. With the usual 5 MiB connection window a
-/// few paused reads from one peer held all of it, and every other call to that peer (Raft's
-/// included) waited for them; the connection's window is sized for many such streams.
-const STREAM_WINDOW: u32 = 2 << 20;
-const CONNECTION_WINDOW: u32 = 256 << 20;
 
 #[derive(Clone, Default)]
 pub struct Peers {
@@ -41,8 +35,9 @@ impl Peers {
         let endpoint = Endpoint::from_shared(format!("http://{addr}"))?
             .connect_timeout(CONNECT_TIMEOUT)
             .tcp_nodelay(true)
-            .initial_stream_window_size(STREAM_WINDOW)
-            .initial_connection_window_size(CONNECTION_WINDOW)
+            // Shard streams of a paused GET must not stall the connection (`limits`).
+            .initial_stream_window_size(archipel_proto::limits::STREAM_WINDOW)
+            .initial_connection_window_size(archipel_proto::limits::CONNECTION_WINDOW)
             .http2_keep_alive_interval(Duration::from_secs(10))
             .keep_alive_timeout(Duration::from_secs(5));
         let channel = match &self.tls {

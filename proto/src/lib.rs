@@ -1,10 +1,11 @@
 //! Archipel's wire protocol: the tonic/prost definitions of every RPC.
 //!
 //! Invariants this crate keeps:
-//! - It holds definitions only, and the retry contract both ends keep (`retry`): every other
-//!   crate may depend on it.
+//! - It holds definitions only, and the retry contract (`retry`) and limits (`limits`) both
+//!   ends keep: every other crate may depend on it.
 //! - Field numbers are never reused; a removed field is reserved.
 
+pub mod limits;
 pub mod retry;
 
 pub mod raft {

@@ -257,14 +257,8 @@ async fn build(a: &Arc<Archive>, mut d: Delivery, read: Option<Vec<UnitRecord>>)
         let _ = a.store.client().delete_object(&ns, &plan_key).await;
         return Ok(Built::Superseded);
     }
-    a.dip_plans
-        .keep(plan_cache_key(&ns, &plan_key), prepared.plan, prepared.stored.len());
+    a.dip_plans.keep(&ns, &plan_key, prepared.plan, prepared.stored.len());
     Ok(Built::Ready)
-}
-
-/// Where a plan is kept in [`Archive::dip_plans`].
-pub(super) fn plan_cache_key(ns: &str, plan_key: &str) -> String {
-    format!("{ns}/{plan_key}")
 }
 
 /// The plan of `d`'s DIP, its zip's size and its stored form (blocking: CPU only).

@@ -49,7 +49,7 @@ pub struct DipDownload {
 pub async fn open(a: &Arc<Archive>, d: &Delivery) -> Result<DipDownload> {
     let ns = keys::object_namespace(&d.tenant);
     if let (Some(plan_key), Some(size)) = (&d.dip_plan, d.dip_size) {
-        let plan = match a.dip_plans.get(&super::dip::plan_cache_key(&ns, plan_key)) {
+        let plan = match a.dip_plans.get(&ns, plan_key) {
             Some(kept) => kept,
             None => Arc::new(read_plan(a, &ns, plan_key).await?),
         };

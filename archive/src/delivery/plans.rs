@@ -37,9 +37,18 @@ impl Plans {
         }
     }
 
-    /// Keeps `plan`, stored under `key` in `bytes`, dropping the oldest kept plans to make room;
-    /// a plan larger than the whole budget is not kept.
-    pub fn keep(&self, key: String, plan: Arc<DipPlan>, bytes: usize) {
+    /// Keeps `plan`, stored as `plan_key` in namespace `ns` in `bytes`, dropping the oldest kept
+    /// plans to make room; a plan larger than the whole budget is not kept.
+    pub fn keep(&self, ns: &str, plan_key: &str, plan: Arc<DipPlan>, bytes: usize) {
+        self.keep_as(format!("{ns}/{plan_key}"), plan, bytes)
+    }
+
+    /// The plan stored as `plan_key` in namespace `ns`, if kept.
+    pub fn get(&self, ns: &str, plan_key: &str) -> Option<Arc<DipPlan>> {
+        self.get_as(&format!("{ns}/{plan_key}"))
+    }
+
+    fn keep_as(&self, key: String, plan: Arc<DipPlan>, bytes: usize) {
         if bytes > self.budget {
             return;
         }
@@ -55,7 +64,7 @@ impl Plans {
         kept.push_back(Kept { key, plan, bytes });
     }
 
-    pub fn get(&self, key: &str) -> Option<Arc<DipPlan>> {
+    fn get_as(&self, key: &str) -> Option<Arc<DipPlan>> {
         let kept = self.kept.lock().unwrap_or_else(|p| p.into_inner());
         kept.iter().find(|k| k.key == key).map(|k| k.plan.clone())
     }
@@ -77,17 +86,17 @@ mod tests {
     #[test]
     fn the_oldest_plans_make_room_and_a_plan_above_the_budget_is_not_kept() {
         let plans = Plans::with_budget(100);
-        plans.keep("a".into(), plan("A"), 40);
-        plans.keep("b".into(), plan("B"), 40);
-        assert_eq!(plans.get("a").unwrap().manifest, "A");
-        plans.keep("c".into(), plan("C"), 40);
-        assert!(plans.get("a").is_none(), "the oldest went to make room");
-        assert_eq!(plans.get("b").unwrap().manifest, "B");
-        assert_eq!(plans.get("c").unwrap().manifest, "C");
-        plans.keep("huge".into(), plan("H"), 101);
-        assert!(plans.get("huge").is_none());
+        plans.keep("ns", "a", plan("A"), 40);
+        plans.keep("ns", "b", plan("B"), 40);
+        assert_eq!(plans.get("ns", "a").unwrap().manifest, "A");
+        plans.keep("ns", "c", plan("C"), 40);
+        assert!(plans.get("ns", "a").is_none(), "the oldest went to make room");
+        assert_eq!(plans.get("ns", "b").unwrap().manifest, "B");
+        assert_eq!(plans.get("ns", "c").unwrap().manifest, "C");
+        plans.keep("ns", "huge", plan("H"), 101);
+        assert!(plans.get("ns", "huge").is_none());
         assert!(
-            plans.get("b").is_some() && plans.get("c").is_some(),
+            plans.get("ns", "b").is_some() && plans.get("ns", "c").is_some(),
             "nothing dropped for it"
         );
     }
@@ -95,8 +104,8 @@ mod tests {
     #[test]
     fn keeping_a_key_again_replaces_it() {
         let plans = Plans::with_budget(100);
-        plans.keep("a".into(), plan("first"), 60);
-        plans.keep("a".into(), plan("second"), 60);
-        assert_eq!(plans.get("a").unwrap().manifest, "second");
+        plans.keep("ns", "a", plan("first"), 60);
+        plans.keep("ns", "a", plan("second"), 60);
+        assert_eq!(plans.get("ns", "a").unwrap().manifest, "second");
     }
 }

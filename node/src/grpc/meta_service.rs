@@ -252,11 +252,11 @@ impl Meta for MetaService {
         let r = request.into_inner();
         tenant::check(confined.as_ref(), "/archipel.meta.v1.Meta/GetMany", &r.namespace)?;
         kv::validate_namespace(&r.namespace).map_err(invalid)?;
-        if r.keys.is_empty() || r.keys.len() > kv::MAX_GET_MANY_KEYS {
+        if r.keys.is_empty() || r.keys.len() > archipel_proto::limits::GET_MANY_KEYS {
             return Err(Status::invalid_argument(format!(
                 "GetMany names {} keys: give between 1 and {}",
                 r.keys.len(),
-                kv::MAX_GET_MANY_KEYS
+                archipel_proto::limits::GET_MANY_KEYS
             )));
         }
         for key in &r.keys {
