@@ -853,45 +853,73 @@ fn an_interrupted_dip_build_is_taken_over_by_the_next_front() {
     assert_eq!(resumed.len(), 1, "one take-over in the logbook");
 }
 
-/// A DIP is written from the objects at each download, each checked against the SHA-512
-/// recorded at ingest: when a record no longer matches its bytes, the download is refused
-/// (nothing is written at `--out`), the delivery fails with the reason, and the logbook says so.
+/// A DIP is written from the objects at each download, each checked against a digest recorded
+/// at ingest: when a record no longer matches its bytes, the download is refused (nothing is
+/// written at `--out`), the delivery fails with the reason, and the logbook says so. Each way an
+/// object is checked is covered: a packed object hashed with BLAKE3 by the front (A), an object
+/// read whole whose BLAKE3 the client checks against its storage manifest (C), and a record from
+/// before BLAKE3 was recorded, checked by its SHA-512 (A again, its BLAKE3 removed).
 #[test]
 fn an_object_that_no_longer_matches_its_digest_cuts_the_download_and_fails_the_delivery() {
     let _g = serial();
     let front = Front::start();
-    let (archivist, _agency, a, _b, _c) = set_up(&front);
-    let key = format!("t/region/unit/{a}");
-    let mut record: Value =
-        serde_json::from_str(front.cluster.cli_ok(&["meta", "get", "archive", &key]).trim()).unwrap();
-    record["objects"][0]["sha512"] = Value::String("0".repeat(128));
-    front
-        .cluster
-        .cli_ok(&["meta", "put", "archive", &key, &record.to_string()]);
+    let (archivist, _agency, a, _b, c) = set_up(&front);
+    let alter = |unit: &str, change: &dyn Fn(&mut serde_json::Map<String, Value>)| {
+        let key = format!("t/region/unit/{unit}");
+        let mut record: Value =
+            serde_json::from_str(front.cluster.cli_ok(&["meta", "get", "archive", &key]).trim()).unwrap();
+        change(record["objects"][0].as_object_mut().unwrap());
+        front
+            .cluster
+            .cli_ok(&["meta", "put", "archive", &key, &record.to_string()]);
+    };
+    let refused_dip = |unit: &str, digest: &str| -> String {
+        let v = front.json(&archivist, &["deliver", "--tenant", "region", "--unit", unit, "--json"]);
+        let id = v["id"].as_str().unwrap().to_owned();
+        let d = delivery_after(&front, &archivist, &id, "building", 60);
+        assert_eq!(d["status"], "ready", "the sources are there: the DIP is offered: {d:#}");
+        let out = front.dir.path().join(format!("dip-altered-{id}.zip"));
+        let download = dip_download(&id, out.to_str().unwrap());
+        // A small DIP fails within its first chunk: an error status with the reason.
+        let err = refused(&front, &archivist, &download);
+        assert!(
+            err.contains("HTTP 409") && err.contains(digest) && err.contains("audit"),
+            "{err}"
+        );
+        assert!(!out.exists(), "a refused download leaves no file");
+        let d = delivery_after(&front, &archivist, &id, "ready", 30);
+        assert_eq!(d["status"], "failed", "{d:#}");
+        let error = d["error"].as_str().unwrap();
+        assert!(error.contains(digest) && error.contains("audit"), "{error}");
+        let err = refused(&front, &archivist, &download);
+        assert!(err.contains("HTTP 409") && err.contains("failed"), "{err}");
+        id
+    };
 
-    let v = front.json(&archivist, &["deliver", "--tenant", "region", "--unit", &a, "--json"]);
-    let id = v["id"].as_str().unwrap().to_owned();
-    let d = delivery_after(&front, &archivist, &id, "building", 60);
-    assert_eq!(d["status"], "ready", "the sources are there: the DIP is offered: {d:#}");
-    let out = front.dir.path().join("dip-altered.zip");
-    let download = dip_download(&id, out.to_str().unwrap());
-    // A small DIP fails within its first chunk: an error status with the reason.
-    let err = refused(&front, &archivist, &download);
-    assert!(
-        err.contains("HTTP 409") && err.contains("SHA-512") && err.contains("audit"),
-        "{err}"
-    );
-    assert!(!out.exists(), "a refused download leaves no file");
-    let d = delivery_after(&front, &archivist, &id, "ready", 30);
-    assert_eq!(d["status"], "failed", "{d:#}");
-    let error = d["error"].as_str().unwrap();
-    assert!(error.contains("SHA-512") && error.contains("audit"), "{error}");
-    let err = refused(&front, &archivist, &download);
-    assert!(err.contains("HTTP 409") && err.contains("failed"), "{err}");
-    let failed = front
-        .logbook(&archivist, "region")
-        .into_iter()
-        .filter(|e| e["event_type"] == "delivery.downloaded" && e["outcome"] == "KO")
-        .count();
-    assert_eq!(failed, 1, "the cut download is logged once");
+    let zeros = |field: &'static str, len: usize| {
+        move |o: &mut serde_json::Map<String, Value>| {
+            assert!(o.contains_key(field), "ingest records a {field}: {o:?}");
+            o.insert(field.to_owned(), Value::String("0".repeat(len)));
+        }
+    };
+    alter(&a, &zeros("blake3", 64));
+    refused_dip(&a, "BLAKE3");
+    let failed = |front: &Front| {
+        front
+            .logbook(&archivist, "region")
+            .into_iter()
+            .filter(|e| e["event_type"] == "delivery.downloaded" && e["outcome"] == "KO")
+            .count()
+    };
+    assert_eq!(failed(&front), 1, "the cut download is logged once");
+
+    alter(&c, &zeros("blake3", 64));
+    refused_dip(&c, "BLAKE3");
+
+    alter(&a, &|o| {
+        o.remove("blake3");
+    });
+    alter(&a, &zeros("sha512", 128));
+    refused_dip(&a, "SHA-512");
+    assert_eq!(failed(&front), 3, "each cut download is logged");
 }

@@ -294,6 +294,11 @@ pub struct ObjectRecord {
     pub size: u64,
     /// SHA-512 computed at ingest (the AIP's own fixity reference).
     pub sha512: String,
+    /// BLAKE3 of the same bytes, hex, computed in the same pass as `sha512`; absent on records
+    /// older than it. A DIP checks what it sends against this one: as strong, and several times
+    /// cheaper to recompute (docs/archive.md, "Access and communication").
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub blake3: Option<String>,
     pub declared_algorithm: String,
     pub declared_digest: String,
     pub puid: Option<String>,

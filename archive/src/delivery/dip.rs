@@ -5,8 +5,8 @@
 //! - the manifest, an ArchiveDeliveryRequestReply valid against the XSD of the request's SEDA
 //!   version, describing each unit (rules, description) and each object (`Uri`, SHA-512, size,
 //!   format, file name);
-//! - the objects to send as `Content/<object id>[.ext]`, each re-hashed while sent and compared
-//!   with the SHA-512 recorded at ingest (nothing altered leaves);
+//! - the objects to send as `Content/<object id>[.ext]`, each checked while sent against a
+//!   digest recorded at ingest (nothing altered leaves);
 //! - each unit's complete catalog record as `metadata/<unit id>.json` (the lossless description
 //!   SEDA's manifest only summarises), as it was when the DIP became ready.
 //!

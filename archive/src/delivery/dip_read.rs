@@ -136,6 +136,7 @@ pub(super) mod tests {
             filename: None,
             size,
             sha512: String::new(),
+            blake3: None,
             declared_algorithm: "SHA-512".into(),
             declared_digest: String::new(),
             puid: None,

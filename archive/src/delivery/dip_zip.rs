@@ -41,10 +41,26 @@ pub struct UnitMetadata {
     pub json: String,
 }
 
+/// Below this many bytes a zip has no ZIP64 field (every size and offset fits in 32 bits), so
+/// its layout does not depend on how long the objects are.
+const PLAIN_ZIP_LIMIT: u64 = 0xF000_0000;
+
 impl DipPlan {
-    /// The zip's size in bytes: the same layout written with zeros in place of the objects
-    /// (stored entries: the layout does not depend on the bytes, only on their count).
+    /// The zip's size in bytes. Entries are stored, so only their count and lengths matter: the
+    /// layout with empty objects plus their sizes, while no ZIP64 field can appear; else the
+    /// zip written with zeros in place of the objects (writing 100 MB of zeros was most of a
+    /// DIP's planning, docs/performance.md).
     pub fn zip_size(&self) -> std::io::Result<u64> {
+        let content: u64 = self.entries.iter().map(|e| e.object.size).sum();
+        let frame = write_zip(Counted::new(std::io::sink()), self, |_, _| Ok(()))?.bytes;
+        match frame.checked_add(content) {
+            Some(size) if size < PLAIN_ZIP_LIMIT => Ok(size),
+            _ => self.zip_size_written(),
+        }
+    }
+
+    /// The zip's size, written with zeros in place of the objects.
+    fn zip_size_written(&self) -> std::io::Result<u64> {
         let zeros = [0u8; 64 << 10];
         let counted = write_zip(Counted::new(std::io::sink()), self, |i, out| {
             let mut left = self.entries[i].object.size;
@@ -144,10 +160,11 @@ mod tests {
 
     #[test]
     fn the_size_is_known_before_the_bytes_and_every_download_is_the_same() {
-        for sizes in [&[][..], &[0], &[1, 100_000, 3], &[70_000; 40]] {
+        for sizes in [&[][..], &[0], &[0, 0, 7], &[1, 100_000, 3], &[70_000; 40]] {
             let p = plan(sizes);
             let zip = written(&p);
             assert_eq!(p.zip_size().unwrap(), zip.len() as u64, "sizes {sizes:?}");
+            assert_eq!(p.zip_size_written().unwrap(), zip.len() as u64, "sizes {sizes:?}");
             assert_eq!(written(&p), zip, "the same plan gives the same bytes");
         }
     }

@@ -164,6 +164,7 @@ impl<'m> Objects<'m> {
                         filename: b.file_info.as_ref().and_then(|fi| fi.filename.clone()),
                         size: v.size,
                         sha512: v.sha512.clone(),
+                        blake3: Some(v.blake3.clone()),
                         declared_algorithm: b
                             .message_digest
                             .as_ref()
@@ -223,6 +224,7 @@ mod tests {
                     path: PathBuf::new(),
                     size: 3,
                     sha512: sha.into(),
+                    blake3: "b3".into(),
                     puid: None,
                     format_name: None,
                     mime: None,

@@ -24,6 +24,7 @@ pub(super) struct VerifiedObject {
     pub path: PathBuf,
     pub size: u64,
     pub sha512: String,
+    pub blake3: String,
     pub puid: Option<String>,
     pub format_name: Option<String>,
     pub mime: Option<String>,
@@ -171,7 +172,12 @@ fn verify_range(sip: &mut Sip, objects: &[(usize, &BinaryDataObject)], work: &Pa
             },
             (None, None) => Err("it has neither Uri nor Attachment".into()),
         };
-        let (size, declared_hex, sha512) = match written {
+        let Copied {
+            size,
+            declared_hex,
+            sha512,
+            blake3,
+        } = match written {
             Ok(v) => v,
             Err(e) => {
                 errors.push(reason("objects", subject, e));
@@ -280,6 +286,7 @@ fn verify_range(sip: &mut Sip, objects: &[(usize, &BinaryDataObject)], work: &Pa
                 path,
                 size,
                 sha512,
+                blake3,
                 puid,
                 format_name,
                 mime,
@@ -294,10 +301,20 @@ fn verify_range(sip: &mut Sip, objects: &[(usize, &BinaryDataObject)], work: &Pa
     }
 }
 
-/// Copies `r` to `path`, returning (size, hex digest in `alg`, hex SHA-512).
-fn copy_hashing(r: &mut dyn Read, path: &Path, alg: DigestAlgorithm) -> Result<(u64, String, String), String> {
+/// What [`copy_hashing`] wrote: the size and the digests.
+struct Copied {
+    size: u64,
+    /// In the algorithm the manifest declares.
+    declared_hex: String,
+    sha512: String,
+    blake3: String,
+}
+
+/// Copies `r` to `path`, hashing it in the declared algorithm, SHA-512 and BLAKE3.
+fn copy_hashing(r: &mut dyn Read, path: &Path, alg: DigestAlgorithm) -> Result<Copied, String> {
     let mut file = std::fs::File::create(path).map_err(|e| format!("cannot write a work file: {e}"))?;
     let mut hasher = MultiHasher::new(&[alg, DigestAlgorithm::Sha512]);
+    let mut blake3 = blake3::Hasher::new();
     let mut buf = vec![0u8; 256 << 10];
     let mut size = 0u64;
     loop {
@@ -306,6 +323,7 @@ fn copy_hashing(r: &mut dyn Read, path: &Path, alg: DigestAlgorithm) -> Result<(
             break;
         }
         hasher.update(&buf[..n]);
+        blake3.update(&buf[..n]);
         file.write_all(&buf[..n])
             .map_err(|e| format!("cannot write a work file: {e}"))?;
         size += n as u64;
@@ -318,5 +336,10 @@ fn copy_hashing(r: &mut dyn Read, path: &Path, alg: DigestAlgorithm) -> Result<(
             .map(|(_, h)| h.clone())
             .unwrap_or_default()
     };
-    Ok((size, get(alg), get(DigestAlgorithm::Sha512)))
+    Ok(Copied {
+        size,
+        declared_hex: get(alg),
+        sha512: get(DigestAlgorithm::Sha512),
+        blake3: blake3.finalize().to_hex().to_string(),
+    })
 }
