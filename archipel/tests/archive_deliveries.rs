@@ -781,6 +781,14 @@ fn dips_round_trip_and_derogations_need_both_approvals() {
     assert_eq!(count("derogation.decided", "KO"), 1);
     assert!(count("derogation.decided", "OK") >= 3);
     assert!(count("delivery.built", "OK") >= 3);
+    // A build runs while its request is being logged, but logs after it.
+    for built in events.iter().filter(|e| e["event_type"] == "delivery.built") {
+        let requested = events
+            .iter()
+            .find(|e| e["event_type"] == "delivery.requested" && e["subject"] == built["subject"])
+            .unwrap_or_else(|| panic!("no request logged for {built}"));
+        assert!(requested["seq"].as_u64() < built["seq"].as_u64(), "{requested} / {built}");
+    }
     assert!(count("delivery.downloaded", "OK") >= 3);
     assert_eq!(count("delivery.refused", "KO"), 1);
 }

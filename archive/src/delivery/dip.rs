@@ -51,18 +51,51 @@ pub fn spawn(a: Arc<Archive>, tenant: String, id: String) {
     });
 }
 
-/// [`spawn`] for a delivery the request just stored, given its units as the request's check
-/// read them: neither is read again.
-pub(super) fn spawn_new(a: Arc<Archive>, d: Delivery, units: Vec<UnitRecord>) {
-    tokio::spawn(run(a, d, Some(units)));
+/// A build started by the request that stored its delivery.
+pub(super) struct New {
+    /// The units as the request's check read them: not read again.
+    pub units: Vec<UnitRecord>,
+    /// Whether the request's `delivery.requested` entry was logged. The build runs while it is
+    /// being logged, and waits for it before logging `delivery.built`.
+    pub requested: tokio::sync::oneshot::Receiver<bool>,
 }
 
-async fn run(a: Arc<Archive>, d: Delivery, units: Option<Vec<UnitRecord>>) {
+/// [`spawn`] for a delivery the request just stored.
+pub(super) fn spawn_new(a: Arc<Archive>, d: Delivery, new: New) {
+    tokio::spawn(run(a, d, Some(new)));
+}
+
+async fn run(a: Arc<Archive>, d: Delivery, new: Option<New>) {
     let (tenant, id, attempt) = (d.tenant.clone(), d.id.clone(), d.attempt);
-    let e = match build(&a, d, units).await {
+    let (read, mut requested) = match new {
+        Some(New { units, requested }) => (Some(units), Some(requested)),
+        None => (None, None),
+    };
+    let built = build(&a, d, read, &mut requested).await;
+    // A failure is logged after the request too.
+    let built = match (requested, built) {
+        (Some(requested), Err(e)) => match requested.await {
+            Ok(true) => Err(e),
+            _ => {
+                tracing::warn!(tenant, delivery = id, "DIP build failed: {e}");
+                Ok(Built::Unlogged)
+            }
+        },
+        (_, built) => built,
+    };
+    let e = match built {
         Ok(Built::Ready) => return,
         Ok(Built::Superseded) => {
             tracing::info!(tenant, delivery = id, attempt, "DIP build taken over by another front");
+            return;
+        }
+        Ok(Built::Unlogged) => {
+            tracing::warn!(
+                tenant,
+                delivery = id,
+                attempt,
+                "DIP build stopped: the request was not logged; a front takes it over once it is stale"
+            );
             return;
         }
         Err(e) => e,
@@ -96,6 +129,9 @@ enum Built {
     /// Another front took the build over (this one was taken for stopped): nothing of this
     /// build stays.
     Superseded,
+    /// The request's own logbook entry failed: nothing of this build stays, and the delivery
+    /// stays `building` until a front takes it over as stale, as if this one had stopped.
+    Unlogged,
 }
 
 /// Writes `d` if its record is still this build's; `false` when another build owns it.
@@ -134,10 +170,18 @@ struct Prepared {
     plan: Arc<DipPlan>,
     zip_size: u64,
     stored: Vec<u8>,
+    /// The plan's JSON length: about what it takes in memory.
+    json_len: usize,
 }
 
 /// `d` is the delivery's record as read (or just written) at the build's start.
-async fn build(a: &Arc<Archive>, mut d: Delivery, read: Option<Vec<UnitRecord>>) -> Result<Built> {
+/// `read`: the units as the request read them; `requested`: see [`New`], taken once waited for.
+async fn build(
+    a: &Arc<Archive>,
+    mut d: Delivery,
+    read: Option<Vec<UnitRecord>>,
+    requested: &mut Option<tokio::sync::oneshot::Receiver<bool>>,
+) -> Result<Built> {
     let (tenant, id, attempt) = (d.tenant.clone(), d.id.clone(), d.attempt);
     let t = a.refs.tenant(&tenant).await?;
     let contract: Option<AccessContract> = match &d.access_contract {
@@ -221,6 +265,12 @@ async fn build(a: &Arc<Archive>, mut d: Delivery, read: Option<Vec<UnitRecord>>)
         .client()
         .put_object(&ns, &plan_key, stored, Some(stored.len() as u64), None)
         .await?;
+    if let Some(requested) = requested.take() {
+        if !requested.await.unwrap_or(false) {
+            let _ = a.store.client().delete_object(&ns, &plan_key).await;
+            return Ok(Built::Unlogged);
+        }
+    }
     let ours = super::load(a, &tenant, &id).await?.value;
     if ours.status != DeliveryStatus::Building || ours.attempt != attempt {
         let _ = a.store.client().delete_object(&ns, &plan_key).await;
@@ -257,7 +307,7 @@ async fn build(a: &Arc<Archive>, mut d: Delivery, read: Option<Vec<UnitRecord>>)
         let _ = a.store.client().delete_object(&ns, &plan_key).await;
         return Ok(Built::Superseded);
     }
-    a.dip_plans.keep(&ns, &plan_key, prepared.plan, prepared.stored.len());
+    a.dip_plans.keep(&ns, &plan_key, prepared.plan, prepared.json_len);
     Ok(Built::Ready)
 }
 
@@ -281,11 +331,14 @@ fn prepare(d: &Delivery, agency: &str, units: &[UnitRecord], entries: Vec<(usize
     let zip_size = plan
         .zip_size()
         .map_err(|e| ArchiveError::Internal(format!("sizing the DIP failed: {e}")))?;
-    let stored = serde_json::to_vec(&plan)?;
+    let json = serde_json::to_vec(&plan)?;
+    let stored = super::dip_zip::stored_plan(&json)
+        .map_err(|e| ArchiveError::Internal(format!("compressing the DIP's plan failed: {e}")))?;
     Ok(Prepared {
         plan: Arc::new(plan),
         zip_size,
         stored,
+        json_len: json.len(),
     })
 }
 

@@ -75,6 +75,43 @@ impl DipPlan {
     }
 }
 
+/// zstd's frame magic: a stored plan that starts with it is compressed; plans stored before
+/// were plain JSON (which starts with `{`).
+const ZSTD_MAGIC: [u8; 4] = [0x28, 0xB5, 0x2F, 0xFD];
+
+/// A plan's JSON as it is stored beside its delivery: compressed, as the plan's PUT is on the way
+/// to `ready` and a thousand units' manifest and records shrink several times.
+pub fn stored_plan(json: &[u8]) -> std::io::Result<Vec<u8>> {
+    zstd::bulk::compress(json, 1)
+}
+
+/// A stored plan read back, compressed or not; more than `limit` bytes of JSON is refused.
+pub fn read_stored_plan(stored: &[u8], limit: u64) -> std::io::Result<DipPlan> {
+    let too_large = || {
+        std::io::Error::new(
+            std::io::ErrorKind::InvalidData,
+            format!("the plan holds more than the {limit} bytes a front reads; ask for fewer units"),
+        )
+    };
+    if stored.len() as u64 > limit {
+        return Err(too_large());
+    }
+    let mut json = Vec::new();
+    let json = if stored.starts_with(&ZSTD_MAGIC) {
+        use std::io::Read;
+        zstd::stream::read::Decoder::new(stored)?
+            .take(limit.saturating_add(1))
+            .read_to_end(&mut json)?;
+        if json.len() as u64 > limit {
+            return Err(too_large());
+        }
+        &json[..]
+    } else {
+        stored
+    };
+    serde_json::from_slice(json).map_err(|e| std::io::Error::new(std::io::ErrorKind::InvalidData, e))
+}
+
 /// Writes the zip of `plan` into `out` and returns `out`; `content(i, w)` writes the bytes of
 /// `plan.entries[i]`, which is asked for in order.
 pub fn write_zip<W: Write>(
@@ -203,6 +240,21 @@ mod tests {
             .read_to_string(&mut meta)
             .unwrap();
         assert!(meta.contains("Délibération"));
+    }
+
+    #[test]
+    fn a_plan_is_stored_compressed_and_read_back_as_it_was() {
+        let p = plan(&[10, 0, 5000]);
+        let json = serde_json::to_vec(&p).unwrap();
+        let stored = stored_plan(&json).unwrap();
+        assert!(stored.starts_with(&ZSTD_MAGIC));
+        assert_eq!(read_stored_plan(&stored, 1 << 20).unwrap(), p);
+        // Plans stored before compression are plain JSON.
+        assert_eq!(read_stored_plan(&json, 1 << 20).unwrap(), p);
+        let err = read_stored_plan(&stored, json.len() as u64 - 1).unwrap_err();
+        assert!(err.to_string().contains("fewer units"), "{err}");
+        let err = read_stored_plan(&stored[..stored.len() / 2], 1 << 20).unwrap_err();
+        assert!(!err.to_string().is_empty());
     }
 
     #[test]

@@ -23,7 +23,7 @@ use serde_json::json;
 
 use super::digests::{Digested, Digests};
 use super::dip_read::{runs, Run, RunSource};
-use super::dip_zip::{write_zip, DipPlan};
+use super::dip_zip::{read_stored_plan, write_zip, DipPlan};
 use super::{Delivery, DeliveryStatus};
 use crate::counted::Counted;
 use crate::error::{ArchiveError, Result};
@@ -42,8 +42,8 @@ const PIPE: usize = 4 << 20;
 /// still waited on the cluster about half of a many-objects DIP (docs/performance.md). Each
 /// holds at most a pipe's worth until the writer reaches it.
 const RUNS_AHEAD: usize = 3;
-/// A plan larger than this is refused rather than read into memory (a plan is ~1 KiB per
-/// object plus each unit's record; the units per request are capped far below).
+/// A plan larger than this (its JSON) is refused rather than read into memory (a plan is ~1 KiB
+/// per object plus each unit's record; the units per request are capped far below).
 const MAX_PLAN: u64 = 512 << 20;
 
 /// A DIP being sent: its size when known, and its bytes.
@@ -111,7 +111,7 @@ async fn read_plan(a: &Archive, ns: &str, key: &str) -> Result<DipPlan> {
     }
     let mut bytes = Vec::with_capacity(usize::try_from(info.size).unwrap_or(0));
     client.get_object(ns, key, 0, None, &mut bytes, None).await?;
-    serde_json::from_slice(&bytes)
+    read_stored_plan(&bytes, MAX_PLAN)
         .map_err(|e| ArchiveError::Internal(format!("the DIP's plan {ns}/{key} cannot be read: {e}")))
 }
 

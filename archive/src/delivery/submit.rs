@@ -217,7 +217,21 @@ pub async fn submit(a: &Arc<Archive>, who: &Principal, tenant: &str, input: Inpu
     if !a.store.create(&crate::keys::delivery(tenant, &id), &d).await? {
         return Err(ArchiveError::Conflict("delivery id collision; retry".into()));
     }
-    a.journal
+    // The build starts while the request is logged; it logs nothing before the request is.
+    let logged = match d.status {
+        DeliveryStatus::Building => {
+            let (logged, requested) = tokio::sync::oneshot::channel();
+            let new = super::dip::New {
+                units: records,
+                requested,
+            };
+            super::dip::spawn_new(a.clone(), d.clone(), new);
+            Some(logged)
+        }
+        _ => None,
+    };
+    let requested = a
+        .journal
         .record(
             tenant,
             "delivery.requested",
@@ -233,10 +247,11 @@ pub async fn submit(a: &Arc<Archive>, who: &Principal, tenant: &str, input: Inpu
                 "message_identifier": d.message_identifier,
             }),
         )
-        .await?;
-    if d.status == DeliveryStatus::Building {
-        super::dip::spawn_new(a.clone(), d.clone(), records);
+        .await;
+    if let Some(logged) = logged {
+        let _ = logged.send(requested.is_ok());
     }
+    requested?;
     Ok(d)
 }
 
