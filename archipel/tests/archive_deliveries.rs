@@ -787,7 +787,10 @@ fn dips_round_trip_and_derogations_need_both_approvals() {
             .iter()
             .find(|e| e["event_type"] == "delivery.requested" && e["subject"] == built["subject"])
             .unwrap_or_else(|| panic!("no request logged for {built}"));
-        assert!(requested["seq"].as_u64() < built["seq"].as_u64(), "{requested} / {built}");
+        assert!(
+            requested["seq"].as_u64() < built["seq"].as_u64(),
+            "{requested} / {built}"
+        );
     }
     assert!(count("delivery.downloaded", "OK") >= 3);
     assert_eq!(count("delivery.refused", "KO"), 1);

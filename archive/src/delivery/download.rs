@@ -420,11 +420,9 @@ impl ClusterContent {
         let (mut w, r) = tokio::io::duplex(PIPE);
         let (client, ns, key) = (self.client.clone(), self.ns.clone(), run.key.clone());
         let (offset, length) = (run.offset, run.length);
-        let read = self.handle.spawn(async move {
-            client
-                .get_object(&ns, &key, offset, length, &mut w, None)
-                .await
-        });
+        let read = self
+            .handle
+            .spawn(async move { client.get_object(&ns, &key, offset, length, &mut w, None).await });
         OpenRun {
             run: index,
             source: RunSource::new(r, self.handle.clone(), run, buf),
