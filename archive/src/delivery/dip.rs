@@ -55,8 +55,7 @@ pub fn spawn(a: Arc<Archive>, tenant: String, id: String) {
 pub(super) struct New {
     /// The units as the request's check read them: not read again.
     pub units: Vec<UnitRecord>,
-    /// Whether the request's `delivery.requested` entry was logged. The build runs while it is
-    /// being logged, and waits for it before logging `delivery.built`.
+    /// Whether the request's `delivery.requested` entry was logged.
     pub requested: tokio::sync::oneshot::Receiver<bool>,
 }
 
@@ -65,23 +64,35 @@ pub(super) fn spawn_new(a: Arc<Archive>, d: Delivery, new: New) {
     tokio::spawn(run(a, d, Some(new)));
 }
 
+/// Whether the request's `delivery.requested` entry is logged. A new build runs while it is
+/// being logged and waits for it before logging anything of its own (a built DIP or a failure).
+struct RequestLogged {
+    pending: Option<tokio::sync::oneshot::Receiver<bool>>,
+    logged: bool,
+}
+
+impl RequestLogged {
+    async fn wait(&mut self) -> bool {
+        if let Some(pending) = self.pending.take() {
+            self.logged = pending.await.unwrap_or(false);
+        }
+        self.logged
+    }
+}
+
 async fn run(a: Arc<Archive>, d: Delivery, new: Option<New>) {
     let (tenant, id, attempt) = (d.tenant.clone(), d.id.clone(), d.attempt);
-    let (read, mut requested) = match new {
+    let (read, pending) = match new {
         Some(New { units, requested }) => (Some(units), Some(requested)),
         None => (None, None),
     };
-    let built = build(&a, d, read, &mut requested).await;
-    // A failure is logged after the request too.
-    let built = match (requested, built) {
-        (Some(requested), Err(e)) => match requested.await {
-            Ok(true) => Err(e),
-            _ => {
-                tracing::warn!(tenant, delivery = id, "DIP build failed: {e}");
-                Ok(Built::Unlogged)
-            }
-        },
-        (_, built) => built,
+    let mut requested = RequestLogged { pending, logged: true };
+    let built = match build(&a, d, read, &mut requested).await {
+        Err(e) if !requested.wait().await => {
+            tracing::warn!(tenant, delivery = id, "DIP build failed: {e}");
+            Ok(Built::Unlogged)
+        }
+        built => built,
     };
     let e = match built {
         Ok(Built::Ready) => return,
@@ -175,12 +186,12 @@ struct Prepared {
 }
 
 /// `d` is the delivery's record as read (or just written) at the build's start.
-/// `read`: the units as the request read them; `requested`: see [`New`], taken once waited for.
+/// `read`: the units as the request read them.
 async fn build(
     a: &Arc<Archive>,
     mut d: Delivery,
     read: Option<Vec<UnitRecord>>,
-    requested: &mut Option<tokio::sync::oneshot::Receiver<bool>>,
+    requested: &mut RequestLogged,
 ) -> Result<Built> {
     let (tenant, id, attempt) = (d.tenant.clone(), d.id.clone(), d.attempt);
     let t = a.refs.tenant(&tenant).await?;
@@ -265,11 +276,9 @@ async fn build(
         .client()
         .put_object(&ns, &plan_key, stored, Some(stored.len() as u64), None)
         .await?;
-    if let Some(requested) = requested.take() {
-        if !requested.await.unwrap_or(false) {
-            let _ = a.store.client().delete_object(&ns, &plan_key).await;
-            return Ok(Built::Unlogged);
-        }
+    if !requested.wait().await {
+        let _ = a.store.client().delete_object(&ns, &plan_key).await;
+        return Ok(Built::Unlogged);
     }
     let ours = super::load(a, &tenant, &id).await?.value;
     if ours.status != DeliveryStatus::Building || ours.attempt != attempt {
