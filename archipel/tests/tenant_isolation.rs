@@ -23,6 +23,7 @@ enum Op {
     PutObject,
     PutObjectFile,
     GetObject,
+    GetObjectChunks,
     StatObject,
     ListObjects,
     DeleteObject,
@@ -43,13 +44,14 @@ enum Op {
     DeleteObjectBypassingGovernance,
 }
 
-const ALL: [Op; 21] = [
+const ALL: [Op; 22] = [
     Op::CreateNamespace,
     Op::CreateNamespaceEncrypted,
     Op::Namespace,
     Op::PutObject,
     Op::PutObjectFile,
     Op::GetObject,
+    Op::GetObjectChunks,
     Op::StatObject,
     Op::ListObjects,
     Op::DeleteObject,
@@ -110,6 +112,7 @@ impl Op {
             Op::PutObject => "put_object",
             Op::PutObjectFile => "put_object_file",
             Op::GetObject => "get_object",
+            Op::GetObjectChunks => "get_object_chunks",
             Op::StatObject => "stat_object",
             Op::ListObjects => "list_objects",
             Op::DeleteObject => "delete_object",
@@ -177,6 +180,14 @@ async fn run(
         Op::GetObject => {
             let mut out = Vec::new();
             client.get_object(ns, key, 0, None, &mut out, None).await.map(drop)
+        }
+        Op::GetObjectChunks => {
+            let (tx, mut rx) = tokio::sync::mpsc::channel(4);
+            let drained = tokio::spawn(async move { while rx.recv().await.is_some() {} });
+            let read = client.get_object_chunks(ns, key, 0, None, &tx).await.map(drop);
+            drop(tx);
+            let _ = drained.await;
+            read
         }
         Op::StatObject => client.stat_object(ns, key).await.map(drop),
         Op::ListObjects => client.list_objects(ns, "", "", 100).await.map(drop),

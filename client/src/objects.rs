@@ -9,6 +9,7 @@ use archipel_proto::object::{
     GetObjectLockRequest, GetObjectRequest, ListNamespacesRequest, ListObjectsRequest, Namespace, NamespaceSpec,
     ObjectInfo, ObjectLock, ObjectLockSpec, PutHeader, PutObjectChunk, SetObjectLockRequest, StatObjectRequest,
 };
+use bytes::Bytes;
 use tokio::io::{AsyncRead, AsyncReadExt, AsyncWrite, AsyncWriteExt};
 use tokio::sync::mpsc;
 use tokio_stream::wrappers::ReceiverStream;
@@ -227,6 +228,36 @@ impl Client {
     where
         W: AsyncWrite + Unpin,
     {
+        self.read_object(namespace, key, offset, length, ReadOut::Writer(writer), progress)
+            .await
+    }
+
+    /// [`Self::get_object`], handing each chunk as received to `chunks` instead of copying it
+    /// into a writer (a reader that parses or forwards the bytes saves a copy per byte).
+    pub async fn get_object_chunks(
+        &self,
+        namespace: &str,
+        key: &str,
+        offset: u64,
+        length: Option<u64>,
+        chunks: &mpsc::Sender<Bytes>,
+    ) -> Result<ObjectInfo, ClientError> {
+        self.read_object::<tokio::io::Sink>(namespace, key, offset, length, ReadOut::Chunks(chunks), None)
+            .await
+    }
+
+    async fn read_object<W>(
+        &self,
+        namespace: &str,
+        key: &str,
+        offset: u64,
+        length: Option<u64>,
+        mut out: ReadOut<'_, W>,
+        progress: Option<Progress<'_>>,
+    ) -> Result<ObjectInfo, ClientError>
+    where
+        W: AsyncWrite + Unpin,
+    {
         let mut written = 0u64;
         let mut info: Option<ObjectInfo> = None;
         let mut hasher = blake3::Hasher::new();
@@ -272,14 +303,12 @@ impl Client {
                             }
                         }
                         Some(get_object_chunk::Part::Data(d)) => {
-                            writer
-                                .write_all(&d)
-                                .await
-                                .map_err(|e| ClientError::InvalidArgument(format!("writing the output failed: {e}")))?;
                             if whole {
                                 hasher.update(&d);
                             }
-                            written += d.len() as u64;
+                            let n = d.len() as u64;
+                            out.put(d).await?;
+                            written += n;
                             if let Some(p) = progress {
                                 p(written);
                             }
@@ -293,10 +322,7 @@ impl Client {
             match outcome {
                 Ok(()) => {
                     let info = info.ok_or_else(|| ClientError::Server("the node sent no object info".into()))?;
-                    writer
-                        .flush()
-                        .await
-                        .map_err(|e| ClientError::InvalidArgument(format!("writing the output failed: {e}")))?;
+                    out.flush().await?;
                     let expected_len = match length {
                         Some(l) => l.min(info.size.saturating_sub(offset)),
                         None => info.size.saturating_sub(offset),
@@ -432,5 +458,37 @@ impl Client {
             })
             .await?;
         Ok(reply.existed)
+    }
+}
+
+/// Where a read's bytes go.
+enum ReadOut<'a, W> {
+    Writer(&'a mut W),
+    /// Each chunk as received, not copied.
+    Chunks(&'a mpsc::Sender<Bytes>),
+}
+
+impl<W: AsyncWrite + Unpin> ReadOut<'_, W> {
+    async fn put(&mut self, chunk: Bytes) -> Result<(), ClientError> {
+        match self {
+            ReadOut::Writer(w) => w
+                .write_all(&chunk)
+                .await
+                .map_err(|e| ClientError::InvalidArgument(format!("writing the output failed: {e}"))),
+            ReadOut::Chunks(tx) => tx
+                .send(chunk)
+                .await
+                .map_err(|_| ClientError::InvalidArgument("the reader of the object's bytes went away".into())),
+        }
+    }
+
+    async fn flush(&mut self) -> Result<(), ClientError> {
+        match self {
+            ReadOut::Writer(w) => w
+                .flush()
+                .await
+                .map_err(|e| ClientError::InvalidArgument(format!("writing the output failed: {e}"))),
+            ReadOut::Chunks(_) => Ok(()),
+        }
     }
 }

@@ -59,9 +59,9 @@ impl Digests {
         })
     }
 
-    /// Adds bytes to the current object.
-    pub fn update(&mut self, chunk: &[u8]) -> std::io::Result<()> {
-        self.send(Job::Chunk(Bytes::copy_from_slice(chunk)))
+    /// Adds bytes to the current object (the chunk is shared with the hashing thread, not copied).
+    pub fn update(&mut self, chunk: Bytes) -> std::io::Result<()> {
+        self.send(Job::Chunk(chunk))
     }
 
     /// Ends the current object as entry `entry`.
@@ -121,8 +121,8 @@ mod tests {
         let objects: [&[u8]; 3] = [b"first object", b"", b"third, in two chunks"];
         for (entry, o) in objects.iter().enumerate() {
             let (a, b) = o.split_at(o.len() / 2);
-            d.update(a).unwrap();
-            d.update(b).unwrap();
+            d.update(Bytes::copy_from_slice(a)).unwrap();
+            d.update(Bytes::copy_from_slice(b)).unwrap();
             d.end(entry * 10).unwrap();
         }
         let mut got = d.ready();
@@ -139,7 +139,7 @@ mod tests {
         let chunk = [7u8; 1000];
         let mut whole = Vec::new();
         for _ in 0..QUEUED_CHUNKS * 3 {
-            d.update(&chunk).unwrap();
+            d.update(Bytes::copy_from_slice(&chunk)).unwrap();
             whole.extend_from_slice(&chunk);
         }
         d.end(0).unwrap();

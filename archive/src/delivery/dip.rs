@@ -146,13 +146,20 @@ enum Built {
 }
 
 /// Writes `d` if its record is still this build's; `false` when another build owns it.
-async fn save_owned(a: &Archive, d: &Delivery) -> Result<bool> {
+/// `known`: the revision of the record just read and found to be this build's.
+async fn save_owned(a: &Archive, d: &Delivery, mut known: Option<u64>) -> Result<bool> {
     for _ in 0..3 {
-        let current = super::load(a, &d.tenant, &d.id).await?;
-        if current.value.status != DeliveryStatus::Building || current.value.attempt != d.attempt {
-            return Ok(false);
-        }
-        if super::save_if(a, d, current.revision, vec![]).await? {
+        let revision = match known.take() {
+            Some(revision) => revision,
+            None => {
+                let current = super::load(a, &d.tenant, &d.id).await?;
+                if current.value.status != DeliveryStatus::Building || current.value.attempt != d.attempt {
+                    return Ok(false);
+                }
+                current.revision
+            }
+        };
+        if super::save_if(a, d, revision, vec![]).await? {
             return Ok(true);
         }
     }
@@ -260,7 +267,7 @@ async fn build(
                     d.progress.objects_done = checked.0.load(Ordering::Relaxed);
                     d.progress.bytes_done = checked.1.load(Ordering::Relaxed);
                     d.updated_at = Utc::now();
-                    match save_owned(a, &d).await {
+                    match save_owned(a, &d, None).await {
                         Ok(true) => {}
                         Ok(false) => return Ok(Built::Superseded),
                         Err(e) => tracing::warn!("DIP progress of {id} not saved: {e}"),
@@ -280,8 +287,8 @@ async fn build(
         let _ = a.store.client().delete_object(&ns, &plan_key).await;
         return Ok(Built::Unlogged);
     }
-    let ours = super::load(a, &tenant, &id).await?.value;
-    if ours.status != DeliveryStatus::Building || ours.attempt != attempt {
+    let ours = super::load(a, &tenant, &id).await?;
+    if ours.value.status != DeliveryStatus::Building || ours.value.attempt != attempt {
         let _ = a.store.client().delete_object(&ns, &plan_key).await;
         return Ok(Built::Superseded);
     }
@@ -312,7 +319,9 @@ async fn build(
     d.dip_size = Some(prepared.zip_size);
     d.expires_at = Some(expires_at);
     d.updated_at = Utc::now();
-    if !save_owned(a, &d).await? {
+    // Against the revision read above: if the record changed meanwhile (taken over), the write
+    // fails and a fresh read decides.
+    if !save_owned(a, &d, Some(ours.revision)).await? {
         let _ = a.store.client().delete_object(&ns, &plan_key).await;
         return Ok(Built::Superseded);
     }

@@ -5,7 +5,8 @@
 
 use std::ops::Range;
 
-use tokio::io::{AsyncReadExt, DuplexStream};
+use bytes::Bytes;
+use tokio::sync::mpsc;
 
 use crate::model::ObjectRecord;
 
@@ -55,32 +56,34 @@ pub(super) fn runs<'a>(objects: impl IntoIterator<Item = &'a ObjectRecord>) -> V
     runs
 }
 
-/// The bytes of one run as they arrive, read from the blocking zip writer.
+/// The bytes of one run as the client receives them (its chunks, not copied), read from the
+/// blocking zip writer.
 pub(super) struct RunSource {
-    pipe: DuplexStream,
+    chunks: mpsc::Receiver<Bytes>,
     handle: tokio::runtime::Handle,
-    /// Offset in the object of the next byte the pipe yields.
+    /// Offset in the object of the next byte to hand on.
     position: u64,
-    buf: Vec<u8>,
+    /// What is left of the chunk last received.
+    current: Bytes,
 }
 
 impl RunSource {
-    pub fn new(pipe: DuplexStream, handle: tokio::runtime::Handle, run: &Run, buf: Vec<u8>) -> Self {
+    pub fn new(chunks: mpsc::Receiver<Bytes>, handle: tokio::runtime::Handle, run: &Run) -> Self {
         Self {
-            pipe,
+            chunks,
             handle,
             position: run.offset,
-            buf,
+            current: Bytes::new(),
         }
     }
 
-    /// Hands `f` the `size` bytes at `offset` (past what was read), chunk by chunk; returns how
-    /// many came before the pipe ended.
+    /// Hands `f` the `size` bytes at `offset` (past what was read), piece by piece; returns how
+    /// many came before the run ended.
     pub fn copy(
         &mut self,
         offset: u64,
         size: u64,
-        mut f: impl FnMut(&[u8]) -> std::io::Result<()>,
+        mut f: impl FnMut(Bytes) -> std::io::Result<()>,
     ) -> std::io::Result<u64> {
         if offset < self.position {
             return Err(std::io::Error::other(format!(
@@ -100,20 +103,18 @@ impl RunSource {
         self.pass(u64::MAX, |_| Ok(()))
     }
 
-    /// The buffer back, for the next run.
-    pub fn into_buf(self) -> Vec<u8> {
-        self.buf
-    }
-
-    fn pass(&mut self, mut wanted: u64, mut f: impl FnMut(&[u8]) -> std::io::Result<()>) -> std::io::Result<u64> {
+    fn pass(&mut self, mut wanted: u64, mut f: impl FnMut(Bytes) -> std::io::Result<()>) -> std::io::Result<u64> {
         let mut passed = 0u64;
         while wanted > 0 {
-            let room = self.buf.len().min(usize::try_from(wanted).unwrap_or(usize::MAX));
-            let n = self.handle.block_on(self.pipe.read(&mut self.buf[..room]))?;
-            if n == 0 {
-                break;
+            if self.current.is_empty() {
+                match self.handle.block_on(self.chunks.recv()) {
+                    Some(chunk) => self.current = chunk,
+                    None => break,
+                }
+                continue;
             }
-            f(&self.buf[..n])?;
+            let n = self.current.len().min(usize::try_from(wanted).unwrap_or(usize::MAX));
+            f(self.current.split_to(n))?;
             passed += n as u64;
             wanted -= n as u64;
             self.position += n as u64;
@@ -202,31 +203,43 @@ pub(super) mod tests {
         assert_eq!(starts, [0, 10 + MAX_GAP + 1, 10 + MAX_GAP + 5, MAX_SPAN * 2]);
     }
 
-    #[test]
-    fn a_run_is_split_into_its_objects_skipping_the_gaps() {
-        let rt = tokio::runtime::Builder::new_multi_thread()
+    /// A run's source fed `data` in chunks of `chunk` bytes by a task on `rt`.
+    fn source_of(rt: &tokio::runtime::Runtime, run: &Run, data: Vec<u8>, chunk: usize) -> RunSource {
+        let (tx, rx) = mpsc::channel(1);
+        rt.spawn(async move {
+            for piece in data.chunks(chunk) {
+                if tx.send(Bytes::copy_from_slice(piece)).await.is_err() {
+                    return;
+                }
+            }
+        });
+        RunSource::new(rx, rt.handle().clone(), run)
+    }
+
+    fn runtime() -> tokio::runtime::Runtime {
+        tokio::runtime::Builder::new_multi_thread()
             .worker_threads(1)
             .enable_all()
             .build()
-            .unwrap();
+            .unwrap()
+    }
+
+    #[test]
+    fn a_run_is_split_into_its_objects_skipping_the_gaps() {
+        let rt = runtime();
         let pack: Vec<u8> = (0..=255u8).cycle().take(4000).collect();
-        let (mut w, r) = tokio::io::duplex(64);
-        let data = pack[1000..3000].to_vec();
-        let writer = rt.spawn(async move {
-            use tokio::io::AsyncWriteExt;
-            w.write_all(&data).await
-        });
         let run = Run {
             key: "pack".into(),
             offset: 1000,
             length: Some(2000),
             entries: 0..2,
         };
-        let mut source = RunSource::new(r, rt.handle().clone(), &run, vec![0u8; 7]);
+        // Chunks of 7 bytes: objects and gaps start and end inside chunks.
+        let mut source = source_of(&rt, &run, pack[1000..3000].to_vec(), 7);
         let mut first = Vec::new();
         let n = source
             .copy(1000, 300, |c| {
-                first.extend_from_slice(c);
+                first.extend_from_slice(&c);
                 Ok(())
             })
             .unwrap();
@@ -234,36 +247,25 @@ pub(super) mod tests {
         let mut second = Vec::new();
         let n = source
             .copy(2500, 400, |c| {
-                second.extend_from_slice(c);
+                second.extend_from_slice(&c);
                 Ok(())
             })
             .unwrap();
         assert_eq!((n, &second[..]), (400, &pack[2500..2900]));
         assert!(source.copy(2000, 1, |_| Ok(())).is_err(), "backwards is refused");
         assert_eq!(source.drain().unwrap(), 100);
-        rt.block_on(writer).unwrap().unwrap();
     }
 
     #[test]
     fn a_run_cut_short_reports_what_came() {
-        let rt = tokio::runtime::Builder::new_multi_thread()
-            .worker_threads(1)
-            .enable_all()
-            .build()
-            .unwrap();
-        let (mut w, r) = tokio::io::duplex(64);
-        rt.block_on(async {
-            use tokio::io::AsyncWriteExt;
-            w.write_all(&[1u8; 50]).await.unwrap();
-        });
-        drop(w);
+        let rt = runtime();
         let run = Run {
             key: "pack".into(),
             offset: 0,
             length: Some(500),
             entries: 0..2,
         };
-        let mut source = RunSource::new(r, rt.handle().clone(), &run, vec![0u8; 16]);
+        let mut source = source_of(&rt, &run, vec![1u8; 50], 16);
         assert_eq!(source.copy(0, 40, |_| Ok(())).unwrap(), 40);
         assert_eq!(source.copy(100, 40, |_| Ok(())).unwrap(), 0, "the skip ran out");
     }

@@ -32,15 +32,16 @@ use crate::keys;
 use crate::model::ObjectRecord;
 use crate::service::Archive;
 
-/// The zip writer's read buffer.
-const READ_BUF: usize = 256 << 10;
-/// The pipe between one run's read and the zip writer: room for the cluster's answer to keep
-/// coming while the writer hashes (with a 256 KiB pipe, reading and hashing took turns).
+/// The pipe a DIP stored whole (by an earlier version) is streamed through.
 const PIPE: usize = 4 << 20;
+/// Chunks (a node sends one per stripe, a few MiB) waiting between one run's read and the zip
+/// writer, besides the one the writer holds and the one the client is handing on: the cluster's
+/// answer keeps coming while the writer hashes, within a bound per run.
+const RUN_CHUNKS: usize = 1;
 /// Runs asked for ahead of the one being written: a pack's ranged read takes a while to start
 /// (the node opens the shards and decodes the first stripe), so with one run ahead the writer
 /// still waited on the cluster about half of a many-objects DIP (docs/performance.md). Each
-/// holds at most a pipe's worth until the writer reaches it.
+/// holds at most [`RUN_CHUNKS`] chunks until the writer reaches it.
 const RUNS_AHEAD: usize = 3;
 /// A plan larger than this (its JSON) is refused rather than read into memory (a plan is ~1 KiB
 /// per object plus each unit's record; the units per request are capped far below).
@@ -206,7 +207,6 @@ fn write_all(
         next: 0,
         open: None,
         ahead: std::collections::VecDeque::new(),
-        spare: vec![0u8; READ_BUF],
         digests: Digests::start()?,
     };
     let mut counted = Counted::new(&mut *channel);
@@ -297,7 +297,6 @@ struct ClusterContent {
     /// The runs after `open`, already asked for (at most [`RUNS_AHEAD`], in order): their first
     /// bytes come while `open` is written.
     ahead: std::collections::VecDeque<OpenRun>,
-    spare: Vec<u8>,
     digests: Digests,
 }
 
@@ -321,8 +320,7 @@ impl ClusterContent {
                 let mut last = self.ahead.back().map_or(open.run, |r| r.run);
                 while last + 1 < self.runs.len() && last < open.run + RUNS_AHEAD {
                     last += 1;
-                    let buf = self.buffer();
-                    let ahead = self.request(last, buf);
+                    let ahead = self.request(last);
                     self.ahead.push_back(ahead);
                 }
                 open
@@ -333,14 +331,15 @@ impl ClusterContent {
         let mut blake3 = blake3::Hasher::new();
         let digests = &mut self.digests;
         let copied = open.source.copy(o.pack_offset.unwrap_or(0), o.size, |chunk| {
+            out.write_all(&chunk)?;
             match check {
                 Check::Blake3 => {
-                    blake3.update(chunk);
+                    blake3.update(&chunk);
                 }
                 Check::Sha512 => digests.update(chunk)?,
                 Check::ByTheClient => {}
             }
-            out.write_all(chunk)
+            Ok(())
         })?;
         let mut extra = 0;
         if copied == o.size && run.length.is_none() {
@@ -389,7 +388,6 @@ impl ClusterContent {
                 check_blake3(o, &info.blake3)?;
             }
         }
-        self.spare = open.source.into_buf();
         Ok(())
     }
 
@@ -400,32 +398,23 @@ impl ClusterContent {
                 "the DIP's entry {i} is not where its plan reads it"
             )));
         }
-        let buf = self.buffer();
-        let open = self.request(self.next, buf);
+        let open = self.request(self.next);
         self.next += 1;
         Ok(open)
     }
 
-    /// A read buffer: the last finished run's, or a new one.
-    fn buffer(&mut self) -> Vec<u8> {
-        match std::mem::take(&mut self.spare) {
-            b if b.is_empty() => vec![0u8; READ_BUF],
-            b => b,
-        }
-    }
-
     /// Asks the cluster for run `index`'s bytes.
-    fn request(&self, index: usize, buf: Vec<u8>) -> OpenRun {
+    fn request(&self, index: usize) -> OpenRun {
         let run = &self.runs[index];
-        let (mut w, r) = tokio::io::duplex(PIPE);
+        let (tx, rx) = tokio::sync::mpsc::channel(RUN_CHUNKS);
         let (client, ns, key) = (self.client.clone(), self.ns.clone(), run.key.clone());
         let (offset, length) = (run.offset, run.length);
         let read = self
             .handle
-            .spawn(async move { client.get_object(&ns, &key, offset, length, &mut w, None).await });
+            .spawn(async move { client.get_object_chunks(&ns, &key, offset, length, &tx).await });
         OpenRun {
             run: index,
-            source: RunSource::new(r, self.handle.clone(), run, buf),
+            source: RunSource::new(rx, self.handle.clone(), run),
             read: Some(read),
         }
     }
