@@ -471,10 +471,7 @@ enum ReadOut<'a, W> {
 impl<W: AsyncWrite + Unpin> ReadOut<'_, W> {
     async fn put(&mut self, chunk: Bytes) -> Result<(), ClientError> {
         match self {
-            ReadOut::Writer(w) => w
-                .write_all(&chunk)
-                .await
-                .map_err(|e| ClientError::InvalidArgument(format!("writing the output failed: {e}"))),
+            ReadOut::Writer(w) => w.write_all(&chunk).await.map_err(output_failed),
             ReadOut::Chunks(tx) => tx
                 .send(chunk)
                 .await
@@ -484,11 +481,12 @@ impl<W: AsyncWrite + Unpin> ReadOut<'_, W> {
 
     async fn flush(&mut self) -> Result<(), ClientError> {
         match self {
-            ReadOut::Writer(w) => w
-                .flush()
-                .await
-                .map_err(|e| ClientError::InvalidArgument(format!("writing the output failed: {e}"))),
+            ReadOut::Writer(w) => w.flush().await.map_err(output_failed),
             ReadOut::Chunks(_) => Ok(()),
         }
     }
+}
+
+fn output_failed(e: std::io::Error) -> ClientError {
+    ClientError::InvalidArgument(format!("writing the output failed: {e}"))
 }

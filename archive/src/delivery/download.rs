@@ -419,17 +419,44 @@ impl ClusterContent {
         }
     }
 
-    /// The outcome of a run's read: the object's info, or why it failed. A read the client
-    /// found altered (bytes against its storage manifest) is an altered object.
     fn finish(&self, read: Read, object: &str) -> std::io::Result<ObjectInfo> {
-        match self.handle.block_on(read) {
-            Ok(Ok(info)) => Ok(info),
-            Ok(Err(e @ archipel_client::ClientError::DataLoss(_))) => Err(std::io::Error::new(
-                std::io::ErrorKind::InvalidData,
-                format!("object {object} read back altered ({e}): nothing altered is delivered; run an audit"),
-            )),
-            Ok(Err(e)) => Err(std::io::Error::other(format!("reading object {object} failed: {e}"))),
-            Err(e) => Err(std::io::Error::other(format!("reading object {object} stopped: {e}"))),
-        }
+        read_outcome(&self.handle, read, object)
+    }
+}
+
+/// The outcome of a run's read: the object's info, or why it failed. A read the client found
+/// altered (bytes against its storage manifest) is an altered object.
+fn read_outcome(handle: &tokio::runtime::Handle, read: Read, object: &str) -> std::io::Result<ObjectInfo> {
+    match handle.block_on(read) {
+        Ok(Ok(info)) => Ok(info),
+        Ok(Err(e @ archipel_client::ClientError::DataLoss(_))) => Err(std::io::Error::new(
+            std::io::ErrorKind::InvalidData,
+            format!("object {object} read back altered ({e}): nothing altered is delivered; run an audit"),
+        )),
+        Ok(Err(e)) => Err(std::io::Error::other(format!("reading object {object} failed: {e}"))),
+        Err(e) => Err(std::io::Error::other(format!("reading object {object} stopped: {e}"))),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// A client that found the bytes altered fails the delivery (`InvalidData`); any other
+    /// failure only cuts this download.
+    #[test]
+    fn a_read_found_altered_is_an_altered_object() {
+        let rt = tokio::runtime::Builder::new_multi_thread()
+            .worker_threads(1)
+            .enable_all()
+            .build()
+            .unwrap();
+        let altered: Read = rt.spawn(async { Err(archipel_client::ClientError::DataLoss("blake3".into())) });
+        let err = read_outcome(rt.handle(), altered, "obj").unwrap_err();
+        assert_eq!(err.kind(), std::io::ErrorKind::InvalidData, "{err}");
+        assert!(err.to_string().contains("obj"), "{err}");
+        let down: Read = rt.spawn(async { Err(archipel_client::ClientError::Unavailable("node down".into())) });
+        let err = read_outcome(rt.handle(), down, "obj").unwrap_err();
+        assert_eq!(err.kind(), std::io::ErrorKind::Other, "{err}");
     }
 }
